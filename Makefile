@@ -1,0 +1,108 @@
+# The workbench's build. `make` builds ./gradcheck and ./emotion at the top;
+# `make check` runs the Check suite (float and double builds), the gradient
+# checker and the command-line tests; `make check SANITIZE=1` does the same
+# under AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+# Every library source is compiled twice from the same file: with
+# real = float (build/float, for training) and real = double
+# (build/double, for gradient checks). Never add -ffast-math or -Ofast:
+# the gradient checks and the NaN guards rely on IEEE arithmetic.
+
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+OPT     ?= -O2 -march=native
+ifeq ($(SANITIZE),1)
+OPT     := -O1 -march=native
+endif
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
+CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp \
+           -Ilayers -Isrc -Idata -Ichecker $(EXTRA_CFLAGS)
+LDLIBS  := -lz -lm
+LDFLAGS := -fopenmp
+
+BUILD := build
+ifeq ($(SANITIZE),1)
+BUILD    := build/sanitize
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# `make` alone builds `all`, whatever the included fragments define first.
+.DEFAULT_GOAL := all
+include fuzz/fuzz.mk
+
+# Library sources: everything except the files that hold a main().
+LIB_SRC    := $(filter-out %_main.c,$(wildcard layers/*.c src/*.c data/*.c checker/*.c))
+FLOAT_OBJ  := $(LIB_SRC:%.c=$(BUILD)/float/%.o)
+DOUBLE_OBJ := $(LIB_SRC:%.c=$(BUILD)/double/%.o)
+TEST_SRC   := $(wildcard tests/*.c)
+
+ifeq ($(SANITIZE),1)
+GRADCHECK := $(BUILD)/gradcheck
+EMOTION   := $(BUILD)/emotion
+else
+GRADCHECK := gradcheck
+EMOTION   := emotion
+endif
+
+.PHONY: all check deps clean lessons fuzz
+all: $(GRADCHECK) $(EMOTION)
+
+$(BUILD)/float/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/double/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
+
+$(BUILD)/libworkbench_float.a: $(FLOAT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libworkbench_double.a: $(DOUBLE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GRADCHECK): $(BUILD)/double/checker/gradcheck_main.o $(BUILD)/libworkbench_double.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(EMOTION): $(BUILD)/float/src/emotion_main.o $(BUILD)/libworkbench_float.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The Check suite, once per numeric type.
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+$(BUILD)/float/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/double/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
+
+$(BUILD)/tests_float: $(TEST_SRC:%.c=$(BUILD)/float/%.o) $(BUILD)/libworkbench_float.a
+	$(CC) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/tests_double: $(TEST_SRC:%.c=$(BUILD)/double/%.o) $(BUILD)/libworkbench_double.a
+	$(CC) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
+
+# Installs Check, pkg-config and zlib when they are missing (as root), or
+# prints the command to do so.
+deps:
+	@sh scripts/install-deps
+
+check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/tests_float $(BUILD)/tests_double $(GRADCHECK) $(EMOTION)
+	@echo "== unit tests, float build"
+	@CK_DEFAULT_TIMEOUT=600 ./$(BUILD)/tests_float
+	@echo "== unit tests, double build"
+	@CK_DEFAULT_TIMEOUT=600 ./$(BUILD)/tests_double
+	@echo "== command-line tests"
+	@sh tests/cli.sh ./$(GRADCHECK) ./$(EMOTION)
+
+clean:
+	rm -rf build gradcheck emotion
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,103 @@
+/* gradcheck.h: numerical gradient checking.
+ *
+ * A backward pass is a claim: "this is dL/dt for every entry of t". The
+ * checker tests the claim against the definition of a derivative, with a
+ * centred difference for each entry t_i:
+ *
+ *     numerical_i = (L(t_i + h) - L(t_i - h)) / (2h),   h = 1e-5
+ *
+ * whose error is O(h^2), and reports, over the tensor, the largest
+ *
+ *     relative error = |analytic - numerical| / max(|analytic|, |numerical|)
+ *
+ * (0 when both are 0). In double precision a correct layer scores about
+ * 1e-8 or less; the pass mark is 1e-7 (CS231n's "good"). Only the double
+ * build can check: float's rounding alone exceeds 1e-3 at this h.
+ *
+ * For a layer the scalar is L = sum(out * dout) with a random dout, so
+ * dL/dout = dout and the layer's backward(dout) must return dL/dx and
+ * dL/dparams. For the softmax loss and a whole network, L is the loss.
+ *
+ * A check can pass vacuously when both gradients are zero everywhere; a
+ * tensor whose analytic gradient is all zero is reported as a failure. */
+#ifndef GRADCHECK_H
+#define GRADCHECK_H
+
+#include "layer.h"
+#include "network.h"
+#include "rng.h"
+
+#define GRADCHECK_STEP 1e-5
+#define GRADCHECK_THRESHOLD 1e-7
+
+/* Resolution. A centred difference at h = 1e-5 in double measures every
+ * entry with about the same absolute error (the rounding of the outputs it
+ * subtracts, near 1e-11 for outputs of size 1). An entry whose true value is
+ * a million times smaller than the others' is then measured to only a few
+ * digits: its relative error reports rounding, not the backward pass. So,
+ * as with kinks, checks draw their random upstream gradient (and, for a
+ * network, its weights and input) until every nonzero entry of every
+ * checked gradient is at least GRADCHECK_RESOLUTION times the largest entry
+ * of its tensor. An all-zero gradient never qualifies. */
+#define GRADCHECK_RESOLUTION 1e-3
+
+typedef struct {
+    char layer[32];         /* "conv", "net", ... */
+    char tensor[32];        /* "dx", "dw", "conv1.w", ... */
+    int ndim;
+    int dims[TENSOR_MAX_DIMS];
+    double max_rel_error;
+    double max_abs_analytic; /* 0 means the analytic gradient is all zero */
+    int pass;
+} GradcheckRow;
+
+/* The function being checked: computes its output from the current values
+ * (of x and the parameters) into out, which is already sized. */
+typedef void (*GradcheckFunction)(void *context, Tensor *out);
+
+/* Checks `analytic` (already computed, same shape as value) against the
+ * centred differences of L = sum(f() * dout) with respect to every entry of
+ * value. value is restored afterwards. */
+GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
+                              const Tensor *dout, const Tensor *analytic,
+                              const char *layer, const char *tensor);
+
+/* Checks a layer at input x with a random upstream gradient drawn from rng:
+ * dx (row "dx") and every parameter ("dw", "db"). Writes up to max_rows
+ * rows and returns how many. */
+int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int max_rows);
+
+/* Checks softmax cross-entropy's dscores at the given scores and labels. */
+GradcheckRow gradcheck_softmax_xent(Tensor *scores, const int *labels);
+
+/* Checks a network's backward pass from the upstream gradient dscores
+ * (L = sum(scores * dscores)) for the input x ("dx") and every parameter
+ * ("conv1.w", ...). */
+int gradcheck_network(Network *net, Tensor *x, const Tensor *dscores, GradcheckRow *rows,
+                      int max_rows);
+
+/* How resolvable a network check is: over dx and every parameter gradient,
+ * the smallest ratio of a nonzero entry to the largest entry of its tensor
+ * (compare with GRADCHECK_RESOLUTION). */
+double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores);
+
+/* Fills x with values whose pairwise differences are all at least
+ * `spacing` (a shuffled ladder plus a small jitter): no max-pool window can
+ * hold a near-tie. Values are centred on 0, none within spacing/2 of 0,
+ * so no ReLU input sits on its kink. */
+void gradcheck_fill_distinct(Tensor *x, double spacing, Rng *rng);
+
+/* Fills x with normal values pushed at least `margin` away from 0. */
+void gradcheck_fill_away_from_zero(Tensor *x, double margin, Rng *rng);
+
+/* For a network: the smallest |value| reaching any ReLU and the smallest gap
+ * between the two largest values of any max-pool window, over one forward
+ * pass on x. Inputs are safe for checking when both exceed the margin. */
+void gradcheck_network_kinks(Network *net, const Tensor *x, double *min_relu_input,
+                             double *min_pool_gap);
+
+/* Prints a row: layer, tensor, shape, max relative error, PASS/FAIL. */
+void gradcheck_print_header(void);
+void gradcheck_print_row(const GradcheckRow *row);
+
+#endif

@@ -1,0 +1,40 @@
+/* conv.h: the convolution layer.
+ *
+ *   x   (N, C, H, W)        input images
+ *   w   (F, C, kH, kW)      F filters, each looking at all C input channels
+ *   b   (F,)                one bias per filter
+ *   out (N, F, H_out, W_out),  H_out = (H + 2*pad - kH) / stride + 1
+ *
+ *   out[n][f][oh][ow] = b[f] + sum_{c,i,j} w[f][c][i][j]
+ *                              * x[n][c][oh*stride - pad + i][ow*stride - pad + j]
+ *
+ * (x is zero outside the image: that is the padding). */
+#ifndef CONV_H
+#define CONV_H
+
+#include "layer.h"
+
+typedef struct {
+    Layer base;                 /* first member: a ConvLayer* is a Layer* */
+    int in_channels, filters;
+    int kernel_h, kernel_w, stride, pad;
+    Tensor *w, *b;              /* parameters */
+    Tensor *dw, *db;            /* their gradients, written by backward */
+    /* Workspace, one slice per thread, grown on demand and kept between
+     * calls so training steps do not allocate. */
+    real *workspace;
+    size_t workspace_size;
+} ConvLayer;
+
+/* A convolution with zero weights and biases (the network initialises them).
+ * Returns NULL with a message for a kernel or channel count < 1, stride < 1
+ * or pad < 0. */
+Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,
+                   int stride, int pad, Error *err);
+
+/* The definition above as six nested loops: no im2col, no matrix multiply.
+ * Tests and lessons compare the layer against it. out must be sized. */
+void conv_forward_direct(const Tensor *x, const Tensor *w, const Tensor *b,
+                         int stride, int pad, Tensor *out);
+
+#endif

@@ -1,0 +1,652 @@
+/* gemm.c: a fast matrix multiply, and why it is fast.
+ *
+ *     C = alpha * op(A) * op(B) + beta * C        (row-major; see gemm.h)
+ *
+ * gemm_reference.c computes the same thing with three nested loops, at 1-2
+ * GFLOP/s. This file computes the same products and sums (in `real`
+ * precision, where the reference sums in double) 50-100 times faster on
+ * the layers' shapes, as fast as OpenBLAS. Nothing is skipped: the speed
+ * comes from *where the numbers are* when they are multiplied. The
+ * structure is the one of BLIS and OpenBLAS (Goto and van de Geijn,
+ * "Anatomy of high-performance matrix multiplication", 2008).
+ *
+ * 1. Arithmetic is cheap, moving data is not. One core here can do two
+ *    fused multiply-adds (FMA) per cycle on 16 floats each: 64 flops per
+ *    cycle. A plain loop does one load (or more) per multiply-add, and the
+ *    core can load at best two vectors per cycle, from the L1 cache, and far
+ *    fewer from memory. To run at the FMA rate every loaded number must be
+ *    used many times while it sits in a register.
+ *
+ * 2. The micro-kernel (register blocking). Keep an MR x NR tile of C in
+ *    vector registers (8 x 32 floats = 16 AVX-512 registers) and run over
+ *    k: at each step load one row of NR numbers from B (2 vectors),
+ *    broadcast MR numbers from A, and do MR * NR multiply-adds (16 FMA
+ *    instructions) on the tile: an outer product. 2 vector loads + 8
+ *    broadcasts feed 16 FMAs, and the tile stays in registers for the whole
+ *    k loop: C is read and written once per tile, not once per k.
+ *
+ * 3. Packing. The micro-kernel wants, for each k, MR numbers of A and NR
+ *    numbers of B next to each other. In the user's matrices they are
+ *    strided (a column of A, or a row of B^T), maybe far apart. So before
+ *    multiplying, copy the part of A that will be used into "slivers" of MR
+ *    rows laid out k by k, and the part of B into slivers of NR columns laid
+ *    out k by k: exactly the order the micro-kernel reads them, contiguous,
+ *    aligned, padded with zeros at the edges. Packing costs one copy of each
+ *    operand; the micro-kernel then reads each packed number many times.
+ *    Transposes cost nothing extra: op(A) and op(B) are packed the same way
+ *    whatever their layout, so one micro-kernel serves all four cases.
+ *
+ * 4. Cache blocking. Pack and multiply in blocks sized for the caches:
+ *    KC values of k at a time, so that one A sliver (MR x KC, 12 KiB) stays
+ *    in the L1 cache (48 KiB) while it meets every B sliver of the block;
+ *    and NC columns of B at a time, so that the packed B block (KC x NC,
+ *    under 1 MiB) stays in the L2 cache (2 MiB) while every A sliver of the
+ *    block streams past it. The loops, outermost first:
+ *
+ *        for each block of MC rows of A              (i0)
+ *          for each block of KC values of k          (k0)  pack A block
+ *            for each block of NC columns of B       (j0)  pack B block
+ *              for each A sliver (MR rows)           in L1
+ *                for each B sliver (NR columns)      from L2
+ *                  micro-kernel: C tile += A sliver * B sliver
+ *
+ *    Blocks over k mean C is updated once per k block: the first block
+ *    applies the caller's beta, the later ones add (beta = 1).
+ *
+ * 5. Threads. Outside an OpenMP parallel region, a large product is split
+ *    into column (or row) ranges of C, one per thread, at tile boundaries;
+ *    each thread packs what its range needs and runs the loops above. Each
+ *    element of C is computed by exactly one thread, in the same order as a
+ *    single thread would: results are identical for any thread count. Inside
+ *    a parallel region (the convolution layer runs one image per thread) the
+ *    product stays on the calling thread.
+ *
+ * 6. Narrow products. A tile is 32 columns wide; a product with 7 or 9
+ *    columns would waste most of each tile. When tiles fit better the other
+ *    way round, compute the transpose instead: C^T = op(B)^T op(A)^T. With
+ *    strided views of the operands (below) this is just swapping strides.
+ *
+ * 7. Small C, long k. Packing pays off because each packed number is used
+ *    many times: on average M*N / (M + N) times. The first convolution's
+ *    weight gradient (32 x 9 outputs, k = 2304) would use each packed
+ *    number 7 times, too few to repay a transposing copy. There both
+ *    operands already run along k in memory (A * B^T), so each output is a
+ *    dot product of two contiguous rows: vectorise along k instead, with no
+ *    packing at all (multiply_dot below).
+ *
+ * Numerics: each element of C is a sum of K products in `real` precision,
+ * in an order fixed by the shape (k by k in the micro-kernel; one partial
+ * sum per vector lane, then added, in the dot products), never by the thread
+ * count, then alpha * sum + beta * C. The error is of order
+ * K * epsilon * sum_k |a_ik b_kj|, as for any floating-point dot product.
+ * As in BLAS, alpha = 0 or K = 0 means C = beta * C without reading A or B.
+ *
+ * The micro-kernel is written once against a small vocabulary of vector
+ * operations (vec_load, vec_broadcast, vec_fma, ...) defined below for
+ * AVX-512, for AVX2 + FMA, and for plain C (one "lane"), in float and in
+ * double, so this file compiles and runs anywhere; the compiler flags
+ * (-march=native) choose which one is used. */
+#include "gemm.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+/* ---- The vector vocabulary ------------------------------------------------
+ * vec holds VEC_LANES reals. MR is the number of tile rows; each tile row is
+ * VECS_PER_ROW vectors, so NR = VECS_PER_ROW * VEC_LANES columns. MR is
+ * chosen so the MR * VECS_PER_ROW accumulators plus the B row and a
+ * broadcast fit in the register file (32 registers with AVX-512, 16 with
+ * AVX2); likewise the DOT_ROWS x 3 accumulators of the dot products. */
+#if defined(__AVX512F__) && !defined(REAL_IS_DOUBLE)
+typedef __m512 vec;
+enum { VEC_LANES = 16, VECS_PER_ROW = 2, MR = 8, DOT_ROWS = 8 };
+static inline vec vec_zero(void) { return _mm512_setzero_ps(); }
+static inline vec vec_load(const real *p) { return _mm512_loadu_ps(p); }
+static inline void vec_store(real *p, vec v) { _mm512_storeu_ps(p, v); }
+static inline vec vec_broadcast(real x) { return _mm512_set1_ps(x); }
+static inline vec vec_fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vec vec_mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
+static inline vec vec_add(vec a, vec b) { return _mm512_add_ps(a, b); }
+#elif defined(__AVX512F__)
+typedef __m512d vec;
+enum { VEC_LANES = 8, VECS_PER_ROW = 2, MR = 8, DOT_ROWS = 8 };
+static inline vec vec_zero(void) { return _mm512_setzero_pd(); }
+static inline vec vec_load(const real *p) { return _mm512_loadu_pd(p); }
+static inline void vec_store(real *p, vec v) { _mm512_storeu_pd(p, v); }
+static inline vec vec_broadcast(real x) { return _mm512_set1_pd(x); }
+static inline vec vec_fma(vec a, vec b, vec c) { return _mm512_fmadd_pd(a, b, c); }
+static inline vec vec_mul(vec a, vec b) { return _mm512_mul_pd(a, b); }
+static inline vec vec_add(vec a, vec b) { return _mm512_add_pd(a, b); }
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(REAL_IS_DOUBLE)
+typedef __m256 vec;
+enum { VEC_LANES = 8, VECS_PER_ROW = 2, MR = 6, DOT_ROWS = 4 };
+static inline vec vec_zero(void) { return _mm256_setzero_ps(); }
+static inline vec vec_load(const real *p) { return _mm256_loadu_ps(p); }
+static inline void vec_store(real *p, vec v) { _mm256_storeu_ps(p, v); }
+static inline vec vec_broadcast(real x) { return _mm256_set1_ps(x); }
+static inline vec vec_fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec vec_mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
+static inline vec vec_add(vec a, vec b) { return _mm256_add_ps(a, b); }
+#elif defined(__AVX2__) && defined(__FMA__)
+typedef __m256d vec;
+enum { VEC_LANES = 4, VECS_PER_ROW = 2, MR = 6, DOT_ROWS = 4 };
+static inline vec vec_zero(void) { return _mm256_setzero_pd(); }
+static inline vec vec_load(const real *p) { return _mm256_loadu_pd(p); }
+static inline void vec_store(real *p, vec v) { _mm256_storeu_pd(p, v); }
+static inline vec vec_broadcast(real x) { return _mm256_set1_pd(x); }
+static inline vec vec_fma(vec a, vec b, vec c) { return _mm256_fmadd_pd(a, b, c); }
+static inline vec vec_mul(vec a, vec b) { return _mm256_mul_pd(a, b); }
+static inline vec vec_add(vec a, vec b) { return _mm256_add_pd(a, b); }
+#else
+/* Portable C: a "vector" of one lane and a 4 x 4 tile of scalars, which
+ * the compiler keeps in registers. a * b + c is not fused here (ISO C does
+ * not contract it by default), which changes rounding, not the algorithm. */
+typedef real vec;
+enum { VEC_LANES = 1, VECS_PER_ROW = 4, MR = 4, DOT_ROWS = 4 };
+static inline vec vec_zero(void) { return 0; }
+static inline vec vec_load(const real *p) { return *p; }
+static inline void vec_store(real *p, vec v) { *p = v; }
+static inline vec vec_broadcast(real x) { return x; }
+static inline vec vec_fma(vec a, vec b, vec c) { return a * b + c; }
+static inline vec vec_mul(vec a, vec b) { return a * b; }
+static inline vec vec_add(vec a, vec b) { return a + b; }
+#endif
+
+enum {
+    NR = VECS_PER_ROW * VEC_LANES, /* tile columns */
+    DOT_COLS = 3, /* the dot-product tile is DOT_ROWS x DOT_COLS, see 7. */
+    /* Cache blocks (see 4. above). KC: the k extent of a packed sliver.
+     * MC, NC: rows of A and columns of B packed at a time; multiples of
+     * MR and NR so that blocks are made of whole tiles. */
+    KC = 384,
+    MC = 64 * MR,
+    NC = 20 * NR,
+};
+
+/* A strided view of a matrix: element (i, j) is data[i * row_stride +
+ * j * col_stride]. A row-major matrix with leading dimension ld is the view
+ * (ld, 1); its transpose is the same data seen as (1, ld). Views let one
+ * packing routine serve op(A), op(B) and their transposes. */
+typedef struct {
+    const real *data;
+    long row_stride, col_stride;
+} MatrixView;
+
+/* One product C = alpha * a * b + beta * C with a (M x K), b (K x N) and
+ * C (M x N) at c[i * c_row_stride + j * c_col_stride]. */
+typedef struct {
+    int M, N, K;
+    real alpha, beta;
+    MatrixView a, b;
+    real *c;
+    long c_row_stride, c_col_stride;
+    int by_dot_products; /* decided once for the whole product, see 7. */
+} Product;
+
+static inline int min_int(int x, int y) { return x < y ? x : y; }
+static inline int ceil_div(int x, int y) { return (x + y - 1) / y; }
+
+static MatrixView view_at(MatrixView v, int i, int j)
+{
+    v.data += i * v.row_stride + j * v.col_stride;
+    return v;
+}
+
+static MatrixView view_transposed(MatrixView v)
+{
+    MatrixView t = {v.data, v.col_stride, v.row_stride};
+    return t;
+}
+
+/* C[0:m, 0:n] = alpha * sums + beta * C[0:m, 0:n], sums being m x n with row
+ * stride sums_stride. alpha * sum + beta * c is computed as two products and
+ * one sum, as the vector path of the micro-kernel does, so an element's
+ * value does not depend on which path stored it. beta = 0 never reads C. */
+static void update_c(const real *sums, int sums_stride, int m, int n, real alpha, real beta,
+                     real *c, long c_row_stride, long c_col_stride)
+{
+    for (int r = 0; r < m; r++) {
+        const real *sum = sums + r * sums_stride;
+        real *out = c + r * c_row_stride;
+        if (beta == 0)
+            for (int j = 0; j < n; j++) out[j * c_col_stride] = alpha * sum[j];
+        else
+            for (int j = 0; j < n; j++)
+                out[j * c_col_stride] = alpha * sum[j] + beta * out[j * c_col_stride];
+    }
+}
+
+/* ---- The micro-kernel ------------------------------------------------------
+ * a is an A sliver: MR x kc, packed k by k (a[k * MR + r]).
+ * b is a B sliver: kc x NR, packed k by k (b[k * NR + j]).
+ * c is the tile's top-left element of C, with strides c_row_stride and
+ * c_col_stride; only its first m rows and n columns exist (m <= MR,
+ * n <= NR; the packed zeros fill the rest of the registers).
+ *
+ *     C[0:m, 0:n] = alpha * (a * b)[0:m, 0:n] + beta * C[0:m, 0:n]
+ *
+ * The k loop is the hot loop of the whole program: per k, VECS_PER_ROW
+ * loads of B, MR broadcasts of A, MR * VECS_PER_ROW FMAs, nothing else.
+ * "#pragma GCC unroll" makes the compiler unroll the loops over r and v
+ * completely, so that acc[][] lives in registers rather than in memory. */
+static void micro_kernel(int kc, const real *a, const real *b, real alpha, real beta,
+                         real *c, long c_row_stride, long c_col_stride, int m, int n)
+{
+    vec acc[MR][VECS_PER_ROW];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < VECS_PER_ROW; v++) acc[r][v] = vec_zero();
+
+    for (int k = 0; k < kc; k++) {
+        vec b_row[VECS_PER_ROW];
+#pragma GCC unroll 4
+        for (int v = 0; v < VECS_PER_ROW; v++) b_row[v] = vec_load(b + v * VEC_LANES);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            vec a_r = vec_broadcast(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < VECS_PER_ROW; v++) acc[r][v] = vec_fma(a_r, b_row[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+
+    if (m == MR && n == NR && c_col_stride == 1) {
+        /* A whole tile of contiguous rows: update C with vector loads and
+         * stores. beta == 0 must not read C (it may hold NaN); 1 * x is x
+         * exactly, so skipping those products changes nothing but time. */
+        vec alpha_v = vec_broadcast(alpha), beta_v = vec_broadcast(beta);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 4
+            for (int v = 0; v < VECS_PER_ROW; v++) {
+                real *out = c + r * c_row_stride + v * VEC_LANES;
+                vec result = alpha == 1 ? acc[r][v] : vec_mul(alpha_v, acc[r][v]);
+                if (beta == 1)
+                    result = vec_add(result, vec_load(out));
+                else if (beta != 0)
+                    result = vec_add(result, vec_mul(beta_v, vec_load(out)));
+                vec_store(out, result);
+            }
+        }
+    } else {
+        /* A partial tile, or a transposed C: through memory, element by
+         * element, with the same operations as the vector path above. */
+        _Alignas(64) real tile[MR * NR];
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+            for (int v = 0; v < VECS_PER_ROW; v++)
+                vec_store(tile + r * NR + v * VEC_LANES, acc[r][v]);
+        update_c(tile, NR, m, n, alpha, beta, c, c_row_stride, c_col_stride);
+    }
+}
+
+/* ---- Packing ----------------------------------------------------------------
+ * pack_slivers copies the rows x depth view v into slivers of `width` rows:
+ * sliver s holds rows s*width .. s*width + width - 1, stored depth-major
+ * (packed[s * width * depth + d * width + r]), zero rows padding the last
+ * sliver to full width.
+ *
+ * An A block (mc x kc) packs into A slivers of width MR. A B block (kc x nc)
+ * packs as its transpose (nc x kc) into B slivers of width NR: the "rows" of
+ * a B sliver are columns of B. Either way the source is one of two layouts:
+ * - the sliver's rows are strided and its columns contiguous (op(A) = A^T,
+ *   or op(B) = B): each depth step is one contiguous copy of `width`;
+ * - the rows are contiguous (op(A) = A, op(B) = B^T): packing is a
+ *   transpose, done 8 x 8 numbers at a time in registers. */
+
+/* dst[d * dst_stride + r] = src[r * src_stride + d] for r, d < 8 */
+static inline void transpose_8x8(const real *src, long src_stride, real *dst, long dst_stride)
+{
+#if defined(__AVX__) && !defined(REAL_IS_DOUBLE)
+    /* Three rounds of shuffles, each interleaving pairs of registers at a
+     * coarser grain (1, 2, then 4 numbers), turn 8 rows into 8 columns. */
+    __m256 row[8], pair[8], quad[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++) row[r] = _mm256_loadu_ps(src + r * src_stride);
+#pragma GCC unroll 4
+    for (int r = 0; r < 8; r += 2) {
+        pair[r] = _mm256_unpacklo_ps(row[r], row[r + 1]);
+        pair[r + 1] = _mm256_unpackhi_ps(row[r], row[r + 1]);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < 8; r += 4) {
+        quad[r] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        quad[r + 1] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        quad[r + 2] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        quad[r + 3] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+#pragma GCC unroll 4
+    for (int d = 0; d < 4; d++) {
+        _mm256_storeu_ps(dst + d * dst_stride, _mm256_permute2f128_ps(quad[d], quad[d + 4], 0x20));
+        _mm256_storeu_ps(dst + (d + 4) * dst_stride,
+                         _mm256_permute2f128_ps(quad[d], quad[d + 4], 0x31));
+    }
+#else
+    for (int d = 0; d < 8; d++)
+        for (int r = 0; r < 8; r++) dst[d * dst_stride + r] = src[r * src_stride + d];
+#endif
+}
+
+static inline void pack_slivers(MatrixView v, int rows, int depth, int width, real *packed)
+{
+    for (int s0 = 0; s0 < rows; s0 += width, packed += (long)width * depth) {
+        const int live = min_int(width, rows - s0);
+        const MatrixView sliver = view_at(v, s0, 0);
+        int d = 0;
+        if (live == width && v.row_stride == 1) {
+            for (; d < depth; d++)
+                memcpy(packed + d * width, sliver.data + d * v.col_stride, width * sizeof(real));
+        } else if (live == width && v.col_stride == 1 && width % 8 == 0) {
+            for (; d + 8 <= depth; d += 8)
+                for (int r = 0; r < width; r += 8)
+                    transpose_8x8(sliver.data + r * v.row_stride + d, v.row_stride,
+                                  packed + d * width + r, width);
+        }
+        if (d < depth && live < width) /* a partial sliver: zero rows below the live ones */
+            memset(packed + d * width, 0, (size_t)(depth - d) * width * sizeof(real));
+        for (; d < depth; d++) /* the edges: partial slivers, the last few depths */
+            for (int r = 0; r < live; r++)
+                packed[d * width + r] = sliver.data[r * v.row_stride + d * v.col_stride];
+    }
+}
+
+/* An mc x kc block of op(A) into A slivers. */
+static void pack_a_block(MatrixView a, int mc, int kc, real *packed)
+{
+    pack_slivers(a, mc, kc, MR, packed);
+}
+
+/* A kc x nc block of op(B) into B slivers. */
+static void pack_b_block(MatrixView b, int kc, int nc, real *packed)
+{
+    pack_slivers(view_transposed(b), nc, kc, NR, packed);
+}
+
+/* ---- The blocked product on one thread ------------------------------------ */
+
+/* Each thread's packing space, allocated on its first product and kept:
+ * the hot path never allocates. */
+typedef struct PackBuffers {
+    _Alignas(64) real a[MC * KC]; /* an A block: mc x kc as A slivers */
+    _Alignas(64) real b[KC * NC]; /* a B block: kc x nc as B slivers */
+    struct PackBuffers *next;     /* every buffer ever made, see below */
+} PackBuffers;
+
+/* The list keeps every thread's buffers reachable, so leak checkers do not
+ * report them when a program exits while OpenMP threads still hold them. */
+static PackBuffers *all_pack_buffers;
+static _Thread_local PackBuffers *this_thread_pack_buffers;
+
+static PackBuffers *pack_buffers(void)
+{
+    if (!this_thread_pack_buffers) {
+        PackBuffers *buffers = aligned_alloc(_Alignof(PackBuffers), sizeof(PackBuffers));
+        if (!buffers) {
+            fprintf(stderr, "gemm: out of memory (%zu bytes of packing space)\n",
+                    sizeof(PackBuffers));
+            abort();
+        }
+#pragma omp critical(gemm_pack_buffers)
+        {
+            buffers->next = all_pack_buffers;
+            all_pack_buffers = buffers;
+        }
+        this_thread_pack_buffers = buffers;
+    }
+    return this_thread_pack_buffers;
+}
+
+static void multiply_blocked(const Product *p)
+{
+    PackBuffers *packed = pack_buffers();
+    /* K is cut into equal blocks of at most KC (576 = 2 x 288, not
+     * 384 + 192), so no block is short. */
+    const int kc_max = ceil_div(p->K, ceil_div(p->K, KC));
+
+    for (int i0 = 0; i0 < p->M; i0 += MC) {
+        const int mc = min_int(MC, p->M - i0);
+        for (int k0 = 0; k0 < p->K; k0 += kc_max) {
+            const int kc = min_int(kc_max, p->K - k0);
+            const real beta = k0 == 0 ? p->beta : 1; /* later k blocks add */
+            pack_a_block(view_at(p->a, i0, k0), mc, kc, packed->a);
+
+            for (int j0 = 0; j0 < p->N; j0 += NC) {
+                const int nc = min_int(NC, p->N - j0);
+                pack_b_block(view_at(p->b, k0, j0), kc, nc, packed->b);
+
+                for (int ir = 0; ir < mc; ir += MR) {
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        real *c = p->c + (i0 + ir) * p->c_row_stride + (j0 + jr) * p->c_col_stride;
+                        micro_kernel(kc, packed->a + ir * kc, packed->b + jr * kc, p->alpha,
+                                     beta, c, p->c_row_stride, p->c_col_stride,
+                                     min_int(MR, mc - ir), min_int(NR, nc - jr));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- Small C, long k: dot products (see 7. above) -------------------------
+ * Here a's rows and b's columns are contiguous along k (a.col_stride == 1,
+ * b.row_stride == 1). A tile of DOT_ROWS x DOT_COLS outputs keeps one
+ * vector accumulator per output: lane l sums the products at k = l,
+ * l + VEC_LANES, l + 2 VEC_LANES, ...; at the end the lanes are added in order
+ * and the last K mod VEC_LANES products follow. Per VEC_LANES values of k:
+ * DOT_ROWS + DOT_COLS loads feed DOT_ROWS * DOT_COLS FMAs. */
+
+/* sums[r][c] = sum_k a_rows[r][k] * b_columns[c][k] */
+static void dot_kernel(int K, const real *const a_rows[DOT_ROWS],
+                       const real *const b_columns[DOT_COLS], real sums[DOT_ROWS][DOT_COLS])
+{
+    vec acc[DOT_ROWS][DOT_COLS];
+#pragma GCC unroll 16
+    for (int r = 0; r < DOT_ROWS; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < DOT_COLS; c++) acc[r][c] = vec_zero();
+
+    int k = 0;
+    for (; k + VEC_LANES <= K; k += VEC_LANES) {
+        vec b_k[DOT_COLS];
+#pragma GCC unroll 4
+        for (int c = 0; c < DOT_COLS; c++) b_k[c] = vec_load(b_columns[c] + k);
+#pragma GCC unroll 16
+        for (int r = 0; r < DOT_ROWS; r++) {
+            vec a_k = vec_load(a_rows[r] + k);
+#pragma GCC unroll 4
+            for (int c = 0; c < DOT_COLS; c++) acc[r][c] = vec_fma(a_k, b_k[c], acc[r][c]);
+        }
+    }
+
+    for (int r = 0; r < DOT_ROWS; r++) {
+        for (int c = 0; c < DOT_COLS; c++) {
+            real lanes[VEC_LANES];
+            vec_store(lanes, acc[r][c]);
+            real sum = 0;
+            for (int l = 0; l < VEC_LANES; l++) sum += lanes[l];
+            for (int tail = k; tail < K; tail++) sum += a_rows[r][tail] * b_columns[c][tail];
+            sums[r][c] = sum;
+        }
+    }
+}
+
+static void multiply_dot(const Product *p)
+{
+    for (int i0 = 0; i0 < p->M; i0 += DOT_ROWS) {
+        const int m = min_int(DOT_ROWS, p->M - i0);
+        for (int j0 = 0; j0 < p->N; j0 += DOT_COLS) {
+            const int n = min_int(DOT_COLS, p->N - j0);
+            /* Rows past the edge repeat the last real one: computed, never
+             * stored, and never read out of bounds. */
+            const real *a_rows[DOT_ROWS], *b_columns[DOT_COLS];
+            for (int r = 0; r < DOT_ROWS; r++)
+                a_rows[r] = p->a.data + (i0 + min_int(r, m - 1)) * p->a.row_stride;
+            for (int c = 0; c < DOT_COLS; c++)
+                b_columns[c] = p->b.data + (j0 + min_int(c, n - 1)) * p->b.col_stride;
+            real sums[DOT_ROWS][DOT_COLS];
+            dot_kernel(p->K, a_rows, b_columns, sums);
+            update_c(&sums[0][0], DOT_COLS, m, n, p->alpha, p->beta,
+                     p->c + i0 * p->c_row_stride + j0 * p->c_col_stride, p->c_row_stride,
+                     p->c_col_stride);
+        }
+    }
+}
+
+/* A transposing copy through the L2 cache costs about as much per number
+ * as 16 or more multiply-adds, and each packed number is used M*N / (M + N)
+ * times on average: below 16 uses, when both operands run along k and k is
+ * long enough to fill the vectors, dot products win. */
+static int dot_products_win(const Product *p)
+{
+    return p->a.col_stride == 1 && p->b.row_stride == 1 && p->K >= 4 * VEC_LANES &&
+           (long)p->M * p->N <= 16L * (p->M + p->N);
+}
+
+/* One thread's share: rows or columns of C, by the method chosen for the
+ * whole product (so the choice never depends on the number of threads). */
+static void multiply_part(const Product *p)
+{
+    if (p->by_dot_products)
+        multiply_dot(p);
+    else
+        multiply_blocked(p);
+}
+
+/* ---- Shape decisions and threads ------------------------------------------ */
+
+/* Tile padding: how many elements of C the tiles would cover. */
+static long padded_area(int rows, int cols)
+{
+    return (long)ceil_div(rows, MR) * MR * ((long)ceil_div(cols, NR) * NR);
+}
+
+/* C^T = b^T a^T: the same product with rows and columns exchanged. */
+static Product product_transposed(const Product *p)
+{
+    Product t = *p;
+    t.M = p->N;
+    t.N = p->M;
+    t.a = view_transposed(p->b);
+    t.b = view_transposed(p->a);
+    t.c_row_stride = p->c_col_stride;
+    t.c_col_stride = p->c_row_stride;
+    return t;
+}
+
+/* Rows [begin, end) of C, with the matching rows of a; or columns, with the
+ * matching columns of b. */
+static Product product_rows(const Product *p, int begin, int end)
+{
+    Product part = *p;
+    part.M = end - begin;
+    part.a = view_at(p->a, begin, 0);
+    part.c = p->c + begin * p->c_row_stride;
+    return part;
+}
+
+static Product product_columns(const Product *p, int begin, int end)
+{
+    Product part = *p;
+    part.N = end - begin;
+    part.b = view_at(p->b, 0, begin);
+    part.c = p->c + begin * p->c_col_stride;
+    return part;
+}
+
+/* Below this many flops a product is not worth waking a second thread
+ * (starting a parallel region costs a few microseconds). */
+#define MIN_FLOPS_PER_THREAD 4.0e6
+
+static int threads_for(const Product *p, int tiles)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+    double flops = 2.0 * p->M * p->N * p->K;
+    int threads = omp_get_max_threads();
+    if (threads > tiles) threads = tiles;
+    if (threads > flops / MIN_FLOPS_PER_THREAD) threads = (int)(flops / MIN_FLOPS_PER_THREAD);
+    return threads < 1 ? 1 : threads;
+#else
+    (void)p;
+    (void)tiles;
+    return 1;
+#endif
+}
+
+/* Splits C into one range of whole tiles per thread. Along N (columns) when
+ * C is wider than tall: every thread then packs all of a (M x K, the
+ * smaller operand) and only its own columns of b; along M otherwise. */
+static void multiply_threaded(const Product *p)
+{
+    const int split_columns = p->N >= p->M;
+    const int tile = split_columns ? NR : MR;
+    const int extent = split_columns ? p->N : p->M;
+    const int tiles = ceil_div(extent, tile);
+    const int threads = threads_for(p, tiles);
+    if (threads == 1) {
+        multiply_part(p);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+        const int t = 0, team = 1;
+#endif
+        /* thread t gets tiles [t * tiles / team, (t + 1) * tiles / team) */
+        const int begin = min_int((int)((long)t * tiles / team) * tile, extent);
+        const int end = min_int((int)((long)(t + 1) * tiles / team) * tile, extent);
+        if (begin < end) {
+            Product part = split_columns ? product_columns(p, begin, end)
+                                         : product_rows(p, begin, end);
+            multiply_part(&part);
+        }
+    }
+}
+
+/* C = beta * C, for the products that add nothing (K = 0 or alpha = 0). */
+static void scale_c(int M, int N, real beta, real *C, int ldc)
+{
+    if (beta == 1) return;
+    for (int i = 0; i < M; i++) {
+        real *row = C + (long)i * ldc;
+        for (int j = 0; j < N; j++) row[j] = beta == 0 ? 0 : beta * row[j];
+    }
+}
+
+void gemm(int transA, int transB, int M, int N, int K,
+          real alpha, const real *A, int lda, const real *B, int ldb,
+          real beta, real *C, int ldc)
+{
+    assert(M >= 0 && N >= 0 && K >= 0);
+    assert(lda >= (transA ? M : K) && ldb >= (transB ? K : N) && ldc >= N);
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+
+    /* op(A) is A (M x K, lda) or A^T (A stored K x M); likewise op(B). */
+    MatrixView a = {A, lda, 1}, b = {B, ldb, 1};
+    Product p = {
+        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+        .a = transA ? view_transposed(a) : a,
+        .b = transB ? view_transposed(b) : b,
+        .c = C, .c_row_stride = ldc, .c_col_stride = 1,
+    };
+    p.by_dot_products = dot_products_win(&p);
+    if (!p.by_dot_products && padded_area(N, M) < padded_area(M, N)) p = product_transposed(&p);
+    multiply_threaded(&p);
+}

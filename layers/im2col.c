@@ -1,0 +1,134 @@
+#include "im2col.h"
+
+int conv_geometry_init(ConvGeometry *g, int C, int H, int W, int kernel_h, int kernel_w,
+                       int stride, int pad, Error *err)
+{
+    if (C < 1 || H < 1 || W < 1)
+        return error_set(err, "input (C, H, W) = (%d, %d, %d) must be at least 1 in every dimension", C, H, W);
+    if (kernel_h < 1 || kernel_w < 1)
+        return error_set(err, "kernel %dx%d must be at least 1x1", kernel_h, kernel_w);
+    if (stride < 1)
+        return error_set(err, "stride %d must be at least 1", stride);
+    if (pad < 0)
+        return error_set(err, "padding %d must not be negative", pad);
+    if (kernel_h > H + 2 * pad || kernel_w > W + 2 * pad)
+        return error_set(err, "kernel %dx%d is larger than the padded input %dx%d (input %dx%d, pad %d)",
+                         kernel_h, kernel_w, H + 2 * pad, W + 2 * pad, H, W, pad);
+    g->channels = C;
+    g->height = H;
+    g->width = W;
+    g->kernel_h = kernel_h;
+    g->kernel_w = kernel_w;
+    g->stride = stride;
+    g->pad = pad;
+    g->out_h = (H + 2 * pad - kernel_h) / stride + 1;
+    g->out_w = (W + 2 * pad - kernel_w) / stride + 1;
+    return 0;
+}
+
+int conv_geometry_rows(const ConvGeometry *g) { return g->channels * g->kernel_h * g->kernel_w; }
+int conv_geometry_cols(const ConvGeometry *g) { return g->out_h * g->out_w; }
+
+/* ---- the definitions, one element at a time ---------------------------- */
+
+void im2col_reference(const ConvGeometry *g, const real *x, real *cols)
+{
+    int n_cols = conv_geometry_cols(g);
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                int row = (c * g->kernel_h + i) * g->kernel_w + j;
+                for (int oh = 0; oh < g->out_h; oh++)
+                    for (int ow = 0; ow < g->out_w; ow++) {
+                        int h = oh * g->stride - g->pad + i;
+                        int w = ow * g->stride - g->pad + j;
+                        int inside = h >= 0 && h < g->height && w >= 0 && w < g->width;
+                        cols[(long)row * n_cols + oh * g->out_w + ow] =
+                            inside ? x[((long)c * g->height + h) * g->width + w] : 0;
+                    }
+            }
+}
+
+void col2im_add_reference(const ConvGeometry *g, const real *cols, real *x)
+{
+    int n_cols = conv_geometry_cols(g);
+    for (int c = 0; c < g->channels; c++)
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                int row = (c * g->kernel_h + i) * g->kernel_w + j;
+                for (int oh = 0; oh < g->out_h; oh++)
+                    for (int ow = 0; ow < g->out_w; ow++) {
+                        int h = oh * g->stride - g->pad + i;
+                        int w = ow * g->stride - g->pad + j;
+                        if (h >= 0 && h < g->height && w >= 0 && w < g->width)
+                            x[((long)c * g->height + h) * g->width + w] +=
+                                cols[(long)row * n_cols + oh * g->out_w + ow];
+                    }
+            }
+}
+
+/* ---- the versions the layers use --------------------------------------- */
+
+/* For kernel offset j, the output columns ow whose input column
+ * w = ow*stride - pad + j lies inside [0, W): ow in [*first, *last). Working
+ * out this range once per row lets the inner loop run without bounds tests. */
+static void valid_range(int out_size, int in_size, int stride, int offset, int *first, int *last)
+{
+    /* need 0 <= ow*stride + offset < in_size, offset = j - pad */
+    int lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    int hi = in_size - offset <= 0 ? 0 : (in_size - offset + stride - 1) / stride;
+    if (hi > out_size) hi = out_size;
+    if (lo > hi) lo = hi;
+    *first = lo;
+    *last = hi;
+}
+
+void im2col(const ConvGeometry *g, const real *x, real *cols)
+{
+    const int n_cols = conv_geometry_cols(g), s = g->stride;
+    for (int c = 0; c < g->channels; c++) {
+        const real *image = x + (long)c * g->height * g->width;
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                real *row = cols + (long)((c * g->kernel_h + i) * g->kernel_w + j) * n_cols;
+                int ow_first, ow_last;
+                valid_range(g->out_w, g->width, s, j - g->pad, &ow_first, &ow_last);
+                for (int oh = 0; oh < g->out_h; oh++) {
+                    real *out = row + oh * g->out_w;
+                    int h = oh * s - g->pad + i;
+                    if (h < 0 || h >= g->height) {
+                        for (int ow = 0; ow < g->out_w; ow++) out[ow] = 0;
+                        continue;
+                    }
+                    const long base = (long)h * g->width + (j - g->pad); /* input index at ow = 0 */
+                    for (int ow = 0; ow < ow_first; ow++) out[ow] = 0;
+                    if (s == 1)
+                        for (int ow = ow_first; ow < ow_last; ow++) out[ow] = image[base + ow];
+                    else
+                        for (int ow = ow_first; ow < ow_last; ow++) out[ow] = image[base + (long)ow * s];
+                    for (int ow = ow_last; ow < g->out_w; ow++) out[ow] = 0;
+                }
+            }
+    }
+}
+
+void col2im_add(const ConvGeometry *g, const real *cols, real *x)
+{
+    const int n_cols = conv_geometry_cols(g), s = g->stride;
+    for (int c = 0; c < g->channels; c++) {
+        real *image = x + (long)c * g->height * g->width;
+        for (int i = 0; i < g->kernel_h; i++)
+            for (int j = 0; j < g->kernel_w; j++) {
+                const real *row = cols + (long)((c * g->kernel_h + i) * g->kernel_w + j) * n_cols;
+                int ow_first, ow_last;
+                valid_range(g->out_w, g->width, s, j - g->pad, &ow_first, &ow_last);
+                for (int oh = 0; oh < g->out_h; oh++) {
+                    int h = oh * s - g->pad + i;
+                    if (h < 0 || h >= g->height) continue;
+                    const real *in = row + oh * g->out_w;
+                    const long base = (long)h * g->width + (j - g->pad);
+                    for (int ow = ow_first; ow < ow_last; ow++) image[base + (long)ow * s] += in[ow];
+                }
+            }
+    }
+}

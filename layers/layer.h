@@ -1,0 +1,82 @@
+/* layer.h: the one interface every layer has.
+ *
+ * As in CS231n's assignments, a layer is a pair of functions:
+ *
+ *   forward:  x  -> out      (and remember what backward will need)
+ *   backward: dout -> dx     (and the gradient of every parameter)
+ *
+ * where dout = dL/dout is the gradient of the loss with respect to this
+ * layer's output, handed down from the layer above, and dx = dL/dx is what
+ * this layer hands further down. Because every layer has this shape, one
+ * network, one optimizer and one gradient checker can drive any layer
+ * without knowing which one it is.
+ *
+ * Conventions:
+ * - forward remembers a pointer to x (layer->input): the caller keeps x
+ *   alive and unchanged until backward has run.
+ * - forward resizes out to the output shape; backward resizes dx to x's shape.
+ * - backward OVERWRITES dx and every parameter gradient (it does not add to
+ *   them). dx may be NULL when nobody needs it (the first layer), which saves
+ *   the work of computing it.
+ * - Shapes: images are NCHW tensors; fully connected layers see (N, D). */
+#ifndef LAYER_H
+#define LAYER_H
+
+#include "error.h"
+#include "tensor.h"
+
+/* A learnable tensor and its gradient, as the optimizer sees it. */
+typedef struct {
+    const char *name;  /* "w" or "b" */
+    Tensor *value;
+    Tensor *grad;      /* same shape as value; written by backward */
+} Param;
+
+#define LAYER_MAX_PARAMS 2
+
+typedef struct Layer Layer;
+
+typedef struct {
+    const char *kind; /* "conv", "relu", "maxpool", "avgpool", "fc" */
+    /* The output shape for an input shape (ndim/dims), or -1 with a message
+     * if the layer cannot take that input. */
+    int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,
+                        int *out_ndim, int *out_dims, Error *err);
+    void (*forward)(Layer *layer, const Tensor *x, Tensor *out);
+    void (*backward)(Layer *layer, const Tensor *dout, Tensor *dx);
+    void (*destroy)(Layer *layer);
+} LayerOps;
+
+struct Layer {
+    const LayerOps *ops;
+    char name[32];            /* e.g. "conv1", set by whoever builds the network */
+    const Tensor *input;      /* the x of the last forward (not owned) */
+    int num_params;
+    Param params[LAYER_MAX_PARAMS];
+};
+
+/* Calls through the ops table, so code reads layer_forward(conv, x, out). */
+static inline void layer_forward(Layer *layer, const Tensor *x, Tensor *out)
+{
+    layer->ops->forward(layer, x, out);
+}
+
+static inline void layer_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    layer->ops->backward(layer, dout, dx);
+}
+
+static inline int layer_output_shape(const Layer *layer, int ndim, const int *in_dims,
+                                     int *out_ndim, int *out_dims, Error *err)
+{
+    return layer->ops->output_shape(layer, ndim, in_dims, out_ndim, out_dims, err);
+}
+
+/* Frees the layer, its parameters and its caches. NULL is allowed. */
+void layer_free(Layer *layer);
+
+/* Resizes out to the layer's output shape for input x; asserts that the
+ * shape is valid (callers validate shapes up front with layer_output_shape). */
+void layer_resize_output(const Layer *layer, const Tensor *x, Tensor *out);
+
+#endif

@@ -1,0 +1,199 @@
+#include "network.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "fc.h"
+#include "pool.h"
+#include "relu.h"
+#include "softmax_xent.h"
+
+Network *network_new(int channels, int height, int width)
+{
+    Network *net = xcalloc(1, sizeof *net);
+    net->input_dims[0] = channels;
+    net->input_dims[1] = height;
+    net->input_dims[2] = width;
+    net->probs = tensor_new2(1, 1);
+    return net;
+}
+
+void network_free(Network *net)
+{
+    if (!net) return;
+    for (int i = 0; i < net->num_layers; i++) {
+        layer_free(net->layers[i]);
+        tensor_free(net->out[i]);
+        tensor_free(net->grad[i]);
+    }
+    tensor_free(net->probs);
+    free(net);
+}
+
+/* The per-item output shape after the first `count` layers. */
+static int shape_after(const Network *net, int count, int *ndim, int *dims, Error *err)
+{
+    *ndim = 4;
+    dims[0] = 1;
+    for (int i = 0; i < 3; i++) dims[i + 1] = net->input_dims[i];
+    for (int i = 0; i < count; i++) {
+        int in[TENSOR_MAX_DIMS], in_ndim = *ndim;
+        memcpy(in, dims, sizeof in);
+        if (layer_output_shape(net->layers[i], in_ndim, in, ndim, dims, err) != 0)
+            return error_prefix(err, "%s", net->layers[i]->name);
+    }
+    return 0;
+}
+
+int network_add(Network *net, Layer *layer, const char *name, Error *err)
+{
+    int ndim, dims[TENSOR_MAX_DIMS], out_ndim, out_dims[TENSOR_MAX_DIMS];
+    if (!layer) return -1; /* the constructor already set err */
+    snprintf(layer->name, sizeof layer->name, "%s", name);
+    if (net->num_layers == NETWORK_MAX_LAYERS) {
+        layer_free(layer);
+        return error_set(err, "a network holds at most %d layers", NETWORK_MAX_LAYERS);
+    }
+    shape_after(net, net->num_layers, &ndim, dims, NULL);
+    if (layer_output_shape(layer, ndim, dims, &out_ndim, out_dims, err) != 0) {
+        error_prefix(err, "%s", name);
+        layer_free(layer);
+        return -1;
+    }
+    int i = net->num_layers++;
+    net->layers[i] = layer;
+    net->out[i] = tensor_new(out_ndim, out_dims);
+    net->grad[i] = tensor_new(out_ndim, out_dims);
+    return 0;
+}
+
+int network_output_size(const Network *net)
+{
+    int ndim, dims[TENSOR_MAX_DIMS];
+    shape_after(net, net->num_layers, &ndim, dims, NULL);
+    int size = 1;
+    for (int i = 1; i < ndim; i++) size *= dims[i];
+    return size;
+}
+
+const Tensor *network_forward(Network *net, const Tensor *x)
+{
+    assert(net->num_layers > 0);
+    const Tensor *input = x;
+    for (int i = 0; i < net->num_layers; i++) {
+        layer_forward(net->layers[i], input, net->out[i]);
+        input = net->out[i];
+    }
+    return input;
+}
+
+double network_loss(Network *net, const Tensor *x, const int *labels)
+{
+    const Tensor *scores = network_forward(net, x);
+    return softmax_xent_forward(scores, labels, net->probs);
+}
+
+void network_backward(Network *net, const Tensor *dscores, Tensor *dx)
+{
+    const int last = net->num_layers - 1;
+    if (dscores != net->grad[last]) {
+        tensor_resize(net->grad[last], dscores->ndim, dscores->dim);
+        memcpy(net->grad[last]->data, dscores->data, dscores->size * sizeof(real));
+    }
+    /* Each layer turns the gradient of its output into that of its input,
+     * which is the output of the layer below. */
+    for (int i = last; i >= 0; i--)
+        layer_backward(net->layers[i], net->grad[i], i > 0 ? net->grad[i - 1] : dx);
+}
+
+void network_loss_backward(Network *net, const int *labels, Tensor *dx)
+{
+    Tensor *dscores = net->grad[net->num_layers - 1];
+    softmax_xent_backward(net->probs, labels, dscores);
+    network_backward(net, dscores, dx);
+}
+
+int network_num_params(const Network *net)
+{
+    int count = 0;
+    for (int i = 0; i < net->num_layers; i++) count += net->layers[i]->num_params;
+    return count;
+}
+
+Param *network_param(Network *net, int index, char *name, size_t name_len)
+{
+    for (int i = 0; i < net->num_layers; i++) {
+        Layer *layer = net->layers[i];
+        if (index < layer->num_params) {
+            if (name) snprintf(name, name_len, "%s.%s", layer->name, layer->params[index].name);
+            return &layer->params[index];
+        }
+        index -= layer->num_params;
+    }
+    return NULL;
+}
+
+size_t network_param_count(const Network *net)
+{
+    size_t total = 0;
+    for (int i = 0; i < net->num_layers; i++)
+        for (int p = 0; p < net->layers[i]->num_params; p++)
+            total += net->layers[i]->params[p].value->size;
+    return total;
+}
+
+const EmotionCnnConfig emotion_cnn_default = {
+    .side = 48, .conv1 = 32, .conv2 = 64, .hidden = 256, .classes = 7,
+};
+
+Network *emotion_cnn_create(const EmotionCnnConfig *c, Error *err)
+{
+    if (c->side < 4 || c->side % 4 != 0) {
+        error_set(err, "image side %d must be a positive multiple of 4 (two 2x2 poolings)", c->side);
+        return NULL;
+    }
+    if (c->conv1 < 1 || c->conv2 < 1 || c->hidden < 1 || c->classes < 2) {
+        error_set(err, "widths must be positive (conv1 %d, conv2 %d, hidden %d) and classes >= 2 (%d)",
+                  c->conv1, c->conv2, c->hidden, c->classes);
+        return NULL;
+    }
+    Network *net = network_new(1, c->side, c->side);
+    int quarter = c->side / 4;
+    if (network_add(net, conv_create(1, c->conv1, 3, 3, 1, 1, err), "conv1", err) ||
+        network_add(net, relu_create(), "relu1", err) ||
+        network_add(net, maxpool_create(2, 2, 2, 0, err), "pool1", err) ||
+        network_add(net, conv_create(c->conv1, c->conv2, 3, 3, 1, 1, err), "conv2", err) ||
+        network_add(net, relu_create(), "relu2", err) ||
+        network_add(net, maxpool_create(2, 2, 2, 0, err), "pool2", err) ||
+        network_add(net, fc_create(c->conv2 * quarter * quarter, c->hidden, err), "fc1", err) ||
+        network_add(net, relu_create(), "relu3", err) ||
+        network_add(net, fc_create(c->hidden, c->classes, err), "fc2", err)) {
+        network_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+void network_init_he(Network *net, Rng *rng)
+{
+    for (int i = 0; i < net->num_layers; i++) {
+        Layer *layer = net->layers[i];
+        for (int p = 0; p < layer->num_params; p++) {
+            Tensor *value = layer->params[p].value;
+            if (strcmp(layer->params[p].name, "w") != 0) {
+                tensor_zero(value); /* biases start at 0 */
+                continue;
+            }
+            /* fan_in: inputs feeding one output. conv w (F, C, kH, kW): C*kH*kW;
+             * fc w (D, M): D. */
+            size_t fan_in = value->ndim == 4 ? value->size / (size_t)value->dim[0]
+                                             : (size_t)value->dim[0];
+            double std = sqrt(2.0 / (double)fan_in);
+            for (size_t k = 0; k < value->size; k++) value->data[k] = (real)(std * rng_normal(rng));
+        }
+    }
+}

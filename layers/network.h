@@ -1,0 +1,81 @@
+/* network.h: a stack of layers ending in softmax cross-entropy.
+ *
+ * The network only knows the Layer interface: forward runs the layers in
+ * order, each output feeding the next; backward runs them in reverse, each
+ * dx becoming the dout of the layer below. That is all backpropagation is:
+ * the chain rule applied one layer at a time.
+ *
+ *   x (N, C, H, W) -> layer 0 -> out[0] -> layer 1 -> ... -> out[L-1] = scores (N, K)
+ *   loss = softmax_xent(scores, labels)
+ *   grad[L-1] = dL/dscores -> layer L-1 backward -> grad[L-2] -> ... -> dL/dx */
+#ifndef NETWORK_H
+#define NETWORK_H
+
+#include "layer.h"
+#include "rng.h"
+
+#define NETWORK_MAX_LAYERS 16
+
+typedef struct {
+    int input_dims[3];                    /* (C, H, W) of one input item */
+    int num_layers;
+    Layer *layers[NETWORK_MAX_LAYERS];    /* owned */
+    Tensor *out[NETWORK_MAX_LAYERS];      /* out[i]: output of layer i */
+    Tensor *grad[NETWORK_MAX_LAYERS];     /* grad[i]: dL/d out[i] */
+    Tensor *probs;                        /* softmax of the scores, (N, K) */
+} Network;
+
+/* An empty network for inputs of shape (N, channels, height, width). */
+Network *network_new(int channels, int height, int width);
+void network_free(Network *net);
+
+/* Appends a layer (taking ownership; freed on failure too) after checking
+ * that it accepts the previous layer's output shape. */
+int network_add(Network *net, Layer *layer, const char *name, Error *err);
+
+/* Output shape of the whole network for one item, e.g. (K,) */
+int network_output_size(const Network *net);
+
+/* Runs every layer on x; returns the scores (N, K). x must stay alive and
+ * unchanged until backward. */
+const Tensor *network_forward(Network *net, const Tensor *x);
+
+/* forward, then softmax cross-entropy: returns the mean loss, fills net->probs. */
+double network_loss(Network *net, const Tensor *x, const int *labels);
+
+/* Backpropagates dscores = dL/dscores through every layer, writing every
+ * parameter gradient; dx (may be NULL) receives dL/dx. Call after forward. */
+void network_backward(Network *net, const Tensor *dscores, Tensor *dx);
+
+/* After network_loss: backpropagates the loss's gradient. */
+void network_loss_backward(Network *net, const int *labels, Tensor *dx);
+
+/* Every parameter of every layer, in order. name receives "conv1.w" etc. */
+int network_num_params(const Network *net);
+Param *network_param(Network *net, int index, char *name, size_t name_len);
+size_t network_param_count(const Network *net); /* total number of scalars */
+
+/* The emotion CNN of the seed notes:
+ *   x (N, 1, side, side)
+ *   conv1 3x3 pad 1 -> relu1 -> pool1 2x2
+ *   conv2 3x3 pad 1 -> relu2 -> pool2 2x2
+ *   fc1 -> relu3 -> fc2 (classes) -> softmax cross-entropy
+ * Weights are zero; see network_init_he. side must be a multiple of 4. */
+typedef struct {
+    int side;       /* 48 */
+    int conv1;      /* filters of the first convolution, 32 */
+    int conv2;      /* filters of the second convolution, 64 */
+    int hidden;     /* width of fc1, 256 */
+    int classes;    /* 7 */
+} EmotionCnnConfig;
+
+extern const EmotionCnnConfig emotion_cnn_default;
+
+Network *emotion_cnn_create(const EmotionCnnConfig *config, Error *err);
+
+/* He initialisation: every weight w ~ N(0, 2 / fan_in), fan_in = C*kH*kW for
+ * a convolution and D for a fully connected layer; biases 0. Keeps the
+ * variance of activations steady through ReLU layers. */
+void network_init_he(Network *net, Rng *rng);
+
+#endif

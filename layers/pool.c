@@ -1,0 +1,188 @@
+#include "pool.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "im2col.h"
+
+static void geometry_for(const PoolLayer *pool, int ndim, const int *in, ConvGeometry *g,
+                         int *ok, Error *err)
+{
+    *ok = ndim == 4 && conv_geometry_init(g, in[1], in[2], in[3], pool->kernel_h, pool->kernel_w,
+                                          pool->stride, pool->pad, err) == 0;
+}
+
+static int pool_output_shape(const Layer *layer, int ndim, const int *in, int *out_ndim,
+                             int *out, Error *err)
+{
+    const PoolLayer *pool = (const PoolLayer *)layer;
+    ConvGeometry g;
+    int ok;
+    if (ndim != 4)
+        return error_set(err, "pooling needs an (N, C, H, W) input, got %d dimensions", ndim);
+    geometry_for(pool, ndim, in, &g, &ok, err);
+    if (!ok) return -1;
+    *out_ndim = 4;
+    out[0] = in[0];
+    out[1] = in[1];
+    out[2] = g.out_h;
+    out[3] = g.out_w;
+    return 0;
+}
+
+/* The window of output (oh, ow), clipped to the image: rows [h0, h1), cols [w0, w1). */
+typedef struct {
+    int h0, h1, w0, w1;
+} Window;
+
+static Window window_at(const ConvGeometry *g, int oh, int ow)
+{
+    Window win;
+    win.h0 = oh * g->stride - g->pad;
+    win.w0 = ow * g->stride - g->pad;
+    win.h1 = win.h0 + g->kernel_h;
+    win.w1 = win.w0 + g->kernel_w;
+    if (win.h0 < 0) win.h0 = 0;
+    if (win.w0 < 0) win.w0 = 0;
+    if (win.h1 > g->height) win.h1 = g->height;
+    if (win.w1 > g->width) win.w1 = g->width;
+    return win;
+}
+
+static void pool_forward(Layer *layer, const Tensor *x, Tensor *out)
+{
+    PoolLayer *pool = (PoolLayer *)layer;
+    ConvGeometry g;
+    int ok;
+    geometry_for(pool, x->ndim, x->dim, &g, &ok, NULL);
+    assert(ok);
+    layer_resize_output(layer, x, out);
+    layer->input = x;
+    if (pool->kind == POOL_MAX && out->size > pool->argmax_capacity) {
+        free(pool->argmax);
+        pool->argmax = xmalloc(out->size * sizeof *pool->argmax);
+        pool->argmax_capacity = out->size;
+    }
+
+    const int planes = x->dim[0] * x->dim[1]; /* every (n, c) is pooled alone */
+    const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
+    const real window_size = (real)(g.kernel_h * g.kernel_w);
+
+    #pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < planes; plane++) {
+        const real *in = x->data + plane * plane_in;
+        real *o = out->data + plane * plane_out;
+        for (int oh = 0; oh < g.out_h; oh++)
+            for (int ow = 0; ow < g.out_w; ow++) {
+                Window win = window_at(&g, oh, ow);
+                size_t o_index = (size_t)oh * g.out_w + ow;
+                if (pool->kind == POOL_MAX) {
+                    int best = win.h0 * g.width + win.w0;
+                    for (int h = win.h0; h < win.h1; h++)
+                        for (int w = win.w0; w < win.w1; w++)
+                            if (in[h * g.width + w] > in[best]) best = h * g.width + w; /* '>' keeps the first max */
+                    o[o_index] = in[best];
+                    pool->argmax[plane * plane_out + o_index] = best;
+                } else {
+                    real sum = 0;
+                    for (int h = win.h0; h < win.h1; h++)
+                        for (int w = win.w0; w < win.w1; w++) sum += in[h * g.width + w];
+                    o[o_index] = sum / window_size;
+                }
+            }
+    }
+}
+
+static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    PoolLayer *pool = (PoolLayer *)layer;
+    const Tensor *x = layer->input;
+    ConvGeometry g;
+    int ok;
+    if (!dx) return;
+    geometry_for(pool, x->ndim, x->dim, &g, &ok, NULL);
+    assert(ok);
+    tensor_resize(dx, x->ndim, x->dim);
+    tensor_zero(dx);
+
+    const int planes = x->dim[0] * x->dim[1];
+    const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
+    const real window_size = (real)(g.kernel_h * g.kernel_w);
+
+    #pragma omp parallel for schedule(static)
+    for (int plane = 0; plane < planes; plane++) {
+        real *d_in = dx->data + plane * plane_in;
+        const real *d_out = dout->data + plane * plane_out;
+        for (int oh = 0; oh < g.out_h; oh++)
+            for (int ow = 0; ow < g.out_w; ow++) {
+                size_t o_index = (size_t)oh * g.out_w + ow;
+                if (pool->kind == POOL_MAX) {
+                    d_in[pool->argmax[plane * plane_out + o_index]] += d_out[o_index];
+                } else {
+                    Window win = window_at(&g, oh, ow);
+                    real share = d_out[o_index] / window_size;
+                    for (int h = win.h0; h < win.h1; h++)
+                        for (int w = win.w0; w < win.w1; w++) d_in[h * g.width + w] += share;
+                }
+            }
+    }
+}
+
+static void pool_destroy(Layer *layer)
+{
+    PoolLayer *pool = (PoolLayer *)layer;
+    free(pool->argmax);
+    free(pool);
+}
+
+static const LayerOps maxpool_ops = {
+    .kind = "maxpool",
+    .output_shape = pool_output_shape,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .destroy = pool_destroy,
+};
+
+static const LayerOps avgpool_ops = {
+    .kind = "avgpool",
+    .output_shape = pool_output_shape,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .destroy = pool_destroy,
+};
+
+static Layer *pool_create(PoolKind kind, int kernel_h, int kernel_w, int stride, int pad, Error *err)
+{
+    const char *what = kind == POOL_MAX ? "max-pool" : "average-pool";
+    if (kernel_h < 1 || kernel_w < 1) {
+        error_set(err, "%s window %dx%d must be at least 1x1", what, kernel_h, kernel_w);
+        return NULL;
+    }
+    if (stride < 1) {
+        error_set(err, "%s stride %d must be at least 1", what, stride);
+        return NULL;
+    }
+    if (pad < 0 || 2 * pad > kernel_h || 2 * pad > kernel_w) {
+        error_set(err, "%s padding %d must be between 0 and half the window %dx%d", what, pad,
+                  kernel_h, kernel_w);
+        return NULL;
+    }
+    PoolLayer *pool = xcalloc(1, sizeof *pool);
+    pool->base.ops = kind == POOL_MAX ? &maxpool_ops : &avgpool_ops;
+    pool->kind = kind;
+    pool->kernel_h = kernel_h;
+    pool->kernel_w = kernel_w;
+    pool->stride = stride;
+    pool->pad = pad;
+    return &pool->base;
+}
+
+Layer *maxpool_create(int kernel_h, int kernel_w, int stride, int pad, Error *err)
+{
+    return pool_create(POOL_MAX, kernel_h, kernel_w, stride, pad, err);
+}
+
+Layer *avgpool_create(int kernel_h, int kernel_w, int stride, int pad, Error *err)
+{
+    return pool_create(POOL_AVERAGE, kernel_h, kernel_w, stride, pad, err);
+}

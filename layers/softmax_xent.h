@@ -1,0 +1,31 @@
+/* softmax_xent.h: softmax followed by the cross-entropy loss.
+ *
+ *   scores (N, K)   the last layer's raw outputs (logits), K classes
+ *   labels (N,)     the true class of each item, 0 <= labels[i] < K
+ *   probs  (N, K)   p[i][j] = exp(z_ij) / sum_k exp(z_ik)
+ *
+ *   loss = (1/N) sum_i -log p[i][labels[i]]
+ *
+ * Computed stably with the log-sum-exp trick: with m = max_j z_ij,
+ *   -log p[i][y] = (m + log sum_j exp(z_ij - m)) - z_iy
+ * Every exponent is <= 0, so nothing overflows even for logits of 1000,
+ * and the loss never takes the log of a probability rounded to 0.
+ *
+ * Backward: d loss / d z_ij = (p_ij - [j == y_i]) / N. It is not a Layer
+ * (it needs the labels and ends the network), but it is checked the same
+ * way as the layers. */
+#ifndef SOFTMAX_XENT_H
+#define SOFTMAX_XENT_H
+
+#include "tensor.h"
+
+/* The loss of one item: -log softmax(z)[label], z holding K scores. */
+double softmax_xent_item_loss(const real *z, int K, int label);
+
+/* Writes probs (resized to scores' shape) and returns the mean loss. */
+double softmax_xent_forward(const Tensor *scores, const int *labels, Tensor *probs);
+
+/* dscores (resized to probs' shape) = (probs - onehot(labels)) / N. */
+void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscores);
+
+#endif

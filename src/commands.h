@@ -1,0 +1,11 @@
+/* commands.h: the subcommands of ./emotion. Each takes the arguments after
+ * its own name (argv[0] is the subcommand name) and returns the exit code:
+ * 0 on success, 1 on a failure (bad file, bad data), 2 on bad usage. */
+#ifndef COMMANDS_H
+#define COMMANDS_H
+
+int cmd_data(int argc, char **argv);          /* src/cmd_data.c: dispatch + info */
+int cmd_data_convert(int argc, char **argv);  /* src/cmd_data_convert.c */
+int cmd_data_synth(int argc, char **argv);    /* src/cmd_data_synth.c */
+
+#endif

@@ -1,0 +1,42 @@
+/* emotion: the workbench's main program. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Command;
+
+static const Command commands[] = {
+    {"data", cmd_data, "inspect, convert and generate datasets (.npz)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: emotion COMMAND [OPTIONS]\n\n"
+                 "The emotion CNN workbench: 48x48 grayscale faces, 7 classes (FER2013 order).\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'emotion COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "emotion: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

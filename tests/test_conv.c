@@ -1,0 +1,170 @@
+/* The convolution layer: forward against a direct loop and a hand-worked
+ * case, backward against a hand-worked case, and bad shapes. */
+#include <check.h>
+#include <string.h>
+
+#include "conv.h"
+#include "testutil.h"
+
+START_TEST(forward_of_a_hand_worked_case)
+{
+    /* x = [[1 2 3] [4 5 6] [7 8 9]], w = [[1 2] [3 4]], b = 1, stride 1:
+     * out[0][0] = 1*1 + 2*2 + 3*4 + 4*5 + 1 = 38, and so on. */
+    Error err;
+    Layer *layer = conv_create(1, 1, 2, 2, 1, 0, &err);
+    ConvLayer *conv = (ConvLayer *)layer;
+    Tensor *x = tensor_new4(1, 1, 3, 3), *out = tensor_new4(1, 1, 1, 1);
+    set_values(x, (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
+    set_values(conv->w, (double[]){1, 2, 3, 4});
+    conv->b->data[0] = 1;
+    layer_forward(layer, x, out);
+    ck_assert_int_eq(out->dim[2], 2);
+    ck_assert_int_eq(out->dim[3], 2);
+    assert_values(out, (double[]){38, 48, 68, 78}, 0, "out");
+    tensor_free(x);
+    tensor_free(out);
+    layer_free(layer);
+}
+END_TEST
+
+START_TEST(backward_of_a_hand_worked_case)
+{
+    /* Same layer, dout all ones:
+     *   db = number of outputs = 4
+     *   dw[i][j] = sum of the pixels each weight touched
+     *   dx[h][w] = sum of the weights that touched the pixel */
+    Error err;
+    Layer *layer = conv_create(1, 1, 2, 2, 1, 0, &err);
+    ConvLayer *conv = (ConvLayer *)layer;
+    Tensor *x = tensor_new4(1, 1, 3, 3), *out = tensor_new4(1, 1, 1, 1);
+    Tensor *dout = tensor_new4(1, 1, 2, 2), *dx = tensor_new4(1, 1, 1, 1);
+    set_values(x, (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
+    set_values(conv->w, (double[]){1, 2, 3, 4});
+    tensor_fill(dout, 1);
+    layer_forward(layer, x, out);
+    layer_backward(layer, dout, dx);
+    assert_values(conv->db, (double[]){4}, 0, "db");
+    assert_values(conv->dw, (double[]){12, 16, 24, 28}, 0, "dw");
+    assert_values(dx, (double[]){1, 3, 2, 4, 10, 6, 3, 7, 4}, 0, "dx");
+    tensor_free(x);
+    tensor_free(out);
+    tensor_free(dout);
+    tensor_free(dx);
+    layer_free(layer);
+}
+END_TEST
+
+typedef struct {
+    int N, C, H, W, F, kh, kw, stride, pad;
+} ConvCase;
+
+/* Several channels and filters, stride 1, 2 and 3, pad 0, 1 and 2,
+ * non-square kernels and images, and the emotion CNN's first layer. */
+static const ConvCase cases[] = {
+    {2, 1, 6, 6, 3, 3, 3, 1, 1}, {2, 3, 7, 7, 4, 3, 3, 2, 0}, {1, 2, 8, 8, 5, 3, 3, 1, 2},
+    {3, 2, 7, 9, 2, 3, 5, 2, 1}, {2, 4, 5, 5, 6, 1, 1, 1, 0}, {1, 3, 9, 9, 2, 5, 5, 2, 2},
+    {2, 2, 6, 5, 3, 2, 4, 3, 1}, {5, 1, 48, 48, 8, 3, 3, 1, 1}, {3, 8, 12, 12, 16, 3, 3, 1, 1},
+};
+
+START_TEST(forward_matches_the_direct_loop)
+{
+    const ConvCase *c = &cases[_i];
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 100 + (uint64_t)_i);
+    Layer *layer = conv_create(c->C, c->F, c->kh, c->kw, c->stride, c->pad, &err);
+    ck_assert_ptr_nonnull(layer);
+    ConvLayer *conv = (ConvLayer *)layer;
+    Tensor *x = tensor_new4(c->N, c->C, c->H, c->W), *out = tensor_new4(1, 1, 1, 1);
+    fill_normal(x, &rng, 1);
+    fill_normal(conv->w, &rng, 0.5);
+    fill_normal(conv->b, &rng, 0.5);
+    layer_forward(layer, x, out);
+
+    int H_out = (c->H + 2 * c->pad - c->kh) / c->stride + 1;
+    int W_out = (c->W + 2 * c->pad - c->kw) / c->stride + 1;
+    ck_assert_int_eq(out->dim[0], c->N);
+    ck_assert_int_eq(out->dim[1], c->F);
+    ck_assert_int_eq(out->dim[2], H_out);
+    ck_assert_int_eq(out->dim[3], W_out);
+    Tensor *want = tensor_new4(c->N, c->F, H_out, W_out);
+    conv_forward_direct(x, conv->w, conv->b, c->stride, c->pad, want);
+    /* a sum of C*kH*kW products of size ~1: tolerance grows with its length */
+    assert_close(out->data, want->data, out->size, TEST_TOLERANCE * 4 * c->C * c->kh * c->kw, "out");
+    tensor_free(want);
+    tensor_free(x);
+    tensor_free(out);
+    layer_free(layer);
+}
+END_TEST
+
+START_TEST(backward_without_dx_still_gives_parameter_gradients)
+{
+    /* The first layer of a network skips dx; dw and db must not change. */
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 5);
+    Layer *layer = conv_create(2, 3, 3, 3, 1, 1, &err);
+    ConvLayer *conv = (ConvLayer *)layer;
+    Tensor *x = tensor_new4(2, 2, 6, 6), *out = tensor_new4(1, 1, 1, 1), *dx = tensor_new4(1, 1, 1, 1);
+    fill_normal(x, &rng, 1);
+    fill_normal(conv->w, &rng, 1);
+    layer_forward(layer, x, out);
+    Tensor *dout = tensor_like(out);
+    fill_normal(dout, &rng, 1);
+    layer_backward(layer, dout, dx);
+    Tensor *dw = tensor_copy(conv->dw), *db = tensor_copy(conv->db);
+    layer_backward(layer, dout, NULL);
+    assert_close(conv->dw->data, dw->data, dw->size, 0, "dw");
+    assert_close(conv->db->data, db->data, db->size, 0, "db");
+    tensor_free(dw);
+    tensor_free(db);
+    tensor_free(dout);
+    tensor_free(x);
+    tensor_free(out);
+    tensor_free(dx);
+    layer_free(layer);
+}
+END_TEST
+
+START_TEST(bad_hyperparameters_are_refused_with_a_message)
+{
+    Error err;
+    ck_assert_ptr_null(conv_create(1, 4, 3, 3, 0, 1, &err));
+    ck_assert_msg(strstr(err.msg, "stride 0"), "%s", err.msg);
+    ck_assert_ptr_null(conv_create(1, 4, 3, 3, 1, -1, &err));
+    ck_assert_msg(strstr(err.msg, "padding -1"), "%s", err.msg);
+    ck_assert_ptr_null(conv_create(1, 0, 3, 3, 1, 1, &err));
+    ck_assert_msg(strstr(err.msg, "filter"), "%s", err.msg);
+    ck_assert_ptr_null(conv_create(1, 4, 0, 3, 1, 1, &err));
+    ck_assert_msg(strstr(err.msg, "kernel 0x3"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(a_kernel_larger_than_the_padded_input_is_refused)
+{
+    Error err;
+    Layer *layer = conv_create(1, 2, 7, 7, 1, 1, &err);
+    int dims[4] = {1, 1, 4, 4}, out_ndim, out[4];
+    ck_assert_int_eq(layer_output_shape(layer, 4, dims, &out_ndim, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "kernel 7x7 is larger than the padded input 6x6"), "%s", err.msg);
+    int wrong_channels[4] = {1, 3, 8, 8};
+    ck_assert_int_eq(layer_output_shape(layer, 4, wrong_channels, &out_ndim, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "expects 1 input channels, got 3"), "%s", err.msg);
+    layer_free(layer);
+}
+END_TEST
+
+Suite *conv_suite(void)
+{
+    Suite *s = suite_create("conv");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, forward_of_a_hand_worked_case);
+    tcase_add_test(tc, backward_of_a_hand_worked_case);
+    tcase_add_loop_test(tc, forward_matches_the_direct_loop, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, backward_without_dx_still_gives_parameter_gradients);
+    tcase_add_test(tc, bad_hyperparameters_are_refused_with_a_message);
+    tcase_add_test(tc, a_kernel_larger_than_the_padded_input_is_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,157 @@
+/* Fully connected layer and softmax cross-entropy: hand-worked cases. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "fc.h"
+#include "softmax_xent.h"
+#include "testutil.h"
+
+static Layer *hand_made_fc(void)
+{
+    /* w = [[1 -1] [0 2] [3 1]] (D=3, M=2), b = [0.5 -0.5] */
+    Error err;
+    Layer *layer = fc_create(3, 2, &err);
+    FcLayer *fc = (FcLayer *)layer;
+    set_values(fc->w, (double[]){1, -1, 0, 2, 3, 1});
+    set_values(fc->b, (double[]){0.5, -0.5});
+    return layer;
+}
+
+START_TEST(fc_forward_of_a_hand_worked_case)
+{
+    /* x = [[1 2 3] [4 5 6]]: out = x w + b */
+    Layer *fc = hand_made_fc();
+    Tensor *x = tensor_new2(2, 3), *out = tensor_new2(1, 1);
+    set_values(x, (double[]){1, 2, 3, 4, 5, 6});
+    layer_forward(fc, x, out);
+    ck_assert_int_eq(out->ndim, 2);
+    assert_values(out, (double[]){10.5, 5.5, 22.5, 11.5}, 0, "out");
+    tensor_free(x);
+    tensor_free(out);
+    layer_free(fc);
+}
+END_TEST
+
+START_TEST(fc_backward_of_a_hand_worked_case)
+{
+    /* dout = identity: dw = x^T, db = [1 1], dx row i = column i of w. */
+    Layer *layer = hand_made_fc();
+    FcLayer *fc = (FcLayer *)layer;
+    Tensor *x = tensor_new2(2, 3), *out = tensor_new2(1, 1), *dout = tensor_new2(2, 2), *dx = tensor_new2(1, 1);
+    set_values(x, (double[]){1, 2, 3, 4, 5, 6});
+    set_values(dout, (double[]){1, 0, 0, 1});
+    layer_forward(layer, x, out);
+    layer_backward(layer, dout, dx);
+    assert_values(fc->dw, (double[]){1, 4, 2, 5, 3, 6}, 0, "dw");
+    assert_values(fc->db, (double[]){1, 1}, 0, "db");
+    assert_values(dx, (double[]){1, 0, 3, -1, 2, 1}, 0, "dx");
+    tensor_free(x);
+    tensor_free(out);
+    tensor_free(dout);
+    tensor_free(dx);
+    layer_free(layer);
+}
+END_TEST
+
+START_TEST(fc_flattens_images_and_gives_dx_their_shape)
+{
+    /* x (2, 1, 1, 3) is the same data as (2, 3): same out; dx keeps 4 dims. */
+    Layer *fc = hand_made_fc();
+    Tensor *x = tensor_new4(2, 1, 1, 3), *out = tensor_new2(1, 1), *dout = tensor_new2(2, 2), *dx = tensor_new2(1, 1);
+    set_values(x, (double[]){1, 2, 3, 4, 5, 6});
+    set_values(dout, (double[]){1, 0, 0, 1});
+    layer_forward(fc, x, out);
+    assert_values(out, (double[]){10.5, 5.5, 22.5, 11.5}, 0, "out");
+    layer_backward(fc, dout, dx);
+    ck_assert_int_eq(dx->ndim, 4);
+    ck_assert_int_eq(dx->dim[3], 3);
+    tensor_free(x);
+    tensor_free(out);
+    tensor_free(dout);
+    tensor_free(dx);
+    layer_free(fc);
+}
+END_TEST
+
+START_TEST(fc_refuses_the_wrong_number_of_features)
+{
+    Error err;
+    Layer *fc = fc_create(10, 2, &err);
+    int dims[4] = {4, 2, 2, 2}, out_ndim, out[4];
+    ck_assert_int_eq(layer_output_shape(fc, 4, dims, &out_ndim, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "expects 10 features per item, got 8"), "%s", err.msg);
+    layer_free(fc);
+    ck_assert_ptr_null(fc_create(0, 2, &err));
+}
+END_TEST
+
+START_TEST(softmax_loss_of_a_hand_worked_case)
+{
+    /* Row 0: z = [1 2 3], label 2: p = e^z / (e + e^2 + e^3)
+     *        = [0.0900305732, 0.2447284711, 0.6652409558], loss = -ln 0.6652409558.
+     * Row 1: z = [0 0 0], label 0: p = 1/3 each, loss = ln 3. */
+    Tensor *scores = tensor_new2(2, 3), *probs = tensor_new2(1, 1), *dscores = tensor_new2(1, 1);
+    set_values(scores, (double[]){1, 2, 3, 0, 0, 0});
+    int labels[2] = {2, 0};
+    double loss = softmax_xent_forward(scores, labels, probs);
+    double want = (0.4076059644443803 + 1.0986122886681098) / 2;
+    ck_assert_msg(fabs(loss - want) < 1e-7, "loss %.17g, want %.17g", loss, want);
+    const double p[6] = {0.0900305731703805, 0.2447284710547976, 0.6652409557748219,
+                         1.0 / 3, 1.0 / 3, 1.0 / 3};
+    assert_values(probs, p, 1e-7, "probs");
+    softmax_xent_backward(probs, labels, dscores);
+    const double d[6] = {p[0] / 2, p[1] / 2, (p[2] - 1) / 2, (p[3] - 1) / 2, p[4] / 2, p[5] / 2};
+    assert_values(dscores, d, 1e-7, "dscores");
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+}
+END_TEST
+
+START_TEST(softmax_is_stable_for_logits_of_1000)
+{
+    /* exp(1000) overflows even a double; log-sum-exp never computes it. */
+    Tensor *scores = tensor_new2(3, 3), *probs = tensor_new2(1, 1), *dscores = tensor_new2(1, 1);
+    set_values(scores, (double[]){1000, -1000, 0,    /* label 1: loss 2000 */
+                                  -1000, -1000, -1000, /* label 0: loss ln 3 */
+                                  1000, 1000, -1000}); /* label 0: loss ln 2 */
+    int labels[3] = {1, 0, 0};
+    double loss = softmax_xent_forward(scores, labels, probs);
+    double want = (2000 + log(3.0) + log(2.0)) / 3;
+    ck_assert_msg(isfinite(loss) && fabs(loss - want) < 1e-6, "loss %.17g, want %.17g", loss, want);
+    assert_values(probs, (double[]){1, 0, 0, 1.0 / 3, 1.0 / 3, 1.0 / 3, 0.5, 0.5, 0}, 1e-7, "probs");
+    softmax_xent_backward(probs, labels, dscores);
+    for (size_t i = 0; i < dscores->size; i++) ck_assert(isfinite(dscores->data[i]));
+    ck_assert(fabs(dscores->data[1] - (-1.0 / 3)) < 1e-7); /* (0 - 1) / 3 */
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+}
+END_TEST
+
+START_TEST(uniform_scores_cost_ln_of_the_class_count)
+{
+    Tensor *scores = tensor_new2(4, 7), *probs = tensor_new2(1, 1);
+    int labels[4] = {0, 3, 6, 1};
+    double loss = softmax_xent_forward(scores, labels, probs);
+    ck_assert(fabs(loss - log(7.0)) < 1e-7);
+    tensor_free(scores);
+    tensor_free(probs);
+}
+END_TEST
+
+Suite *fc_suite(void)
+{
+    Suite *s = suite_create("fc");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, fc_forward_of_a_hand_worked_case);
+    tcase_add_test(tc, fc_backward_of_a_hand_worked_case);
+    tcase_add_test(tc, fc_flattens_images_and_gives_dx_their_shape);
+    tcase_add_test(tc, fc_refuses_the_wrong_number_of_features);
+    tcase_add_test(tc, softmax_loss_of_a_hand_worked_case);
+    tcase_add_test(tc, softmax_is_stable_for_logits_of_1000);
+    tcase_add_test(tc, uniform_scores_cost_ln_of_the_class_count);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,130 @@
+/* The network: shapes through the emotion CNN, refused configurations,
+ * and the whole-network gradient check (double build). */
+#include <check.h>
+#include <string.h>
+
+#include "conv.h"
+#include "fc.h"
+#include "gradcheck.h"
+#include "network.h"
+#include "relu.h"
+#include "testutil.h"
+
+START_TEST(emotion_cnn_has_the_seed_notes_shapes)
+{
+    Error err;
+    Network *net = emotion_cnn_create(&emotion_cnn_default, &err);
+    ck_assert_ptr_nonnull(net);
+    ck_assert_int_eq(net->num_layers, 9);
+    const char *names[9] = {"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc1", "relu3", "fc2"};
+    const int outputs[9][4] = {{1, 32, 48, 48}, {1, 32, 48, 48}, {1, 32, 24, 24}, {1, 64, 24, 24},
+                               {1, 64, 24, 24}, {1, 64, 12, 12}, {1, 256}, {1, 256}, {1, 7}};
+    for (int i = 0; i < 9; i++) {
+        ck_assert_str_eq(net->layers[i]->name, names[i]);
+        for (int d = 0; d < net->out[i]->ndim; d++) ck_assert_int_eq(net->out[i]->dim[d], outputs[i][d]);
+    }
+    ck_assert_int_eq(network_output_size(net), 7);
+    /* 32*9+32 + 64*288+64 + 9216*256+256 + 256*7+7 */
+    ck_assert_uint_eq(network_param_count(net), 2380167);
+    char name[32];
+    ck_assert_int_eq(network_num_params(net), 8);
+    network_param(net, 4, name, sizeof name);
+    ck_assert_str_eq(name, "fc1.w");
+    network_free(net);
+}
+END_TEST
+
+START_TEST(bad_configurations_are_refused)
+{
+    Error err;
+    EmotionCnnConfig c = emotion_cnn_default;
+    c.side = 50;
+    ck_assert_ptr_null(emotion_cnn_create(&c, &err));
+    ck_assert_msg(strstr(err.msg, "multiple of 4"), "%s", err.msg);
+    c = emotion_cnn_default;
+    c.hidden = 0;
+    ck_assert_ptr_null(emotion_cnn_create(&c, &err));
+    ck_assert_msg(strstr(err.msg, "hidden 0"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(a_layer_that_does_not_fit_is_refused_by_name)
+{
+    Error err;
+    Network *net = network_new(1, 8, 8);
+    ck_assert_int_eq(network_add(net, conv_create(1, 2, 3, 3, 1, 1, &err), "conv1", &err), 0);
+    ck_assert_int_eq(network_add(net, fc_create(100, 7, &err), "fc1", &err), -1);
+    ck_assert_msg(strstr(err.msg, "fc1: fully connected layer expects 100 features per item, got 128"),
+                  "%s", err.msg);
+    ck_assert_int_eq(network_add(net, conv_create(1, 2, 3, 3, 0, 1, &err), "conv2", &err), -1);
+    ck_assert_msg(strstr(err.msg, "stride 0"), "%s", err.msg);
+    ck_assert_int_eq(net->num_layers, 1);
+    network_free(net);
+}
+END_TEST
+
+START_TEST(forward_follows_the_batch_size)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 3);
+    EmotionCnnConfig c = {.side = 16, .conv1 = 4, .conv2 = 4, .hidden = 8, .classes = 7};
+    Network *net = emotion_cnn_create(&c, &err);
+    network_init_he(net, &rng);
+    for (int n = 1; n <= 5; n += 2) {
+        Tensor *x = tensor_new4(n, 1, 16, 16);
+        fill_normal(x, &rng, 1);
+        const Tensor *scores = network_forward(net, x);
+        ck_assert_int_eq(scores->dim[0], n);
+        ck_assert_int_eq(scores->dim[1], 7);
+        tensor_free(x);
+    }
+    network_free(net);
+}
+END_TEST
+
+#ifdef REAL_IS_DOUBLE
+START_TEST(the_whole_network_passes_the_gradient_check)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 70);
+    EmotionCnnConfig c = {.side = 8, .conv1 = 3, .conv2 = 4, .hidden = 10, .classes = 7};
+    Network *net = emotion_cnn_create(&c, &err);
+    Tensor *x = tensor_new4(2, 1, 8, 8), *dscores = tensor_new2(2, 7);
+    for (int attempt = 0; attempt < 10000; attempt++) {
+        network_init_he(net, &rng);
+        for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(&rng);
+        fill_normal(dscores, &rng, 1);
+        double relu_min, pool_gap;
+        gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
+        if (relu_min > 1e-3 && pool_gap > 1e-3 &&
+            gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION)
+            break;
+    }
+    GradcheckRow rows[9];
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, 9), 9);
+    for (int i = 0; i < 9; i++)
+        ck_assert_msg(rows[i].pass, "%s: %.3e", rows[i].tensor, rows[i].max_rel_error);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+#endif
+
+Suite *network_suite(void)
+{
+    Suite *s = suite_create("network");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, emotion_cnn_has_the_seed_notes_shapes);
+    tcase_add_test(tc, bad_configurations_are_refused);
+    tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
+    tcase_add_test(tc, forward_follows_the_batch_size);
+#ifdef REAL_IS_DOUBLE
+    tcase_add_test(tc, the_whole_network_passes_the_gradient_check);
+#endif
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,47 @@
+/* testutil.h: small helpers shared by the layer tests. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <check.h>
+#include <math.h>
+
+#include "rng.h"
+#include "tensor.h"
+
+/* How closely float and double builds can match a double-precision
+ * reference: a few units in the last place of the type, scaled. */
+#ifdef REAL_IS_DOUBLE
+#define TEST_TOLERANCE 1e-12
+#else
+#define TEST_TOLERANCE 2e-6
+#endif
+
+static inline void fill_normal(Tensor *t, Rng *rng, double scale)
+{
+    for (size_t i = 0; i < t->size; i++) t->data[i] = (real)(scale * rng_normal(rng));
+}
+
+/* Every entry of got within tolerance * max(1, |want|) of want. */
+static inline void assert_close(const real *got, const real *want, size_t count, double tolerance,
+                                const char *what)
+{
+    for (size_t i = 0; i < count; i++) {
+        double scale = fmax(1.0, fabs((double)want[i]));
+        ck_assert_msg(fabs((double)got[i] - (double)want[i]) <= tolerance * scale,
+                      "%s[%zu]: got %.17g, want %.17g", what, i, (double)got[i], (double)want[i]);
+    }
+}
+
+static inline void assert_values(const Tensor *t, const double *want, double tolerance, const char *what)
+{
+    for (size_t i = 0; i < t->size; i++)
+        ck_assert_msg(fabs((double)t->data[i] - want[i]) <= tolerance * fmax(1.0, fabs(want[i])),
+                      "%s[%zu]: got %.17g, want %.17g", what, i, (double)t->data[i], want[i]);
+}
+
+static inline void set_values(Tensor *t, const double *values)
+{
+    for (size_t i = 0; i < t->size; i++) t->data[i] = (real)values[i];
+}
+
+#endif
