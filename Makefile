@@ -88,6 +88,35 @@ $(BUILD)/tests_float: $(TEST_SRC:%.c=$(BUILD)/float/%.o) $(BUILD)/libworkbench_f
 $(BUILD)/tests_double: $(TEST_SRC:%.c=$(BUILD)/double/%.o) $(BUILD)/libworkbench_double.a
 	$(CC) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
 
+# ---- lessons: `make lesson3` builds and runs lessons/lesson3.c ---------------
+# Lessons that run gradient checks link the double library; the training
+# lessons link the float one. lessons/lesson_common.c is shared by all.
+# DATA=path/to/fer2013.npz runs them on your own data; LESSON_FLAGS adds flags.
+LESSONS        := 1 2 3 4 5 6 7 8
+LESSONS_DOUBLE := 2 3 4 5 6
+LESSON_COMMON  := $(wildcard lessons/lesson_common.c)
+LESSON_ARGS     = $(if $(DATA),--data $(DATA)) $(LESSON_FLAGS)
+
+define lesson_rules
+$(BUILD)/lessons/lesson$(1): lessons/lesson$(1).c $(LESSON_COMMON) $(BUILD)/libworkbench_$(if $(filter $(1),$(LESSONS_DOUBLE)),double,float).a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(if $(filter $(1),$(LESSONS_DOUBLE)),-DREAL_IS_DOUBLE) -Ilessons $$(LDFLAGS) $$(filter %.c,$$^) $$(filter %.a,$$^) $$(LDLIBS) -o $$@
+lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION)
+	./$(BUILD)/lessons/lesson$(1) $$(LESSON_ARGS)
+endef
+$(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
+
+.PHONY: $(addprefix lesson,$(LESSONS)) lessons lessons-quick
+lessons: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
+	@for n in $(LESSONS); do ./$(BUILD)/lessons/lesson$$n $(LESSON_ARGS) || exit 1; done
+
+# Every lesson in its quick mode (small data, few steps): part of `make check`.
+lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
+	@for n in $(LESSONS); do \
+	    if [ -f lessons/lesson$$n.c ]; then ./$(BUILD)/lessons/lesson$$n --quick $(LESSON_ARGS) >$(BUILD)/lessons/lesson$$n.log 2>&1 \
+	        && echo "lesson$$n (quick): ok" || { echo "lesson$$n (quick): FAILED"; tail -20 $(BUILD)/lessons/lesson$$n.log; exit 1; }; fi; \
+	done
+
 # Installs Check, pkg-config and zlib when they are missing (as root), or
 # prints the command to do so.
 deps:

@@ -21,6 +21,12 @@ usage: /usr/bin/python3 data/tools/check_synth_difficulty.py [data/synth.npz]
 Prints the chance level (always answering the most frequent class), then
 both test accuracies. Needs numpy and torch; it is a development tool, not
 something the workbench runs.
+
+Measured on the default set (`./emotion data synth`: seed 1, 8000 / 1000 /
+1000 faces, FER2013 class proportions): chance 0.250; linear softmax 0.433
+(L2 0.1); small CNN with SGD after 8 epochs 0.905 (validation 0.26, 0.52,
+0.70, 0.82, 0.85, 0.87, 0.89, 0.89 after epochs 1..8). Disgust, 1.5% of
+the faces, is the class both models miss most.
 """
 import argparse
 import time
