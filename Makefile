@@ -122,6 +122,9 @@ lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 deps:
 	@sh scripts/install-deps
 
+# Passive waiting: tests run many tiny parallel regions, which spinning
+# threads would slow to a crawl on a busy machine.
+check: export OMP_WAIT_POLICY = passive
 check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/tests_float $(BUILD)/tests_double $(GRADCHECK) $(EMOTION)
 	@echo "== unit tests, float build"
@@ -133,5 +136,7 @@ check: deps
 
 clean:
 	rm -rf build gradcheck emotion
+
+include src/gemm_bench.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

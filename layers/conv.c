@@ -69,7 +69,7 @@ static real *workspace_for(ConvLayer *conv, const ConvGeometry *g, int threads)
     size_t need = workspace_per_thread(conv, g) * (size_t)threads;
     if (need > conv->workspace_size) {
         free(conv->workspace);
-        conv->workspace = xmalloc(need * sizeof(real));
+        conv->workspace = xcalloc_aligned(need * sizeof(real));
         conv->workspace_size = need;
     }
     return conv->workspace;

@@ -16,7 +16,9 @@ static void relu_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     layer->input = x;
     tensor_resize(out, x->ndim, x->dim);
-    for (size_t i = 0; i < x->size; i++) out->data[i] = x->data[i] > 0 ? x->data[i] : 0;
+    const long n = (long)x->size;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < n; i++) out->data[i] = x->data[i] > 0 ? x->data[i] : 0;
 }
 
 static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
@@ -25,7 +27,9 @@ static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     if (!dx) return;
     tensor_resize(dx, x->ndim, x->dim);
     /* The gradient passes where the unit was active and stops where it was not. */
-    for (size_t i = 0; i < x->size; i++) dx->data[i] = x->data[i] > 0 ? dout->data[i] : 0;
+    const long n = (long)x->size;
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < n; i++) dx->data[i] = x->data[i] > 0 ? dout->data[i] : 0;
 }
 
 static void relu_destroy(Layer *layer) { free(layer); }

@@ -24,7 +24,7 @@ Tensor *tensor_new(int ndim, const int *dims)
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->dim[i] = dims[i];
     t->size = shape_size(ndim, dims);
-    t->data = xcalloc(t->size, sizeof(real));
+    t->data = xcalloc_aligned(t->size * sizeof(real));
     return t;
 }
 
@@ -65,7 +65,7 @@ void tensor_resize(Tensor *t, int ndim, const int *dims)
     size_t size = shape_size(ndim, dims);
     if (size > t->size || !t->data) {
         free(t->data);
-        t->data = xcalloc(size, sizeof(real));
+        t->data = xcalloc_aligned(size * sizeof(real));
     }
     t->ndim = ndim;
     for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->dim[i] = i < ndim ? dims[i] : 0;

@@ -56,3 +56,13 @@ void *xrealloc(void *ptr, size_t bytes)
     if (!p) out_of_memory(bytes);
     return p;
 }
+
+void *xcalloc_aligned(size_t bytes)
+{
+    size_t rounded = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple of the alignment */
+    if (rounded == 0) rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (!p) out_of_memory(bytes);
+    memset(p, 0, rounded);
+    return p;
+}

@@ -187,3 +187,176 @@ expect_output "4 arrays"
 ls "$DATA_TMP" | grep -v '\.npz$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$DATA_TMP"
+
+# ---- emotion bench: per-layer table, then the two machine-readable lines last
+expect 0 "$EMOTION" bench --batch 4 --repeats 1 --threads 1
+expect_output "conv2   conv"
+expect_output "conv1 forward"
+expect_output "^train_img_per_s=[0-9][0-9]*$"
+expect_output "^infer_img_per_s=[0-9][0-9]*$"
+if tail -2 /tmp/cli_out.$$ | head -1 | grep -q '^train_img_per_s=' && tail -1 /tmp/cli_out.$$ | grep -q '^infer_img_per_s='; then ok; else bad "bench: the two img/s lines are not last"; fi
+expect 0 "$EMOTION" bench --help
+expect_output "usage: emotion bench"
+expect 2 "$EMOTION" bench --batch 0
+expect_output "needs a whole number"
+expect 2 "$EMOTION" bench --turbo
+
+# ---- emotion eval / emotion predict: checkpoints, metrics, probabilities, images
+# Fixtures from tests/fixtures/checkpoints/make_checkpoints.py: a tiny CNN
+# (good.npz), broken copies of it, ten images (tiny_dataset.npz) and numpy's
+# probabilities for them (reference.npz). numpy's predictions on the ten
+# images are Sad for all but the last (Fear); the labels are
+# 0 1 2 3 4 5 6 3 3 0, so exactly one (image 4, Sad) is right.
+CKPT=tests/fixtures/checkpoints
+EVAL_TMP=$(mktemp -d /tmp/workbench_cli_eval.XXXXXX)
+case "$EMOTION" in /*) EMOTION_ABS=$EMOTION ;; *) EMOTION_ABS=$(pwd)/$EMOTION ;; esac
+expect 0 "$EMOTION" eval --help
+expect_output "usage: emotion eval --model FILE"
+expect 2 "$EMOTION" eval
+expect_output "which model"
+expect 2 "$EMOTION" eval --model "$CKPT/good.npz" --frobnicate
+expect_output "unknown option '--frobnicate'"
+expect_output "usage: emotion eval"
+expect 2 "$EMOTION" eval --model
+expect_output "needs a value"
+expect 2 "$EMOTION" eval --model "$CKPT/good.npz" --split banana
+expect_output "train, val or test, not 'banana'"
+expect 2 "$EMOTION" eval --model "$CKPT/good.npz" --batch 0
+expect_output "needs a whole number"
+expect 1 "$EMOTION" eval --model "$CKPT/no_such_model.npz" --data "$CKPT/tiny_dataset.npz"
+expect_output "no_such_model.npz: cannot open"
+expect 1 "$EMOTION" eval --model "$CKPT/wrong_shape_fc2_w.npz" --data "$CKPT/tiny_dataset.npz"
+expect_output "array 'fc2.w' has shape (4, 6), expected (4, 7)"
+expect 1 "$EMOTION" eval --model "$CKPT/inconsistent_conv2_w.npz" --data "$CKPT/tiny_dataset.npz"
+expect_output "array 'conv2.w' has shape (3, 5, 3, 3), expected (3, 2, 3, 3)"
+expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$CKPT/tiny_dataset.npz" --split val
+expect_output "no member 'x_val'"
+expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$EVAL_TMP/no_such_data.npz"
+expect_output "no_such_data.npz: cannot open"
+cp "$CKPT/good.npz" "$EVAL_TMP/model.npz"
+expect 1 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model model.npz"
+expect_output "data/synth.npz does not exist"
+expect_output "./emotion data synth"
+
+# a run: the figures, the heatmap beside the model, the probabilities file
+expect 0 "$EMOTION" eval --model "$EVAL_TMP/model.npz" --data "$CKPT/tiny_dataset.npz" \
+    --probs "$EVAL_TMP/probs.npz" --batch 3 --threads 1
+expect_output "split test: 10 images"
+expect_output "accuracy  0.1000  (1 of 10 correct)"
+expect_output "^Sad .*1.0000 .* 1$"
+expect_output "^Happy .* 3  (never predicted)"
+expect_output "confusion matrix (rows: true class, columns: predicted class)"
+expect_output "^Happy  *0  *0  *0  *0  *3  *0  *0$"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect_output "wrote $EVAL_TMP/confusion.png"
+    expect 0 test -s "$EVAL_TMP/confusion.png"
+else
+    expect_output "gnuplot not found"
+fi
+expect 0 "$EMOTION" data info "$EVAL_TMP/probs.npz"
+expect_output "probs  *float32  (10, 7)"
+expect_output "labels  *int64    (10,)"
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    expect 0 /usr/bin/python3 "$CKPT/make_checkpoints.py" --check-probs "$EVAL_TMP/probs.npz"
+    expect_output "probs match numpy's forward pass"
+else
+    echo "skip: numpy check of eval --probs (/usr/bin/python3 with numpy not found)"
+fi
+expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$CKPT/tiny_dataset.npz" \
+    --chart "$EVAL_TMP/no_such_dir/confusion.png" --probs "$EVAL_TMP/no_such_dir/probs.npz"
+expect_output "no_such_dir"
+
+# predict: the class and seven probabilities summing to 1; bad images reported, good ones kept
+expect 0 "$EMOTION" predict --help
+expect_output "usage: emotion predict --model FILE IMAGE"
+expect 2 "$EMOTION" predict "$CKPT/face.pgm"
+expect_output "which model"
+expect 2 "$EMOTION" predict --model "$CKPT/good.npz"
+expect_output "which images"
+expect 2 "$EMOTION" predict --model "$CKPT/good.npz" --frobnicate "$CKPT/face.pgm"
+expect_output "unknown option '--frobnicate'"
+expect 1 "$EMOTION" predict --model "$CKPT/missing_fc2_b.npz" "$CKPT/face.pgm"
+expect_output "array 'fc2.b' is missing"
+for image in face.pgm face_ascii.ppm; do
+    expect 0 "$EMOTION" predict --model "$CKPT/good.npz" "$CKPT/$image"
+    expect_output "$image: Sad"
+    expect_output "> Sad "
+    if awk '/^  [ >] [A-Z][a-z]+ +[01]\.[0-9]+/ { n++; sum += $(NF - ($NF ~ /^#+$/)) }
+            END { exit !(n == 7 && sum > 0.999 && sum < 1.001) }' /tmp/cli_out.$$; then
+        ok
+    else
+        bad "predict $image: not seven probabilities summing to 1"
+    fi
+done
+expect 1 "$EMOTION" predict --model "$CKPT/good.npz" "$CKPT/no_such_face.pgm" "$CKPT/face.pgm" \
+    "$CKPT/good.npz"
+expect_output "no_such_face.pgm: cannot open"
+expect_output "good.npz: not a PGM or PPM image"
+expect_output "face.pgm: Sad"
+expect_output "2 of 3 images could not be read"
+ls "$EVAL_TMP" | grep -v '\.\(npz\|png\|dat\)$' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "eval: temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
+rm -rf "$EVAL_TMP"
+
+# ---- emotion train: usage, bad data, a tiny real run, determinism, the NaN guard
+TRAIN_TMP=$(mktemp -d /tmp/workbench_cli_train.XXXXXX)
+expect 0 "$EMOTION" train --help
+expect_output "usage: emotion train"
+expect 2 "$EMOTION" train --no-such-flag
+expect_output "unknown option '--no-such-flag'"
+expect 2 "$EMOTION" train --epochs
+expect_output "needs a value"
+expect 2 "$EMOTION" train --epochs zero
+expect_output "whole number"
+expect 2 "$EMOTION" train --momentum 1
+expect 2 "$EMOTION" train --lr -0.1
+expect 2 "$EMOTION" train --schedule linear
+expect_output "constant, step or cosine"
+expect 2 "$EMOTION" train --init x.npz --hidden 64
+expect 1 "$EMOTION" train --data "$TRAIN_TMP/no_such.npz" --out "$TRAIN_TMP/none"
+expect_output "no_such.npz"
+expect 1 test -e "$TRAIN_TMP/none/model.npz"
+
+# one epoch of the real network on 200 faces: every output file, nothing left half-written
+expect 0 "$EMOTION" data synth --train 200 --val 50 --test 50 --out "$TRAIN_TMP/small.npz"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --out "$TRAIN_TMP/run"
+expect_output "epoch 1/1  train loss [0-9.]* acc .*val loss [0-9.]* acc"
+expect 0 test -s "$TRAIN_TMP/run/model.npz"
+expect 0 test -s "$TRAIN_TMP/run/best.npz"
+expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
+expect_output "conv1.w  float32  (32, 1, 3, 3)"
+expect_output "fc1.w    float32  (9216, 256)"
+expect 0 grep -q "^epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds$" "$TRAIN_TMP/run/metrics.csv"
+expect 0 grep -q "^1,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*,0.02,[0-9.]*$" "$TRAIN_TMP/run/metrics.csv"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect 0 test -s "$TRAIN_TMP/run/loss.png"
+    expect 0 test -s "$TRAIN_TMP/run/accuracy.png"
+fi
+# without gnuplot: one notice, the CSV and the checkpoints all the same
+expect 0 env PATH=/nonexistent "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 \
+    --conv1 4 --conv2 4 --hidden 8 --out "$TRAIN_TMP/no_gnuplot"
+expect_output "gnuplot not found: charts skipped (data in $TRAIN_TMP/no_gnuplot/metrics.csv)"
+expect 0 test -s "$TRAIN_TMP/no_gnuplot/metrics.csv"
+expect 1 test -e "$TRAIN_TMP/no_gnuplot/loss.png"
+
+# the same seed and thread count: the same model.npz, byte for byte
+for run in a b; do
+    expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
+        --hidden 16 --threads 2 --seed 5 --out "$TRAIN_TMP/seed_$run"
+done
+expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_b/model.npz"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
+    --hidden 16 --threads 2 --seed 6 --out "$TRAIN_TMP/seed_c"
+expect 1 cmp -s "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_c/model.npz"
+
+# a loss that blows up stops training with exit 1; the last good checkpoints stay as they were
+cp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
+cp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
+expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAIN_TMP/seed_a/model.npz" \
+    --lr 1000 --out "$TRAIN_TMP/seed_a"
+expect_output "stopped: epoch 1.*loss is NaN"
+expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
+expect 0 cmp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
+find "$TRAIN_TMP" -name '*.tmp' -o -name '*.gp' -o -name '*.log' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
+rm -rf "$TRAIN_TMP"

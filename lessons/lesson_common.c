@@ -1,0 +1,565 @@
+/* lesson_common.c: options, narration, data and printing shared by the lessons. */
+#include "lesson_common.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classes.h"
+#include "splits.h"
+#include "synth.h"
+
+static void print_wrapped(FILE *out, const char *text, int first_len, int indent);
+
+/* ---- options ------------------------------------------------------------ */
+
+static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
+                        const LessonOption *extra, int num_extra)
+{
+    fprintf(out, "usage: lesson%d [--quick] [--data FILE.npz] [--seed N]", lesson->number);
+    for (int i = 0; i < num_extra; i++)
+        fprintf(out, " [%s%s%s]", extra[i].name, extra[i].metavar ? " " : "",
+                extra[i].metavar ? extra[i].metavar : "");
+    fprintf(out, "\n\nLesson %d: %s.\n", lesson->number, lesson->title);
+    print_wrapped(out, summary, 0, 0);
+    fprintf(out, "\noptions:\n");
+    fprintf(out,
+            "  --quick          a small dataset and few steps: a check that the lesson runs\n"
+            "                   (what `make check` does), in a few seconds\n"
+            "  --data FILE.npz  the dataset (default " LESSON_DEFAULT_DATA ", drawn when\n"
+            "                   missing; e.g. data/fer2013.npz from `emotion data convert`)\n"
+            "  --seed N         random seed (default %d): the same seed prints the same numbers\n",
+            LESSON_DEFAULT_SEED);
+    for (int i = 0; i < num_extra; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", extra[i].name, extra[i].metavar ? " " : "",
+                 extra[i].metavar ? extra[i].metavar : "");
+        fprintf(out, "  %-16s %s\n", left, extra[i].help);
+    }
+    fprintf(out, "  -h, --help       show this help\n");
+}
+
+/* Prints why the command line is wrong, then the usage, and exits 2. */
+static void usage_error(const Lesson *lesson, const char *summary, const LessonOption *extra,
+                        int num_extra, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "lesson%d: ", lesson->number);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n\n");
+    print_usage(stderr, lesson, summary, extra, num_extra);
+    exit(2);
+}
+
+/* Parses a whole number into *value; 0 on success. */
+static int parse_long(const char *text, long long min, long long max, long long *value)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < min || v > max) return -1;
+    *value = v;
+    return 0;
+}
+
+static int parse_double(const char *text, double *value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !isfinite(v)) return -1;
+    *value = v;
+    return 0;
+}
+
+/* Applies one lesson-specific option; 0 on success, -1 for a bad value. */
+static int apply_extra(const LessonOption *option, const char *value)
+{
+    long long whole;
+    switch (option->kind) {
+    case LESSON_OPTION_FLAG:
+        *(int *)option->value = 1;
+        return 0;
+    case LESSON_OPTION_INT:
+        if (parse_long(value, INT_MIN, INT_MAX, &whole)) return -1;
+        *(int *)option->value = (int)whole;
+        return 0;
+    case LESSON_OPTION_DOUBLE:
+        return parse_double(value, (double *)option->value);
+    case LESSON_OPTION_STRING:
+        *(const char **)option->value = value;
+        return 0;
+    }
+    return -1;
+}
+
+static void make_directory(const char *path)
+{
+    if (mkdir(path, 0777) && errno != EEXIST) {
+        fprintf(stderr, "cannot create directory %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+void lesson_begin(Lesson *lesson, int number, const char *title, const char *summary,
+                  int argc, char **argv, const LessonOption *extra, int num_extra)
+{
+    memset(lesson, 0, sizeof *lesson);
+    lesson->number = number;
+    lesson->title = title;
+    lesson->data_path = LESSON_DEFAULT_DATA;
+    lesson->seed = LESSON_DEFAULT_SEED;
+    lesson->terminal = lesson_is_terminal();
+
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
+            print_usage(stdout, lesson, summary, extra, num_extra);
+            exit(0);
+        }
+        if (!strcmp(flag, "--quick")) {
+            lesson->quick = 1;
+            continue;
+        }
+        const LessonOption *option = NULL;
+        for (int k = 0; k < num_extra; k++)
+            if (!strcmp(flag, extra[k].name)) option = &extra[k];
+        int common_with_value = !strcmp(flag, "--data") || !strcmp(flag, "--seed");
+        if (!option && !common_with_value)
+            usage_error(lesson, summary, extra, num_extra, "unknown option '%s'%s", flag, "");
+        if (option && option->kind == LESSON_OPTION_FLAG) {
+            apply_extra(option, NULL);
+            continue;
+        }
+        if (++i == argc)
+            usage_error(lesson, summary, extra, num_extra, "%s needs a value%s", flag, "");
+        const char *value = argv[i];
+        if (!strcmp(flag, "--data")) {
+            lesson->data_path = value;
+            lesson->data_given = 1;
+        } else if (!strcmp(flag, "--seed")) {
+            long long seed;
+            if (parse_long(value, 0, LLONG_MAX, &seed))
+                usage_error(lesson, summary, extra, num_extra,
+                            "--seed needs a whole number >= 0, not '%s'%s", value, "");
+            lesson->seed = (uint64_t)seed;
+        } else if (apply_extra(option, value)) {
+            usage_error(lesson, summary, extra, num_extra, "%s: '%s' is not a valid value",
+                        flag, value);
+        }
+    }
+
+    make_directory("out");
+    snprintf(lesson->out_dir, sizeof lesson->out_dir, "out/lesson%d", number);
+    make_directory(lesson->out_dir);
+
+    printf("Lesson %d: %s\n", number, title);
+    for (size_t i = 0; i < strlen(title) + 10 + (number >= 10); i++) putchar('=');
+    printf("\n");
+    lesson_say("%s", summary);
+    if (lesson->quick)
+        lesson_say("(Quick mode: a small dataset and few steps, to check that the lesson runs. "
+                   "Run it without --quick for the real numbers.)");
+}
+
+int lesson_end(const Lesson *lesson)
+{
+    if (lesson->failures) {
+        printf("\nLesson %d finished with %d unexpected failure%s (see above).\n",
+               lesson->number, lesson->failures, lesson->failures == 1 ? "" : "s");
+        return 1;
+    }
+    printf("\nLesson %d done. Charts and data files are in %s/.\n", lesson->number,
+           lesson->out_dir);
+    return 0;
+}
+
+/* ---- narration ---------------------------------------------------------- */
+
+/* Prints text word-wrapped to LESSON_TEXT_WIDTH: the first line after
+ * `first` (already printed, first_len columns), later lines indented by
+ * `indent` spaces. Explicit newlines are kept. */
+static void print_wrapped(FILE *out, const char *text, int first_len, int indent)
+{
+    int column = first_len;
+    const char *p = text;
+    int at_line_start = 1;
+    while (*p) {
+        if (*p == '\n') {
+            fputc('\n', out);
+            p++;
+            column = 0;
+            if (*p) {
+                fprintf(out, "%*s", indent, "");
+                column = indent;
+            }
+            at_line_start = 1;
+            continue;
+        }
+        if (*p == ' ' && !at_line_start) {
+            p++;
+            continue;
+        }
+        /* A line that starts with spaces is preformatted (a formula, a
+         * table row): printed as it is, not wrapped. */
+        if (*p == ' ') {
+            size_t line = strcspn(p, "\n");
+            fwrite(p, 1, line, out);
+            p += line;
+            continue;
+        }
+        size_t word = strcspn(p, " \n");
+        if (!at_line_start && column + 1 + (int)word > LESSON_TEXT_WIDTH) {
+            fprintf(out, "\n%*s", indent, "");
+            column = indent;
+        } else if (!at_line_start) {
+            fputc(' ', out);
+            column++;
+        }
+        fwrite(p, 1, word, out);
+        column += (int)word;
+        p += word;
+        at_line_start = 0;
+        /* One space between words however many were typed. */
+        while (*p == ' ') p++;
+    }
+    fputc('\n', out);
+}
+
+static char *format_text(const char *fmt, va_list args)
+{
+    va_list copy;
+    va_copy(copy, args);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    char *text = xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+    vsnprintf(text, (size_t)n + 1, fmt, args);
+    return text;
+}
+
+void lesson_section(Lesson *lesson, const char *title)
+{
+    lesson->sections++;
+    printf("\n== %d. %s ==\n\n", lesson->sections, title);
+}
+
+void lesson_say(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    char *text = format_text(fmt, args);
+    va_end(args);
+    print_wrapped(stdout, text, 0, 0);
+    putchar('\n');
+    free(text);
+}
+
+void lesson_bullet(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    char *text = format_text(fmt, args);
+    va_end(args);
+    printf("  - ");
+    print_wrapped(stdout, text, 4, 4);
+    free(text);
+}
+
+void lesson_try_next(Lesson *lesson, const char *const *items, int count)
+{
+    lesson_section(lesson, "What to try next");
+    for (int i = 0; i < count; i++) lesson_bullet("%s", items[i]);
+}
+
+/* ---- output files and charts -------------------------------------------- */
+
+const char *lesson_out_path(const Lesson *lesson, const char *file, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", lesson->out_dir, file);
+    return buf;
+}
+
+int lesson_chart_done(Lesson *lesson, int status, const char *png_path, const char *what,
+                      const Error *err)
+{
+    static int told_about_gnuplot;
+    if (status == 0) {
+        printf("chart: %s  (%s)\n", png_path, what);
+    } else if (status == 1) {
+        if (!told_about_gnuplot)
+            printf("(charts skipped: gnuplot is not installed; `apt-get install gnuplot-nox` "
+                   "and run the lesson again to get the PNGs in %s/)\n", lesson->out_dir);
+        told_about_gnuplot = 1;
+    } else {
+        printf("warning: chart %s was not written: %s\n", png_path, err ? err->msg : "error");
+        lesson->failures++;
+    }
+    return status;
+}
+
+int lesson_is_terminal(void)
+{
+    const char *force = getenv("LESSON_TEXT_CHARTS");
+    if (force && *force) return strcmp(force, "0") != 0;
+    return isatty(STDOUT_FILENO);
+}
+
+void lesson_text_bars(FILE *out, const char *title, const double *values,
+                      const char *const *labels, int count)
+{
+    const int bar_width = 40;
+    double largest = 0;
+    int label_width = 1;
+    for (int i = 0; i < count; i++) {
+        if (values[i] > largest) largest = values[i];
+        if ((int)strlen(labels[i]) > label_width) label_width = (int)strlen(labels[i]);
+    }
+    fprintf(out, "%s\n", title);
+    for (int i = 0; i < count; i++) {
+        int length = largest > 0 ? (int)lround(bar_width * values[i] / largest) : 0;
+        if (length < 0) length = 0;
+        fprintf(out, "  %-*s |", label_width, labels[i]);
+        for (int k = 0; k < bar_width; k++) fputc(k < length ? '#' : ' ', out);
+        fprintf(out, " %g\n", values[i]);
+    }
+}
+
+void lesson_text_image(FILE *out, const uint8_t *image, int h, int w, int step)
+{
+    static const char shades[] = " .:-=+*#%@";
+    const int levels = (int)sizeof shades - 1;
+    if (step < 1) step = 1;
+    /* Stretched to the image's own range: a few characters cannot show
+     * 256 levels, so they are spent where this image has any. */
+    int lo = 255, hi = 0;
+    for (int i = 0; i < h * w; i++) {
+        if (image[i] < lo) lo = image[i];
+        if (image[i] > hi) hi = image[i];
+    }
+    int range = hi > lo ? hi - lo + 1 : 1;
+    for (int y = 0; y < h; y += step) {
+        fputs("  ", out);
+        for (int x = 0; x < w; x += step) {
+            char c = shades[(image[y * w + x] - lo) * levels / range];
+            fputc(c, out);
+            fputc(c, out);
+        }
+        fputc('\n', out);
+    }
+}
+
+/* ---- data --------------------------------------------------------------- */
+
+/* Draws the default synthetic dataset and writes it to path. */
+static void write_synthetic_dataset(const char *path)
+{
+    lesson_say("(%s is missing: drawing the built-in synthetic faces and writing it, once; "
+               "`./emotion data synth` does the same.)", path);
+    fflush(stdout);
+    SynthOptions options = synth_default_options();
+    ImageSet sets[NUM_SPLITS];
+    memset(sets, 0, sizeof sets);
+    synth_generate(&options, sets);
+    Error err;
+    int status = splits_write_npz(sets, path, 0, &err);
+    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
+    if (status) {
+        fprintf(stderr, "cannot write the synthetic dataset: %s\n", err.msg);
+        exit(1);
+    }
+}
+
+/* A synthetic split of count faces drawn in memory (quick mode). */
+static void draw_synthetic_split(const char *split, int count, Dataset *out)
+{
+    SynthOptions options = synth_default_options();
+    int which = -1;
+    for (int s = 0; s < NUM_SPLITS; s++) {
+        options.count[s] = 0;
+        if (!strcmp(split, split_names[s])) which = s;
+    }
+    if (which < 0) {
+        fprintf(stderr, "no split named '%s' (train, val, test)\n", split);
+        exit(1);
+    }
+    options.count[which] = count;
+    ImageSet sets[NUM_SPLITS];
+    memset(sets, 0, sizeof sets);
+    synth_generate(&options, sets);
+    dataset_alloc(out, count, split);
+    memcpy(out->images, sets[which].images, (size_t)count * IMAGE_PIXELS);
+    for (int i = 0; i < count; i++) out->labels[i] = (int)sets[which].labels[i];
+    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
+}
+
+void lesson_load_split(const Lesson *lesson, const char *split, int quick_count, Dataset *out)
+{
+    if (quick_count <= 0) quick_count = LESSON_QUICK_IMAGES;
+    if (lesson->quick && !lesson->data_given) {
+        draw_synthetic_split(split, quick_count, out);
+        return;
+    }
+    struct stat st;
+    if (!lesson->data_given && stat(lesson->data_path, &st) != 0)
+        write_synthetic_dataset(lesson->data_path);
+    Error err;
+    if (dataset_load(lesson->data_path, split, out, &err)) {
+        fprintf(stderr, "lesson%d: %s\n", lesson->number, err.msg);
+        exit(1);
+    }
+    /* Only the first images in quick mode; dataset_free still frees all. */
+    if (lesson->quick && out->count > quick_count) out->count = quick_count;
+}
+
+void lesson_class_counts(const Dataset *data, int *counts)
+{
+    for (int c = 0; c < NUM_CLASSES; c++) counts[c] = 0;
+    for (int i = 0; i < data->count; i++) counts[data->labels[i]]++;
+}
+
+int lesson_find_class(const Dataset *data, int label, int start)
+{
+    for (int i = start < 0 ? 0 : start; i < data->count; i++)
+        if (data->labels[i] == label) return i;
+    return -1;
+}
+
+void lesson_face_tensor(const Dataset *data, int index, Tensor *x)
+{
+    int dims[4] = {1, 1, IMAGE_SIDE, IMAGE_SIDE};
+    tensor_resize(x, 4, dims);
+    const uint8_t *face = data->images + (size_t)index * IMAGE_PIXELS;
+    for (int i = 0; i < IMAGE_PIXELS; i++) x->data[i] = (real)face[i] / (real)255;
+}
+
+void lesson_map_to_grey(const real *map, int count, int symmetric, uint8_t *out)
+{
+    double lo = DBL_MAX, hi = -DBL_MAX;
+    for (int i = 0; i < count; i++) {
+        if (map[i] < lo) lo = map[i];
+        if (map[i] > hi) hi = map[i];
+    }
+    if (symmetric) {
+        double largest = fmax(fabs(lo), fabs(hi));
+        lo = -largest;
+        hi = largest;
+    }
+    for (int i = 0; i < count; i++) {
+        double level = hi > lo ? 255.0 * (map[i] - lo) / (hi - lo) : 128.0;
+        out[i] = (uint8_t)lround(fmin(255.0, fmax(0.0, level)));
+    }
+}
+
+/* ---- printing numbers --------------------------------------------------- */
+
+void lesson_print_shape(const char *name, const Tensor *t, const char *meaning)
+{
+    char shape[64];
+    tensor_shape_string(t, shape, sizeof shape);
+    printf("  %-10s %-18s %s\n", name, shape, meaning ? meaning : "");
+}
+
+void lesson_print_matrix(const char *name, const real *m, int rows, int cols, int width,
+                         int decimals)
+{
+    if (name) printf("  %s =\n", name);
+    for (int r = 0; r < rows; r++) {
+        printf("   ");
+        for (int c = 0; c < cols; c++) {
+            double v = m[r * cols + c];
+            /* No "-0.00": a student would ask where the minus came from. */
+            if (fabs(v) < 0.5 * pow(10, -decimals)) v = 0;
+            printf(" %*.*f", width, decimals, v);
+        }
+        printf("\n");
+    }
+}
+
+void lesson_print_tensor(const char *name, const Tensor *t, int decimals, size_t max_values)
+{
+    lesson_print_shape(name, t, NULL);
+    int width = decimals + 5;
+    if (t->ndim <= 2) {
+        int rows = t->ndim == 2 ? t->dim[0] : 1;
+        int cols = t->ndim == 2 ? t->dim[1] : t->dim[0];
+        if (t->size > max_values) {
+            printf("  (%zu values; the first 6x6:)\n", t->size);
+            int r = rows < 6 ? rows : 6, c = cols < 6 ? cols : 6;
+            for (int i = 0; i < r; i++) lesson_print_matrix(NULL, t->data + (size_t)i * cols, 1, c,
+                                                            width, decimals);
+            return;
+        }
+        lesson_print_matrix(NULL, t->data, rows, cols, width, decimals);
+        return;
+    }
+    int planes = t->dim[0] * (t->ndim == 4 ? t->dim[1] : 1);
+    int h = t->dim[t->ndim - 2], w = t->dim[t->ndim - 1];
+    if (t->size > max_values) {
+        printf("  (%zu values; the top-left corner of the first plane:)\n", t->size);
+        int r = h < 6 ? h : 6, c = w < 6 ? w : 6;
+        for (int i = 0; i < r; i++) lesson_print_matrix(NULL, t->data + (size_t)i * w, 1, c,
+                                                        width, decimals);
+        return;
+    }
+    for (int p = 0; p < planes; p++) {
+        char label[64];
+        if (t->ndim == 4)
+            snprintf(label, sizeof label, "%s[%d][%d]", name, p / t->dim[1], p % t->dim[1]);
+        else
+            snprintf(label, sizeof label, "%s[%d]", name, p);
+        lesson_print_matrix(label, t->data + (size_t)p * h * w, h, w, width, decimals);
+    }
+}
+
+double lesson_max_abs_diff(const real *a, const real *b, size_t count)
+{
+    double largest = 0;
+    for (size_t i = 0; i < count; i++) largest = fmax(largest, fabs((double)a[i] - (double)b[i]));
+    return largest;
+}
+
+/* ---- gradient checks ---------------------------------------------------- */
+
+int lesson_print_gradcheck(const GradcheckRow *rows, int count)
+{
+    int failed = 0;
+    printf("  ");
+    gradcheck_print_header();
+    for (int i = 0; i < count; i++) {
+        printf("  ");
+        gradcheck_print_row(&rows[i]);
+        failed += !rows[i].pass;
+    }
+    if (count == 1)
+        printf("  -> %s (pass: max relative error below %.0e)\n", failed ? "FAIL" : "passes",
+               GRADCHECK_THRESHOLD);
+    else if (failed)
+        printf("  -> %d of %d tensors FAIL (pass: max relative error below %.0e)\n", failed,
+               count, GRADCHECK_THRESHOLD);
+    else
+        printf("  -> all %d tensors pass (max relative error below %.0e)\n", count,
+               GRADCHECK_THRESHOLD);
+    return failed;
+}
+
+int lesson_gradcheck_layer(Lesson *lesson, Layer *layer, Tensor *x, Rng *rng)
+{
+    GradcheckRow rows[LAYER_MAX_PARAMS + 1];
+    int count = gradcheck_layer(layer, x, rng, rows, LAYER_MAX_PARAMS + 1);
+    int failed = lesson_print_gradcheck(rows, count);
+    lesson->failures += failed;
+    return failed;
+}
+
+double lesson_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,85 @@
+/* chart.h: PNG charts drawn by gnuplot, and small text charts for terminals.
+ *
+ * gnuplot is an optional program: the workbench writes the numbers of
+ * every chart to a plain data file first, then asks gnuplot (found on
+ * PATH) to draw it. Without gnuplot a chart is skipped with one notice per
+ * run, and the data file is still there for any other plotting tool.
+ *
+ * The PNG is written atomically: gnuplot draws into a temporary file
+ * beside the target, which is renamed onto png_path only when gnuplot
+ * succeeded, so a chart is either complete or absent.
+ *
+ * Every chart function returns
+ *     0   the chart was written,
+ *     1   skipped: gnuplot is not installed (the data file is written),
+ *    -1   error, with a message in err.
+ *
+ * Data files beside the PNG (for png_path "runs/x/confusion.png"):
+ *   chart_lines     reads the caller's data file, writes nothing else;
+ *   chart_heatmap   "runs/x/confusion.dat": the matrix, one row per line;
+ *   chart_bars      "runs/x/<name>.dat": one "label value" line per bar;
+ *   chart_images    "runs/x/<name>.pgm": the montage without captions. */
+#ifndef CHART_H
+#define CHART_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+#define CHART_MAX_SERIES 8
+
+/* A line chart over columns of a data file. Columns are numbered from 1,
+ * as in gnuplot's `using`. */
+typedef struct {
+    const char *title;
+    const char *xlabel;
+    const char *ylabel;
+    int csv;                 /* fields separated by commas (else whitespace) */
+    int header_lines;        /* lines to skip at the top, e.g. 1 for a CSV header */
+    int x_column;            /* column holding x, e.g. the epoch */
+    int num_series;          /* 1..CHART_MAX_SERIES */
+    int y_columns[CHART_MAX_SERIES];           /* column of each curve */
+    const char *series_titles[CHART_MAX_SERIES]; /* legend entry of each curve */
+    double ymin, ymax;       /* fixed y range when ymin < ymax, else automatic */
+    int x_whole;             /* x takes whole numbers (epochs): ticks on whole numbers only */
+    const char *key;         /* where the legend goes, in gnuplot's words: "top right"
+                                (when NULL), "bottom right", "center right", ... */
+} ChartSpec;
+
+/* 1 if gnuplot can be run (looked up on PATH once per process). */
+int chart_gnuplot_available(void);
+
+/* Line chart of spec's columns of data_path, e.g. training and validation
+ * loss per epoch. */
+int chart_lines(const char *png_path, const char *data_path, const ChartSpec *spec, Error *err);
+
+/* Heatmap of matrix (rows, cols), row-major, with each cell's value printed
+ * in it: a confusion matrix with rows = true class, cols = predicted class.
+ * row_labels (rows) and col_labels (cols) name the rows and columns (may be
+ * NULL for numbers). Row 0 is drawn at the top, as the matrix is printed. */
+int chart_heatmap(const char *png_path, const char *title, const double *matrix, int rows,
+                  int cols, const char *const *row_labels, const char *const *col_labels,
+                  const char *xlabel, const char *ylabel, Error *err);
+
+/* Bar chart: values (count,), one bar per label (count), value written
+ * above each bar, e.g. the number of images per class. */
+int chart_bars(const char *png_path, const char *title, const double *values, int count,
+               const char *const *labels, const char *xlabel, const char *ylabel, Error *err);
+
+/* A montage of n grayscale images (n, h, w), 0 = black, 255 = white, laid
+ * out in rows of `columns`, each with its caption (captions may be NULL, or
+ * hold NULL entries) above it. For float maps (feature maps, filters,
+ * saliency) the caller scales the values to 0..255 first. */
+int chart_images(const char *png_path, const char *title, const uint8_t *images, int n, int h,
+                 int w, int columns, const char *const *captions, Error *err);
+
+/* Draws num_series curves of `length` points each on a width x height grid
+ * of characters, with the y range on the left and a legend below:
+ * series[s] is (length,), names[s] its legend entry. Each curve gets its
+ * own mark ('*', 'o', '+', ...). NaN points are left out. */
+void text_chart_lines(FILE *out, const char *title, const double *const *series,
+                      const char *const *names, int num_series, int length, int width,
+                      int height);
+
+#endif

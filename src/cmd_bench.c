@@ -1,0 +1,252 @@
+/* emotion bench: how fast does the emotion CNN train and infer?
+ *
+ * Times each layer's forward and backward pass, the matrix multiply on the
+ * layers' shapes, and whole training steps (forward, loss, backward, SGD
+ * update) and inference passes, on random data of the real shape. Every
+ * figure is the median of several runs after a warm-up. The last two lines
+ * are machine-readable:
+ *     train_img_per_s=<number>
+ *     infer_img_per_s=<number> */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bench_gemm.h"
+#include "commands.h"
+#include "conv.h"
+#include "fc.h"
+#include "network.h"
+#include "sgd.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: emotion bench [--batch N] [--threads N] [--repeats N] [--no-gemm]\n"
+            "\n"
+            "Times the emotion CNN (1x48x48 -> conv 32 -> pool -> conv 64 -> pool -> fc 256 -> fc 7)\n"
+            "on random data: per layer forward/backward milliseconds and GFLOP/s, the matrix\n"
+            "multiply on the layers' shapes, training and inference images per second with\n"
+            "1 thread and with all threads. Figures are medians after a warm-up.\n"
+            "\n"
+            "options:\n"
+            "  --batch N     images per batch (default 64)\n"
+            "  --threads N   threads (default: all cores, %d here)\n"
+            "  --repeats N   timed runs per figure (default 10)\n"
+            "  --no-gemm     skip the matrix-multiply table\n"
+            "  -h, --help    this text\n",
+#ifdef _OPENMP
+            omp_get_num_procs()
+#else
+            1
+#endif
+    );
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof *values, compare_doubles);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+static void set_threads(int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+}
+
+/* Multiply-adds count as 2 FLOP. Element-wise layers report none. */
+static double forward_flop(const Layer *layer, const Tensor *x, const Tensor *out)
+{
+    if (!strcmp(layer->ops->kind, "conv")) {
+        const ConvLayer *conv = (const ConvLayer *)layer;
+        return 2.0 * (double)out->size * conv->in_channels * conv->kernel_h * conv->kernel_w;
+    }
+    if (!strcmp(layer->ops->kind, "fc")) {
+        const FcLayer *fc = (const FcLayer *)layer;
+        return 2.0 * x->dim[0] * (double)fc->in_features * fc->out_features;
+    }
+    return 0;
+}
+
+typedef struct {
+    Network *net;
+    Sgd *sgd;
+    Tensor *x;
+    int *labels;
+} Bench;
+
+static double time_train_step(Bench *b)
+{
+    double start = now_seconds();
+    network_loss(b->net, b->x, b->labels);
+    network_loss_backward(b->net, b->labels, NULL);
+    sgd_step(b->sgd, b->net);
+    return now_seconds() - start;
+}
+
+static double time_inference(Bench *b)
+{
+    double start = now_seconds();
+    network_forward(b->net, b->x);
+    return now_seconds() - start;
+}
+
+/* Median seconds of `repeats` calls after `warmup` untimed ones. */
+static double median_time(double (*step)(Bench *), Bench *b, int warmup, int repeats)
+{
+    double *times = xmalloc((size_t)repeats * sizeof *times);
+    for (int i = 0; i < warmup; i++) step(b);
+    for (int i = 0; i < repeats; i++) times[i] = step(b);
+    double m = median(times, repeats);
+    free(times);
+    return m;
+}
+
+static void layer_table(Bench *b, int repeats)
+{
+    Network *net = b->net;
+    int L = net->num_layers;
+    double *forward = xcalloc((size_t)L * repeats, sizeof *forward);
+    double *backward = xcalloc((size_t)L * repeats, sizeof *backward);
+    for (int r = -2; r < repeats; r++) { /* two warm-up rounds */
+        const Tensor *input = b->x;
+        for (int i = 0; i < L; i++) {
+            double start = now_seconds();
+            layer_forward(net->layers[i], input, net->out[i]);
+            if (r >= 0) forward[i * repeats + r] = now_seconds() - start;
+            input = net->out[i];
+        }
+        network_loss(net, b->x, b->labels); /* fills probs for the loss gradient */
+        network_loss_backward(net, b->labels, NULL); /* warms the same buffers */
+        for (int i = L - 1; i >= 0; i--) {
+            double start = now_seconds();
+            layer_backward(net->layers[i], net->grad[i], i > 0 ? net->grad[i - 1] : NULL);
+            if (r >= 0) backward[i * repeats + r] = now_seconds() - start;
+        }
+    }
+    printf("%-7s %-8s %-16s %10s %10s %10s %10s\n", "layer", "kind", "output", "fwd ms", "fwd GF/s",
+           "bwd ms", "bwd GF/s");
+    const Tensor *input = b->x;
+    for (int i = 0; i < L; i++) {
+        char shape[48];
+        double f = median(forward + i * repeats, repeats), g = median(backward + i * repeats, repeats);
+        double flop = forward_flop(net->layers[i], input, net->out[i]);
+        /* backward: dw costs what forward did, and so does dx (not computed for layer 0) */
+        double back_flop = flop * (i > 0 ? 2 : 1);
+        printf("%-7s %-8s %-16s %10.3f ", net->layers[i]->name, net->layers[i]->ops->kind,
+               tensor_shape_string(net->out[i], shape, sizeof shape), 1e3 * f);
+        if (flop > 0) printf("%10.1f ", flop / f * 1e-9); else printf("%10s ", "-");
+        printf("%10.3f ", 1e3 * g);
+        if (flop > 0) printf("%10.1f\n", back_flop / g * 1e-9); else printf("%10s\n", "-");
+        input = net->out[i];
+    }
+    free(forward);
+    free(backward);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    int batch = 64, repeats = 10, gemm_table = 1;
+#ifdef _OPENMP
+    int threads = omp_get_num_procs();
+#else
+    int threads = 1;
+#endif
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(arg, "--no-gemm")) {
+            gemm_table = 0;
+            continue;
+        }
+        int *target = !strcmp(arg, "--batch") ? &batch : !strcmp(arg, "--threads") ? &threads
+                    : !strcmp(arg, "--repeats") ? &repeats : NULL;
+        if (!target) {
+            fprintf(stderr, "emotion bench: unknown option '%s'\n\n", arg);
+            usage(stderr);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "emotion bench: %s needs a value\n\n", arg);
+            usage(stderr);
+            return 2;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(argv[++i], &end, 10);
+        if (errno || *end || end == argv[i] || v < 1 || v > 100000) {
+            fprintf(stderr, "emotion bench: %s needs a whole number from 1 to 100000, got '%s'\n\n", arg, argv[i]);
+            usage(stderr);
+            return 2;
+        }
+        *target = (int)v;
+    }
+
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 1);
+    Bench b;
+    b.net = emotion_cnn_create(&emotion_cnn_default, &err);
+    if (!b.net) {
+        fprintf(stderr, "emotion bench: %s\n", err.msg);
+        return 1;
+    }
+    network_init_he(b.net, &rng);
+    b.sgd = sgd_create(b.net, (SgdConfig){.lr = 1e-4, .momentum = 0.9, .weight_decay = 5e-4});
+    b.x = tensor_new4(batch, 1, 48, 48);
+    b.labels = xmalloc((size_t)batch * sizeof *b.labels);
+    for (size_t i = 0; i < b.x->size; i++) b.x->data[i] = (real)rng_uniform(&rng);
+    for (int i = 0; i < batch; i++) b.labels[i] = (int)rng_below(&rng, 7);
+
+    printf("emotion CNN, batch %d, %d thread%s, median of %d runs\n\n", batch, threads,
+           threads == 1 ? "" : "s", repeats);
+    set_threads(threads);
+    layer_table(&b, repeats);
+    if (gemm_table) {
+        printf("\nmatrix multiply on the layers' shapes:\n");
+        bench_gemm_report(stdout, threads);
+    }
+
+    /* Whole steps, with one thread and with all of them. */
+    double train = 0, infer = 0;
+    printf("\n%-8s %14s %14s\n", "threads", "train img/s", "infer img/s");
+    for (int t = 1; t <= threads; t = t < threads && t * 2 > threads ? threads : t * 2) {
+        set_threads(t);
+        train = batch / median_time(time_train_step, &b, 3, repeats);
+        infer = batch / median_time(time_inference, &b, 3, repeats);
+        printf("%-8d %14.0f %14.0f\n", t, train, infer);
+        if (t == threads) break;
+    }
+    printf("\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n", train, infer);
+
+    sgd_free(b.sgd);
+    network_free(b.net);
+    tensor_free(b.x);
+    free(b.labels);
+    return 0;
+}

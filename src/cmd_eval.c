@@ -1,0 +1,297 @@
+/* emotion eval: how well a trained model does on one split of a dataset.
+ *
+ * The model sees every image of the split once, in the file's order, in
+ * batches, with no augmentation: exactly pixel / 255, as in training.
+ * The softmax probabilities give each image's prediction (the most
+ * probable class); predictions against labels give the confusion matrix,
+ * and from it accuracy, per-class precision and recall, and macro-F1
+ * (src/metrics.h has the definitions). */
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chart.h"
+#include "checkpoint.h"
+#include "classes.h"
+#include "commands.h"
+#include "loader.h"
+#include "metrics.h"
+#include "npz.h"
+#include "progress.h"
+
+#define DEFAULT_DATA "data/synth.npz"
+#define DEFAULT_SPLIT "test"
+#define DEFAULT_BATCH 128
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: emotion eval --model FILE [--data FILE] [--split train|val|test]\n"
+        "                    [--probs OUT.npz] [--chart PNG] [--batch N] [--threads N]\n"
+        "\n"
+        "Runs a checkpoint on every image of one split (in the file's order, no\n"
+        "augmentation) and prints the mean cross-entropy loss, accuracy, macro-F1,\n"
+        "per-class precision, recall, F1 and support, and the confusion matrix\n"
+        "(rows: true class, columns: predicted). Draws the confusion matrix as a\n"
+        "heatmap (needs gnuplot).\n"
+        "\n"
+        "options:\n"
+        "  --model FILE     the checkpoint (.npz written by emotion train); required\n"
+        "  --data FILE      the dataset (default " DEFAULT_DATA ", made by\n"
+        "                   './emotion data synth')\n"
+        "  --split NAME     train, val or test (default " DEFAULT_SPLIT ")\n"
+        "  --probs OUT.npz  also write the softmax probabilities: member 'probs'\n"
+        "                   float32 (N, 7) in the split's order, with 'labels' and\n"
+        "                   'predictions' int64 (N,)\n"
+        "  --chart PNG      where to draw the heatmap (default: confusion.png in the\n"
+        "                   model's directory)\n"
+        "  --batch N        images per forward pass (default %d)\n"
+        "  --threads N      OpenMP threads (default: all cores, or OMP_NUM_THREADS)\n"
+        "  -h, --help       show this help\n",
+        DEFAULT_BATCH);
+}
+
+typedef struct {
+    const char *model_path;
+    const char *data_path;
+    const char *split;
+    const char *probs_path;
+    const char *chart_path;  /* NULL: beside the model */
+    int batch;
+    int threads;             /* 0: OpenMP's default */
+} EvalOptions;
+
+/* A whole number in [min, max] for flag, or -1 with a message. */
+static int parse_count(const char *flag, const char *text, int min, int max, int *value)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "emotion eval: %s needs a whole number from %d to %d, not '%s'\n\n", flag,
+                min, max, text);
+        return -1;
+    }
+    *value = (int)v;
+    return 0;
+}
+
+/* Fills options from argv. Returns -1 to go on and evaluate, or the exit
+ * code to stop with: 0 after --help, 2 on bad usage (usage printed). */
+static int parse_options(int argc, char **argv, EvalOptions *o)
+{
+    *o = (EvalOptions){.data_path = DEFAULT_DATA, .split = DEFAULT_SPLIT, .batch = DEFAULT_BATCH};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        static const char *const valued[] = {"--model", "--data", "--split", "--probs",
+                                             "--chart", "--batch", "--threads"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
+        if (!known) {
+            fprintf(stderr, "emotion eval: unknown option '%s'\n\n", flag);
+            goto bad_usage;
+        }
+        if (++i == argc) {
+            fprintf(stderr, "emotion eval: %s needs a value\n\n", flag);
+            goto bad_usage;
+        }
+        const char *value = argv[i];
+        if (!strcmp(flag, "--model")) o->model_path = value;
+        else if (!strcmp(flag, "--data")) o->data_path = value;
+        else if (!strcmp(flag, "--probs")) o->probs_path = value;
+        else if (!strcmp(flag, "--chart")) o->chart_path = value;
+        else if (!strcmp(flag, "--split")) {
+            if (strcmp(value, "train") && strcmp(value, "val") && strcmp(value, "test")) {
+                fprintf(stderr, "emotion eval: --split is train, val or test, not '%s'\n\n", value);
+                goto bad_usage;
+            }
+            o->split = value;
+        } else if (!strcmp(flag, "--batch")) {
+            if (parse_count(flag, value, 1, 4096, &o->batch)) goto bad_usage;
+        } else if (parse_count(flag, value, 1, 1024, &o->threads)) {
+            goto bad_usage;
+        }
+    }
+    if (!o->model_path) {
+        fprintf(stderr, "emotion eval: which model? --model FILE is required\n\n");
+        goto bad_usage;
+    }
+    return -1;
+bad_usage:
+    usage(stderr);
+    return 2;
+}
+
+/* Runs net on every image of data in order, in batches: probs receives
+ * (count, K) softmax probabilities, predictions (count,) the most probable
+ * class. Returns the mean cross-entropy loss. */
+static double predict_split(Network *net, const Dataset *data, int batch, float *probs,
+                            int *predictions)
+{
+    const int K = network_output_size(net);
+    Loader loader;
+    loader_init(&loader, data, batch, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
+    Tensor *x = tensor_new4(batch, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)batch * sizeof *labels);
+    Progress bar;
+    progress_begin(&bar, "evaluating", data->count);
+    double loss_sum = 0;
+    int n, done = 0;
+    while ((n = loader_next(&loader, x, labels)) > 0) {
+        loss_sum += n * network_loss(net, x, labels);
+        const int *indices = loader_batch_indices(&loader);
+        for (int i = 0; i < n; i++) {
+            const real *p = &net->probs->data[(size_t)i * K];
+            for (int k = 0; k < K; k++) probs[(size_t)indices[i] * K + k] = (float)p[k];
+            predictions[indices[i]] = argmax(p, K);
+        }
+        done += n;
+        progress_update(&bar, done, NULL);
+    }
+    progress_end(&bar);
+    free(labels);
+    tensor_free(x);
+    loader_free(&loader);
+    return loss_sum / data->count;
+}
+
+/* Writes probs (count, K) float32, labels and predictions (count,) int64. */
+static int write_probs(const char *path, const float *probs, const int *labels,
+                       const int *predictions, int count, int K, Error *err)
+{
+    int64_t *labels64 = xmalloc((size_t)count * sizeof *labels64 + 1);
+    int64_t *predictions64 = xmalloc((size_t)count * sizeof *predictions64 + 1);
+    for (int i = 0; i < count; i++) {
+        labels64[i] = labels[i];
+        predictions64[i] = predictions[i];
+    }
+    const int64_t probs_shape[2] = {count, K}, vector_shape[1] = {count};
+    int status = -1;
+    NpzWriter *w = npz_writer_open(path, 0, err);
+    if (w) {
+        if (npz_writer_add(w, "probs", NPY_FLOAT32, 2, probs_shape, probs, err) ||
+            npz_writer_add(w, "labels", NPY_INT64, 1, vector_shape, labels64, err) ||
+            npz_writer_add(w, "predictions", NPY_INT64, 1, vector_shape, predictions64, err))
+            npz_writer_abort(w);
+        else
+            status = npz_writer_close(w, err);
+    }
+    free(labels64);
+    free(predictions64);
+    return status;
+}
+
+/* "runs/a/confusion.png" for model "runs/a/model.npz"; "confusion.png"
+ * for a model in the current directory. The caller frees it. */
+static char *chart_path_beside(const char *model_path)
+{
+    const char *slash = strrchr(model_path, '/');
+    size_t dir_len = slash ? (size_t)(slash - model_path) + 1 : 0;
+    char *path = xmalloc(dir_len + sizeof "confusion.png");
+    memcpy(path, model_path, dir_len);
+    strcpy(path + dir_len, "confusion.png");
+    return path;
+}
+
+/* The heatmap of m's counts. Returns the chart_heatmap status. */
+static int draw_confusion(const char *png_path, const ClassMetrics *m, const char *split,
+                          Error *err)
+{
+    double counts[NUM_CLASSES * NUM_CLASSES];
+    for (int t = 0; t < NUM_CLASSES; t++)
+        for (int p = 0; p < NUM_CLASSES; p++) counts[t * NUM_CLASSES + p] = (double)m->confusion[t][p];
+    char title[160];
+    snprintf(title, sizeof title, "Confusion matrix, %s split: accuracy %.1f%%, macro-F1 %.3f",
+             split, 100 * m->accuracy, m->macro_f1);
+    return chart_heatmap(png_path, title, counts, NUM_CLASSES, NUM_CLASSES, class_names,
+                         class_names, "predicted class", "true class", err);
+}
+
+static int evaluate(const EvalOptions *o)
+{
+    Error err;
+    EmotionCnnConfig config;
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+    Network *net = checkpoint_load(o->model_path, &config, &err);
+    if (!net) {
+        fprintf(stderr, "emotion eval: %s\n", err.msg);
+        return 1;
+    }
+    if (!strcmp(o->data_path, DEFAULT_DATA) && access(DEFAULT_DATA, F_OK) != 0) {
+        fprintf(stderr, "emotion eval: %s does not exist; make the built-in synthetic set with\n"
+                        "    ./emotion data synth\n", DEFAULT_DATA);
+        network_free(net);
+        return 1;
+    }
+    Dataset data;
+    if (dataset_load(o->data_path, o->split, &data, &err)) {
+        fprintf(stderr, "emotion eval: %s\n", err.msg);
+        network_free(net);
+        return 1;
+    }
+    if (data.count == 0) {
+        fprintf(stderr, "emotion eval: %s: split '%s' has no images\n", o->data_path, o->split);
+        dataset_free(&data);
+        network_free(net);
+        return 1;
+    }
+
+    const int N = data.count;
+    float *probs = xmalloc((size_t)N * NUM_CLASSES * sizeof *probs);
+    int *predictions = xmalloc((size_t)N * sizeof *predictions);
+    double loss = predict_split(net, &data, o->batch, probs, predictions);
+    ClassMetrics m;
+    metrics_compute(data.labels, predictions, N, NUM_CLASSES, &m);
+
+    printf("model  %s (conv1 %d, conv2 %d, hidden %d)\n", o->model_path, config.conv1,
+           config.conv2, config.hidden);
+    printf("data   %s, split %s: %d images\n\n", o->data_path, o->split, N);
+    printf("loss      %.4f  (mean cross-entropy)\n", loss);
+    metrics_print_report(stdout, &m, class_names);
+    printf("\n");
+    metrics_print_confusion(stdout, &m, class_names);
+    printf("\n");
+
+    int status = 0;
+    char *chart_path = o->chart_path ? NULL : chart_path_beside(o->model_path);
+    const char *png = o->chart_path ? o->chart_path : chart_path;
+    int drawn = draw_confusion(png, &m, o->split, &err);
+    if (drawn == 0) {
+        printf("wrote %s\n", png);
+    } else if (drawn < 0) {
+        /* A chart that was asked for by name must be written; the default
+         * one beside the model is a convenience, so failing it only warns. */
+        fprintf(stderr, "emotion eval: %s%s\n", o->chart_path ? "" : "warning: ", err.msg);
+        if (o->chart_path) status = 1;
+    }
+    free(chart_path);
+
+    if (o->probs_path) {
+        if (write_probs(o->probs_path, probs, data.labels, predictions, N, NUM_CLASSES, &err)) {
+            fprintf(stderr, "emotion eval: %s\n", err.msg);
+            status = 1;
+        } else {
+            printf("wrote %s: probs float32 (%d, %d), labels int64 (%d,), predictions int64 (%d,)\n",
+                   o->probs_path, N, NUM_CLASSES, N, N);
+        }
+    }
+    free(probs);
+    free(predictions);
+    dataset_free(&data);
+    network_free(net);
+    return status;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    EvalOptions options;
+    int code = parse_options(argc, argv, &options);
+    return code < 0 ? evaluate(&options) : code;
+}

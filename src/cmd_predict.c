@@ -1,0 +1,112 @@
+/* emotion predict: the model's answer for a few images.
+ *
+ * Each image is read as the network needs it (src/image_io.h: PGM or PPM,
+ * colour made gray, resized to 48x48), scaled to pixel / 255 like the
+ * training images, and run through the network alone. The output is the
+ * most probable class and all seven softmax probabilities.
+ *
+ * A file that cannot be read is reported on stderr and skipped; the other
+ * images are still predicted, and the exit code is 1 if any failed, so a
+ * script notices while a person still sees every answer that was possible. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "classes.h"
+#include "commands.h"
+#include "image_io.h"
+#include "loader.h"
+#include "metrics.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: emotion predict --model FILE IMAGE...\n"
+        "\n"
+        "Classifies each image (PGM or PPM: P2, P3, P5, P6, any size; colour becomes\n"
+        "gray, other sizes are resized to 48x48) and prints the predicted class and\n"
+        "the seven probabilities. An unreadable image is reported and skipped; the\n"
+        "exit code is then 1.\n"
+        "\n"
+        "options:\n"
+        "  --model FILE   the checkpoint (.npz written by emotion train); required\n"
+        "  -h, --help     show this help\n");
+}
+
+/* The probabilities of one image, largest first marked, with a bar each. */
+static void print_prediction(const char *path, const real *probs)
+{
+    const int best = argmax(probs, NUM_CLASSES);
+    printf("%s: %s (%.1f%%)\n", path, class_names[best], 100.0 * probs[best]);
+    for (int k = 0; k < NUM_CLASSES; k++) {
+        char bar[41];
+        int length = (int)(40 * probs[k] + 0.5);
+        memset(bar, '#', (size_t)length);
+        bar[length] = '\0';
+        printf("  %c %-8s %.4f %s\n", k == best ? '>' : ' ', class_names[k], (double)probs[k], bar);
+    }
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model_path = NULL;
+    const char *images[argc];  /* the image arguments, at most argc of them */
+    int image_count = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--model")) {
+            if (++i == argc) {
+                fprintf(stderr, "emotion predict: --model needs a value\n\n");
+                usage(stderr);
+                return 2;
+            }
+            model_path = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "emotion predict: unknown option '%s'\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else {
+            images[image_count++] = argv[i];
+        }
+    }
+    if (!model_path || image_count == 0) {
+        fprintf(stderr, "emotion predict: %s\n\n",
+                !model_path ? "which model? --model FILE is required" : "which images?");
+        usage(stderr);
+        return 2;
+    }
+
+    Error err;
+    Network *net = checkpoint_load(model_path, NULL, &err);
+    if (!net) {
+        fprintf(stderr, "emotion predict: %s\n", err.msg);
+        return 1;
+    }
+    /* One image at a time, through the loader's own pixel / 255 so the
+     * network sees exactly what it saw in training. */
+    Dataset one;
+    dataset_alloc(&one, 1, "test");
+    Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
+    const int first = 0;
+    int failures = 0;
+    for (int i = 0; i < image_count; i++) {
+        if (image_read_gray48(images[i], one.images, &err)) {
+            fprintf(stderr, "emotion predict: %s\n", err.msg);
+            failures++;
+            continue;
+        }
+        int label; /* the dataset's placeholder 0; only the probabilities are used */
+        loader_fill_batch(&one, &first, 1, 0, NULL, x, &label);
+        network_loss(net, x, &label);
+        print_prediction(images[i], net->probs->data);
+    }
+    dataset_free(&one);
+    tensor_free(x);
+    network_free(net);
+    if (failures)
+        fprintf(stderr, "emotion predict: %d of %d image%s could not be read\n", failures,
+                image_count, image_count == 1 ? "" : "s");
+    return failures ? 1 : 0;
+}

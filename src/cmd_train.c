@@ -1,0 +1,544 @@
+/* emotion train: trains the emotion CNN and leaves its checkpoints, its
+ * per-epoch figures and their charts in one directory. The loop itself is
+ * in train.c; this file reads the options, loads the data, writes the
+ * files and prints. */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "chart.h"
+#include "checkpoint.h"
+#include "commands.h"
+#include "loader.h"
+#include "synth.h"
+#include "train.h"
+
+#define DEFAULT_DATA "data/synth.npz"
+#define DEFAULT_OUT "runs/emotion"
+#define EVAL_BATCH 256
+
+typedef struct {
+    const char *data_path;
+    int data_given;        /* --data was given (else the built-in set) */
+    const char *out_dir;
+    const char *init_path; /* --init, or NULL */
+    int epochs;
+    int batch_size;
+    double lr, momentum, weight_decay;
+    Schedule schedule;
+    uint64_t seed;
+    int augment, shuffle;
+    int threads;           /* 0: OpenMP's default */
+    EmotionCnnConfig widths;
+    int widths_given;      /* any of --conv1 --conv2 --hidden */
+} TrainOptions;
+
+static TrainOptions default_options(void)
+{
+    return (TrainOptions){
+        .data_path = DEFAULT_DATA,
+        .out_dir = DEFAULT_OUT,
+        .epochs = 10,
+        .batch_size = 64,
+        .lr = 0.02,
+        .momentum = 0.9,
+        .weight_decay = 5e-4,
+        .schedule = SCHEDULE_CONSTANT,
+        .seed = 1,
+        .augment = 1,
+        .shuffle = 1,
+        .widths = emotion_cnn_default,
+    };
+}
+
+static void usage(FILE *out)
+{
+    TrainOptions d = default_options();
+    fprintf(out,
+        "usage: emotion train [--data FILE.npz] [--epochs N] [--batch N] [--lr LR]\n"
+        "                     [--momentum M] [--weight-decay WD] [--schedule NAME]\n"
+        "                     [--seed S] [--no-augment] [--no-shuffle] [--init FILE.npz]\n"
+        "                     [--conv1 N] [--conv2 N] [--hidden N] [--threads N] [--out DIR]\n"
+        "\n"
+        "Trains the emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then FC -> ReLU ->\n"
+        "FC -> softmax) with mini-batch SGD on the train split, measuring the val split\n"
+        "after each epoch. Writes into DIR: model.npz (the weights after the last epoch,\n"
+        "rewritten each epoch), best.npz (the epoch with the best val accuracy),\n"
+        "metrics.csv (one row per epoch) and, with gnuplot, loss.png and accuracy.png.\n"
+        "The same seed, data and thread count give the same model.npz, byte for byte.\n"
+        "\n"
+        "options:\n"
+        "  --data FILE.npz     dataset with x_train/y_train and x_val/y_val (default\n"
+        "                      " DEFAULT_DATA ", the synthetic faces, generated if missing)\n"
+        "  --epochs N          passes over the training set (default %d)\n"
+        "  --batch N           images per mini-batch (default %d)\n"
+        "  --lr LR             learning rate (default %g)\n"
+        "  --momentum M        SGD momentum, 0 <= M < 1 (default %g)\n"
+        "  --weight-decay WD   L2 penalty on the weights, not the biases (default %g)\n"
+        "  --schedule NAME     learning rate over the epochs: constant (default), step\n"
+        "                      (lr/10 from half-way, lr/100 from 3/4) or cosine\n"
+        "  --seed S            seed of the initial weights, the order and the\n"
+        "                      augmentation (default %llu)\n"
+        "  --no-augment        no random flips and shifts of the training images\n"
+        "  --no-shuffle        visit the training images in file order\n"
+        "  --init FILE.npz     start from a checkpoint (its widths) instead of He init\n"
+        "  --conv1 N           filters of the first convolution (default %d)\n"
+        "  --conv2 N           filters of the second convolution (default %d)\n"
+        "  --hidden N          units of the hidden fully connected layer (default %d)\n"
+        "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
+        "  --out DIR           where the results go (default " DEFAULT_OUT ")\n"
+        "  -h, --help          show this help\n",
+        d.epochs, d.batch_size, d.lr, d.momentum, d.weight_decay, (unsigned long long)d.seed,
+        d.widths.conv1, d.widths.conv2, d.widths.hidden);
+}
+
+/* ---------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------- */
+
+static int parse_int(const char *flag, const char *text, long min, long max, int *value)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "emotion train: %s needs a whole number from %ld to %ld, not '%s'\n\n",
+                flag, min, max, text);
+        return -1;
+    }
+    *value = (int)v;
+    return 0;
+}
+
+/* A finite number in [min, max) (max_open) or [min, max]. */
+static int parse_real(const char *flag, const char *text, double min, double max, int max_open,
+                      double *value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !isfinite(v) || v < min || v > max ||
+        (max_open && v == max)) {
+        fprintf(stderr, "emotion train: %s needs a number from %g to %g%s, not '%s'\n\n", flag,
+                min, max, max_open ? " (excluded)" : "", text);
+        return -1;
+    }
+    *value = v;
+    return 0;
+}
+
+static int parse_seed(const char *text, uint64_t *value)
+{
+    char *end;
+    errno = 0;
+    if (text[0] < '0' || text[0] > '9') goto bad;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end != '\0') goto bad;
+    *value = v;
+    return 0;
+bad:
+    fprintf(stderr, "emotion train: --seed needs a non-negative whole number, not '%s'\n\n", text);
+    return -1;
+}
+
+/* Fills options from argv. Returns 0 to train, 1 when --help was shown,
+ * -1 on bad usage (message printed). */
+static int parse_options(int argc, char **argv, TrainOptions *o)
+{
+    static const char *const valued[] = {
+        "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
+        "--seed", "--init", "--out", "--threads", "--conv1", "--conv2", "--hidden"};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
+            usage(stdout);
+            return 1;
+        } else if (!strcmp(flag, "--no-augment")) {
+            o->augment = 0;
+            continue;
+        } else if (!strcmp(flag, "--no-shuffle")) {
+            o->shuffle = 0;
+            continue;
+        }
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
+        if (!known) {
+            fprintf(stderr, "emotion train: unknown option '%s'\n\n", flag);
+            return -1;
+        }
+        if (++i == argc) {
+            fprintf(stderr, "emotion train: %s needs a value\n\n", flag);
+            return -1;
+        }
+        const char *value = argv[i];
+        int bad = 0;
+        if (!strcmp(flag, "--data")) {
+            o->data_path = value;
+            o->data_given = 1;
+        } else if (!strcmp(flag, "--out")) {
+            o->out_dir = value;
+        } else if (!strcmp(flag, "--init")) {
+            o->init_path = value;
+        } else if (!strcmp(flag, "--epochs")) {
+            bad = parse_int(flag, value, 1, 100000, &o->epochs);
+        } else if (!strcmp(flag, "--batch")) {
+            bad = parse_int(flag, value, 1, 65536, &o->batch_size);
+        } else if (!strcmp(flag, "--threads")) {
+            bad = parse_int(flag, value, 1, 1024, &o->threads);
+        } else if (!strcmp(flag, "--conv1")) {
+            bad = parse_int(flag, value, 1, 4096, &o->widths.conv1);
+            o->widths_given = 1;
+        } else if (!strcmp(flag, "--conv2")) {
+            bad = parse_int(flag, value, 1, 4096, &o->widths.conv2);
+            o->widths_given = 1;
+        } else if (!strcmp(flag, "--hidden")) {
+            bad = parse_int(flag, value, 1, 65536, &o->widths.hidden);
+            o->widths_given = 1;
+        } else if (!strcmp(flag, "--lr")) {
+            bad = parse_real(flag, value, 0, 1e6, 0, &o->lr);
+        } else if (!strcmp(flag, "--momentum")) {
+            bad = parse_real(flag, value, 0, 1, 1, &o->momentum);
+        } else if (!strcmp(flag, "--weight-decay")) {
+            bad = parse_real(flag, value, 0, 1e6, 0, &o->weight_decay);
+        } else if (!strcmp(flag, "--seed")) {
+            bad = parse_seed(value, &o->seed);
+        } else if (!strcmp(flag, "--schedule")) {
+            int s = schedule_from_name(value);
+            if (s < 0) {
+                fprintf(stderr, "emotion train: --schedule is constant, step or cosine, not '%s'\n\n",
+                        value);
+                bad = -1;
+            } else {
+                o->schedule = (Schedule)s;
+            }
+        }
+        if (bad) return -1;
+    }
+    if (o->init_path && o->widths_given) {
+        fprintf(stderr, "emotion train: --init takes the widths from the checkpoint; "
+                        "leave out --conv1, --conv2 and --hidden\n\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------------- */
+
+/* "dir" + "name" -> "dir/name" (to free). */
+static char *join_path(const char *dir, const char *name)
+{
+    char *path = xmalloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    return path;
+}
+
+/* mkdir -p: creates dir and any missing parents. */
+static int make_directories(const char *dir, Error *err)
+{
+    char *path = xmalloc(strlen(dir) + 1);
+    strcpy(path, dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            error_set(err, "%s: cannot create the directory: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            error_set(err, "%s: exists and is not a directory", path);
+            free(path);
+            return -1;
+        }
+        *p = saved;
+        if (saved == '\0') break;
+    }
+    free(path);
+    return 0;
+}
+
+/* The built-in dataset: drawn with the default synth settings (as
+ * `emotion data synth` would) the first time it is needed. */
+static int ensure_builtin_data(const char *path, Error *err)
+{
+    if (access(path, F_OK) == 0) return 0;
+    SynthOptions options = synth_default_options();
+    printf("%s not found: drawing the built-in synthetic faces (%d train, %d val, %d test, "
+           "seed %llu) as 'emotion data synth' would\n",
+           path, options.count[SPLIT_TRAIN], options.count[SPLIT_VAL], options.count[SPLIT_TEST],
+           (unsigned long long)options.seed);
+    fflush(stdout);
+    const char *slash = strrchr(path, '/');
+    if (slash) {
+        char *dir = xmalloc((size_t)(slash - path) + 1);
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        int status = dir[0] ? make_directories(dir, err) : 0;
+        free(dir);
+        if (status) return -1;
+    }
+    ImageSet sets[NUM_SPLITS];
+    memset(sets, 0, sizeof sets);
+    synth_generate(&options, sets);
+    int status = splits_write_npz(sets, path, 0, err);
+    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
+    return status;
+}
+
+/* The train and val splits of one .npz, read once. */
+static int load_splits(const char *path, Dataset *train, Dataset *val, Error *err)
+{
+    NpzFile npz;
+    if (npz_read(path, &npz, err)) return -1;
+    int status = dataset_from_npz(&npz, path, "train", train, err);
+    if (!status) {
+        status = dataset_from_npz(&npz, path, "val", val, err);
+        if (status) dataset_free(train);
+    }
+    npz_free(&npz);
+    return status;
+}
+
+/* One row of metrics.csv. */
+typedef struct {
+    EpochResult train, val;
+    double lr;
+    double seconds; /* the whole epoch: training, validation and saving */
+} EpochRow;
+
+static const char metrics_header[] = "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds";
+
+/* Rewrites metrics.csv with every epoch so far, atomically, so the file is
+ * always a complete table even if training stops half-way. */
+static int write_metrics(const char *path, const EpochRow *rows, int count, Error *err)
+{
+    AtomicFile af;
+    FILE *f = atomic_open(&af, path, err);
+    if (!f) return -1;
+    fprintf(f, "%s\n", metrics_header);
+    for (int e = 0; e < count; e++)
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f\n", e + 1, rows[e].train.loss,
+                rows[e].train.accuracy, rows[e].val.loss, rows[e].val.accuracy, rows[e].lr,
+                rows[e].seconds);
+    return atomic_commit(&af, err);
+}
+
+/* loss.png and accuracy.png from metrics.csv. Returns the chart status:
+ * 0 drawn, 1 skipped (no gnuplot), -1 failed (message printed). */
+static int draw_charts(const char *out_dir, const char *metrics_path)
+{
+    ChartSpec loss = {
+        .title = "Loss per epoch", .xlabel = "epoch", .ylabel = "mean cross-entropy loss",
+        .csv = 1, .header_lines = 1, .x_column = 1, .x_whole = 1, .num_series = 2,
+        .y_columns = {2, 4}, .series_titles = {"train (running, augmented)", "validation"},
+    };
+    ChartSpec accuracy = loss;
+    accuracy.title = "Accuracy per epoch";
+    accuracy.ylabel = "accuracy (fraction correct)";
+    accuracy.y_columns[0] = 3;
+    accuracy.y_columns[1] = 5;
+    accuracy.ymin = 0;
+    accuracy.ymax = 1;
+    accuracy.key = "bottom right"; /* the curves rise towards the top */
+
+    char *loss_png = join_path(out_dir, "loss.png");
+    char *accuracy_png = join_path(out_dir, "accuracy.png");
+    Error err;
+    int status = chart_lines(loss_png, metrics_path, &loss, &err);
+    if (status == 0) status = chart_lines(accuracy_png, metrics_path, &accuracy, &err);
+    if (status < 0) fprintf(stderr, "emotion train: %s (the figures are in %s)\n", err.msg, metrics_path);
+    free(loss_png);
+    free(accuracy_png);
+    return status;
+}
+
+/* The curves as characters, for a terminal. */
+static void print_text_charts(const EpochRow *rows, int count)
+{
+    if (count < 2) return;
+    double *values = xmalloc(4 * (size_t)count * sizeof *values);
+    double *train_loss = values, *val_loss = values + count;
+    double *train_acc = values + 2 * count, *val_acc = values + 3 * count;
+    for (int e = 0; e < count; e++) {
+        train_loss[e] = rows[e].train.loss;
+        val_loss[e] = rows[e].val.loss;
+        train_acc[e] = rows[e].train.accuracy;
+        val_acc[e] = rows[e].val.accuracy;
+    }
+    const char *names[2] = {"train", "validation"};
+    printf("\n");
+    text_chart_lines(stdout, "loss per epoch", (const double *const[]){train_loss, val_loss},
+                     names, 2, count, 50, 8);
+    printf("\n");
+    text_chart_lines(stdout, "accuracy per epoch", (const double *const[]){train_acc, val_acc},
+                     names, 2, count, 50, 8);
+    free(values);
+}
+
+/* ---------------------------------------------------------------------------
+ * Training
+ * ------------------------------------------------------------------------- */
+
+/* The network to train: the --init checkpoint, or a He-initialised one. */
+static Network *build_network(const TrainOptions *o, EmotionCnnConfig *widths, Error *err)
+{
+    if (o->init_path) return checkpoint_load(o->init_path, widths, err);
+    *widths = o->widths;
+    Network *net = emotion_cnn_create(widths, err);
+    if (!net) return NULL;
+    Rng rng;
+    rng_seed(&rng, o->seed);
+    network_init_he(net, &rng);
+    return net;
+}
+
+static void print_setup(const TrainOptions *o, const EmotionCnnConfig *w, const Network *net,
+                        const Dataset *train, const Dataset *val)
+{
+    printf("emotion CNN: conv %d -> conv %d -> fc %d -> %d classes, %zu parameters (%s)\n",
+           w->conv1, w->conv2, w->hidden, w->classes, network_param_count(net),
+           o->init_path ? o->init_path : "He init");
+    printf("data: %s, %d train / %d val images\n", o->data_path, train->count, val->count);
+    printf("SGD: %d epochs, batch %d, lr %g (%s), momentum %g, weight decay %g, seed %llu, "
+           "augment %s, shuffle %s, threads %d\n",
+           o->epochs, o->batch_size, o->lr, schedule_name(o->schedule), o->momentum,
+           o->weight_decay, (unsigned long long)o->seed, o->augment ? "on" : "off",
+           o->shuffle ? "on" : "off", omp_get_max_threads());
+    fflush(stdout);
+}
+
+/* The loop over epochs, saving after each. Returns 0, or -1 when training
+ * stopped (NaN loss or a file that cannot be written), message in err.
+ * *completed receives the number of epochs finished. */
+static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
+                      const Dataset *val, EpochRow *rows, int *completed, Error *err)
+{
+    char *model_path = join_path(o->out_dir, "model.npz");
+    char *best_path = join_path(o->out_dir, "best.npz");
+    char *metrics_path = join_path(o->out_dir, "metrics.csv");
+    Sgd *sgd = sgd_create(net, (SgdConfig){o->lr, o->momentum, o->weight_decay});
+    Loader loader;
+    loader_init(&loader, train, o->batch_size,
+                (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed});
+    double best_accuracy = -1;
+    int best_epoch = 0, status = 0;
+    *completed = 0;
+
+    for (int epoch = 0; epoch < o->epochs; epoch++) {
+        EpochRow *row = &rows[epoch];
+        row->lr = sgd->config.lr = schedule_lr(o->schedule, o->lr, epoch, o->epochs);
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
+        Progress bar;
+        progress_begin(&bar, label, train->count);
+        status = train_epoch(net, sgd, &loader, epoch, &bar, &row->train, err);
+        progress_end(&bar);
+        if (status) break;
+
+        row->val.loss = evaluate(net, val, EVAL_BATCH, &row->val.accuracy);
+        row->val.images = val->count;
+        if (!isfinite(row->val.loss)) {
+            /* weights that give a NaN or infinite loss are not worth saving */
+            status = error_set(err, "epoch %d: the validation loss is %s; the learning rate "
+                                    "(%g) is probably too high", epoch + 1,
+                               isnan(row->val.loss) ? "NaN" : "infinite", row->lr);
+            break;
+        }
+        int improved = row->val.accuracy > best_accuracy;
+        if (improved) {
+            best_accuracy = row->val.accuracy;
+            best_epoch = epoch + 1;
+        }
+        if ((status = checkpoint_save(model_path, net, err)) ||
+            (improved && (status = checkpoint_save(best_path, net, err))))
+            break;
+        row->seconds = progress_elapsed(&bar);
+        *completed = epoch + 1;
+        if ((status = write_metrics(metrics_path, rows, *completed, err))) break;
+        printf("epoch %*d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%  lr %.3g  "
+               "%.1f s (%.0f img/s)%s\n",
+               snprintf(NULL, 0, "%d", o->epochs), epoch + 1, o->epochs, row->train.loss,
+               100 * row->train.accuracy, row->val.loss, 100 * row->val.accuracy, row->lr,
+               row->seconds, row->train.images / row->train.seconds, improved ? "  *best" : "");
+        fflush(stdout);
+    }
+    if (*completed > 0)
+        printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * best_accuracy, best_epoch,
+               best_path);
+    fflush(stdout);
+    loader_free(&loader);
+    sgd_free(sgd);
+    free(model_path);
+    free(best_path);
+    free(metrics_path);
+    return status;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    TrainOptions o = default_options();
+    int parsed = parse_options(argc, argv, &o);
+    if (parsed > 0) return 0;
+    if (parsed < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+
+    Error err;
+    if (!o.data_given && ensure_builtin_data(o.data_path, &err)) {
+        fprintf(stderr, "emotion train: %s\n", err.msg);
+        return 1;
+    }
+    Dataset train, val;
+    if (load_splits(o.data_path, &train, &val, &err)) {
+        fprintf(stderr, "emotion train: %s\n", err.msg);
+        return 1;
+    }
+    EmotionCnnConfig widths;
+    Network *net = build_network(&o, &widths, &err);
+    if (!net || make_directories(o.out_dir, &err)) {
+        fprintf(stderr, "emotion train: %s\n", err.msg);
+        network_free(net);
+        dataset_free(&train);
+        dataset_free(&val);
+        return 1;
+    }
+    print_setup(&o, &widths, net, &train, &val);
+
+    EpochRow *rows = xcalloc((size_t)o.epochs, sizeof *rows);
+    int completed;
+    int status = run_epochs(&o, net, &train, &val, rows, &completed, &err);
+    if (status) {
+        fprintf(stderr, "emotion train: stopped: %s\n", err.msg);
+        if (completed > 0)
+            fprintf(stderr, "emotion train: %s/model.npz and best.npz hold the last good "
+                            "weights (epoch %d)\n", o.out_dir, completed);
+        else
+            fprintf(stderr, "emotion train: no epoch completed, no checkpoint written\n");
+    }
+    if (completed > 0) {
+        char *metrics_path = join_path(o.out_dir, "metrics.csv");
+        if (draw_charts(o.out_dir, metrics_path) == 0)
+            printf("charts: %s/loss.png, %s/accuracy.png\n", o.out_dir, o.out_dir);
+        free(metrics_path);
+        if (isatty(STDOUT_FILENO)) print_text_charts(rows, completed);
+    }
+    if (!status) printf("model: %s/model.npz\n", o.out_dir);
+    free(rows);
+    network_free(net);
+    dataset_free(&train);
+    dataset_free(&val);
+    return status ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+/* image_io.h: reading a face from a PGM/PPM file, as the network sees it.
+ *
+ * Netpbm's formats are the simplest image files there are: a short text
+ * header, then the pixels. Four variants are read:
+ *
+ *     P2  gray,   pixels as decimal text       P5  gray,   pixels as bytes
+ *     P3  colour, R G B triples as text        P6  colour, R G B triples as bytes
+ *
+ * The header is "P5 <width> <height> <maxval>", separated by whitespace,
+ * with '#' comments running to the end of a line allowed between the
+ * fields (and, leniently, between the pixels of the text variants). A
+ * binary header ends with one whitespace character, then the raster:
+ * one byte per sample when maxval < 256, else two bytes, big-endian.
+ * maxval may be anything from 1 to 65535; samples are 0..maxval.
+ *
+ * What the network needs is a 48x48 gray image of levels 0..255, so:
+ *  - colour becomes gray by ITU-R BT.601 luma, Y = 0.299 R + 0.587 G + 0.114 B
+ *    (the weights follow the eye's sensitivity: green looks brightest);
+ *  - each sample is rescaled to 0..255 as value * 255 / maxval;
+ *  - any other size is resized to 48x48 by area averaging: output pixel
+ *    (i, j) is the mean of the input over the rectangle it covers, input
+ *    pixels that straddle its edge counting by the fraction covered. Going
+ *    down in size this averages every input pixel (no aliasing: a 96x96
+ *    image becomes the means of its 2x2 blocks); going up it repeats
+ *    pixels, blending only at block edges. It is separable: each row is
+ *    resized to 48 samples as it is read, then the 48 columns;
+ *  - the result is rounded to the nearest level (halves up).
+ *
+ * Reading streams row by row, so memory is bounded by the width and height
+ * (at most 65536 each, and width * height <= 2^28), never by what a header
+ * claims about a file that is not there. A truncated file, a bad magic
+ * number, a size of 0 or beyond the limits, maxval 0 or above 65535, or a
+ * sample above maxval is an error naming the file. */
+#ifndef IMAGE_IO_H
+#define IMAGE_IO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+#define IMAGE_MAX_SIDE 65536
+#define IMAGE_MAX_PIXELS (1L << 28)
+
+/* Reads a PGM or PPM (P2, P3, P5, P6) of any size into out, (48, 48) gray
+ * levels 0..255, row major. */
+int image_read_gray48(const char *path, uint8_t *out, Error *err);
+
+/* The same from an open stream (e.g. fmemopen in the tests); label names
+ * it in messages, as a path would. Reads one image from the current position. */
+int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *err);
+
+/* Writes pixels (height, width), row major, as a binary PGM (P5, maxval
+ * 255), atomically. */
+int image_write_pgm(const char *path, const uint8_t *pixels, int width, int height, Error *err);
+
+#endif

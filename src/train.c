@@ -1,0 +1,123 @@
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classes.h"
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *const schedule_names[] = {"constant", "step", "cosine"};
+
+int schedule_from_name(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof schedule_names / sizeof schedule_names[0]); i++)
+        if (!strcmp(name, schedule_names[i])) return i;
+    return -1;
+}
+
+const char *schedule_name(Schedule schedule)
+{
+    return schedule_names[schedule];
+}
+
+double schedule_lr(Schedule schedule, double base_lr, int epoch, int epochs)
+{
+    const double pi = 3.14159265358979323846;
+    switch (schedule) {
+    case SCHEDULE_STEP:
+        /* compare epoch/epochs with 1/2 and 3/4 in whole numbers */
+        if (4 * epoch >= 3 * epochs) return base_lr / 100;
+        if (2 * epoch >= epochs) return base_lr / 10;
+        return base_lr;
+    case SCHEDULE_COSINE:
+        return base_lr * 0.5 * (1 + cos(pi * epoch / epochs));
+    case SCHEDULE_CONSTANT:
+    default:
+        return base_lr;
+    }
+}
+
+int count_correct(const Tensor *probs, const int *labels)
+{
+    const int n = probs->dim[0], classes = probs->dim[1];
+    int correct = 0;
+    for (int i = 0; i < n; i++) {
+        const real *p = probs->data + (size_t)i * classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (p[k] > p[best]) best = k;
+        correct += best == labels[i];
+    }
+    return correct;
+}
+
+int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar,
+                EpochResult *result, Error *err)
+{
+    const double start = seconds_now();
+    Tensor *x = tensor_new4(loader->batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)loader->batch_size * sizeof *labels);
+    double loss_sum = 0; /* sum over images of each image's loss */
+    int correct = 0, images = 0, batch = 0, status = 0, n;
+
+    loader_begin_epoch(loader, epoch);
+    while ((n = loader_next(loader, x, labels)) > 0) {
+        batch++;
+        double loss = network_loss(net, x, labels);
+        if (!isfinite(loss)) {
+            status = error_set(err,
+                               "epoch %d, batch %d of %d: the loss is %s; the learning rate "
+                               "(%g) is probably too high",
+                               epoch + 1, batch, loader_batches_per_epoch(loader),
+                               isnan(loss) ? "NaN" : "infinite", sgd->config.lr);
+            break;
+        }
+        loss_sum += loss * n;
+        correct += count_correct(net->probs, labels);
+        images += n;
+        network_loss_backward(net, labels, NULL);
+        sgd_step(sgd, net);
+        if (bar) {
+            char text[64];
+            snprintf(text, sizeof text, "loss %.4f  acc %.1f%%", loss_sum / images,
+                     100.0 * correct / images);
+            progress_update(bar, images, text);
+        }
+    }
+    result->images = images;
+    result->loss = images ? loss_sum / images : NAN;
+    result->accuracy = images ? (double)correct / images : NAN;
+    result->seconds = seconds_now() - start;
+    tensor_free(x);
+    free(labels);
+    return status;
+}
+
+double evaluate(Network *net, const Dataset *data, int batch_size, double *accuracy)
+{
+    Loader loader;
+    loader_init(&loader, data, batch_size, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
+    Tensor *x = tensor_new4(batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)batch_size * sizeof *labels);
+    double loss_sum = 0;
+    int correct = 0, images = 0, n;
+    while ((n = loader_next(&loader, x, labels)) > 0) {
+        loss_sum += network_loss(net, x, labels) * n;
+        correct += count_correct(net->probs, labels);
+        images += n;
+    }
+    tensor_free(x);
+    free(labels);
+    loader_free(&loader);
+    if (accuracy) *accuracy = images ? (double)correct / images : NAN;
+    return images ? loss_sum / images : NAN;
+}

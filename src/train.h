@@ -1,0 +1,74 @@
+/* train.h: the training loop, in pieces a lesson can call one at a time.
+ *
+ * One epoch is a pass over the training split in mini-batches. For each
+ * batch:
+ *     loss = mean cross-entropy of the network's scores     (forward)
+ *     every parameter's gradient dL/dp                      (backward)
+ *     p -= lr * v, v = momentum * v + grad (+ decay * w)    (sgd_step)
+ * After the epoch, evaluate() runs the network over the validation split
+ * without changing it, which tells how well what was learned carries over
+ * to faces the network has never trained on.
+ *
+ *     Sgd *sgd = sgd_create(net, (SgdConfig){0.02, 0.9, 5e-4});
+ *     Loader loader;
+ *     loader_init(&loader, &train, 64, (LoaderOptions){1, 1, seed});
+ *     for (int epoch = 0; epoch < epochs; epoch++) {
+ *         EpochResult r;
+ *         if (train_epoch(net, sgd, &loader, epoch, NULL, &r, &err)) break; // NaN
+ *         double val_accuracy, val_loss = evaluate(net, &val, 256, &val_accuracy);
+ *     }
+ */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include "error.h"
+#include "loader.h"
+#include "network.h"
+#include "progress.h"
+#include "sgd.h"
+
+/* How the learning rate changes over the epochs. */
+typedef enum {
+    SCHEDULE_CONSTANT, /* lr throughout */
+    SCHEDULE_STEP,     /* lr, then lr/10 from half-way, lr/100 from three quarters */
+    SCHEDULE_COSINE,   /* lr * (1 + cos(pi * epoch / epochs)) / 2: smoothly from lr towards 0 */
+} Schedule;
+
+/* "constant", "step", "cosine" -> the schedule, or -1 for an unknown name. */
+int schedule_from_name(const char *name);
+const char *schedule_name(Schedule schedule);
+
+/* The learning rate of epoch (0-based) out of epochs. */
+double schedule_lr(Schedule schedule, double base_lr, int epoch, int epochs);
+
+/* What one pass over a split gave. */
+typedef struct {
+    double loss;      /* mean cross-entropy per image */
+    double accuracy;  /* fraction of images whose highest score is the true class */
+    int images;
+    double seconds;
+} EpochResult;
+
+/* Number of rows of probs (N, K) whose largest entry is at labels[i]. */
+int count_correct(const Tensor *probs, const int *labels);
+
+/* Trains net for one epoch over the loader's dataset (loader_begin_epoch
+ * is called here with epoch), one sgd_step per mini-batch. result gets the
+ * running figures, as seen during training: each batch's loss and
+ * accuracy before its update, averaged over the images. bar (may be NULL)
+ * is advanced by images and shows the running loss.
+ *
+ * A loss that is NaN or infinite stops the epoch before that batch's
+ * update, returning -1 with a message naming the epoch (1-based) and the
+ * batch; the parameters are those after the previous batch. */
+int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar,
+                EpochResult *result, Error *err);
+
+/* Mean loss of net over every image of data, in order, in batches of
+ * batch_size, with no augmentation; *accuracy (may be NULL) receives the
+ * fraction classified right. The network is unchanged (this network has
+ * no layer that behaves differently in training, so there is no separate
+ * evaluation mode). */
+double evaluate(Network *net, const Dataset *data, int batch_size, double *accuracy);
+
+#endif

@@ -1,0 +1,282 @@
+/* Evaluation: the metrics on hand-computed cases, checkpoints that round
+ * trip or are refused by name, and the network on numpy's weights giving
+ * numpy's probabilities.
+ *
+ * The checkpoint fixtures in tests/fixtures/checkpoints/ come from
+ * make_checkpoints.py beside them (numpy 1.24): a tiny emotion CNN (conv1
+ * 2 filters, conv2 3, hidden 4), broken copies of it, ten images and the
+ * probabilities numpy's own forward pass gives on them. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "classes.h"
+#include "loader.h"
+#include "metrics.h"
+#include "npz.h"
+#include "testutil.h"
+
+#define FIXTURES "tests/fixtures/checkpoints/"
+#define EXACT 1e-12
+
+/* --- metrics ------------------------------------------------------------ */
+
+/* Three classes, ten images:
+ *   labels       0 0 0 0 1 1 1 2 2 2
+ *   predictions  0 0 1 2 1 1 0 2 2 1
+ * Confusion (rows true, columns predicted):
+ *        p0 p1 p2   support
+ *   t0 [  2  1  1 ]  4
+ *   t1 [  1  2  0 ]  3
+ *   t2 [  0  1  2 ]  3
+ *   predicted: 3  4  3
+ * accuracy = (2 + 2 + 2) / 10 = 0.6
+ * class 0: P = 2/3, R = 2/4, F1 = 2*2/(2*2 + 1 + 2) = 4/7
+ * class 1: P = 2/4, R = 2/3, F1 = 4/(4 + 2 + 1)     = 4/7
+ * class 2: P = 2/3, R = 2/3, F1 = 4/(4 + 1 + 1)     = 2/3
+ * macro-F1 = (4/7 + 4/7 + 2/3) / 3 = 38/63
+ * (F1 = 2PR/(P+R): class 0, 2*(1/3)/(7/6) = 4/7, the same; and the same as
+ * sklearn's f1_score(labels, predictions, average=None / "macro").) */
+static const int hand_labels[10] = {0, 0, 0, 0, 1, 1, 1, 2, 2, 2};
+static const int hand_predictions[10] = {0, 0, 1, 2, 1, 1, 0, 2, 2, 1};
+
+START_TEST(metrics_match_a_hand_computed_case)
+{
+    ClassMetrics m;
+    metrics_compute(hand_labels, hand_predictions, 10, 3, &m);
+    const long confusion[3][3] = {{2, 1, 1}, {1, 2, 0}, {0, 1, 2}};
+    for (int t = 0; t < 3; t++)
+        for (int p = 0; p < 3; p++) ck_assert_int_eq(m.confusion[t][p], confusion[t][p]);
+    ck_assert_int_eq(m.total, 10);
+    ck_assert_int_eq(m.correct, 6);
+    ck_assert_double_eq_tol(m.accuracy, 0.6, EXACT);
+    const double precision[3] = {2.0 / 3, 2.0 / 4, 2.0 / 3}, recall[3] = {2.0 / 4, 2.0 / 3, 2.0 / 3};
+    const double f1[3] = {4.0 / 7, 4.0 / 7, 2.0 / 3};
+    const long support[3] = {4, 3, 3};
+    for (int c = 0; c < 3; c++) {
+        ck_assert_double_eq_tol(m.precision[c], precision[c], EXACT);
+        ck_assert_double_eq_tol(m.recall[c], recall[c], EXACT);
+        ck_assert_double_eq_tol(m.f1[c], f1[c], EXACT);
+        ck_assert_int_eq(m.support[c], support[c]);
+    }
+    ck_assert_double_eq_tol(m.macro_f1, 38.0 / 63, EXACT);
+    ck_assert_int_eq(m.classes_in_macro, 3);
+}
+END_TEST
+
+/* The 0/0 cases, four classes:
+ *   labels       0 0 2 2
+ *   predictions  0 1 0 0
+ * class 0: TP 1, predicted 3, support 2: P = 1/3, R = 1/2, F1 = 2/(2+2+1) = 2/5
+ * class 1: predicted once, no images:    P = 0/1 = 0, R = 0/0 -> 0, F1 0
+ * class 2: two images, never predicted:  P = 0/0 -> 0, R = 0/2 = 0, F1 0
+ * class 3: in neither: left out of macro-F1 (as sklearn's default labels)
+ * macro-F1 = (2/5 + 0 + 0) / 3 = 2/15; accuracy 1/4. */
+START_TEST(metrics_follow_sklearns_zero_division_convention)
+{
+    const int labels[4] = {0, 0, 2, 2}, predictions[4] = {0, 1, 0, 0};
+    ClassMetrics m;
+    metrics_compute(labels, predictions, 4, 4, &m);
+    ck_assert_double_eq_tol(m.accuracy, 0.25, EXACT);
+    ck_assert_double_eq_tol(m.precision[0], 1.0 / 3, EXACT);
+    ck_assert_double_eq_tol(m.recall[0], 0.5, EXACT);
+    ck_assert_double_eq_tol(m.f1[0], 0.4, EXACT);
+    for (int c = 1; c < 4; c++) {
+        ck_assert_double_eq(m.precision[c], 0);
+        ck_assert_double_eq(m.recall[c], 0);
+        ck_assert_double_eq(m.f1[c], 0);
+    }
+    ck_assert_int_eq(m.classes_in_macro, 3);
+    ck_assert_double_eq_tol(m.macro_f1, 2.0 / 15, EXACT);
+}
+END_TEST
+
+START_TEST(an_empty_set_scores_zero_without_dividing_by_zero)
+{
+    ClassMetrics m;
+    metrics_compute(NULL, NULL, 0, NUM_CLASSES, &m);
+    ck_assert_double_eq(m.accuracy, 0);
+    ck_assert_double_eq(m.macro_f1, 0);
+    ck_assert_int_eq(m.classes_in_macro, 0);
+}
+END_TEST
+
+START_TEST(argmax_takes_the_first_of_equal_scores)
+{
+    const real scores[5] = {0.1f, 0.4f, 0.2f, 0.4f, 0.3f};
+    ck_assert_int_eq(argmax(scores, 5), 1);
+    ck_assert_int_eq(argmax(scores, 1), 0);
+}
+END_TEST
+
+/* The report and the matrix as a reader sees them, with class names. */
+START_TEST(the_report_names_classes_and_shows_the_figures)
+{
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    ClassMetrics m;
+    metrics_compute(hand_labels, hand_predictions, 10, 3, &m);
+    const char *const names[3] = {"Angry", "Disgust", "Fear"};
+    metrics_print_report(out, &m, names);
+    metrics_print_confusion(out, &m, names);
+    fclose(out);
+    ck_assert_msg(strstr(text, "accuracy  0.6000  (6 of 10 correct)"), "%s", text);
+    ck_assert_msg(strstr(text, "macro-F1  0.6032"), "%s", text);  /* 38/63 */
+    ck_assert_msg(strstr(text, "Angry       0.6667  0.5000  0.5714        4"), "%s", text);
+    ck_assert_msg(strstr(text, "Disgust     0.5000  0.6667  0.5714        3"), "%s", text);
+    ck_assert_msg(strstr(text, "true\\pred   Angry Disgust    Fear"), "%s", text);
+    ck_assert_msg(strstr(text, "Angry           2       1       1"), "%s", text);
+    free(text);
+}
+END_TEST
+
+/* --- checkpoints ---------------------------------------------------------- */
+
+static const EmotionCnnConfig tiny = {.side = IMAGE_SIDE, .conv1 = 2, .conv2 = 3, .hidden = 4,
+                                      .classes = NUM_CLASSES};
+
+/* A random tiny network whose weights are float32 values, so that even
+ * the double build's weights survive a float32 file exactly. */
+static Network *random_tiny_network(uint64_t seed)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, seed);
+    Network *net = emotion_cnn_create(&tiny, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    network_init_he(net, &rng);
+    for (int i = 0; i < network_num_params(net); i++) {
+        Tensor *value = network_param(net, i, NULL, 0)->value;
+        for (size_t k = 0; k < value->size; k++)
+            value->data[k] = (real)(float)(value->data[k] + 0.01 * rng_normal(&rng)); /* biases too */
+    }
+    return net;
+}
+
+START_TEST(a_saved_checkpoint_loads_the_same_weights_and_forward)
+{
+    char dir[] = "/tmp/test_eval.XXXXXX", path[64];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/model.npz", dir);
+    Error err;
+    Network *saved = random_tiny_network(11);
+    ck_assert_msg(checkpoint_save(path, saved, &err) == 0, "%s", err.msg);
+    EmotionCnnConfig config;
+    Network *loaded = checkpoint_load(path, &config, &err);
+    ck_assert_msg(loaded != NULL, "%s", err.msg);
+    ck_assert_int_eq(config.conv1, 2);
+    ck_assert_int_eq(config.conv2, 3);
+    ck_assert_int_eq(config.hidden, 4);
+    ck_assert_int_eq(network_num_params(loaded), 8);
+    for (int i = 0; i < 8; i++) {
+        char saved_name[32], loaded_name[32];
+        const Tensor *a = network_param(saved, i, saved_name, sizeof saved_name)->value;
+        const Tensor *b = network_param(loaded, i, loaded_name, sizeof loaded_name)->value;
+        ck_assert_str_eq(saved_name, loaded_name);
+        ck_assert(tensor_same_shape(a, b));
+        ck_assert_msg(!memcmp(a->data, b->data, a->size * sizeof(real)), "%s differs", saved_name);
+    }
+
+    Rng rng;
+    rng_seed(&rng, 5);
+    Tensor *x = tensor_new4(3, 1, IMAGE_SIDE, IMAGE_SIDE);
+    for (size_t k = 0; k < x->size; k++) x->data[k] = (real)rng_uniform(&rng);
+    Tensor *scores = tensor_copy(network_forward(saved, x));
+    const Tensor *again = network_forward(loaded, x);
+    ck_assert(tensor_same_shape(scores, again));
+    ck_assert(!memcmp(scores->data, again->data, scores->size * sizeof(real)));
+
+    tensor_free(scores);
+    tensor_free(x);
+    network_free(saved);
+    network_free(loaded);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* Each broken fixture is refused, naming the array and what is wrong. */
+START_TEST(bad_checkpoints_are_refused_naming_the_array)
+{
+    static const struct {
+        const char *file, *message;
+    } cases[] = {
+        {"missing_fc2_b.npz", "array 'fc2.b' is missing"},
+        {"wrong_shape_fc2_w.npz", "array 'fc2.w' has shape (4, 6), expected (4, 7)"},
+        {"wrong_ndim_conv1_b.npz", "array 'conv1.b' has 2 dimensions, expected 1"},
+        {"inconsistent_conv2_w.npz", "array 'conv2.w' has shape (3, 5, 3, 3), expected (3, 2, 3, 3)"},
+        {"not_an_npz.npz", "not_an_npz.npz: not an .npz archive"},
+        {"no_such_file.npz", "no_such_file.npz: cannot open"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURES "%s", cases[i].file);
+        Error err = {{0}};
+        ck_assert_ptr_null(checkpoint_load(path, NULL, &err));
+        ck_assert_msg(strstr(err.msg, cases[i].message), "%s: got '%s'", cases[i].file, err.msg);
+        ck_assert_msg(strstr(err.msg, path), "%s: the message should name the file", err.msg);
+    }
+}
+END_TEST
+
+/* good.npz's weights on tiny_dataset's ten images give the probabilities
+ * numpy computed with its own convolution, pooling and softmax
+ * (make_checkpoints.py: forward_probs). */
+START_TEST(numpy_weights_give_numpys_probabilities)
+{
+    Error err;
+    Network *net = checkpoint_load(FIXTURES "good.npz", NULL, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    Dataset data;
+    ck_assert_msg(dataset_load(FIXTURES "tiny_dataset.npz", "test", &data, &err) == 0, "%s", err.msg);
+    NpzFile reference;
+    ck_assert_msg(npz_read(FIXTURES "reference.npz", &reference, &err) == 0, "%s", err.msg);
+    const NpyArray *want = npz_find(&reference, "probs");
+    ck_assert_ptr_nonnull(want);
+    ck_assert_int_eq(want->count, (size_t)data.count * NUM_CLASSES);
+
+    int indices[10], labels[10];
+    for (int i = 0; i < data.count; i++) indices[i] = i;
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    loader_fill_batch(&data, indices, data.count, 0, NULL, x, labels);
+    network_loss(net, x, labels);
+    /* float: weights and activations rounded to float; double: only the
+     * file's float32 weights, computed in double as numpy does */
+#ifdef REAL_IS_DOUBLE
+    const double tolerance = 1e-12;
+#else
+    const double tolerance = 1e-5;
+#endif
+    const double *probs = want->data;
+    for (size_t k = 0; k < want->count; k++)
+        ck_assert_msg(fabs((double)net->probs->data[k] - probs[k]) <= tolerance,
+                      "image %zu class %zu: got %.9g, numpy %.9g", k / NUM_CLASSES,
+                      k % NUM_CLASSES, (double)net->probs->data[k], probs[k]);
+    tensor_free(x);
+    npz_free(&reference);
+    dataset_free(&data);
+    network_free(net);
+}
+END_TEST
+
+Suite *eval_suite(void)
+{
+    Suite *s = suite_create("eval");
+    TCase *tc = tcase_create("metrics");
+    tcase_add_test(tc, metrics_match_a_hand_computed_case);
+    tcase_add_test(tc, metrics_follow_sklearns_zero_division_convention);
+    tcase_add_test(tc, an_empty_set_scores_zero_without_dividing_by_zero);
+    tcase_add_test(tc, argmax_takes_the_first_of_equal_scores);
+    tcase_add_test(tc, the_report_names_classes_and_shows_the_figures);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("checkpoint");
+    tcase_add_test(tc, a_saved_checkpoint_loads_the_same_weights_and_forward);
+    tcase_add_test(tc, bad_checkpoints_are_refused_naming_the_array);
+    tcase_add_test(tc, numpy_weights_give_numpys_probabilities);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,330 @@
+/* Training: the loss at initialisation, the SGD rule on a hand-worked
+ * case, learning (overfitting 20 faces), the NaN guard, determinism, the
+ * learning-rate schedules, and the text chart. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chart.h"
+#include "fc.h"
+#include "network.h"
+#include "sgd.h"
+#include "synth.h"
+#include "testutil.h"
+#include "train.h"
+
+/* Narrower than the real network (32, 64, 256) so that the many steps
+ * below take a fraction of a second in both builds; the layers and the
+ * training code are the same. */
+static const EmotionCnnConfig small_cnn = {.side = 48, .conv1 = 8, .conv2 = 16, .hidden = 32,
+                                           .classes = 7};
+
+/* count synthetic faces, the classes in turn 0, 1, ..., 6, 0, ... */
+static void make_faces(Dataset *d, int count, uint64_t seed)
+{
+    dataset_alloc(d, count, "train");
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < count; i++) {
+        d->labels[i] = i % NUM_CLASSES;
+        synth_draw_face(d->labels[i], &rng, d->images + (size_t)i * IMAGE_PIXELS);
+    }
+}
+
+static Network *he_network(const EmotionCnnConfig *config, uint64_t seed)
+{
+    Error err;
+    Network *net = emotion_cnn_create(config, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    Rng rng;
+    rng_seed(&rng, seed);
+    network_init_he(net, &rng);
+    return net;
+}
+
+static Param *find_param(Network *net, const char *wanted)
+{
+    char name[32];
+    for (int i = 0; i < network_num_params(net); i++) {
+        Param *p = network_param(net, i, name, sizeof name);
+        if (!strcmp(name, wanted)) return p;
+    }
+    ck_abort_msg("no parameter %s", wanted);
+    return NULL;
+}
+
+/* ---- the loss at initialisation ---------------------------------------- */
+
+/* When every class gets the same score, softmax gives 1/7 to each and the
+ * cross-entropy is -ln(1/7) = ln 7 = 1.9459..., whatever the image. With
+ * fc2's weights at 0 (and its biases at 0, as He init leaves them) the
+ * scores are all 0 whatever the layers below computed. */
+START_TEST(loss_is_ln7_when_every_class_scores_the_same)
+{
+    Dataset faces;
+    make_faces(&faces, 21, 3);
+    Network *net = he_network(&emotion_cnn_default, 1);
+    tensor_zero(find_param(net, "fc2.w")->value);
+    double accuracy;
+    double loss = evaluate(net, &faces, 8, &accuracy);
+    ck_assert_msg(fabs(loss - log(7.0)) < 1e-6, "loss %.9f, want ln 7 = %.9f", loss, log(7.0));
+    network_free(net);
+    dataset_free(&faces);
+}
+END_TEST
+
+/* He init keeps the activations' variance steady, so the seven scores of
+ * the real network start with a spread of about one unit rather than
+ * nothing: the loss starts near ln 7 but above it (over seeds 1..5 on
+ * 256 faces, from 2.0 to 2.7; a loss of 5 or 50 would mean exploding
+ * activations, one below ln 7 a network that knows the answer before
+ * training). Averaged over five seeds it must lie within 0.8 above ln 7. */
+START_TEST(he_initialised_loss_is_near_ln7)
+{
+    Dataset faces;
+    make_faces(&faces, 35, 5);
+    double sum = 0;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        Network *net = he_network(&emotion_cnn_default, seed);
+        double loss = evaluate(net, &faces, 35, NULL);
+        ck_assert_msg(isfinite(loss) && loss > log(7.0) - 0.1 && loss < log(7.0) + 1.5,
+                      "seed %d: initial loss %g", (int)seed, loss);
+        sum += loss;
+        network_free(net);
+    }
+    double mean = sum / 5;
+    ck_assert_msg(mean > log(7.0) && mean < log(7.0) + 0.8, "mean initial loss %g", mean);
+    dataset_free(&faces);
+}
+END_TEST
+
+/* ---- the SGD rule -------------------------------------------------------- */
+
+/* A 1 -> 1 fully connected layer: one weight w and one bias b. With
+ * lr 0.1, momentum 0.9, weight decay 0.01, w0 = 1, b0 = 0.5 and gradients
+ * 0.5 then 0.25 for both, by hand:
+ *   step 1: g_w = 0.5 + 0.01 * 1 = 0.51     v_w = 0.51     w = 1 - 0.051 = 0.949
+ *           g_b = 0.5 (no decay)            v_b = 0.5      b = 0.5 - 0.05 = 0.45
+ *   step 2: g_w = 0.25 + 0.01 * 0.949 = 0.25949
+ *           v_w = 0.9 * 0.51 + 0.25949 = 0.71849          w = 0.949 - 0.071849 = 0.877151
+ *           v_b = 0.9 * 0.5 + 0.25 = 0.7                  b = 0.45 - 0.07 = 0.38 */
+START_TEST(sgd_follows_the_hand_worked_momentum_and_decay_steps)
+{
+    Error err;
+    Network *net = network_new(1, 1, 1);
+    ck_assert_int_eq(network_add(net, fc_create(1, 1, &err), "fc", &err), 0);
+    Param *w = find_param(net, "fc.w"), *b = find_param(net, "fc.b");
+    w->value->data[0] = 1;
+    b->value->data[0] = 0.5;
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01});
+
+    w->grad->data[0] = b->grad->data[0] = (real)0.5;
+    sgd_step(sgd, net);
+    ck_assert_double_eq_tol(w->value->data[0], 0.949, 1e-6);
+    ck_assert_double_eq_tol(b->value->data[0], 0.45, 1e-6);
+
+    w->grad->data[0] = b->grad->data[0] = (real)0.25;
+    sgd_step(sgd, net);
+    ck_assert_double_eq_tol(w->value->data[0], 0.877151, 1e-6);
+    ck_assert_double_eq_tol(b->value->data[0], 0.38, 1e-6);
+    sgd_free(sgd);
+    network_free(net);
+}
+END_TEST
+
+/* ---- learning ------------------------------------------------------------- */
+
+/* A network with far more parameters than there are images can learn
+ * them by heart: if it cannot reach 100% on 20 faces, the gradients or the
+ * update are wrong somewhere. */
+START_TEST(training_overfits_twenty_faces)
+{
+    Dataset faces;
+    make_faces(&faces, 20, 11);
+    Network *net = he_network(&small_cnn, 2);
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = 0.02, .momentum = 0.9, .weight_decay = 0});
+    Loader loader;
+    loader_init(&loader, &faces, 20, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 1});
+    double first_loss = 0, accuracy = 0;
+    int epoch;
+    Error err;
+    for (epoch = 0; epoch < 80 && accuracy < 1; epoch++) {
+        EpochResult r; /* one step: the batch is the whole set */
+        ck_assert_int_eq(train_epoch(net, sgd, &loader, epoch, NULL, &r, &err), 0);
+        if (epoch == 0) first_loss = r.loss;
+        /* r.accuracy is measured before the step; check after it too */
+        if (r.accuracy == 1) evaluate(net, &faces, 20, &accuracy);
+    }
+    double loss = evaluate(net, &faces, 20, &accuracy);
+    ck_assert_msg(accuracy == 1.0, "training accuracy %g after %d steps (loss %g -> %g)",
+                  accuracy, epoch, first_loss, loss);
+    ck_assert_msg(loss < 0.5 * first_loss, "loss %g -> %g", first_loss, loss);
+    loader_free(&loader);
+    sgd_free(sgd);
+    network_free(net);
+    dataset_free(&faces);
+}
+END_TEST
+
+/* ---- the NaN guard -------------------------------------------------------- */
+
+START_TEST(a_nan_loss_stops_training_before_the_update)
+{
+    Dataset faces;
+    make_faces(&faces, 30, 4);
+    Network *net = he_network(&small_cnn, 3);
+    find_param(net, "fc2.b")->value->data[2] = NAN;
+    Tensor *fc1_before = tensor_copy(find_param(net, "fc1.w")->value);
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = 0.01, .momentum = 0.9, .weight_decay = 0});
+    Loader loader;
+    loader_init(&loader, &faces, 10, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 1});
+    EpochResult r;
+    Error err;
+    ck_assert_int_eq(train_epoch(net, sgd, &loader, 4, NULL, &r, &err), -1);
+    ck_assert_msg(strstr(err.msg, "epoch 5, batch 1 of 3: the loss is NaN"), "%s", err.msg);
+    ck_assert_int_eq(r.images, 0);
+    ck_assert_int_eq(memcmp(fc1_before->data, find_param(net, "fc1.w")->value->data,
+                            fc1_before->size * sizeof(real)), 0);
+    tensor_free(fc1_before);
+    loader_free(&loader);
+    sgd_free(sgd);
+    network_free(net);
+    dataset_free(&faces);
+}
+END_TEST
+
+/* ---- determinism ---------------------------------------------------------- */
+
+/* Two epochs with shuffling and augmentation from (seed 7, the same data):
+ * returns the network to compare. */
+static Network *train_twice(const Dataset *faces, uint64_t seed)
+{
+    Network *net = he_network(&small_cnn, seed);
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
+    Loader loader;
+    loader_init(&loader, faces, 16, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = seed});
+    Error err;
+    for (int epoch = 0; epoch < 2; epoch++) {
+        EpochResult r;
+        ck_assert_int_eq(train_epoch(net, sgd, &loader, epoch, NULL, &r, &err), 0);
+    }
+    loader_free(&loader);
+    sgd_free(sgd);
+    return net;
+}
+
+static int same_parameters(Network *a, Network *b)
+{
+    for (int i = 0; i < network_num_params(a); i++) {
+        const Tensor *x = network_param(a, i, NULL, 0)->value, *y = network_param(b, i, NULL, 0)->value;
+        if (x->size != y->size || memcmp(x->data, y->data, x->size * sizeof(real))) return 0;
+    }
+    return 1;
+}
+
+START_TEST(the_same_seed_trains_the_same_weights_bit_for_bit)
+{
+    Dataset faces;
+    make_faces(&faces, 40, 8);
+    Network *a = train_twice(&faces, 7), *b = train_twice(&faces, 7), *c = train_twice(&faces, 8);
+    ck_assert_msg(same_parameters(a, b), "two runs with seed 7 differ");
+    ck_assert_msg(!same_parameters(a, c), "seeds 7 and 8 gave the same weights");
+    network_free(a);
+    network_free(b);
+    network_free(c);
+    dataset_free(&faces);
+}
+END_TEST
+
+/* ---- evaluation ----------------------------------------------------------- */
+
+/* The figures over a split do not depend on how it is cut into batches. */
+START_TEST(evaluation_does_not_depend_on_the_batch_size)
+{
+    Dataset faces;
+    make_faces(&faces, 23, 9);
+    Network *net = he_network(&small_cnn, 4);
+    double accuracy_4, accuracy_23;
+    double loss_4 = evaluate(net, &faces, 4, &accuracy_4);
+    double loss_23 = evaluate(net, &faces, 23, &accuracy_23);
+    double loss_5 = evaluate(net, &faces, 5, NULL);
+    ck_assert_double_eq_tol(loss_4, loss_23, 1e-5);
+    ck_assert_double_eq_tol(loss_5, loss_23, 1e-5);
+    ck_assert_double_eq(accuracy_4, accuracy_23);
+    network_free(net);
+    dataset_free(&faces);
+}
+END_TEST
+
+START_TEST(count_correct_compares_the_largest_probability_with_the_label)
+{
+    Tensor *probs = tensor_new2(3, 3);
+    const double p[9] = {0.7, 0.2, 0.1, 0.1, 0.3, 0.6, 0.3, 0.4, 0.3};
+    set_values(probs, p);
+    ck_assert_int_eq(count_correct(probs, (const int[]){0, 2, 1}), 3);
+    ck_assert_int_eq(count_correct(probs, (const int[]){1, 2, 0}), 1);
+    tensor_free(probs);
+}
+END_TEST
+
+/* ---- schedules ------------------------------------------------------------ */
+
+START_TEST(learning_rate_schedules_follow_their_formulas)
+{
+    for (int e = 0; e < 8; e++) ck_assert_double_eq(schedule_lr(SCHEDULE_CONSTANT, 0.1, e, 8), 0.1);
+    /* step, 8 epochs: lr for 0..3, lr/10 for 4..5, lr/100 for 6..7 */
+    const double step[8] = {0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001};
+    for (int e = 0; e < 8; e++)
+        ck_assert_double_eq_tol(schedule_lr(SCHEDULE_STEP, 0.1, e, 8), step[e], 1e-15);
+    /* cosine: (1 + cos(pi e / E)) / 2 is 1 at e = 0, 1/2 half-way, (1 + cos(pi/4))/2 at E/4 */
+    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 0, 8), 0.1, 1e-15);
+    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 4, 8), 0.05, 1e-15);
+    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 2, 8), 0.05 * (1 + sqrt(0.5)), 1e-15);
+    ck_assert_int_eq(schedule_from_name("cosine"), SCHEDULE_COSINE);
+    ck_assert_int_eq(schedule_from_name("linear"), -1);
+}
+END_TEST
+
+/* ---- the text chart ------------------------------------------------------- */
+
+/* A rising line from 0 to 1 over 5 points on a 5 x 3 grid: one mark per
+ * column, bottom-left to top-right, and the range printed at the side. */
+START_TEST(text_chart_draws_a_rising_line_corner_to_corner)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    const double rising[5] = {0, 0.25, 0.5, 0.75, 1};
+    text_chart_lines(out, "title", (const double *const[]){rising}, (const char *const[]){"up"}, 1,
+                     5, 8, 3);
+    fclose(out);
+    /* width 8 is the minimum; x = c * 4/7 interpolates; rows: 1 at top, 0 at the bottom */
+    ck_assert_msg(strstr(text, "title\n"), "%s", text);
+    ck_assert_msg(strstr(text, "        1 |      **\n"), "%s", text);
+    ck_assert_msg(strstr(text, "          |  ****  \n"), "%s", text);
+    ck_assert_msg(strstr(text, "        0 |**      \n"), "%s", text);
+    ck_assert_msg(strstr(text, "* up"), "%s", text);
+    free(text);
+}
+END_TEST
+
+Suite *train_suite(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, loss_is_ln7_when_every_class_scores_the_same);
+    tcase_add_test(tc, he_initialised_loss_is_near_ln7);
+    tcase_add_test(tc, sgd_follows_the_hand_worked_momentum_and_decay_steps);
+    tcase_add_test(tc, training_overfits_twenty_faces);
+    tcase_add_test(tc, a_nan_loss_stops_training_before_the_update);
+    tcase_add_test(tc, the_same_seed_trains_the_same_weights_bit_for_bit);
+    tcase_add_test(tc, evaluation_does_not_depend_on_the_batch_size);
+    tcase_add_test(tc, count_correct_compares_the_largest_probability_with_the_label);
+    tcase_add_test(tc, learning_rate_schedules_follow_their_formulas);
+    tcase_add_test(tc, text_chart_draws_a_rising_line_corner_to_corner);
+    suite_add_tcase(s, tc);
+    return s;
+}
