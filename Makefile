@@ -112,10 +112,21 @@ lessons: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 
 # Every lesson in its quick mode (small data, few steps): part of `make check`.
 lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
-	@for n in $(LESSONS); do \
-	    if [ -f lessons/lesson$$n.c ]; then ./$(BUILD)/lessons/lesson$$n --quick $(LESSON_ARGS) >$(BUILD)/lessons/lesson$$n.log 2>&1 \
-	        && echo "lesson$$n (quick): ok" || { echo "lesson$$n (quick): FAILED"; tail -20 $(BUILD)/lessons/lesson$$n.log; exit 1; }; fi; \
-	done
+	@passed=0; failed=0; for n in $(LESSONS); do \
+	    if ./$(BUILD)/lessons/lesson$$n --quick $(LESSON_ARGS) >$(BUILD)/lessons/lesson$$n.log 2>&1; then \
+	        echo "lesson$$n (quick): ok"; passed=$$((passed + 1)); \
+	    else echo "lesson$$n (quick): FAILED"; tail -20 $(BUILD)/lessons/lesson$$n.log; failed=$$((failed + 1)); fi; \
+	done; echo "lessons: $$passed passed, $$failed failed"; [ $$failed = 0 ]
+
+# ---- the main job: train the emotion CNN on the built-in synthetic faces
+# (generated on first use), then evaluate the best checkpoint on the test
+# split. Leaves runs/emotion/{model,best}.npz, metrics.csv, loss.png,
+# accuracy.png and confusion.png. TRAIN_FLAGS adds flags (e.g. --epochs 3).
+.PHONY: train
+train: deps
+	@$(MAKE) --no-print-directory all
+	./$(EMOTION) train --out runs/emotion $(TRAIN_FLAGS)
+	./$(EMOTION) eval --model runs/emotion/best.npz --split test
 
 # Installs Check, pkg-config and zlib when they are missing (as root), or
 # prints the command to do so.
@@ -133,6 +144,8 @@ check: deps
 	@CK_DEFAULT_TIMEOUT=600 ./$(BUILD)/tests_double
 	@echo "== command-line tests"
 	@sh tests/cli.sh ./$(GRADCHECK) ./$(EMOTION)
+	@echo "== lessons, quick mode"
+	@$(MAKE) --no-print-directory lessons-quick
 
 clean:
 	rm -rf build gradcheck emotion

@@ -17,8 +17,12 @@ static void relu_forward(Layer *layer, const Tensor *x, Tensor *out)
     layer->input = x;
     tensor_resize(out, x->ndim, x->dim);
     const long n = (long)x->size;
+    const real *restrict in = x->data;
+    real *restrict o = out->data;
+    /* Written without a branch, so the compiler can use vector max
+     * instructions: a data-dependent branch mispredicts half the time here. */
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++) out->data[i] = x->data[i] > 0 ? x->data[i] : 0;
+    for (long i = 0; i < n; i++) o[i] = in[i] > 0 ? in[i] : 0;
 }
 
 static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
@@ -28,8 +32,10 @@ static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     tensor_resize(dx, x->ndim, x->dim);
     /* The gradient passes where the unit was active and stops where it was not. */
     const long n = (long)x->size;
+    const real *restrict in = x->data, *restrict d_out = dout->data;
+    real *restrict d_in = dx->data;
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++) dx->data[i] = x->data[i] > 0 ? dout->data[i] : 0;
+    for (long i = 0; i < n; i++) d_in[i] = in[i] > 0 ? d_out[i] : 0;
 }
 
 static void relu_destroy(Layer *layer) { free(layer); }

@@ -155,8 +155,12 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
         }
     }
 
+    /* Quick runs (make check) write under out/quick/, so they never
+     * replace the charts of a full run. */
     make_directory("out");
-    snprintf(lesson->out_dir, sizeof lesson->out_dir, "out/lesson%d", number);
+    if (lesson->quick) make_directory("out/quick");
+    snprintf(lesson->out_dir, sizeof lesson->out_dir, "out/%slesson%d", lesson->quick ? "quick/" : "",
+             number);
     make_directory(lesson->out_dir);
 
     printf("Lesson %d: %s\n", number, title);

@@ -22,7 +22,6 @@
 
 #define DEFAULT_DATA "data/synth.npz"
 #define DEFAULT_OUT "runs/emotion"
-#define EVAL_BATCH 256
 
 typedef struct {
     const char *data_path;
@@ -446,7 +445,9 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
         progress_end(&bar);
         if (status) break;
 
-        row->val.loss = evaluate(net, val, EVAL_BATCH, &row->val.accuracy);
+        /* validation in batches of the training size: a larger batch would
+         * grow every activation buffer (and the memory use) for nothing */
+        row->val.loss = evaluate(net, val, o->batch_size, &row->val.accuracy);
         row->val.images = val->count;
         if (!isfinite(row->val.loss)) {
             /* weights that give a NaN or infinite loss are not worth saving */

@@ -1,0 +1,501 @@
+/* Lesson 5: fully connected and softmax.
+ *
+ * The simplest classifier that can learn: one fully connected layer from
+ * the 2,304 pixels to 7 scores, then softmax cross-entropy. It has one
+ * 48x48 "template" per class; the score of a class is how well the face
+ * matches its template. The lesson shows the loss it must start at (ln 7),
+ * checks the gradients of both pieces, trains it with mini-batch SGD and
+ * measures its accuracy: the baseline the CNN of lessons 6-8 must beat.
+ *
+ * Built with the double library (the gradient check needs it). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classes.h"
+#include "fc.h"
+#include "lesson_common.h"
+#include "metrics.h"
+#include "network.h"
+#include "sgd.h"
+#include "softmax_xent.h"
+
+/* How a trained-so-far model does on one split. */
+typedef struct {
+    double loss;     /* mean cross-entropy */
+    double accuracy; /* fraction of argmax(scores) == label */
+} SplitScore;
+
+/* The training curve, one entry per epoch (entry 0: before training). */
+typedef struct {
+    int length;
+    double *train_loss, *val_loss, *train_accuracy, *val_accuracy;
+} Curve;
+
+/* A network with a single fc layer 2304 -> 7, its weights drawn from
+ * N(0, weight_std^2) and its biases 0. */
+static Network *linear_classifier(double weight_std, Rng *rng)
+{
+    Error err;
+    Network *net = network_new(1, IMAGE_SIDE, IMAGE_SIDE);
+    if (network_add(net, fc_create(IMAGE_PIXELS, NUM_CLASSES, &err), "fc", &err) != 0) {
+        fprintf(stderr, "lesson5: %s\n", err.msg);
+        exit(1);
+    }
+    FcLayer *fc = (FcLayer *)net->layers[0];
+    for (size_t i = 0; i < fc->w->size; i++) fc->w->data[i] = (real)(weight_std * rng_normal(rng));
+    tensor_zero(fc->b);
+    return net;
+}
+
+/* The mean training face (IMAGE_PIXELS,), in the loader's pixel / 255 units. */
+static real *mean_image(const Dataset *train)
+{
+    real *mean = xcalloc(IMAGE_PIXELS, sizeof *mean);
+    for (int i = 0; i < train->count; i++)
+        for (int p = 0; p < IMAGE_PIXELS; p++)
+            mean[p] += (real)train->images[(size_t)i * IMAGE_PIXELS + p];
+    for (int p = 0; p < IMAGE_PIXELS; p++) mean[p] /= (real)(255.0 * train->count);
+    return mean;
+}
+
+/* x (n, 1, 48, 48) -= mean (48*48,) for every image. */
+static void subtract_mean(Tensor *x, const real *mean)
+{
+    for (int n = 0; n < x->dim[0]; n++)
+        for (int p = 0; p < IMAGE_PIXELS; p++) x->data[(size_t)n * IMAGE_PIXELS + p] -= mean[p];
+}
+
+/* Mean loss and accuracy of net over a whole split of centred faces, in
+ * order, never augmented; predictions (data->count,) receives each image's
+ * predicted class when not NULL. */
+static SplitScore evaluate_split(Network *net, const Dataset *data, const real *mean,
+                                 int batch_size, int *predictions)
+{
+    Loader loader;
+    loader_init(&loader, data, batch_size, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
+    Tensor *x = tensor_new4(batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)batch_size * sizeof *labels);
+    double loss_sum = 0;
+    long correct = 0;
+    int n;
+    while ((n = loader_next(&loader, x, labels)) > 0) {
+        subtract_mean(x, mean);
+        loss_sum += network_loss(net, x, labels) * n;
+        const int *indices = loader_batch_indices(&loader);
+        for (int i = 0; i < n; i++) {
+            int predicted = argmax(net->probs->data + (size_t)i * NUM_CLASSES, NUM_CLASSES);
+            correct += predicted == labels[i];
+            if (predictions) predictions[indices[i]] = predicted;
+        }
+    }
+    free(labels);
+    tensor_free(x);
+    loader_free(&loader);
+    SplitScore score = {loss_sum / data->count, (double)correct / data->count};
+    return score;
+}
+
+/* One pass over the training split in shuffled mini-batches. These four
+ * lines per batch are all of training: forward to the loss, backward to
+ * every gradient, one small step against the gradient. (train_epoch() in
+ * src/train.h, used from lesson 7 on, is the same loop with reporting.) */
+static void train_one_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch,
+                            const real *mean, Tensor *x, int *labels)
+{
+    loader_begin_epoch(loader, epoch);
+    while (loader_next(loader, x, labels) > 0) {
+        subtract_mean(x, mean);
+        network_loss(net, x, labels);
+        network_loss_backward(net, labels, NULL);
+        sgd_step(sgd, net);
+    }
+}
+
+static void record(Curve *curve, int epoch, SplitScore train, SplitScore val)
+{
+    curve->train_loss[epoch] = train.loss;
+    curve->val_loss[epoch] = val.loss;
+    curve->train_accuracy[epoch] = train.accuracy;
+    curve->val_accuracy[epoch] = val.accuracy;
+}
+
+/* Writes "epoch train_loss val_loss train_acc val_acc" lines for gnuplot. */
+static void write_curve(const Curve *curve, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fprintf(f, "# epoch train_loss val_loss train_accuracy val_accuracy\n");
+    for (int e = 0; e < curve->length; e++)
+        fprintf(f, "%d %.6f %.6f %.6f %.6f\n", e, curve->train_loss[e], curve->val_loss[e],
+                curve->train_accuracy[e], curve->val_accuracy[e]);
+    fclose(f);
+}
+
+static void section_model(Lesson *lesson, const Dataset *train)
+{
+    lesson_section(lesson, "The model: one fully connected layer");
+    lesson_say("Each face is %d x %d = %d grey levels, scaled to [0, 1]. The fully connected "
+               "layer flattens it into a row of D = %d numbers and multiplies it by a weight "
+               "matrix w of shape (D, K) = (%d, %d), then adds a bias b of shape (%d,):",
+               IMAGE_SIDE, IMAGE_SIDE, IMAGE_PIXELS, IMAGE_PIXELS, IMAGE_PIXELS, NUM_CLASSES,
+               NUM_CLASSES);
+    lesson_say("    scores = x w + b        x (N, %d), w (%d, %d), b (%d,), scores (N, %d)",
+               IMAGE_PIXELS, IMAGE_PIXELS, NUM_CLASSES, NUM_CLASSES, NUM_CLASSES);
+    lesson_say("Column k of w is one 48x48 picture: a template for class k. The score of "
+               "class k is the dot product of the face with that template plus b[k]. "
+               "Softmax turns the 7 scores into probabilities, p_k = exp(s_k) / sum_j exp(s_j), "
+               "and the cross-entropy loss of a face with true class y is -log p_y: 0 when "
+               "the model is sure and right, large when it is sure and wrong.");
+    lesson_say("Backward, for a batch of N faces (dscores is (N, %d)):\n"
+               "    dscores = (p - onehot(y)) / N     softmax cross-entropy\n"
+               "    dw = x^T dscores                  (%d, %d)\n"
+               "    db = sum over the batch of dscores (%d,)\n"
+               "    dx = dscores w^T                  (N, %d), unused here: x is the data",
+               NUM_CLASSES, IMAGE_PIXELS, NUM_CLASSES, NUM_CLASSES, IMAGE_PIXELS);
+    lesson_say("Parameters: %d x %d weights + %d biases = %d. Training images: %d.",
+               IMAGE_PIXELS, NUM_CLASSES, NUM_CLASSES, IMAGE_PIXELS * NUM_CLASSES + NUM_CLASSES,
+               train->count);
+}
+
+/* The first sanity check of any classifier: with small weights every score
+ * is near 0, every probability near 1/7, and the loss near ln 7. */
+static void section_initial_loss(Lesson *lesson, const Dataset *train, Rng *rng)
+{
+    lesson_section(lesson, "The loss before training: ln 7");
+    lesson_say("With tiny weights all 7 scores are close to 0, so softmax gives each class "
+               "probability close to 1/7 and the loss of every face is close to "
+               "-log(1/7) = ln 7. If a freshly initialised classifier starts far from that, "
+               "something is wrong (too large weights, a bug in the loss) before any "
+               "training has happened.");
+    const int count = train->count < 256 ? train->count : 256;
+    Tensor *x = tensor_new4(count, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)count * sizeof *labels);
+    int *indices = xmalloc((size_t)count * sizeof *indices);
+    for (int i = 0; i < count; i++) indices[i] = i;
+    loader_fill_batch(train, indices, count, 0, NULL, x, labels);
+
+    const double stds[] = {0.001, 0.01, 0.1};
+    printf("  %-22s %12s %14s\n", "weights drawn from", "mean loss", "p of 1st face");
+    for (int s = 0; s < 3; s++) {
+        Network *net = linear_classifier(stds[s], rng);
+        double loss = network_loss(net, x, labels);
+        char name[32];
+        snprintf(name, sizeof name, "N(0, %g^2)", stds[s]);
+        printf("  %-22s %12.4f %14.4f\n", name, loss, net->probs->data[labels[0]]);
+        network_free(net);
+    }
+    printf("  %-22s %12.4f %14.4f\n\n", "ln 7 and 1/7", log(NUM_CLASSES), 1.0 / NUM_CLASSES);
+    lesson_say("(Mean over the first %d training faces; the last column is the probability "
+               "given to the true class of face 0.) With std 0.001 the loss is ln 7 to about "
+               "three decimals. With std 0.1 the scores are already several units apart "
+               "(each is a sum of 2,304 products), the model is confidently wrong on many "
+               "faces and the loss starts well above ln 7.", count);
+    free(indices);
+    free(labels);
+    tensor_free(x);
+}
+
+/* Side of the face patch the fc layer is checked on (see below). */
+#define CHECK_PATCH 12
+
+/* x (count, 1, CHECK_PATCH, CHECK_PATCH) = the central patch of the first
+ * count faces of data, as pixel / 255. */
+static Tensor *central_patches(const Dataset *data, int count)
+{
+    Tensor *x = tensor_new4(count, 1, CHECK_PATCH, CHECK_PATCH);
+    const int top = (IMAGE_SIDE - CHECK_PATCH) / 2;
+    for (int n = 0; n < count; n++) {
+        const uint8_t *face = data->images + (size_t)(n % data->count) * IMAGE_PIXELS;
+        for (int r = 0; r < CHECK_PATCH; r++)
+            for (int c = 0; c < CHECK_PATCH; c++)
+                x->data[((size_t)n * CHECK_PATCH + r) * CHECK_PATCH + c] =
+                    (real)(face[(top + r) * IMAGE_SIDE + top + c] / 255.0);
+    }
+    return x;
+}
+
+/* Checks the fc layer on patches of two real faces, and the softmax loss
+ * on the 7 scores of eight whole faces. */
+static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
+{
+    lesson_section(lesson, "Gradient check of fc and softmax");
+    lesson_say("Before trusting the gradients to train, compare each one with a centred "
+               "difference (h = 1e-5, double precision), entry by entry, as in lesson 3. "
+               "Softmax cross-entropy is checked on the scores of eight faces, with "
+               "L = the mean loss. The fc layer is checked with a random upstream gradient "
+               "dout (L = sum(out * dout)) on the central %dx%d patch of two faces, so "
+               "D = %d inputs instead of %d: the code is the same for any D, but each "
+               "score sums D products, and the rounding of that sum, divided by 2h, is "
+               "what limits the measurement. At D = %d the smallest entries of dx are "
+               "measured only to about 1e-6, a limit of the method, not a bug.",
+               CHECK_PATCH, CHECK_PATCH, CHECK_PATCH * CHECK_PATCH, IMAGE_PIXELS,
+               IMAGE_PIXELS);
+    Error err;
+    enum { FACES = 8 };
+    Tensor *x = tensor_new4(FACES, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int labels[FACES], indices[FACES];
+    for (int i = 0; i < FACES; i++) indices[i] = i % train->count;
+    loader_fill_batch(train, indices, FACES, 0, NULL, x, labels);
+    Layer *classifier = fc_create(IMAGE_PIXELS, NUM_CLASSES, &err);
+    FcLayer *f = (FcLayer *)classifier;
+    for (size_t i = 0; i < f->w->size; i++) f->w->data[i] = (real)(0.01 * rng_normal(rng));
+    Tensor *scores = tensor_new2(FACES, NUM_CLASSES);
+    layer_forward(classifier, x, scores);
+    lesson_print_shape("x", x, "eight faces");
+    lesson_print_shape("scores", scores, "their scores, w ~ N(0, 0.01^2)");
+    printf("\n");
+    GradcheckRow softmax_row = gradcheck_softmax_xent(scores, labels);
+    lesson->failures += lesson_print_gradcheck(&softmax_row, 1);
+    printf("\n");
+
+    Tensor *patches = central_patches(train, 2);
+    Layer *fc = fc_create(CHECK_PATCH * CHECK_PATCH, NUM_CLASSES, &err);
+    f = (FcLayer *)fc;
+    for (size_t i = 0; i < f->w->size; i++) f->w->data[i] = (real)(0.1 * rng_normal(rng));
+    for (size_t i = 0; i < f->b->size; i++) f->b->data[i] = (real)(0.1 * rng_normal(rng));
+    lesson_print_shape("x", patches, "central patches of two faces");
+    lesson_print_shape("w", f->w, "weights, N(0, 0.1^2)");
+    printf("\n");
+    lesson_gradcheck_layer(lesson, fc, patches, rng);
+    printf("\n");
+    lesson_say("dw = x^T dout: row d of dw is pixel d of each face times dout, summed over "
+               "the batch, so a black pixel (0) gives a zero row; db sums dout over the "
+               "batch; dx = dout w^T. All three match their centred differences.");
+    tensor_free(patches);
+    tensor_free(scores);
+    tensor_free(x);
+    layer_free(fc);
+    layer_free(classifier);
+}
+
+static void draw_charts(Lesson *lesson, const Curve *curve)
+{
+    char data_path[256], png_path[256];
+    Error err;
+    lesson_out_path(lesson, "linear_loss.dat", data_path, sizeof data_path);
+    write_curve(curve, data_path);
+
+    ChartSpec loss = {.title = "Linear softmax classifier: loss per epoch",
+                      .xlabel = "epoch (0 = before training)",
+                      .ylabel = "mean cross-entropy loss",
+                      .header_lines = 1,
+                      .x_column = 1,
+                      .num_series = 2,
+                      .y_columns = {2, 3},
+                      .series_titles = {"train", "validation"}};
+    lesson_out_path(lesson, "linear_loss.png", png_path, sizeof png_path);
+    lesson_chart_done(lesson, chart_lines(png_path, data_path, &loss, &err), png_path,
+                      "training and validation loss", &err);
+
+    ChartSpec accuracy = {.title = "Linear softmax classifier: accuracy per epoch",
+                          .xlabel = "epoch (0 = before training)",
+                          .ylabel = "accuracy",
+                          .header_lines = 1,
+                          .x_column = 1,
+                          .num_series = 2,
+                          .y_columns = {4, 5},
+                          .series_titles = {"train", "validation"},
+                          .ymin = 0,
+                          .ymax = 1};
+    lesson_out_path(lesson, "linear_accuracy.png", png_path, sizeof png_path);
+    lesson_chart_done(lesson, chart_lines(png_path, data_path, &accuracy, &err), png_path,
+                      "training and validation accuracy", &err);
+
+    if (lesson->terminal) {
+        const double *series[] = {curve->train_loss, curve->val_loss};
+        const char *names[] = {"train loss", "validation loss"};
+        text_chart_lines(stdout, "loss per epoch", series, names, 2, curve->length, 60, 12);
+        printf("\n");
+    }
+}
+
+static void section_training(Lesson *lesson, Network *net, const Dataset *train,
+                             const Dataset *val, const real *mean, int epochs, int batch_size,
+                             double lr, Curve *curve)
+{
+    lesson_section(lesson, "Training with mini-batch SGD");
+    lesson_say("First the faces are centred: the mean training face is subtracted from "
+               "every face (train, validation and test alike), so each pixel varies around "
+               "0. Raw pixels are all positive; then every weight of a template gets a "
+               "gradient of the same sign from a face, the templates can only move in "
+               "lock-step, and SGD zig-zags for dozens of epochs (try --no-centre).");
+    lesson_say("Each step takes a mini-batch of %d shuffled training faces, computes the "
+               "loss (forward), every gradient (backward), and moves each parameter a "
+               "little against its gradient: w -= lr * v, where v = momentum * v + dw "
+               "(lr %g, momentum 0.9). One epoch is one pass over the %d training faces, "
+               "%d steps. After each epoch the loss and accuracy are measured on the "
+               "training split and on the validation split, which the model never trains on.",
+               batch_size, lr, train->count, (train->count + batch_size - 1) / batch_size);
+
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
+    Loader loader;
+    loader_init(&loader, train, batch_size,
+                (LoaderOptions){.shuffle = 1, .augment = 0, .seed = lesson->seed});
+    Tensor *x = tensor_new4(batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)batch_size * sizeof *labels);
+
+    double start = lesson_seconds();
+    printf("  %5s %11s %11s %10s %10s\n", "epoch", "train loss", "val loss", "train acc",
+           "val acc");
+    for (int epoch = 0; epoch <= epochs; epoch++) {
+        if (epoch > 0) train_one_epoch(net, sgd, &loader, epoch - 1, mean, x, labels);
+        SplitScore t = evaluate_split(net, train, mean, 256, NULL);
+        SplitScore v = evaluate_split(net, val, mean, 256, NULL);
+        if (!isfinite(t.loss)) {
+            fprintf(stderr, "lesson5: the loss became %g in epoch %d: the steps are too "
+                    "large, try a smaller --lr\n", t.loss, epoch);
+            exit(1);
+        }
+        record(curve, epoch, t, v);
+        printf("  %5d %11.4f %11.4f %9.1f%% %9.1f%%\n", epoch, t.loss, v.loss,
+               100 * t.accuracy, 100 * v.accuracy);
+    }
+    printf("  (%d epochs in %.1f s)\n\n", epochs, lesson_seconds() - start);
+    lesson_say("Epoch 0 is the untrained model: loss ln 7, and an accuracy near what "
+               "guessing gives. The training loss keeps falling; the validation loss falls "
+               "less and flattens: from there on the model learns its own training faces "
+               "rather than what faces of a class share.");
+
+    free(labels);
+    tensor_free(x);
+    loader_free(&loader);
+    sgd_free(sgd);
+}
+
+/* Column k of w, drawn as a 48x48 picture: what class k's score looks for. */
+static void draw_templates(Lesson *lesson, Network *net)
+{
+    FcLayer *fc = (FcLayer *)net->layers[0];
+    uint8_t *images = xmalloc((size_t)NUM_CLASSES * IMAGE_PIXELS);
+    real *column = xmalloc(IMAGE_PIXELS * sizeof *column);
+    for (int k = 0; k < NUM_CLASSES; k++) {
+        for (int p = 0; p < IMAGE_PIXELS; p++)
+            column[p] = fc->w->data[(size_t)p * NUM_CLASSES + k];
+        lesson_map_to_grey(column, IMAGE_PIXELS, 1, images + (size_t)k * IMAGE_PIXELS);
+    }
+    char png_path[256];
+    Error err;
+    lesson_out_path(lesson, "templates.png", png_path, sizeof png_path);
+    int status = chart_images(png_path, "The 7 learned templates (columns of w): white +, black -",
+                              images, NUM_CLASSES, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES,
+                              class_names, &err);
+    lesson_chart_done(lesson, status, png_path, "each class's template", &err);
+    printf("\n");
+    lesson_say("Each template is a picture of weights: white pixels raise the class's score "
+               "when the face is brighter than the mean face there, black ones lower it. "
+               "Blurry mouths and eyebrows appear in the places where faces of that class "
+               "usually have them; faces that put them elsewhere are missed.");
+    free(column);
+    free(images);
+}
+
+/* Test accuracy against the simplest baseline, always answering the most
+ * common class, and per-class recall. */
+static void section_test(Lesson *lesson, Network *net, const Dataset *test, const real *mean)
+{
+    lesson_section(lesson, "Test accuracy: the baseline to beat");
+    int *predictions = xmalloc((size_t)test->count * sizeof *predictions);
+    SplitScore score = evaluate_split(net, test, mean, 256, predictions);
+    int counts[NUM_CLASSES];
+    lesson_class_counts(test, counts);
+    int most = 0;
+    for (int c = 1; c < NUM_CLASSES; c++)
+        if (counts[c] > counts[most]) most = c;
+    double chance = (double)counts[most] / test->count;
+
+    printf("  always answering %-9s %5.1f%% of the %d test faces\n", class_names[most],
+           100 * chance, test->count);
+    printf("  linear softmax classifier %5.1f%%   (test loss %.4f)\n\n", 100 * score.accuracy,
+           score.loss);
+    ClassMetrics m;
+    metrics_compute(test->labels, predictions, test->count, NUM_CLASSES, &m);
+    metrics_print_report(stdout, &m, class_names);
+    printf("\n");
+    lesson_say("A template per class can only say how much a face looks like an average "
+               "face of that class, pixel by pixel. The same smile a few pixels to the left "
+               "matches a different part of the template; the classifier cannot build the "
+               "idea \"a curved mouth, wherever it is\". On the built-in synthetic faces "
+               "(designed for this) a linear model scores about 43%%, a small CNN about "
+               "90%%: the CNN of lessons 6 and 7 must beat %.1f%%. Look at the rare class "
+               "(Disgust): with few examples, its template barely gets trained.",
+               100 * score.accuracy);
+    free(predictions);
+}
+
+int main(int argc, char **argv)
+{
+    int epochs = 0, batch_size = 64; /* epochs 0: 20, or 2 with --quick */
+    double lr = 0.01;
+    int no_centre = 0;
+    const LessonOption options[] = {
+        {"--epochs", LESSON_OPTION_INT, &epochs, "N", "training epochs (default 20; 2 with --quick)"},
+        {"--batch", LESSON_OPTION_INT, &batch_size, "N", "mini-batch size (default 64)"},
+        {"--lr", LESSON_OPTION_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
+        {"--no-centre", LESSON_OPTION_FLAG, &no_centre, NULL, "train on the raw pixels, without subtracting the mean face"},
+    };
+    Lesson lesson;
+    lesson_begin(&lesson, 5, "Fully connected and softmax",
+                 "A linear softmax classifier on the faces: one fully connected layer from "
+                 "the 2,304 pixels to 7 scores, softmax cross-entropy on top. Its starting "
+                 "loss, its gradient check, its training curve and its accuracy, which is "
+                 "the baseline the CNN must beat.",
+                 argc, argv, options, 4);
+    if (epochs == 0) epochs = lesson.quick ? 2 : 20;
+    if (epochs < 1 || batch_size < 1 || !(lr > 0)) {
+        fprintf(stderr, "lesson5: --epochs and --batch must be >= 1 and --lr > 0\n");
+        return 2;
+    }
+
+    Rng rng;
+    rng_seed(&rng, lesson.seed);
+    Dataset train, val, test;
+    lesson_load_split(&lesson, "train", 0, &train);
+    lesson_load_split(&lesson, "val", 0, &val);
+    lesson_load_split(&lesson, "test", 0, &test);
+
+    section_model(&lesson, &train);
+    section_initial_loss(&lesson, &train, &rng);
+    section_gradcheck(&lesson, &train, &rng);
+
+    Curve curve = {.length = epochs + 1};
+    curve.train_loss = xcalloc((size_t)curve.length, sizeof(double));
+    curve.val_loss = xcalloc((size_t)curve.length, sizeof(double));
+    curve.train_accuracy = xcalloc((size_t)curve.length, sizeof(double));
+    curve.val_accuracy = xcalloc((size_t)curve.length, sizeof(double));
+    Network *net = linear_classifier(0.001, &rng);
+    real *mean = mean_image(&train);
+    if (no_centre) memset(mean, 0, IMAGE_PIXELS * sizeof *mean);
+    section_training(&lesson, net, &train, &val, mean, epochs, batch_size, lr, &curve);
+    draw_charts(&lesson, &curve);
+    draw_templates(&lesson, net);
+    section_test(&lesson, net, &test, mean);
+
+    const char *tries[] = {
+        "Train longer: ./build/lessons/lesson5 --epochs 40. Does validation accuracy keep "
+        "up with training accuracy?",
+        "Change the step size: --lr 0.001 (slow, smooth) and --lr 0.1 (fast, noisy or "
+        "diverging). Watch the loss curve in out/lesson5/linear_loss.png.",
+        "Start from large weights: in section 2, std 0.1 starts far above ln 7. Why does "
+        "a bad start cost training time?",
+        "Run it on FER2013: make lesson5 DATA=data/fer2013.npz. How far do seven "
+        "templates get on real faces, against 25% for always answering Happy?",
+        "Next, lesson 6 puts convolutions in front of the fc layer.",
+    };
+    lesson_try_next(&lesson, tries, 5);
+
+    free(mean);
+    network_free(net);
+    free(curve.train_loss);
+    free(curve.val_loss);
+    free(curve.train_accuracy);
+    free(curve.val_accuracy);
+    dataset_free(&train);
+    dataset_free(&val);
+    dataset_free(&test);
+    return lesson_end(&lesson);
+}

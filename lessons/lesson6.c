@@ -1,0 +1,364 @@
+/* Lesson 6: assembling the CNN.
+ *
+ * The layers of lessons 2-5 stacked into the emotion CNN of the seed notes:
+ *
+ *   x (N, 1, 48, 48) -> conv1 relu1 pool1 -> conv2 relu2 pool2 -> fc1 relu3 -> fc2 -> softmax
+ *
+ * The lesson follows the shapes through every layer, checks the gradient
+ * of the whole network at once (input and every parameter), and runs the
+ * standard sanity check before any real training: a correct network with
+ * enough parameters must be able to memorise a tiny batch, driving its
+ * loss to ~0.
+ *
+ * Built with the double library (the gradient check needs it). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classes.h"
+#include "lesson_common.h"
+#include "network.h"
+#include "sgd.h"
+#include "train.h"
+
+/* What each layer of the emotion CNN is for, in its order. */
+static const char *layer_purpose(const char *kind)
+{
+    if (!strcmp(kind, "conv")) return "3x3 filters, pad 1: local patterns, same size";
+    if (!strcmp(kind, "relu")) return "max(0, x): the non-linearity";
+    if (!strcmp(kind, "maxpool")) return "2x2 max: half the size, small shifts ignored";
+    if (!strcmp(kind, "fc")) return "every value to every output";
+    return "";
+}
+
+static Network *create_cnn(const EmotionCnnConfig *config)
+{
+    Error err;
+    Network *net = emotion_cnn_create(config, &err);
+    if (!net) {
+        fprintf(stderr, "lesson6: %s\n", err.msg);
+        exit(1);
+    }
+    return net;
+}
+
+/* Parameters (weights and biases) of one layer. */
+static size_t layer_param_count(const Layer *layer)
+{
+    size_t count = 0;
+    for (int p = 0; p < layer->num_params; p++) count += layer->params[p].value->size;
+    return count;
+}
+
+/* One face through the full-size network; a table of every layer's output
+ * shape and parameter count. */
+static void section_shapes(Lesson *lesson, Network *net, const Dataset *train)
+{
+    lesson_section(lesson, "Shapes through the whole network");
+    lesson_say("One face goes in as a (1, 1, 48, 48) tensor: a batch of N = 1, one channel. "
+               "Each line below is one layer, with the shape of what it hands to the next "
+               "and the number of parameters it learns (weights + biases):");
+    Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
+    lesson_face_tensor(train, 0, x);
+    network_forward(net, x);
+
+    char shape[64];
+    printf("  %-7s %-8s %-18s %10s  %s\n", "layer", "kind", "output shape", "parameters",
+           "what it does");
+    printf("  %-7s %-8s %-18s %10s\n", "input", "", tensor_shape_string(x, shape, sizeof shape),
+           "");
+    size_t total = 0;
+    for (int i = 0; i < net->num_layers; i++) {
+        const Layer *layer = net->layers[i];
+        size_t count = layer_param_count(layer);
+        total += count;
+        printf("  %-7s %-8s %-18s %10zu  %s\n", layer->name, layer->ops->kind,
+               tensor_shape_string(net->out[i], shape, sizeof shape), count,
+               layer_purpose(layer->ops->kind));
+    }
+    printf("  %-7s %-8s %-18s %10zu\n\n", "total", "", "", total);
+
+    lesson_say("Check them by hand. conv1: 32 filters of 1x3x3 = 32*9 + 32 = 320. Padding 1 "
+               "keeps 48x48 (H_out = (48 + 2 - 3)/1 + 1 = 48). pool1 halves it to 24x24. "
+               "conv2: 64 filters of 32x3x3 = 64*288 + 64 = 18,496. pool2 gives 64x12x12 = "
+               "9,216 values, which fc1 flattens and maps to 256: 9,216*256 + 256 = "
+               "2,359,552, almost all of the network's parameters. fc2 maps 256 to the 7 "
+               "scores: 256*7 + 7 = 1,799.");
+    lesson_say("Why this order (from the seed notes): the convolutions find local patterns "
+               "(edges, then parts of a mouth or an eye) wherever they are; ReLU lets "
+               "the next layer combine them non-linearly; pooling shrinks the maps and "
+               "ignores small shifts; the fc layers combine everything into a decision. "
+               "Compare with lesson 5, where one fc layer had to do all of it from raw pixels.");
+    tensor_free(x);
+}
+
+/* The loss of the full-size network right after He initialisation. */
+static void section_initial_loss(Lesson *lesson, Network *net, const Dataset *train)
+{
+    lesson_section(lesson, "The loss at initialisation");
+    const int wanted = lesson->quick ? 16 : 64;
+    const int count = train->count < wanted ? train->count : wanted;
+    Tensor *x = tensor_new4(count, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)count * sizeof *labels);
+    int *indices = xmalloc((size_t)count * sizeof *indices);
+    for (int i = 0; i < count; i++) indices[i] = i;
+    loader_fill_batch(train, indices, count, 0, NULL, x, labels);
+    double loss = network_loss(net, x, labels);
+    printf("  mean loss of %d faces, He-initialised weights: %.4f   (ln 7 = %.4f)\n\n", count,
+           loss, log(NUM_CLASSES));
+    lesson_say("He initialisation draws every weight from N(0, 2 / fan_in), which keeps the "
+               "size of the activations roughly constant from layer to layer through the "
+               "ReLUs. The scores are then of order 1, not 0, so the starting loss is near "
+               "ln 7 but not on it: a loss of 10 or 100 here would mean exploding "
+               "activations, a wrong initialisation or a bug.");
+    free(indices);
+    free(labels);
+    tensor_free(x);
+}
+
+/* The same nine layers at a size the checker can afford. */
+#define CHECK_SIDE 8
+#define CHECK_BATCH 2
+
+/* x (CHECK_BATCH, 1, 8, 8): faces shrunk to 8x8 by averaging 6x6 blocks. */
+static void shrunk_faces(const Dataset *data, Tensor *x)
+{
+    const int block = IMAGE_SIDE / CHECK_SIDE;
+    for (int n = 0; n < CHECK_BATCH; n++) {
+        const uint8_t *face = data->images + (size_t)(n % data->count) * IMAGE_PIXELS;
+        for (int r = 0; r < CHECK_SIDE; r++)
+            for (int c = 0; c < CHECK_SIDE; c++) {
+                double sum = 0;
+                for (int i = 0; i < block; i++)
+                    for (int j = 0; j < block; j++)
+                        sum += face[(r * block + i) * IMAGE_SIDE + c * block + j];
+                x->data[((size_t)n * CHECK_SIDE + r) * CHECK_SIDE + c] =
+                    (real)(sum / (255.0 * block * block));
+            }
+    }
+}
+
+static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
+{
+    lesson_section(lesson, "The whole-network gradient check");
+    lesson_say("Lessons 3-5 checked each layer alone. Chained, the backward passes must "
+               "still give the exact gradient of the network's output: every layer's dx "
+               "becomes the dout of the layer below, and one wrong index anywhere shows up "
+               "here. The full network has 2.4 million parameters and each needs two "
+               "forward passes, so the check runs the same nine layers at a small size: "
+               "faces shrunk to %dx%d, widths 3, 4 and 10, a batch of %d. L = sum(scores * "
+               "dscores) for a random dscores; rows for dx and every parameter.",
+               CHECK_SIDE, CHECK_SIDE, CHECK_BATCH);
+    EmotionCnnConfig config = {.side = CHECK_SIDE, .conv1 = 3, .conv2 = 4, .hidden = 10,
+                               .classes = NUM_CLASSES};
+    Network *net = create_cnn(&config);
+    Tensor *x = tensor_new4(CHECK_BATCH, 1, CHECK_SIDE, CHECK_SIDE);
+    Tensor *dscores = tensor_new2(CHECK_BATCH, NUM_CLASSES);
+    shrunk_faces(train, x);
+
+    /* As ./gradcheck net does: draw weights and dscores until the check is
+     * well posed (no ReLU input within 1e-3 of 0, no max-pool near-tie, no
+     * gradient entry too small to resolve). The threshold is never loosened. */
+    int attempt, well_posed = 0;
+    for (attempt = 1; attempt <= 10000 && !well_posed; attempt++) {
+        network_init_he(net, rng);
+        for (size_t i = 0; i < dscores->size; i++) dscores->data[i] = (real)rng_normal(rng);
+        double relu_min, pool_gap;
+        gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
+        well_posed = relu_min > 1e-3 && pool_gap > 1e-3 &&
+                     gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION;
+    }
+    if (!well_posed) {
+        printf("  could not draw a well-posed check in 10000 tries\n\n");
+        lesson->failures++;
+    } else {
+        printf("  (weights drawn %d time%s until the check was well posed: no ReLU input\n"
+               "   or max-pool tie within 1e-3 of a kink, every gradient entry resolvable)\n\n",
+               attempt - 1, attempt - 1 == 1 ? "" : "s");
+        int max_rows = 1 + network_num_params(net);
+        GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
+        int count = gradcheck_network(net, x, dscores, rows, max_rows);
+        lesson->failures += lesson_print_gradcheck(rows, count);
+        printf("\n");
+        free(rows);
+    }
+    lesson_say("The softmax step on top was checked in lesson 5; with it, every gradient "
+               "the optimiser will use has been compared with its definition.");
+    tensor_free(dscores);
+    tensor_free(x);
+    network_free(net);
+}
+
+/* Writes "step loss accuracy" lines for gnuplot. */
+static void write_steps(const char *path, const double *loss, const double *accuracy, int steps)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fprintf(f, "# step loss accuracy (on the tiny batch, before the step's update)\n");
+    for (int s = 0; s < steps; s++) fprintf(f, "%d %.6f %.6f\n", s, loss[s], accuracy[s]);
+    fclose(f);
+}
+
+/* Trains a fresh network on `images` training faces only, full batch,
+ * until it classifies all of them right and its loss is below 0.01. */
+static void section_overfit(Lesson *lesson, const EmotionCnnConfig *config,
+                            const Dataset *train, int images, int max_steps, double lr,
+                            Rng *rng)
+{
+    lesson_section(lesson, "Sanity check: overfit a tiny batch");
+    if (images > train->count) images = train->count;
+    lesson_say("Before spending minutes training on all the data, check that the network "
+               "can learn at all: take only %d faces and train on them alone, one full "
+               "batch per step (SGD, lr %g, momentum 0.9). A network with %s parameters "
+               "can memorise %d faces, so the loss must go to about 0 and the accuracy "
+               "on them to 100%%. If it cannot, something is broken (a gradient, the "
+               "learning rate, the labels): no point training further. It says nothing "
+               "about new faces; that is lesson 7.",
+               images, lr, config->hidden == 256 ? "2.4 million" : "a few thousand", images);
+    Network *net = create_cnn(config);
+    network_init_he(net, rng);
+    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
+    Tensor *x = tensor_new4(images, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)images * sizeof *labels);
+    int *indices = xmalloc((size_t)images * sizeof *indices);
+    for (int i = 0; i < images; i++) indices[i] = i;
+    loader_fill_batch(train, indices, images, 0, NULL, x, labels);
+
+    double *loss = xcalloc((size_t)max_steps + 1, sizeof *loss);
+    double *accuracy = xcalloc((size_t)max_steps + 1, sizeof *accuracy);
+    int steps = 0, memorised_at = -1;
+    double start = lesson_seconds();
+    printf("  %5s %10s %10s\n", "step", "loss", "accuracy");
+    for (; steps <= max_steps; steps++) {
+        loss[steps] = network_loss(net, x, labels);
+        accuracy[steps] = (double)count_correct(net->probs, labels) / images;
+        if (!isfinite(loss[steps])) break;
+        int first_time_right = accuracy[steps] == 1.0 && memorised_at < 0;
+        if (first_time_right) memorised_at = steps;
+        int last = (accuracy[steps] == 1.0 && loss[steps] < 0.01) || steps == max_steps;
+        if (steps % 10 == 0 || first_time_right || last)
+            printf("  %5d %10.4f %9.0f%%%s\n", steps, loss[steps], 100 * accuracy[steps],
+                   first_time_right ? "   <- every face right" : "");
+        if (last) {
+            steps++;
+            break;
+        }
+        network_loss_backward(net, labels, NULL);
+        sgd_step(sgd, net);
+    }
+    double seconds = lesson_seconds() - start;
+    printf("\n");
+    if (memorised_at >= 0)
+        printf("  all %d faces right from step %d; loss %.4f after %d steps (%.1f s)\n\n",
+               images, memorised_at, loss[steps - 1], steps - 1, seconds);
+    else
+        printf("  not all %d faces right after %d steps (loss %.4f)\n\n", images, steps - 1,
+               loss[steps - 1]);
+
+    char data_path[256], png_path[256];
+    Error err;
+    lesson_out_path(lesson, "overfit.dat", data_path, sizeof data_path);
+    write_steps(data_path, loss, accuracy, steps);
+    ChartSpec spec = {.title = "Overfitting a tiny batch: the loss must go to ~0",
+                      .xlabel = "SGD step (one step = the whole tiny batch)",
+                      .ylabel = "loss, and accuracy on the tiny batch",
+                      .header_lines = 1,
+                      .x_column = 1,
+                      .num_series = 2,
+                      .y_columns = {2, 3},
+                      .series_titles = {"cross-entropy loss", "accuracy (fraction right)"}};
+    lesson_out_path(lesson, "overfit.png", png_path, sizeof png_path);
+    lesson_chart_done(lesson, chart_lines(png_path, data_path, &spec, &err), png_path,
+                      "loss and accuracy on the tiny batch", &err);
+    if (lesson->terminal) {
+        const double *series[] = {loss, accuracy};
+        const char *names[] = {"loss", "accuracy"};
+        text_chart_lines(stdout, "overfitting a tiny batch", series, names, 2, steps, 60, 12);
+    }
+    printf("\n");
+    if (memorised_at < 0) {
+        lesson_say("The network did not memorise the batch within %d steps. With the "
+                   "default settings it does: if you changed --lr, try it again with the "
+                   "default; if not, something is broken.", max_steps);
+        if (!lesson->quick) lesson->failures++;
+    } else {
+        lesson_say("The loss ends near 0 and every face is classified right: the forward "
+                   "pass, every backward pass and the SGD step work together. The network "
+                   "has learned these %d faces by heart, not what an emotion looks like.",
+                   images);
+        int peak = 0;
+        for (int k = 1; k < steps && k <= 10; k++)
+            if (loss[k] > loss[peak]) peak = k;
+        if (loss[peak] > 1.2 * loss[0])
+            lesson_say("The first steps overshoot: the loss jumps from %.2f to %.2f at step "
+                       "%d before it settles. The first gradients are large, and momentum "
+                       "keeps adding them up; lr %g is a large step for this batch "
+                       "(--lr %g starts smoothly but needs about twice the steps).",
+                       loss[0], loss[peak], peak, lr, lr / 2);
+    }
+    free(loss);
+    free(accuracy);
+    free(indices);
+    free(labels);
+    tensor_free(x);
+    sgd_free(sgd);
+    network_free(net);
+}
+
+int main(int argc, char **argv)
+{
+    int images = 0, max_steps = 0; /* 0: 20 and 150, or 10 and 40 with --quick */
+    double lr = 0.01;
+    const LessonOption options[] = {
+        {"--images", LESSON_OPTION_INT, &images, "N", "faces in the tiny batch (default 20; 10 with --quick)"},
+        {"--steps", LESSON_OPTION_INT, &max_steps, "N", "most SGD steps on it (default 150; 40 with --quick)"},
+        {"--lr", LESSON_OPTION_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
+    };
+    Lesson lesson;
+    lesson_begin(&lesson, 6, "Assembling the CNN",
+                 "The layers stacked into the emotion CNN: the shape after every layer, "
+                 "the gradient check of the whole network, and the first sanity check of "
+                 "any new network, overfitting a tiny batch.",
+                 argc, argv, options, 3);
+    if (images == 0) images = lesson.quick ? 10 : 20;
+    if (max_steps == 0) max_steps = lesson.quick ? 40 : 150;
+    if (images < 1 || max_steps < 1 || !(lr > 0)) {
+        fprintf(stderr, "lesson6: --images and --steps must be >= 1 and --lr > 0\n");
+        return 2;
+    }
+    Rng rng;
+    rng_seed(&rng, lesson.seed);
+    Dataset train;
+    lesson_load_split(&lesson, "train", 0, &train);
+
+    Network *net = create_cnn(&emotion_cnn_default);
+    network_init_he(net, &rng);
+    section_shapes(&lesson, net, &train);
+    section_initial_loss(&lesson, net, &train);
+    network_free(net);
+    section_gradcheck(&lesson, &train, &rng);
+
+    /* Quick mode memorises with a narrower network (same layers), which
+     * takes a fraction of a second instead of tens of seconds. */
+    EmotionCnnConfig overfit_config = emotion_cnn_default;
+    if (lesson.quick) overfit_config = (EmotionCnnConfig){IMAGE_SIDE, 8, 16, 32, NUM_CLASSES};
+    section_overfit(&lesson, &overfit_config, &train, images, max_steps, lr, &rng);
+
+    const char *tries[] = {
+        "Break a layer on purpose (e.g. drop the 1/N in softmax_xent_backward or "
+        "ReLU's mask), rebuild and rerun: which rows of the whole-network check fail?",
+        "Overfit more faces: --images 100. How many steps does memorising take now?",
+        "Try a learning rate too large (--lr 0.5): the tiny-batch loss jumps around "
+        "or becomes NaN. Too small (--lr 0.0005): it barely moves in 150 steps.",
+        "Change the widths in emotion_cnn_default (layers/network.c) and predict the "
+        "new parameter counts before running the table again.",
+        "Next, lesson 7 trains this network on all the faces.",
+    };
+    lesson_try_next(&lesson, tries, 5);
+    dataset_free(&train);
+    return lesson_end(&lesson);
+}
