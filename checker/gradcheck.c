@@ -272,6 +272,28 @@ void gradcheck_network_kinks(Network *net, const Tensor *x, double *min_relu_inp
     }
 }
 
+int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores)
+{
+    const double margin = 1e-3;
+    double relu_min, pool_gap;
+    gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
+    return relu_min > margin && pool_gap > margin &&
+           gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION;
+}
+
+int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
+                                Rng *rng, int max_draws)
+{
+    for (int draw = 1; draw <= max_draws; draw++) {
+        network_init_he(net, rng); /* He weights, zero biases */
+        if (draw_input)
+            for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(rng);
+        for (size_t i = 0; i < dscores->size; i++) dscores->data[i] = (real)rng_normal(rng);
+        if (gradcheck_network_well_posed(net, x, dscores)) return draw;
+    }
+    return -1;
+}
+
 /* ---- printing ----------------------------------------------------------- */
 
 void gradcheck_print_header(void)

@@ -81,6 +81,18 @@ int gradcheck_network(Network *net, Tensor *x, const Tensor *dscores, GradcheckR
  * (compare with GRADCHECK_RESOLUTION). */
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores);
 
+/* True if a network check at (x, dscores) is well posed: no ReLU input
+ * within 1e-3 of its kink, no max-pool window with two values closer than
+ * 1e-3, and every gradient entry resolvable (gradcheck_network_resolution
+ * above GRADCHECK_RESOLUTION). */
+int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores);
+
+/* Draws He weights and a normal dscores (and, if draw_input, x uniform in
+ * [0, 1)) until the check is well posed. Returns the number of draws, or -1
+ * if max_draws were not enough. The threshold is never loosened instead. */
+int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
+                                Rng *rng, int max_draws);
+
 /* Fills x with values whose pairwise differences are all at least
  * `spacing` (a shuffled ladder plus a small jitter): no max-pool window can
  * hold a near-tie. Values are centred on 0, none within spacing/2 of 0,

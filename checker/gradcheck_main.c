@@ -222,20 +222,8 @@ static int run_net(Rng *rng)
     Tensor *dscores = tensor_new2(2, 7);
     /* Draw weights, images and dscores until the check is well posed: no ReLU
      * input within 1e-3 of its kink, no max-pool window with a near-tie, and
-     * no gradient entry too small for double precision to resolve (see
-     * gradcheck_network_resolution). The threshold is never loosened instead. */
-    int attempt;
-    for (attempt = 1; attempt <= 10000; attempt++) {
-        network_init_he(net, rng); /* He weights, zero biases */
-        for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(rng);
-        for (size_t i = 0; i < dscores->size; i++) dscores->data[i] = (real)rng_normal(rng);
-        double relu_min, pool_gap;
-        gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
-        if (relu_min > 1e-3 && pool_gap > 1e-3 &&
-            gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION)
-            break;
-    }
-    if (attempt > 10000) {
+     * no gradient entry too small for double precision to resolve. */
+    if (gradcheck_draw_network_case(net, x, 1, dscores, rng, 10000) < 0) {
         fprintf(stderr, "gradcheck: could not draw a well-posed network check\n");
         network_free(net);
         tensor_free(x);

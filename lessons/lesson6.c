@@ -160,22 +160,15 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
     /* As ./gradcheck net does: draw weights and dscores until the check is
      * well posed (no ReLU input within 1e-3 of 0, no max-pool near-tie, no
      * gradient entry too small to resolve). The threshold is never loosened. */
-    int attempt, well_posed = 0;
-    for (attempt = 1; attempt <= 10000 && !well_posed; attempt++) {
-        network_init_he(net, rng);
-        for (size_t i = 0; i < dscores->size; i++) dscores->data[i] = (real)rng_normal(rng);
-        double relu_min, pool_gap;
-        gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
-        well_posed = relu_min > 1e-3 && pool_gap > 1e-3 &&
-                     gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION;
-    }
+    int draws = gradcheck_draw_network_case(net, x, 0, dscores, rng, 10000);
+    int well_posed = draws > 0;
     if (!well_posed) {
         printf("  could not draw a well-posed check in 10000 tries\n\n");
         lesson->failures++;
     } else {
         printf("  (weights drawn %d time%s until the check was well posed: no ReLU input\n"
                "   or max-pool tie within 1e-3 of a kink, every gradient entry resolvable)\n\n",
-               attempt - 1, attempt - 1 == 1 ? "" : "s");
+               draws, draws == 1 ? "" : "s");
         int max_rows = 1 + network_num_params(net);
         GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
         int count = gradcheck_network(net, x, dscores, rows, max_rows);
