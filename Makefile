@@ -121,12 +121,14 @@ lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 # ---- the main job: train the emotion CNN on the built-in synthetic faces
 # (generated on first use), then evaluate the best checkpoint on the test
 # split. Leaves runs/emotion/{model,best}.npz, metrics.csv, loss.png,
-# accuracy.png and confusion.png. TRAIN_FLAGS adds flags (e.g. --epochs 3).
+# accuracy.png and confusion.png. TRAIN_FLAGS adds flags (e.g. --epochs 3),
+# TRAIN_OUT changes the directory.
+TRAIN_OUT ?= runs/emotion
 .PHONY: train
 train: deps
 	@$(MAKE) --no-print-directory all
-	./$(EMOTION) train --out runs/emotion $(TRAIN_FLAGS)
-	./$(EMOTION) eval --model runs/emotion/best.npz --split test
+	./$(EMOTION) train --out $(TRAIN_OUT) $(TRAIN_FLAGS)
+	./$(EMOTION) eval --model $(TRAIN_OUT)/best.npz --split test
 
 # Installs Check, pkg-config and zlib when they are missing (as root), or
 # prints the command to do so.
