@@ -235,6 +235,26 @@ static int finish_script(FILE *script, char *script_path, const char *png_path, 
 }
 
 /* Title and axis labels shared by every chart. */
+/* Once a chart's data file is written: commits it and, when gnuplot is
+ * there, opens the script that will draw it. Returns the script, or NULL
+ * with *status 1 (skipped: no gnuplot, notice printed) or -1 (error, err
+ * set); on NULL, data_path has been freed, otherwise it stays the caller's. */
+static FILE *commit_data_open_script(AtomicFile *af, char *data_path, const char *png_path,
+                                     char **script_path, int *status, Error *err)
+{
+    *status = -1;
+    FILE *script = NULL;
+    if (atomic_commit(af, err) != 0) {
+        /* the data file could not be written: nothing to draw */
+    } else if (!chart_gnuplot_available()) {
+        *status = skipped(data_path);
+    } else {
+        script = open_script(png_path, script_path, err);
+    }
+    if (!script) free(data_path);
+    return script;
+}
+
 static void put_titles(FILE *f, const char *title, const char *xlabel, const char *ylabel)
 {
     if (title) { fputs("set title ", f); put_quoted(f, title); fputc('\n', f); }
@@ -331,22 +351,10 @@ int chart_heatmap(const char *png_path, const char *title, const double *matrix,
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
             fprintf(data, "%.9g%c", matrix[r * cols + c], c + 1 < cols ? ' ' : '\n');
-    if (atomic_commit(&af, err)) {
-        free(data_path);
-        return -1;
-    }
-    if (!chart_gnuplot_available()) {
-        int status = skipped(data_path);
-        free(data_path);
-        return status;
-    }
-
     char *script_path;
-    FILE *f = open_script(png_path, &script_path, err);
-    if (!f) {
-        free(data_path);
-        return -1;
-    }
+    int status;
+    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
+    if (!f) return status;
     put_titles(f, title, xlabel, ylabel);
     put_tics(f, "xtics", col_labels, cols);
     put_tics(f, "ytics", row_labels, rows);
@@ -396,22 +404,10 @@ int chart_bars(const char *png_path, const char *title, const double *values, in
         fprintf(data, "\" %.9g\n", values[i]);
         if (values[i] > largest) largest = values[i];
     }
-    if (atomic_commit(&af, err)) {
-        free(data_path);
-        return -1;
-    }
-    if (!chart_gnuplot_available()) {
-        int status = skipped(data_path);
-        free(data_path);
-        return status;
-    }
-
     char *script_path;
-    FILE *f = open_script(png_path, &script_path, err);
-    if (!f) {
-        free(data_path);
-        return -1;
-    }
+    int status;
+    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
+    if (!f) return status;
     put_titles(f, title, xlabel, ylabel);
     fprintf(f,
             "set style fill solid 0.85 border -1\nset boxwidth 0.7\nunset key\n"
@@ -491,22 +487,10 @@ int chart_images(const char *png_path, const char *title, const uint8_t *images,
     fwrite(header, 1, (size_t)header_len, data);
     fwrite(canvas, 1, (size_t)m.width * (size_t)m.height, data);
     free(canvas);
-    if (atomic_commit(&af, err)) {
-        free(data_path);
-        return -1;
-    }
-    if (!chart_gnuplot_available()) {
-        int status = skipped(data_path);
-        free(data_path);
-        return status;
-    }
-
     char *script_path;
-    FILE *f = open_script(png_path, &script_path, err);
-    if (!f) {
-        free(data_path);
-        return -1;
-    }
+    int status;
+    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
+    if (!f) return status;
     put_titles(f, title, NULL, NULL);
     /* The PGM's pixels, read as raw bytes after its header; pixel (x, y) is
      * drawn at (x, y) with y growing downwards, as in the file. */
