@@ -292,14 +292,10 @@ const char *lesson_out_path(const Lesson *lesson, const char *file, char *buf, s
 int lesson_chart_done(Lesson *lesson, int status, const char *png_path, const char *what,
                       const Error *err)
 {
-    static int told_about_gnuplot;
     if (status == 0) {
         printf("chart: %s  (%s)\n", png_path, what);
     } else if (status == 1) {
-        if (!told_about_gnuplot)
-            printf("(charts skipped: gnuplot is not installed; `apt-get install gnuplot-nox` "
-                   "and run the lesson again to get the PNGs in %s/)\n", lesson->out_dir);
-        told_about_gnuplot = 1;
+        /* skipped without gnuplot: chart.c has said so once, on stderr */
     } else {
         printf("warning: chart %s was not written: %s\n", png_path, err ? err->msg : "error");
         lesson->failures++;

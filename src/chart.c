@@ -52,8 +52,8 @@ static int skipped(const char *data_path)
 {
     static int noticed = 0;
     if (!noticed) {
-        fprintf(stderr, "gnuplot not found: charts skipped (data in %s); install gnuplot to get PNGs\n",
-                data_path);
+        fprintf(stderr, "gnuplot not found: charts skipped, their data written (e.g. %s); "
+                        "apt-get install gnuplot-nox for the PNGs\n", data_path);
         noticed = 1;
     }
     return 1;
