@@ -5,7 +5,7 @@
 #
 # Every library source is compiled twice from the same file: with
 # real = float (build/float, for training) and real = double
-# (build/double, for gradient checks). Never add -ffast-math or -Ofast:
+# (build/double, for gradient checks). Never add the fast-math flags (gcc's fast-math or O-fast):
 # the gradient checks and the NaN guards rely on IEEE arithmetic.
 
 CC      ?= cc
