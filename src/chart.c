@@ -235,6 +235,21 @@ static int finish_script(FILE *script, char *script_path, const char *png_path, 
 }
 
 /* Title and axis labels shared by every chart. */
+/* Opens (atomically) the data file a chart draws from, beside the PNG:
+ * png_path with its extension replaced. On success *data_path is the
+ * caller's to free; on failure nothing is left to free. */
+static FILE *open_data_file(const char *png_path, const char *extension, AtomicFile *af,
+                            char **data_path, Error *err)
+{
+    *data_path = path_with_extension(png_path, extension);
+    FILE *data = atomic_open(af, *data_path, err);
+    if (!data) {
+        free(*data_path);
+        *data_path = NULL;
+    }
+    return data;
+}
+
 /* Once a chart's data file is written: commits it and, when gnuplot is
  * there, opens the script that will draw it. Returns the script, or NULL
  * with *status 1 (skipped: no gnuplot, notice printed) or -1 (error, err
@@ -334,13 +349,10 @@ int chart_heatmap(const char *png_path, const char *title, const double *matrix,
 {
     if (rows < 1 || cols < 1)
         return error_set(err, "%s: a heatmap needs at least one row and column", png_path);
-    char *data_path = path_with_extension(png_path, ".dat");
     AtomicFile af;
-    FILE *data = atomic_open(&af, data_path, err);
-    if (!data) {
-        free(data_path);
-        return -1;
-    }
+    char *data_path;
+    FILE *data = open_data_file(png_path, ".dat", &af, &data_path, err);
+    if (!data) return -1;
     /* Counts print as whole numbers, fractions with two decimals. */
     double largest = 0;
     int whole = 1;
@@ -387,13 +399,10 @@ int chart_bars(const char *png_path, const char *title, const double *values, in
                const char *const *labels, const char *xlabel, const char *ylabel, Error *err)
 {
     if (count < 1) return error_set(err, "%s: a bar chart needs at least one bar", png_path);
-    char *data_path = path_with_extension(png_path, ".dat");
     AtomicFile af;
-    FILE *data = atomic_open(&af, data_path, err);
-    if (!data) {
-        free(data_path);
-        return -1;
-    }
+    char *data_path;
+    FILE *data = open_data_file(png_path, ".dat", &af, &data_path, err);
+    if (!data) return -1;
     double largest = 0;
     fputs("# index label value\n", data);
     for (int i = 0; i < count; i++) {
@@ -474,12 +483,11 @@ int chart_images(const char *png_path, const char *title, const uint8_t *images,
             memcpy(canvas + (size_t)(top + y) * m.width + left, images + ((size_t)i * h + y) * w,
                    (size_t)w);
     }
-    char *data_path = path_with_extension(png_path, ".pgm");
     AtomicFile af;
-    FILE *data = atomic_open(&af, data_path, err);
+    char *data_path;
+    FILE *data = open_data_file(png_path, ".pgm", &af, &data_path, err);
     if (!data) {
         free(canvas);
-        free(data_path);
         return -1;
     }
     char header[64];
