@@ -48,6 +48,25 @@ static int thread_id(void)
 #endif
 }
 
+/* x[0] + ... + x[n-1], as SUM_LANES running sums (element i goes to sum
+ * i % SUM_LANES) added at the end. One running sum would be a chain of n
+ * dependent additions, each waiting for the last; separate sums fill the
+ * lanes of a vector register. The order is fixed, so the result does not
+ * depend on the machine or the thread count. */
+#define SUM_LANES 16
+
+static real sum_of(const real *x, int n)
+{
+    real lane[SUM_LANES] = {0};
+    int i = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++) lane[l] += x[i + l];
+    for (; i < n; i++) lane[i % SUM_LANES] += x[i];
+    real sum = 0;
+    for (int l = 0; l < SUM_LANES; l++) sum += lane[l];
+    return sum;
+}
+
 static void geometry_for(const ConvLayer *conv, const Tensor *x, ConvGeometry *g)
 {
     int ok = conv_geometry_init(g, x->dim[1], x->dim[2], x->dim[3], conv->kernel_h,
@@ -114,8 +133,10 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         real *col_buffer = workspace + slice * (size_t)thread_id();
         real *out_n = out->data + (size_t)n * out_item;
         im2col(&g, x->data + (size_t)n * x_item, col_buffer);
-        for (int f = 0; f < F; f++)             /* start from the bias ... */
-            for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] = conv->b->data[f];
+        for (int f = 0; f < F; f++) {           /* start from the bias ... */
+            const real bias = conv->b->data[f];
+            for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] = bias;
+        }
         /* ... and add w (F, rows) * cols (rows, cols) */
         gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, col_buffer, cols, 1, out_n, cols);
     }
@@ -154,11 +175,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         im2col(&g, x->data + (size_t)n * x_item, col_buffer);
         /* dw += dout[n] (F, cols) * cols^T (cols, rows) */
         gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, 1, dw_partial, rows);
-        for (int f = 0; f < F; f++) {
-            real sum = 0;
-            for (int p = 0; p < cols; p++) sum += dout_n[(size_t)f * cols + p];
-            db_partial[f] += sum;
-        }
+        for (int f = 0; f < F; f++) db_partial[f] += sum_of(dout_n + (size_t)f * cols, cols);
         if (dx) {
             /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
             gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, dcol_buffer, cols);

@@ -83,51 +83,62 @@ static void valid_range(int out_size, int in_size, int stride, int offset, int *
     *last = hi;
 }
 
-void im2col(const ConvGeometry *g, const real *x, real *cols)
+/* The geometry is copied into locals and the arrays are declared restrict
+ * (x and cols never overlap): then the compiler knows that no store can
+ * change a loop bound or an input value, and turns the copies into vector
+ * moves without testing for overlap at run time on every row. */
+void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols)
 {
-    const int n_cols = conv_geometry_cols(g), s = g->stride;
-    for (int c = 0; c < g->channels; c++) {
-        const real *image = x + (long)c * g->height * g->width;
-        for (int i = 0; i < g->kernel_h; i++)
-            for (int j = 0; j < g->kernel_w; j++) {
-                real *row = cols + (long)((c * g->kernel_h + i) * g->kernel_w + j) * n_cols;
+    const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
+    const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
+    const int n_cols = out_h * out_w;
+    for (int c = 0; c < C; c++) {
+        const real *image = x + (long)c * H * W;
+        for (int i = 0; i < kH; i++)
+            for (int j = 0; j < kW; j++) {
+                real *row = cols + (long)((c * kH + i) * kW + j) * n_cols;
                 int ow_first, ow_last;
-                valid_range(g->out_w, g->width, s, j - g->pad, &ow_first, &ow_last);
-                for (int oh = 0; oh < g->out_h; oh++) {
-                    real *out = row + oh * g->out_w;
-                    int h = oh * s - g->pad + i;
-                    if (h < 0 || h >= g->height) {
-                        for (int ow = 0; ow < g->out_w; ow++) out[ow] = 0;
+                valid_range(out_w, W, s, j - pad, &ow_first, &ow_last);
+                for (int oh = 0; oh < out_h; oh++) {
+                    real *out = row + oh * out_w;
+                    int h = oh * s - pad + i;
+                    if (h < 0 || h >= H) {
+                        for (int ow = 0; ow < out_w; ow++) out[ow] = 0;
                         continue;
                     }
-                    const long base = (long)h * g->width + (j - g->pad); /* input index at ow = 0 */
+                    const long base = (long)h * W + (j - pad); /* input index at ow = 0 */
                     for (int ow = 0; ow < ow_first; ow++) out[ow] = 0;
                     if (s == 1)
                         for (int ow = ow_first; ow < ow_last; ow++) out[ow] = image[base + ow];
                     else
                         for (int ow = ow_first; ow < ow_last; ow++) out[ow] = image[base + (long)ow * s];
-                    for (int ow = ow_last; ow < g->out_w; ow++) out[ow] = 0;
+                    for (int ow = ow_last; ow < out_w; ow++) out[ow] = 0;
                 }
             }
     }
 }
 
-void col2im_add(const ConvGeometry *g, const real *cols, real *x)
+void col2im_add(const ConvGeometry *g, const real *restrict cols, real *restrict x)
 {
-    const int n_cols = conv_geometry_cols(g), s = g->stride;
-    for (int c = 0; c < g->channels; c++) {
-        real *image = x + (long)c * g->height * g->width;
-        for (int i = 0; i < g->kernel_h; i++)
-            for (int j = 0; j < g->kernel_w; j++) {
-                const real *row = cols + (long)((c * g->kernel_h + i) * g->kernel_w + j) * n_cols;
+    const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
+    const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
+    const int n_cols = out_h * out_w;
+    for (int c = 0; c < C; c++) {
+        real *image = x + (long)c * H * W;
+        for (int i = 0; i < kH; i++)
+            for (int j = 0; j < kW; j++) {
+                const real *row = cols + (long)((c * kH + i) * kW + j) * n_cols;
                 int ow_first, ow_last;
-                valid_range(g->out_w, g->width, s, j - g->pad, &ow_first, &ow_last);
-                for (int oh = 0; oh < g->out_h; oh++) {
-                    int h = oh * s - g->pad + i;
-                    if (h < 0 || h >= g->height) continue;
-                    const real *in = row + oh * g->out_w;
-                    const long base = (long)h * g->width + (j - g->pad);
-                    for (int ow = ow_first; ow < ow_last; ow++) image[base + (long)ow * s] += in[ow];
+                valid_range(out_w, W, s, j - pad, &ow_first, &ow_last);
+                for (int oh = 0; oh < out_h; oh++) {
+                    int h = oh * s - pad + i;
+                    if (h < 0 || h >= H) continue;
+                    const real *in = row + oh * out_w;
+                    const long base = (long)h * W + (j - pad); /* pixel index at ow = 0 */
+                    if (s == 1)
+                        for (int ow = ow_first; ow < ow_last; ow++) image[base + ow] += in[ow];
+                    else
+                        for (int ow = ow_first; ow < ow_last; ow++) image[base + (long)ow * s] += in[ow];
                 }
             }
     }

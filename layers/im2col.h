@@ -36,13 +36,14 @@ int conv_geometry_init(ConvGeometry *g, int C, int H, int W, int kernel_h, int k
 int conv_geometry_rows(const ConvGeometry *g);
 int conv_geometry_cols(const ConvGeometry *g);
 
-/* x is one image (C, H, W); cols is (C*kH*kW, H_out*W_out), overwritten. */
-void im2col(const ConvGeometry *g, const real *x, real *cols);
+/* x is one image (C, H, W); cols is (C*kH*kW, H_out*W_out), overwritten.
+ * x and cols must not overlap. */
+void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols);
 void im2col_reference(const ConvGeometry *g, const real *x, real *cols);
 
 /* x (C, H, W) += the adjoint of im2col applied to cols (C*kH*kW, H_out*W_out).
  * Accumulates: zero x first for a plain col2im. */
-void col2im_add(const ConvGeometry *g, const real *cols, real *x);
+void col2im_add(const ConvGeometry *g, const real *restrict cols, real *restrict x);
 void col2im_add_reference(const ConvGeometry *g, const real *cols, real *x);
 
 #endif

@@ -38,6 +38,11 @@ typedef struct Layer Layer;
 
 typedef struct {
     const char *kind; /* "conv", "relu", "maxpool", "avgpool", "fc" */
+    /* 1 if forward accepts out == x and backward accepts dx == dout: the
+     * layer computes each output element from the same element of its
+     * input alone, and its backward does not need x. A network then runs
+     * the layer in place, in its input's buffer (relu.h says why it can). */
+    int in_place;
     /* The output shape for an input shape (ndim/dims), or -1 with a message
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,

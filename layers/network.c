@@ -19,6 +19,8 @@ Network *network_new(int channels, int height, int width)
     net->input_dims[1] = height;
     net->input_dims[2] = width;
     net->probs = tensor_new2(1, 1);
+    net->grad_buffers[0] = tensor_new2(1, 1);
+    net->grad_buffers[1] = tensor_new2(1, 1);
     return net;
 }
 
@@ -27,9 +29,10 @@ void network_free(Network *net)
     if (!net) return;
     for (int i = 0; i < net->num_layers; i++) {
         layer_free(net->layers[i]);
-        tensor_free(net->out[i]);
-        tensor_free(net->grad[i]);
+        if (i == 0 || net->out[i] != net->out[i - 1]) tensor_free(net->out[i]);
     }
+    tensor_free(net->grad_buffers[0]);
+    tensor_free(net->grad_buffers[1]);
     tensor_free(net->probs);
     free(net);
 }
@@ -49,6 +52,18 @@ static int shape_after(const Network *net, int count, int *ndim, int *dims, Erro
     return 0;
 }
 
+/* grad[i] for every layer, from the top: the scores' gradient goes in
+ * buffer 0, and each layer's dx goes in the other buffer from its dout,
+ * or the same one if the layer works in place. */
+static void assign_gradient_buffers(Network *net)
+{
+    int buffer = 0;
+    for (int i = net->num_layers - 1; i >= 0; i--) {
+        net->grad[i] = net->grad_buffers[buffer];
+        if (i > 0 && net->out[i] != net->out[i - 1]) buffer = 1 - buffer;
+    }
+}
+
 int network_add(Network *net, Layer *layer, const char *name, Error *err)
 {
     int ndim, dims[TENSOR_MAX_DIMS], out_ndim, out_dims[TENSOR_MAX_DIMS];
@@ -66,8 +81,10 @@ int network_add(Network *net, Layer *layer, const char *name, Error *err)
     }
     int i = net->num_layers++;
     net->layers[i] = layer;
-    net->out[i] = tensor_new(out_ndim, out_dims);
-    net->grad[i] = tensor_new(out_ndim, out_dims);
+    /* The first layer's input is the caller's x: never written over. */
+    int in_place = layer->ops->in_place && i > 0;
+    net->out[i] = in_place ? net->out[i - 1] : tensor_new(out_ndim, out_dims);
+    assign_gradient_buffers(net);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "im2col.h"
 
@@ -49,6 +50,41 @@ static Window window_at(const ConvGeometry *g, int oh, int ow)
     return win;
 }
 
+/* The common case, 2x2 windows at stride 2 with no padding on an even-sized
+ * plane, written out so the compiler can vectorise it: the four candidates
+ * of a window are compared in row-major order, and '>' keeps the first max,
+ * exactly as the general loop below does. */
+static int is_2x2_stride_2(const ConvGeometry *g)
+{
+    return g->kernel_h == 2 && g->kernel_w == 2 && g->stride == 2 && g->pad == 0 &&
+           g->height % 2 == 0 && g->width % 2 == 0;
+}
+
+/* in (H, W) -> out (H/2, W/2) and argmax (H/2, W/2), index into in */
+static void maxpool_2x2_plane(const ConvGeometry *g, const real *restrict in,
+                              real *restrict out, int *restrict argmax)
+{
+    const int W = g->width, out_h = g->out_h, out_w = g->out_w;
+    for (int oh = 0; oh < out_h; oh++) {
+        const real *top = in + (size_t)(2 * oh) * W, *bottom = top + W;
+        real *o = out + (size_t)oh * out_w;
+        int *a = argmax + (size_t)oh * out_w;
+        for (int ow = 0; ow < out_w; ow++) {
+            int first = 2 * oh * W + 2 * ow;   /* index of the window's top-left input */
+            real best = top[2 * ow];
+            int where = first;
+            where = top[2 * ow + 1] > best ? first + 1 : where;
+            best = top[2 * ow + 1] > best ? top[2 * ow + 1] : best;
+            where = bottom[2 * ow] > best ? first + W : where;
+            best = bottom[2 * ow] > best ? bottom[2 * ow] : best;
+            where = bottom[2 * ow + 1] > best ? first + W + 1 : where;
+            best = bottom[2 * ow + 1] > best ? bottom[2 * ow + 1] : best;
+            o[ow] = best;
+            a[ow] = where;
+        }
+    }
+}
+
 static void pool_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     PoolLayer *pool = (PoolLayer *)layer;
@@ -68,10 +104,16 @@ static void pool_forward(Layer *layer, const Tensor *x, Tensor *out)
     const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
     const real window_size = (real)(g.kernel_h * g.kernel_w);
 
+    const int fast = pool->kind == POOL_MAX && is_2x2_stride_2(&g);
+
     #pragma omp parallel for schedule(static)
     for (int plane = 0; plane < planes; plane++) {
         const real *in = x->data + plane * plane_in;
         real *o = out->data + plane * plane_out;
+        if (fast) {
+            maxpool_2x2_plane(&g, in, o, pool->argmax + plane * plane_out);
+            continue;
+        }
         for (int oh = 0; oh < g.out_h; oh++)
             for (int ow = 0; ow < g.out_w; ow++) {
                 Window win = window_at(&g, oh, ow);
@@ -103,7 +145,6 @@ static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     geometry_for(pool, x->ndim, x->dim, &g, &ok, NULL);
     assert(ok);
     tensor_resize(dx, x->ndim, x->dim);
-    tensor_zero(dx);
 
     const int planes = x->dim[0] * x->dim[1];
     const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
@@ -113,17 +154,18 @@ static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     for (int plane = 0; plane < planes; plane++) {
         real *d_in = dx->data + plane * plane_in;
         const real *d_out = dout->data + plane * plane_out;
+        memset(d_in, 0, plane_in * sizeof(real)); /* the windows add their shares */
+        if (pool->kind == POOL_MAX) {
+            const int *argmax = pool->argmax + plane * plane_out;
+            for (size_t k = 0; k < plane_out; k++) d_in[argmax[k]] += d_out[k];
+            continue;
+        }
         for (int oh = 0; oh < g.out_h; oh++)
             for (int ow = 0; ow < g.out_w; ow++) {
-                size_t o_index = (size_t)oh * g.out_w + ow;
-                if (pool->kind == POOL_MAX) {
-                    d_in[pool->argmax[plane * plane_out + o_index]] += d_out[o_index];
-                } else {
-                    Window win = window_at(&g, oh, ow);
-                    real share = d_out[o_index] / window_size;
-                    for (int h = win.h0; h < win.h1; h++)
-                        for (int w = win.w0; w < win.w1; w++) d_in[h * g.width + w] += share;
-                }
+                Window win = window_at(&g, oh, ow);
+                real share = d_out[(size_t)oh * g.out_w + ow] / window_size;
+                for (int h = win.h0; h < win.h1; h++)
+                    for (int w = win.w0; w < win.w1; w++) d_in[h * g.width + w] += share;
             }
     }
 }

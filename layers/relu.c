@@ -2,6 +2,11 @@
 
 #include <stdlib.h>
 
+typedef struct {
+    Layer base;
+    const Tensor *output; /* out of the last forward: where it is > 0, the unit was active */
+} ReluLayer;
+
 static int relu_output_shape(const Layer *layer, int ndim, const int *in, int *out_ndim,
                              int *out, Error *err)
 {
@@ -12,36 +17,44 @@ static int relu_output_shape(const Layer *layer, int ndim, const int *in, int *o
     return 0;
 }
 
+/* x and out may be the same tensor: each element is read before it is written. */
 static void relu_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
+    ReluLayer *relu = (ReluLayer *)layer;
     layer->input = x;
-    tensor_resize(out, x->ndim, x->dim);
+    relu->output = out;
+    if (out != x) tensor_resize(out, x->ndim, x->dim);
     const long n = (long)x->size;
-    const real *restrict in = x->data;
-    real *restrict o = out->data;
+    const real *in = x->data;
+    real *o = out->data;
     /* Written without a branch, so the compiler can use vector max
      * instructions: a data-dependent branch mispredicts half the time here. */
     #pragma omp parallel for schedule(static) if (n > 65536)
     for (long i = 0; i < n; i++) o[i] = in[i] > 0 ? in[i] : 0;
 }
 
+/* dout and dx may be the same tensor. */
 static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 {
-    const Tensor *x = layer->input;
+    const Tensor *out = ((ReluLayer *)layer)->output;
     if (!dx) return;
-    tensor_resize(dx, x->ndim, x->dim);
+    if (dx != dout) tensor_resize(dx, out->ndim, out->dim);
     /* The gradient passes where the unit was active and stops where it was not. */
-    const long n = (long)x->size;
-    const real *restrict in = x->data, *restrict d_out = dout->data;
-    real *restrict d_in = dx->data;
+    const long n = (long)out->size;
+    const real *o = out->data, *d_out = dout->data;
+    real *d_in = dx->data;
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++) d_in[i] = in[i] > 0 ? d_out[i] : 0;
+    for (long i = 0; i < n; i++) {
+        real d = d_out[i]; /* read unconditionally, so the loop vectorises */
+        d_in[i] = o[i] > 0 ? d : 0;
+    }
 }
 
 static void relu_destroy(Layer *layer) { free(layer); }
 
 static const LayerOps relu_ops = {
     .kind = "relu",
+    .in_place = 1,
     .output_shape = relu_output_shape,
     .forward = relu_forward,
     .backward = relu_backward,
@@ -50,7 +63,7 @@ static const LayerOps relu_ops = {
 
 Layer *relu_create(void)
 {
-    Layer *layer = xcalloc(1, sizeof *layer);
-    layer->ops = &relu_ops;
-    return layer;
+    ReluLayer *relu = xcalloc(1, sizeof *relu);
+    relu->base.ops = &relu_ops;
+    return &relu->base;
 }

@@ -24,6 +24,7 @@ Tensor *tensor_new(int ndim, const int *dims)
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->dim[i] = dims[i];
     t->size = shape_size(ndim, dims);
+    t->capacity = t->size;
     t->data = xcalloc_aligned(t->size * sizeof(real));
     return t;
 }
@@ -63,9 +64,10 @@ void tensor_resize(Tensor *t, int ndim, const int *dims)
 {
     assert(ndim >= 1 && ndim <= TENSOR_MAX_DIMS);
     size_t size = shape_size(ndim, dims);
-    if (size > t->size || !t->data) {
+    if (size > t->capacity || !t->data) {
         free(t->data);
         t->data = xcalloc_aligned(size * sizeof(real));
+        t->capacity = size;
     }
     t->ndim = ndim;
     for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->dim[i] = i < ndim ? dims[i] : 0;

@@ -17,6 +17,7 @@ typedef struct {
     int ndim;
     int dim[TENSOR_MAX_DIMS]; /* dim[0] is the batch size N */
     size_t size;              /* product of the dims */
+    size_t capacity;          /* elements allocated at data (>= size) */
     real *data;
 } Tensor;
 
@@ -30,8 +31,9 @@ void tensor_free(Tensor *t);
 Tensor *tensor_like(const Tensor *t);
 Tensor *tensor_copy(const Tensor *t);
 
-/* Gives t the new shape, reallocating only when it needs more room, so a
- * network's activations can follow a changing batch size without
+/* Gives t the new shape, reallocating only when it needs more room than it
+ * has ever had, so a network's activations can follow a changing batch size
+ * (and a buffer can hold tensors of different shapes in turn) without
  * allocating in every step. Contents are unspecified afterwards. */
 void tensor_resize(Tensor *t, int ndim, const int *dims);
 

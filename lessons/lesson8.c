@@ -259,8 +259,8 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test)
     /* What those filters make of one face: conv1's 32 output maps. */
     Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
     lesson_face_tensor(test, 0, x);
-    network_forward(net, x);
-    const Tensor *maps = net->out[0];
+    Tensor *maps = tensor_new2(1, 1);
+    layer_forward(net->layers[0], x, maps); /* conv1 alone: the maps before ReLU */
     uint8_t *map_images = xmalloc((size_t)(filters + 1) * IMAGE_PIXELS);
     memcpy(map_images, test->images, IMAGE_PIXELS);
     for (int f = 0; f < filters; f++)
@@ -280,6 +280,7 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test)
                "lights up (white) where its pattern occurs in the face and goes dark where "
                "the opposite does; many of them outline the eyes, brows and mouth.");
     free(map_images);
+    tensor_free(maps);
     tensor_free(x);
     free(images);
     free(small);

@@ -1,6 +1,7 @@
 /* The network: shapes through the emotion CNN, refused configurations,
  * and the whole-network gradient check (double build). */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
@@ -83,6 +84,79 @@ START_TEST(forward_follows_the_batch_size)
 }
 END_TEST
 
+START_TEST(relus_share_buffers_and_gradients_take_two)
+{
+    Error err;
+    Network *net = emotion_cnn_create(&emotion_cnn_default, &err);
+    /* relu1, relu2, relu3 (layers 1, 4, 7) write over their input */
+    for (int i = 0; i < net->num_layers; i++) {
+        int is_relu = !strcmp(net->layers[i]->ops->kind, "relu");
+        ck_assert_int_eq(i > 0 && net->out[i] == net->out[i - 1], is_relu);
+        ck_assert(net->grad[i] == net->grad_buffers[0] || net->grad[i] == net->grad_buffers[1]);
+        if (i > 0) ck_assert_int_eq(net->grad[i] == net->grad[i - 1], is_relu);
+    }
+    network_free(net);
+}
+END_TEST
+
+/* The network's backward, with its shared buffers, against the same layers
+ * run one by one with a tensor of their own for every output and every
+ * gradient: the same arithmetic, so the results must be identical. */
+START_TEST(shared_buffers_change_no_gradient)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 5);
+    EmotionCnnConfig c = {.side = 16, .conv1 = 4, .conv2 = 6, .hidden = 8, .classes = 7};
+    Network *net = emotion_cnn_create(&c, &err);
+    network_init_he(net, &rng);
+    const int L = net->num_layers, P = network_num_params(net);
+    Tensor *x = tensor_new4(3, 1, 16, 16), *dscores = tensor_new2(3, 7);
+    fill_normal(x, &rng, 1);
+    fill_normal(dscores, &rng, 1);
+
+    Tensor *out[NETWORK_MAX_LAYERS] = {0}, *grad[NETWORK_MAX_LAYERS] = {0};
+    const Tensor *in = x;
+    for (int i = 0; i < L; i++) {
+        out[i] = tensor_new2(1, 1);
+        grad[i] = tensor_new2(1, 1);
+        layer_forward(net->layers[i], in, out[i]);
+        in = out[i];
+    }
+    Tensor *want_scores = tensor_copy(out[L - 1]);
+    Tensor *want_dx = tensor_like(x);
+    tensor_resize(grad[L - 1], 2, dscores->dim);
+    memcpy(grad[L - 1]->data, dscores->data, dscores->size * sizeof(real));
+    for (int i = L - 1; i >= 0; i--)
+        layer_backward(net->layers[i], grad[i], i > 0 ? grad[i - 1] : want_dx);
+    Tensor **want_grads = xcalloc((size_t)P, sizeof *want_grads);
+    for (int p = 0; p < P; p++) want_grads[p] = tensor_copy(network_param(net, p, NULL, 0)->grad);
+
+    Tensor *dx = tensor_like(x);
+    const Tensor *scores = network_forward(net, x);
+    assert_close(scores->data, want_scores->data, scores->size, 0, "scores");
+    network_backward(net, dscores, dx);
+    assert_close(dx->data, want_dx->data, dx->size, 0, "dx");
+    for (int p = 0; p < P; p++) {
+        char name[32];
+        const Tensor *g = network_param(net, p, name, sizeof name)->grad;
+        assert_close(g->data, want_grads[p]->data, g->size, 0, name);
+        tensor_free(want_grads[p]);
+    }
+    for (int i = 0; i < L; i++) {
+        tensor_free(out[i]);
+        tensor_free(grad[i]);
+    }
+    free(want_grads);
+    tensor_free(want_scores);
+    tensor_free(want_dx);
+    tensor_free(dx);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+
 #ifdef REAL_IS_DOUBLE
 START_TEST(the_whole_network_passes_the_gradient_check)
 {
@@ -113,6 +187,8 @@ Suite *network_suite(void)
     tcase_add_test(tc, bad_configurations_are_refused);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, forward_follows_the_batch_size);
+    tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
+    tcase_add_test(tc, shared_buffers_change_no_gradient);
 #ifdef REAL_IS_DOUBLE
     tcase_add_test(tc, the_whole_network_passes_the_gradient_check);
 #endif

@@ -30,6 +30,24 @@ START_TEST(relu_passes_positive_values_and_their_gradient)
 }
 END_TEST
 
+START_TEST(relu_works_in_place)
+{
+    /* out == x and dx == dout give what separate tensors give. */
+    Layer *relu = relu_create();
+    Tensor *x = tensor_new2(1, 5), *dout = tensor_new2(1, 5);
+    set_values(x, (double[]){-2, -0.5, 0, 0.5, 3});
+    set_values(dout, (double[]){10, 20, 30, 40, 50});
+    layer_forward(relu, x, x);
+    layer_backward(relu, dout, dout);
+    assert_values(x, (double[]){0, 0, 0, 0.5, 3}, 0, "out");
+    assert_values(dout, (double[]){0, 0, 0, 40, 50}, 0, "dx");
+    ck_assert_int_eq(relu->ops->in_place, 1);
+    tensor_free(x);
+    tensor_free(dout);
+    layer_free(relu);
+}
+END_TEST
+
 static void run_pool(Layer *pool, const double *x_values, int H, int W, const double *dout_values,
                      Tensor **out, Tensor **dx)
 {
@@ -147,6 +165,62 @@ START_TEST(pool_planes_are_independent)
 }
 END_TEST
 
+/* Max-pooling as the definition says, one window at a time: the first
+ * maximum in row-major window order wins; windows inside the image. */
+static void naive_maxpool(const Tensor *x, int k, int stride, Tensor *out, Tensor *dx, const Tensor *dout)
+{
+    int planes = x->dim[0] * x->dim[1], H = x->dim[2], W = x->dim[3];
+    int H_out = (H - k) / stride + 1, W_out = (W - k) / stride + 1;
+    for (size_t i = 0; i < dx->size; i++) dx->data[i] = 0;
+    for (int p = 0; p < planes; p++)
+        for (int oh = 0; oh < H_out; oh++)
+            for (int ow = 0; ow < W_out; ow++) {
+                size_t best = ((size_t)p * H + oh * stride) * W + ow * stride;
+                for (int a = 0; a < k; a++)
+                    for (int b = 0; b < k; b++) {
+                        size_t at = ((size_t)p * H + oh * stride + a) * W + ow * stride + b;
+                        if (x->data[at] > x->data[best]) best = at;
+                    }
+                size_t o = ((size_t)p * H_out + oh) * W_out + ow;
+                out->data[o] = x->data[best];
+                dx->data[best] += dout->data[o];
+            }
+}
+
+/* The 2x2 stride-2 case has a vectorised path of its own; on planes wide
+ * enough for whole vectors, with many ties (values 0..3), and on an odd size
+ * (which takes the general loop), it must agree with the definition exactly. */
+START_TEST(maxpool_2x2_matches_the_definition_with_ties)
+{
+    const int shapes[3][2] = {{6, 48}, {24, 24}, {7, 41}};
+    Rng rng;
+    rng_seed(&rng, 11);
+    for (int s = 0; s < 3; s++) {
+        Error err;
+        Layer *pool = maxpool_create(2, 2, 2, 0, &err);
+        Tensor *x = tensor_new4(2, 3, shapes[s][0], shapes[s][1]);
+        for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_below(&rng, 4);
+        Tensor *out = tensor_new2(1, 1), *dx = tensor_new2(1, 1);
+        layer_forward(pool, x, out);
+        Tensor *dout = tensor_like(out), *want_out = tensor_like(out), *want_dx = tensor_like(x);
+        fill_normal(dout, &rng, 1);
+        layer_backward(pool, dout, dx);
+        naive_maxpool(x, 2, 2, want_out, want_dx, dout);
+        ck_assert_int_eq(out->dim[2], shapes[s][0] / 2);
+        ck_assert_int_eq(out->dim[3], shapes[s][1] / 2);
+        assert_close(out->data, want_out->data, out->size, 0, "out");
+        assert_close(dx->data, want_dx->data, dx->size, 0, "dx");
+        tensor_free(x);
+        tensor_free(out);
+        tensor_free(dx);
+        tensor_free(dout);
+        tensor_free(want_out);
+        tensor_free(want_dx);
+        layer_free(pool);
+    }
+}
+END_TEST
+
 START_TEST(bad_pool_settings_are_refused_with_a_message)
 {
     Error err;
@@ -167,6 +241,8 @@ Suite *pool_suite(void)
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, relu_passes_positive_values_and_their_gradient);
+    tcase_add_test(tc, relu_works_in_place);
+    tcase_add_test(tc, maxpool_2x2_matches_the_definition_with_ties);
     tcase_add_test(tc, maxpool_routes_the_gradient_to_the_first_max);
     tcase_add_test(tc, maxpool_overlapping_windows_add_their_gradients);
     tcase_add_test(tc, maxpool_ignores_padding);
