@@ -11,10 +11,15 @@
 # it knows, which leaves ReLU, pooling and the optimizer scalar (2-3x slower).
 # -O3 changes no result: with -std=c11, gcc neither reorders sums nor fuses
 # a*b+c into one rounding (no contraction in ISO mode).
+# -mprefer-vector-width=256: the compiler's own loops use 8-float vectors
+# even where 16-float AVX-512 ones exist (gcc's choice for server CPUs, which
+# it may not recognise). pool2's rows are 12 outputs long, shorter than one
+# 16-float vector, and would run scalar. The matrix multiply's kernel picks
+# its vector width itself (layers/gemm.c) and is not affected.
 
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-OPT     ?= -O3 -march=native
+OPT     ?= -O3 -march=native -mprefer-vector-width=256
 ifeq ($(SANITIZE),1)
 OPT     := -O1 -march=native
 endif

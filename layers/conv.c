@@ -133,12 +133,13 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         real *col_buffer = workspace + slice * (size_t)thread_id();
         real *out_n = out->data + (size_t)n * out_item;
         im2col(&g, x->data + (size_t)n * x_item, col_buffer);
-        for (int f = 0; f < F; f++) {           /* start from the bias ... */
+        /* out[n] = w (F, rows) * cols (rows, cols), then + b: the bias goes
+         * in while out[n] is still in the cache the product left it in */
+        gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, col_buffer, cols, 0, out_n, cols);
+        for (int f = 0; f < F; f++) {
             const real bias = conv->b->data[f];
-            for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] = bias;
+            for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] += bias;
         }
-        /* ... and add w (F, rows) * cols (rows, cols) */
-        gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, col_buffer, cols, 1, out_n, cols);
     }
 }
 
@@ -155,10 +156,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const size_t slice = workspace_per_thread(conv, &g);
     real *workspace = workspace_for(conv, &g, threads);
     assert(dout->size == (size_t)N * out_item);
-    if (dx) {
-        tensor_resize(dx, x->ndim, x->dim);
-        tensor_zero(dx); /* col2im accumulates */
-    }
+    if (dx) tensor_resize(dx, x->ndim, x->dim);
     for (int t = 0; t < threads; t++) { /* zero every thread's partial dw, db */
         real *partial = workspace + slice * (size_t)t + 2 * (size_t)rows * cols;
         memset(partial, 0, ((size_t)F * rows + (size_t)F) * sizeof(real));
@@ -178,8 +176,10 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         for (int f = 0; f < F; f++) db_partial[f] += sum_of(dout_n + (size_t)f * cols, cols);
         if (dx) {
             /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
+            real *dx_n = dx->data + (size_t)n * x_item;
             gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, dcol_buffer, cols);
-            col2im_add(&g, dcol_buffer, dx->data + (size_t)n * x_item);
+            memset(dx_n, 0, x_item * sizeof(real)); /* col2im adds */
+            col2im_add(&g, dcol_buffer, dx_n);
         }
     }
 

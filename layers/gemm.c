@@ -345,8 +345,17 @@ static inline void pack_slivers(MatrixView v, int rows, int depth, int width, re
         const MatrixView sliver = view_at(v, s0, 0);
         int d = 0;
         if (live == width && v.row_stride == 1) {
-            for (; d < depth; d++)
-                memcpy(packed + d * width, sliver.data + d * v.col_stride, width * sizeof(real));
+            /* width is MR or NR: with the size a constant, the compiler
+             * copies in a few vector moves instead of calling memcpy */
+            if (width == NR)
+                for (; d < depth; d++)
+                    memcpy(packed + d * NR, sliver.data + d * v.col_stride, NR * sizeof(real));
+            else if (width == MR)
+                for (; d < depth; d++)
+                    memcpy(packed + d * MR, sliver.data + d * v.col_stride, MR * sizeof(real));
+            else
+                for (; d < depth; d++)
+                    memcpy(packed + d * width, sliver.data + d * v.col_stride, width * sizeof(real));
         } else if (live == width && v.col_stride == 1 && width % 8 == 0) {
             for (; d + 8 <= depth; d += 8)
                 for (int r = 0; r < width; r += 8)

@@ -1,5 +1,7 @@
 #include "im2col.h"
 
+#include <string.h>
+
 int conv_geometry_init(ConvGeometry *g, int C, int H, int W, int kernel_h, int kernel_w,
                        int stride, int pad, Error *err)
 {
@@ -83,12 +85,51 @@ static void valid_range(int out_size, int in_size, int stride, int offset, int *
     *last = hi;
 }
 
+/* Stride 1 with "same" padding (out_h = H, out_w = W, as in both of the
+ * emotion CNN's convolutions): row (c, i, j) of cols is channel c's plane
+ * moved by di = i - pad rows and dj = j - pad columns,
+ *     row[oh*W + ow] = plane[(oh + di)*W + ow + dj]  =  plane[k + di*W + dj],  k = oh*W + ow.
+ * Seen flat, that is one contiguous copy: the plane shifted by di*W + dj.
+ * Where ow + dj leaves [0, W) the flat copy has run on into the next (or
+ * previous) image row, and where oh + di leaves [0, H), past the plane;
+ * those entries are padding and are zeroed after the copy. One long copy
+ * and a few stores replace H short copies per row of cols. */
+static void im2col_same_stride_1(const ConvGeometry *g, const real *restrict x,
+                                 real *restrict cols)
+{
+    const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
+    const long plane = (long)H * W;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < kH; i++)
+            for (int j = 0; j < kW; j++) {
+                real *row = cols + ((long)(c * kH + i) * kW + j) * plane;
+                const real *image = x + c * plane;
+                const int di = i - g->pad, dj = j - g->pad;
+                const long shift = (long)di * W + dj;
+                /* k in [first, last) reads inside the plane: 0 <= k + shift < plane */
+                long first = shift < 0 ? -shift : 0, last = shift > 0 ? plane - shift : plane;
+                if (first > plane) first = plane;
+                if (last < first) last = first;
+                memset(row, 0, (size_t)first * sizeof(real));
+                memcpy(row + first, image + first + shift, (size_t)(last - first) * sizeof(real));
+                memset(row + last, 0, (size_t)(plane - last) * sizeof(real));
+                /* columns that ran on into the neighbouring image row */
+                const int lo = dj < 0 ? 0 : W - dj, hi = dj < 0 ? -dj : W;
+                for (int oh = 0; oh < H; oh++)
+                    for (int ow = lo < 0 ? 0 : lo; ow < (hi > W ? W : hi); ow++) row[(long)oh * W + ow] = 0;
+            }
+}
+
 /* The geometry is copied into locals and the arrays are declared restrict
  * (x and cols never overlap): then the compiler knows that no store can
  * change a loop bound or an input value, and turns the copies into vector
  * moves without testing for overlap at run time on every row. */
 void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols)
 {
+    if (g->stride == 1 && g->out_h == g->height && g->out_w == g->width) {
+        im2col_same_stride_1(g, x, cols);
+        return;
+    }
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
     const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
     const int n_cols = out_h * out_w;

@@ -27,11 +27,14 @@ void sgd_step(Sgd *sgd, Network *net)
     const real lr = (real)sgd->config.lr, momentum = (real)sgd->config.momentum;
     for (int i = 0; i < sgd->count; i++) {
         Param *param = network_param(net, i, NULL, 0);
-        real *p = param->value->data, *v = sgd->velocity[i]->data;
-        const real *grad = param->grad->data;
+        real *restrict p = param->value->data, *restrict v = sgd->velocity[i]->data;
+        const real *restrict grad = param->grad->data;
         /* decay pulls weights toward 0; biases only shift, so they are left alone */
         const real decay = strcmp(param->name, "w") == 0 ? (real)sgd->config.weight_decay : 0;
-        for (size_t k = 0; k < param->value->size; k++) {
+        const long size = (long)param->value->size;
+        /* every weight moves on its own: threads split them, same result */
+        #pragma omp parallel for schedule(static) if (size > 65536)
+        for (long k = 0; k < size; k++) {
             real g = grad[k] + decay * p[k];
             v[k] = momentum * v[k] + g;
             p[k] -= lr * v[k];

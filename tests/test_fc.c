@@ -13,8 +13,9 @@ static Layer *hand_made_fc(void)
     Error err;
     Layer *layer = fc_create(3, 2, &err);
     FcLayer *fc = (FcLayer *)layer;
-    set_values(fc->w, (double[]){1, -1, 0, 2, 3, 1});
-    set_values(fc->b, (double[]){0.5, -0.5});
+    static const double w[6] = {1, -1, 0, 2, 3, 1}, b[2] = {0.5, -0.5};
+    set_values(fc->w, w);
+    set_values(fc->b, b);
     return layer;
 }
 
