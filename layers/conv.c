@@ -15,9 +15,13 @@
  * influenced the loss through each of them.
  *
  * Images are independent, so both passes run over images in parallel
- * (OpenMP), each thread with its own cols buffer and its own partial dw,
- * db; the partial sums are added in thread order, so a run is repeatable
- * for a given thread count. */
+ * (OpenMP), each thread with its own cols buffers. Threads take images as
+ * they come free (dynamic scheduling), so that a core slowed by another
+ * program does not hold the other one up. dw and db are sums over images:
+ * the images are cut into fixed groups of IMAGES_PER_GROUP, each group
+ * sums into its own partial dw, db, and the partial sums are added in group
+ * order. Which thread ran which group does not matter, so the result is the
+ * same for every run and every thread count. */
 #include "conv.h"
 
 #include <assert.h>
@@ -75,23 +79,23 @@ static void geometry_for(const ConvLayer *conv, const Tensor *x, ConvGeometry *g
     (void)ok;
 }
 
-/* Per-thread workspace: cols and dcols (rows x cols each), partial dw
- * (F x rows) and partial db (F). Returns thread t's slice start. */
-static size_t workspace_per_thread(const ConvLayer *conv, const ConvGeometry *g)
+enum { IMAGES_PER_GROUP = 4 };
+
+/* Per-thread workspace: cols and dcols, (rows x cols) each. */
+static size_t workspace_per_thread(const ConvGeometry *g)
 {
-    size_t rows = (size_t)conv_geometry_rows(g), cols = (size_t)conv_geometry_cols(g);
-    return 2 * rows * cols + (size_t)conv->filters * rows + (size_t)conv->filters;
+    return 2 * (size_t)conv_geometry_rows(g) * (size_t)conv_geometry_cols(g);
 }
 
-static real *workspace_for(ConvLayer *conv, const ConvGeometry *g, int threads)
+/* A buffer of at least `need` reals, grown on demand and kept. */
+static real *buffer_of_size(real **buffer, size_t *size, size_t need)
 {
-    size_t need = workspace_per_thread(conv, g) * (size_t)threads;
-    if (need > conv->workspace_size) {
-        free(conv->workspace);
-        conv->workspace = xcalloc_aligned(need * sizeof(real));
-        conv->workspace_size = need;
+    if (need > *size) {
+        free(*buffer);
+        *buffer = xcalloc_aligned(need * sizeof(real));
+        *size = need;
     }
-    return conv->workspace;
+    return *buffer;
 }
 
 static int conv_output_shape(const Layer *layer, int ndim, const int *in, int *out_ndim,
@@ -125,10 +129,11 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     const int N = x->dim[0], F = conv->filters;
     const int rows = conv_geometry_rows(&g), cols = conv_geometry_cols(&g);
     const size_t x_item = tensor_item_size(x), out_item = (size_t)F * cols;
-    const size_t slice = workspace_per_thread(conv, &g);
-    real *workspace = workspace_for(conv, &g, max_threads());
+    const size_t slice = workspace_per_thread(&g);
+    real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
+                                     slice * (size_t)max_threads());
 
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic)
     for (int n = 0; n < N; n++) {
         real *col_buffer = workspace + slice * (size_t)thread_id();
         real *out_n = out->data + (size_t)n * out_item;
@@ -150,44 +155,49 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     ConvGeometry g;
     geometry_for(conv, x, &g);
 
-    const int N = x->dim[0], F = conv->filters, threads = max_threads();
+    const int N = x->dim[0], F = conv->filters;
     const int rows = conv_geometry_rows(&g), cols = conv_geometry_cols(&g);
     const size_t x_item = tensor_item_size(x), out_item = (size_t)F * cols;
-    const size_t slice = workspace_per_thread(conv, &g);
-    real *workspace = workspace_for(conv, &g, threads);
+    const size_t slice = workspace_per_thread(&g);
+    real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
+                                     slice * (size_t)max_threads());
+    /* each group's partial dw (F x rows) followed by its partial db (F) */
+    const int groups = (N + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP;
+    const size_t partial_size = (size_t)F * rows + (size_t)F;
+    real *partials = buffer_of_size(&conv->partials, &conv->partials_size,
+                                    partial_size * (size_t)groups);
     assert(dout->size == (size_t)N * out_item);
     if (dx) tensor_resize(dx, x->ndim, x->dim);
-    for (int t = 0; t < threads; t++) { /* zero every thread's partial dw, db */
-        real *partial = workspace + slice * (size_t)t + 2 * (size_t)rows * cols;
-        memset(partial, 0, ((size_t)F * rows + (size_t)F) * sizeof(real));
-    }
 
-    #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
+    #pragma omp parallel for schedule(dynamic)
+    for (int group = 0; group < groups; group++) {
         real *col_buffer = workspace + slice * (size_t)thread_id();
         real *dcol_buffer = col_buffer + (size_t)rows * cols;
-        real *dw_partial = dcol_buffer + (size_t)rows * cols;
+        real *dw_partial = partials + partial_size * (size_t)group;
         real *db_partial = dw_partial + (size_t)F * rows;
-        const real *dout_n = dout->data + (size_t)n * out_item;
-
-        im2col(&g, x->data + (size_t)n * x_item, col_buffer);
-        /* dw += dout[n] (F, cols) * cols^T (cols, rows) */
-        gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, 1, dw_partial, rows);
-        for (int f = 0; f < F; f++) db_partial[f] += sum_of(dout_n + (size_t)f * cols, cols);
-        if (dx) {
-            /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
-            real *dx_n = dx->data + (size_t)n * x_item;
-            gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, dcol_buffer, cols);
-            memset(dx_n, 0, x_item * sizeof(real)); /* col2im adds */
-            col2im_add(&g, dcol_buffer, dx_n);
+        memset(dw_partial, 0, partial_size * sizeof(real));
+        const int end = group * IMAGES_PER_GROUP + IMAGES_PER_GROUP;
+        for (int n = group * IMAGES_PER_GROUP; n < end && n < N; n++) {
+            const real *dout_n = dout->data + (size_t)n * out_item;
+            im2col(&g, x->data + (size_t)n * x_item, col_buffer);
+            /* dw += dout[n] (F, cols) * cols^T (cols, rows) */
+            gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, 1, dw_partial, rows);
+            for (int f = 0; f < F; f++) db_partial[f] += sum_of(dout_n + (size_t)f * cols, cols);
+            if (dx) {
+                /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
+                real *dx_n = dx->data + (size_t)n * x_item;
+                gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, dcol_buffer, cols);
+                memset(dx_n, 0, x_item * sizeof(real)); /* col2im adds */
+                col2im_add(&g, dcol_buffer, dx_n);
+            }
         }
     }
 
-    /* Add the partial sums in thread order (repeatable for a thread count). */
+    /* Add the partial sums in group order: the same result whoever ran them. */
     tensor_zero(conv->dw);
     tensor_zero(conv->db);
-    for (int t = 0; t < threads; t++) {
-        const real *dw_partial = workspace + slice * (size_t)t + 2 * (size_t)rows * cols;
+    for (int group = 0; group < groups; group++) {
+        const real *dw_partial = partials + partial_size * (size_t)group;
         const real *db_partial = dw_partial + (size_t)F * rows;
         for (size_t i = 0; i < conv->dw->size; i++) conv->dw->data[i] += dw_partial[i];
         for (int f = 0; f < F; f++) conv->db->data[f] += db_partial[f];
@@ -202,6 +212,7 @@ static void conv_destroy(Layer *layer)
     tensor_free(conv->dw);
     tensor_free(conv->db);
     free(conv->workspace);
+    free(conv->partials);
     free(conv);
 }
 

@@ -20,10 +20,11 @@ typedef struct {
     int kernel_h, kernel_w, stride, pad;
     Tensor *w, *b;              /* parameters */
     Tensor *dw, *db;            /* their gradients, written by backward */
-    /* Workspace, one slice per thread, grown on demand and kept between
-     * calls so training steps do not allocate. */
-    real *workspace;
-    size_t workspace_size;
+    /* Grown on demand and kept between calls, so training steps do not
+     * allocate: the cols buffers (one slice per thread) and the partial
+     * sums of dw and db (one per group of images, see conv.c). */
+    real *workspace, *partials;
+    size_t workspace_size, partials_size;
 } ConvLayer;
 
 /* A convolution with zero weights and biases (the network initialises them).

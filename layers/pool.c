@@ -106,7 +106,9 @@ static void pool_forward(Layer *layer, const Tensor *x, Tensor *out)
 
     const int fast = pool->kind == POOL_MAX && is_2x2_stride_2(&g);
 
-    #pragma omp parallel for schedule(static)
+    /* Threads take 16 planes at a time as they come free, so a core slowed
+     * by another program does not hold up the other; planes are independent. */
+    #pragma omp parallel for schedule(dynamic, 16)
     for (int plane = 0; plane < planes; plane++) {
         const real *in = x->data + plane * plane_in;
         real *o = out->data + plane * plane_out;
@@ -150,7 +152,7 @@ static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
     const real window_size = (real)(g.kernel_h * g.kernel_w);
 
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(dynamic, 16)
     for (int plane = 0; plane < planes; plane++) {
         real *d_in = dx->data + plane * plane_in;
         const real *d_out = dout->data + plane * plane_out;

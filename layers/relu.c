@@ -17,6 +17,11 @@ static int relu_output_shape(const Layer *layer, int ndim, const int *in, int *o
     return 0;
 }
 
+/* Threads take blocks of RELU_BLOCK elements as they come free (dynamic
+ * scheduling): if one core is slowed by another program, the other does
+ * more. Every element is computed alone, so the result cannot change. */
+#define RELU_BLOCK 16384
+
 /* x and out may be the same tensor: each element is read before it is written. */
 static void relu_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
@@ -29,7 +34,7 @@ static void relu_forward(Layer *layer, const Tensor *x, Tensor *out)
     real *o = out->data;
     /* Written without a branch, so the compiler can use vector max
      * instructions: a data-dependent branch mispredicts half the time here. */
-    #pragma omp parallel for schedule(static) if (n > 65536)
+    #pragma omp parallel for schedule(dynamic, RELU_BLOCK) if (n > 4 * RELU_BLOCK)
     for (long i = 0; i < n; i++) o[i] = in[i] > 0 ? in[i] : 0;
 }
 
@@ -43,7 +48,7 @@ static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const long n = (long)out->size;
     const real *o = out->data, *d_out = dout->data;
     real *d_in = dx->data;
-    #pragma omp parallel for schedule(static) if (n > 65536)
+    #pragma omp parallel for schedule(dynamic, RELU_BLOCK) if (n > 4 * RELU_BLOCK)
     for (long i = 0; i < n; i++) {
         real d = d_out[i]; /* read unconditionally, so the loop vectorises */
         d_in[i] = o[i] > 0 ? d : 0;

@@ -32,8 +32,9 @@ void sgd_step(Sgd *sgd, Network *net)
         /* decay pulls weights toward 0; biases only shift, so they are left alone */
         const real decay = strcmp(param->name, "w") == 0 ? (real)sgd->config.weight_decay : 0;
         const long size = (long)param->value->size;
-        /* every weight moves on its own: threads split them, same result */
-        #pragma omp parallel for schedule(static) if (size > 65536)
+        /* every weight moves on its own: threads take blocks of them as
+         * they come free, and the result is the same however they split */
+        #pragma omp parallel for schedule(dynamic, 16384) if (size > 65536)
         for (long k = 0; k < size; k++) {
             real g = grad[k] + decay * p[k];
             v[k] = momentum * v[k] + g;

@@ -1,7 +1,11 @@
 /* The convolution layer: forward against a direct loop and a hand-worked
  * case, backward against a hand-worked case, and bad shapes. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "conv.h"
 #include "testutil.h"
@@ -127,6 +131,96 @@ START_TEST(backward_without_dx_still_gives_parameter_gradients)
 }
 END_TEST
 
+/* dw, db and dx from the definition, in double, one term at a time
+ * (stride 1): dw[f][c][i][j] = sum over n, oh, ow of
+ * dout[n][f][oh][ow] * x[n][c][oh - pad + i][ow - pad + j], and so on. */
+static void naive_conv_backward(const Tensor *x, const Tensor *w, const Tensor *dout, int pad,
+                                double *dw, double *db, double *dx)
+{
+    const int N = x->dim[0], C = x->dim[1], H = x->dim[2], W = x->dim[3];
+    const int F = w->dim[0], K = w->dim[2], Ho = dout->dim[2], Wo = dout->dim[3];
+    memset(dw, 0, w->size * sizeof *dw);
+    memset(db, 0, (size_t)F * sizeof *db);
+    memset(dx, 0, x->size * sizeof *dx);
+    for (int n = 0; n < N; n++)
+        for (int f = 0; f < F; f++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    double d = dout->data[(((size_t)n * F + f) * Ho + oh) * Wo + ow];
+                    db[f] += d;
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < K; i++)
+                            for (int j = 0; j < K; j++) {
+                                int h = oh - pad + i, v = ow - pad + j;
+                                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                                size_t at = (((size_t)n * C + c) * H + h) * W + v;
+                                size_t wi = (((size_t)f * C + c) * K + i) * K + j;
+                                dw[wi] += d * x->data[at];
+                                dx[at] += d * w->data[wi];
+                            }
+                }
+}
+
+static void set_threads(int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+}
+
+/* 11 images: groups of 4, 4 and 3 (conv.c sums dw per group of images).
+ * Against the definition; and bit for bit the same with 1 and 3 threads. */
+START_TEST(backward_matches_the_definition_for_any_thread_count)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 8);
+    Layer *layer = conv_create(3, 5, 3, 3, 1, 1, &err);
+    ConvLayer *conv = (ConvLayer *)layer;
+    Tensor *x = tensor_new4(11, 3, 7, 6), *out = tensor_new2(1, 1);
+    Tensor *dx = tensor_new2(1, 1), *dx3 = tensor_new2(1, 1);
+    fill_normal(x, &rng, 1);
+    fill_normal(conv->w, &rng, 1);
+    layer_forward(layer, x, out);
+    Tensor *dout = tensor_like(out);
+    fill_normal(dout, &rng, 1);
+
+    set_threads(1);
+    layer_backward(layer, dout, dx);
+    Tensor *dw = tensor_copy(conv->dw), *db = tensor_copy(conv->db);
+    set_threads(3);
+    layer_backward(layer, dout, dx3);
+    set_threads(1);
+    assert_close(conv->dw->data, dw->data, dw->size, 0, "dw with 3 threads");
+    assert_close(conv->db->data, db->data, db->size, 0, "db with 3 threads");
+    assert_close(dx3->data, dx->data, dx->size, 0, "dx with 3 threads");
+
+    double *want_dw = xmalloc(dw->size * sizeof(double)), want_db[5];
+    double *want_dx = xmalloc(x->size * sizeof(double));
+    naive_conv_backward(x, conv->w, dout, 1, want_dw, want_db, want_dx);
+    /* sums of up to 11 * 42 products, against sums in double */
+    const double tol = 100 * TEST_TOLERANCE;
+    for (size_t i = 0; i < dw->size; i++)
+        ck_assert_msg(fabs(dw->data[i] - want_dw[i]) <= tol * fmax(1, fabs(want_dw[i])), "dw[%zu]", i);
+    for (int f = 0; f < 5; f++)
+        ck_assert_msg(fabs(db->data[f] - want_db[f]) <= tol * fmax(1, fabs(want_db[f])), "db[%d]", f);
+    for (size_t i = 0; i < x->size; i++)
+        ck_assert_msg(fabs(dx->data[i] - want_dx[i]) <= tol * fmax(1, fabs(want_dx[i])), "dx[%zu]", i);
+    free(want_dw);
+    free(want_dx);
+    tensor_free(dw);
+    tensor_free(db);
+    tensor_free(dout);
+    tensor_free(dx);
+    tensor_free(dx3);
+    tensor_free(x);
+    tensor_free(out);
+    layer_free(layer);
+}
+END_TEST
+
 START_TEST(bad_hyperparameters_are_refused_with_a_message)
 {
     Error err;
@@ -163,6 +257,7 @@ Suite *conv_suite(void)
     tcase_add_test(tc, backward_of_a_hand_worked_case);
     tcase_add_loop_test(tc, forward_matches_the_direct_loop, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, backward_without_dx_still_gives_parameter_gradients);
+    tcase_add_test(tc, backward_matches_the_definition_for_any_thread_count);
     tcase_add_test(tc, bad_hyperparameters_are_refused_with_a_message);
     tcase_add_test(tc, a_kernel_larger_than_the_padded_input_is_refused);
     suite_add_tcase(s, tc);
