@@ -339,7 +339,7 @@ expect_output "gnuplot not found: charts skipped, their data written (e.g. $TRAI
 expect 0 test -s "$TRAIN_TMP/no_gnuplot/metrics.csv"
 expect 1 test -e "$TRAIN_TMP/no_gnuplot/loss.png"
 
-# the same seed and thread count: the same model.npz, byte for byte
+# the same seed: the same model.npz, byte for byte
 for run in a b; do
     expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
         --hidden 16 --threads 2 --seed 5 --out "$TRAIN_TMP/seed_$run"
@@ -348,6 +348,10 @@ expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_b/model.npz"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
     --hidden 16 --threads 2 --seed 6 --out "$TRAIN_TMP/seed_c"
 expect 1 cmp -s "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_c/model.npz"
+# ... and whatever the thread count
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
+    --hidden 16 --threads 1 --seed 5 --out "$TRAIN_TMP/seed_one_thread"
+expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_one_thread/model.npz"
 
 # a loss that blows up stops training with exit 1; the last good checkpoints stay as they were
 cp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
