@@ -309,29 +309,40 @@ static void micro_kernel(int kc, const real *a, const real *b, real alpha, real 
 static inline void transpose_8x8(const real *src, long src_stride, real *dst, long dst_stride)
 {
 #if defined(__AVX__) && !defined(REAL_IS_DOUBLE)
-    /* Three rounds of shuffles, each interleaving pairs of registers at a
-     * coarser grain (1, 2, then 4 numbers), turn 8 rows into 8 columns. */
-    __m256 row[8], pair[8], quad[8];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; r++) row[r] = _mm256_loadu_ps(src + r * src_stride);
+    /* Read as 4-number halves, the 8 x 8 block is four 4 x 4 blocks. Load
+     * rows r and r + 4 into the two halves of one register (columns 0-3 in
+     * x[], columns 4-7 in y[]): then one 4 x 4 transpose inside each half
+     * (two rounds of shuffles) gives whole columns. The loads do the
+     * coarsest step of the transpose, so 16 shuffles do the rest, where a
+     * transpose of whole rows needs 24, and the shuffle unit is what limits
+     * this copy. */
+    __m256 x[4], y[4], pair[4];
 #pragma GCC unroll 4
-    for (int r = 0; r < 8; r += 2) {
-        pair[r] = _mm256_unpacklo_ps(row[r], row[r + 1]);
-        pair[r + 1] = _mm256_unpackhi_ps(row[r], row[r + 1]);
+    for (int r = 0; r < 4; r++) {
+        const real *top = src + r * src_stride, *bottom = src + (r + 4) * src_stride;
+        x[r] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(top)),
+                                    _mm_loadu_ps(bottom), 1);
+        y[r] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(top + 4)),
+                                    _mm_loadu_ps(bottom + 4), 1);
     }
-#pragma GCC unroll 2
-    for (int r = 0; r < 8; r += 4) {
-        quad[r] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        quad[r + 1] = _mm256_shuffle_ps(pair[r], pair[r + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        quad[r + 2] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        quad[r + 3] = _mm256_shuffle_ps(pair[r + 1], pair[r + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-#pragma GCC unroll 4
-    for (int d = 0; d < 4; d++) {
-        _mm256_storeu_ps(dst + d * dst_stride, _mm256_permute2f128_ps(quad[d], quad[d + 4], 0x20));
-        _mm256_storeu_ps(dst + (d + 4) * dst_stride,
-                         _mm256_permute2f128_ps(quad[d], quad[d + 4], 0x31));
-    }
+    /* x[r] = (row r: cols 0-3 | row r+4: cols 0-3); column d of the block is
+     * (rows 0-3 of column d | rows 4-7 of column d). */
+    pair[0] = _mm256_unpacklo_ps(x[0], x[1]);
+    pair[1] = _mm256_unpackhi_ps(x[0], x[1]);
+    pair[2] = _mm256_unpacklo_ps(x[2], x[3]);
+    pair[3] = _mm256_unpackhi_ps(x[2], x[3]);
+    _mm256_storeu_ps(dst + 0 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 1 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(3, 2, 3, 2)));
+    _mm256_storeu_ps(dst + 2 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 3 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    pair[0] = _mm256_unpacklo_ps(y[0], y[1]);
+    pair[1] = _mm256_unpackhi_ps(y[0], y[1]);
+    pair[2] = _mm256_unpacklo_ps(y[2], y[3]);
+    pair[3] = _mm256_unpackhi_ps(y[2], y[3]);
+    _mm256_storeu_ps(dst + 4 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 5 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(3, 2, 3, 2)));
+    _mm256_storeu_ps(dst + 6 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 7 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(3, 2, 3, 2)));
 #else
     for (int d = 0; d < 8; d++)
         for (int r = 0; r < 8; r++) dst[d * dst_stride + r] = src[r * src_stride + d];
@@ -453,20 +464,44 @@ static void multiply_blocked(const Product *p)
  * vector accumulator per output: lane l sums the products at k = l,
  * l + VEC_LANES, l + 2 VEC_LANES, ...; at the end the lanes are added in order
  * and the last K mod VEC_LANES products follow. Per VEC_LANES values of k:
- * DOT_ROWS + DOT_COLS loads feed DOT_ROWS * DOT_COLS FMAs. */
+ * DOT_ROWS + DOT_COLS loads feed DOT_ROWS * DOT_COLS FMAs.
+ *
+ * k is taken DOT_CHUNK values at a time, for every tile in turn, so that
+ * the chunk of each row of a and column of b (a few KiB in all) is read
+ * from memory once and then from the L1 cache by every tile that needs it.
+ * The accumulators wait between chunks in this thread's packing space;
+ * each lane still sums its products in k order, so chunking changes no
+ * result. */
+enum { DOT_CHUNK = 32 * VEC_LANES };
 
-/* sums[r][c] = sum_k a_rows[r][k] * b_columns[c][k] */
-static void dot_kernel(int K, const real *const a_rows[DOT_ROWS],
-                       const real *const b_columns[DOT_COLS], real sums[DOT_ROWS][DOT_COLS])
+typedef struct {
+    vec acc[DOT_ROWS][DOT_COLS];
+} DotTile;
+
+/* The rows of a and columns of b of the tile at (i0, j0). Rows and columns
+ * past the edge repeat the last real one: computed, never stored, and never
+ * read out of bounds. */
+static void dot_operands(const Product *p, int i0, int j0, const real *a_rows[DOT_ROWS],
+                         const real *b_columns[DOT_COLS])
+{
+    const int m = min_int(DOT_ROWS, p->M - i0), n = min_int(DOT_COLS, p->N - j0);
+    for (int r = 0; r < DOT_ROWS; r++)
+        a_rows[r] = p->a.data + (i0 + min_int(r, m - 1)) * p->a.row_stride;
+    for (int c = 0; c < DOT_COLS; c++)
+        b_columns[c] = p->b.data + (j0 + min_int(c, n - 1)) * p->b.col_stride;
+}
+
+/* tile += the products at k0 <= k < k1 (multiples of VEC_LANES) */
+static void dot_accumulate(int k0, int k1, const real *const a_rows[DOT_ROWS],
+                           const real *const b_columns[DOT_COLS], DotTile *tile)
 {
     vec acc[DOT_ROWS][DOT_COLS];
 #pragma GCC unroll 16
     for (int r = 0; r < DOT_ROWS; r++)
 #pragma GCC unroll 4
-        for (int c = 0; c < DOT_COLS; c++) acc[r][c] = vec_zero();
+        for (int c = 0; c < DOT_COLS; c++) acc[r][c] = tile->acc[r][c];
 
-    int k = 0;
-    for (; k + VEC_LANES <= K; k += VEC_LANES) {
+    for (int k = k0; k < k1; k += VEC_LANES) {
         vec b_k[DOT_COLS];
 #pragma GCC unroll 4
         for (int c = 0; c < DOT_COLS; c++) b_k[c] = vec_load(b_columns[c] + k);
@@ -478,13 +513,25 @@ static void dot_kernel(int K, const real *const a_rows[DOT_ROWS],
         }
     }
 
+#pragma GCC unroll 16
+    for (int r = 0; r < DOT_ROWS; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < DOT_COLS; c++) tile->acc[r][c] = acc[r][c];
+}
+
+/* sums[r][c]: the tile's lanes added in order, then the products at
+ * k_vec <= k < K that did not fill a vector */
+static void dot_finish(int k_vec, int K, const real *const a_rows[DOT_ROWS],
+                       const real *const b_columns[DOT_COLS], const DotTile *tile,
+                       real sums[DOT_ROWS][DOT_COLS])
+{
     for (int r = 0; r < DOT_ROWS; r++) {
         for (int c = 0; c < DOT_COLS; c++) {
             real lanes[VEC_LANES];
-            vec_store(lanes, acc[r][c]);
+            vec_store(lanes, tile->acc[r][c]);
             real sum = 0;
             for (int l = 0; l < VEC_LANES; l++) sum += lanes[l];
-            for (int tail = k; tail < K; tail++) sum += a_rows[r][tail] * b_columns[c][tail];
+            for (int tail = k_vec; tail < K; tail++) sum += a_rows[r][tail] * b_columns[c][tail];
             sums[r][c] = sum;
         }
     }
@@ -492,22 +539,33 @@ static void dot_kernel(int K, const real *const a_rows[DOT_ROWS],
 
 static void multiply_dot(const Product *p)
 {
-    for (int i0 = 0; i0 < p->M; i0 += DOT_ROWS) {
-        const int m = min_int(DOT_ROWS, p->M - i0);
-        for (int j0 = 0; j0 < p->N; j0 += DOT_COLS) {
-            const int n = min_int(DOT_COLS, p->N - j0);
-            /* Rows past the edge repeat the last real one: computed, never
-             * stored, and never read out of bounds. */
-            const real *a_rows[DOT_ROWS], *b_columns[DOT_COLS];
-            for (int r = 0; r < DOT_ROWS; r++)
-                a_rows[r] = p->a.data + (i0 + min_int(r, m - 1)) * p->a.row_stride;
-            for (int c = 0; c < DOT_COLS; c++)
-                b_columns[c] = p->b.data + (j0 + min_int(c, n - 1)) * p->b.col_stride;
+    const int k_vec = p->K / VEC_LANES * VEC_LANES;
+    const int col_tiles = ceil_div(p->N, DOT_COLS), tiles = ceil_div(p->M, DOT_ROWS) * col_tiles;
+    /* the accumulators of up to max_tiles tiles at a time, in the A packing space */
+    DotTile *acc = (DotTile *)pack_buffers()->a;
+    const int max_tiles = (int)((size_t)MC * KC * sizeof(real) / sizeof(DotTile));
+    const real *a_rows[DOT_ROWS], *b_columns[DOT_COLS];
+
+    for (int first = 0; first < tiles; first += max_tiles) {
+        const int count = min_int(max_tiles, tiles - first);
+        memset(acc, 0, (size_t)count * sizeof(DotTile));
+        for (int k0 = 0; k0 < k_vec; k0 += DOT_CHUNK) {
+            const int k1 = min_int(k_vec, k0 + DOT_CHUNK);
+            for (int t = 0; t < count; t++) {
+                const int tile = first + t;
+                dot_operands(p, tile / col_tiles * DOT_ROWS, tile % col_tiles * DOT_COLS, a_rows,
+                             b_columns);
+                dot_accumulate(k0, k1, a_rows, b_columns, &acc[t]);
+            }
+        }
+        for (int t = 0; t < count; t++) {
+            const int tile = first + t, i0 = tile / col_tiles * DOT_ROWS, j0 = tile % col_tiles * DOT_COLS;
             real sums[DOT_ROWS][DOT_COLS];
-            dot_kernel(p->K, a_rows, b_columns, sums);
-            update_c(&sums[0][0], DOT_COLS, m, n, p->alpha, p->beta,
-                     p->c + i0 * p->c_row_stride + j0 * p->c_col_stride, p->c_row_stride,
-                     p->c_col_stride);
+            dot_operands(p, i0, j0, a_rows, b_columns);
+            dot_finish(k_vec, p->K, a_rows, b_columns, &acc[t], sums);
+            update_c(&sums[0][0], DOT_COLS, min_int(DOT_ROWS, p->M - i0), min_int(DOT_COLS, p->N - j0),
+                     p->alpha, p->beta, p->c + i0 * p->c_row_stride + j0 * p->c_col_stride,
+                     p->c_row_stride, p->c_col_stride);
         }
     }
 }
