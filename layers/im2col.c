@@ -159,8 +159,51 @@ void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols)
     }
 }
 
+/* The adjoint of im2col_same_stride_1: row (c, i, j) of cols is added onto
+ * channel c's plane shifted by di*W + dj, again as one flat run, except
+ * that the entries which fell into the padding must not be added: those
+ * past the plane are left out of the run, and those that ran on into the
+ * neighbouring image row are zeroed in a copy of the run (adding 0 changes
+ * nothing). The copy goes through a small buffer, SEGMENT numbers at a time. */
+enum { SEGMENT = 1024 };
+
+static void col2im_add_same_stride_1(const ConvGeometry *g, const real *restrict cols,
+                                     real *restrict x)
+{
+    const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
+    const long plane = (long)H * W;
+    real segment[SEGMENT];
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < kH; i++)
+            for (int j = 0; j < kW; j++) {
+                const real *row = cols + ((long)(c * kH + i) * kW + j) * plane;
+                real *image = x + c * plane;
+                const int di = i - g->pad, dj = j - g->pad;
+                const long shift = (long)di * W + dj;
+                long first = shift < 0 ? -shift : 0, last = shift > 0 ? plane - shift : plane;
+                if (first > plane) first = plane;
+                if (last < first) last = first;
+                /* columns ow in [lo, hi) ran on into the neighbouring row */
+                const int lo = dj < 0 ? 0 : W - dj, hi = dj < 0 ? -dj : W;
+                for (long k0 = first; k0 < last; k0 += SEGMENT) {
+                    const int n = (int)(last - k0 < SEGMENT ? last - k0 : SEGMENT);
+                    memcpy(segment, row + k0, (size_t)n * sizeof(real));
+                    const int ow0 = (int)(k0 % W); /* column of segment[0] */
+                    for (int start = -ow0; start < n; start += W) /* segment index of ow = 0 */
+                        for (int ow = lo < 0 ? 0 : lo; ow < (hi > W ? W : hi); ow++)
+                            if (start + ow >= 0 && start + ow < n) segment[start + ow] = 0;
+                    real *pixels = image + k0 + shift;
+                    for (int k = 0; k < n; k++) pixels[k] += segment[k];
+                }
+            }
+}
+
 void col2im_add(const ConvGeometry *g, const real *restrict cols, real *restrict x)
 {
+    if (g->stride == 1 && g->out_h == g->height && g->out_w == g->width) {
+        col2im_add_same_stride_1(g, cols, x);
+        return;
+    }
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
     const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
     const int n_cols = out_h * out_w;
