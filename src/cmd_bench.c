@@ -33,7 +33,8 @@ static void usage(FILE *out)
             "Times the emotion CNN (1x48x48 -> conv 32 -> pool -> conv 64 -> pool -> fc 256 -> fc 7)\n"
             "on random data: per layer forward/backward milliseconds and GFLOP/s, the matrix\n"
             "multiply on the layers' shapes, training and inference images per second with\n"
-            "1 thread and with all threads. Figures are medians after a warm-up.\n"
+            "1 thread and with all threads, and the scaling between them. Figures are medians\n"
+            "after a warm-up.\n"
             "\n"
             "options:\n"
             "  --batch N     images per batch (default 64)\n"
@@ -235,15 +236,22 @@ int cmd_bench(int argc, char **argv)
     }
 
     /* Whole steps, with one thread and with all of them. */
-    double train = 0, infer = 0;
+    double train = 0, infer = 0, train_1 = 0, infer_1 = 0;
     printf("\n%-8s %14s %14s\n", "threads", "train img/s", "infer img/s");
     for (int t = 1; t <= threads; t = t < threads && t * 2 > threads ? threads : t * 2) {
         set_threads(t);
         train = batch / median_time(time_train_step, &b, 3, repeats);
         infer = batch / median_time(time_inference, &b, 3, repeats);
         printf("%-8d %14.0f %14.0f\n", t, train, infer);
+        if (t == 1) {
+            train_1 = train;
+            infer_1 = infer;
+        }
         if (t == threads) break;
     }
+    if (threads > 1)
+        printf("scaling from 1 to %d threads: training %.2fx, inference %.2fx\n", threads,
+               train / train_1, infer / infer_1);
     printf("\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n", train, infer);
 
     sgd_free(b.sgd);

@@ -195,6 +195,10 @@ expect_output "conv1 forward"
 expect_output "^train_img_per_s=[0-9][0-9]*$"
 expect_output "^infer_img_per_s=[0-9][0-9]*$"
 if tail -2 /tmp/cli_out.$$ | head -1 | grep -q '^train_img_per_s=' && tail -1 /tmp/cli_out.$$ | grep -q '^infer_img_per_s='; then ok; else bad "bench: the two img/s lines are not last"; fi
+# with 2 threads: both rows of the threads table, and the scaling between them
+expect 0 "$EMOTION" bench --batch 4 --repeats 1 --threads 2 --no-gemm
+expect_output "^2  *[0-9][0-9]*  *[0-9][0-9]*$"
+expect_output "^scaling from 1 to 2 threads: training [0-9.]*x, inference [0-9.]*x$"
 expect 0 "$EMOTION" bench --help
 expect_output "usage: emotion bench"
 expect 2 "$EMOTION" bench --batch 0
