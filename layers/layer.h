@@ -13,7 +13,10 @@
  *
  * Conventions:
  * - forward remembers a pointer to x (layer->input): the caller keeps x
- *   alive and unchanged until backward has run.
+ *   alive and unchanged until backward has run. (A layer marked in_place,
+ *   ReLU, may itself write its output over x: its backward never reads x.
+ *   No layer's backward reads its own output except such a layer's, so
+ *   the network can let ReLU overwrite the output of the layer below.)
  * - forward resizes out to the output shape; backward resizes dx to x's shape.
  * - backward OVERWRITES dx and every parameter gradient (it does not add to
  *   them). dx may be NULL when nobody needs it (the first layer), which saves
