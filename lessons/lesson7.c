@@ -311,7 +311,7 @@ int main(int argc, char **argv)
                  "Mini-batch SGD with momentum on all the training faces, twice: without "
                  "and with augmentation. Loss and accuracy curves of both, the test "
                  "accuracy against the linear baseline, and the checkpoint. The longest "
-                 "lesson: a few minutes on two cores.",
+                 "lesson: about a minute on two cores.",
                  argc, argv, options, 5);
     if (s.epochs == 0) s.epochs = lesson.quick ? 1 : 6;
     if (s.epochs < 1 || s.batch_size < 1 || !(s.lr > 0) || !(s.momentum >= 0 && s.momentum < 1) ||
