@@ -305,6 +305,24 @@ static void micro_kernel(int kc, const real *a, const real *b, real alpha, real 
  * - the rows are contiguous (op(A) = A, op(B) = B^T): packing is a
  *   transpose, done 8 x 8 numbers at a time in registers. */
 
+#if defined(__AVX__) && !defined(REAL_IS_DOUBLE)
+/* q[r] = (row r: 4 numbers | row r+4: the same 4 columns). A 4 x 4
+ * transpose inside each half (two rounds of shuffles) turns them into the
+ * 4 columns, each (rows 0-3 | rows 4-7), stored dst_stride apart. */
+static inline void transpose_halves_4x4(const __m256 q[4], real *dst, long dst_stride)
+{
+    __m256 pair[4];
+    pair[0] = _mm256_unpacklo_ps(q[0], q[1]);
+    pair[1] = _mm256_unpackhi_ps(q[0], q[1]);
+    pair[2] = _mm256_unpacklo_ps(q[2], q[3]);
+    pair[3] = _mm256_unpackhi_ps(q[2], q[3]);
+    _mm256_storeu_ps(dst + 0 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 1 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(3, 2, 3, 2)));
+    _mm256_storeu_ps(dst + 2 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(dst + 3 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(3, 2, 3, 2)));
+}
+#endif
+
 /* dst[d * dst_stride + r] = src[r * src_stride + d] for r, d < 8 */
 static inline void transpose_8x8(const real *src, long src_stride, real *dst, long dst_stride)
 {
@@ -316,7 +334,7 @@ static inline void transpose_8x8(const real *src, long src_stride, real *dst, lo
      * coarsest step of the transpose, so 16 shuffles do the rest, where a
      * transpose of whole rows needs 24, and the shuffle unit is what limits
      * this copy. */
-    __m256 x[4], y[4], pair[4];
+    __m256 x[4], y[4];
 #pragma GCC unroll 4
     for (int r = 0; r < 4; r++) {
         const real *top = src + r * src_stride, *bottom = src + (r + 4) * src_stride;
@@ -325,24 +343,8 @@ static inline void transpose_8x8(const real *src, long src_stride, real *dst, lo
         y[r] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(top + 4)),
                                     _mm_loadu_ps(bottom + 4), 1);
     }
-    /* x[r] = (row r: cols 0-3 | row r+4: cols 0-3); column d of the block is
-     * (rows 0-3 of column d | rows 4-7 of column d). */
-    pair[0] = _mm256_unpacklo_ps(x[0], x[1]);
-    pair[1] = _mm256_unpackhi_ps(x[0], x[1]);
-    pair[2] = _mm256_unpacklo_ps(x[2], x[3]);
-    pair[3] = _mm256_unpackhi_ps(x[2], x[3]);
-    _mm256_storeu_ps(dst + 0 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(1, 0, 1, 0)));
-    _mm256_storeu_ps(dst + 1 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(3, 2, 3, 2)));
-    _mm256_storeu_ps(dst + 2 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(1, 0, 1, 0)));
-    _mm256_storeu_ps(dst + 3 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(3, 2, 3, 2)));
-    pair[0] = _mm256_unpacklo_ps(y[0], y[1]);
-    pair[1] = _mm256_unpackhi_ps(y[0], y[1]);
-    pair[2] = _mm256_unpacklo_ps(y[2], y[3]);
-    pair[3] = _mm256_unpackhi_ps(y[2], y[3]);
-    _mm256_storeu_ps(dst + 4 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(1, 0, 1, 0)));
-    _mm256_storeu_ps(dst + 5 * dst_stride, _mm256_shuffle_ps(pair[0], pair[2], _MM_SHUFFLE(3, 2, 3, 2)));
-    _mm256_storeu_ps(dst + 6 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(1, 0, 1, 0)));
-    _mm256_storeu_ps(dst + 7 * dst_stride, _mm256_shuffle_ps(pair[1], pair[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    transpose_halves_4x4(x, dst, dst_stride);                  /* columns 0-3 */
+    transpose_halves_4x4(y, dst + 4 * dst_stride, dst_stride); /* columns 4-7 */
 #else
     for (int d = 0; d < 8; d++)
         for (int r = 0; r < 8; r++) dst[d * dst_stride + r] = src[r * src_stride + d];
