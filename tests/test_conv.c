@@ -3,9 +3,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "conv.h"
 #include "testutil.h"
@@ -161,15 +158,6 @@ static void naive_conv_backward(const Tensor *x, const Tensor *w, const Tensor *
                 }
 }
 
-static void set_threads(int threads)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
-}
-
 /* 11 images: groups of 4, 4 and 3 (conv.c sums dw per group of images).
  * Against the definition; and bit for bit the same with 1 and 3 threads. */
 START_TEST(backward_matches_the_definition_for_any_thread_count)
@@ -187,12 +175,12 @@ START_TEST(backward_matches_the_definition_for_any_thread_count)
     Tensor *dout = tensor_like(out);
     fill_normal(dout, &rng, 1);
 
-    set_threads(1);
+    int threads = set_threads(1);
     layer_backward(layer, dout, dx);
     Tensor *dw = tensor_copy(conv->dw), *db = tensor_copy(conv->db);
     set_threads(3);
     layer_backward(layer, dout, dx3);
-    set_threads(1);
+    set_threads(threads);
     assert_close(conv->dw->data, dw->data, dw->size, 0, "dw with 3 threads");
     assert_close(conv->db->data, db->data, db->size, 0, "db with 3 threads");
     assert_close(dx3->data, dx->data, dx->size, 0, "dx with 3 threads");

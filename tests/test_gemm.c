@@ -22,13 +22,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "error.h"
 #include "gemm.h"
 #include "rng.h"
+#include "testutil.h"
 
 #ifdef REAL_IS_DOUBLE
 #define REAL_EPSILON DBL_EPSILON
@@ -343,17 +341,10 @@ static real *product_with_threads(const Case *t, int threads, uint64_t seed)
     for (int i = 0; i < a_size; i++) a[i] = (real)rng_range(&rng, -1, 1);
     for (int i = 0; i < b_size; i++) b[i] = (real)rng_range(&rng, -1, 1);
     for (int i = 0; i < t->M * t->N; i++) c[i] = (real)rng_range(&rng, -1, 1);
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-#else
-    (void)threads;
-#endif
+    int saved = set_threads(threads);
     gemm(t->transA, t->transB, t->M, t->N, t->K, (real)0.75, a, t->transA ? t->M : t->K, b,
          t->transB ? t->K : t->N, t->beta, c, t->N);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    set_threads(saved);
     free(a);
     free(b);
     return c;

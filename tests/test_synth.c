@@ -1,6 +1,5 @@
 /* The synthetic faces generator: class proportions, determinism, layout. */
 #include <check.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "classes.h"
 #include "npz.h"
 #include "synth.h"
+#include "testutil.h"
 
 static SynthOptions small_options(uint64_t seed)
 {
@@ -111,12 +111,11 @@ START_TEST(images_do_not_depend_on_the_thread_count)
 {
     SynthOptions o = small_options(8);
     ImageSet one[NUM_SPLITS] = {{0}}, two[NUM_SPLITS] = {{0}};
-    int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
+    int threads = set_threads(1);
     synth_generate(&o, one);
-    omp_set_num_threads(3);
+    set_threads(3);
     synth_generate(&o, two);
-    omp_set_num_threads(threads);
+    set_threads(threads);
     ck_assert(sets_equal(one, two));
     free_sets(one);
     free_sets(two);

@@ -4,6 +4,9 @@
 
 #include <check.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "rng.h"
 #include "tensor.h"
@@ -42,6 +45,20 @@ static inline void assert_values(const Tensor *t, const double *want, double tol
 static inline void set_values(Tensor *t, const double *values)
 {
     for (size_t i = 0; i < t->size; i++) t->data[i] = (real)values[i];
+}
+
+/* Sets the number of OpenMP threads; returns the number before, so a test
+ * can put it back. Without OpenMP there is one thread and nothing to set. */
+static inline int set_threads(int threads)
+{
+#ifdef _OPENMP
+    int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    return before;
+#else
+    (void)threads;
+    return 1;
+#endif
 }
 
 #endif
