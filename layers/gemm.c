@@ -7,8 +7,8 @@
  * precision, where the reference sums in double) 50-100 times faster on
  * the layers' shapes, about as fast as OpenBLAS (1.09x over a training
  * batch's products; 0.8x to 1.2x shape by shape, see the README). Nothing
- * is skipped: the speed
- * comes from *where the numbers are* when they are multiplied. The
+ * is skipped: the speed comes from *where the numbers are* when they are
+ * multiplied. The
  * structure is the one of BLIS and OpenBLAS (Goto and van de Geijn,
  * "Anatomy of high-performance matrix multiplication", 2008).
  *
