@@ -8,9 +8,8 @@
  * the layers' shapes, about as fast as OpenBLAS (1.09x over a training
  * batch's products; 0.8x to 1.2x shape by shape, see the README). Nothing
  * is skipped: the speed comes from *where the numbers are* when they are
- * multiplied. The
- * structure is the one of BLIS and OpenBLAS (Goto and van de Geijn,
- * "Anatomy of high-performance matrix multiplication", 2008).
+ * multiplied. The structure is the one of BLIS and OpenBLAS (Goto and van
+ * de Geijn, "Anatomy of high-performance matrix multiplication", 2008).
  *
  * 1. Arithmetic is cheap, moving data is not. One core here can do two
  *    fused multiply-adds (FMA) per cycle on 16 floats each: 64 flops per
