@@ -24,8 +24,7 @@ ifeq ($(SANITIZE),1)
 OPT     := -O1 -march=native
 endif
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes
-CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp \
-           -Ilayers -Isrc -Idata -Ichecker $(EXTRA_CFLAGS)
+CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp $(EXTRA_CFLAGS)
 LDLIBS  := -lz -lm
 LDFLAGS := -fopenmp
 
@@ -40,8 +39,29 @@ endif
 .DEFAULT_GOAL := all
 include fuzz/fuzz.mk
 
+# The folders, from the bottom up. Each sees only the headers of the folders
+# below it (and its own), so an upward #include does not compile:
+#   base/     errors, random numbers, atomic files, progress bar, clock, flags
+#   layers/   tensors, the layers, the network, model descriptions
+#   optim/    optimizers (the Optimizer interface, SGD)
+#   data/     .npz files, datasets, the loader, the synthetic faces
+#   checker/  the gradient checker
+#   src/      the workbench's library: training, checkpoints, metrics, charts
+#   cli/      the ./emotion commands (and the gemm benchmark's main)
+# Lessons, tests and the fuzzer see everything.
+INC_base    := -Ibase
+INC_layers  := $(INC_base) -Ilayers
+INC_optim   := $(INC_layers) -Ioptim
+INC_data    := $(INC_layers) -Idata
+INC_checker := $(INC_layers) -Ichecker
+INC_src     := $(INC_optim) -Idata -Ichecker -Isrc
+INC_cli     := $(INC_src) -Icli
+INC_ALL     := $(INC_cli)
+# The include flags for a source path: those of its top folder.
+includes_for = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_ALL))
+
 # Library sources: everything except the files that hold a main().
-LIB_SRC    := $(filter-out %_main.c,$(wildcard layers/*.c src/*.c data/*.c checker/*.c))
+LIB_SRC    := $(filter-out %_main.c,$(wildcard base/*.c layers/*.c optim/*.c data/*.c checker/*.c src/*.c cli/*.c))
 FLOAT_OBJ  := $(LIB_SRC:%.c=$(BUILD)/float/%.o)
 DOUBLE_OBJ := $(LIB_SRC:%.c=$(BUILD)/double/%.o)
 TEST_SRC   := $(wildcard tests/*.c)
@@ -59,11 +79,11 @@ all: $(GRADCHECK) $(EMOTION)
 
 $(BUILD)/float/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes_for,$<) -MMD -MP -c $< -o $@
 
 $(BUILD)/double/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(call includes_for,$<) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
 
 $(BUILD)/libworkbench_float.a: $(FLOAT_OBJ)
 	@rm -f $@
@@ -76,7 +96,7 @@ $(BUILD)/libworkbench_double.a: $(DOUBLE_OBJ)
 $(GRADCHECK): $(BUILD)/double/checker/gradcheck_main.o $(BUILD)/libworkbench_double.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(EMOTION): $(BUILD)/float/src/emotion_main.o $(BUILD)/libworkbench_float.a
+$(EMOTION): $(BUILD)/float/cli/emotion_main.o $(BUILD)/libworkbench_float.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The Check suite, once per numeric type.
@@ -85,11 +105,11 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 $(BUILD)/float/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_ALL) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/double/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_ALL) $(CHECK_CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
 
 $(BUILD)/tests_float: $(TEST_SRC:%.c=$(BUILD)/float/%.o) $(BUILD)/libworkbench_float.a
 	$(CC) $(LDFLAGS) $^ $(CHECK_LIBS) $(LDLIBS) -o $@
@@ -109,7 +129,7 @@ LESSON_ARGS     = $(if $(DATA),--data $(DATA)) $(LESSON_FLAGS)
 define lesson_rules
 $(BUILD)/lessons/lesson$(1): lessons/lesson$(1).c $(LESSON_COMMON) $(BUILD)/libworkbench_$(if $(filter $(1),$(LESSONS_DOUBLE)),double,float).a
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $(if $(filter $(1),$(LESSONS_DOUBLE)),-DREAL_IS_DOUBLE) -Ilessons $$(LDFLAGS) $$(filter %.c,$$^) $$(filter %.a,$$^) $$(LDLIBS) -o $$@
+	$$(CC) $$(CFLAGS) $$(INC_ALL) $(if $(filter $(1),$(LESSONS_DOUBLE)),-DREAL_IS_DOUBLE) -Ilessons $$(LDFLAGS) $$(filter %.c,$$^) $$(filter %.a,$$^) $$(LDLIBS) -o $$@
 lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION)
 	./$(BUILD)/lessons/lesson$(1) $$(LESSON_ARGS)
 endef

@@ -1,6 +1,11 @@
 /* lesson_common.c: options, narration, data and printing shared by the lessons. */
 #include "lesson_common.h"
 
+#include <float.h>
+
+#include "args.h"
+#include "clock.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -57,41 +62,30 @@ static void usage_error(const Lesson *lesson, const char *summary, const LessonO
     exit(2);
 }
 
-/* Parses a whole number into *value; 0 on success. */
-static int parse_long(const char *text, long long min, long long max, long long *value)
+/* After a bad value (its message printed): the usage, and exit 2. */
+static void bad_value(const Lesson *lesson, const char *summary, const LessonOption *extra,
+                      int num_extra)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < min || v > max) return -1;
-    *value = v;
-    return 0;
+    fprintf(stderr, "\n");
+    print_usage(stderr, lesson, summary, extra, num_extra);
+    exit(2);
 }
 
-static int parse_double(const char *text, double *value)
+/* Applies one lesson-specific option; 0 on success, -1 for a bad value
+ * (message printed). */
+static int apply_extra(const Lesson *lesson, const LessonOption *option, const char *value)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end != '\0' || !isfinite(v)) return -1;
-    *value = v;
-    return 0;
-}
-
-/* Applies one lesson-specific option; 0 on success, -1 for a bad value. */
-static int apply_extra(const LessonOption *option, const char *value)
-{
-    long long whole;
+    char program[16];
+    snprintf(program, sizeof program, "lesson%d", lesson->number);
     switch (option->kind) {
     case LESSON_OPTION_FLAG:
         *(int *)option->value = 1;
         return 0;
     case LESSON_OPTION_INT:
-        if (parse_long(value, INT_MIN, INT_MAX, &whole)) return -1;
-        *(int *)option->value = (int)whole;
-        return 0;
+        return arg_int(program, option->name, value, INT_MIN, INT_MAX, (int *)option->value);
     case LESSON_OPTION_DOUBLE:
-        return parse_double(value, (double *)option->value);
+        return arg_real(program, option->name, value, -DBL_MAX, DBL_MAX, 0,
+                        (double *)option->value);
     case LESSON_OPTION_STRING:
         *(const char **)option->value = value;
         return 0;
@@ -134,7 +128,7 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
         if (!option && !common_with_value)
             usage_error(lesson, summary, extra, num_extra, "unknown option '%s'%s", flag, "");
         if (option && option->kind == LESSON_OPTION_FLAG) {
-            apply_extra(option, NULL);
+            apply_extra(lesson, option, NULL);
             continue;
         }
         if (++i == argc)
@@ -144,14 +138,11 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
             lesson->data_path = value;
             lesson->data_given = 1;
         } else if (!strcmp(flag, "--seed")) {
-            long long seed;
-            if (parse_long(value, 0, LLONG_MAX, &seed))
-                usage_error(lesson, summary, extra, num_extra,
-                            "--seed needs a whole number >= 0, not '%s'%s", value, "");
-            lesson->seed = (uint64_t)seed;
-        } else if (apply_extra(option, value)) {
-            usage_error(lesson, summary, extra, num_extra, "%s: '%s' is not a valid value",
-                        flag, value);
+            char program[16];
+            snprintf(program, sizeof program, "lesson%d", number);
+            if (arg_seed(program, flag, value, &lesson->seed)) bad_value(lesson, summary, extra, num_extra);
+        } else if (apply_extra(lesson, option, value)) {
+            bad_value(lesson, summary, extra, num_extra);
         }
     }
 
@@ -559,7 +550,5 @@ int lesson_gradcheck_layer(Lesson *lesson, Layer *layer, Tensor *x, Rng *rng)
 
 double lesson_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return clock_seconds();
 }

@@ -25,8 +25,8 @@ endif
 
 $(GEMM_BENCH_DIR)/bench_gemm.o: src/bench_gemm.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GEMM_BENCH_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_src) $(GEMM_BENCH_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/gemm_bench: $(BUILD)/float/src/gemm_bench_main.o $(GEMM_BENCH_DIR)/bench_gemm.o \
+$(BUILD)/gemm_bench: $(BUILD)/float/cli/gemm_bench_main.o $(GEMM_BENCH_DIR)/bench_gemm.o \
                      $(BUILD)/libworkbench_float.a
 	$(CC) $(LDFLAGS) $^ $(GEMM_BENCH_LIBS) $(LDLIBS) -o $@

@@ -7,13 +7,7 @@
 #include <time.h>
 
 #include "classes.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "clock.h"
 
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
 
@@ -63,7 +57,7 @@ int count_correct(const Tensor *probs, const int *labels)
 int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar,
                 EpochResult *result, Error *err)
 {
-    const double start = seconds_now();
+    const double start = clock_seconds();
     Tensor *x = tensor_new4(loader->batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
     int *labels = xmalloc((size_t)loader->batch_size * sizeof *labels);
     double loss_sum = 0; /* sum over images of each image's loss */
@@ -96,7 +90,7 @@ int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar
     result->images = images;
     result->loss = images ? loss_sum / images : NAN;
     result->accuracy = images ? (double)correct / images : NAN;
-    result->seconds = seconds_now() - start;
+    result->seconds = clock_seconds() - start;
     tensor_free(x);
     free(labels);
     return status;

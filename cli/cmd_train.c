@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "atomic_file.h"
 #include "chart.h"
 #include "checkpoint.h"
@@ -20,6 +21,7 @@
 #include "synth.h"
 #include "train.h"
 
+#define PROG "emotion train"
 #define DEFAULT_DATA "data/synth.npz"
 #define DEFAULT_OUT "runs/emotion"
 
@@ -103,51 +105,6 @@ static void usage(FILE *out)
  * Options
  * ------------------------------------------------------------------------- */
 
-static int parse_int(const char *flag, const char *text, long min, long max, int *value)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "emotion train: %s needs a whole number from %ld to %ld, not '%s'\n\n",
-                flag, min, max, text);
-        return -1;
-    }
-    *value = (int)v;
-    return 0;
-}
-
-/* A finite number in [min, max) (max_open) or [min, max]. */
-static int parse_real(const char *flag, const char *text, double min, double max, int max_open,
-                      double *value)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end != '\0' || !isfinite(v) || v < min || v > max ||
-        (max_open && v == max)) {
-        fprintf(stderr, "emotion train: %s needs a number from %g to %g%s, not '%s'\n\n", flag,
-                min, max, max_open ? " (excluded)" : "", text);
-        return -1;
-    }
-    *value = v;
-    return 0;
-}
-
-static int parse_seed(const char *text, uint64_t *value)
-{
-    char *end;
-    errno = 0;
-    if (text[0] < '0' || text[0] > '9') goto bad;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end != '\0') goto bad;
-    *value = v;
-    return 0;
-bad:
-    fprintf(stderr, "emotion train: --seed needs a non-negative whole number, not '%s'\n\n", text);
-    return -1;
-}
-
 /* Fills options from argv. Returns 0 to train, 1 when --help was shown,
  * -1 on bad usage (message printed). */
 static int parse_options(int argc, char **argv, TrainOptions *o)
@@ -187,28 +144,28 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--init")) {
             o->init_path = value;
         } else if (!strcmp(flag, "--epochs")) {
-            bad = parse_int(flag, value, 1, 100000, &o->epochs);
+            bad = arg_int(PROG, flag, value, 1, 100000, &o->epochs);
         } else if (!strcmp(flag, "--batch")) {
-            bad = parse_int(flag, value, 1, 65536, &o->batch_size);
+            bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
-            bad = parse_int(flag, value, 1, 1024, &o->threads);
+            bad = arg_int(PROG, flag, value, 1, 1024, &o->threads);
         } else if (!strcmp(flag, "--conv1")) {
-            bad = parse_int(flag, value, 1, 4096, &o->widths.conv1);
+            bad = arg_int(PROG, flag, value, 1, 4096, &o->widths.conv1);
             o->widths_given = 1;
         } else if (!strcmp(flag, "--conv2")) {
-            bad = parse_int(flag, value, 1, 4096, &o->widths.conv2);
+            bad = arg_int(PROG, flag, value, 1, 4096, &o->widths.conv2);
             o->widths_given = 1;
         } else if (!strcmp(flag, "--hidden")) {
-            bad = parse_int(flag, value, 1, 65536, &o->widths.hidden);
+            bad = arg_int(PROG, flag, value, 1, 65536, &o->widths.hidden);
             o->widths_given = 1;
         } else if (!strcmp(flag, "--lr")) {
-            bad = parse_real(flag, value, 0, 1e6, 0, &o->lr);
+            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->lr);
         } else if (!strcmp(flag, "--momentum")) {
-            bad = parse_real(flag, value, 0, 1, 1, &o->momentum);
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->momentum);
         } else if (!strcmp(flag, "--weight-decay")) {
-            bad = parse_real(flag, value, 0, 1e6, 0, &o->weight_decay);
+            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->weight_decay);
         } else if (!strcmp(flag, "--seed")) {
-            bad = parse_seed(value, &o->seed);
+            bad = arg_seed(PROG, flag, value, &o->seed);
         } else if (!strcmp(flag, "--schedule")) {
             int s = schedule_from_name(value);
             if (s < 0) {
@@ -219,7 +176,10 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
                 o->schedule = (Schedule)s;
             }
         }
-        if (bad) return -1;
+        if (bad) {
+            fputc('\n', stderr);
+            return -1;
+        }
     }
     if (o->init_path && o->widths_given) {
         fprintf(stderr, "emotion train: --init takes the widths from the checkpoint; "

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "chart.h"
 #include "checkpoint.h"
 #include "classes.h"
@@ -64,21 +65,6 @@ typedef struct {
     int threads;             /* 0: OpenMP's default */
 } EvalOptions;
 
-/* A whole number in [min, max] for flag, or -1 with a message. */
-static int parse_count(const char *flag, const char *text, int min, int max, int *value)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "emotion eval: %s needs a whole number from %d to %d, not '%s'\n\n", flag,
-                min, max, text);
-        return -1;
-    }
-    *value = (int)v;
-    return 0;
-}
-
 /* Fills options from argv. Returns -1 to go on and evaluate, or the exit
  * code to stop with: 0 after --help, 2 on bad usage (usage printed). */
 static int parse_options(int argc, char **argv, EvalOptions *o)
@@ -114,9 +100,9 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
             }
             o->split = value;
         } else if (!strcmp(flag, "--batch")) {
-            if (parse_count(flag, value, 1, 4096, &o->batch)) goto bad_usage;
-        } else if (parse_count(flag, value, 1, 1024, &o->threads)) {
-            goto bad_usage;
+            if (arg_int("emotion eval", flag, value, 1, 4096, &o->batch)) goto bad_value;
+        } else if (arg_int("emotion eval", flag, value, 1, 1024, &o->threads)) {
+            goto bad_value;
         }
     }
     if (!o->model_path) {
@@ -124,6 +110,8 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
         goto bad_usage;
     }
     return -1;
+bad_value:
+    fputc('\n', stderr);
 bad_usage:
     usage(stderr);
     return 2;

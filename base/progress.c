@@ -2,18 +2,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define BAR_WIDTH 24
 #define REDRAW_INTERVAL 0.1 /* seconds */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Writes a count compactly, "950", "12.3k", "151.2M", so the line stays short. */
 static void format_count(char *buf, size_t len, double value, const char *unit)
@@ -39,7 +33,7 @@ static void format_duration(char *buf, size_t len, double seconds)
 
 static void draw(Progress *p)
 {
-    double elapsed = now_seconds() - p->start_time;
+    double elapsed = clock_seconds() - p->start_time;
     double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
     char done[32], total[32], speed[32], eta[32] = "";
     format_count(done, sizeof done, (double)p->done, p->unit);
@@ -67,7 +61,7 @@ static void draw(Progress *p)
     fprintf(stderr, "  %s/s%s%s%s\033[K", speed, eta, p->extra[0] ? "  " : "", p->extra);
     fflush(stderr);
     p->drawn = 1;
-    p->last_draw = now_seconds();
+    p->last_draw = clock_seconds();
 }
 
 void progress_begin(Progress *p, const char *label, long total)
@@ -76,7 +70,7 @@ void progress_begin(Progress *p, const char *label, long total)
     p->label = label;
     p->unit = "";
     p->total = total;
-    p->start_time = now_seconds();
+    p->start_time = clock_seconds();
     p->last_draw = p->start_time;
     p->enabled = isatty(STDERR_FILENO);
 }
@@ -87,7 +81,7 @@ void progress_update(Progress *p, long done, const char *extra_text)
     if (!p->enabled) return;
     snprintf(p->extra, sizeof p->extra, "%s", extra_text ? extra_text : "");
     /* Only the redraw is throttled; reading the clock costs ~20 ns. */
-    if (now_seconds() - p->last_draw >= REDRAW_INTERVAL) draw(p);
+    if (clock_seconds() - p->last_draw >= REDRAW_INTERVAL) draw(p);
 }
 
 void progress_end(Progress *p)
@@ -100,5 +94,5 @@ void progress_end(Progress *p)
 
 double progress_elapsed(const Progress *p)
 {
-    return now_seconds() - p->start_time;
+    return clock_seconds() - p->start_time;
 }

@@ -3,18 +3,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "fer_csv.h"
 #include "splits.h"
 
 #define DEFAULT_OUT "data/fer2013.npz"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void usage(FILE *out)
 {
@@ -75,7 +69,7 @@ int cmd_data_convert(int argc, char **argv)
         return 2;
     }
 
-    double start = seconds_now();
+    double start = clock_seconds();
     FerCsv csv;
     Error err;
     if (fer_csv_read(csv_path, &csv, 1, &err)) {
@@ -88,7 +82,7 @@ int cmd_data_convert(int argc, char **argv)
         fer_csv_free(&csv);
         return 1;
     }
-    printf("wrote %s: %ld rows in %.1f s\n", out_path, csv.rows, seconds_now() - start);
+    printf("wrote %s: %ld rows in %.1f s\n", out_path, csv.rows, clock_seconds() - start);
     for (int s = 0; s < NUM_SPLITS; s++)
         if (csv.split[s].count > 0)
             printf("  x_%-5s (%d, 48, 48) uint8   y_%-5s (%d,) int64\n", split_names[s],

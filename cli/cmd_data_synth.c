@@ -6,6 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#define PROG "emotion data synth"
+
+#include "args.h"
+#include "clock.h"
 #include "commands.h"
 #include "splits.h"
 #include "synth.h"
@@ -37,28 +41,7 @@ static void usage(FILE *out)
         SYNTH_DEFAULT_TRAIN, SYNTH_DEFAULT_VAL, SYNTH_DEFAULT_TEST, SYNTH_DEFAULT_SEED);
 }
 
-/* A whole decimal number in [min, max], or -1 with a message. */
-static int parse_number(const char *flag, const char *text, unsigned long long max,
-                        unsigned long long *value)
-{
-    char *end;
-    errno = 0;
-    if (text[0] < '0' || text[0] > '9') goto bad;
-    *value = strtoull(text, &end, 10);
-    if (errno || *end != '\0' || *value > max) goto bad;
-    return 0;
-bad:
-    fprintf(stderr, "emotion data synth: %s needs a whole number from 0 to %llu, not '%s'\n\n",
-            flag, max, text);
-    return -1;
-}
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int cmd_data_synth(int argc, char **argv)
 {
@@ -70,7 +53,6 @@ int cmd_data_synth(int argc, char **argv)
     const unsigned long long max_images = 1000000;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
-        unsigned long long value;
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
             usage(stdout);
             return 0;
@@ -89,16 +71,17 @@ int cmd_data_synth(int argc, char **argv)
                 out_path = argv[i];
                 continue;
             }
-            int is_seed = !strcmp(flag, "--seed");
-            if (parse_number(flag, argv[i], is_seed ? ULLONG_MAX : max_images, &value)) {
+            int bad = !strcmp(flag, "--seed")
+                          ? arg_seed(PROG, flag, argv[i], &options.seed)
+                          : arg_int(PROG, flag, argv[i], 0, max_images,
+                                    &options.count[!strcmp(flag, "--train") ? SPLIT_TRAIN
+                                                   : !strcmp(flag, "--val") ? SPLIT_VAL
+                                                                            : SPLIT_TEST]);
+            if (bad) {
+                fputc('\n', stderr);
                 usage(stderr);
                 return 2;
             }
-            if (is_seed)
-                options.seed = value;
-            else
-                options.count[!strcmp(flag, "--train") ? SPLIT_TRAIN
-                              : !strcmp(flag, "--val") ? SPLIT_VAL : SPLIT_TEST] = (int)value;
         } else {
             fprintf(stderr, "emotion data synth: unknown option '%s'\n\n", flag);
             usage(stderr);
@@ -111,7 +94,7 @@ int cmd_data_synth(int argc, char **argv)
         return 2;
     }
 
-    double start = seconds_now();
+    double start = clock_seconds();
     ImageSet sets[NUM_SPLITS];
     memset(sets, 0, sizeof sets);
     synth_generate(&options, sets);
@@ -122,7 +105,7 @@ int cmd_data_synth(int argc, char **argv)
     } else {
         printf("wrote %s: synthetic faces, seed %llu, %s classes, %.1f s\n", out_path,
                (unsigned long long)options.seed,
-               options.balanced ? "balanced" : "FER2013-proportioned", seconds_now() - start);
+               options.balanced ? "balanced" : "FER2013-proportioned", clock_seconds() - start);
         for (int s = 0; s < NUM_SPLITS; s++)
             if (sets[s].count > 0)
                 printf("  x_%-5s (%d, 48, 48) uint8   y_%-5s (%d,) int64\n", split_names[s],

@@ -17,6 +17,8 @@
 #include <omp.h>
 #endif
 
+#include "args.h"
+#include "clock.h"
 #include "bench_gemm.h"
 #include "commands.h"
 #include "conv.h"
@@ -48,13 +50,6 @@ static void usage(FILE *out)
             1
 #endif
     );
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -101,18 +96,18 @@ typedef struct {
 
 static double time_train_step(Bench *b)
 {
-    double start = now_seconds();
+    double start = clock_seconds();
     network_loss(b->net, b->x, b->labels);
     network_loss_backward(b->net, b->labels, NULL);
     sgd_step(b->sgd, b->net);
-    return now_seconds() - start;
+    return clock_seconds() - start;
 }
 
 static double time_inference(Bench *b)
 {
-    double start = now_seconds();
+    double start = clock_seconds();
     network_forward(b->net, b->x);
-    return now_seconds() - start;
+    return clock_seconds() - start;
 }
 
 /* Median seconds of `repeats` calls after `warmup` untimed ones. */
@@ -135,18 +130,18 @@ static void layer_table(Bench *b, int repeats)
     for (int r = -2; r < repeats; r++) { /* two warm-up rounds */
         const Tensor *input = b->x;
         for (int i = 0; i < L; i++) {
-            double start = now_seconds();
+            double start = clock_seconds();
             layer_forward(net->layers[i], input, net->out[i]);
-            if (r >= 0) forward[i * repeats + r] = now_seconds() - start;
+            if (r >= 0) forward[i * repeats + r] = clock_seconds() - start;
             input = net->out[i];
         }
         /* the gradient of the loss, where the network's backward starts */
         softmax_xent_forward(net->out[L - 1], b->labels, net->probs);
         softmax_xent_backward(net->probs, b->labels, net->grad[L - 1]);
         for (int i = L - 1; i >= 0; i--) {
-            double start = now_seconds();
+            double start = clock_seconds();
             layer_backward(net->layers[i], net->grad[i], i > 0 ? net->grad[i - 1] : NULL);
-            if (r >= 0) backward[i * repeats + r] = now_seconds() - start;
+            if (r >= 0) backward[i * repeats + r] = clock_seconds() - start;
         }
     }
     printf("%-7s %-8s %-16s %10s %10s %10s %10s\n", "layer", "kind", "output", "fwd ms", "fwd GF/s",
@@ -199,15 +194,11 @@ int cmd_bench(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        char *end;
-        errno = 0;
-        long v = strtol(argv[++i], &end, 10);
-        if (errno || *end || end == argv[i] || v < 1 || v > 100000) {
-            fprintf(stderr, "emotion bench: %s needs a whole number from 1 to 100000, got '%s'\n\n", arg, argv[i]);
+        if (arg_int("emotion bench", arg, argv[++i], 1, 100000, target)) {
+            fputc('\n', stderr);
             usage(stderr);
             return 2;
         }
-        *target = (int)v;
     }
 
     Error err;

@@ -7,6 +7,7 @@
 #include <omp.h>
 #endif
 
+#include "args.h"
 #include "bench_gemm.h"
 
 static void usage(FILE *out)
@@ -28,14 +29,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > 1024) {
-                fprintf(stderr, "gemm_bench: --threads wants a count from 1 to 1024, got '%s'\n",
-                        argv[i]);
-                return 2;
-            }
-            threads = (int)n;
+            if (arg_int("gemm_bench", "--threads", argv[++i], 1, 1024, &threads)) return 2;
         } else {
             fprintf(stderr, "gemm_bench: unknown or incomplete option '%s'\n", argv[i]);
             usage(stderr);

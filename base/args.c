@@ -1,0 +1,104 @@
+#include "args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Digits only, at least one: the shape of every count and seed. */
+static int all_digits(const char *text)
+{
+    if (!*text) return 0;
+    for (const char *c = text; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    return 1;
+}
+
+/* A whole number, with a '-' allowed when min < 0. */
+static int whole_number(const char *text, long min, long *value)
+{
+    const char *digits = (min < 0 && text[0] == '-') ? text + 1 : text;
+    if (!all_digits(digits)) return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (errno || *end) return -1; /* beyond long: out of any range we allow */
+    *value = v;
+    return 0;
+}
+
+int arg_int(const char *program, const char *flag, const char *text, long min, long max,
+            int *value)
+{
+    long v;
+    if (whole_number(text, min, &v) != 0 || v < min || v > max) {
+        fprintf(stderr, "%s: %s needs a whole number from %ld to %ld, not '%s'\n", program, flag,
+                min, max, text);
+        return -1;
+    }
+    *value = (int)v;
+    return 0;
+}
+
+int arg_real(const char *program, const char *flag, const char *text, double min, double max,
+             int max_open, double *value)
+{
+    /* strtod also reads hexadecimal, "inf", "nan" and leading blanks: none
+     * of them is a decimal number a user means. */
+    int shaped = text[0] == '-' || text[0] == '.' || (text[0] >= '0' && text[0] <= '9');
+    for (const char *c = text; shaped && *c; c++)
+        shaped = strchr("0123456789.eE+-", *c) != NULL;
+    char *end = NULL;
+    errno = 0;
+    double v = shaped ? strtod(text, &end) : NAN;
+    /* ERANGE with a small result is underflow: the number rounds to 0 */
+    int overflow = errno == ERANGE && fabs(v) >= 1;
+    if (!shaped || *end || overflow || !isfinite(v) || v < min || v > max ||
+        (max_open && v == max)) {
+        fprintf(stderr, "%s: %s needs a number from %g to %g%s, not '%s'\n", program, flag, min,
+                max, max_open ? " (excluded)" : "", text);
+        return -1;
+    }
+    *value = v;
+    return 0;
+}
+
+int arg_seed(const char *program, const char *flag, const char *text, uint64_t *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = all_digits(text) ? strtoull(text, &end, 10) : 0;
+    if (!all_digits(text) || errno || *end) {
+        fprintf(stderr, "%s: %s needs a whole number from 0 to %llu, not '%s'\n", program, flag,
+                (unsigned long long)UINT64_MAX, text);
+        return -1;
+    }
+    *value = (uint64_t)v;
+    return 0;
+}
+
+int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
+              int *width)
+{
+    const char *x = strchr(text, 'x');
+    char first[32];
+    size_t len = x ? (size_t)(x - text) : strlen(text);
+    long h, w;
+    int ok = len > 0 && len < sizeof first;
+    if (ok) {
+        memcpy(first, text, len);
+        first[len] = '\0';
+        ok = whole_number(first, 1, &h) == 0 && h >= 1 && h <= max;
+    }
+    if (ok && x) ok = whole_number(x + 1, 1, &w) == 0 && w >= 1 && w <= max;
+    else w = ok ? h : 0;
+    if (!ok) {
+        fprintf(stderr, "%s: %s needs K or KHxKW, whole numbers from 1 to %ld, not '%s'\n",
+                program, flag, max, text);
+        return -1;
+    }
+    *height = (int)h;
+    *width = (int)w;
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* args.h: numbers from the command line, with one set of rules for every
+ * program (./emotion, ./gradcheck, the lessons, the benchmarks).
+ *
+ * A value is accepted only when the whole text is the number: no empty
+ * text, no leading blanks, no trailing characters ("3x", "1e", "0x10"), no
+ * sign on a count or a seed. A number outside the allowed range is refused
+ * with the range in the message, e.g.
+ *     emotion train: --epochs needs a whole number from 1 to 100000, not '0'
+ * Each function prints that message to stderr (prefixed by the program's
+ * name) and returns -1, or stores the value and returns 0. */
+#ifndef ARGS_H
+#define ARGS_H
+
+#include <stdint.h>
+
+/* A whole number in [min, max]. */
+int arg_int(const char *program, const char *flag, const char *text, long min, long max,
+            int *value);
+
+/* A finite decimal number in [min, max], or [min, max) when max_open. A
+ * value too small to represent (1e-400) is taken as the 0 it rounds to. */
+int arg_real(const char *program, const char *flag, const char *text, double min, double max,
+             int max_open, double *value);
+
+/* A seed: any whole number from 0 to 2^64 - 1. */
+int arg_seed(const char *program, const char *flag, const char *text, uint64_t *value);
+
+/* A window size: "3" (3x3) or "3x5" (height x width), each in [1, max]. */
+int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
+              int *width);
+
+#endif
