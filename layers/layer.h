@@ -28,12 +28,28 @@
 #include "error.h"
 #include "tensor.h"
 
+/* How a parameter starts (network_init) and whether weight decay pulls it
+ * towards 0. The layer that owns a parameter says so: nothing else needs
+ * to recognise it by name. */
+typedef enum {
+    PARAM_INIT_HE,    /* w ~ N(0, 2 / fan_in): conv and fc weights */
+    PARAM_INIT_ZERO,  /* 0: biases (and batchnorm's shift) */
+    PARAM_INIT_ONE,   /* 1: batchnorm's scale */
+} ParamInit;
+
 /* A learnable tensor and its gradient, as the optimizer sees it. */
 typedef struct {
-    const char *name;  /* "w" or "b" */
+    const char *name;  /* "w", "b": the checkpoint names it conv1.w, conv1.b */
     Tensor *value;
     Tensor *grad;      /* same shape as value; written by backward */
+    ParamInit init;
+    int fan_in;        /* inputs feeding one output (for PARAM_INIT_HE) */
+    int decay;         /* 1: weight decay applies (weights); 0: it does not (biases) */
 } Param;
+
+/* Training or evaluation. Layers that behave differently in training
+ * (dropout, batch normalisation) read it; the network sets it for all. */
+typedef enum { LAYER_TRAIN, LAYER_EVAL } LayerMode;
 
 #define LAYER_MAX_PARAMS 2
 
@@ -50,6 +66,13 @@ typedef struct {
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,
                         int *out_ndim, int *out_dims, Error *err);
+    /* Forward floating-point operations for one item of the given input
+     * shape (a multiply-add counts 2), for the model table and the bench. */
+    double (*flops)(const Layer *layer, int ndim, const int *in_dims);
+    /* How far x is from the nearest point where the layer is not
+     * differentiable (ReLU at 0, a max-pool window's tie), so the gradient
+     * checker can stay away from kinks. NULL: the layer is smooth. */
+    double (*kink_distance)(const Layer *layer, const Tensor *x);
     void (*forward)(Layer *layer, const Tensor *x, Tensor *out);
     void (*backward)(Layer *layer, const Tensor *dout, Tensor *dx);
     void (*destroy)(Layer *layer);
@@ -59,6 +82,7 @@ struct Layer {
     const LayerOps *ops;
     char name[32];            /* e.g. "conv1", set by whoever builds the network */
     const Tensor *input;      /* the x of the last forward (not owned) */
+    LayerMode mode;           /* LAYER_TRAIN unless the network says otherwise */
     int num_params;
     Param params[LAYER_MAX_PARAMS];
 };

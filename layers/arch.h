@@ -1,0 +1,84 @@
+/* arch.h: networks described in text.
+ *
+ * A description is one layer per line (or per comma-separated item, as on
+ * a command line), with '#' comments and blank lines allowed:
+ *
+ *     # the seed's emotion CNN
+ *     conv 32 3x3 pad 1        conv F K [stride S] [pad P]   K: 3, 3x3 or 3x5
+ *     relu                     relu
+ *     maxpool 2                maxpool K [stride S]           stride defaults to K
+ *     conv 64 3x3 pad 1        avgpool K [stride S]
+ *     relu                     fc M   (flattens an (N, C, H, W) input in (C, H, W) order)
+ *     maxpool 2
+ *     fc 256
+ *     relu
+ *     fc 7
+ *
+ * Softmax cross-entropy is the loss after the last layer, which must give
+ * one score per class. The input shape (C, H, W) and the class count come
+ * from the data, so one description fits any image size it can take.
+ *
+ * Parsing checks the words and numbers; building checks the shapes (a
+ * window larger than the map it meets, a last layer of the wrong width).
+ * Every message names where the problem is, "line 3" in a file or "item 2"
+ * of a comma-separated list, and what is wrong.
+ *
+ * Layers are named by kind and count, in order: conv1, conv2, relu1,
+ * pool1 (max or average), fc1, fc2, ... Checkpoints name parameters after
+ * them: conv1.w, conv1.b, fc1.w, ... */
+#ifndef ARCH_H
+#define ARCH_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "network.h"
+
+#define ARCH_MAX_LAYERS NETWORK_MAX_LAYERS
+/* The largest width, kernel, stride or pad a description may ask for:
+ * larger ones are refused when parsing, before anything is allocated. */
+#define ARCH_MAX_WIDTH 65536
+#define ARCH_MAX_KERNEL 1024
+
+typedef enum { ARCH_CONV, ARCH_RELU, ARCH_MAXPOOL, ARCH_AVGPOOL, ARCH_FC } ArchKind;
+
+typedef struct {
+    ArchKind kind;
+    int width;                   /* conv: filters F; fc: outputs M */
+    int kernel_h, kernel_w;      /* conv, pools */
+    int stride, pad;             /* conv, pools */
+    char where[48];              /* "line 3", "item 2" (for messages) */
+} ArchLayer;
+
+typedef struct {
+    int count;
+    ArchLayer layers[ARCH_MAX_LAYERS];
+} Arch;
+
+/* The seed's emotion CNN, as models/emotion.net writes it. */
+extern const char arch_emotion_text[];
+
+/* Reads a description. origin names it in messages ("models/x.net",
+ * "--arch"). Returns 0, or -1 with a message such as
+ *     --arch item 2: unknown layer 'rellu' (conv, relu, maxpool, avgpool, fc)
+ *     models/x.net line 4: 'conv' needs a number of filters, not '3x3' */
+int arch_parse(const char *text, const char *origin, Arch *arch, Error *err);
+
+/* The canonical text of a description: one layer per line, every option
+ * spelled out ("conv 32 3x3 stride 1 pad 1"). Parsing it gives the same
+ * Arch. Returns the length written (as snprintf). */
+int arch_format(const Arch *arch, char *buf, size_t len);
+
+/* Builds the network for inputs of (channels, height, width) and the given
+ * number of classes; weights are zero (network_init). Returns NULL with a
+ * message naming the layer if a shape does not fit:
+ *     --arch item 3: maxpool 5x5 window is larger than the 4x4 map it meets
+ *     line 9: the last layer gives 7 scores but the data has 5 classes */
+Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
+                    int classes, Error *err);
+
+/* The network as a table: layer, output shape, parameters, forward MFLOP
+ * per image, and the totals. */
+void arch_print_table(FILE *out, const Network *net);
+
+#endif
