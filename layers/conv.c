@@ -257,8 +257,12 @@ Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,
     conv->b = tensor_new(1, &filters);
     conv->db = tensor_like(conv->b);
     conv->base.num_params = 2;
-    conv->base.params[0] = (Param){"w", conv->w, conv->dw};
-    conv->base.params[1] = (Param){"b", conv->b, conv->db};
+    /* He: each output sums C*kH*kW inputs; the weights decay, the biases do not */
+    conv->base.params[0] = (Param){.name = "w", .value = conv->w, .grad = conv->dw,
+                                   .init = PARAM_INIT_HE,
+                                   .fan_in = in_channels * kernel_h * kernel_w, .decay = 1};
+    conv->base.params[1] = (Param){.name = "b", .value = conv->b, .grad = conv->db,
+                                   .init = PARAM_INIT_ZERO};
     return &conv->base;
 }
 

@@ -88,7 +88,10 @@ Layer *fc_create(int in_features, int out_features, Error *err)
     fc->b = tensor_new(1, &out_features);
     fc->db = tensor_like(fc->b);
     fc->base.num_params = 2;
-    fc->base.params[0] = (Param){"w", fc->w, fc->dw};
-    fc->base.params[1] = (Param){"b", fc->b, fc->db};
+    /* He: each output sums D inputs; the weights decay, the biases do not */
+    fc->base.params[0] = (Param){.name = "w", .value = fc->w, .grad = fc->dw,
+                                 .init = PARAM_INIT_HE, .fan_in = in_features, .decay = 1};
+    fc->base.params[1] = (Param){.name = "b", .value = fc->b, .grad = fc->db,
+                                 .init = PARAM_INIT_ZERO};
     return &fc->base;
 }
