@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "conv.h"
 #include "fc.h"
 #include "gradcheck.h"
@@ -212,8 +213,10 @@ static int run_softmax(Rng *rng)
 static int run_net(Rng *rng)
 {
     Error err;
-    EmotionCnnConfig config = {.side = NET_SIDE, .conv1 = NET_C1, .conv2 = NET_C2, .hidden = NET_H, .classes = 7};
-    Network *net = emotion_cnn_create(&config, &err);
+    char text[256];
+    snprintf(text, sizeof text, "conv %d 3x3 pad 1, relu, maxpool 2, conv %d 3x3 pad 1, relu, "
+             "maxpool 2, fc %d, relu, fc 7", NET_C1, NET_C2, NET_H);
+    Network *net = arch_build_text(text, "net", 1, NET_SIDE, NET_SIDE, 7, &err);
     if (!net) {
         fprintf(stderr, "gradcheck: %s\n", err.msg);
         return -1;
