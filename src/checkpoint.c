@@ -40,6 +40,10 @@ static const NpyArray *find_array(const NpzFile *npz, const char *path, const ch
         error_set(err, "%s: not an emotion CNN checkpoint: array '%s' is missing", path, name);
         return NULL;
     }
+    if (npy_dtype_is_string(a->dtype)) {
+        error_set(err, "%s: array '%s' holds strings, not weights", path, name);
+        return NULL;
+    }
     if (a->ndim != ndim) {
         error_set(err, "%s: array '%s' has %d dimensions, expected %d", path, name, a->ndim, ndim);
         return NULL;
