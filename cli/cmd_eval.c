@@ -224,6 +224,12 @@ static int evaluate(const EvalOptions *o)
         network_free(net);
         return 1;
     }
+    if (dataset_check_fits(&data, o->data_path, 1, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES, &err)) {
+        fprintf(stderr, "emotion eval: %s\n", err.msg);
+        dataset_free(&data);
+        network_free(net);
+        return 1;
+    }
     if (data.count == 0) {
         fprintf(stderr, "emotion eval: %s: split '%s' has no images\n", o->data_path, o->split);
         dataset_free(&data);

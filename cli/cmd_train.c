@@ -17,6 +17,7 @@
 #include "chart.h"
 #include "checkpoint.h"
 #include "commands.h"
+#include "files.h"
 #include "loader.h"
 #include "synth.h"
 #include "train.h"
@@ -201,61 +202,6 @@ static char *join_path(const char *dir, const char *name)
     return path;
 }
 
-/* mkdir -p: creates dir and any missing parents. */
-static int make_directories(const char *dir, Error *err)
-{
-    char *path = xmalloc(strlen(dir) + 1);
-    strcpy(path, dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        struct stat st;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            error_set(err, "%s: cannot create the directory: %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            error_set(err, "%s: exists and is not a directory", path);
-            free(path);
-            return -1;
-        }
-        *p = saved;
-        if (saved == '\0') break;
-    }
-    free(path);
-    return 0;
-}
-
-/* The built-in dataset: drawn with the default synth settings (as
- * `emotion data synth` would) the first time it is needed. */
-static int ensure_builtin_data(const char *path, Error *err)
-{
-    if (access(path, F_OK) == 0) return 0;
-    SynthOptions options = synth_default_options();
-    printf("%s not found: drawing the built-in synthetic faces (%d train, %d val, %d test, "
-           "seed %llu) as 'emotion data synth' would\n",
-           path, options.count[SPLIT_TRAIN], options.count[SPLIT_VAL], options.count[SPLIT_TEST],
-           (unsigned long long)options.seed);
-    fflush(stdout);
-    const char *slash = strrchr(path, '/');
-    if (slash) {
-        char *dir = xmalloc((size_t)(slash - path) + 1);
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-        int status = dir[0] ? make_directories(dir, err) : 0;
-        free(dir);
-        if (status) return -1;
-    }
-    ImageSet sets[NUM_SPLITS];
-    memset(sets, 0, sizeof sets);
-    synth_generate(&options, sets);
-    int status = splits_write_npz(sets, path, 0, err);
-    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
-    return status;
-}
-
 /* The train and val splits of one .npz, read once. */
 static int load_splits(const char *path, Dataset *train, Dataset *val, Error *err)
 {
@@ -267,6 +213,13 @@ static int load_splits(const char *path, Dataset *train, Dataset *val, Error *er
         if (status) dataset_free(train);
     }
     npz_free(&npz);
+    /* The emotion CNN takes 48x48 grey faces in at most 7 classes. */
+    if (!status && (dataset_check_fits(train, path, 1, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES, err) ||
+                    dataset_check_fits(val, path, 1, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES, err))) {
+        dataset_free(train);
+        dataset_free(val);
+        status = -1;
+    }
     return status;
 }
 
@@ -459,7 +412,7 @@ int cmd_train(int argc, char **argv)
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
     Error err;
-    if (!o.data_given && ensure_builtin_data(o.data_path, &err)) {
+    if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) {
         fprintf(stderr, "emotion train: %s\n", err.msg);
         return 1;
     }
