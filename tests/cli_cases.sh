@@ -56,10 +56,51 @@ expect_output "one file at a time"
 expect 0 "$EMOTION" data info "$NPZ_FIXTURES/dataset.npz"
 expect_output "4 arrays"
 expect_output "x_train  uint8    (10, 48, 48)"
-expect_output "y_train  int64    (10,) .*Angry 2, Disgust 1, Fear 1, Happy 3, Sad 1, Surprise 1, Neutral 1"
-expect_output "y_val    int64    (2,) .*Angry 0, .*Neutral 2"
+expect_output "y_train  int64    (10,) .*Angry: 2, Disgust: 1, Fear: 1, Happy: 3, Sad: 1, Surprise: 1, Neutral: 1"
+expect_output "y_val    int64    (2,) .*Angry: 0, .*Neutral: 2"
+expect_output "classes: 7 from the labels (largest + 1), named as FER2013's: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral"
+expect_output "^split train: 10 images of (C, H, W) = (1, 48, 48)"
+expect_output "^split val: 2 images of (C, H, W) = (1, 48, 48)"
+# labels 0, 7, -1, 3: eight classes (the largest + 1), and -1 outside them
 expect 0 "$EMOTION" data info "$NPZ_FIXTURES/labels_out_of_range.npz"
-expect_output "WARNING: 2 labels outside 0..6"
+expect_output "WARNING: 1 label outside 0..7 (e.g. -1)"
+expect_output "^split train: WARNING: the loader would refuse it: .*y_train\[2\] is -1"
+
+# any image size and class count (tests/fixtures/make_loader_fixtures.py)
+LOADER_FIXTURES=tests/fixtures/loader
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/grey28.npz"
+expect_output "classes: 5 from the labels (largest + 1): class 0, class 1, class 2, class 3, class 4"
+expect_output "y_val    int64    (3,) .*class 0: 0, class 1: 1, class 2: 1, class 3: 0, class 4: 1"
+expect_output "^split train: 6 images of (C, H, W) = (1, 28, 28)"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/colour.npz"
+expect_output "class_names  <U6      (3,)"
+expect_output "classes: 3 from class_names: cat, dög, bird 🐦"
+expect_output "y_train      uint8    (4,) .*cat: 1, dög: 1, bird 🐦: 2"
+expect_output "^split train: 4 images of (C, H, W) = (3, 10, 7)"
+expect_output "^split tall: 2 images of (C, H, W) = (1, 9, 5)"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names_text.npz"
+expect_output "classes: 3 from class_names: zero, un, dós"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/splits_k.npz"
+expect_output "^split val: 3 images"
+expect_output "classes: 4 from the labels"
+# a file that reads cleanly but that the loader refuses: warnings, exit 0
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names/duplicate.npz"
+expect_output "classes: WARNING: .*class_names entries 0 and 2 are both 'a'"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/errors.npz"
+expect_output "^split tall: WARNING: the loader would refuse it: .*x_tall has shape (3, 1025, 4)"
+expect_output "^split label7: WARNING: .*y_label7\[2\] is 7, outside the classes 0..6"
+# not a dataset (a checkpoint): no classes or splits
+expect 0 "$EMOTION" data info "tests/fixtures/checkpoints/good.npz"
+if grep -q "^classes\|^split" /tmp/cli_out.$$; then bad "data info: classes or splits for a checkpoint"; else ok; fi
+# the emotion CNN takes 48x48 grey faces in at most 7 classes: others are refused, clearly
+expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 1 --out /tmp/workbench_cli_never_written
+expect_output "the train split has images of (C, H, W) = (1, 28, 28) in 5 classes; this network takes (1, 48, 48)"
+expect 1 test -e /tmp/workbench_cli_never_written
+expect 1 "$EMOTION" eval --model tests/fixtures/checkpoints/good.npz --data "$LOADER_FIXTURES/colour.npz" --split train
+expect_output "(C, H, W) = (3, 10, 7) in 3 classes"
+# an empty output directory is refused (it used to overflow a buffer)
+expect 1 "$EMOTION" train --data "$NPZ_FIXTURES/dataset.npz" --out ''
+expect_output "cannot create a directory with an empty name"
 
 # every variant numpy writes is listed
 for npz_file in basic_stored basic_compressed basic_stream_stored basic_stream_compressed \
@@ -180,7 +221,7 @@ expect 0 "$EMOTION" data synth --out "$DATA_TMP/s3.npz" --train 70 --val 14 --te
 expect 1 cmp -s "$DATA_TMP/s1.npz" "$DATA_TMP/s3.npz"
 expect 0 "$EMOTION" data synth --out "$DATA_TMP/balanced.npz" --train 70 --val 7 --test 7 --balanced
 expect 0 "$EMOTION" data info "$DATA_TMP/balanced.npz"
-expect_output "y_train  int64    (70,) .*Angry 10, Disgust 10, Fear 10, Happy 10, Sad 10, Surprise 10, Neutral 10"
+expect_output "y_train  int64    (70,) .*Angry: 10, Disgust: 10, Fear: 10, Happy: 10, Sad: 10, Surprise: 10, Neutral: 10"
 expect_output "6 arrays"
 expect 0 "$EMOTION" data info "$DATA_TMP/s1.npz"
 expect_output "4 arrays"
