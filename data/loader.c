@@ -235,9 +235,9 @@ static int check_class_name(const char *name, const char *path, const char *what
 
 /* The entries of class_names: a 1-D string array, or uint8 UTF-8 text
  * with one name per line (a final newline, and a '\r' before each '\n',
- * are allowed). texts receives up to DATASET_MAX_CLASSES names. */
+ * are allowed). texts receives up to DATASET_MAX_CLASSES checked names. */
 static int read_class_names(const NpyArray *a, const char *path,
-                            char (*texts)[CLASS_NAME_MAX + 2], int *count, Error *err)
+                            char (*texts)[CLASS_NAME_MAX + 1], int *count, Error *err)
 {
     char shape[96], what[64];
     npy_shape_string(a, shape, sizeof shape);
@@ -245,21 +245,22 @@ static int read_class_names(const NpyArray *a, const char *path,
         if (a->count > DATASET_MAX_CLASSES)
             return error_set(err, "%s: class_names has %zu names; at most %d classes are "
                                   "supported", path, a->count, DATASET_MAX_CLASSES);
-        for (size_t k = 0; k < a->count; k++) {
-            Error element_err;
+        /* Room for any element: UTF-8 takes at most 4 bytes per code point. */
+        size_t cap = a->string_length * (a->dtype == NPY_UNICODE ? 4 : 1) + 1;
+        char *text = xmalloc(cap);
+        int status = 0;
+        for (size_t k = 0; k < a->count && status == 0; k++) {
             snprintf(what, sizeof what, "class_names[%zu]", k);
-            /* one byte more than a name may have, so that too long is seen */
-            if (npy_string_element(a, k, texts[k], CLASS_NAME_MAX + 2, &element_err) != 0) {
-                if (strstr(element_err.msg, "longer than"))
-                    return error_set(err, "%s: %s is longer than %d bytes of UTF-8; class names "
-                                          "may have at most %d", path, what, CLASS_NAME_MAX,
-                                     CLASS_NAME_MAX);
-                return error_set(err, "%s: %s", path, element_err.msg);
-            }
-            if (check_class_name(texts[k], path, what, err)) return -1;
+            if (npy_string_element(a, k, text, cap, err))
+                status = error_prefix(err, "%s", path);
+            else if (check_class_name(text, path, what, err) == 0)
+                memcpy(texts[k], text, strlen(text) + 1);
+            else
+                status = -1;
         }
+        free(text);
         *count = (int)a->count;
-        return 0;
+        return status;
     }
     if (a->dtype == NPY_UINT8 && a->ndim == 1) {
         const char *text = a->data, *end = text + a->count;
@@ -333,7 +334,7 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
         *names = default_class_names(*classes);
         return 0;
     }
-    char (*texts)[CLASS_NAME_MAX + 2] = xmalloc(DATASET_MAX_CLASSES * sizeof *texts);
+    char (*texts)[CLASS_NAME_MAX + 1] = xmalloc(DATASET_MAX_CLASSES * sizeof *texts);
     int count = 0;
     int status = read_class_names(member, path, texts, &count, err);
     if (status == 0 && count == 0)

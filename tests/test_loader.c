@@ -386,7 +386,7 @@ START_TEST(bad_class_names_are_refused)
         {"tab", "class_names[1] holds the control character U+0009", "printable"},
         {"c1_control", "class_names[0] holds the control character U+0085", "printable"},
         {"long65", "class_names[0] is 65 bytes long", "at most 64"},
-        {"long200", "class_names[0] is longer than 64 bytes", "at most 64"},
+        {"long200", "class_names[0] is 200 bytes long", "at most 64"},
         {"too_many", "class_names has 1001 names", "at most 1000 classes"},
         {"two_d", "class_names is str with shape (2, 2)", "1-D array of strings"},
         {"numbers", "class_names is int64 with shape (3,)", "one name per line"},
