@@ -474,7 +474,7 @@ int dataset_check_fits(const Dataset *d, const char *path, int channels, int hei
         d->classes <= classes)
         return 0;
     return error_set(err, "%s: the %s split has images of (C, H, W) = (%d, %d, %d) in %d classes; "
-                          "this network takes (%d, %d, %d) images and at most %d classes",
+                          "expected (%d, %d, %d) images in at most %d classes",
                      path, d->split, d->channels, d->height, d->width, d->classes, channels,
                      height, width, classes);
 }

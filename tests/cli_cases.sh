@@ -94,7 +94,7 @@ expect 0 "$EMOTION" data info "tests/fixtures/checkpoints/good.npz"
 if grep -q "^classes\|^split" /tmp/cli_out.$$; then bad "data info: classes or splits for a checkpoint"; else ok; fi
 # the emotion CNN takes 48x48 grey faces in at most 7 classes: others are refused, clearly
 expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 1 --out /tmp/workbench_cli_never_written
-expect_output "the train split has images of (C, H, W) = (1, 28, 28) in 5 classes; this network takes (1, 48, 48)"
+expect_output "the train split has images of (C, H, W) = (1, 28, 28) in 5 classes; expected (1, 48, 48)"
 expect 1 test -e /tmp/workbench_cli_never_written
 expect 1 "$EMOTION" eval --model tests/fixtures/checkpoints/good.npz --data "$LOADER_FIXTURES/colour.npz" --split train
 expect_output "(C, H, W) = (3, 10, 7) in 3 classes"

@@ -417,7 +417,7 @@ START_TEST(datasets_built_in_code_have_shape_and_names)
     ck_assert_int_eq(dataset_check_fits(&d, "code", 3, 5, 4, 7, &err), 0); /* fewer classes fit */
     ck_assert_int_eq(dataset_check_fits(&d, "code", 1, 48, 48, 7, &err), -1);
     ck_assert_msg(strstr(err.msg, "code: the train split has images of (C, H, W) = (3, 5, 4)") &&
-                      strstr(err.msg, "takes (1, 48, 48) images"),
+                      strstr(err.msg, "expected (1, 48, 48) images in at most 7 classes"),
                   "%s", err.msg);
     ck_assert_int_eq(dataset_check_fits(&d, "code", 3, 5, 4, 2, &err), -1);
     dataset_free(&d);
