@@ -486,6 +486,42 @@ expect 1 test -e "$TRAIN_TMP/bad/model.npz"
 expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
 expect_output "--arch, input 1x48x48, 7 classes, batch 4"
 expect_output "conv1    (8, 24, 24)"
+# optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
+BN_ARCH="conv 8 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 16, batchnorm, relu, dropout 0.3, fc 7"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
+    --plateau-patience 0 --warmup 1 --arch "$BN_ARCH" --out "$TRAIN_TMP/whole"
+expect_output "optimizer: adam, lr 0.001, beta1 0.9, beta2 0.999, eps 1e-08, weight decay 0.0005; schedule plateau (factor 0.5, patience 0) after 1 warm-up epoch"
+expect_output "bn1      (8, 48, 48)                  16"
+expect_output "drop1    (16,)"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
+    --plateau-patience 0 --warmup 1 --arch "$BN_ARCH" --out "$TRAIN_TMP/halves" --stop-after 2
+expect 1 grep -q "^3," "$TRAIN_TMP/halves/metrics.csv"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves" --threads 1
+expect_output "resuming $TRAIN_TMP/halves after epoch 2 of 4"
+expect 0 cmp "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/halves/model.npz"
+expect 0 cmp "$TRAIN_TMP/whole/best.npz" "$TRAIN_TMP/halves/best.npz"
+expect 0 grep -q "^4," "$TRAIN_TMP/halves/metrics.csv"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves"
+expect_output "nothing to resume: all 4 epochs"
+expect 2 "$EMOTION" train --resume "$TRAIN_TMP/halves" --epochs 9
+expect_output "only --threads and --stop-after may be given with it (not '--epochs')"
+expect 1 "$EMOTION" train --resume "$TRAIN_TMP/no_such_run"
+expect_output "no_such_run/resume.npz: cannot open"
+expect 0 "$EMOTION" eval --model "$TRAIN_TMP/halves/best.npz" --data "$TRAIN_TMP/small.npz" --split val
+for opt in sgd nesterov rmsprop adamw; do
+    expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --optimizer $opt --arch "$SMALL_ARCH" --out "$TRAIN_TMP/opt_$opt"
+    expect_output "optimizer: $opt, lr"
+done
+expect 2 "$EMOTION" train --optimizer adam --momentum 0.5
+expect_output "--momentum does not apply to --optimizer adam"
+expect 2 "$EMOTION" train --optimizer sgd --beta1 0.5
+expect_output "--beta1 does not apply to --optimizer sgd"
+expect 2 "$EMOTION" train --optimizer lion
+expect_output "--optimizer is sgd, nesterov, rmsprop, adam or adamw, not 'lion'"
+expect 2 "$EMOTION" train --warmup 10 --epochs 10
+expect_output "leaves no epoch of the schedule"
+expect 2 "$EMOTION" train --arch "conv 8 3x3, dropout 1, fc 7"
+expect_output "'dropout' needs a probability from 0 up to (not including) 1, not '1'"
 expect 2 "$EMOTION" bench --arch "conv 8 3x3, rellu"
 expect_output "unknown layer 'rellu'"
 expect 0 "$EMOTION" bench --model models/avgpool_head.net --repeats 1 --batch 2 --threads 1
