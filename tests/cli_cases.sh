@@ -486,6 +486,32 @@ expect 1 test -e "$TRAIN_TMP/bad/model.npz"
 expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
 expect_output "--arch, input 1x48x48, 7 classes, batch 4"
 expect_output "conv1    (8, 24, 24)"
+# data export: dataset faces as image files, which predict reads back as the same pixels
+expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --split val --index 4 "$TRAIN_TMP/face4.pgm"
+expect_output "wrote $TRAIN_TMP/face4.pgm: val image 4, 1x48x48, label [0-6] ("
+expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,2 "$TRAIN_TMP/faces"
+expect_output "faces/test_0_[A-Za-z]*.pgm: test image 0"
+expect_output "faces/test_2_[A-Za-z]*.pgm: test image 2"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/face4.pgm"
+if grep -q warning /tmp/cli_out.$$; then bad "predict warned about a 48x48 face"; else ok; fi
+expect 1 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 50 "$TRAIN_TMP/x.pgm"
+expect_output "the test split has 50 images (0 to 49), no image 50"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 1,x "$TRAIN_TMP/x.pgm"
+expect_output "--index needs a whole number"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" "$TRAIN_TMP/x.pgm"
+expect_output "which images?"
+expect 0 "$EMOTION" data export "$LOADER_FIXTURES/colour.npz" --split train --index 1 "$TRAIN_TMP/colour.ppm"
+expect 0 sh -c "head -c 2 '$TRAIN_TMP/colour.ppm' | grep -q P6"
+# predict warns about a picture far from the model's shape, or much larger (a montage)
+printf 'P2\n200 40\n255\n' >"$TRAIN_TMP/wide.pgm"
+i=0; while [ $i -lt 8000 ]; do echo 128; i=$((i + 1)); done >>"$TRAIN_TMP/wide.pgm"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/wide.pgm"
+expect_output "warning: .*wide.pgm is 200x40, far from the 48x48 shape"
+printf 'P5\n500 500\n255\n' >"$TRAIN_TMP/big.pgm"
+head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
+expect_output "much larger than the model's 48x48"
+
 # optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
 BN_ARCH="conv 8 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 16, batchnorm, relu, dropout 0.3, fc 7"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
