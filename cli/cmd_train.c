@@ -218,7 +218,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--batch")) {
             bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
-            bad = arg_int(PROG, flag, value, 1, 1024, &o->threads);
+            bad = arg_threads(PROG, flag, value, &o->threads);
 
         } else if (!strcmp(flag, "--optimizer")) {
             OptimizerSettings chosen;
@@ -870,6 +870,10 @@ int cmd_train(int argc, char **argv)
                                network_output_size(net), &err))
             goto fail;
     } else if (!(net = build_network(&o, &train, &usage_fault, &err))) {
+        goto fail;
+    }
+    if (model_fits_memory(net, o.batch_size, 1, &err)) {
+        usage_fault = 1;
         goto fail;
     }
     if (make_directories(o.out_dir, &err)) goto fail;

@@ -512,6 +512,19 @@ head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
 expect_output "much larger than the model's 48x48"
 
+# sizes the machine cannot hold are refused before anything is allocated
+expect 2 "$EMOTION" bench --threads 100000
+expect_output "--threads needs a whole number from 1 to"
+expect 2 "$EMOTION" bench --threads 20000
+expect 2 "$EMOTION" bench --batch 100000 --threads 1
+expect_output "at batch 100000 this network needs about .* GB, more than half of this machine's"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --batch 65536 --out "$TRAIN_TMP/huge"
+expect_output "at batch 65536 this network needs about"
+expect 1 test -e "$TRAIN_TMP/huge/model.npz"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7" --out "$TRAIN_TMP/huge"
+expect_output "more than the 100000000 a network may hold"
+expect 2 "$EMOTION" train --threads 100000
+
 # optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
 BN_ARCH="conv 8 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 16, batchnorm, relu, dropout 0.3, fc 7"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
