@@ -539,10 +539,11 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
 typedef struct {
     Optimizer *opt;
     LrSchedule schedule;
-    EpochRow *rows;        /* (epochs,): the completed ones first */
-    int done;              /* epochs completed */
+    EpochRow *rows;        /* (earlier + epochs,): metrics.csv's rows */
+    int earlier;           /* rows of an earlier run this one continues (--init into its folder) */
+    int done;              /* epochs of this run completed: rows[earlier + e] is epoch e */
     double best_accuracy;  /* -1 before the first epoch */
-    int best_epoch;        /* 1-based; 0 before the first */
+    int best_epoch;        /* 1-based, counting the earlier rows; 0 before the first */
 } Run;
 
 static void run_start(const TrainOptions *o, Network *net, Run *run)
@@ -551,9 +552,52 @@ static void run_start(const TrainOptions *o, Network *net, Run *run)
     lr_schedule_init(&run->schedule, o->schedule, o->optimizer.lr, o->epochs, o->warmup,
                      o->plateau_factor, o->plateau_patience);
     run->rows = xcalloc((size_t)o->epochs, sizeof *run->rows);
+    run->earlier = 0;
     run->done = 0;
     run->best_accuracy = -1;
     run->best_epoch = 0;
+}
+
+/* --init into a folder that holds a run already (its metrics.csv): this run
+ * continues it. Its rows stay first in metrics.csv, and its best val
+ * accuracy is the one to beat before best.npz is replaced. */
+static int run_continue(Run *run, const char *metrics_path, int epochs, Error *err)
+{
+    FILE *f = fopen(metrics_path, "r");
+    if (!f) return error_set(err, "%s: cannot open: %s", metrics_path, strerror(errno));
+    char line[512];
+    int status = 0, count = 0, capacity = 16;
+    EpochRow *earlier = xcalloc((size_t)capacity, sizeof *earlier);
+    if (!fgets(line, sizeof line, f) || strncmp(line, metrics_header, strlen(metrics_header)) != 0)
+        status = error_set(err, "%s: not a metrics.csv this program wrote (its header differs); "
+                                "move it away or train into another --out", metrics_path);
+    while (status == 0 && fgets(line, sizeof line, f)) {
+        EpochRow row = {0};
+        int epoch, fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &row.train.loss,
+                                   &row.train.accuracy, &row.val.loss, &row.val.accuracy,
+                                   &row.lr, &row.seconds);
+        if (fields != 7 || epoch != count + 1 || count >= 100000) {
+            status = error_set(err, "%s: row %d is not one this program wrote; move the file "
+                                    "away or train into another --out", metrics_path, count + 1);
+            break;
+        }
+        if (count == capacity) earlier = xrealloc(earlier, (size_t)(capacity *= 2) * sizeof *earlier);
+        earlier[count++] = row;
+    }
+    fclose(f);
+    if (status == 0) {
+        free(run->rows);
+        run->rows = xcalloc((size_t)(count + epochs), sizeof *run->rows);
+        memcpy(run->rows, earlier, (size_t)count * sizeof *earlier);
+        run->earlier = count;
+        for (int e = 0; e < count; e++)
+            if (earlier[e].val.accuracy > run->best_accuracy) {
+                run->best_accuracy = earlier[e].val.accuracy;
+                run->best_epoch = e + 1;
+            }
+    }
+    free(earlier);
+    return status;
 }
 
 static void run_free(Run *run)
@@ -565,10 +609,10 @@ static void run_free(Run *run)
 /* The members resume.npz holds besides the network (every parameter and
  * running statistic, in float32 as in model.npz): */
 #define RESUME_ARGS "resume.args"         /* uint8: the run's arguments, each ended by a 0 byte */
-#define RESUME_COUNTERS "resume.counters" /* int64 (4,): epochs done, optimizer steps, best epoch,
-                                             plateau's epochs without gain */
+#define RESUME_COUNTERS "resume.counters" /* int64 (5,): epochs done, optimizer steps, best epoch,
+                                             plateau's epochs without gain, earlier rows */
 #define RESUME_VALUES "resume.values"     /* float64 (3,): best val accuracy, plateau's lr and best */
-#define RESUME_METRICS "resume.metrics"   /* float64 (done, 8): every metrics.csv row */
+#define RESUME_METRICS "resume.metrics"   /* float64 (earlier + done, 8): every metrics.csv row */
 /* and resume.<slot>.<parameter>: the optimizer's state, e.g. resume.velocity.conv1.w */
 #define METRICS_COLUMNS 8
 
@@ -591,12 +635,14 @@ static int add_resume_members(NpzWriter *w, void *context, Error *err)
         memcpy(args + at, r->o->argv[i], n);
         at += n;
     }
-    const int64_t args_shape = (int64_t)length, four = 4, three = 3;
-    const int64_t counters[4] = {run->done, run->opt->steps, run->best_epoch, run->schedule.stale};
+    const int64_t args_shape = (int64_t)length, five = 5, three = 3;
+    const int64_t counters[5] = {run->done, run->opt->steps, run->best_epoch, run->schedule.stale,
+                                 run->earlier};
     const double values[3] = {run->best_accuracy, run->schedule.plateau_lr, run->schedule.best};
-    const int64_t metrics_shape[2] = {run->done, METRICS_COLUMNS};
-    double *metrics = xmalloc(((size_t)run->done * METRICS_COLUMNS + 1) * sizeof *metrics);
-    for (int e = 0; e < run->done; e++) {
+    const int rows = run->earlier + run->done;
+    const int64_t metrics_shape[2] = {rows, METRICS_COLUMNS};
+    double *metrics = xmalloc(((size_t)rows * METRICS_COLUMNS + 1) * sizeof *metrics);
+    for (int e = 0; e < rows; e++) {
         const EpochRow *row = &run->rows[e];
         const double columns[METRICS_COLUMNS] = {row->train.loss, row->train.accuracy,
                                                  row->train.images, row->train.seconds,
@@ -605,7 +651,7 @@ static int add_resume_members(NpzWriter *w, void *context, Error *err)
         memcpy(metrics + (size_t)e * METRICS_COLUMNS, columns, sizeof columns);
     }
     int status = npz_writer_add(w, RESUME_ARGS, NPY_UINT8, 1, &args_shape, args, err) ||
-                 npz_writer_add(w, RESUME_COUNTERS, NPY_INT64, 1, &four, counters, err) ||
+                 npz_writer_add(w, RESUME_COUNTERS, NPY_INT64, 1, &five, counters, err) ||
                  npz_writer_add(w, RESUME_VALUES, NPY_FLOAT64, 1, &three, values, err) ||
                  npz_writer_add(w, RESUME_METRICS, NPY_FLOAT64, 2, metrics_shape, metrics, err);
     free(args);
@@ -665,16 +711,19 @@ static int resume_arguments(const NpzFile *npz, const char *path, int *argc, cha
 static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzFile *npz,
                        const char *path, Error *err)
 {
-    const NpyArray *counters = resume_member(npz, path, RESUME_COUNTERS, NPY_INT64, 4, err);
+    const NpyArray *counters = resume_member(npz, path, RESUME_COUNTERS, NPY_INT64, 5, err);
     const NpyArray *values = counters ? resume_member(npz, path, RESUME_VALUES, NPY_FLOAT64, 3, err)
                                       : NULL;
     if (!values) return -1;
     const int64_t *c = counters->data;
     const double *v = values->data;
-    if (c[0] < 1 || c[0] > o->epochs || c[1] < 0 || c[2] < 1 || c[2] > c[0] || c[3] < 0)
+    if (c[0] < 1 || c[0] > o->epochs || c[1] < 0 || c[4] < 0 || c[4] > 100000 || c[2] < 1 ||
+        c[2] > c[0] + c[4] || c[3] < 0)
         return error_set(err, "%s: its counters (%lld epochs done of %d) make no sense", path,
                          (long long)c[0], o->epochs);
     run->done = (int)c[0];
+    run->earlier = (int)c[4];
+    run->rows = xrealloc(run->rows, (size_t)(run->earlier + o->epochs) * sizeof *run->rows);
     run->opt->steps = (long)c[1];
     run->best_epoch = (int)c[2];
     run->schedule.stale = (int)c[3];
@@ -682,9 +731,10 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
     run->schedule.plateau_lr = v[1];
     run->schedule.best = v[2];
     const NpyArray *metrics = resume_member(npz, path, RESUME_METRICS, NPY_FLOAT64,
-                                            (size_t)run->done * METRICS_COLUMNS, err);
+                                            (size_t)(run->earlier + run->done) * METRICS_COLUMNS,
+                                            err);
     if (!metrics) return -1;
-    for (int e = 0; e < run->done; e++) {
+    for (int e = 0; e < run->earlier + run->done; e++) {
         const double *m = (const double *)metrics->data + (size_t)e * METRICS_COLUMNS;
         EpochRow *row = &run->rows[e];
         row->train = (EpochResult){.loss = m[0], .accuracy = m[1], .images = (int)m[2],
@@ -722,7 +772,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
     char *metrics_path = join_path(o->out_dir, "metrics.csv");
     Optimizer *opt = run->opt;
     LrSchedule *schedule = &run->schedule;
-    EpochRow *rows = run->rows;
+    EpochRow *rows = run->rows + run->earlier; /* this run's epochs */
     Loader loader;
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
@@ -768,7 +818,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
         int improved = row->val.accuracy > run->best_accuracy;
         if (improved) {
             run->best_accuracy = row->val.accuracy;
-            run->best_epoch = epoch + 1;
+            run->best_epoch = run->earlier + epoch + 1;
         }
         row->seconds = progress_elapsed(&bar);
         run->done = epoch + 1;
@@ -778,7 +828,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
             (improved && (status = checkpoint_save(best_path, net, names, err))) ||
             (status = checkpoint_save_extra(resume_path, net, names, add_resume_members, &resume,
                                             err)) ||
-            (status = write_metrics(metrics_path, rows, run->done, err))) {
+            (status = write_metrics(metrics_path, run->rows, run->earlier + run->done, err))) {
             run->done = epoch; /* not all of this epoch's files were written */
             break;
         }
@@ -883,6 +933,16 @@ int cmd_train(int argc, char **argv)
         int restored = run_restore(&run, &o, net, &resume_file, path, &err);
         free(path);
         if (restored != 0) goto fail;
+    } else if (o.init_path) {
+        char *path = join_path(o.out_dir, "metrics.csv");
+        int continued = access(path, F_OK) == 0 ? run_continue(&run, path, o.epochs, &err) : 0;
+        free(path);
+        if (continued != 0) goto fail;
+        if (run.earlier > 0)
+            printf("continuing the run in %s: %d earlier epoch%s in metrics.csv, best val "
+                   "accuracy %.1f%% at epoch %d (best.npz stays unless this run beats it)\n",
+                   o.out_dir, run.earlier, run.earlier == 1 ? "" : "s",
+                   100 * run.best_accuracy, run.best_epoch);
     }
     if (o.resume_dir && run.done == o.epochs) {
         printf("nothing to resume: all %d epochs of %s are done\n", o.epochs, o.out_dir);
@@ -910,7 +970,7 @@ int cmd_train(int argc, char **argv)
         if (draw_charts(o.out_dir, metrics_path) == 0)
             printf("charts: %s/loss.png, %s/accuracy.png\n", o.out_dir, o.out_dir);
         free(metrics_path);
-        if (isatty(STDOUT_FILENO)) print_text_charts(run.rows, run.done);
+        if (isatty(STDOUT_FILENO)) print_text_charts(run.rows, run.earlier + run.done);
     }
     if (!status) printf("model: %s/model.npz\n", o.out_dir);
     status = status ? 1 : 0;

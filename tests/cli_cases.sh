@@ -512,6 +512,19 @@ head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
 expect_output "much larger than the model's 48x48"
 
+# --init from a run's own folder continues it: its rows stay, its best.npz stays unless beaten
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --arch "$SMALL_ARCH" --out "$TRAIN_TMP/cont"
+cp "$TRAIN_TMP/cont/best.npz" "$TRAIN_TMP/cont_best_before.npz"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAIN_TMP/cont/best.npz" \
+    --lr 0.000001 --out "$TRAIN_TMP/cont"
+expect_output "continuing the run in $TRAIN_TMP/cont: 3 earlier epochs in metrics.csv"
+expect 0 grep -q "^1," "$TRAIN_TMP/cont/metrics.csv"
+expect 0 grep -q "^5,.*,1e-06," "$TRAIN_TMP/cont/metrics.csv"
+expect 0 cmp "$TRAIN_TMP/cont/best.npz" "$TRAIN_TMP/cont_best_before.npz"
+printf 'epoch,something,else\n1,2,3\n' >"$TRAIN_TMP/cont/metrics.csv"
+expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --init "$TRAIN_TMP/cont/best.npz" --out "$TRAIN_TMP/cont"
+expect_output "not a metrics.csv this program wrote"
+
 # sizes the machine cannot hold are refused before anything is allocated
 expect 2 "$EMOTION" bench --threads 100000
 expect_output "--threads needs a whole number from 1 to"
