@@ -24,6 +24,10 @@ int error_prefix(Error *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
+        /* A message that already starts with this context (a writer that
+         * names its file itself) does not get it a second time. */
+        size_t n = strlen(prefix);
+        if (!strncmp(err->msg, prefix, n) && err->msg[n] == ':') return -1;
         memcpy(old, err->msg, sizeof old);
         snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", prefix, old);
     }

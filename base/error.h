@@ -19,7 +19,8 @@ typedef struct {
 int error_set(Error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prepends "context: " to an existing message, e.g. the file name. */
+/* Prepends "context: " to an existing message, e.g. the file name, unless
+ * the message already starts with it. */
 int error_prefix(Error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

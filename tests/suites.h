@@ -1,6 +1,7 @@
 /* One line per test file: SUITE(name) declares `Suite *name_suite(void)`,
  * defined in tests/test_<name>.c. check_main.c runs them all. */
 SUITE(tensor)
+SUITE(files)
 SUITE(npz)
 SUITE(fer_csv)
 SUITE(synth)
