@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "fer_csv.h"
+#include "files.h"
 #include "splits.h"
 
 #define DEFAULT_OUT "data/fer2013.npz"
@@ -65,6 +66,15 @@ int cmd_data_convert(int argc, char **argv)
     }
     if (!csv_path) {
         fprintf(stderr, "emotion data convert: which CSV file?\n\n");
+        usage(stderr);
+        return 2;
+    }
+
+    /* The output replaces its file only at the end, but it would still
+     * replace the CSV it was made from. */
+    if (same_file(csv_path, out_path)) {
+        fprintf(stderr, "emotion data convert: --out %s is the input file %s itself; "
+                        "write the .npz somewhere else\n\n", out_path, csv_path);
         usage(stderr);
         return 2;
     }

@@ -158,6 +158,16 @@ expect_output "line 1: the header needs columns 'emotion' and 'pixels'"
 expect 1 test -e "$DATA_TMP/bad.npz"
 expect 1 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out "$DATA_TMP/no_such_dir/out.npz"
 expect_output "no_such_dir"
+# the output is the input (by name, hard link or symbolic link): refused, the CSV intact
+cp "$CSV_FIXTURES/standard.csv" "$DATA_TMP/in.csv"
+ln "$DATA_TMP/in.csv" "$DATA_TMP/hard.csv"
+ln -s in.csv "$DATA_TMP/soft.npz"
+for out in "$DATA_TMP/in.csv" "$DATA_TMP/./in.csv" "$DATA_TMP/hard.csv" "$DATA_TMP/soft.npz"; do
+    expect 2 "$EMOTION" data convert "$DATA_TMP/in.csv" --out "$out"
+    expect_output "is the input file"
+    expect 0 cmp "$CSV_FIXTURES/standard.csv" "$DATA_TMP/in.csv"
+done
+rm -f "$DATA_TMP/in.csv" "$DATA_TMP/hard.csv" "$DATA_TMP/soft.npz"
 
 expect 0 "$EMOTION" data synth --help
 expect_output "usage: emotion data synth"
@@ -184,6 +194,31 @@ expect_output "y_train  int64    (70,) .*Angry 10, Disgust 10, Fear 10, Happy 10
 expect_output "6 arrays"
 expect 0 "$EMOTION" data info "$DATA_TMP/s1.npz"
 expect_output "4 arrays"
+# a temporary a killed run left beside the output is swept by the next
+# write of that file; files that only look alike are not touched
+touch "$DATA_TMP/s1.npz.abc123.tmp" "$DATA_TMP/s1.npz.tmp" "$DATA_TMP/Y.npz.abc123.tmp"
+expect 0 "$EMOTION" data synth --out "$DATA_TMP/s1.npz" --train 70 --val 14 --test 0 --seed 9
+expect 1 test -e "$DATA_TMP/s1.npz.abc123.tmp"
+expect 0 test -e "$DATA_TMP/s1.npz.tmp"
+expect 0 test -e "$DATA_TMP/Y.npz.abc123.tmp"
+rm -f "$DATA_TMP/s1.npz.tmp" "$DATA_TMP/Y.npz.abc123.tmp"
+# SIGTERM half-way through writing: no temporary left, the file absent or complete
+"$EMOTION" data synth --train 20000 --val 10 --test 10 --compress --out "$DATA_TMP/killed.npz" \
+    >/dev/null 2>&1 &
+synth_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! ls "$DATA_TMP"/killed.npz.*.tmp >/dev/null 2>&1; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -TERM $synth_pid 2>/dev/null
+{ wait $synth_pid; } 2>/dev/null
+synth_status=$?
+if [ $waited -lt 1200 ] && [ $synth_status = 143 ]; then ok; else
+    bad "data synth was not killed while writing (waited $waited, status $synth_status)"; fi
+ls "$DATA_TMP" | grep '^killed\.npz\..*\.tmp$' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "SIGTERM left: $(cat /tmp/cli_out.$$)"; else ok; fi
+if [ -e "$DATA_TMP/killed.npz" ]; then expect 0 "$EMOTION" data info "$DATA_TMP/killed.npz"; fi
+rm -f "$DATA_TMP/killed.npz"
 ls "$DATA_TMP" | grep -v '\.npz$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$DATA_TMP"
@@ -298,6 +333,22 @@ expect_output "no_such_face.pgm: cannot open"
 expect_output "good.npz: not a PGM or PPM image"
 expect_output "face.pgm: Sad"
 expect_output "2 of 3 images could not be read"
+# a model in a folder whose name gnuplot reads as a command ('|' pipes its
+# output, '<' reads a command's): the chart lands beside it and nothing runs
+mkdir "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER"
+cp "$CKPT/good.npz" "$EVAL_TMP/|touch MARKER #/model.npz"
+case "$CKPT" in /*) CKPT_ABS=$CKPT ;; *) CKPT_ABS=$(pwd)/$CKPT ;; esac
+expect 0 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model '|touch MARKER #/model.npz' --data '$CKPT_ABS/tiny_dataset.npz'"
+expect 0 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model '|touch MARKER #/model.npz' --data '$CKPT_ABS/tiny_dataset.npz' --chart '<touch MARKER/c.png'"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect_output "wrote <touch MARKER/c.png"
+    expect 0 test -s "$EVAL_TMP/|touch MARKER #/confusion.png"
+    expect 0 test -s "$EVAL_TMP/<touch MARKER/c.png"
+fi
+expect 1 test -e "$EVAL_TMP/MARKER"
+ls "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER" | grep -v '^$\|:$\|\.\(npz\|png\|dat\)$' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "eval: stray files beside the charts: $(cat /tmp/cli_out.$$)"; else ok; fi
+rm -rf "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER"
 ls "$EVAL_TMP" | grep -v '\.\(npz\|png\|dat\)$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "eval: temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$EVAL_TMP"
@@ -365,6 +416,15 @@ expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAI
 expect_output "stopped: epoch 1.*loss is NaN"
 expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
 expect 0 cmp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
+# an output folder whose name gnuplot reads as a command: the charts land in it, nothing runs
+case "$TRAIN_TMP" in /*) ;; *) TRAIN_TMP=$(pwd)/$TRAIN_TMP ;; esac
+expect 0 sh -c "cd '$TRAIN_TMP' && '$EMOTION_ABS' train --data small.npz --epochs 1 --conv1 4 --conv2 4 --hidden 8 --out '|touch MARKER #'"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect 0 test -s "$TRAIN_TMP/|touch MARKER #/loss.png"
+    expect 0 test -s "$TRAIN_TMP/|touch MARKER #/accuracy.png"
+fi
+expect 1 test -e "$TRAIN_TMP/MARKER"
+expect 0 sh -c "ls '$TRAIN_TMP/|touch MARKER #' | grep -v '^\(model.npz\|best.npz\|metrics.csv\|loss.png\|accuracy.png\)$' | wc -l | grep -qx 0"
 find "$TRAIN_TMP" -name '*.tmp' -o -name '*.gp' -o -name '*.log' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$TRAIN_TMP"
