@@ -34,6 +34,23 @@ int error_prefix(Error *err, const char *fmt, ...)
     return -1;
 }
 
+const char *text_excerpt(const char *text, size_t len, char *buf, size_t cap)
+{
+    if (cap == 0) return buf;
+    size_t n = 0;
+    while (n < len && text[n]) n++;
+    if (n < cap) {
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+    } else if (cap > 3) {
+        memcpy(buf, text, cap - 4);
+        strcpy(buf + cap - 4, "...");
+    } else {
+        buf[0] = '\0';
+    }
+    return buf;
+}
+
 static void out_of_memory(size_t bytes)
 {
     fprintf(stderr, "out of memory (asked for %zu bytes)\n", bytes);

@@ -87,6 +87,11 @@ expect 1 "$EMOTION" data info "$NPZ_FIXTURES/no_such_file.npz"
 expect_output "no_such_file.npz: cannot open"
 expect 1 "$EMOTION" data info "$NPZ_FIXTURES/hostile/crc_mismatch_stored.npz"
 expect_output "member 'x.npy': CRC-32 mismatch"
+# not files: a device (endless), a folder; refused at once by what they are
+expect 1 "$EMOTION" data info /dev/zero
+expect_output "/dev/zero: is not a regular file (a character device)"
+expect 1 "$EMOTION" data info "$NPZ_FIXTURES"
+expect_output "$NPZ_FIXTURES: is a directory"
 for npz_file in "$NPZ_FIXTURES"/hostile/*; do
     expect 1 "$EMOTION" data info "$npz_file"
     expect_output "^emotion data info: $npz_file: "
