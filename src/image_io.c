@@ -8,6 +8,7 @@
 
 #include "atomic_file.h"
 #include "classes.h"
+#include "files.h"
 
 typedef struct {
     int channels;  /* 1 (P2, P5) or 3 (P3, P6) */
@@ -195,8 +196,11 @@ int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *er
 
 int image_read_gray48(const char *path, uint8_t *out, Error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    /* A folder would read as "the file is empty", a pipe would block and
+     * /dev/zero would be a P0 image: only regular files are images. */
+    uint64_t size;
+    FILE *f = fopen_regular(path, &size, err);
+    if (!f) return -1;
     int status = image_read_gray48_stream(f, path, out, err);
     fclose(f);
     return status;

@@ -43,7 +43,8 @@
 #define IMAGE_MAX_PIXELS (1L << 28)
 
 /* Reads a PGM or PPM (P2, P3, P5, P6) of any size into out, (48, 48) gray
- * levels 0..255, row major. */
+ * levels 0..255, row major. path must be a regular file (a folder, a
+ * device or a pipe is refused, named as such). */
 int image_read_gray48(const char *path, uint8_t *out, Error *err);
 
 /* The same from an open stream (e.g. fmemopen in the tests); label names

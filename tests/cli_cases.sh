@@ -122,7 +122,11 @@ expect_output "unknown option '--no-such-flag'"
 expect 2 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out
 expect_output "needs a file name"
 expect 1 "$EMOTION" data convert "$CSV_FIXTURES/no_such_file.csv" --out "$DATA_TMP/none.npz"
-expect_output "no_such_file.csv: No such file"
+expect_output "no_such_file.csv: cannot open: No such file"
+expect 1 "$EMOTION" data convert /dev/zero --out "$DATA_TMP/none.npz"
+expect_output "/dev/zero: is not a regular file (a character device)"
+expect 1 "$EMOTION" data convert "$CSV_FIXTURES" --out "$DATA_TMP/none.npz"
+expect_output "$CSV_FIXTURES: is a directory"
 
 # good files: the summary, then the file as `data info` and numpy see it
 expect 0 "$EMOTION" data convert "$CSV_FIXTURES/icml.csv" --out "$DATA_TMP/icml.npz"
