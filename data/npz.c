@@ -1257,8 +1257,12 @@ static int write_member(NpzWriter *w, WrittenMember *member, const uint8_t *head
         member->compressed_size = (uint32_t)m->out_bytes;
         put_local_header(local, member, name_len);
         FILE *f = w->file.file;
-        if (fseeko(f, (off_t)member->local_offset, SEEK_SET) != 0 || fwrite(local, 1, sizeof local, f) != sizeof local ||
-            fseeko(f, 0, SEEK_END) != 0)
+        /* The seek flushes what is buffered: a full disk shows up here,
+         * and is a failure to write, not to seek. */
+        if (fflush(f) != 0)
+            status = error_set(err, "%s: cannot write: %s", w->file.final_path, strerror(errno));
+        else if (fseeko(f, (off_t)member->local_offset, SEEK_SET) != 0 ||
+                 fwrite(local, 1, sizeof local, f) != sizeof local || fseeko(f, 0, SEEK_END) != 0)
             status = error_set(err, "%s: cannot update a local header: %s", w->file.final_path, strerror(errno));
     }
     free(m);

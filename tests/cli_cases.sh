@@ -425,6 +425,23 @@ expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAI
 expect_output "stopped: epoch 1.*loss is NaN"
 expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
 expect 0 cmp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
+# a full disk (a 16 kB tmpfs, where we may mount one): the message names the file once
+FULL_TMP=$(mktemp -d /tmp/workbench_cli_full.XXXXXX)
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=16k tmpfs "$FULL_TMP" 2>/dev/null; then
+    expect 1 "$EMOTION" data synth --train 100 --val 10 --test 10 --out "$FULL_TMP/synth.npz"
+    expect_output "^emotion data synth: $FULL_TMP/synth.npz: cannot write: No space left on device$"
+    expect 1 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out "$FULL_TMP/standard.npz"
+    expect_output "^emotion data convert: $FULL_TMP/standard.npz: cannot write: No space left on device$"
+    expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --out "$FULL_TMP/run"
+    expect_output "emotion train: stopped: $FULL_TMP/run/model.npz: cannot write: No space left on device$"
+    find "$FULL_TMP" -name '*.tmp' >/tmp/cli_out.$$ 2>&1
+    if [ -s /tmp/cli_out.$$ ]; then bad "a full disk left: $(cat /tmp/cli_out.$$)"; else ok; fi
+    umount "$FULL_TMP"
+else
+    echo "skip: full-disk messages (no tmpfs could be mounted)"
+fi
+rmdir "$FULL_TMP"
+
 # an output folder whose name gnuplot reads as a command: the charts land in it, nothing runs
 case "$TRAIN_TMP" in /*) ;; *) TRAIN_TMP=$(pwd)/$TRAIN_TMP ;; esac
 expect 0 sh -c "cd '$TRAIN_TMP' && '$EMOTION_ABS' train --data small.npz --epochs 1 --conv1 4 --conv2 4 --hidden 8 --out '|touch MARKER #'"
