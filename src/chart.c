@@ -122,20 +122,33 @@ typedef struct {
     int tracked[WORKSHOP_FILES + 1];    /* signal-cleanup handles: the files, then dir */
 } Workshop;
 
-/* Creates the folder in $TMPDIR (else /tmp). Errors name png_path. */
+/* A new private folder "<parent>/workbench-chart.XXXXXX", or NULL. */
+static char *make_private_folder(const char *parent, size_t parent_len)
+{
+    char *dir = xmalloc(parent_len + sizeof "/workbench-chart.XXXXXX");
+    sprintf(dir, "%.*s/workbench-chart.XXXXXX", (int)parent_len, parent);
+    if (mkdtemp(dir)) return dir;
+    free(dir);
+    return NULL;
+}
+
+/* Creates the folder in $TMPDIR, else /tmp, else (a read-only /tmp) in
+ * the PNG's own folder: its name never reaches gnuplot either. Errors
+ * name png_path. */
 static int workshop_open(Workshop *w, const char *png_path, Error *err)
 {
     const char *tmp = getenv("TMPDIR");
-    if (!tmp || tmp[0] != '/') tmp = "/tmp";
-    w->dir = xmalloc(strlen(tmp) + sizeof "/workbench-chart.XXXXXX");
-    sprintf(w->dir, "%s/workbench-chart.XXXXXX", tmp);
-    if (!mkdtemp(w->dir)) {
-        error_set(err, "%s: cannot create a private folder for gnuplot in %s: %s", png_path, tmp,
-                  strerror(errno));
-        free(w->dir);
-        w->dir = NULL;
-        return -1;
+    w->dir = NULL;
+    if (tmp && tmp[0] == '/') w->dir = make_private_folder(tmp, strlen(tmp));
+    if (!w->dir) w->dir = make_private_folder("/tmp", 4);
+    if (!w->dir) {
+        const char *slash = strrchr(png_path, '/');
+        w->dir = slash ? make_private_folder(png_path, slash == png_path ? 0 : (size_t)(slash - png_path))
+                       : make_private_folder(".", 1);
     }
+    if (!w->dir)
+        return error_set(err, "%s: cannot create a private folder for gnuplot (in $TMPDIR, /tmp or "
+                         "beside the chart): %s", png_path, strerror(errno));
     w->tracked[WORKSHOP_FILES] = temp_track(w->dir);
     for (int i = 0; i < WORKSHOP_FILES; i++) {
         w->paths[i] = xmalloc(strlen(w->dir) + strlen(workshop_files[i]) + 2);
