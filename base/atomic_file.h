@@ -12,7 +12,17 @@
  *     fprintf(f, ...);
  *     if (something_failed) { atomic_abort(&af); return -1; }
  *     return atomic_commit(&af, err);   // checks every write error
- */
+ *
+ * Temporaries do not outlive their program either:
+ *  - SIGINT, SIGTERM or SIGHUP (Ctrl-C, kill, a closed terminal) removes
+ *    the temporaries of every open atomic file before the program ends
+ *    with that signal as it would have without the handler. The handler is
+ *    installed by the first atomic_open, only for signals still at their
+ *    default action (a signal the program ignores stays ignored);
+ *  - nothing can clean up after SIGKILL or a power cut, so atomic_open
+ *    first sweeps away the temporaries of the same final path that no
+ *    living program holds (each writer keeps an flock on its temporary,
+ *    which the kernel drops when the writer dies). */
 #ifndef ATOMIC_FILE_H
 #define ATOMIC_FILE_H
 
@@ -24,10 +34,12 @@ typedef struct {
     FILE *file;        /* the temporary file, open for writing */
     char *final_path;  /* where commit puts it */
     char *temp_path;   /* "<final_path>.XXXXXX.tmp", unique */
+    int tracked;       /* its handle for the signal handler (temp_track), or -1 */
 } AtomicFile;
 
 /* Creates a unique temporary file beside path and returns it open for
- * binary writing, or NULL with a message naming path. */
+ * binary writing, or NULL with a message naming path. Stale temporaries
+ * of path are swept first (atomic_sweep). */
 FILE *atomic_open(AtomicFile *af, const char *path, Error *err);
 
 /* Flushes, syncs and closes the temporary file, then renames it onto the
@@ -38,5 +50,20 @@ int atomic_commit(AtomicFile *af, Error *err);
 
 /* Closes and removes the temporary file; the final path is untouched. */
 void atomic_abort(AtomicFile *af);
+
+/* Removes the stale temporaries of path: the files beside it named
+ * "<name>.XXXXXX.tmp", exactly six letters or digits (as atomic_open
+ * makes them), that no running program is writing. Other files ("<name>.tmp",
+ * "<other>.XXXXXX.tmp") are never touched. Returns how many were removed. */
+int atomic_sweep(const char *path);
+
+/* The table the signal handler cleans, for other temporaries (charts keep
+ * their gnuplot files in a private folder): temp_track registers a path
+ * to remove if SIGINT, SIGTERM or SIGHUP ends the program, and returns a
+ * handle, or -1 if the fixed-size table is full or the path too long (it is
+ * then left behind by a signal, nothing worse). A directory is removed
+ * after the files, so track a folder and the files in it. */
+int temp_track(const char *path);
+void temp_untrack(int handle);
 
 #endif

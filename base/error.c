@@ -24,10 +24,31 @@ int error_prefix(Error *err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
+        /* A message that already starts with this context (a writer that
+         * names its file itself) does not get it a second time. */
+        size_t n = strlen(prefix);
+        if (!strncmp(err->msg, prefix, n) && err->msg[n] == ':') return -1;
         memcpy(old, err->msg, sizeof old);
         snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", prefix, old);
     }
     return -1;
+}
+
+const char *text_excerpt(const char *text, size_t len, char *buf, size_t cap)
+{
+    if (cap == 0) return buf;
+    size_t n = 0;
+    while (n < len && text[n]) n++;
+    if (n < cap) {
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+    } else if (cap > 3) {
+        memcpy(buf, text, cap - 4);
+        strcpy(buf + cap - 4, "...");
+    } else {
+        buf[0] = '\0';
+    }
+    return buf;
 }
 
 /* A command that cannot get the memory it needs ends with a message and

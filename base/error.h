@@ -19,9 +19,15 @@ typedef struct {
 int error_set(Error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prepends "context: " to an existing message, e.g. the file name. */
+/* Prepends "context: " to an existing message, e.g. the file name, unless
+ * the message already starts with it. */
 int error_prefix(Error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* User input quoted in a message as it was given: the first len bytes of
+ * text (fewer at a NUL) copied into buf of cap bytes, cut to fit with a
+ * visible "..." at the end rather than silently. Returns buf. */
+const char *text_excerpt(const char *text, size_t len, char *buf, size_t cap);
 
 /* Allocation that cannot fail silently: prints and aborts on out-of-memory. */
 void *xmalloc(size_t bytes);

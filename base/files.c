@@ -1,9 +1,63 @@
 #include "files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* What a non-regular file is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISFIFO(mode)) return "a pipe";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
+int open_regular_file(const char *path, uint64_t *size, Error *err)
+{
+    /* O_NONBLOCK: opening a pipe for reading would otherwise wait for a
+     * writer; for a regular file it changes nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        error_set(err, "%s: is a directory", path);
+    } else if (!S_ISREG(st.st_mode)) {
+        error_set(err, "%s: is not a regular file (%s)", path, file_kind(st.st_mode));
+    } else {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0) (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        *size = (uint64_t)st.st_size;
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+FILE *fopen_regular(const char *path, uint64_t *size, Error *err)
+{
+    int fd = open_regular_file(path, size, err);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        error_set(err, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 /* The directory prefix[0..len) must exist: made if missing. */
 static int make_one_directory(char *prefix, Error *err)

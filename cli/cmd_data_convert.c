@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "fer_csv.h"
+#include "files.h"
 #include "splits.h"
 
 #define DEFAULT_OUT "data/fer2013.npz"
@@ -22,9 +23,10 @@ static void usage(FILE *out)
         "  x_test,  y_test    rows with Usage PrivateTest\n"
         "Without a Usage column (Kaggle's train.csv) every row goes to x_train/y_train;\n"
         "a split with no rows is not written. Columns are found by header name, in\n"
-        "any order (icml_face_data.csv's 'emotion, Usage, pixels' works); CRLF line\n"
-        "endings and quoted fields are fine. The first bad row stops the conversion\n"
-        "with its line number, and no output file is written.\n"
+        "any order (icml_face_data.csv's 'emotion, Usage, pixels' works); CRLF or CR\n"
+        "line endings and quoted fields are fine. The first bad row stops the\n"
+        "conversion with its line number, and no output file is written. The output\n"
+        "may not be the input file itself.\n"
         "\n"
         "options:\n"
         "  --out FILE.npz   output file (default " DEFAULT_OUT ")\n"
@@ -65,6 +67,15 @@ int cmd_data_convert(int argc, char **argv)
     }
     if (!csv_path) {
         fprintf(stderr, "emotion data convert: which CSV file?\n\n");
+        usage(stderr);
+        return 2;
+    }
+
+    /* The output replaces its file only at the end, but it would still
+     * replace the CSV it was made from. */
+    if (same_file(csv_path, out_path)) {
+        fprintf(stderr, "emotion data convert: --out %s is the input file %s itself; "
+                        "write the .npz somewhere else\n\n", out_path, csv_path);
         usage(stderr);
         return 2;
     }

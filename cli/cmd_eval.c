@@ -19,6 +19,7 @@
 #include "classes.h"
 #include "commands.h"
 #include "loader.h"
+#include "files.h"
 #include "metrics.h"
 #include "model.h"
 #include "npz.h"
@@ -109,6 +110,16 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
         fprintf(stderr, "emotion eval: which model? --model FILE is required\n\n");
         goto bad_usage;
     }
+    /* an output must never replace an input */
+    const char *outputs[2] = {o->probs_path, o->chart_path};
+    const char *inputs[2] = {o->model_path, o->data_path};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++)
+            if (outputs[i] && same_file(outputs[i], inputs[k])) {
+                fprintf(stderr, "emotion eval: %s %s is the %s file: it would be replaced\n\n",
+                        i == 0 ? "--probs" : "--chart", outputs[i], k == 0 ? "model" : "data");
+                goto bad_usage;
+            }
     return -1;
 bad_value:
     fputc('\n', stderr);

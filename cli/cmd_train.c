@@ -563,8 +563,9 @@ static void run_start(const TrainOptions *o, Network *net, Run *run)
  * accuracy is the one to beat before best.npz is replaced. */
 static int run_continue(Run *run, const char *metrics_path, int epochs, Error *err)
 {
-    FILE *f = fopen(metrics_path, "r");
-    if (!f) return error_set(err, "%s: cannot open: %s", metrics_path, strerror(errno));
+    uint64_t size;
+    FILE *f = fopen_regular(metrics_path, &size, err);
+    if (!f) return -1;
     char line[512];
     int status = 0, count = 0, capacity = 16;
     EpochRow *earlier = xcalloc((size_t)capacity, sizeof *earlier);

@@ -5,10 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "classes.h"
+#include "files.h"
 #include "progress.h"
+
+/* A FER2013 row is under 10 kB (2,304 values of at most 4 characters);
+ * anything a hundred times longer is not one, and is not read whole. */
+#define LINE_MAX_BYTES (1L << 20)
+
+/* Quotes shown in messages keep at most this many bytes of a field. */
+#define SHOWN_MAX 48
 
 /* Where the needed columns sit in a row, found from the header. */
 typedef struct {
@@ -64,11 +71,33 @@ static int split_fields(char *line, char **fields, int max_fields)
     }
 }
 
-/* Removes a trailing "\n" or "\r\n" (and a lone "\r" before the end). */
-static void strip_line_end(char *line, ssize_t *length)
+/* Reads one line into *line (grown as needed, up to LINE_MAX_BYTES)
+ * without its end: "\n", "\r\n", or a lone "\r" as old Mac files end
+ * their lines. Returns its length; -1 at the end of the file; -2 if the
+ * line is longer than the limit. *consumed grows by the bytes read. */
+static long read_line(FILE *file, char **line, size_t *capacity, long *consumed)
 {
-    while (*length > 0 && (line[*length - 1] == '\n' || line[*length - 1] == '\r'))
-        line[--*length] = '\0';
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(file)) != EOF && c != '\n' && c != '\r') {
+        if (n + 1 >= *capacity) {
+            if (*capacity >= (size_t)LINE_MAX_BYTES) return -2;
+            *capacity *= 2;
+            *line = xrealloc(*line, *capacity);
+        }
+        (*line)[n++] = (char)c;
+    }
+    *consumed += (long)n + (c != EOF);
+    if (c == '\r') {
+        int next = getc_unlocked(file);
+        if (next == '\n')
+            (*consumed)++;
+        else if (next != EOF)
+            ungetc(next, file);
+    }
+    if (c == EOF && n == 0) return -1;
+    (*line)[n] = '\0';
+    return (long)n;
 }
 
 static int find_columns(char *header, const char *path, Columns *columns, Error *err)
@@ -111,17 +140,19 @@ static int parse_label(const char *text, const char *path, long line, int64_t *l
                        Error *err)
 {
     if (*text == '\0') return error_set(err, "%s line %ld: the emotion field is empty", path, line);
+    char shown[SHOWN_MAX];
+    text_excerpt(text, strlen(text), shown, sizeof shown);
     const char *c = text + (*text == '-');
     long value = 0;
     for (; *c; c++) {
         if (*c < '0' || *c > '9')
-            return error_set(err, "%s line %ld: emotion '%s' is not an integer", path, line, text);
-        if (value < 1000) value = 10 * value + (*c - '0');
+            return error_set(err, "%s line %ld: emotion '%s' is not an integer", path, line, shown);
+        if (value < 1000) value = 10 * value + (*c - '0'); /* only 0..6 matter */
     }
     if (c == text + 1 && *text == '-')
-        return error_set(err, "%s line %ld: emotion '%s' is not an integer", path, line, text);
+        return error_set(err, "%s line %ld: emotion '%s' is not an integer", path, line, shown);
     if (*text == '-' || value >= NUM_CLASSES)
-        return error_set(err, "%s line %ld: emotion %s is outside 0..%d", path, line, text,
+        return error_set(err, "%s line %ld: emotion %s is outside 0..%d", path, line, shown,
                          NUM_CLASSES - 1);
     *label = value;
     return 0;
@@ -158,16 +189,18 @@ static int parse_pixels(const char *text, const char *path, long line, uint8_t *
         long value = 0;
         int digits = 0;
         for (; *c >= '0' && *c <= '9'; c++, digits++)
-            if (value < 100000) value = 10 * value + (*c - '0');
+            if (value <= 255) value = 10 * value + (*c - '0'); /* stops once out of range */
+        char shown[SHOWN_MAX];
         if (digits == 0 || (*c != '\0' && !is_blank(*c))) {
-            int length = 0;
-            while (start[length] && !is_blank(start[length]) && length < 20) length++;
-            return error_set(err, "%s line %ld: pixel %ld is '%.*s', not an integer", path,
-                             line, count + 1, length, start);
+            size_t length = strcspn(start, " \t");
+            return error_set(err, "%s line %ld: pixel %ld is '%s', not an integer", path, line,
+                             count + 1, text_excerpt(start, length, shown, sizeof shown));
         }
         if (negative || value > 255)
-            return error_set(err, "%s line %ld: pixel %ld is %s%ld, outside 0..255", path, line,
-                             count + 1, negative ? "-" : "", value);
+            return error_set(err, "%s line %ld: pixel %ld is %s, outside 0..255", path, line,
+                             count + 1, text_excerpt(start, (size_t)(c - start), shown, sizeof shown));
+        /* Values past the 2,304th are counted, never stored: the image
+         * ends at 2,304 bytes. */
         if (count < IMAGE_PIXELS) image[count] = (uint8_t)value;
         count++;
     }
@@ -204,34 +237,30 @@ static int read_row(char *line, const Columns *columns, const char *path, long l
     return 0;
 }
 
-static long file_size(FILE *file)
-{
-    struct stat st;
-    return fstat(fileno(file), &st) == 0 ? (long)st.st_size : 0;
-}
-
 int fer_csv_read(const char *path, FerCsv *out, int show_progress, Error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *file = fopen(path, "rb");
-    if (!file) return error_set(err, "%s: %s", path, strerror(errno));
+    uint64_t size;
+    FILE *file = fopen_regular(path, &size, err);
+    if (!file) return -1;
 
     Progress bar;
-    progress_begin(&bar, "reading CSV", file_size(file));
+    progress_begin(&bar, "reading CSV", (long)size);
     bar.unit = "B";
     bar.enabled = bar.enabled && show_progress;
 
-    /* getline grows the buffer to the longest line (~9 kB for FER2013). */
-    char *line = NULL;
-    size_t line_capacity = 0;
-    ssize_t length;
-    long line_number = 0, bytes_read = 0;
+    size_t line_capacity = 16384;
+    char *line = xmalloc(line_capacity);
+    long length, line_number = 0, bytes_read = 0;
     int status = 0, have_header = 0;
     Columns columns;
-    while ((length = getline(&line, &line_capacity, file)) >= 0) {
+    while ((length = read_line(file, &line, &line_capacity, &bytes_read)) != -1) {
         line_number++;
-        bytes_read += length;
-        strip_line_end(line, &length);
+        if (length == -2) {
+            status = error_set(err, "%s line %ld: longer than %ld bytes, far more than a FER2013 "
+                                    "row (not a FER2013 CSV?)", path, line_number, LINE_MAX_BYTES);
+            break;
+        }
         if ((size_t)length != strlen(line)) {
             status = error_set(err, "%s line %ld: contains a NUL byte (not a text file?)",
                                path, line_number);

@@ -13,12 +13,16 @@
  * Columns are found by their header names, so the variants in circulation
  * all read: `emotion, Usage, pixels` (icml_face_data.csv: another order,
  * spaces after the commas), `emotion,pixels` (Kaggle's train.csv: no Usage,
- * so every row goes to train), CRLF line endings, a UTF-8 byte-order mark,
+ * so every row goes to train), CRLF or old Mac CR line endings, a UTF-8
+ * byte-order mark,
  * fields in double quotes, extra columns (ignored). Names are matched
  * without regard to case. Blank lines are skipped, as pandas does.
  *
  * The file is streamed one line at a time, so memory holds only the
- * decoded images (2,304 bytes each), never the text. The first bad row
+ * decoded images (2,304 bytes each), never the text; a line longer than
+ * 1 MiB (a hundred FER2013 rows) is refused rather than read whole, and
+ * only a regular file is read (a folder or a device is named as such).
+ * Values in messages are quoted as given, cut with "..." when long. The first bad row
  * (wrong number of fields or pixels, a pixel that is not an integer in
  * 0..255, a label outside 0..6, an unknown Usage) stops the reading with a
  * message naming the file and the line. */

@@ -33,11 +33,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <errno.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "atomic_file.h"
+#include "files.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -202,10 +203,24 @@ static int parse_dimension(Text *t, int64_t *out, Error *err)
         return error_set(err, "broken .npy header: negative dimension in shape");
     if (t->at >= t->end || *t->at < '0' || *t->at > '9')
         return error_set(err, "broken .npy header: shape must be a tuple of integers");
+    /* value * 10 + digit may not pass INT64_MAX (numpy's limit too): test
+     * before multiplying, so nothing wraps, then keep reading the digits
+     * to quote the number whole. */
+    const char *digits = t->at;
     uint64_t value = 0;
-    while (t->at < t->end && *t->at >= '0' && *t->at <= '9') {
-        value = value * 10 + (uint64_t)(*t->at++ - '0');
-        if (value > INT64_MAX) return error_set(err, "broken .npy header: dimension in shape is too large");
+    int too_large = 0;
+    for (; t->at < t->end && *t->at >= '0' && *t->at <= '9'; t->at++) {
+        uint64_t digit = (uint64_t)(*t->at - '0');
+        if (too_large || value > ((uint64_t)INT64_MAX - digit) / 10)
+            too_large = 1;
+        else
+            value = value * 10 + digit;
+    }
+    if (too_large) {
+        char shown[48];
+        return error_set(err, "broken .npy header: dimension %s in shape is too large (more than "
+                         "2^63 - 1, numpy's limit)",
+                         text_excerpt(digits, (size_t)(t->at - digits), shown, sizeof shown));
     }
     if (t->at < t->end && *t->at == 'L') t->at++; /* Python 2 long */
     *out = (int64_t)value;
@@ -321,9 +336,10 @@ static int parse_descr(const char *descr, NpyDtype *dtype, size_t *string_length
             return 0;
         }
     }
-    char what[64];
+    char what[96], size_text[24];
     if (kind && strchr("biuf", kind))
-        snprintf(what, sizeof what, "%s of %.8s bytes", kind_description(kind), p);
+        snprintf(what, sizeof what, "%s of %s bytes", kind_description(kind),
+                 text_excerpt(p, strlen(p), size_text, sizeof size_text));
     else
         snprintf(what, sizeof what, "%s", kind_description(kind));
     return error_set(err, "unsupported dtype '%s' (%s); readable dtypes are bool, int8..int64, "
@@ -359,19 +375,21 @@ static int parse_npy_preamble(const uint8_t *bytes, size_t len, NpyHeader *h,
     return 0;
 }
 
-/* Number of elements of a shape, or -1 if it does not fit in size_t. A
- * zero dimension makes the array empty whatever the others say. */
+/* Number of elements of a shape, or -1 if it is more than numpy allows
+ * (2^63 - 1) or size_t holds. Each product is tested before it is formed.
+ * A zero dimension makes the array empty whatever the others say. */
 static int shape_count(int ndim, const int64_t *shape, size_t *count)
 {
-    size_t n = 1;
+    const uint64_t limit = (uint64_t)INT64_MAX < SIZE_MAX ? (uint64_t)INT64_MAX : SIZE_MAX;
+    uint64_t n = 1;
     for (int d = 0; d < ndim; d++)
         if (shape[d] == 0) {
             *count = 0;
             return 0;
         }
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] < 0 || (uint64_t)shape[d] > SIZE_MAX / n) return -1;
-        n *= (size_t)shape[d];
+        if (shape[d] < 0 || (uint64_t)shape[d] > limit / n) return -1;
+        n *= (uint64_t)shape[d];
     }
     *count = n;
     return 0;
@@ -449,46 +467,58 @@ static int decode_npy(const uint8_t *bytes, size_t len, NpyArray *out, Error *er
 }
 
 /* ------------------------------------------------------------------ */
-/* reading whole files                                                 */
+/* where the bytes come from                                           */
 
-/* Reads a file into memory; the buffer grows with what is really read,
- * so a lying file system size cannot make it allocate more. */
-static int read_whole_file(const char *path, uint8_t **bytes, size_t *len, Error *err)
+/* The readers take their bytes either from memory (the fuzzer, the tests)
+ * or from an open regular file, piece by piece: a file is never read
+ * whole, only the parts the zip directory describes, and every size it
+ * declares is checked against the file's real size and the caps below
+ * before anything is allocated. So /dev/zero, a 40 GB sparse file or a
+ * directory that lies costs an error message, not the machine's memory. */
+typedef struct {
+    const uint8_t *memory; /* all the bytes, or NULL to read from fd */
+    int fd;
+    uint64_t len;          /* how many bytes there are */
+} Source;
+
+/* Bytes [offset, offset + n) of the source, which the caller has checked
+ * lie inside it: a pointer into the memory, or a new buffer read from the
+ * file, also returned in *owned for the caller to free. */
+static int source_read(const Source *s, uint64_t offset, uint64_t n, const uint8_t **bytes,
+                       uint8_t **owned, Error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    size_t cap = 1 << 16;
-    if (fstat(fileno(f), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            fclose(f);
-            return error_set(err, "%s: is a directory", path);
+    *owned = NULL;
+    if (offset > s->len || n > s->len - offset)
+        return error_set(err, "internal error: read of %" PRIu64 " bytes at %" PRIu64
+                         " past the end", n, offset);
+    if (s->memory) {
+        *bytes = s->memory + offset;
+        return 0;
+    }
+    if (n > SIZE_MAX) return error_set(err, "%" PRIu64 " bytes do not fit in memory", n);
+    uint8_t *buf = xmalloc((size_t)n);
+    for (uint64_t done = 0; done < n;) {
+        size_t want = n - done < (1u << 30) ? (size_t)(n - done) : (1u << 30);
+        ssize_t got = pread(s->fd, buf + done, want, (off_t)(offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            free(buf);
+            if (got < 0) return error_set(err, "read error: %s", strerror(errno));
+            return error_set(err, "the file became shorter while it was read");
         }
-        if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX - 1)
-            cap = (size_t)st.st_size + 1; /* one more, so that EOF is seen without growing */
+        done += (uint64_t)got;
     }
-    uint8_t *buf = xmalloc(cap);
-    size_t n = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap > SIZE_MAX / 2) break;
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return error_set(err, "%s: read error", path);
-    }
-    *bytes = buf;
-    *len = n;
+    *bytes = *owned = buf;
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* single .npy files                                                   */
+
+/* An .npy file holds one array: at most the member cap below, plus a
+ * header (whose length field is at most 4 GiB in versions 2 and 3). */
+#define MEMBER_MAX_BYTES ((uint64_t)4 << 30)
+#define NPY_FILE_MAX_BYTES (MEMBER_MAX_BYTES + ((uint64_t)1 << 32) + 12)
 
 int npy_read_memory(const void *bytes, size_t len, const char *label, NpyArray *out, Error *err)
 {
@@ -499,12 +529,23 @@ int npy_read_memory(const void *bytes, size_t len, const char *label, NpyArray *
 
 int npy_read(const char *path, NpyArray *out, Error *err)
 {
-    uint8_t *bytes;
-    size_t len;
     memset(out, 0, sizeof *out);
-    if (read_whole_file(path, &bytes, &len, err)) return -1;
-    int status = npy_read_memory(bytes, len, path, out, err);
-    free(bytes);
+    uint64_t size;
+    int fd = open_regular_file(path, &size, err);
+    if (fd < 0) return -1;
+    Source src = {NULL, fd, size};
+    const uint8_t *bytes;
+    uint8_t *owned = NULL;
+    int status;
+    if (size > NPY_FILE_MAX_BYTES)
+        status = error_set(err, "%s: %" PRIu64 " bytes, more than an .npy file of at most %" PRIu64
+                           " bytes of data can be", path, size, MEMBER_MAX_BYTES);
+    else if (source_read(&src, 0, size, &bytes, &owned, err))
+        status = error_prefix(err, "%s", path);
+    else
+        status = npy_read_memory(bytes, (size_t)size, path, out, err);
+    free(owned);
+    close(fd);
     if (status == 0) {
         /* The array's name is the file's base name without ".npy". */
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -541,24 +582,30 @@ enum {
 /* Deflate cannot shrink data by more than about 1032:1 (a 258-byte match
  * in a couple of bits), so a member that claims to inflate to more than
  * that is lying; this bounds every allocation by the file's own size. The
- * absolute cap keeps a plausible-looking but huge member from eating the
- * machine: real datasets here are well under it. */
+ * absolute caps keep plausible-looking but huge members from eating the
+ * machine: real datasets here are well under them. A member's compressed
+ * and uncompressed sizes are each at most MEMBER_MAX_BYTES, all members
+ * together at most ARCHIVE_MAX_BYTES uncompressed, and the central
+ * directory (a hundred bytes or so per member) at most
+ * DIRECTORY_MAX_BYTES. */
 #define DEFLATE_MAX_RATIO 1032u
-#define MEMBER_MAX_BYTES ((uint64_t)4 << 30)
+#define ARCHIVE_MAX_BYTES ((uint64_t)16 << 30)
+#define DIRECTORY_MAX_BYTES ((uint64_t)64 << 20)
 
 typedef struct {
     char name[300];          /* printable, for messages */
     size_t name_len;
-    const uint8_t *raw_name; /* in the archive */
+    const uint8_t *raw_name; /* in the central directory */
     uint16_t flags, method;
     uint32_t crc;
     uint64_t compressed_size, uncompressed_size, local_offset;
 } ZipEntry;
 
 typedef struct {
-    const uint8_t *bytes;
-    size_t len;
+    Source src;
     uint64_t directory_offset, directory_size, entry_count;
+    const uint8_t *directory;  /* the central directory's bytes */
+    uint8_t *directory_owned;  /* the same, when read from a file */
 } Archive;
 
 /* Finds the end record by scanning back over a possible archive comment
@@ -566,26 +613,42 @@ typedef struct {
  * it. Fills in where the central directory is and how many entries. */
 static int find_central_directory(Archive *z, Error *err)
 {
-    if (z->len == 0) return error_set(err, "not an .npz archive (the file is empty)");
-    if (z->len >= 6 && !memcmp(z->bytes, "\x93NUMPY", 6))
-        return error_set(err, "this is an .npy file (a single array), not an .npz archive");
-    if (z->len < END_RECORD_SIZE)
-        return error_set(err, "not an .npz archive (too short for a zip file: %zu bytes)", z->len);
-    size_t end = 0;
+    const Source *src = &z->src;
+    const uint64_t len = src->len;
+    const uint8_t *p;
+    uint8_t *owned;
+    if (len == 0) return error_set(err, "not an .npz archive (the file is empty)");
+    if (len >= 6) {
+        if (source_read(src, 0, 6, &p, &owned, err)) return -1;
+        int is_npy = !memcmp(p, "\x93NUMPY", 6);
+        free(owned);
+        if (is_npy) return error_set(err, "this is an .npy file (a single array), not an .npz archive");
+    }
+    if (len < END_RECORD_SIZE)
+        return error_set(err, "not an .npz archive (too short for a zip file: %" PRIu64 " bytes)", len);
+
+    /* The last 22 + 65535 bytes hold the end record and its comment. */
+    uint64_t tail_len = len < END_RECORD_SIZE + 65535 ? len : END_RECORD_SIZE + 65535;
+    uint64_t tail_start = len - tail_len;
+    const uint8_t *tail;
+    uint8_t *tail_owned;
+    if (source_read(src, tail_start, tail_len, &tail, &tail_owned, err)) return -1;
+    uint64_t end = 0;
     int found = 0;
-    size_t lowest = z->len - END_RECORD_SIZE > 65535 ? z->len - END_RECORD_SIZE - 65535 : 0;
-    for (size_t at = z->len - END_RECORD_SIZE + 1; at-- > lowest;) {
-        if (get_u32(z->bytes + at) == END_RECORD_SIG &&
-            at + END_RECORD_SIZE + get_u16(z->bytes + at + 20) <= z->len) {
-            end = at;
+    for (uint64_t at = tail_len - END_RECORD_SIZE + 1; at-- > 0;) {
+        if (get_u32(tail + at) == END_RECORD_SIG &&
+            at + END_RECORD_SIZE + get_u16(tail + at + 20) <= tail_len) {
+            end = tail_start + at;
             found = 1;
             break;
         }
     }
+    uint8_t e[END_RECORD_SIZE];
+    if (found) memcpy(e, tail + (end - tail_start), sizeof e);
+    free(tail_owned);
     if (!found)
         return error_set(err, "not an .npz archive (no zip end-of-central-directory record: "
                          "truncated, or not a zip file)");
-    const uint8_t *e = z->bytes + end;
     if (get_u16(e + 4) != 0 || get_u16(e + 6) != 0)
         return error_set(err, "multi-part zip archives are not supported");
     z->entry_count = get_u16(e + 10);
@@ -593,19 +656,26 @@ static int find_central_directory(Archive *z, Error *err)
     z->directory_offset = get_u32(e + 16);
     uint64_t directory_limit = end;
 
-    if (end >= ZIP64_LOCATOR_SIZE && get_u32(e - ZIP64_LOCATOR_SIZE) == ZIP64_LOCATOR_SIG) {
-        uint64_t record = get_u64(e - ZIP64_LOCATOR_SIZE + 8);
-        if (record > end - ZIP64_LOCATOR_SIZE ||
-            end - ZIP64_LOCATOR_SIZE - record < ZIP64_END_RECORD_SIZE ||
-            get_u32(z->bytes + record) != ZIP64_END_RECORD_SIG)
-            return error_set(err, "broken zip archive: the ZIP64 locator points to no ZIP64 end record");
-        const uint8_t *r = z->bytes + record;
-        if (get_u32(r + 16) != 0 || get_u32(r + 20) != 0)
-            return error_set(err, "multi-part zip archives are not supported");
-        z->entry_count = get_u64(r + 32);
-        z->directory_size = get_u64(r + 40);
-        z->directory_offset = get_u64(r + 48);
-        directory_limit = record;
+    if (end >= ZIP64_LOCATOR_SIZE) {
+        if (source_read(src, end - ZIP64_LOCATOR_SIZE, ZIP64_LOCATOR_SIZE, &p, &owned, err)) return -1;
+        int is_locator = get_u32(p) == ZIP64_LOCATOR_SIG;
+        uint64_t record = get_u64(p + 8);
+        free(owned);
+        if (is_locator) {
+            if (record > end - ZIP64_LOCATOR_SIZE || end - ZIP64_LOCATOR_SIZE - record < ZIP64_END_RECORD_SIZE)
+                return error_set(err, "broken zip archive: the ZIP64 locator points to no ZIP64 end record");
+            if (source_read(src, record, ZIP64_END_RECORD_SIZE, &p, &owned, err)) return -1;
+            int is_record = get_u32(p) == ZIP64_END_RECORD_SIG;
+            int multi_part = get_u32(p + 16) != 0 || get_u32(p + 20) != 0;
+            z->entry_count = get_u64(p + 32);
+            z->directory_size = get_u64(p + 40);
+            z->directory_offset = get_u64(p + 48);
+            free(owned);
+            if (!is_record)
+                return error_set(err, "broken zip archive: the ZIP64 locator points to no ZIP64 end record");
+            if (multi_part) return error_set(err, "multi-part zip archives are not supported");
+            directory_limit = record;
+        }
     }
     if (z->directory_offset > directory_limit || z->directory_size > directory_limit - z->directory_offset)
         return error_set(err, "broken zip archive: the central directory lies outside the file "
@@ -613,7 +683,11 @@ static int find_central_directory(Archive *z, Error *err)
     if (z->entry_count > z->directory_size / CENTRAL_ENTRY_SIZE || z->entry_count > INT_MAX)
         return error_set(err, "broken zip archive: %" PRIu64 " entries cannot fit in a %" PRIu64
                          "-byte central directory", z->entry_count, z->directory_size);
-    return 0;
+    if (z->directory_size > DIRECTORY_MAX_BYTES)
+        return error_set(err, "the central directory is %" PRIu64 " bytes; the limit is %" PRIu64,
+                         z->directory_size, DIRECTORY_MAX_BYTES);
+    return source_read(src, z->directory_offset, z->directory_size, &z->directory,
+                       &z->directory_owned, err);
 }
 
 /* Replaces the 32-bit sizes and offset that are 0xFFFFFFFF by the 64-bit
@@ -652,13 +726,15 @@ static void printable_name(const uint8_t *raw, size_t len, char *out, size_t cap
     out[n] = '\0';
 }
 
-/* Reads the central directory entry at *at and advances *at past it. */
+/* Reads the central directory entry at *at (an offset in the directory)
+ * and advances *at past it. */
 static int read_central_entry(const Archive *z, uint64_t *at, ZipEntry *entry, Error *err)
 {
-    uint64_t directory_end = z->directory_offset + z->directory_size;
-    if (directory_end - *at < CENTRAL_ENTRY_SIZE || get_u32(z->bytes + *at) != CENTRAL_ENTRY_SIG)
-        return error_set(err, "broken zip archive: bad central directory entry at byte %" PRIu64, *at);
-    const uint8_t *c = z->bytes + *at;
+    const uint64_t directory_end = z->directory_size;
+    if (directory_end - *at < CENTRAL_ENTRY_SIZE || get_u32(z->directory + *at) != CENTRAL_ENTRY_SIG)
+        return error_set(err, "broken zip archive: bad central directory entry at byte %" PRIu64,
+                         z->directory_offset + *at);
+    const uint8_t *c = z->directory + *at;
     size_t name_len = get_u16(c + 28), extra_len = get_u16(c + 30), comment_len = get_u16(c + 32);
     if (directory_end - *at - CENTRAL_ENTRY_SIZE < name_len + extra_len + comment_len)
         return error_set(err, "broken zip archive: central directory entry runs past the directory");
@@ -727,64 +803,93 @@ static uint32_t crc32_update(uint32_t crc, const uint8_t *bytes, uint64_t len)
     return crc;
 }
 
-/* The member's uncompressed bytes: a pointer into the archive when
- * stored, or a new buffer (*owned set) when deflated. */
-static int member_bytes(const Archive *z, const ZipEntry *entry, const uint8_t **bytes,
-                        uint8_t **owned, Error *err)
+/* What the directory says about a member, checked before any of its data
+ * is read: a readable method, sizes within the caps and the ratio deflate
+ * can reach, a name that can be an array's. */
+static int check_entry(const ZipEntry *entry, Error *err)
 {
-    *owned = NULL;
     if (entry->flags & FLAG_ENCRYPTED) return error_set(err, "encrypted members are not supported");
     if (entry->method != METHOD_STORED && entry->method != METHOD_DEFLATED)
         return error_set(err, "compression method %u is not supported (only stored and deflated, "
                          "as numpy writes)", entry->method);
-    if (entry->local_offset > z->len || z->len - entry->local_offset < LOCAL_HEADER_SIZE ||
-        get_u32(z->bytes + entry->local_offset) != LOCAL_HEADER_SIG)
-        return error_set(err, "broken zip archive: no local header at byte %" PRIu64, entry->local_offset);
-    /* The local header's own name and extra lengths: numpy's local extra
-     * (ZIP64) differs from the central directory's (none). */
-    const uint8_t *local = z->bytes + entry->local_offset;
-    size_t local_name_len = get_u16(local + 26);
-    uint64_t data_start = entry->local_offset + LOCAL_HEADER_SIZE + local_name_len + get_u16(local + 28);
-    if (data_start > z->len || z->len - data_start < entry->compressed_size)
-        return error_set(err, "data runs past the end of the file (truncated?)");
-    /* As Python's zipfile (and so np.load) does: a local header that names
-     * another member means the directory points to the wrong place. */
-    if (local_name_len != entry->name_len || memcmp(local + LOCAL_HEADER_SIZE, entry->raw_name, local_name_len))
-        return error_set(err, "broken zip archive: the local header names a different member");
-    const uint8_t *data = z->bytes + data_start;
-
     if (entry->uncompressed_size > MEMBER_MAX_BYTES)
         return error_set(err, "%" PRIu64 " bytes uncompressed; the limit is %" PRIu64,
                          entry->uncompressed_size, MEMBER_MAX_BYTES);
-    if (entry->method == METHOD_STORED) {
-        if (entry->compressed_size != entry->uncompressed_size)
-            return error_set(err, "broken zip archive: stored member with different sizes "
-                             "(%" PRIu64 " and %" PRIu64 ")", entry->compressed_size, entry->uncompressed_size);
-        *bytes = data;
-        return 0;
-    }
-    if (entry->uncompressed_size > entry->compressed_size * DEFLATE_MAX_RATIO + 1024)
+    if (entry->compressed_size > MEMBER_MAX_BYTES)
+        return error_set(err, "%" PRIu64 " bytes compressed; the limit is %" PRIu64,
+                         entry->compressed_size, MEMBER_MAX_BYTES);
+    if (entry->method == METHOD_STORED && entry->compressed_size != entry->uncompressed_size)
+        return error_set(err, "broken zip archive: stored member with different sizes "
+                         "(%" PRIu64 " and %" PRIu64 ")", entry->compressed_size, entry->uncompressed_size);
+    if (entry->method == METHOD_DEFLATED &&
+        entry->uncompressed_size > entry->compressed_size * DEFLATE_MAX_RATIO + 1024)
         return error_set(err, "declared size %" PRIu64 " is impossible for %" PRIu64
                          " bytes of deflate data", entry->uncompressed_size, entry->compressed_size);
-    *owned = xmalloc((size_t)entry->uncompressed_size);
-    if (inflate_exactly(data, entry->compressed_size, *owned, entry->uncompressed_size, err)) {
-        free(*owned);
-        *owned = NULL;
+    if (entry->name_len < 5 || memcmp(entry->raw_name + entry->name_len - 4, ".npy", 4))
+        return error_set(err, "not an .npy file (the name does not end in .npy)");
+    if (entry->name_len - 4 >= sizeof ((NpyArray *)0)->name) return error_set(err, "name is too long");
+    if (memchr(entry->raw_name, '\0', entry->name_len)) return error_set(err, "name holds a NUL byte");
+    return 0;
+}
+
+/* The member's uncompressed bytes: a pointer into the archive (stored, in
+ * memory) or a new buffer, also in *owned for the caller to free. */
+static int member_bytes(const Archive *z, const ZipEntry *entry, const uint8_t **bytes,
+                        uint8_t **owned, Error *err)
+{
+    const Source *src = &z->src;
+    const uint64_t len = src->len;
+    *owned = NULL;
+    if (entry->local_offset > len || len - entry->local_offset < LOCAL_HEADER_SIZE)
+        return error_set(err, "broken zip archive: no local header at byte %" PRIu64, entry->local_offset);
+    const uint8_t *local;
+    uint8_t *local_owned;
+    if (source_read(src, entry->local_offset, LOCAL_HEADER_SIZE, &local, &local_owned, err)) return -1;
+    int is_local = get_u32(local) == LOCAL_HEADER_SIG;
+    /* The local header's own name and extra lengths: numpy's local extra
+     * (ZIP64) differs from the central directory's (none). */
+    size_t local_name_len = get_u16(local + 26), local_extra_len = get_u16(local + 28);
+    free(local_owned);
+    if (!is_local)
+        return error_set(err, "broken zip archive: no local header at byte %" PRIu64, entry->local_offset);
+    uint64_t name_start = entry->local_offset + LOCAL_HEADER_SIZE;
+    uint64_t data_start = name_start + local_name_len + local_extra_len;
+    if (data_start > len || len - data_start < entry->compressed_size)
+        return error_set(err, "data runs past the end of the file (truncated?)");
+    /* As Python's zipfile (and so np.load) does: a local header that names
+     * another member means the directory points to the wrong place. */
+    int same_name = local_name_len == entry->name_len;
+    if (same_name) {
+        const uint8_t *name;
+        uint8_t *name_owned;
+        if (source_read(src, name_start, local_name_len, &name, &name_owned, err)) return -1;
+        same_name = !memcmp(name, entry->raw_name, local_name_len);
+        free(name_owned);
+    }
+    if (!same_name) return error_set(err, "broken zip archive: the local header names a different member");
+
+    const uint8_t *data;
+    uint8_t *data_owned;
+    if (source_read(src, data_start, entry->compressed_size, &data, &data_owned, err)) return -1;
+    if (entry->method == METHOD_STORED) {
+        *bytes = data;
+        *owned = data_owned;
+        return 0;
+    }
+    uint8_t *inflated = xmalloc((size_t)entry->uncompressed_size);
+    int status = inflate_exactly(data, entry->compressed_size, inflated, entry->uncompressed_size, err);
+    free(data_owned);
+    if (status) {
+        free(inflated);
         return -1;
     }
-    *bytes = *owned;
+    *bytes = *owned = inflated;
     return 0;
 }
 
 /* Reads one member into an array named after it (minus ".npy"). */
 static int read_member(const Archive *z, const ZipEntry *entry, NpyArray *out, Error *err)
 {
-    if (entry->name_len < 5 || memcmp(entry->raw_name + entry->name_len - 4, ".npy", 4))
-        return error_set(err, "not an .npy file (the name does not end in .npy)");
-    size_t array_name_len = entry->name_len - 4;
-    if (array_name_len >= sizeof out->name) return error_set(err, "name is too long");
-    if (memchr(entry->raw_name, '\0', entry->name_len)) return error_set(err, "name holds a NUL byte");
-
     const uint8_t *bytes = NULL;
     uint8_t *owned = NULL;
     if (member_bytes(z, entry, &bytes, &owned, err)) return -1;
@@ -801,45 +906,95 @@ static int read_member(const Archive *z, const ZipEntry *entry, NpyArray *out, E
     if (status == 0) status = decode_npy(bytes, (size_t)entry->uncompressed_size, out, err);
     free(owned);
     if (status == 0) {
+        size_t array_name_len = entry->name_len - 4;
         memcpy(out->name, entry->raw_name, array_name_len);
         out->name[array_name_len] = '\0';
     }
     return status;
 }
 
-int npz_read_memory(const void *bytes, size_t len, const char *label, NpzFile *out, Error *err)
-{
-    Archive z = {.bytes = bytes, .len = len};
-    memset(out, 0, sizeof *out);
-    if (find_central_directory(&z, err)) return error_prefix(err, "%s", label);
+/* A member name in the directory, for finding the ones given twice. */
+typedef struct {
+    const uint8_t *raw;
+    size_t len;
+} MemberName;
 
-    NpzFile npz = {0, xcalloc((size_t)z.entry_count, sizeof(NpyArray))};
-    uint64_t at = z.directory_offset;
-    for (uint64_t i = 0; i < z.entry_count; i++) {
-        ZipEntry entry = {.name = ""};
-        if (read_central_entry(&z, &at, &entry, err)) {
-            npz_free(&npz);
-            if (entry.name[0]) return error_prefix(err, "%s: member '%s'", label, entry.name);
-            return error_prefix(err, "%s: central directory entry %" PRIu64, label, i);
+static int compare_names(const void *a, const void *b)
+{
+    const MemberName *x = a, *y = b;
+    int c = memcmp(x->raw, y->raw, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The whole archive: a first pass over the directory checks every entry
+ * (sizes, names, no name twice: numpy would silently take the last) before
+ * a single member is read; the second reads the members. */
+static int read_archive(Archive *z, const char *label, NpzFile *out, Error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (find_central_directory(z, err)) return error_prefix(err, "%s", label);
+
+    int count = (int)z->entry_count, status = 0;
+    MemberName *names = xcalloc((size_t)count, sizeof *names);
+    uint64_t at = 0, total = 0;
+    ZipEntry entry = {.name = ""};
+    for (int i = 0; i < count && status == 0; i++) {
+        entry.name[0] = '\0';
+        if (read_central_entry(z, &at, &entry, err) || check_entry(&entry, err)) {
+            status = entry.name[0] ? error_prefix(err, "%s: member '%s'", label, entry.name)
+                                   : error_prefix(err, "%s: central directory entry %d", label, i);
+        } else if ((total += entry.uncompressed_size) > ARCHIVE_MAX_BYTES) {
+            status = error_set(err, "%s: the members add up to more than %" PRIu64
+                               " bytes uncompressed, the limit", label, ARCHIVE_MAX_BYTES);
         }
-        if (read_member(&z, &entry, &npz.arrays[npz.count], err)) {
-            npz_free(&npz);
-            return error_prefix(err, "%s: member '%s'", label, entry.name);
-        }
-        npz.count++;
+        names[i] = (MemberName){entry.raw_name, entry.name_len};
+    }
+    if (status == 0 && count > 1) {
+        qsort(names, (size_t)count, sizeof *names, compare_names);
+        for (int i = 1; i < count && status == 0; i++)
+            if (!compare_names(&names[i - 1], &names[i])) {
+                printable_name(names[i].raw, names[i].len, entry.name, sizeof entry.name);
+                status = error_set(err, "%s: member '%s' is in the archive twice (numpy would "
+                                   "silently read the last one)", label, entry.name);
+            }
+    }
+    free(names);
+
+    NpzFile npz = {0, xcalloc((size_t)count ? (size_t)count : 1, sizeof(NpyArray))};
+    at = 0;
+    for (int i = 0; i < count && status == 0; i++) {
+        read_central_entry(z, &at, &entry, err); /* read cleanly in the first pass */
+        if (read_member(z, &entry, &npz.arrays[npz.count], err))
+            status = error_prefix(err, "%s: member '%s'", label, entry.name);
+        else
+            npz.count++;
+    }
+    if (status) {
+        npz_free(&npz);
+        return -1;
     }
     *out = npz;
     return 0;
 }
 
+int npz_read_memory(const void *bytes, size_t len, const char *label, NpzFile *out, Error *err)
+{
+    Archive z = {.src = {bytes, -1, len}};
+    int status = read_archive(&z, label, out, err);
+    free(z.directory_owned);
+    return status;
+}
+
 int npz_read(const char *path, NpzFile *out, Error *err)
 {
-    uint8_t *bytes;
-    size_t len;
     memset(out, 0, sizeof *out);
-    if (read_whole_file(path, &bytes, &len, err)) return -1;
-    int status = npz_read_memory(bytes, len, path, out, err);
-    free(bytes);
+    uint64_t size;
+    int fd = open_regular_file(path, &size, err);
+    if (fd < 0) return -1;
+    Archive z = {.src = {NULL, fd, size}};
+    int status = read_archive(&z, path, out, err);
+    free(z.directory_owned);
+    close(fd);
     return status;
 }
 
@@ -1199,8 +1354,12 @@ static int write_member(NpzWriter *w, WrittenMember *member, const uint8_t *head
         member->compressed_size = (uint32_t)m->out_bytes;
         put_local_header(local, member, name_len);
         FILE *f = w->file.file;
-        if (fseeko(f, (off_t)member->local_offset, SEEK_SET) != 0 || fwrite(local, 1, sizeof local, f) != sizeof local ||
-            fseeko(f, 0, SEEK_END) != 0)
+        /* The seek flushes what is buffered: a full disk shows up here,
+         * and is a failure to write, not to seek. */
+        if (fflush(f) != 0)
+            status = error_set(err, "%s: cannot write: %s", w->file.final_path, strerror(errno));
+        else if (fseeko(f, (off_t)member->local_offset, SEEK_SET) != 0 ||
+                 fwrite(local, 1, sizeof local, f) != sizeof local || fseeko(f, 0, SEEK_END) != 0)
             status = error_set(err, "%s: cannot update a local header: %s", w->file.final_path, strerror(errno));
     }
     free(m);

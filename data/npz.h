@@ -5,6 +5,13 @@
  * (method 8). The reader walks the central directory, checks every member's
  * CRC-32 and converts each array to native byte order and C order.
  *
+ * Only regular files are read (a device, a pipe or a folder is named as
+ * such), and an .npz is never read whole: the central directory says where
+ * each member is and how large, and those sizes are checked against the
+ * file's size and fixed caps before anything is allocated. Members must
+ * have distinct names and shapes numpy allows (each dimension and their
+ * product at most 2^63 - 1).
+ *
  * Failures return -1 with a message in err naming the file and the member. */
 #ifndef NPZ_H
 #define NPZ_H

@@ -1,3 +1,6 @@
+/* posix_spawn_file_actions_addchdir_np (glibc 2.29, musl 1.1.24, macOS 10.15):
+ * gnuplot starts in its private folder without a fork of our own. */
+#define _GNU_SOURCE
 #include "chart.h"
 
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "files.h"
 
 extern char **environ;
 
@@ -59,48 +63,156 @@ static int skipped(const char *data_path)
     return 1;
 }
 
-/* Writes s as a gnuplot single-quoted string, where '' stands for '. */
+/* Writes s as a gnuplot single-quoted string, where '' stands for ' and
+ * nothing else is special. Control characters (a newline would end the
+ * command) are left out. Only titles, labels and captions go through
+ * here: file names never appear in a script (see the workshop below). */
 static void put_quoted(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; s && *s; s++) {
         if (*s == '\'') fputc('\'', f);
-        if (*s != '\n') fputc(*s, f);
+        if ((unsigned char)*s >= 0x20 && *s != 0x7f) fputc(*s, f);
     }
     fputc('\'', f);
 }
 
 /* "dir/name.png" + ".dat" -> "dir/name.dat" (the extension replaced, or
- * appended if the file name has none). */
+ * appended if the file name has none, or if replacing it would give the
+ * PNG's own name). */
 static char *path_with_extension(const char *path, const char *extension)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
     size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+    if (!strcmp(path + stem, extension)) stem = strlen(path);
     char *out = xmalloc(stem + strlen(extension) + 1);
     memcpy(out, path, stem);
     strcpy(out + stem, extension);
     return out;
 }
 
-/* A new empty file "<base>.XXXXXX<suffix>"; returns its name (to free). */
-static char *make_temp_file(const char *base, const char *suffix, Error *err)
+/* ---------------------------------------------------------------------------
+ * The workshop: where gnuplot runs
+ *
+ * gnuplot reads a file name that starts with '<' as "the output of this
+ * command" and writes to one that starts with '|' by running it, and a
+ * quote, backslash or newline in a name could end the string it sits in.
+ * So no path of the user's is ever written into a script: each chart is
+ * drawn in a private folder (mkdtemp: new, empty, ours alone) where the
+ * data, the scripts and the PNG have fixed names, gnuplot runs with that
+ * folder as its working directory, and the finished PNG is then moved to
+ * the path asked for (renamed, or copied atomically to another file
+ * system). Whatever the path holds, gnuplot never sees it.
+ * ------------------------------------------------------------------------- */
+
+enum { WORKSHOP_FILES = 5 };
+static const char *const workshop_files[WORKSHOP_FILES] = {
+    "data",        /* the numbers to plot */
+    "setup.gp",    /* terminal and output */
+    "chart.gp",    /* the plot commands */
+    "chart.png",   /* what gnuplot draws */
+    "gnuplot.log", /* gnuplot's complaints, shown if it fails */
+};
+enum { FILE_DATA, FILE_SETUP, FILE_SCRIPT, FILE_PNG, FILE_LOG };
+
+typedef struct {
+    char *dir;                          /* the private folder */
+    char *paths[WORKSHOP_FILES];        /* dir/name of each file */
+    int tracked[WORKSHOP_FILES + 1];    /* signal-cleanup handles: the files, then dir */
+} Workshop;
+
+/* A new private folder "<parent>/workbench-chart.XXXXXX", or NULL. */
+static char *make_private_folder(const char *parent, size_t parent_len)
 {
-    char *name = xmalloc(strlen(base) + strlen(".XXXXXX") + strlen(suffix) + 1);
-    sprintf(name, "%s.XXXXXX%s", base, suffix);
-    int fd = mkstemps(name, (int)strlen(suffix));
-    if (fd < 0) {
-        error_set(err, "%s: cannot create a temporary file beside it: %s", base, strerror(errno));
-        free(name);
-        return NULL;
+    char *dir = xmalloc(parent_len + sizeof "/workbench-chart.XXXXXX");
+    sprintf(dir, "%.*s/workbench-chart.XXXXXX", (int)parent_len, parent);
+    if (mkdtemp(dir)) return dir;
+    free(dir);
+    return NULL;
+}
+
+/* Creates the folder in $TMPDIR, else /tmp, else (a read-only /tmp) in
+ * the PNG's own folder: its name never reaches gnuplot either. Errors
+ * name png_path. */
+static int workshop_open(Workshop *w, const char *png_path, Error *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    w->dir = NULL;
+    if (tmp && tmp[0] == '/') w->dir = make_private_folder(tmp, strlen(tmp));
+    if (!w->dir) w->dir = make_private_folder("/tmp", 4);
+    if (!w->dir) {
+        const char *slash = strrchr(png_path, '/');
+        w->dir = slash ? make_private_folder(png_path, slash == png_path ? 0 : (size_t)(slash - png_path))
+                       : make_private_folder(".", 1);
     }
-    /* mkstemps makes the file private (0600); the PNG renamed from it gets
-     * the permissions an ordinary fopen would give, 0666 less the umask. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    close(fd);
-    return name;
+    if (!w->dir)
+        return error_set(err, "%s: cannot create a private folder for gnuplot (in $TMPDIR, /tmp or "
+                         "beside the chart): %s", png_path, strerror(errno));
+    w->tracked[WORKSHOP_FILES] = temp_track(w->dir);
+    for (int i = 0; i < WORKSHOP_FILES; i++) {
+        w->paths[i] = xmalloc(strlen(w->dir) + strlen(workshop_files[i]) + 2);
+        sprintf(w->paths[i], "%s/%s", w->dir, workshop_files[i]);
+        w->tracked[i] = temp_track(w->paths[i]);
+    }
+    return 0;
+}
+
+/* Removes the folder and everything in it. */
+static void workshop_close(Workshop *w)
+{
+    for (int i = 0; i < WORKSHOP_FILES; i++) {
+        unlink(w->paths[i]);
+        temp_untrack(w->tracked[i]);
+        free(w->paths[i]);
+    }
+    rmdir(w->dir);
+    temp_untrack(w->tracked[WORKSHOP_FILES]);
+    free(w->dir);
+}
+
+/* Opens one of the workshop's files for writing; it must not exist yet. */
+static FILE *workshop_create(const Workshop *w, int which, const char *png_path, Error *err)
+{
+    int fd = open(w->paths[which], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        error_set(err, "%s: cannot write gnuplot's %s in %s: %s", png_path, workshop_files[which],
+                  w->dir, strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    return f;
+}
+
+/* Copies the file at from (a regular file) to out; 0 or -1. */
+static int copy_file(const char *from, FILE *out, Error *err)
+{
+    uint64_t size;
+    FILE *in = fopen_regular(from, &size, err);
+    if (!in) return -1;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) break;
+    int status = 0;
+    if (ferror(in)) status = error_set(err, "%s: read error", from);
+    else if (ferror(out)) status = error_set(err, "cannot write a copy of %s: %s", from, strerror(errno));
+    fclose(in);
+    return status;
+}
+
+/* The chart's data (a file of the caller's, or the one written beside the
+ * PNG) copied into the workshop as "data". */
+static int workshop_take_data(const Workshop *w, const char *data_path, const char *png_path,
+                              Error *err)
+{
+    FILE *out = workshop_create(w, FILE_DATA, png_path, err);
+    if (!out) return -1;
+    int status = copy_file(data_path, out, err);
+    if (fclose(out) != 0 && status == 0)
+        status = error_set(err, "cannot write a copy of %s: %s", data_path, strerror(errno));
+    if (status) error_prefix(err, "%s", png_path);
+    return status;
 }
 
 /* The first line of a (small) text file, for an error message. */
@@ -124,150 +236,123 @@ static void first_line(const char *path, char *line, size_t len)
     fclose(f);
 }
 
-/* Runs gnuplot on the script (whose commands draw one plot) with the
- * output set to a temporary PNG beside png_path, then renames it onto
- * png_path. The script file is removed afterwards. */
-static int run_gnuplot(const char *png_path, const char *script_path, int width, int height,
-                       Error *err)
+/* Puts the workshop's PNG at png_path: a rename on the same file system,
+ * else a copy through an atomic file, so png_path is never half written. */
+static int move_png_into_place(const Workshop *w, const char *png_path, Error *err)
 {
-    int status = -1;
-    char *temp_png = make_temp_file(png_path, ".tmp", err);
-    if (!temp_png) return -1;
-    char *log_path = make_temp_file(png_path, ".log", err);
-    char *setup_path = log_path ? make_temp_file(png_path, ".gp", err) : NULL;
-    if (!setup_path) goto done;
+    if (rename(w->paths[FILE_PNG], png_path) == 0) return 0;
+    if (errno != EXDEV)
+        return error_set(err, "%s: cannot move the chart into place: %s", png_path, strerror(errno));
+    AtomicFile af;
+    FILE *out = atomic_open(&af, png_path, err);
+    if (!out) return -1;
+    if (copy_file(w->paths[FILE_PNG], out, err)) {
+        atomic_abort(&af);
+        return error_prefix(err, "%s", png_path);
+    }
+    return atomic_commit(&af, err);
+}
 
+/* Runs gnuplot in the workshop on its chart.gp, which draws one plot,
+ * with the terminal set to a width x height PNG, then moves the PNG to
+ * png_path. */
+static int run_gnuplot(const Workshop *w, const char *png_path, int width, int height, Error *err)
+{
     /* The terminal and the output go in a file of their own, read before the
      * script: pngcairo draws smoother lines and text than libgd's png, which
      * is the fallback where gnuplot was built without cairo. */
-    FILE *setup = fopen(setup_path, "w");
-    if (!setup) {
-        error_set(err, "%s: cannot write: %s", setup_path, strerror(errno));
-        goto done;
-    }
+    FILE *setup = workshop_create(w, FILE_SETUP, png_path, err);
+    if (!setup) return -1;
     fprintf(setup,
             "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
             "    set terminal pngcairo size %d,%d noenhanced font 'sans,10'\n"
             "} else {\n"
             "    set terminal png size %d,%d noenhanced\n"
             "}\n"
-            "set output ",
-            width, height, width, height);
-    put_quoted(setup, temp_png);
-    fputc('\n', setup);
-    if (fclose(setup) != 0) {
-        error_set(err, "%s: cannot write: %s", setup_path, strerror(errno));
-        goto done;
-    }
+            "set output '%s'\n",
+            width, height, width, height, workshop_files[FILE_PNG]);
+    if (ferror(setup) | (fclose(setup) != 0))
+        return error_set(err, "%s: cannot write gnuplot's %s in %s: %s", png_path,
+                         workshop_files[FILE_SETUP], w->dir, strerror(errno));
 
-    /* gnuplot's own complaints go to a log, shown only if it fails. */
+    /* In the workshop, by the fixed names: gnuplot's output to /dev/null,
+     * its complaints to the log. */
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addchdir_np(&actions, w->dir);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path, O_WRONLY | O_TRUNC, 0);
-    char *args[] = {"gnuplot", setup_path, (char *)script_path, NULL};
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, workshop_files[FILE_LOG],
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char *args[] = {"gnuplot", (char *)workshop_files[FILE_SETUP],
+                    (char *)workshop_files[FILE_SCRIPT], NULL};
     pid_t pid;
     int spawn_error = posix_spawnp(&pid, "gnuplot", &actions, NULL, args, environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (spawn_error) {
-        error_set(err, "%s: cannot run gnuplot: %s", png_path, strerror(spawn_error));
-        goto done;
-    }
+    if (spawn_error)
+        return error_set(err, "%s: cannot run gnuplot: %s", png_path, strerror(spawn_error));
     int wait_status;
     while (waitpid(pid, &wait_status, 0) < 0)
-        if (errno != EINTR) {
-            error_set(err, "%s: waiting for gnuplot: %s", png_path, strerror(errno));
-            goto done;
-        }
+        if (errno != EINTR)
+            return error_set(err, "%s: waiting for gnuplot: %s", png_path, strerror(errno));
 
     struct stat st;
-    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 || stat(temp_png, &st) != 0 ||
-        st.st_size == 0) {
+    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 ||
+        lstat(w->paths[FILE_PNG], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
         char message[300];
-        first_line(log_path, message, sizeof message);
-        error_set(err, "%s: gnuplot failed%s%s", png_path, message[0] ? ": " : "", message);
-        goto done;
+        first_line(w->paths[FILE_LOG], message, sizeof message);
+        return error_set(err, "%s: gnuplot failed%s%s", png_path, message[0] ? ": " : "", message);
     }
-    if (rename(temp_png, png_path) != 0) {
-        error_set(err, "%s: cannot rename the temporary file onto it: %s", png_path,
-                  strerror(errno));
-        goto done;
+    return move_png_into_place(w, png_path, err);
+}
+
+/* What every chart does once its data file exists: gnuplot or not, the
+ * workshop, the data copied in, the script written by draw(), gnuplot
+ * run, the workshop removed. Returns the chart status (0, 1 or -1). */
+typedef void (*DrawFunction)(FILE *script, const void *chart);
+
+static int draw_chart(const char *png_path, const char *data_path, DrawFunction draw,
+                      const void *chart, int width, int height, Error *err)
+{
+    if (!chart_gnuplot_available()) return skipped(data_path);
+    Workshop w;
+    if (workshop_open(&w, png_path, err)) return -1;
+    int status = workshop_take_data(&w, data_path, png_path, err);
+    if (status == 0) {
+        FILE *script = workshop_create(&w, FILE_SCRIPT, png_path, err);
+        if (!script) {
+            status = -1;
+        } else {
+            draw(script, chart);
+            if (ferror(script) | (fclose(script) != 0))
+                status = error_set(err, "%s: cannot write gnuplot's %s in %s: %s", png_path,
+                                   workshop_files[FILE_SCRIPT], w.dir, strerror(errno));
+        }
     }
-    status = 0;
-done:
-    unlink(script_path);
-    if (status != 0) unlink(temp_png);
-    free(temp_png);
-    if (log_path) unlink(log_path);
-    free(log_path);
-    if (setup_path) unlink(setup_path);
-    free(setup_path);
+    if (status == 0) status = run_gnuplot(&w, png_path, width, height, err);
+    workshop_close(&w);
     return status;
 }
 
-/* Opens a new temporary script file beside png_path. */
-static FILE *open_script(const char *png_path, char **script_path, Error *err)
-{
-    *script_path = make_temp_file(png_path, ".gp", err);
-    if (!*script_path) return NULL;
-    FILE *f = fopen(*script_path, "w");
-    if (!f) {
-        error_set(err, "%s: cannot write: %s", *script_path, strerror(errno));
-        unlink(*script_path);
-        free(*script_path);
-    }
-    return f;
-}
+/* Writes a chart's data file beside the PNG (png_path with its extension
+ * replaced), atomically, by calling write(file, chart). On success returns
+ * its path (the caller frees it); on failure NULL, with a message that
+ * names the PNG asked for first. */
+typedef void (*WriteFunction)(FILE *data, const void *chart);
 
-/* Closes the script and runs it; frees script_path. */
-static int finish_script(FILE *script, char *script_path, const char *png_path, int width,
-                         int height, Error *err)
+static char *write_data_file(const char *png_path, const char *extension, WriteFunction write,
+                             const void *chart, Error *err)
 {
-    int status;
-    if (ferror(script) | (fclose(script) != 0)) {
-        status = error_set(err, "%s: cannot write: %s", script_path, strerror(errno));
-        unlink(script_path);
-    } else {
-        status = run_gnuplot(png_path, script_path, width, height, err);
+    char *data_path = path_with_extension(png_path, extension);
+    AtomicFile af;
+    FILE *data = atomic_open(&af, data_path, err);
+    if (data) {
+        write(data, chart);
+        if (atomic_commit(&af, err) == 0) return data_path;
     }
-    free(script_path);
-    return status;
-}
-
-/* Title and axis labels shared by every chart. */
-/* Opens (atomically) the data file a chart draws from, beside the PNG:
- * png_path with its extension replaced. On success *data_path is the
- * caller's to free; on failure nothing is left to free. */
-static FILE *open_data_file(const char *png_path, const char *extension, AtomicFile *af,
-                            char **data_path, Error *err)
-{
-    *data_path = path_with_extension(png_path, extension);
-    FILE *data = atomic_open(af, *data_path, err);
-    if (!data) {
-        free(*data_path);
-        *data_path = NULL;
-    }
-    return data;
-}
-
-/* Once a chart's data file is written: commits it and, when gnuplot is
- * there, opens the script that will draw it. Returns the script, or NULL
- * with *status 1 (skipped: no gnuplot, notice printed) or -1 (error, err
- * set); on NULL, data_path has been freed, otherwise it stays the caller's. */
-static FILE *commit_data_open_script(AtomicFile *af, char *data_path, const char *png_path,
-                                     char **script_path, int *status, Error *err)
-{
-    *status = -1;
-    FILE *script = NULL;
-    if (atomic_commit(af, err) != 0) {
-        /* the data file could not be written: nothing to draw */
-    } else if (!chart_gnuplot_available()) {
-        *status = skipped(data_path);
-    } else {
-        script = open_script(png_path, script_path, err);
-    }
-    if (!script) free(data_path);
-    return script;
+    error_prefix(err, "%s", png_path);
+    free(data_path);
+    return NULL;
 }
 
 static void put_titles(FILE *f, const char *title, const char *xlabel, const char *ylabel)
@@ -281,27 +366,31 @@ static void put_titles(FILE *f, const char *title, const char *xlabel, const cha
  * Line charts
  * ------------------------------------------------------------------------- */
 
-int chart_lines(const char *png_path, const char *data_path, const ChartSpec *spec, Error *err)
+/* A data file "in gnuplot's syntax": the workshop's fixed name, with the
+ * header lines to skip. */
+static void put_data(FILE *f, int header_lines)
 {
-    if (spec->num_series < 1 || spec->num_series > CHART_MAX_SERIES)
-        return error_set(err, "%s: a line chart needs 1 to %d series, not %d", png_path,
-                         CHART_MAX_SERIES, spec->num_series);
-    if (!chart_gnuplot_available()) return skipped(data_path);
+    fprintf(f, "'%s'", workshop_files[FILE_DATA]);
+    if (header_lines > 0) fprintf(f, " skip %d", header_lines);
+}
 
-    char *script_path;
-    FILE *f = open_script(png_path, &script_path, err);
-    if (!f) return -1;
+static void draw_lines(FILE *f, const void *chart)
+{
+    const ChartSpec *spec = chart;
     put_titles(f, spec->title, spec->xlabel, spec->ylabel);
-    fprintf(f, "set grid\nset key %s box opaque\nset border 3\nset tics nomirror\n",
-            spec->key && spec->key[0] ? spec->key : "top right");
+    fputs("set grid\nset key ", f);
+    /* the legend's place is a few words of gnuplot's; keep only those */
+    const char *key = spec->key && spec->key[0] ? spec->key : "top right";
+    for (; *key; key++)
+        if ((*key >= 'a' && *key <= 'z') || *key == ' ') fputc(*key, f);
+    fputs(" box opaque\nset border 3\nset tics nomirror\n", f);
     if (spec->csv) fputs("set datafile separator comma\n", f);
     if (spec->ymin < spec->ymax) fprintf(f, "set yrange [%.17g:%.17g]\n", spec->ymin, spec->ymax);
     if (spec->x_whole) {
         /* Epochs read badly with ticks at 0.5: at most ~10 ticks, a whole
          * number apart, from gnuplot's own look at the x column. */
         fputs("stats ", f);
-        put_quoted(f, data_path);
-        if (spec->header_lines > 0) fprintf(f, " skip %d", spec->header_lines);
+        put_data(f, spec->header_lines);
         fprintf(f, " using %d nooutput\n"
                    "tic_step = ceil((STATS_max - STATS_min) / 10.0)\n"
                    "if (tic_step < 1) { tic_step = 1 }\n"
@@ -314,19 +403,32 @@ int chart_lines(const char *png_path, const char *data_path, const ChartSpec *sp
     fputs("plot ", f);
     for (int s = 0; s < spec->num_series; s++) {
         if (s) fputs(", \\\n     ", f);
-        put_quoted(f, data_path);
-        if (spec->header_lines > 0) fprintf(f, " skip %d", spec->header_lines);
+        put_data(f, spec->header_lines);
         fprintf(f, " using %d:%d with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title ",
                 spec->x_column, spec->y_columns[s], colours[s]);
         put_quoted(f, spec->series_titles[s] ? spec->series_titles[s] : "");
     }
     fputc('\n', f);
-    return finish_script(f, script_path, png_path, 800, 500, err);
+}
+
+int chart_lines(const char *png_path, const char *data_path, const ChartSpec *spec, Error *err)
+{
+    if (spec->num_series < 1 || spec->num_series > CHART_MAX_SERIES)
+        return error_set(err, "%s: a line chart needs 1 to %d series, not %d", png_path,
+                         CHART_MAX_SERIES, spec->num_series);
+    return draw_chart(png_path, data_path, draw_lines, spec, 800, 500, err);
 }
 
 /* ---------------------------------------------------------------------------
  * Heatmaps
  * ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    const double *matrix;
+    int rows, cols;
+    const char *const *row_labels, *const *col_labels;
+} Heatmap;
 
 /* Tics naming positions 0..count-1, e.g. set xtics ('Angry' 0, 'Fear' 1). */
 static void put_tics(FILE *f, const char *axis, const char *const *labels, int count)
@@ -343,33 +445,27 @@ static void put_tics(FILE *f, const char *axis, const char *const *labels, int c
     fputs(")\n", f);
 }
 
-int chart_heatmap(const char *png_path, const char *title, const double *matrix, int rows,
-                  int cols, const char *const *row_labels, const char *const *col_labels,
-                  const char *xlabel, const char *ylabel, Error *err)
+static void write_heatmap(FILE *data, const void *chart)
 {
-    if (rows < 1 || cols < 1)
-        return error_set(err, "%s: a heatmap needs at least one row and column", png_path);
-    AtomicFile af;
-    char *data_path;
-    FILE *data = open_data_file(png_path, ".dat", &af, &data_path, err);
-    if (!data) return -1;
+    const Heatmap *h = chart;
+    for (int r = 0; r < h->rows; r++)
+        for (int c = 0; c < h->cols; c++)
+            fprintf(data, "%.9g%c", h->matrix[r * h->cols + c], c + 1 < h->cols ? ' ' : '\n');
+}
+
+static void draw_heatmap(FILE *f, const void *chart)
+{
+    const Heatmap *h = chart;
     /* Counts print as whole numbers, fractions with two decimals. */
     double largest = 0;
     int whole = 1;
-    for (int i = 0; i < rows * cols; i++) {
-        if (isfinite(matrix[i]) && fabs(matrix[i]) > largest) largest = fabs(matrix[i]);
-        if (matrix[i] != floor(matrix[i])) whole = 0;
+    for (int i = 0; i < h->rows * h->cols; i++) {
+        if (isfinite(h->matrix[i]) && fabs(h->matrix[i]) > largest) largest = fabs(h->matrix[i]);
+        if (h->matrix[i] != floor(h->matrix[i])) whole = 0;
     }
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            fprintf(data, "%.9g%c", matrix[r * cols + c], c + 1 < cols ? ' ' : '\n');
-    char *script_path;
-    int status;
-    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
-    if (!f) return status;
-    put_titles(f, title, xlabel, ylabel);
-    put_tics(f, "xtics", col_labels, cols);
-    put_tics(f, "ytics", row_labels, rows);
+    put_titles(f, h->title, h->xlabel, h->ylabel);
+    put_tics(f, "xtics", h->col_labels, h->cols);
+    put_tics(f, "ytics", h->row_labels, h->rows);
     /* Row 0 at the top, as the matrix reads on paper. */
     fprintf(f,
             "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\n"
@@ -377,59 +473,85 @@ int chart_heatmap(const char *png_path, const char *title, const double *matrix,
             "set size ratio %g\nunset key\n"
             "set palette defined (0 '#f7fbff', 1 '#c6dbef', 2 '#6baed6', 3 '#2171b5', 4 '#08306b')\n"
             "set cbrange [0:%g]\n",
-            cols - 0.5, rows - 0.5, (double)rows / cols, largest > 0 ? largest : 1);
+            h->cols - 0.5, h->rows - 0.5, (double)h->rows / h->cols, largest > 0 ? largest : 1);
     /* Each value printed in its cell, white on the dark half of the scale. */
     fputs("plot ", f);
-    put_quoted(f, data_path);
+    put_data(f, 0);
     fputs(" matrix with image, \\\n     ", f);
-    put_quoted(f, data_path);
+    put_data(f, 0);
     fprintf(f,
             " matrix using 1:2:(sprintf('%s', $3)):($3 > %g ? 0xffffff : 0x000000) "
             "with labels tc rgb variable font ',11'\n",
             whole ? "%.0f" : "%.2f", 0.55 * (largest > 0 ? largest : 1));
+}
+
+int chart_heatmap(const char *png_path, const char *title, const double *matrix, int rows,
+                  int cols, const char *const *row_labels, const char *const *col_labels,
+                  const char *xlabel, const char *ylabel, Error *err)
+{
+    if (rows < 1 || cols < 1)
+        return error_set(err, "%s: a heatmap needs at least one row and column", png_path);
+    const Heatmap h = {title, xlabel, ylabel, matrix, rows, cols, row_labels, col_labels};
+    char *data_path = write_data_file(png_path, ".dat", write_heatmap, &h, err);
+    if (!data_path) return -1;
+    int status = draw_chart(png_path, data_path, draw_heatmap, &h, 760, 680, err);
     free(data_path);
-    return finish_script(f, script_path, png_path, 760, 680, err);
+    return status;
 }
 
 /* ---------------------------------------------------------------------------
  * Bar charts
  * ------------------------------------------------------------------------- */
 
-int chart_bars(const char *png_path, const char *title, const double *values, int count,
-               const char *const *labels, const char *xlabel, const char *ylabel, Error *err)
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    const double *values;
+    int count;
+    const char *const *labels;
+} Bars;
+
+static void write_bars(FILE *data, const void *chart)
 {
-    if (count < 1) return error_set(err, "%s: a bar chart needs at least one bar", png_path);
-    AtomicFile af;
-    char *data_path;
-    FILE *data = open_data_file(png_path, ".dat", &af, &data_path, err);
-    if (!data) return -1;
-    double largest = 0;
+    const Bars *b = chart;
     fputs("# index label value\n", data);
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < b->count; i++) {
         /* labels go in double quotes, so they may hold spaces */
         fprintf(data, "%d \"", i);
-        for (const char *s = labels && labels[i] ? labels[i] : ""; *s; s++)
-            if (*s != '"' && *s != '\n') fputc(*s, data);
-        fprintf(data, "\" %.9g\n", values[i]);
-        if (values[i] > largest) largest = values[i];
+        for (const char *s = b->labels && b->labels[i] ? b->labels[i] : ""; *s; s++)
+            if (*s != '"' && (unsigned char)*s >= 0x20) fputc(*s, data);
+        fprintf(data, "\" %.9g\n", b->values[i]);
     }
-    char *script_path;
-    int status;
-    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
-    if (!f) return status;
-    put_titles(f, title, xlabel, ylabel);
+}
+
+static void draw_bars(FILE *f, const void *chart)
+{
+    const Bars *b = chart;
+    double largest = 0;
+    for (int i = 0; i < b->count; i++)
+        if (b->values[i] > largest) largest = b->values[i];
+    put_titles(f, b->title, b->xlabel, b->ylabel);
     fprintf(f,
             "set style fill solid 0.85 border -1\nset boxwidth 0.7\nunset key\n"
             "set grid ytics\nset border 3\nset tics nomirror\nset xrange [-0.6:%g]\n"
             "set yrange [0:%g]\n",
-            count - 0.4, largest > 0 ? largest * 1.15 : 1);
+            b->count - 0.4, largest > 0 ? largest * 1.15 : 1);
     fputs("plot ", f);
-    put_quoted(f, data_path);
+    put_data(f, 0);
     fputs(" using 1:3:xtic(2) with boxes lc rgb '#4472c4', \\\n     ", f);
-    put_quoted(f, data_path);
+    put_data(f, 0);
     fputs(" using 1:3:(sprintf('%g', $3)) with labels offset 0,0.8\n", f);
+}
+
+int chart_bars(const char *png_path, const char *title, const double *values, int count,
+               const char *const *labels, const char *xlabel, const char *ylabel, Error *err)
+{
+    if (count < 1) return error_set(err, "%s: a bar chart needs at least one bar", png_path);
+    const Bars b = {title, xlabel, ylabel, values, count, labels};
+    char *data_path = write_data_file(png_path, ".dat", write_bars, &b, err);
+    if (!data_path) return -1;
+    int status = draw_chart(png_path, data_path, draw_bars, &b, 800, 500, err);
     free(data_path);
-    return finish_script(f, script_path, png_path, 800, 500, err);
+    return status;
 }
 
 /* ---------------------------------------------------------------------------
@@ -463,43 +585,40 @@ static Montage montage_layout(int n, int h, int w, int columns, int has_captions
     return m;
 }
 
-int chart_images(const char *png_path, const char *title, const uint8_t *images, int n, int h,
-                 int w, int columns, const char *const *captions, Error *err)
-{
-    if (n < 1 || h < 1 || w < 1)
-        return error_set(err, "%s: a montage needs at least one image", png_path);
-    int has_captions = 0;
-    for (int i = 0; captions && i < n; i++)
-        if (captions[i] && captions[i][0]) has_captions = 1;
-    Montage m = montage_layout(n, h, w, columns, has_captions);
+typedef struct {
+    const char *title;
+    const uint8_t *images;
+    int n, h, w;
+    const char *const *captions;
+    int has_captions;
+    Montage m;
+    int header_len;        /* bytes of the PGM header before the pixels */
+} Images;
 
-    /* The montage, white between the tiles, as a binary PGM (P5). */
-    uint8_t *canvas = xmalloc((size_t)m.width * (size_t)m.height);
-    memset(canvas, 255, (size_t)m.width * (size_t)m.height);
-    for (int i = 0; i < n; i++) {
-        int top = m.gap + (i / m.columns) * (h + m.gap + m.caption) + m.caption;
-        int left = m.gap + (i % m.columns) * (w + m.gap);
-        for (int y = 0; y < h; y++)
-            memcpy(canvas + (size_t)(top + y) * m.width + left, images + ((size_t)i * h + y) * w,
-                   (size_t)w);
+/* The montage, white between the tiles, as a binary PGM (P5). */
+static void write_montage(FILE *data, const void *chart)
+{
+    const Images *im = chart;
+    const Montage *m = &im->m;
+    uint8_t *canvas = xmalloc((size_t)m->width * (size_t)m->height);
+    memset(canvas, 255, (size_t)m->width * (size_t)m->height);
+    for (int i = 0; i < im->n; i++) {
+        int top = m->gap + (i / m->columns) * (im->h + m->gap + m->caption) + m->caption;
+        int left = m->gap + (i % m->columns) * (im->w + m->gap);
+        for (int y = 0; y < im->h; y++)
+            memcpy(canvas + (size_t)(top + y) * m->width + left,
+                   im->images + ((size_t)i * im->h + y) * im->w, (size_t)im->w);
     }
-    AtomicFile af;
-    char *data_path;
-    FILE *data = open_data_file(png_path, ".pgm", &af, &data_path, err);
-    if (!data) {
-        free(canvas);
-        return -1;
-    }
-    char header[64];
-    int header_len = snprintf(header, sizeof header, "P5\n%d %d\n255\n", m.width, m.height);
-    fwrite(header, 1, (size_t)header_len, data);
-    fwrite(canvas, 1, (size_t)m.width * (size_t)m.height, data);
+    fprintf(data, "P5\n%d %d\n255\n", m->width, m->height);
+    fwrite(canvas, 1, (size_t)m->width * (size_t)m->height, data);
     free(canvas);
-    char *script_path;
-    int status;
-    FILE *f = commit_data_open_script(&af, data_path, png_path, &script_path, &status, err);
-    if (!f) return status;
-    put_titles(f, title, NULL, NULL);
+}
+
+static void draw_montage(FILE *f, const void *chart)
+{
+    const Images *im = chart;
+    const Montage *m = &im->m;
+    put_titles(f, im->title, NULL, NULL);
     /* The PGM's pixels, read as raw bytes after its header; pixel (x, y) is
      * drawn at (x, y) with y growing downwards, as in the file. */
     fprintf(f,
@@ -508,23 +627,38 @@ int chart_images(const char *png_path, const char *title, const uint8_t *images,
             "set lmargin 0\nset rmargin 0\nset bmargin 0\nset tmargin %d\n"
             "set size ratio -1\n"
             "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
-            title ? 3 : 0, m.width - 0.5, m.height - 0.5);
-    for (int i = 0; has_captions && i < n; i++) {
-        if (!captions[i] || !captions[i][0]) continue;
-        double x = m.gap + (i % m.columns) * (w + m.gap) + (w - 1) / 2.0;
-        double y = m.gap + (i / m.columns) * (h + m.gap + m.caption) + (m.caption - 1) / 2.0;
+            im->title ? 3 : 0, m->width - 0.5, m->height - 0.5);
+    for (int i = 0; im->has_captions && i < im->n; i++) {
+        if (!im->captions[i] || !im->captions[i][0]) continue;
+        double x = m->gap + (i % m->columns) * (im->w + m->gap) + (im->w - 1) / 2.0;
+        double y = m->gap + (i / m->columns) * (im->h + m->gap + m->caption) + (m->caption - 1) / 2.0;
         fputs("set label ", f);
-        put_quoted(f, captions[i]);
+        put_quoted(f, im->captions[i]);
         fprintf(f, " at %g,%g center front font ',9'\n", x, y);
     }
     fputs("plot ", f);
-    put_quoted(f, data_path);
-    fprintf(f, " binary array=(%d,%d) format='%%uchar' skip=%d with image\n", m.width, m.height,
-            header_len);
-    free(data_path);
+    put_data(f, 0);
+    fprintf(f, " binary array=(%d,%d) format='%%uchar' skip=%d with image\n", m->width, m->height,
+            im->header_len);
+}
+
+int chart_images(const char *png_path, const char *title, const uint8_t *images, int n, int h,
+                 int w, int columns, const char *const *captions, Error *err)
+{
+    if (n < 1 || h < 1 || w < 1)
+        return error_set(err, "%s: a montage needs at least one image", png_path);
+    Images im = {.title = title, .images = images, .n = n, .h = h, .w = w, .captions = captions};
+    for (int i = 0; captions && i < n; i++)
+        if (captions[i] && captions[i][0]) im.has_captions = 1;
+    im.m = montage_layout(n, h, w, columns, im.has_captions);
+    im.header_len = snprintf(NULL, 0, "P5\n%d %d\n255\n", im.m.width, im.m.height);
+    char *data_path = write_data_file(png_path, ".pgm", write_montage, &im, err);
+    if (!data_path) return -1;
     int title_height = title ? 40 : 0;
-    return finish_script(f, script_path, png_path, m.width * m.scale,
-                         m.height * m.scale + title_height, err);
+    int status = draw_chart(png_path, data_path, draw_montage, &im, im.m.width * im.m.scale,
+                            im.m.height * im.m.scale + title_height, err);
+    free(data_path);
+    return status;
 }
 
 /* ---------------------------------------------------------------------------

@@ -5,9 +5,12 @@
  * PATH) to draw it. Without gnuplot a chart is skipped with one notice per
  * run, and the data file is still there for any other plotting tool.
  *
- * The PNG is written atomically: gnuplot draws into a temporary file
- * beside the target, which is renamed onto png_path only when gnuplot
- * succeeded, so a chart is either complete or absent.
+ * gnuplot never sees a path of the caller's: it runs in a private
+ * temporary folder (in $TMPDIR, else /tmp) on fixed file names, so a path
+ * holding '|' or '<' (which gnuplot runs as commands), quotes or newlines
+ * is just a path. The PNG is moved onto png_path only when gnuplot
+ * succeeded (renamed, or copied atomically to another file system), so a
+ * chart is either complete or absent, and a failure names png_path.
  *
  * Every chart function returns
  *     0   the chart was written,

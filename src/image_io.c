@@ -8,6 +8,7 @@
 
 #include "atomic_file.h"
 #include "classes.h"
+#include "files.h"
 
 typedef struct {
     int channels;  /* 1 (P2, P5) or 3 (P3, P6) */
@@ -239,8 +240,11 @@ int image_read_stream(FILE *f, const char *label, int channels, int height, int 
 int image_read(const char *path, int channels, int height, int width, uint8_t *out, Error *err)
 {
     if (check_output_size(path, channels, height, width, err)) return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    /* A folder would read as "the file is empty", a pipe would block and
+     * /dev/zero would be a P0 image: only regular files are images. */
+    uint64_t size;
+    FILE *f = fopen_regular(path, &size, err);
+    if (!f) return -1;
     int status = image_read_stream(f, path, channels, height, width, out, err);
     fclose(f);
     return status;
@@ -248,8 +252,9 @@ int image_read(const char *path, int channels, int height, int width, uint8_t *o
 
 int image_size(const char *path, int *width, int *height, Error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    uint64_t size;
+    FILE *f = fopen_regular(path, &size, err);
+    if (!f) return -1;
     PnmHeader h;
     int status = read_header(f, path, &h, err);
     fclose(f);

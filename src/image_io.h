@@ -51,7 +51,8 @@
 /* Reads a PGM or PPM (P2, P3, P5, P6) of any size into out, (channels,
  * height, width) levels 0..255, row major in each channel. channels is 1
  * or 3, height and width 1..IMAGE_MAX_OUTPUT_SIDE (other values are an
- * error, before the file is opened). */
+ * error, before the file is opened). path must be a regular file (a folder, a
+ * device or a pipe is refused, named as such). */
 int image_read(const char *path, int channels, int height, int width, uint8_t *out, Error *err);
 
 /* The same from an open stream (e.g. fmemopen in the tests); label names

@@ -149,6 +149,11 @@ expect 1 "$EMOTION" data info "$NPZ_FIXTURES/no_such_file.npz"
 expect_output "no_such_file.npz: cannot open"
 expect 1 "$EMOTION" data info "$NPZ_FIXTURES/hostile/crc_mismatch_stored.npz"
 expect_output "member 'x.npy': CRC-32 mismatch"
+# not files: a device (endless), a folder; refused at once by what they are
+expect 1 "$EMOTION" data info /dev/zero
+expect_output "/dev/zero: is not a regular file (a character device)"
+expect 1 "$EMOTION" data info "$NPZ_FIXTURES"
+expect_output "$NPZ_FIXTURES: is a directory"
 for npz_file in "$NPZ_FIXTURES"/hostile/*; do
     expect 1 "$EMOTION" data info "$npz_file"
     expect_output "^emotion data info: $npz_file: "
@@ -179,7 +184,11 @@ expect_output "unknown option '--no-such-flag'"
 expect 2 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out
 expect_output "needs a file name"
 expect 1 "$EMOTION" data convert "$CSV_FIXTURES/no_such_file.csv" --out "$DATA_TMP/none.npz"
-expect_output "no_such_file.csv: No such file"
+expect_output "no_such_file.csv: cannot open: No such file"
+expect 1 "$EMOTION" data convert /dev/zero --out "$DATA_TMP/none.npz"
+expect_output "/dev/zero: is not a regular file (a character device)"
+expect 1 "$EMOTION" data convert "$CSV_FIXTURES" --out "$DATA_TMP/none.npz"
+expect_output "$CSV_FIXTURES: is a directory"
 
 # good files: the summary, then the file as `data info` and numpy see it
 expect 0 "$EMOTION" data convert "$CSV_FIXTURES/icml.csv" --out "$DATA_TMP/icml.npz"
@@ -220,6 +229,16 @@ expect_output "line 1: the header needs columns 'emotion' and 'pixels'"
 expect 1 test -e "$DATA_TMP/bad.npz"
 expect 1 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out "$DATA_TMP/no_such_dir/out.npz"
 expect_output "no_such_dir"
+# the output is the input (by name, hard link or symbolic link): refused, the CSV intact
+cp "$CSV_FIXTURES/standard.csv" "$DATA_TMP/in.csv"
+ln "$DATA_TMP/in.csv" "$DATA_TMP/hard.csv"
+ln -s in.csv "$DATA_TMP/soft.npz"
+for out in "$DATA_TMP/in.csv" "$DATA_TMP/./in.csv" "$DATA_TMP/hard.csv" "$DATA_TMP/soft.npz"; do
+    expect 2 "$EMOTION" data convert "$DATA_TMP/in.csv" --out "$out"
+    expect_output "is the input file"
+    expect 0 cmp "$CSV_FIXTURES/standard.csv" "$DATA_TMP/in.csv"
+done
+rm -f "$DATA_TMP/in.csv" "$DATA_TMP/hard.csv" "$DATA_TMP/soft.npz"
 
 expect 0 "$EMOTION" data synth --help
 expect_output "usage: emotion data synth"
@@ -246,6 +265,31 @@ expect_output "y_train  int64    (70,) .*Angry: 10, Disgust: 10, Fear: 10, Happy
 expect_output "6 arrays"
 expect 0 "$EMOTION" data info "$DATA_TMP/s1.npz"
 expect_output "4 arrays"
+# a temporary a killed run left beside the output is swept by the next
+# write of that file; files that only look alike are not touched
+touch "$DATA_TMP/s1.npz.abc123.tmp" "$DATA_TMP/s1.npz.tmp" "$DATA_TMP/Y.npz.abc123.tmp"
+expect 0 "$EMOTION" data synth --out "$DATA_TMP/s1.npz" --train 70 --val 14 --test 0 --seed 9
+expect 1 test -e "$DATA_TMP/s1.npz.abc123.tmp"
+expect 0 test -e "$DATA_TMP/s1.npz.tmp"
+expect 0 test -e "$DATA_TMP/Y.npz.abc123.tmp"
+rm -f "$DATA_TMP/s1.npz.tmp" "$DATA_TMP/Y.npz.abc123.tmp"
+# SIGTERM half-way through writing: no temporary left, the file absent or complete
+"$EMOTION" data synth --train 20000 --val 10 --test 10 --compress --out "$DATA_TMP/killed.npz" \
+    >/dev/null 2>&1 &
+synth_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! ls "$DATA_TMP"/killed.npz.*.tmp >/dev/null 2>&1; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -TERM $synth_pid 2>/dev/null
+{ wait $synth_pid; } 2>/dev/null
+synth_status=$?
+if [ $waited -lt 1200 ] && [ $synth_status = 143 ]; then ok; else
+    bad "data synth was not killed while writing (waited $waited, status $synth_status)"; fi
+ls "$DATA_TMP" | grep '^killed\.npz\..*\.tmp$' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "SIGTERM left: $(cat /tmp/cli_out.$$)"; else ok; fi
+if [ -e "$DATA_TMP/killed.npz" ]; then expect 0 "$EMOTION" data info "$DATA_TMP/killed.npz"; fi
+rm -f "$DATA_TMP/killed.npz"
 ls "$DATA_TMP" | grep -v '\.npz$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$DATA_TMP"
@@ -360,6 +404,22 @@ expect_output "no_such_face.pgm: cannot open"
 expect_output "good.npz: not a PGM or PPM image"
 expect_output "face.pgm: Sad"
 expect_output "2 of 3 images could not be read"
+# a model in a folder whose name gnuplot reads as a command ('|' pipes its
+# output, '<' reads a command's): the chart lands beside it and nothing runs
+mkdir "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER"
+cp "$CKPT/good.npz" "$EVAL_TMP/|touch MARKER #/model.npz"
+case "$CKPT" in /*) CKPT_ABS=$CKPT ;; *) CKPT_ABS=$(pwd)/$CKPT ;; esac
+expect 0 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model '|touch MARKER #/model.npz' --data '$CKPT_ABS/tiny_dataset.npz' --chart '|touch MARKER #/confusion.png'"
+expect 0 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model '|touch MARKER #/model.npz' --data '$CKPT_ABS/tiny_dataset.npz' --chart '<touch MARKER/c.png'"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect_output "wrote <touch MARKER/c.png"
+    expect 0 test -s "$EVAL_TMP/|touch MARKER #/confusion.png"
+    expect 0 test -s "$EVAL_TMP/<touch MARKER/c.png"
+fi
+expect 1 test -e "$EVAL_TMP/MARKER"
+ls "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER" | grep -v '^$\|:$\|\.\(npz\|png\|dat\)$' >/tmp/cli_out.$$ 2>&1
+if [ -s /tmp/cli_out.$$ ]; then bad "eval: stray files beside the charts: $(cat /tmp/cli_out.$$)"; else ok; fi
+rm -rf "$EVAL_TMP/|touch MARKER #" "$EVAL_TMP/<touch MARKER"
 ls "$EVAL_TMP" | grep -v '\.\(npz\|png\|dat\)$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "eval: temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$EVAL_TMP"
@@ -432,6 +492,32 @@ expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAI
 expect_output "stopped: epoch 1.*loss is NaN"
 expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
 expect 0 cmp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
+# a full disk (a 16 kB tmpfs, where we may mount one): the message names the file once
+FULL_TMP=$(mktemp -d /tmp/workbench_cli_full.XXXXXX)
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=16k tmpfs "$FULL_TMP" 2>/dev/null; then
+    expect 1 "$EMOTION" data synth --train 100 --val 10 --test 10 --out "$FULL_TMP/synth.npz"
+    expect_output "^emotion data synth: $FULL_TMP/synth.npz: cannot write: No space left on device$"
+    expect 1 "$EMOTION" data convert "$CSV_FIXTURES/standard.csv" --out "$FULL_TMP/standard.npz"
+    expect_output "^emotion data convert: $FULL_TMP/standard.npz: cannot write: No space left on device$"
+    expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --out "$FULL_TMP/run"
+    expect_output "emotion train: stopped: $FULL_TMP/run/model.npz: cannot write: No space left on device$"
+    find "$FULL_TMP" -name '*.tmp' >/tmp/cli_out.$$ 2>&1
+    if [ -s /tmp/cli_out.$$ ]; then bad "a full disk left: $(cat /tmp/cli_out.$$)"; else ok; fi
+    umount "$FULL_TMP"
+else
+    echo "skip: full-disk messages (no tmpfs could be mounted)"
+fi
+rmdir "$FULL_TMP"
+
+# an output folder whose name gnuplot reads as a command: the charts land in it, nothing runs
+case "$TRAIN_TMP" in /*) ;; *) TRAIN_TMP=$(pwd)/$TRAIN_TMP ;; esac
+expect 0 sh -c "cd '$TRAIN_TMP' && '$EMOTION_ABS' train --data small.npz --epochs 1 --arch '$SMALL_ARCH' --out '|touch MARKER #'"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect 0 test -s "$TRAIN_TMP/|touch MARKER #/loss.png"
+    expect 0 test -s "$TRAIN_TMP/|touch MARKER #/accuracy.png"
+fi
+expect 1 test -e "$TRAIN_TMP/MARKER"
+expect 0 sh -c "ls '$TRAIN_TMP/|touch MARKER #' | grep -v '^\(model.npz\|best.npz\|resume.npz\|metrics.csv\|loss.png\|accuracy.png\)$' | wc -l | grep -qx 0"
 find "$TRAIN_TMP" -name '*.tmp' -o -name '*.gp' -o -name '*.log' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 # ---- networks described in text: a stride-2 5x5 convolution and an average pool
@@ -524,6 +610,16 @@ expect 0 cmp "$TRAIN_TMP/cont/best.npz" "$TRAIN_TMP/cont_best_before.npz"
 printf 'epoch,something,else\n1,2,3\n' >"$TRAIN_TMP/cont/metrics.csv"
 expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --init "$TRAIN_TMP/cont/best.npz" --out "$TRAIN_TMP/cont"
 expect_output "not a metrics.csv this program wrote"
+
+# an output that is an input is refused (by device and inode, not by name)
+cp "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/keep.npz"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/small.npz" --probs "$TRAIN_TMP/keep.npz"
+expect_output "--probs .*keep.npz is the model file: it would be replaced"
+ln -f "$TRAIN_TMP/small.npz" "$TRAIN_TMP/small_link.npz"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/small.npz" --probs "$TRAIN_TMP/small_link.npz"
+expect_output "is the data file"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/small.npz" --chart "$TRAIN_TMP/keep.npz"
+expect 0 cmp "$TRAIN_TMP/keep.npz" "$TRAIN_TMP/run/model.npz"
 
 # sizes the machine cannot hold are refused before anything is allocated
 expect 2 "$EMOTION" bench --threads 100000

@@ -1,9 +1,10 @@
 /* One line per test file: SUITE(name) declares `Suite *name_suite(void)`,
  * defined in tests/test_<name>.c. check_main.c runs them all. */
 SUITE(tensor)
+SUITE(files)
 SUITE(npz)
 SUITE(strings)
-SUITE(files)
+SUITE(directories)
 SUITE(fer_csv)
 SUITE(synth)
 SUITE(loader)
@@ -19,4 +20,5 @@ SUITE(network)
 SUITE(reference)
 SUITE(eval)
 SUITE(image_io)
+SUITE(chart)
 SUITE(train)

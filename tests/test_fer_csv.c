@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classes.h"
 #include "fer_csv.h"
 #include "npz.h"
 
@@ -160,6 +161,72 @@ START_TEST(every_bad_row_is_reported_with_its_line)
 }
 END_TEST
 
+START_TEST(cr_line_endings_convert_the_same)
+{
+    convert_and_compare("cr");
+}
+END_TEST
+
+/* A folder is not "empty" and /dev/zero is not an endless CSV: both are
+ * named for what they are before a byte is read. */
+START_TEST(folders_and_devices_are_named_for_what_they_are)
+{
+    FerCsv csv;
+    Error err;
+    ck_assert_int_eq(fer_csv_read(FIXTURES, &csv, 0, &err), -1);
+    ck_assert_str_eq(err.msg, FIXTURES ": is a directory");
+    ck_assert_int_eq(fer_csv_read("/dev/zero", &csv, 0, &err), -1);
+    ck_assert_str_eq(err.msg, "/dev/zero: is not a regular file (a character device)");
+}
+END_TEST
+
+/* Writes a CSV of `rows` rows of 48x48 zeros, the last one with `extra`
+ * more pixels; returns its path in path. */
+static void write_zero_rows(char *path, size_t len, const char *name, int rows, int extra)
+{
+    temp_path(path, len, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("emotion,pixels,Usage\n", f);
+    for (int r = 0; r < rows; r++) {
+        fputs("3,0", f);
+        int pixels = IMAGE_PIXELS + (r == rows - 1 ? extra : 0);
+        for (int i = 1; i < pixels; i++) fputs(" 0", f);
+        fputs(",Training\n", f);
+    }
+    fclose(f);
+}
+
+/* Image storage grows to 1024 images first, so the 1024th row's image is
+ * the last 2,304 bytes of the buffer: a row with one pixel too many must
+ * not write its 2,305th value past them. Under AddressSanitizer (make
+ * check SANITIZE=1) a one-byte overflow here is a crash, not a silent
+ * corruption of the heap. */
+START_TEST(an_over_long_row_at_the_end_of_a_full_buffer_writes_nothing_past_it)
+{
+    char path[256];
+    write_zero_rows(path, sizeof path, "full_buffer.csv", 1024, 1);
+    FerCsv csv;
+    Error err;
+    ck_assert_int_eq(fer_csv_read(path, &csv, 0, &err), -1);
+    ck_assert_msg(strstr(err.msg, "line 1025: 2305 pixel values, expected 2304"), "%s", err.msg);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(a_line_far_longer_than_a_row_is_not_read_whole)
+{
+    char path[256];
+    /* 600,000 pixels: 1.2 MB on one line */
+    write_zero_rows(path, sizeof path, "long_line.csv", 1, 600000);
+    FerCsv csv;
+    Error err;
+    ck_assert_int_eq(fer_csv_read(path, &csv, 0, &err), -1);
+    ck_assert_msg(strstr(err.msg, "line 2: longer than 1048576 bytes"), "%s", err.msg);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(missing_file_is_reported_by_name)
 {
     FerCsv csv;
@@ -183,6 +250,10 @@ Suite *fer_csv_suite(void)
     tcase_add_test(tc, usage_sorts_rows_into_three_splits);
     tcase_add_test(tc, every_bad_row_is_reported_with_its_line);
     tcase_add_test(tc, missing_file_is_reported_by_name);
+    tcase_add_test(tc, cr_line_endings_convert_the_same);
+    tcase_add_test(tc, folders_and_devices_are_named_for_what_they_are);
+    tcase_add_test(tc, an_over_long_row_at_the_end_of_a_full_buffer_writes_nothing_past_it);
+    tcase_add_test(tc, a_line_far_longer_than_a_row_is_not_read_whole);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "classes.h"
@@ -479,6 +480,25 @@ START_TEST(a_missing_file_is_named)
 }
 END_TEST
 
+START_TEST(folders_devices_and_pipes_are_not_images)
+{
+    uint8_t out[IMAGE_PIXELS];
+    Error err;
+    ck_assert_int_eq(image_read_gray48(FIXTURES, out, &err), -1);
+    ck_assert_str_eq(err.msg, FIXTURES ": is a directory");
+    ck_assert_int_eq(image_read_gray48("/dev/zero", out, &err), -1);
+    ck_assert_str_eq(err.msg, "/dev/zero: is not a regular file (a character device)");
+    char dir[] = "/tmp/test_image_io.XXXXXX", fifo[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/face.pgm", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(image_read_gray48(fifo, out, &err), -1); /* at once, no writer needed */
+    ck_assert_msg(strstr(err.msg, "face.pgm: is not a regular file (a pipe)"), "%s", err.msg);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *image_io_suite(void)
 {
     Suite *s = suite_create("image_io");
@@ -505,6 +525,7 @@ Suite *image_io_suite(void)
     tcase_add_test(tc, hostile_files_are_refused_with_a_clear_message);
     tcase_add_test(tc, sixteen_bit_samples_above_maxval_are_refused);
     tcase_add_test(tc, a_missing_file_is_named);
+    tcase_add_test(tc, folders_devices_and_pipes_are_not_images);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -489,6 +489,16 @@ static const HostileCase hostile_cases[] = {
     {"npy_complex_dtype.npz", "bad.npy", "'<c8'"},
     {"npy_structured_dtype.npz", "bad.npy", "structured"},
     {"npy_long_double.npz", "bad.npy", "'<f16'"},
+    /* numbers past every limit, quoted as they are in the file */
+    {"npy_dimension_wraps.npz", "bad.npy", "dimension 18446744073709551617 in shape is too large"},
+    {"npy_shape_past_int64.npz", "bad.npy", "shape (3037000500, 3037000500) is too large"},
+    {"npy_dimension_2_32_plus_1.npz", "bad.npy", "shape (4294967297,) of uint8 needs 4294967297 bytes"},
+    {"npy_dtype_size_long.npz", "bad.npy", "floats of 12345678901234 bytes"},
+    /* numpy would silently keep the last of the two */
+    {"duplicate_member.npz", NULL, "member 'x.npy' is in the archive twice"},
+    /* one byte past a limit; edge_*.npz beside them are exactly at it */
+    {"member_one_byte_past_end.npz", "x.npy", "data runs past the end of the file"},
+    {"npy_header_one_byte_past_end.npz", "empty.npy", "truncated .npy header (says 119 bytes, 118 are there)"},
 };
 #define HOSTILE_COUNT ((int)(sizeof hostile_cases / sizeof hostile_cases[0]))
 
@@ -514,11 +524,131 @@ END_TEST
 START_TEST(missing_file_and_directory_are_errors)
 {
     NpzFile npz;
+    NpyArray a;
     Error err;
     ck_assert_int_eq(npz_read(FIXTURES "no_such_file.npz", &npz, &err), -1);
     ck_assert_msg(strstr(err.msg, "no_such_file.npz: cannot open"), "%s", err.msg);
     ck_assert_int_eq(npz_read(FIXTURES, &npz, &err), -1);
-    ck_assert_msg(strstr(err.msg, "directory"), "%s", err.msg);
+    ck_assert_str_eq(err.msg, FIXTURES ": is a directory");
+    ck_assert_int_eq(npy_read(FIXTURES, &a, &err), -1);
+    ck_assert_str_eq(err.msg, FIXTURES ": is a directory");
+}
+END_TEST
+
+/* /dev/zero never ends: reading it whole would grow until the machine
+ * gives out. Only regular files are read. */
+START_TEST(devices_and_pipes_are_not_read)
+{
+    NpzFile npz;
+    NpyArray a;
+    Error err;
+    ck_assert_int_eq(npz_read("/dev/zero", &npz, &err), -1);
+    ck_assert_str_eq(err.msg, "/dev/zero: is not a regular file (a character device)");
+    ck_assert_int_eq(npy_read("/dev/zero", &a, &err), -1);
+    ck_assert_str_eq(err.msg, "/dev/zero: is not a regular file (a character device)");
+    char dir[64], fifo[96];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(fifo, sizeof fifo, "%s/data.npz", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(npz_read(fifo, &npz, &err), -1); /* without waiting for a writer */
+    ck_assert_msg(strstr(err.msg, "data.npz: is not a regular file (a pipe)"), "%s", err.msg);
+    remove_dir(dir);
+}
+END_TEST
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A 40 GB file of holes costs no disk, but reading it whole would ask for
+ * 40 GB of memory: only the end record's neighbourhood is read, and a
+ * directory that declares more than a member may hold is refused before
+ * anything is allocated for it. */
+START_TEST(a_huge_sparse_file_is_refused_without_reading_it)
+{
+    char dir[64], path[96];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/huge.npz", dir);
+    const uint64_t size = (uint64_t)40 << 30;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    if (ftruncate(fileno(f), (off_t)size) != 0) { /* a file system without holes: skip */
+        fclose(f);
+        remove_dir(dir);
+        return;
+    }
+    fclose(f);
+    NpzFile npz;
+    Error err;
+    ck_assert_int_eq(npz_read(path, &npz, &err), -1);
+    ck_assert_msg(strstr(err.msg, "no zip end-of-central-directory record"), "%s", err.msg);
+
+    /* The same holes ending in a ZIP64 directory whose one member says it
+     * is a stored 30 GB array at offset 0: refused by the member cap. */
+    const uint64_t member_size = (uint64_t)30 << 30;
+    uint8_t tail[46 + 5 + 28 + 56 + 20 + 22] = {0};
+    uint8_t *c = tail, *r = c + 46 + 5 + 28, *l = r + 56, *e = l + 20;
+    const uint64_t directory = size - sizeof tail, record = directory + 46 + 5 + 28;
+    put_le(c, 0x02014b50, 4);
+    put_le(c + 20, 0xffffffff, 4); /* sizes and offset: see the ZIP64 extra */
+    put_le(c + 24, 0xffffffff, 4);
+    put_le(c + 28, 5, 2);
+    put_le(c + 30, 28, 2);
+    put_le(c + 42, 0xffffffff, 4);
+    memcpy(c + 46, "x.npy", 5);
+    put_le(c + 51, 1, 2);
+    put_le(c + 53, 24, 2);
+    put_le(c + 55, member_size, 8);
+    put_le(c + 63, member_size, 8);
+    put_le(c + 71, 0, 8);
+    put_le(r, 0x06064b50, 4);
+    put_le(r + 4, 44, 8);
+    put_le(r + 24, 1, 8);
+    put_le(r + 32, 1, 8);
+    put_le(r + 40, 46 + 5 + 28, 8);
+    put_le(r + 48, directory, 8);
+    put_le(l, 0x07064b50, 4);
+    put_le(l + 8, record, 8);
+    put_le(l + 16, 1, 4);
+    put_le(e, 0x06054b50, 4);
+    put_le(e + 8, 0xffff, 2);
+    put_le(e + 10, 0xffff, 2);
+    put_le(e + 12, 0xffffffff, 4);
+    put_le(e + 16, 0xffffffff, 4);
+    f = fopen(path, "r+b");
+    ck_assert_int_eq(fseeko(f, (off_t)directory, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(tail, 1, sizeof tail, f), sizeof tail);
+    fclose(f);
+    ck_assert_int_eq(npz_read(path, &npz, &err), -1);
+    ck_assert_msg(strstr(err.msg, "member 'x.npy': 32212254720 bytes uncompressed; the limit is 4294967296"),
+                  "%s", err.msg);
+    remove_dir(dir);
+}
+END_TEST
+
+/* The readers' bounds, exactly at the limit: fixtures one byte past each
+ * are among the hostile files. */
+START_TEST(member_data_may_end_at_the_last_byte_of_the_file)
+{
+    NpzFile npz = read_ok(FIXTURES "edge_member_ends_at_file_end.npz");
+    const NpyArray *x = member(&npz, "x");
+    ck_assert_int_eq(x->dtype, NPY_UINT8);
+    assert_shape(x, "(32,)");
+    const uint8_t *bytes = x->data;
+    for (int i = 0; i < 10; i++) ck_assert_uint_eq(bytes[i], i);
+    ck_assert(!memcmp(bytes + 10, "PK\5\6", 4)); /* the end record is the array's tail */
+    npz_free(&npz);
+}
+END_TEST
+
+START_TEST(npy_header_may_fill_its_member_exactly)
+{
+    NpzFile npz = read_ok(FIXTURES "edge_npy_header_ends_at_member_end.npz");
+    const NpyArray *a = member(&npz, "empty");
+    ck_assert_int_eq(a->dtype, NPY_FLOAT32);
+    assert_shape(a, "(0,)");
+    npz_free(&npz);
 }
 END_TEST
 
@@ -962,6 +1092,10 @@ Suite *npz_suite(void)
     TCase *hostile = tcase_create("hostile files");
     tcase_add_loop_test(hostile, hostile_file_is_rejected_naming_file_and_member, 0, HOSTILE_COUNT);
     tcase_add_test(hostile, missing_file_and_directory_are_errors);
+    tcase_add_test(hostile, devices_and_pipes_are_not_read);
+    tcase_add_test(hostile, a_huge_sparse_file_is_refused_without_reading_it);
+    tcase_add_test(hostile, member_data_may_end_at_the_last_byte_of_the_file);
+    tcase_add_test(hostile, npy_header_may_fill_its_member_exactly);
     tcase_add_test(hostile, truncated_npy_is_rejected);
     tcase_add_test(hostile, every_truncation_of_a_good_file_is_rejected);
     tcase_add_test(hostile, single_byte_corruptions_never_crash);
