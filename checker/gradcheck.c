@@ -390,6 +390,49 @@ int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *ds
            gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION;
 }
 
+void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dscores,
+                               const int *labels, char *buf, size_t len)
+{
+    char where[32];
+    double kink = gradcheck_network_kink_distance(net, x, where, sizeof where);
+    if (kink <= GRADCHECK_KINK_MARGIN) {
+        snprintf(buf, len, "%s's input came within %.1e of its kink (the margin is %.0e)", where, kink,
+                 GRADCHECK_KINK_MARGIN);
+        return;
+    }
+    /* the least resolvable gradient tensor: dx, every parameter, the loss row */
+    Tensor *dx = tensor_like(x), *loss_dscores = tensor_new2(1, 1);
+    network_forward(net, x);
+    network_backward(net, dscores, dx);
+    double worst = smallest_ratio(dx, 1.0);
+    snprintf(where, sizeof where, "dx");
+    for (int p = 0; p < network_num_params(net); p++) {
+        char name[32];
+        double ratio = smallest_ratio(network_param(net, p, name, sizeof name)->grad, 1.0);
+        if (ratio < worst) {
+            worst = ratio;
+            snprintf(where, sizeof where, "%s", name);
+        }
+    }
+    if (labels) {
+        gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
+        double ratio = smallest_ratio(loss_dscores, 1.0);
+        if (ratio < worst) {
+            worst = ratio;
+            snprintf(where, sizeof where, "the loss's dscores");
+        }
+    }
+    if (worst == 0)
+        snprintf(buf, len, "the gradient of %s was all zero", where);
+    else if (worst <= GRADCHECK_RESOLUTION)
+        snprintf(buf, len, "%s had an entry %.1e times its largest (the resolution is %.0e)", where, worst,
+                 GRADCHECK_RESOLUTION);
+    else
+        snprintf(buf, len, "well posed");
+    tensor_free(dx);
+    tensor_free(loss_dscores);
+}
+
 int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
                                 Rng *rng, int max_draws)
 {

@@ -118,6 +118,14 @@ double gradcheck_network_kink_distance(Network *net, const Tensor *x, char *wher
  * GRADCHECK_RESOLUTION). */
 int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores);
 
+/* Why a network case is not well posed, in words for a message, e.g.
+ * "relu1's input came within 2.1e-05 of its kink (the margin is 1e-03)" or
+ * "conv2.w had an entry 4.2e-06 times its largest (the resolution is 1e-03)";
+ * "well posed" if it is. labels (may be NULL) adds the loss row's
+ * gradient to the tensors looked at. */
+void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dscores,
+                               const int *labels, char *buf, size_t len);
+
 /* Draws He weights and a normal dscores (and, if draw_input, x uniform in
  * [0, 1)) until the check is well posed. Returns the number of draws, or -1
  * if max_draws were not enough. The threshold is never loosened instead. */
