@@ -78,6 +78,30 @@ int arg_seed(const char *program, const char *flag, const char *text, uint64_t *
     return 0;
 }
 
+int arg_shape3(const char *program, const char *flag, const char *text, long max, int *dims)
+{
+    char copy[64];
+    int ok = strlen(text) < sizeof copy, count = 0;
+    if (ok) {
+        strcpy(copy, text);
+        char *rest = copy;
+        while (ok && rest) {
+            char *part = rest;
+            rest = strchr(rest, 'x');
+            if (rest) *rest++ = '\0';
+            long v;
+            ok = count < 3 && whole_number(part, 1, &v) == 0 && v >= 1 && v <= max;
+            if (ok) dims[count++] = (int)v;
+        }
+    }
+    if (!ok || count != 3) {
+        fprintf(stderr, "%s: %s needs CxHxW, three whole numbers from 1 to %ld (e.g. 1x48x48), "
+                        "not '%s'\n", program, flag, max, text);
+        return -1;
+    }
+    return 0;
+}
+
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
               int *width)
 {

@@ -29,4 +29,7 @@ int arg_seed(const char *program, const char *flag, const char *text, uint64_t *
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
               int *width);
 
+/* A shape "CxHxW" (three whole numbers, each in [1, max]) into dims[3]. */
+int arg_shape3(const char *program, const char *flag, const char *text, long max, int *dims);
+
 #endif

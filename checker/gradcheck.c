@@ -437,7 +437,7 @@ int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor 
                                 Rng *rng, int max_draws)
 {
     for (int draw = 1; draw <= max_draws; draw++) {
-        network_init_he(net, rng); /* He weights, zero biases */
+        network_init(net, rng); /* He weights, zero biases */
         if (draw_input)
             for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(rng);
         for (size_t i = 0; i < dscores->size; i++) dscores->data[i] = (real)rng_normal(rng);

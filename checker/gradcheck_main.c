@@ -161,28 +161,17 @@ static void usage(FILE *out)
 /* --input CxHxW: three whole numbers within the caps. */
 static int parse_input(const char *text, Options *o)
 {
-    char parts[3][32];
-    int count = 0;
-    const char *start = text;
-    for (;;) {
-        const char *x = strchr(start, 'x');
-        size_t len = x ? (size_t)(x - start) : strlen(start);
-        if (count == 3 || len >= sizeof parts[0]) {
-            count = 4;
-            break;
-        }
-        memcpy(parts[count], start, len);
-        parts[count++][len] = '\0';
-        if (!x) break;
-        start = x + 1;
-    }
-    if (count != 3) {
-        fprintf(stderr, "gradcheck: --input needs CxHxW, e.g. 1x8x8, not '%s'\n", text);
+    int dims[3];
+    if (arg_shape3("gradcheck", "--input", text, MAX_SIDE, dims) != 0) return -1;
+    if (dims[0] > MAX_CHANNELS) {
+        fprintf(stderr, "gradcheck: --input %s has %d channels; a check affords at most %d\n", text,
+                dims[0], MAX_CHANNELS);
         return -1;
     }
-    return arg_int("gradcheck", "--input channels", parts[0], 1, MAX_CHANNELS, &o->channels) ||
-           arg_int("gradcheck", "--input height", parts[1], 1, MAX_SIDE, &o->height) ||
-           arg_int("gradcheck", "--input width", parts[2], 1, MAX_SIDE, &o->width);
+    o->channels = dims[0];
+    o->height = dims[1];
+    o->width = dims[2];
+    return 0;
 }
 
 static int or_default(int value, int fallback) { return value >= 0 ? value : fallback; }

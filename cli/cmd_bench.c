@@ -1,4 +1,4 @@
-/* emotion bench: how fast does the emotion CNN train and infer?
+/* emotion bench: how fast does a network (the emotion CNN by default) train and infer?
  *
  * Times each layer's forward and backward pass, the matrix multiply on the
  * layers' shapes, and whole training steps (forward, loss, backward, SGD
@@ -21,8 +21,8 @@
 #include "clock.h"
 #include "bench_gemm.h"
 #include "commands.h"
-#include "conv.h"
-#include "fc.h"
+#include "arch.h"
+#include "model.h"
 #include "network.h"
 #include "sgd.h"
 #include "softmax_xent.h"
@@ -30,19 +30,25 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: emotion bench [--batch N] [--threads N] [--repeats N] [--no-gemm]\n"
+            "usage: emotion bench [--model FILE.net | --arch TEXT] [--input CxHxW] [--classes K]\n"
+            "                     [--batch N] [--threads N] [--repeats N] [--no-gemm]\n"
             "\n"
-            "Times the emotion CNN (1x48x48 -> conv 32 -> pool -> conv 64 -> pool -> fc 256 -> fc 7)\n"
-            "on random data: per layer forward/backward milliseconds and GFLOP/s, the matrix\n"
-            "multiply on the layers' shapes, training and inference images per second with\n"
-            "1 thread and with all threads, and the scaling between them. Figures are medians\n"
-            "after a warm-up.\n"
+            "Times a network (default: the emotion CNN, 1x48x48 -> conv 32 -> pool -> conv 64 ->\n"
+            "pool -> fc 256 -> fc 7) on random data: per layer forward/backward milliseconds and\n"
+            "GFLOP/s, the matrix multiply on the emotion CNN's shapes, training and inference\n"
+            "images per second with 1 thread and with all threads, and the scaling between\n"
+            "them. Figures are medians after a warm-up.\n"
             "\n"
             "options:\n"
+            "  --model FILE  the network described in FILE (see models/)\n"
+            "  --arch TEXT   the network described on the command line, items separated by\n"
+            "                commas: \"conv 16 5x5 stride 2 pad 2, relu, avgpool 2, fc 7\"\n"
+            "  --input CxHxW the input image shape (default 1x48x48)\n"
+            "  --classes K   the number of classes (default: the description's last width)\n"
             "  --batch N     images per batch (default 64)\n"
             "  --threads N   threads (default: all cores, %d here)\n"
             "  --repeats N   timed runs per figure (default 10)\n"
-            "  --no-gemm     skip the matrix-multiply table\n"
+            "  --no-gemm     skip the matrix-multiply table (skipped for --model/--arch)\n"
             "  -h, --help    this text\n",
 #ifdef _OPENMP
             omp_get_num_procs()
@@ -73,23 +79,9 @@ static void set_threads(int threads)
 #endif
 }
 
-/* Multiply-adds count as 2 FLOP. Element-wise layers report none. */
-static double forward_flop(const Layer *layer, const Tensor *x, const Tensor *out)
-{
-    if (!strcmp(layer->ops->kind, "conv")) {
-        const ConvLayer *conv = (const ConvLayer *)layer;
-        return 2.0 * (double)out->size * conv->in_channels * conv->kernel_h * conv->kernel_w;
-    }
-    if (!strcmp(layer->ops->kind, "fc")) {
-        const FcLayer *fc = (const FcLayer *)layer;
-        return 2.0 * x->dim[0] * (double)fc->in_features * fc->out_features;
-    }
-    return 0;
-}
-
 typedef struct {
     Network *net;
-    Sgd *sgd;
+    Optimizer *sgd;
     Tensor *x;
     int *labels;
 } Bench;
@@ -99,7 +91,7 @@ static double time_train_step(Bench *b)
     double start = clock_seconds();
     network_loss(b->net, b->x, b->labels);
     network_loss_backward(b->net, b->labels, NULL);
-    sgd_step(b->sgd, b->net);
+    optimizer_step(b->sgd, b->net);
     return clock_seconds() - start;
 }
 
@@ -150,14 +142,17 @@ static void layer_table(Bench *b, int repeats)
     for (int i = 0; i < L; i++) {
         char shape[48];
         double f = median(forward + i * repeats, repeats), g = median(backward + i * repeats, repeats);
-        double flop = forward_flop(net->layers[i], input, net->out[i]);
+        const Layer *layer = net->layers[i];
+        double flop = input->dim[0] * layer->ops->flops(layer, input->ndim, input->dim);
         /* backward: dw costs what forward did, and so does dx (not computed for layer 0) */
         double back_flop = flop * (i > 0 ? 2 : 1);
         printf("%-7s %-8s %-16s %10.3f ", net->layers[i]->name, net->layers[i]->ops->kind,
                tensor_shape_string(net->out[i], shape, sizeof shape), 1e3 * f);
-        if (flop > 0) printf("%10.1f ", flop / f * 1e-9); else printf("%10s ", "-");
+        /* element-wise layers and pools move memory: their FLOP rate says little */
+        int counted = layer->num_params > 0;
+        if (counted) printf("%10.1f ", flop / f * 1e-9); else printf("%10s ", "-");
         printf("%10.3f ", 1e3 * g);
-        if (flop > 0) printf("%10.1f\n", back_flop / g * 1e-9); else printf("%10s\n", "-");
+        if (counted) printf("%10.1f\n", back_flop / g * 1e-9); else printf("%10s\n", "-");
         input = net->out[i];
     }
     free(forward);
@@ -166,7 +161,9 @@ static void layer_table(Bench *b, int repeats)
 
 int cmd_bench(int argc, char **argv)
 {
-    int batch = 64, repeats = 10, gemm_table = 1;
+    int batch = 64, repeats = 10, gemm_table = 1, classes = 0;
+    int input[3] = {1, 48, 48};
+    ModelChoice choice = {0};
 #ifdef _OPENMP
     int threads = omp_get_num_procs();
 #else
@@ -182,7 +179,23 @@ int cmd_bench(int argc, char **argv)
             gemm_table = 0;
             continue;
         }
-        int *target = !strcmp(arg, "--batch") ? &batch : !strcmp(arg, "--threads") ? &threads
+        if (!strcmp(arg, "--model") || !strcmp(arg, "--arch") || !strcmp(arg, "--input")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "emotion bench: %s needs a value\n\n", arg);
+                usage(stderr);
+                return 2;
+            }
+            const char *value = argv[++i];
+            if (!strcmp(arg, "--model")) choice.model_path = value;
+            else if (!strcmp(arg, "--arch")) choice.arch_text = value;
+            else if (arg_shape3("emotion bench", arg, value, 1024, input)) {
+                fputc('\n', stderr);
+                usage(stderr);
+                return 2;
+            }
+            continue;
+        }
+        int *target = !strcmp(arg, "--classes") ? &classes : !strcmp(arg, "--batch") ? &batch : !strcmp(arg, "--threads") ? &threads
                     : !strcmp(arg, "--repeats") ? &repeats : NULL;
         if (!target) {
             fprintf(stderr, "emotion bench: unknown option '%s'\n\n", arg);
@@ -205,20 +218,27 @@ int cmd_bench(int argc, char **argv)
     Rng rng;
     rng_seed(&rng, 1);
     Bench b;
-    b.net = emotion_cnn_create(&emotion_cnn_default, &err);
+    if (classes == 0) classes = model_last_width(&choice, &err);
+    b.net = classes > 0 ? model_build(&choice, input[0], input[1], input[2], classes, &err) : NULL;
     if (!b.net) {
         fprintf(stderr, "emotion bench: %s\n", err.msg);
-        return 1;
+        return 2;
     }
-    network_init_he(b.net, &rng);
+    const int described = choice.model_path || choice.arch_text;
+    if (described) gemm_table = 0;
+    network_init(b.net, &rng);
     b.sgd = sgd_create(b.net, (SgdConfig){.lr = 1e-4, .momentum = 0.9, .weight_decay = 5e-4});
-    b.x = tensor_new4(batch, 1, 48, 48);
+    b.x = tensor_new4(batch, input[0], input[1], input[2]);
     b.labels = xmalloc((size_t)batch * sizeof *b.labels);
     for (size_t i = 0; i < b.x->size; i++) b.x->data[i] = (real)rng_uniform(&rng);
-    for (int i = 0; i < batch; i++) b.labels[i] = (int)rng_below(&rng, 7);
+    for (int i = 0; i < batch; i++) b.labels[i] = (int)rng_below(&rng, (uint32_t)classes);
 
-    printf("emotion CNN, batch %d, %d thread%s, median of %d runs\n\n", batch, threads,
-           threads == 1 ? "" : "s", repeats);
+    printf("%s, input %dx%dx%d, %d classes, batch %d, %d thread%s, median of %d runs\n",
+           described ? (choice.model_path ? choice.model_path : "--arch") : "emotion CNN",
+           input[0], input[1], input[2], classes, batch, threads, threads == 1 ? "" : "s",
+           repeats);
+    arch_print_table(stdout, b.net);
+    printf("\n");
     set_threads(threads);
     layer_table(&b, repeats);
     if (gemm_table) {
@@ -245,7 +265,7 @@ int cmd_bench(int argc, char **argv)
                train / train_1, infer / infer_1);
     printf("\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n", train, infer);
 
-    sgd_free(b.sgd);
+    optimizer_free(b.sgd);
     network_free(b.net);
     tensor_free(b.x);
     free(b.labels);

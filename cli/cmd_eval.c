@@ -36,8 +36,8 @@ static void usage(FILE *out)
         "Runs a checkpoint on every image of one split (in the file's order, no\n"
         "augmentation) and prints the mean cross-entropy loss, accuracy, macro-F1,\n"
         "per-class precision, recall, F1 and support, and the confusion matrix\n"
-        "(rows: true class, columns: predicted). Draws the confusion matrix as a\n"
-        "heatmap (needs gnuplot).\n"
+        "(rows: true class, columns: predicted). The network is rebuilt from the\n"
+        "description the checkpoint carries.\n"
         "\n"
         "options:\n"
         "  --model FILE     the checkpoint (.npz written by emotion train); required\n"
@@ -47,8 +47,7 @@ static void usage(FILE *out)
         "  --probs OUT.npz  also write the softmax probabilities: member 'probs'\n"
         "                   float32 (N, 7) in the split's order, with 'labels' and\n"
         "                   'predictions' int64 (N,)\n"
-        "  --chart PNG      where to draw the heatmap (default: confusion.png in the\n"
-        "                   model's directory)\n"
+        "  --chart PNG      draw the confusion matrix as a heatmap in PNG (gnuplot)\n"
         "  --batch N        images per forward pass (default %d)\n"
         "  --threads N      OpenMP threads (default: all cores, or OMP_NUM_THREADS)\n"
         "  -h, --help       show this help\n",
@@ -126,7 +125,8 @@ static double predict_split(Network *net, const Dataset *data, int batch, float 
     const int K = network_output_size(net);
     Loader loader;
     loader_init(&loader, data, batch, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
-    Tensor *x = tensor_new4(batch, 1, IMAGE_SIDE, IMAGE_SIDE);
+    network_set_mode(net, LAYER_EVAL);
+    Tensor *x = tensor_new4(batch, data->channels, data->height, data->width);
     int *labels = xmalloc((size_t)batch * sizeof *labels);
     Progress bar;
     progress_begin(&bar, "evaluating", data->count);
@@ -176,38 +176,29 @@ static int write_probs(const char *path, const float *probs, const int *labels,
     return status;
 }
 
-/* "runs/a/confusion.png" for model "runs/a/model.npz"; "confusion.png"
- * for a model in the current directory. The caller frees it. */
-static char *chart_path_beside(const char *model_path)
-{
-    const char *slash = strrchr(model_path, '/');
-    size_t dir_len = slash ? (size_t)(slash - model_path) + 1 : 0;
-    char *path = xmalloc(dir_len + sizeof "confusion.png");
-    memcpy(path, model_path, dir_len);
-    strcpy(path + dir_len, "confusion.png");
-    return path;
-}
-
 /* The heatmap of m's counts. Returns the chart_heatmap status. */
 static int draw_confusion(const char *png_path, const ClassMetrics *m, const char *split,
-                          Error *err)
+                          const char *const *names, Error *err)
 {
-    double counts[NUM_CLASSES * NUM_CLASSES];
-    for (int t = 0; t < NUM_CLASSES; t++)
-        for (int p = 0; p < NUM_CLASSES; p++) counts[t * NUM_CLASSES + p] = (double)m->confusion[t][p];
+    const int K = m->classes;
+    double *counts = xmalloc((size_t)K * K * sizeof *counts);
+    for (int t = 0; t < K; t++)
+        for (int p = 0; p < K; p++) counts[t * K + p] = (double)m->confusion[t][p];
     char title[160];
     snprintf(title, sizeof title, "Confusion matrix, %s split: accuracy %.1f%%, macro-F1 %.3f",
              split, 100 * m->accuracy, m->macro_f1);
-    return chart_heatmap(png_path, title, counts, NUM_CLASSES, NUM_CLASSES, class_names,
-                         class_names, "predicted class", "true class", err);
+    int status = chart_heatmap(png_path, title, counts, K, K, names, names, "predicted class",
+                               "true class", err);
+    free(counts);
+    return status;
 }
 
 static int evaluate(const EvalOptions *o)
 {
     Error err;
-    EmotionCnnConfig config;
+    CheckpointInfo info;
     if (o->threads > 0) omp_set_num_threads(o->threads);
-    Network *net = checkpoint_load(o->model_path, &config, &err);
+    Network *net = checkpoint_load(o->model_path, &info, &err);
     if (!net) {
         fprintf(stderr, "emotion eval: %s\n", err.msg);
         return 1;
@@ -215,66 +206,78 @@ static int evaluate(const EvalOptions *o)
     if (!strcmp(o->data_path, DEFAULT_DATA) && access(DEFAULT_DATA, F_OK) != 0) {
         fprintf(stderr, "emotion eval: %s does not exist; make the built-in synthetic set with\n"
                         "    ./emotion data synth\n", DEFAULT_DATA);
-        network_free(net);
-        return 1;
+        goto fail_model;
     }
     Dataset data;
     if (dataset_load(o->data_path, o->split, &data, &err)) {
         fprintf(stderr, "emotion eval: %s\n", err.msg);
-        network_free(net);
-        return 1;
+        goto fail_model;
     }
     if (data.count == 0) {
         fprintf(stderr, "emotion eval: %s: split '%s' has no images\n", o->data_path, o->split);
-        dataset_free(&data);
-        network_free(net);
-        return 1;
+        goto fail_data;
     }
+    if (data.channels != info.channels || data.height != info.height ||
+        data.width != info.width || data.classes != info.classes) {
+        fprintf(stderr, "emotion eval: %s was trained on %dx%dx%d images in %d classes, but %s "
+                        "holds %dx%dx%d images in %d classes\n", o->model_path, info.channels,
+                info.height, info.width, info.classes, o->data_path, data.channels, data.height,
+                data.width, data.classes);
+        goto fail_data;
+    }
+    const char *const *names = (const char *const *)info.class_names;
+    const int K = info.classes;
 
     const int N = data.count;
-    float *probs = xmalloc((size_t)N * NUM_CLASSES * sizeof *probs);
+    float *probs = xmalloc((size_t)N * K * sizeof *probs);
     int *predictions = xmalloc((size_t)N * sizeof *predictions);
     double loss = predict_split(net, &data, o->batch, probs, predictions);
     ClassMetrics m;
-    metrics_compute(data.labels, predictions, N, NUM_CLASSES, &m);
+    metrics_compute(data.labels, predictions, N, K, &m);
 
-    printf("model  %s (conv1 %d, conv2 %d, hidden %d)\n", o->model_path, config.conv1,
-           config.conv2, config.hidden);
+    printf("model  %s: %zu parameters, %dx%dx%d images, %d classes\n", o->model_path,
+           network_param_count(net), info.channels, info.height, info.width, K);
     printf("data   %s, split %s: %d images\n\n", o->data_path, o->split, N);
     printf("loss      %.4f  (mean cross-entropy)\n", loss);
-    metrics_print_report(stdout, &m, class_names);
+    metrics_print_report(stdout, &m, names);
     printf("\n");
-    metrics_print_confusion(stdout, &m, class_names);
+    metrics_print_confusion(stdout, &m, names);
     printf("\n");
 
     int status = 0;
-    char *chart_path = o->chart_path ? NULL : chart_path_beside(o->model_path);
-    const char *png = o->chart_path ? o->chart_path : chart_path;
-    int drawn = draw_confusion(png, &m, o->split, &err);
-    if (drawn == 0) {
-        printf("wrote %s\n", png);
-    } else if (drawn < 0) {
-        /* A chart that was asked for by name must be written; the default
-         * one beside the model is a convenience, so failing it only warns. */
-        fprintf(stderr, "emotion eval: %s%s\n", o->chart_path ? "" : "warning: ", err.msg);
-        if (o->chart_path) status = 1;
+    /* only where asked: never into a folder the user did not name */
+    if (o->chart_path) {
+        int drawn = draw_confusion(o->chart_path, &m, o->split, names, &err);
+        if (drawn == 0) {
+            printf("wrote %s\n", o->chart_path);
+        } else if (drawn < 0) {
+            fprintf(stderr, "emotion eval: %s\n", err.msg);
+            status = 1;
+        }
     }
-    free(chart_path);
 
     if (o->probs_path) {
-        if (write_probs(o->probs_path, probs, data.labels, predictions, N, NUM_CLASSES, &err)) {
+        if (write_probs(o->probs_path, probs, data.labels, predictions, N, K, &err)) {
             fprintf(stderr, "emotion eval: %s\n", err.msg);
             status = 1;
         } else {
             printf("wrote %s: probs float32 (%d, %d), labels int64 (%d,), predictions int64 (%d,)\n",
-                   o->probs_path, N, NUM_CLASSES, N, N);
+                   o->probs_path, N, K, N, N);
         }
     }
     free(probs);
     free(predictions);
     dataset_free(&data);
+    checkpoint_info_free(&info);
     network_free(net);
     return status;
+
+fail_data:
+    dataset_free(&data);
+fail_model:
+    checkpoint_info_free(&info);
+    network_free(net);
+    return 1;
 }
 
 int cmd_eval(int argc, char **argv)

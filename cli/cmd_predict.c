@@ -33,17 +33,20 @@ static void usage(FILE *out)
         "  -h, --help     show this help\n");
 }
 
-/* The probabilities of one image, largest first marked, with a bar each. */
-static void print_prediction(const char *path, const real *probs)
+/* The probabilities of one image, the most probable marked, with a bar each. */
+static void print_prediction(const char *path, const real *probs, int classes,
+                             char *const *names)
 {
-    const int best = argmax(probs, NUM_CLASSES);
-    printf("%s: %s (%.1f%%)\n", path, class_names[best], 100.0 * probs[best]);
-    for (int k = 0; k < NUM_CLASSES; k++) {
+    const int best = argmax(probs, classes);
+    printf("%s: %s (%.1f%%)\n", path, names[best], 100.0 * probs[best]);
+    for (int k = 0; k < classes; k++) {
         char bar[41];
-        int length = (int)(40 * probs[k] + 0.5);
+        /* a probability is in [0, 1]; the bar never trusts it to be */
+        double p = probs[k] >= 0 && probs[k] <= 1 ? probs[k] : 0;
+        int length = (int)(40 * p + 0.5);
         memset(bar, '#', (size_t)length);
         bar[length] = '\0';
-        printf("  %c %-8s %.4f %s\n", k == best ? '>' : ' ', class_names[k], (double)probs[k], bar);
+        printf("  %c %-8s %.4f %s\n", k == best ? '>' : ' ', names[k], (double)probs[k], bar);
     }
 }
 
@@ -79,11 +82,20 @@ int cmd_predict(int argc, char **argv)
     }
 
     Error err;
-    Network *net = checkpoint_load(model_path, NULL, &err);
+    CheckpointInfo info;
+    Network *net = checkpoint_load(model_path, &info, &err);
     if (!net) {
         fprintf(stderr, "emotion predict: %s\n", err.msg);
         return 1;
     }
+    if (info.channels != 1 || info.height != IMAGE_SIDE || info.width != IMAGE_SIDE) {
+        fprintf(stderr, "emotion predict: %s takes %dx%dx%d images; predict reads 1x48x48 "
+                        "only\n", model_path, info.channels, info.height, info.width);
+        checkpoint_info_free(&info);
+        network_free(net);
+        return 1;
+    }
+    network_set_mode(net, LAYER_EVAL);
     /* One image at a time, through the loader's own pixel / 255 so the
      * network sees exactly what it saw in training. */
     Dataset one;
@@ -100,10 +112,11 @@ int cmd_predict(int argc, char **argv)
         int label; /* the dataset's placeholder 0; only the probabilities are used */
         loader_fill_batch(&one, &first, 1, 0, NULL, x, &label);
         network_loss(net, x, &label);
-        print_prediction(images[i], net->probs->data);
+        print_prediction(images[i], net->probs->data, info.classes, info.class_names);
     }
     dataset_free(&one);
     tensor_free(x);
+    checkpoint_info_free(&info);
     network_free(net);
     if (failures)
         fprintf(stderr, "emotion predict: %d of %d image%s could not be read\n", failures,

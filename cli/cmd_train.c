@@ -1,4 +1,4 @@
-/* emotion train: trains the emotion CNN and leaves its checkpoints, its
+/* emotion train: trains a network (the emotion CNN by default) and leaves its checkpoints, its
  * per-epoch figures and their charts in one directory. The loop itself is
  * in train.c; this file reads the options, loads the data, writes the
  * files and prints. */
@@ -15,9 +15,12 @@
 #include "args.h"
 #include "atomic_file.h"
 #include "chart.h"
+#include "arch.h"
 #include "checkpoint.h"
 #include "commands.h"
 #include "loader.h"
+#include "model.h"
+#include "sgd.h"
 #include "synth.h"
 #include "train.h"
 
@@ -35,10 +38,9 @@ typedef struct {
     double lr, momentum, weight_decay;
     Schedule schedule;
     uint64_t seed;
-    int augment, shuffle;
+    int augment, shuffle, flip;
     int threads;           /* 0: OpenMP's default */
-    EmotionCnnConfig widths;
-    int widths_given;      /* any of --conv1 --conv2 --hidden */
+    ModelChoice model;     /* --model, --arch */
 } TrainOptions;
 
 static TrainOptions default_options(void)
@@ -55,7 +57,7 @@ static TrainOptions default_options(void)
         .seed = 1,
         .augment = 1,
         .shuffle = 1,
-        .widths = emotion_cnn_default,
+        .flip = 1,
     };
 }
 
@@ -63,20 +65,25 @@ static void usage(FILE *out)
 {
     TrainOptions d = default_options();
     fprintf(out,
-        "usage: emotion train [--data FILE.npz] [--epochs N] [--batch N] [--lr LR]\n"
-        "                     [--momentum M] [--weight-decay WD] [--schedule NAME]\n"
-        "                     [--seed S] [--no-augment] [--no-shuffle] [--init FILE.npz]\n"
-        "                     [--conv1 N] [--conv2 N] [--hidden N] [--threads N] [--out DIR]\n"
+        "usage: emotion train [--model FILE.net | --arch TEXT] [--data FILE.npz] [--epochs N]\n"
+        "                     [--batch N] [--lr LR] [--momentum M] [--weight-decay WD]\n"
+        "                     [--schedule NAME] [--seed S] [--no-augment] [--no-flip]\n"
+        "                     [--no-shuffle] [--init FILE.npz] [--threads N] [--out DIR]\n"
         "\n"
-        "Trains the emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then FC -> ReLU ->\n"
-        "FC -> softmax) with mini-batch SGD on the train split, measuring the val split\n"
-        "after each epoch. Writes into DIR: model.npz (the weights after the last epoch,\n"
+        "Trains a network with mini-batch SGD on the train split, measuring the val split\n"
+        "after each epoch. The network is described in text (see models/), by default the\n"
+        "seed's emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then FC -> ReLU -> FC),\n"
+        "its input shape and class count taken from the data; it is printed as a table\n"
+        "before training. Writes into DIR: model.npz (the weights after the last epoch,\n"
         "rewritten each epoch), best.npz (the epoch with the best val accuracy),\n"
         "metrics.csv (one row per epoch) and, with gnuplot, loss.png and accuracy.png.\n"
         "The same seed and data give the same model.npz, byte for byte, on any number of\n"
         "threads.\n"
         "\n"
         "options:\n"
+        "  --model FILE.net    the network described in FILE (e.g. models/emotion.net)\n"
+        "  --arch TEXT         the network described on the command line, layers separated\n"
+        "                      by commas: \"conv 32 3x3 pad 1, relu, maxpool 2, fc 7\"\n"
         "  --data FILE.npz     dataset with x_train/y_train and x_val/y_val (default\n"
         "                      " DEFAULT_DATA ", the synthetic faces, generated if missing)\n"
         "  --epochs N          passes over the training set (default %d)\n"
@@ -89,16 +96,16 @@ static void usage(FILE *out)
         "  --seed S            seed of the initial weights, the order and the\n"
         "                      augmentation (default %llu)\n"
         "  --no-augment        no random flips and shifts of the training images\n"
+        "  --no-flip           shifts but no mirror images (for digits, text: data where a\n"
+        "                      mirrored image changes its label)\n"
         "  --no-shuffle        visit the training images in file order\n"
-        "  --init FILE.npz     start from a checkpoint (its widths) instead of He init\n"
-        "  --conv1 N           filters of the first convolution (default %d)\n"
-        "  --conv2 N           filters of the second convolution (default %d)\n"
-        "  --hidden N          units of the hidden fully connected layer (default %d)\n"
+        "  --init FILE.npz     start from a checkpoint (the network it describes) instead\n"
+        "                      of He init; with --model/--arch, they must describe the same\n"
+        "                      network\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
         "  --out DIR           where the results go (default " DEFAULT_OUT ")\n"
         "  -h, --help          show this help\n",
-        d.epochs, d.batch_size, d.lr, d.momentum, d.weight_decay, (unsigned long long)d.seed,
-        d.widths.conv1, d.widths.conv2, d.widths.hidden);
+        d.epochs, d.batch_size, d.lr, d.momentum, d.weight_decay, (unsigned long long)d.seed);
 }
 
 /* ---------------------------------------------------------------------------
@@ -111,7 +118,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
 {
     static const char *const valued[] = {
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
-        "--seed", "--init", "--out", "--threads", "--conv1", "--conv2", "--hidden"};
+        "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
@@ -120,6 +127,16 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--no-augment")) {
             o->augment = 0;
             continue;
+        } else if (!strcmp(flag, "--no-flip")) {
+            o->flip = 0;
+            continue;
+        } else if (!strcmp(flag, "--conv1") || !strcmp(flag, "--conv2") ||
+                   !strcmp(flag, "--hidden")) {
+            fprintf(stderr, "emotion train: %s is gone: describe the network instead, e.g.\n"
+                            "    --arch \"conv 16 3x3 pad 1, relu, maxpool 2, conv 32 3x3 pad 1, "
+                            "relu, maxpool 2, fc 128, relu, fc 7\"\n"
+                            "or copy models/emotion.net and change its widths\n\n", flag);
+            return -1;
         } else if (!strcmp(flag, "--no-shuffle")) {
             o->shuffle = 0;
             continue;
@@ -143,21 +160,17 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             o->out_dir = value;
         } else if (!strcmp(flag, "--init")) {
             o->init_path = value;
+        } else if (!strcmp(flag, "--model")) {
+            o->model.model_path = value;
+        } else if (!strcmp(flag, "--arch")) {
+            o->model.arch_text = value;
         } else if (!strcmp(flag, "--epochs")) {
             bad = arg_int(PROG, flag, value, 1, 100000, &o->epochs);
         } else if (!strcmp(flag, "--batch")) {
             bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
             bad = arg_int(PROG, flag, value, 1, 1024, &o->threads);
-        } else if (!strcmp(flag, "--conv1")) {
-            bad = arg_int(PROG, flag, value, 1, 4096, &o->widths.conv1);
-            o->widths_given = 1;
-        } else if (!strcmp(flag, "--conv2")) {
-            bad = arg_int(PROG, flag, value, 1, 4096, &o->widths.conv2);
-            o->widths_given = 1;
-        } else if (!strcmp(flag, "--hidden")) {
-            bad = arg_int(PROG, flag, value, 1, 65536, &o->widths.hidden);
-            o->widths_given = 1;
+
         } else if (!strcmp(flag, "--lr")) {
             bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->lr);
         } else if (!strcmp(flag, "--momentum")) {
@@ -181,9 +194,8 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             return -1;
         }
     }
-    if (o->init_path && o->widths_given) {
-        fprintf(stderr, "emotion train: --init takes the widths from the checkpoint; "
-                        "leave out --conv1, --conv2 and --hidden\n\n");
+    if (o->model.model_path && o->model.arch_text) {
+        fprintf(stderr, "emotion train: give --model or --arch, not both\n\n");
         return -1;
     }
     return 0;
@@ -350,30 +362,83 @@ static void print_text_charts(const EpochRow *rows, int count)
  * Training
  * ------------------------------------------------------------------------- */
 
-/* The network to train: the --init checkpoint, or a He-initialised one. */
-static Network *build_network(const TrainOptions *o, EmotionCnnConfig *widths, Error *err)
+/* The network to train: the --init checkpoint (which must describe the
+ * same network as --model/--arch, if given, and fit the data), or the
+ * described network, He-initialised. Returns NULL with a message; *usage
+ * is set when the fault is in the options (exit 2) rather than a file. */
+static Network *build_network(const TrainOptions *o, const Dataset *train, int *usage,
+                              Error *err)
 {
-    if (o->init_path) return checkpoint_load(o->init_path, widths, err);
-    *widths = o->widths;
-    Network *net = emotion_cnn_create(widths, err);
+    const int given = o->model.model_path || o->model.arch_text;
+    *usage = 0;
+    if (!o->init_path) {
+        char *text, origin[512];
+        if (model_description(&o->model, train->classes, &text, origin, sizeof origin, err))
+            return NULL; /* an unreadable file */
+        Network *net = arch_build_text(text, origin, train->channels, train->height,
+                                       train->width, train->classes, err);
+        free(text);
+        if (!net) {
+            *usage = 1; /* a mistake in the description */
+            return NULL;
+        }
+        Rng rng;
+        rng_seed(&rng, o->seed);
+        network_init(net, &rng);
+        return net;
+    }
+    CheckpointInfo info;
+    Network *net = checkpoint_load(o->init_path, &info, err);
     if (!net) return NULL;
-    Rng rng;
-    rng_seed(&rng, o->seed);
-    network_init_he(net, &rng);
+    if (info.channels != train->channels || info.height != train->height ||
+        info.width != train->width || info.classes != train->classes) {
+        error_set(err, "%s was trained on %dx%dx%d images in %d classes, but the data holds "
+                       "%dx%dx%d images in %d classes", o->init_path, info.channels, info.height,
+                  info.width, info.classes, train->channels, train->height, train->width,
+                  train->classes);
+        goto fail;
+    }
+    if (given) {
+        Network *described = model_build(&o->model, train->channels, train->height,
+                                         train->width, train->classes, err);
+        if (!described) {
+            *usage = 1;
+            goto fail;
+        }
+        int same = !strcmp(described->description, net->description);
+        network_free(described);
+        if (!same) {
+            *usage = 1;
+            error_set(err, "--init %s holds a different network from %s; the checkpoint "
+                           "describes:\n%s", o->init_path,
+                      o->model.model_path ? o->model.model_path : "--arch", net->description);
+            goto fail;
+        }
+    }
+    checkpoint_info_free(&info);
     return net;
+fail:
+    checkpoint_info_free(&info);
+    network_free(net);
+    return NULL;
 }
 
-static void print_setup(const TrainOptions *o, const EmotionCnnConfig *w, const Network *net,
-                        const Dataset *train, const Dataset *val)
+static void print_setup(const TrainOptions *o, const Network *net, const Dataset *train,
+                        const Dataset *val)
 {
-    printf("emotion CNN: conv %d -> conv %d -> fc %d -> %d classes, %zu parameters (%s)\n",
-           w->conv1, w->conv2, w->hidden, w->classes, network_param_count(net),
-           o->init_path ? o->init_path : "He init");
-    printf("data: %s, %d train / %d val images\n", o->data_path, train->count, val->count);
+    printf("model: %s%s\n",
+           o->model.model_path ? o->model.model_path
+           : o->model.arch_text ? "--arch" : o->init_path ? o->init_path : "the built-in emotion CNN",
+           o->init_path ? " (weights from --init)" : " (He init)");
+    arch_print_table(stdout, net);
+    printf("data: %s, %d train / %d val images of %dx%dx%d, %d classes\n", o->data_path,
+           train->count, val->count, train->channels, train->height, train->width,
+           train->classes);
     printf("SGD: %d epochs, batch %d, lr %g (%s), momentum %g, weight decay %g, seed %llu, "
            "augment %s, shuffle %s, threads %d\n",
            o->epochs, o->batch_size, o->lr, schedule_name(o->schedule), o->momentum,
-           o->weight_decay, (unsigned long long)o->seed, o->augment ? "on" : "off",
+           o->weight_decay, (unsigned long long)o->seed,
+           o->augment ? (o->flip ? "on" : "on (shifts, no flips)") : "off",
            o->shuffle ? "on" : "off", omp_get_max_threads());
     fflush(stdout);
 }
@@ -387,7 +452,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
     char *model_path = join_path(o->out_dir, "model.npz");
     char *best_path = join_path(o->out_dir, "best.npz");
     char *metrics_path = join_path(o->out_dir, "metrics.csv");
-    Sgd *sgd = sgd_create(net, (SgdConfig){o->lr, o->momentum, o->weight_decay});
+    Optimizer *opt = sgd_create(net, (SgdConfig){o->lr, o->momentum, o->weight_decay});
     Loader loader;
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed});
@@ -397,14 +462,25 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
 
     for (int epoch = 0; epoch < o->epochs; epoch++) {
         EpochRow *row = &rows[epoch];
-        row->lr = sgd->config.lr = schedule_lr(o->schedule, o->lr, epoch, o->epochs);
+        row->lr = opt->lr = schedule_lr(o->schedule, o->lr, epoch, o->epochs);
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
         Progress bar;
         progress_begin(&bar, label, train->count);
-        status = train_epoch(net, sgd, &loader, epoch, &bar, &row->train, err);
+        status = train_epoch(net, opt, &loader, epoch, &bar, &row->train, err);
         progress_end(&bar);
         if (status) break;
+        /* ReLU can hide NaN weights from the loss: look at the weights themselves */
+        size_t entry;
+        int bad = network_first_non_finite(net, &entry);
+        if (bad >= 0) {
+            char name[64];
+            const Param *param = network_param(net, bad, name, sizeof name);
+            status = error_set(err, "epoch %d: %s[%zu] became %g; the learning rate (%g) is "
+                                    "probably too high", epoch + 1, name, entry,
+                               (double)param->value->data[entry], row->lr);
+            break;
+        }
 
         /* validation in batches of the training size: a larger batch would
          * grow every activation buffer (and the memory use) for nothing */
@@ -422,8 +498,8 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
             best_accuracy = row->val.accuracy;
             best_epoch = epoch + 1;
         }
-        if ((status = checkpoint_save(model_path, net, err)) ||
-            (improved && (status = checkpoint_save(best_path, net, err))))
+        if ((status = checkpoint_save(model_path, net, NULL, err)) ||
+            (improved && (status = checkpoint_save(best_path, net, NULL, err))))
             break;
         row->seconds = progress_elapsed(&bar);
         *completed = epoch + 1;
@@ -440,7 +516,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                best_path);
     fflush(stdout);
     loader_free(&loader);
-    sgd_free(sgd);
+    optimizer_free(opt);
     free(model_path);
     free(best_path);
     free(metrics_path);
@@ -468,16 +544,21 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "emotion train: %s\n", err.msg);
         return 1;
     }
-    EmotionCnnConfig widths;
-    Network *net = build_network(&o, &widths, &err);
+    int usage_fault = 0;
+    Network *net = NULL;
+    if (train.count == 0 || val.count == 0)
+        error_set(&err, "%s: the %s split has no images", o.data_path,
+                  train.count == 0 ? "train" : "val");
+    else
+        net = build_network(&o, &train, &usage_fault, &err);
     if (!net || make_directories(o.out_dir, &err)) {
         fprintf(stderr, "emotion train: %s\n", err.msg);
         network_free(net);
         dataset_free(&train);
         dataset_free(&val);
-        return 1;
+        return usage_fault ? 2 : 1;
     }
-    print_setup(&o, &widths, net, &train, &val);
+    print_setup(&o, net, &train, &val);
 
     EpochRow *rows = xcalloc((size_t)o.epochs, sizeof *rows);
     int completed;

@@ -196,6 +196,10 @@ void dataset_alloc(Dataset *d, int count, const char *split)
     d->images = xcalloc((size_t)count, IMAGE_PIXELS);
     d->labels = xcalloc((size_t)count, sizeof *d->labels);
     snprintf(d->split, sizeof d->split, "%s", split);
+    d->channels = 1;
+    d->height = IMAGE_SIDE;
+    d->width = IMAGE_SIDE;
+    d->classes = NUM_CLASSES;
 }
 
 void dataset_free(Dataset *d)

@@ -43,6 +43,8 @@ typedef struct {
     uint8_t *images; /* (count, 48, 48) grey levels 0..255, row major */
     int *labels;     /* (count,) classes 0..6 */
     char split[16];  /* "train", "val" or "test" */
+    int channels, height, width; /* one image: (1, 48, 48) */
+    int classes;     /* K */
 } Dataset;
 
 /* Reads members x_<split> and y_<split> of an .npz (split is "train",

@@ -77,6 +77,10 @@ int arch_format(const Arch *arch, char *buf, size_t len);
 Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
                     int classes, Error *err);
 
+/* arch_parse, then arch_build. */
+Network *arch_build_text(const char *text, const char *origin, int channels, int height,
+                         int width, int classes, Error *err);
+
 /* The network as a table: layer, output shape, parameters, forward MFLOP
  * per image, and the totals. */
 void arch_print_table(FILE *out, const Network *net);

@@ -118,6 +118,16 @@ static int conv_output_shape(const Layer *layer, int ndim, const int *in, int *o
     return 0;
 }
 
+/* 2 per multiply-add: C*kH*kW of them for each of the F*H_out*W_out outputs */
+static double conv_flops(const Layer *layer, int ndim, const int *in)
+{
+    const ConvLayer *conv = (const ConvLayer *)layer;
+    int out_ndim, out[TENSOR_MAX_DIMS] = {0};
+    if (conv_output_shape(layer, ndim, in, &out_ndim, out, NULL) != 0) return 0;
+    return 2.0 * conv->in_channels * conv->kernel_h * conv->kernel_w * conv->filters * out[2] *
+           out[3];
+}
+
 static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     ConvLayer *conv = (ConvLayer *)layer;
@@ -219,6 +229,7 @@ static void conv_destroy(Layer *layer)
 static const LayerOps conv_ops = {
     .kind = "conv",
     .output_shape = conv_output_shape,
+    .flops = conv_flops,
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = conv_destroy,

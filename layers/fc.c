@@ -20,6 +20,15 @@ static int fc_output_shape(const Layer *layer, int ndim, const int *in, int *out
     return 0;
 }
 
+/* 2 per multiply-add: D of them for each of the M outputs */
+static double fc_flops(const Layer *layer, int ndim, const int *in)
+{
+    (void)ndim;
+    (void)in;
+    const FcLayer *fc = (const FcLayer *)layer;
+    return 2.0 * fc->in_features * fc->out_features;
+}
+
 static void fc_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     FcLayer *fc = (FcLayer *)layer;
@@ -67,6 +76,7 @@ static void fc_destroy(Layer *layer)
 static const LayerOps fc_ops = {
     .kind = "fc",
     .output_shape = fc_output_shape,
+    .flops = fc_flops,
     .forward = fc_forward,
     .backward = fc_backward,
     .destroy = fc_destroy,

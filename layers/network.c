@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv.h"
-#include "fc.h"
-#include "pool.h"
-#include "relu.h"
 #include "softmax_xent.h"
 
 Network *network_new(int channels, int height, int width)
@@ -34,6 +30,7 @@ void network_free(Network *net)
     tensor_free(net->grad_buffers[0]);
     tensor_free(net->grad_buffers[1]);
     tensor_free(net->probs);
+    free(net->description);
     free(net);
 }
 
@@ -86,6 +83,16 @@ int network_add(Network *net, Layer *layer, const char *name, Error *err)
     net->out[i] = in_place ? net->out[i - 1] : tensor_new(out_ndim, out_dims);
     assign_gradient_buffers(net);
     return 0;
+}
+
+void network_shape_after(const Network *net, int count, int *ndim, int *dims)
+{
+    shape_after(net, count, ndim, dims, NULL);
+}
+
+void network_item_shape(const Network *net, int *ndim, int *dims)
+{
+    shape_after(net, net->num_layers, ndim, dims, NULL);
 }
 
 int network_output_size(const Network *net)
@@ -163,54 +170,55 @@ size_t network_param_count(const Network *net)
     return total;
 }
 
-const EmotionCnnConfig emotion_cnn_default = {
-    .side = 48, .conv1 = 32, .conv2 = 64, .hidden = 256, .classes = 7,
-};
-
-Network *emotion_cnn_create(const EmotionCnnConfig *c, Error *err)
+void network_set_mode(Network *net, LayerMode mode)
 {
-    if (c->side < 4 || c->side % 4 != 0) {
-        error_set(err, "image side %d must be a positive multiple of 4 (two 2x2 poolings)", c->side);
-        return NULL;
-    }
-    if (c->conv1 < 1 || c->conv2 < 1 || c->hidden < 1 || c->classes < 2) {
-        error_set(err, "widths must be positive (conv1 %d, conv2 %d, hidden %d) and classes >= 2 (%d)",
-                  c->conv1, c->conv2, c->hidden, c->classes);
-        return NULL;
-    }
-    Network *net = network_new(1, c->side, c->side);
-    int quarter = c->side / 4;
-    if (network_add(net, conv_create(1, c->conv1, 3, 3, 1, 1, err), "conv1", err) ||
-        network_add(net, relu_create(), "relu1", err) ||
-        network_add(net, maxpool_create(2, 2, 2, 0, err), "pool1", err) ||
-        network_add(net, conv_create(c->conv1, c->conv2, 3, 3, 1, 1, err), "conv2", err) ||
-        network_add(net, relu_create(), "relu2", err) ||
-        network_add(net, maxpool_create(2, 2, 2, 0, err), "pool2", err) ||
-        network_add(net, fc_create(c->conv2 * quarter * quarter, c->hidden, err), "fc1", err) ||
-        network_add(net, relu_create(), "relu3", err) ||
-        network_add(net, fc_create(c->hidden, c->classes, err), "fc2", err)) {
-        network_free(net);
-        return NULL;
-    }
-    return net;
+    for (int i = 0; i < net->num_layers; i++) net->layers[i]->mode = mode;
 }
 
-void network_init_he(Network *net, Rng *rng)
+void network_set_description(Network *net, const char *text)
+{
+    free(net->description);
+    net->description = NULL;
+    if (text) {
+        net->description = xmalloc(strlen(text) + 1);
+        strcpy(net->description, text);
+    }
+}
+
+int network_first_non_finite(Network *net, size_t *entry)
+{
+    for (int i = 0; i < network_num_params(net); i++) {
+        const Tensor *t = network_param(net, i, NULL, 0)->value;
+        for (size_t k = 0; k < t->size; k++)
+            if (!isfinite(t->data[k])) {
+                *entry = k;
+                return i;
+            }
+    }
+    return -1;
+}
+
+void network_init(Network *net, Rng *rng)
 {
     for (int i = 0; i < net->num_layers; i++) {
         Layer *layer = net->layers[i];
         for (int p = 0; p < layer->num_params; p++) {
-            Tensor *value = layer->params[p].value;
-            if (strcmp(layer->params[p].name, "w") != 0) {
-                tensor_zero(value); /* biases start at 0 */
-                continue;
+            const Param *param = &layer->params[p];
+            Tensor *value = param->value;
+            switch (param->init) {
+            case PARAM_INIT_ZERO:
+                tensor_zero(value);
+                break;
+            case PARAM_INIT_ONE:
+                tensor_fill(value, 1);
+                break;
+            case PARAM_INIT_HE: {
+                double std = sqrt(2.0 / (double)param->fan_in);
+                for (size_t k = 0; k < value->size; k++)
+                    value->data[k] = (real)(std * rng_normal(rng));
+                break;
             }
-            /* fan_in: inputs feeding one output. conv w (F, C, kH, kW): C*kH*kW;
-             * fc w (D, M): D. */
-            size_t fan_in = value->ndim == 4 ? value->size / (size_t)value->dim[0]
-                                             : (size_t)value->dim[0];
-            double std = sqrt(2.0 / (double)fan_in);
-            for (size_t k = 0; k < value->size; k++) value->data[k] = (real)(std * rng_normal(rng));
+            }
         }
     }
 }

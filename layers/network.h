@@ -35,6 +35,7 @@ typedef struct {
     Tensor *grad[NETWORK_MAX_LAYERS];
     Tensor *grad_buffers[2];              /* what grad[] points into (owned) */
     Tensor *probs;                        /* softmax of the scores, (N, K) */
+    char *description;                    /* the text it was built from, or NULL (owned) */
 } Network;
 
 /* An empty network for inputs of shape (N, channels, height, width). */
@@ -67,27 +68,28 @@ int network_num_params(const Network *net);
 Param *network_param(Network *net, int index, char *name, size_t name_len);
 size_t network_param_count(const Network *net); /* total number of scalars */
 
-/* The emotion CNN of the seed notes:
- *   x (N, 1, side, side)
- *   conv1 3x3 pad 1 -> relu1 -> pool1 2x2
- *   conv2 3x3 pad 1 -> relu2 -> pool2 2x2
- *   fc1 -> relu3 -> fc2 (classes) -> softmax cross-entropy
- * Weights are zero; see network_init_he. side must be a multiple of 4. */
-typedef struct {
-    int side;       /* 48 */
-    int conv1;      /* filters of the first convolution, 32 */
-    int conv2;      /* filters of the second convolution, 64 */
-    int hidden;     /* width of fc1, 256 */
-    int classes;    /* 7 */
-} EmotionCnnConfig;
+/* The shape of one item after the first `count` layers (count 0: the
+ * input), as (1, C, H, W) or (1, D): dims[0] is 1. */
+void network_shape_after(const Network *net, int count, int *ndim, int *dims);
 
-extern const EmotionCnnConfig emotion_cnn_default;
+/* The same after every layer added so far. */
+void network_item_shape(const Network *net, int *ndim, int *dims);
 
-Network *emotion_cnn_create(const EmotionCnnConfig *config, Error *err);
+/* Training or evaluation mode for every layer (see LayerMode). A new
+ * network is in training mode. */
+void network_set_mode(Network *net, LayerMode mode);
 
-/* He initialisation: every weight w ~ N(0, 2 / fan_in), fan_in = C*kH*kW for
- * a convolution and D for a fully connected layer; biases 0. Keeps the
- * variance of activations steady through ReLU layers. */
-void network_init_he(Network *net, Rng *rng);
+/* The text description the network was built from (layers/arch.h), kept
+ * with it so a checkpoint can carry it; NULL for a network built in code. */
+void network_set_description(Network *net, const char *text);
+
+/* The first NaN or infinite parameter entry: returns its parameter's
+ * index and stores the entry's index, or returns -1 if every one is finite. */
+int network_first_non_finite(Network *net, size_t *entry);
+
+/* Every parameter from its role: weights He-initialised, w ~ N(0, 2/fan_in),
+ * which keeps the variance of activations steady through ReLU layers;
+ * biases 0 (Param.init). */
+void network_init(Network *net, Rng *rng);
 
 #endif

@@ -32,6 +32,15 @@ static int pool_output_shape(const Layer *layer, int ndim, const int *in, int *o
     return 0;
 }
 
+/* one comparison (or addition) per window element, for every output */
+static double pool_flops(const Layer *layer, int ndim, const int *in)
+{
+    const PoolLayer *pool = (const PoolLayer *)layer;
+    int out_ndim, out[TENSOR_MAX_DIMS] = {0};
+    if (pool_output_shape(layer, ndim, in, &out_ndim, out, NULL) != 0) return 0;
+    return (double)pool->kernel_h * pool->kernel_w * out[1] * out[2] * out[3];
+}
+
 /* The window of output (oh, ow), clipped to the image: rows [h0, h1), cols [w0, w1). */
 typedef struct {
     int h0, h1, w0, w1;
@@ -223,6 +232,7 @@ static void pool_destroy(Layer *layer)
 static const LayerOps maxpool_ops = {
     .kind = "maxpool",
     .output_shape = pool_output_shape,
+    .flops = pool_flops,
     .kink_distance = maxpool_kink_distance,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -232,6 +242,7 @@ static const LayerOps maxpool_ops = {
 static const LayerOps avgpool_ops = {
     .kind = "avgpool",
     .output_shape = pool_output_shape,
+    .flops = pool_flops,
     .kink_distance = NULL, /* an average is smooth everywhere */
     .forward = pool_forward,
     .backward = pool_backward,

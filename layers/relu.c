@@ -18,6 +18,15 @@ static int relu_output_shape(const Layer *layer, int ndim, const int *in, int *o
     return 0;
 }
 
+/* one comparison per element */
+static double relu_flops(const Layer *layer, int ndim, const int *in)
+{
+    (void)layer;
+    double size = 1;
+    for (int i = 1; i < ndim; i++) size *= in[i];
+    return size;
+}
+
 /* Threads take blocks of RELU_BLOCK elements as they come free (dynamic
  * scheduling): if one core is slowed by another program, the other does
  * more. Every element is computed alone, so the result cannot change. */
@@ -72,6 +81,7 @@ static const LayerOps relu_ops = {
     .kind = "relu",
     .in_place = 1,
     .output_shape = relu_output_shape,
+    .flops = relu_flops,
     .kink_distance = relu_kink_distance,
     .forward = relu_forward,
     .backward = relu_backward,

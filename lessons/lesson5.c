@@ -101,7 +101,7 @@ static SplitScore evaluate_split(Network *net, const Dataset *data, const real *
  * lines per batch are all of training: forward to the loss, backward to
  * every gradient, one small step against the gradient. (train_epoch() in
  * src/train.h, used from lesson 7 on, is the same loop with reporting.) */
-static void train_one_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch,
+static void train_one_epoch(Network *net, Optimizer *sgd, Loader *loader, int epoch,
                             const real *mean, Tensor *x, int *labels)
 {
     loader_begin_epoch(loader, epoch);
@@ -109,7 +109,7 @@ static void train_one_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch,
         subtract_mean(x, mean);
         network_loss(net, x, labels);
         network_loss_backward(net, labels, NULL);
-        sgd_step(sgd, net);
+        optimizer_step(sgd, net);
     }
 }
 
@@ -332,7 +332,7 @@ static void section_training(Lesson *lesson, Network *net, const Dataset *train,
                "training split and on the validation split, which the model never trains on.",
                batch_size, lr, train->count, (train->count + batch_size - 1) / batch_size);
 
-    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
+    Optimizer *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
     Loader loader;
     loader_init(&loader, train, batch_size,
                 (LoaderOptions){.shuffle = 1, .augment = 0, .seed = lesson->seed});
@@ -364,7 +364,7 @@ static void section_training(Lesson *lesson, Network *net, const Dataset *train,
     free(labels);
     tensor_free(x);
     loader_free(&loader);
-    sgd_free(sgd);
+    optimizer_free(sgd);
 }
 
 /* Column k of w, drawn as a 48x48 picture: what class k's score looks for. */

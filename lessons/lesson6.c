@@ -1,6 +1,7 @@
 /* Lesson 6: assembling the CNN.
  *
- * The layers of lessons 2-5 stacked into the emotion CNN of the seed notes:
+ * The layers of lessons 2-5 stacked into the emotion CNN, built from its
+ * description (models/emotion.net; layers/arch.h has the language):
  *
  *   x (N, 1, 48, 48) -> conv1 relu1 pool1 -> conv2 relu2 pool2 -> fc1 relu3 -> fc2 -> softmax
  *
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "classes.h"
 #include "lesson_common.h"
 #include "network.h"
@@ -32,10 +34,11 @@ static const char *layer_purpose(const char *kind)
     return "";
 }
 
-static Network *create_cnn(const EmotionCnnConfig *config)
+/* The network a description gives, for 1 x side x side faces. */
+static Network *create_cnn(const char *description, const char *origin, int side)
 {
     Error err;
-    Network *net = emotion_cnn_create(config, &err);
+    Network *net = arch_build_text(description, origin, 1, side, side, NUM_CLASSES, &err);
     if (!net) {
         fprintf(stderr, "lesson6: %s\n", err.msg);
         exit(1);
@@ -150,9 +153,8 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
                "faces shrunk to %dx%d, widths 3, 4 and 10, a batch of %d. L = sum(scores * "
                "dscores) for a random dscores; rows for dx and every parameter.",
                CHECK_SIDE, CHECK_SIDE, CHECK_BATCH);
-    EmotionCnnConfig config = {.side = CHECK_SIDE, .conv1 = 3, .conv2 = 4, .hidden = 10,
-                               .classes = NUM_CLASSES};
-    Network *net = create_cnn(&config);
+    Network *net = create_cnn("conv 3 3x3 pad 1, relu, maxpool 2, conv 4 3x3 pad 1, relu, "
+                              "maxpool 2, fc 10, relu, fc 7", "the small copy", CHECK_SIDE);
     Tensor *x = tensor_new4(CHECK_BATCH, 1, CHECK_SIDE, CHECK_SIDE);
     Tensor *dscores = tensor_new2(CHECK_BATCH, NUM_CLASSES);
     shrunk_faces(train, x);
@@ -198,9 +200,8 @@ static void write_steps(const char *path, const double *loss, const double *accu
 
 /* Trains a fresh network on `images` training faces only, full batch,
  * until it classifies all of them right and its loss is below 0.01. */
-static void section_overfit(Lesson *lesson, const EmotionCnnConfig *config,
-                            const Dataset *train, int images, int max_steps, double lr,
-                            Rng *rng)
+static void section_overfit(Lesson *lesson, const char *description, const Dataset *train,
+                            int images, int max_steps, double lr, Rng *rng)
 {
     lesson_section(lesson, "Sanity check: overfit a tiny batch");
     if (images > train->count) images = train->count;
@@ -211,10 +212,11 @@ static void section_overfit(Lesson *lesson, const EmotionCnnConfig *config,
                "on them to 100%%. If it cannot, something is broken (a gradient, the "
                "learning rate, the labels): no point training further. It says nothing "
                "about new faces; that is lesson 7.",
-               images, lr, config->hidden == 256 ? "2.4 million" : "a few thousand", images);
-    Network *net = create_cnn(config);
-    network_init_he(net, rng);
-    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
+               images, lr, description == arch_emotion_text ? "2.4 million" : "tens of thousands of",
+               images);
+    Network *net = create_cnn(description, "the overfit network", IMAGE_SIDE);
+    network_init(net, rng);
+    Optimizer *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
     Tensor *x = tensor_new4(images, 1, IMAGE_SIDE, IMAGE_SIDE);
     int *labels = xmalloc((size_t)images * sizeof *labels);
     int *indices = xmalloc((size_t)images * sizeof *indices);
@@ -241,7 +243,7 @@ static void section_overfit(Lesson *lesson, const EmotionCnnConfig *config,
             break;
         }
         network_loss_backward(net, labels, NULL);
-        sgd_step(sgd, net);
+        optimizer_step(sgd, net);
     }
     double seconds = lesson_seconds() - start;
     printf("\n");
@@ -298,7 +300,7 @@ static void section_overfit(Lesson *lesson, const EmotionCnnConfig *config,
     free(indices);
     free(labels);
     tensor_free(x);
-    sgd_free(sgd);
+    optimizer_free(sgd);
     network_free(net);
 }
 
@@ -328,8 +330,19 @@ int main(int argc, char **argv)
     Dataset train;
     lesson_load_split(&lesson, "train", 0, &train);
 
-    Network *net = create_cnn(&emotion_cnn_default);
-    network_init_he(net, &rng);
+    lesson_say("The network is described in text, one layer per line, as in "
+               "models/emotion.net (emotion train --model FILE takes such a file):");
+    for (const char *line = arch_emotion_text; *line;) {
+        const char *end = strchr(line, '\n');
+        printf("    %.*s\n", (int)(end - line), line);
+        line = end + 1;
+    }
+    printf("\n");
+    lesson_say("Nothing says 48x48 or 7: the input shape comes from the data and the last "
+               "layer must give one score per class. Building the network checks that each "
+               "layer fits the map it meets.");
+    Network *net = create_cnn(arch_emotion_text, "models/emotion.net", IMAGE_SIDE);
+    network_init(net, &rng);
     section_shapes(&lesson, net, &train);
     section_initial_loss(&lesson, net, &train);
     network_free(net);
@@ -337,9 +350,10 @@ int main(int argc, char **argv)
 
     /* Quick mode memorises with a narrower network (same layers), which
      * takes a fraction of a second instead of tens of seconds. */
-    EmotionCnnConfig overfit_config = emotion_cnn_default;
-    if (lesson.quick) overfit_config = (EmotionCnnConfig){IMAGE_SIDE, 8, 16, 32, NUM_CLASSES};
-    section_overfit(&lesson, &overfit_config, &train, images, max_steps, lr, &rng);
+    const char *overfit = lesson.quick ? "conv 8 3x3 pad 1, relu, maxpool 2, conv 16 3x3 pad 1, "
+                                         "relu, maxpool 2, fc 32, relu, fc 7"
+                                       : arch_emotion_text;
+    section_overfit(&lesson, overfit, &train, images, max_steps, lr, &rng);
 
     const char *tries[] = {
         "Break a layer on purpose (e.g. drop the 1/N in softmax_xent_backward or "
@@ -347,8 +361,9 @@ int main(int argc, char **argv)
         "Overfit more faces: --images 100. How many steps does memorising take now?",
         "Try a learning rate too large (--lr 0.5): the tiny-batch loss jumps around "
         "or becomes NaN. Too small (--lr 0.0005): it barely moves in 150 steps.",
-        "Change the widths in emotion_cnn_default (layers/network.c) and predict the "
-        "new parameter counts before running the table again.",
+        "Copy models/emotion.net, change its widths or add a third conv block, and "
+        "predict the new parameter counts; ./emotion train --model YOURS.net --epochs 1 "
+        "prints the table to check them.",
         "Next, lesson 7 trains this network on all the faces.",
     };
     lesson_try_next(&lesson, tries, 5);

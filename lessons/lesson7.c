@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "checkpoint.h"
 #include "classes.h"
 #include "lesson_common.h"
@@ -67,14 +68,15 @@ static void run_free(Run *run)
 static Network *fresh_cnn(uint64_t seed)
 {
     Error err;
-    Network *net = emotion_cnn_create(&emotion_cnn_default, &err);
+    Network *net = arch_build_text(arch_emotion_text, "models/emotion.net", 1, IMAGE_SIDE,
+                                   IMAGE_SIDE, NUM_CLASSES, &err);
     if (!net) {
         fprintf(stderr, "lesson7: %s\n", err.msg);
         exit(1);
     }
     Rng rng;
     rng_seed(&rng, seed);
-    network_init_he(net, &rng);
+    network_init(net, &rng);
     return net;
 }
 
@@ -83,7 +85,7 @@ static void train_run(const Lesson *lesson, Run *run, const Settings *settings,
                       const Dataset *train, const Dataset *val, const Dataset *test)
 {
     run->net = fresh_cnn(lesson->seed);
-    Sgd *sgd = sgd_create(run->net, (SgdConfig){.lr = settings->lr,
+    Optimizer *sgd = sgd_create(run->net, (SgdConfig){.lr = settings->lr,
                                                 .momentum = settings->momentum,
                                                 .weight_decay = settings->weight_decay});
     Loader loader;
@@ -117,7 +119,7 @@ static void train_run(const Lesson *lesson, Run *run, const Settings *settings,
     printf("  (%.0f s; %.0f training images per second)\n\n", run->seconds,
            (double)train->count * settings->epochs / run->seconds);
     loader_free(&loader);
-    sgd_free(sgd);
+    optimizer_free(sgd);
 }
 
 /* Columns: epoch, then per run train loss, val loss, train acc, val acc. */
@@ -254,7 +256,7 @@ static void section_checkpoint(Lesson *lesson, const Run *best, const Dataset *t
     char path[256];
     lesson_out_path(lesson, file, path, sizeof path);
     Error err;
-    if (checkpoint_save(path, best->net, &err) != 0) {
+    if (checkpoint_save(path, best->net, NULL, &err) != 0) {
         fprintf(stderr, "lesson7: %s\n", err.msg);
         exit(1);
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "arch.h"
 #include "checkpoint.h"
 #include "classes.h"
 #include "conv.h"
@@ -22,6 +23,7 @@
 #include "metrics.h"
 #include "network.h"
 #include "softmax_xent.h"
+#include "sgd.h"
 #include "train.h"
 
 #define FILTER_ZOOM 8      /* each 3x3 kernel drawn as 24x24 pixels */
@@ -44,15 +46,16 @@ static int file_exists(const char *path)
 static Network *train_short_model(const Lesson *lesson, const Dataset *train, int epochs)
 {
     Error err;
-    Network *net = emotion_cnn_create(&emotion_cnn_default, &err);
+    Network *net = arch_build_text(arch_emotion_text, "models/emotion.net", 1, IMAGE_SIDE,
+                                   IMAGE_SIDE, NUM_CLASSES, &err);
     if (!net) {
         fprintf(stderr, "lesson8: %s\n", err.msg);
         exit(1);
     }
     Rng rng;
     rng_seed(&rng, lesson->seed);
-    network_init_he(net, &rng);
-    Sgd *sgd = sgd_create(net, (SgdConfig){.lr = 0.02, .momentum = 0.9, .weight_decay = 5e-4});
+    network_init(net, &rng);
+    Optimizer *sgd = sgd_create(net, (SgdConfig){.lr = 0.02, .momentum = 0.9, .weight_decay = 5e-4});
     Loader loader;
     loader_init(&loader, train, 64, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = lesson->seed});
     for (int epoch = 0; epoch < epochs; epoch++) {
@@ -70,7 +73,7 @@ static Network *train_short_model(const Lesson *lesson, const Dataset *train, in
     }
     printf("\n");
     loader_free(&loader);
-    sgd_free(sgd);
+    optimizer_free(sgd);
     return net;
 }
 
@@ -100,14 +103,14 @@ static Network *section_model(Lesson *lesson, const char *model_path, const Data
     lesson_section(lesson, "The trained network");
     if (file_exists(model_path)) {
         Error err;
-        EmotionCnnConfig config;
-        Network *net = checkpoint_load(model_path, &config, &err);
+        Network *net = checkpoint_load(model_path, NULL, &err);
         if (!net) {
             fprintf(stderr, "lesson8: %s\n", err.msg);
             exit(1);
         }
-        printf("  loaded %s: conv1 %d filters, conv2 %d, fc1 %d hidden units\n", model_path,
-               config.conv1, config.conv2, config.hidden);
+        printf("  loaded %s: %zu parameters, the network it describes:\n", model_path,
+               network_param_count(net));
+        arch_print_table(stdout, net);
         warn_if_other_data(lesson, model_path);
         printf("\n");
         lesson_say("These are the weights lesson 7 trained and saved. Everything below "

@@ -1,36 +1,20 @@
 #include "sgd.h"
 
-#include <stdlib.h>
-#include <string.h>
+typedef struct {
+    Optimizer base;
+    double momentum;
+} Sgd;
 
-Sgd *sgd_create(Network *net, SgdConfig config)
+static void sgd_step(Optimizer *opt, Network *net)
 {
-    Sgd *sgd = xcalloc(1, sizeof *sgd);
-    sgd->config = config;
-    sgd->count = network_num_params(net);
-    sgd->velocity = xcalloc((size_t)sgd->count, sizeof *sgd->velocity);
-    for (int i = 0; i < sgd->count; i++)
-        sgd->velocity[i] = tensor_like(network_param(net, i, NULL, 0)->value);
-    return sgd;
-}
-
-void sgd_free(Sgd *sgd)
-{
-    if (!sgd) return;
-    for (int i = 0; i < sgd->count; i++) tensor_free(sgd->velocity[i]);
-    free(sgd->velocity);
-    free(sgd);
-}
-
-void sgd_step(Sgd *sgd, Network *net)
-{
-    const real lr = (real)sgd->config.lr, momentum = (real)sgd->config.momentum;
-    for (int i = 0; i < sgd->count; i++) {
+    const Sgd *sgd = (const Sgd *)opt;
+    const real lr = (real)opt->lr, momentum = (real)sgd->momentum;
+    for (int i = 0; i < opt->num_params; i++) {
         Param *param = network_param(net, i, NULL, 0);
-        real *restrict p = param->value->data, *restrict v = sgd->velocity[i]->data;
+        real *restrict p = param->value->data, *restrict v = optimizer_state(opt, i, 0)->data;
         const real *restrict grad = param->grad->data;
         /* decay pulls weights toward 0; biases only shift, so they are left alone */
-        const real decay = strcmp(param->name, "w") == 0 ? (real)sgd->config.weight_decay : 0;
+        const real decay = param->decay ? (real)opt->weight_decay : 0;
         const long size = (long)param->value->size;
         /* every weight moves on its own: threads take blocks of them as
          * they come free, and the result is the same however they split */
@@ -41,4 +25,18 @@ void sgd_step(Sgd *sgd, Network *net)
             p[k] -= lr * v[k];
         }
     }
+}
+
+static const OptimizerOps sgd_ops = {
+    .name = "sgd",
+    .slots = 1,
+    .slot_names = {"velocity"},
+    .step = sgd_step,
+};
+
+Optimizer *sgd_create(Network *net, SgdConfig config)
+{
+    Sgd *sgd = (Sgd *)optimizer_alloc(&sgd_ops, sizeof *sgd, net, config.lr, config.weight_decay);
+    sgd->momentum = config.momentum;
+    return &sgd->base;
 }

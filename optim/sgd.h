@@ -1,7 +1,7 @@
 /* sgd.h: stochastic gradient descent with momentum, in PyTorch's form.
  *
  * For every parameter p with gradient grad:
- *     g = grad + weight_decay * p      (weights only: ".w" arrays, never biases)
+ *     g = grad + weight_decay * p      (only where the role says decay: weights)
  *     v = momentum * v + g             (v starts at 0)
  *     p = p - lr * v
  * With momentum 0 this is plain gradient descent, p -= lr * g. Momentum
@@ -10,7 +10,7 @@
 #ifndef SGD_H
 #define SGD_H
 
-#include "network.h"
+#include "optimizer.h"
 
 typedef struct {
     double lr;
@@ -18,16 +18,7 @@ typedef struct {
     double weight_decay;
 } SgdConfig;
 
-typedef struct {
-    SgdConfig config;
-    int count;
-    Tensor **velocity; /* one per network parameter, same shapes */
-} Sgd;
-
-Sgd *sgd_create(Network *net, SgdConfig config);
-void sgd_free(Sgd *sgd);
-
-/* Applies one update to every parameter of net from its current gradient. */
-void sgd_step(Sgd *sgd, Network *net);
+/* An Optimizer with one slot per parameter, "velocity". */
+Optimizer *sgd_create(Network *net, SgdConfig config);
 
 #endif

@@ -1,16 +1,72 @@
 #include "checkpoint.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "classes.h"
 #include "npz.h"
 
-int checkpoint_save(const char *path, Network *net, Error *err)
+/* Images and class counts a checkpoint may declare. */
+#define MAX_SIDE 1024
+#define MAX_CLASSES 1000
+#define MAX_NAME 64
+
+const char *class_default_name(int k, int classes, char *buf, size_t len)
 {
+    if (classes == NUM_CLASSES) snprintf(buf, len, "%s", class_names[k]);
+    else snprintf(buf, len, "class %d", k);
+    return buf;
+}
+
+static int add_text(NpzWriter *writer, const char *name, const char *text, Error *err)
+{
+    int64_t length = (int64_t)strlen(text);
+    return npz_writer_add(writer, name, NPY_UINT8, 1, &length, text, err);
+}
+
+int checkpoint_save(const char *path, Network *net, const char *const *class_names_given,
+                    Error *err)
+{
+    if (!net->description)
+        return error_set(err, "%s: the network has no description to save with it", path);
+    /* never save weights that could only give NaN scores */
+    size_t bad;
+    int bad_param = network_first_non_finite(net, &bad);
+    if (bad_param >= 0) {
+        char name[64];
+        const Param *param = network_param(net, bad_param, name, sizeof name);
+        return error_set(err, "%s not written: %s[%zu] is %g (the weights are no longer "
+                              "finite)", path, name, bad, (double)param->value->data[bad]);
+    }
+    const int classes = network_output_size(net);
+    size_t names_len = 1;
+    char buf[MAX_NAME];
+    for (int k = 0; k < classes; k++)
+        names_len += strlen(class_names_given ? class_names_given[k]
+                                              : class_default_name(k, classes, buf, sizeof buf)) + 1;
+    char *names = xmalloc(names_len);
+    names[0] = '\0';
+    for (int k = 0; k < classes; k++) {
+        strcat(names, class_names_given ? class_names_given[k]
+                                        : class_default_name(k, classes, buf, sizeof buf));
+        strcat(names, "\n");
+    }
+
     NpzWriter *writer = npz_writer_open(path, 0, err);
-    if (!writer) return -1;
-    for (int i = 0; i < network_num_params(net); i++) {
+    if (!writer) {
+        free(names);
+        return -1;
+    }
+    int64_t input_shape[3] = {net->input_dims[0], net->input_dims[1], net->input_dims[2]};
+    int64_t three = 3;
+    int status = add_text(writer, "arch", net->description, err) ||
+                 npz_writer_add(writer, "input_shape", NPY_INT64, 1, &three, input_shape, err) ||
+                 add_text(writer, "class_names", names, err);
+    free(names);
+    for (int i = 0; status == 0 && i < network_num_params(net); i++) {
         char name[64];
         Param *param = network_param(net, i, name, sizeof name);
         const Tensor *t = param->value;
@@ -18,90 +74,216 @@ int checkpoint_save(const char *path, Network *net, Error *err)
         for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
         float *data = xmalloc(t->size * sizeof *data);
         for (size_t k = 0; k < t->size; k++) data[k] = (float)t->data[k];
-        int status = npz_writer_add(writer, name, NPY_FLOAT32, t->ndim, shape, data, err);
+        status = npz_writer_add(writer, name, NPY_FLOAT32, t->ndim, shape, data, err);
         free(data);
-        if (status != 0) {
-            npz_writer_abort(writer);
-            return error_prefix(err, "%s", path);
-        }
+    }
+    if (status != 0) {
+        npz_writer_abort(writer);
+        return -1;
     }
     return npz_writer_close(writer, err);
 }
 
-static const char *const array_names[8] = {"conv1.w", "conv1.b", "conv2.w", "conv2.b",
-                                           "fc1.w",   "fc1.b",   "fc2.w",   "fc2.b"};
+/* ---- loading ----------------------------------------------------------- */
 
-/* The array, which must exist and have ndim dimensions. */
-static const NpyArray *find_array(const NpzFile *npz, const char *path, const char *name, int ndim,
-                                  Error *err)
+/* A text member (uint8 bytes) as a C string (to free), or NULL. */
+static char *text_member(const NpzFile *npz, const char *path, const char *name, Error *err)
 {
     const NpyArray *a = npz_find(npz, name);
-    if (!a) {
-        error_set(err, "%s: not an emotion CNN checkpoint: array '%s' is missing", path, name);
+    if (!a) return NULL;
+    if (a->dtype != NPY_UINT8 || a->ndim != 1 || a->count > 65536) {
+        char shape[64];
+        error_set(err, "%s: '%s' should be UTF-8 text as uint8 bytes (n,), not %s %s", path, name,
+                  npy_dtype_name(a->dtype), npy_shape_string(a, shape, sizeof shape));
         return NULL;
     }
-    if (a->ndim != ndim) {
-        error_set(err, "%s: array '%s' has %d dimensions, expected %d", path, name, a->ndim, ndim);
+    char *text = xmalloc(a->count + 1);
+    memcpy(text, a->data, a->count);
+    text[a->count] = '\0';
+    if (strlen(text) != a->count) {
+        error_set(err, "%s: '%s' holds a zero byte", path, name);
+        free(text);
         return NULL;
     }
-    return a;
+    return text;
 }
 
-static int expect_shape(const char *path, const NpyArray *a, const int64_t *want, Error *err)
+/* The seed's network with the widths an old checkpoint's shapes give. */
+static char *legacy_description(const NpzFile *npz, const char *path, Error *err)
 {
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != want[d]) {
-            char got[96], expected[96];
-            int got_dims[NPY_MAX_DIMS], want_dims[NPY_MAX_DIMS];
-            for (int k = 0; k < a->ndim; k++) {
-                got_dims[k] = (int)a->shape[k];
-                want_dims[k] = (int)want[k];
-            }
-            return error_set(err, "%s: array '%s' has shape %s, expected %s", path, a->name,
-                             shape_string(a->ndim, got_dims, got, sizeof got),
-                             shape_string(a->ndim, want_dims, expected, sizeof expected));
-        }
+    const NpyArray *c1 = npz_find(npz, "conv1.w"), *c2 = npz_find(npz, "conv2.w");
+    const NpyArray *f1 = npz_find(npz, "fc1.w");
+    if (!c1 || !c2 || !f1 || c1->ndim != 4 || c2->ndim != 4 || f1->ndim != 2) {
+        error_set(err, "%s: not a checkpoint: no 'arch' member, and not the seed's network "
+                       "either (conv1.w, conv2.w, fc1.w missing or misshapen)", path);
+        return NULL;
+    }
+    char *text = xmalloc(512);
+    snprintf(text, 512, "conv %lld 3x3 pad 1\nrelu\nmaxpool 2\nconv %lld 3x3 pad 1\nrelu\n"
+                        "maxpool 2\nfc %lld\nrelu\nfc %d\n",
+             (long long)c1->shape[0], (long long)c2->shape[0], (long long)f1->shape[1], NUM_CLASSES);
+    return text;
+}
+
+static int read_input_shape(const NpzFile *npz, const char *path, CheckpointInfo *info, Error *err)
+{
+    const NpyArray *a = npz_find(npz, "input_shape");
+    if (!a) return error_set(err, "%s: 'arch' without 'input_shape'", path);
+    int64_t v[3];
+    if (a->ndim != 1 || a->count != 3 || npy_to_int64(a, v, err) != 0)
+        return error_set(err, "%s: 'input_shape' should be three whole numbers (C, H, W)", path);
+    if ((v[0] != 1 && v[0] != 3) || v[1] < 1 || v[1] > MAX_SIDE || v[2] < 1 || v[2] > MAX_SIDE)
+        return error_set(err, "%s: 'input_shape' (%lld, %lld, %lld) is not 1 or 3 channels of "
+                              "1..%d x 1..%d pixels", path, (long long)v[0], (long long)v[1],
+                         (long long)v[2], MAX_SIDE, MAX_SIDE);
+    info->channels = (int)v[0];
+    info->height = (int)v[1];
+    info->width = (int)v[2];
     return 0;
 }
 
-Network *checkpoint_load(const char *path, EmotionCnnConfig *config_out, Error *err)
+/* Splits the names text (one per line) into info->class_names. */
+static int read_class_names(const char *text, const char *path, CheckpointInfo *info, Error *err)
+{
+    int count = 0;
+    for (const char *c = text; *c; c++) count += *c == '\n';
+    if (count < 2 || count > MAX_CLASSES)
+        return error_set(err, "%s: 'class_names' holds %d names (2 to %d)", path, count, MAX_CLASSES);
+    info->classes = count;
+    info->class_names = xcalloc((size_t)count, sizeof *info->class_names);
+    const char *start = text;
+    for (int k = 0; k < count; k++) {
+        const char *end = strchr(start, '\n');
+        size_t len = (size_t)(end - start);
+        if (len == 0 || len >= MAX_NAME)
+            return error_set(err, "%s: class name %d is %s", path, k, len ? "too long" : "empty");
+        info->class_names[k] = xmalloc(len + 1);
+        memcpy(info->class_names[k], start, len);
+        info->class_names[k][len] = '\0';
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* Copies the file's array into param, after checking its shape and values. */
+static int load_param(const NpyArray *a, const char *path, const char *name, Param *param,
+                      Error *err)
+{
+    const Tensor *t = param->value;
+    int same = a->ndim == t->ndim;
+    for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == t->dim[d];
+    if (!same) {
+        char got[96], want[96];
+        return error_set(err, "%s: array '%s' has shape %s, but the description needs %s", path,
+                         name, npy_shape_string(a, got, sizeof got),
+                         tensor_shape_string(t, want, sizeof want));
+    }
+    double *values = xmalloc(a->count * sizeof *values);
+    npy_to_float64(a, values);
+    for (size_t k = 0; k < a->count; k++) {
+        if (!isfinite(values[k])) {
+            error_set(err, "%s: array '%s' holds %g at index %zu: a checkpoint's weights must be "
+                           "finite", path, name, values[k], k);
+            free(values);
+            return -1;
+        }
+        param->value->data[k] = (real)values[k];
+    }
+    free(values);
+    return 0;
+}
+
+static int is_metadata(const char *name)
+{
+    return !strcmp(name, "arch") || !strcmp(name, "input_shape") || !strcmp(name, "class_names");
+}
+
+Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
 {
     NpzFile npz;
     if (npz_read(path, &npz, err) != 0) return NULL;
-    static const int ndims[8] = {4, 1, 4, 1, 2, 1, 2, 1};
-    const NpyArray *arrays[8];
+    CheckpointInfo info = {.channels = 1, .height = IMAGE_SIDE, .width = IMAGE_SIDE,
+                           .classes = NUM_CLASSES};
     Network *net = NULL;
-    for (int i = 0; i < 8; i++)
-        if (!(arrays[i] = find_array(&npz, path, array_names[i], ndims[i], err))) goto done;
-
-    /* Widths from the shapes; every other dimension must agree with them. */
-    const int64_t c1 = arrays[0]->shape[0], c2 = arrays[2]->shape[0], hidden = arrays[4]->shape[1];
-    const int64_t quarter = IMAGE_SIDE / 4;
-    const int64_t want[8][4] = {
-        {c1, 1, 3, 3}, {c1}, {c2, c1, 3, 3}, {c2}, {c2 * quarter * quarter, hidden}, {hidden},
-        {hidden, NUM_CLASSES}, {NUM_CLASSES},
-    };
-    if (c1 < 1 || c2 < 1 || hidden < 1 || c1 > 4096 || c2 > 4096 || hidden > 65536) {
-        error_set(err, "%s: implausible widths conv1 %lld, conv2 %lld, hidden %lld", path,
-                  (long long)c1, (long long)c2, (long long)hidden);
+    char *names = NULL;
+    char *description = text_member(&npz, path, "arch", err);
+    if (!description && npz_find(&npz, "arch")) goto done;
+    info.described = description != NULL;
+    if (!description) {
+        if (!(description = legacy_description(&npz, path, err))) goto done;
+    } else if (read_input_shape(&npz, path, &info, err) != 0) {
         goto done;
     }
-    for (int i = 0; i < 8; i++)
-        if (expect_shape(path, arrays[i], want[i], err) != 0) goto done;
-
-    EmotionCnnConfig config = {.side = IMAGE_SIDE, .conv1 = (int)c1, .conv2 = (int)c2,
-                               .hidden = (int)hidden, .classes = NUM_CLASSES};
-    net = emotion_cnn_create(&config, err);
-    if (!net) goto done;
-    for (int i = 0; i < 8; i++) {
-        Param *param = network_param(net, i, NULL, 0);
-        double *values = xmalloc(arrays[i]->count * sizeof *values);
-        npy_to_float64(arrays[i], values);
-        for (size_t k = 0; k < arrays[i]->count; k++) param->value->data[k] = (real)values[k];
-        free(values);
+    names = text_member(&npz, path, "class_names", err);
+    if (!names && npz_find(&npz, "class_names")) goto done;
+    if (names) {
+        if (read_class_names(names, path, &info, err) != 0) goto done;
+    } else {
+        /* without names, the class count is the description's last width */
+        Arch arch;
+        if (arch_parse(description, path, &arch, err) != 0) goto done;
+        const ArchLayer *last = &arch.layers[arch.count - 1];
+        info.classes = last->kind == ARCH_FC || last->kind == ARCH_CONV ? last->width : 0;
     }
-    if (config_out) *config_out = config;
+
+    char origin[600];
+    snprintf(origin, sizeof origin, "%s: 'arch'", path);
+    net = arch_build_text(description, origin, info.channels, info.height, info.width,
+                          info.classes, err);
+    if (!net) goto done;
+    int loaded = 0;
+    for (int i = 0; i < network_num_params(net); i++) {
+        char name[64];
+        Param *param = network_param(net, i, name, sizeof name);
+        const NpyArray *a = npz_find(&npz, name);
+        if (!a) {
+            error_set(err, "%s: array '%s' is missing (the description has it)", path, name);
+            goto fail;
+        }
+        if (load_param(a, path, name, param, err) != 0) goto fail;
+        loaded++;
+    }
+    for (int m = 0; m < npz.count; m++) {
+        const char *name = npz.arrays[m].name;
+        int known = is_metadata(name);
+        for (int i = 0; !known && i < network_num_params(net); i++) {
+            char param_name[64];
+            network_param(net, i, param_name, sizeof param_name);
+            known = !strcmp(name, param_name);
+        }
+        if (!known) {
+            error_set(err, "%s: array '%s' is not a parameter of the network the checkpoint "
+                           "describes", path, name);
+            goto fail;
+        }
+    }
+    (void)loaded;
+    goto done;
+fail:
+    network_free(net);
+    net = NULL;
 done:
+    if (net && !info.class_names) {
+        char buf[MAX_NAME];
+        info.class_names = xcalloc((size_t)info.classes, sizeof *info.class_names);
+        for (int k = 0; k < info.classes; k++) {
+            class_default_name(k, info.classes, buf, sizeof buf);
+            info.class_names[k] = xmalloc(strlen(buf) + 1);
+            strcpy(info.class_names[k], buf);
+        }
+    }
+    if (net && info_out) *info_out = info;
+    else checkpoint_info_free(&info);
+    free(description);
+    free(names);
     npz_free(&npz);
     return net;
+}
+
+void checkpoint_info_free(CheckpointInfo *info)
+{
+    if (!info->class_names) return;
+    for (int k = 0; k < info->classes; k++) free(info->class_names[k]);
+    free(info->class_names);
+    info->class_names = NULL;
 }

@@ -1,26 +1,50 @@
-/* checkpoint.h: the emotion CNN's weights as an .npz numpy can open.
+/* checkpoint.h: a trained network as an .npz that numpy can open, carrying
+ * everything needed to rebuild it.
  *
- * Eight float32 arrays, shaped as the layers hold them:
- *   conv1.w (C1, 1, 3, 3)   conv1.b (C1,)
- *   conv2.w (C2, C1, 3, 3)  conv2.b (C2,)
- *   fc1.w   (C2*12*12, H)   fc1.b   (H,)     rows in (C, H, W) flatten order
- *   fc2.w   (H, 7)          fc2.b   (7,)
- * The widths C1, C2 and H are read back from the shapes.
+ *   arch          uint8 (n,)      the description (layers/arch.h), UTF-8 text,
+ *                                 one layer per line: bytes(m["arch"]).decode()
+ *   input_shape   int64 (3,)      (C, H, W) of one input image
+ *   class_names   uint8 (n,)      the class names, UTF-8, one per line
+ *   conv1.w       float32 (F, C, kH, kW)    conv1.b  float32 (F,)
+ *   fc1.w         float32 (D, M)            fc1.b    float32 (M,)
+ *   ...           every parameter, named by its layer (kind and count in
+ *                 order: conv1, conv2, fc1, ...) and its own name
  *
- *   >>> m = np.load("runs/model.npz"); m["conv1.w"].shape
- *   (32, 1, 3, 3) */
+ *   >>> m = np.load("runs/emotion/model.npz")
+ *   >>> print(bytes(m["arch"]).decode()); m["conv1.w"].shape
+ *
+ * Checkpoints written before descriptions existed hold only the eight
+ * arrays of the seed's network (conv1.w ... fc2.b, 48x48 grey faces, 7
+ * classes); they load as that network, with the widths their shapes give. */
 #ifndef CHECKPOINT_H
 #define CHECKPOINT_H
 
 #include "network.h"
 
-/* Writes every parameter of net (an emotion CNN) atomically. */
-int checkpoint_save(const char *path, Network *net, Error *err);
+typedef struct {
+    int channels, height, width; /* one input image */
+    int classes;
+    char **class_names;          /* classes names (owned; checkpoint_info_free) */
+    int described;               /* 1 if the file carried its description */
+} CheckpointInfo;
 
-/* Builds an emotion CNN with the file's widths and loads its weights.
- * A missing array, an extra dimension or a shape that does not fit the
- * others is refused with a message naming the array. config receives the
- * widths (may be NULL). */
-Network *checkpoint_load(const char *path, EmotionCnnConfig *config, Error *err);
+/* Writes the description, the input shape, the class names (NULL: the
+ * defaults of class_default_name) and every parameter of net, atomically.
+ * Refuses (writing nothing) a network with a NaN or infinite parameter. */
+int checkpoint_save(const char *path, Network *net, const char *const *class_names,
+                    Error *err);
+
+/* Rebuilds the network the file describes and loads its weights. A missing
+ * array, an array that does not fit the description (named, with both
+ * shapes), an array the description does not have, or a NaN or infinite
+ * weight (named, with its index) is refused with a message. info (may be
+ * NULL) receives the input shape and class names. */
+Network *checkpoint_load(const char *path, CheckpointInfo *info, Error *err);
+
+void checkpoint_info_free(CheckpointInfo *info);
+
+/* The name of class k of K when a file gives none: FER2013's seven when
+ * K = 7 ("Angry", ..., "Neutral"), else "class k". */
+const char *class_default_name(int k, int classes, char *buf, size_t len);
 
 #endif

@@ -34,7 +34,7 @@
 
 #include "real.h"
 
-#define METRICS_MAX_CLASSES 16
+#define METRICS_MAX_CLASSES 100
 
 typedef struct {
     int classes;                              /* K */

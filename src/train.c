@@ -54,7 +54,7 @@ int count_correct(const Tensor *probs, const int *labels)
     return correct;
 }
 
-int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar,
+int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progress *bar,
                 EpochResult *result, Error *err)
 {
     const double start = clock_seconds();
@@ -63,6 +63,7 @@ int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar
     double loss_sum = 0; /* sum over images of each image's loss */
     int correct = 0, images = 0, batch = 0, status = 0, n;
 
+    network_set_mode(net, LAYER_TRAIN);
     loader_begin_epoch(loader, epoch);
     while ((n = loader_next(loader, x, labels)) > 0) {
         batch++;
@@ -72,14 +73,14 @@ int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar
                                "epoch %d, batch %d of %d: the loss is %s; the learning rate "
                                "(%g) is probably too high",
                                epoch + 1, batch, loader_batches_per_epoch(loader),
-                               isnan(loss) ? "NaN" : "infinite", sgd->config.lr);
+                               isnan(loss) ? "NaN" : "infinite", opt->lr);
             break;
         }
         loss_sum += loss * n;
         correct += count_correct(net->probs, labels);
         images += n;
         network_loss_backward(net, labels, NULL);
-        sgd_step(sgd, net);
+        optimizer_step(opt, net);
         if (bar) {
             char text[64];
             snprintf(text, sizeof text, "loss %.4f  acc %.1f%%", loss_sum / images,
@@ -104,6 +105,7 @@ double evaluate(Network *net, const Dataset *data, int batch_size, double *accur
     int *labels = xmalloc((size_t)batch_size * sizeof *labels);
     double loss_sum = 0;
     int correct = 0, images = 0, n;
+    network_set_mode(net, LAYER_EVAL);
     while ((n = loader_next(&loader, x, labels)) > 0) {
         loss_sum += network_loss(net, x, labels) * n;
         correct += count_correct(net->probs, labels);

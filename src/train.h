@@ -4,17 +4,17 @@
  * batch:
  *     loss = mean cross-entropy of the network's scores     (forward)
  *     every parameter's gradient dL/dp                      (backward)
- *     p -= lr * v, v = momentum * v + grad (+ decay * w)    (sgd_step)
+ *     every parameter moves                                 (optimizer_step)
  * After the epoch, evaluate() runs the network over the validation split
  * without changing it, which tells how well what was learned carries over
  * to faces the network has never trained on.
  *
- *     Sgd *sgd = sgd_create(net, (SgdConfig){0.02, 0.9, 5e-4});
+ *     Optimizer *opt = sgd_create(net, (SgdConfig){0.02, 0.9, 5e-4});
  *     Loader loader;
  *     loader_init(&loader, &train, 64, (LoaderOptions){1, 1, seed});
  *     for (int epoch = 0; epoch < epochs; epoch++) {
  *         EpochResult r;
- *         if (train_epoch(net, sgd, &loader, epoch, NULL, &r, &err)) break; // NaN
+ *         if (train_epoch(net, opt, &loader, epoch, NULL, &r, &err)) break; // NaN
  *         double val_accuracy, val_loss = evaluate(net, &val, 256, &val_accuracy);
  *     }
  */
@@ -25,7 +25,7 @@
 #include "loader.h"
 #include "network.h"
 #include "progress.h"
-#include "sgd.h"
+#include "optimizer.h"
 
 /* How the learning rate changes over the epochs. */
 typedef enum {
@@ -53,7 +53,8 @@ typedef struct {
 int count_correct(const Tensor *probs, const int *labels);
 
 /* Trains net for one epoch over the loader's dataset (loader_begin_epoch
- * is called here with epoch), one sgd_step per mini-batch. result gets the
+ * is called here with epoch), in training mode, one optimizer step per
+ * mini-batch. result gets the
  * running figures, as seen during training: each batch's loss and
  * accuracy before its update, averaged over the images. bar (may be NULL)
  * is advanced by images and shows the running loss.
@@ -61,14 +62,13 @@ int count_correct(const Tensor *probs, const int *labels);
  * A loss that is NaN or infinite stops the epoch before that batch's
  * update, returning -1 with a message naming the epoch (1-based) and the
  * batch; the parameters are those after the previous batch. */
-int train_epoch(Network *net, Sgd *sgd, Loader *loader, int epoch, Progress *bar,
+int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progress *bar,
                 EpochResult *result, Error *err);
 
 /* Mean loss of net over every image of data, in order, in batches of
  * batch_size, with no augmentation; *accuracy (may be NULL) receives the
- * fraction classified right. The network is unchanged (this network has
- * no layer that behaves differently in training, so there is no separate
- * evaluation mode). */
+ * fraction classified right. The network runs in evaluation mode (and is
+ * left in it); its parameters are unchanged. */
 double evaluate(Network *net, const Dataset *data, int batch_size, double *accuracy);
 
 #endif

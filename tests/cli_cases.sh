@@ -59,9 +59,9 @@ expect_output "pad needs a whole number from 0 to 64, not '100000'"
 expect 2 "$GRADCHECK" avgpool --stride 100000
 expect_output "stride needs a whole number from 1 to 64, not '100000'"
 expect 2 "$GRADCHECK" net --input 1x100000x100000
-expect_output "input height needs a whole number from 1 to 64, not '100000'"
+expect_output "input needs CxHxW, three whole numbers from 1 to 64 (e.g. 1x48x48), not '1x100000x100000'"
 expect 2 "$GRADCHECK" net --input 4x8x8
-expect_output "input channels needs a whole number from 1 to 3, not '4'"
+expect_output "input 4x8x8 has 4 channels; a check affords at most 3"
 expect 2 "$GRADCHECK" net --input 8x8
 expect_output "input needs CxHxW"
 expect 2 "$GRADCHECK" net --arch "fc 65536, relu, fc 65536"
@@ -315,9 +315,9 @@ expect_output "needs a whole number"
 expect 1 "$EMOTION" eval --model "$CKPT/no_such_model.npz" --data "$CKPT/tiny_dataset.npz"
 expect_output "no_such_model.npz: cannot open"
 expect 1 "$EMOTION" eval --model "$CKPT/wrong_shape_fc2_w.npz" --data "$CKPT/tiny_dataset.npz"
-expect_output "array 'fc2.w' has shape (4, 6), expected (4, 7)"
+expect_output "array 'fc2.w' has shape (4, 6), but the description needs (4, 7)"
 expect 1 "$EMOTION" eval --model "$CKPT/inconsistent_conv2_w.npz" --data "$CKPT/tiny_dataset.npz"
-expect_output "array 'conv2.w' has shape (3, 5, 3, 3), expected (3, 2, 3, 3)"
+expect_output "array 'conv2.w' has shape (3, 5, 3, 3), but the description needs (3, 2, 3, 3)"
 expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$CKPT/tiny_dataset.npz" --split val
 expect_output "no member 'x_val'"
 expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$EVAL_TMP/no_such_data.npz"
@@ -327,9 +327,9 @@ expect 1 sh -c "cd '$EVAL_TMP' && '$EMOTION_ABS' eval --model model.npz"
 expect_output "data/synth.npz does not exist"
 expect_output "./emotion data synth"
 
-# a run: the figures, the heatmap beside the model, the probabilities file
+# a run: the figures, the heatmap where asked, the probabilities file
 expect 0 "$EMOTION" eval --model "$EVAL_TMP/model.npz" --data "$CKPT/tiny_dataset.npz" \
-    --probs "$EVAL_TMP/probs.npz" --batch 3 --threads 1
+    --probs "$EVAL_TMP/probs.npz" --batch 3 --threads 1 --chart "$EVAL_TMP/confusion.png"
 expect_output "split test: 10 images"
 expect_output "accuracy  0.1000  (1 of 10 correct)"
 expect_output "^Sad .*1.0000 .* 1$"
@@ -402,9 +402,13 @@ expect 2 "$EMOTION" train --lr -0.1
 expect 2 "$EMOTION" train --schedule linear
 expect_output "constant, step or cosine"
 expect 2 "$EMOTION" train --init x.npz --hidden 64
+expect_output "hidden is gone: describe the network instead"
 expect 1 "$EMOTION" train --data "$TRAIN_TMP/no_such.npz" --out "$TRAIN_TMP/none"
 expect_output "no_such.npz"
 expect 1 test -e "$TRAIN_TMP/none/model.npz"
+
+# the seed's network with narrow widths: the same layers, a fraction of the time
+SMALL_ARCH="conv 4 3x3 pad 1, relu, maxpool 2, conv 8 3x3 pad 1, relu, maxpool 2, fc 16, relu, fc 7"
 
 # one epoch of the real network on 200 faces: every output file, nothing left half-written
 expect 0 "$EMOTION" data synth --train 200 --val 50 --test 50 --out "$TRAIN_TMP/small.npz"
@@ -413,8 +417,9 @@ expect_output "epoch 1/1  train loss [0-9.]* acc .*val loss [0-9.]* acc"
 expect 0 test -s "$TRAIN_TMP/run/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/best.npz"
 expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
-expect_output "conv1.w  float32  (32, 1, 3, 3)"
-expect_output "fc1.w    float32  (9216, 256)"
+expect_output "conv1.w  *float32  (32, 1, 3, 3)"
+expect_output "fc1.w  *float32  (9216, 256)"
+expect_output "arch  *uint8"
 expect 0 grep -q "^epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds$" "$TRAIN_TMP/run/metrics.csv"
 expect 0 grep -q "^1,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*,0.02,[0-9.]*$" "$TRAIN_TMP/run/metrics.csv"
 if command -v gnuplot >/dev/null 2>&1; then
@@ -423,23 +428,23 @@ if command -v gnuplot >/dev/null 2>&1; then
 fi
 # without gnuplot: one notice, the CSV and the checkpoints all the same
 expect 0 env PATH=/nonexistent "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 \
-    --conv1 4 --conv2 4 --hidden 8 --out "$TRAIN_TMP/no_gnuplot"
+    --arch "$SMALL_ARCH" --out "$TRAIN_TMP/no_gnuplot"
 expect_output "gnuplot not found: charts skipped, their data written (e.g. $TRAIN_TMP/no_gnuplot/metrics.csv)"
 expect 0 test -s "$TRAIN_TMP/no_gnuplot/metrics.csv"
 expect 1 test -e "$TRAIN_TMP/no_gnuplot/loss.png"
 
 # the same seed: the same model.npz, byte for byte
 for run in a b; do
-    expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
-        --hidden 16 --threads 2 --seed 5 --out "$TRAIN_TMP/seed_$run"
+    expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$SMALL_ARCH" \
+        --threads 2 --seed 5 --out "$TRAIN_TMP/seed_$run"
 done
 expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_b/model.npz"
-expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
-    --hidden 16 --threads 2 --seed 6 --out "$TRAIN_TMP/seed_c"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$SMALL_ARCH" \
+    --threads 2 --seed 6 --out "$TRAIN_TMP/seed_c"
 expect 1 cmp -s "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_c/model.npz"
 # ... and whatever the thread count
-expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --conv1 4 --conv2 8 \
-    --hidden 16 --threads 1 --seed 5 --out "$TRAIN_TMP/seed_one_thread"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$SMALL_ARCH" \
+    --threads 1 --seed 5 --out "$TRAIN_TMP/seed_one_thread"
 expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/seed_one_thread/model.npz"
 
 # a loss that blows up stops training with exit 1; the last good checkpoints stay as they were

@@ -136,19 +136,14 @@ END_TEST
 
 /* --- checkpoints ---------------------------------------------------------- */
 
-static const EmotionCnnConfig tiny = {.side = IMAGE_SIDE, .conv1 = 2, .conv2 = 3, .hidden = 4,
-                                      .classes = NUM_CLASSES};
-
 /* A random tiny network whose weights are float32 values, so that even
  * the double build's weights survive a float32 file exactly. */
 static Network *random_tiny_network(uint64_t seed)
 {
-    Error err;
     Rng rng;
     rng_seed(&rng, seed);
-    Network *net = emotion_cnn_create(&tiny, &err);
-    ck_assert_msg(net != NULL, "%s", err.msg);
-    network_init_he(net, &rng);
+    Network *net = seed_cnn(IMAGE_SIDE, 2, 3, 4, NUM_CLASSES);
+    network_init(net, &rng);
     for (int i = 0; i < network_num_params(net); i++) {
         Tensor *value = network_param(net, i, NULL, 0)->value;
         for (size_t k = 0; k < value->size; k++)
@@ -164,13 +159,18 @@ START_TEST(a_saved_checkpoint_loads_the_same_weights_and_forward)
     snprintf(path, sizeof path, "%s/model.npz", dir);
     Error err;
     Network *saved = random_tiny_network(11);
-    ck_assert_msg(checkpoint_save(path, saved, &err) == 0, "%s", err.msg);
-    EmotionCnnConfig config;
-    Network *loaded = checkpoint_load(path, &config, &err);
+    ck_assert_msg(checkpoint_save(path, saved, NULL, &err) == 0, "%s", err.msg);
+    CheckpointInfo info;
+    Network *loaded = checkpoint_load(path, &info, &err);
     ck_assert_msg(loaded != NULL, "%s", err.msg);
-    ck_assert_int_eq(config.conv1, 2);
-    ck_assert_int_eq(config.conv2, 3);
-    ck_assert_int_eq(config.hidden, 4);
+    ck_assert(info.described);
+    ck_assert_str_eq(loaded->description, saved->description);
+    ck_assert_int_eq(info.channels, 1);
+    ck_assert_int_eq(info.height, IMAGE_SIDE);
+    ck_assert_int_eq(info.width, IMAGE_SIDE);
+    ck_assert_int_eq(info.classes, NUM_CLASSES);
+    ck_assert_str_eq(info.class_names[1], "Disgust");
+    checkpoint_info_free(&info);
     ck_assert_int_eq(network_num_params(loaded), 8);
     for (int i = 0; i < 8; i++) {
         char saved_name[32], loaded_name[32];
@@ -206,9 +206,9 @@ START_TEST(bad_checkpoints_are_refused_naming_the_array)
         const char *file, *message;
     } cases[] = {
         {"missing_fc2_b.npz", "array 'fc2.b' is missing"},
-        {"wrong_shape_fc2_w.npz", "array 'fc2.w' has shape (4, 6), expected (4, 7)"},
-        {"wrong_ndim_conv1_b.npz", "array 'conv1.b' has 2 dimensions, expected 1"},
-        {"inconsistent_conv2_w.npz", "array 'conv2.w' has shape (3, 5, 3, 3), expected (3, 2, 3, 3)"},
+        {"wrong_shape_fc2_w.npz", "array 'fc2.w' has shape (4, 6), but the description needs (4, 7)"},
+        {"wrong_ndim_conv1_b.npz", "array 'conv1.b' has shape (2, 1), but the description needs (2,)"},
+        {"inconsistent_conv2_w.npz", "array 'conv2.w' has shape (3, 5, 3, 3), but the description needs (3, 2, 3, 3)"},
         {"not_an_npz.npz", "not_an_npz.npz: not an .npz archive"},
         {"no_such_file.npz", "no_such_file.npz: cannot open"},
     };

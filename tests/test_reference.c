@@ -169,14 +169,14 @@ static void train_and_compare(SgdConfig config, int steps, const char *prefix)
     NpzFile expected;
     load_expected(&expected);
     Tensor **start = copy_params(net);
-    Sgd *sgd = sgd_create(net, config);
+    Optimizer *sgd = sgd_create(net, config);
     for (int s = 0; s < steps; s++) {
         network_loss(net, batch.x, batch.labels);
         network_loss_backward(net, batch.labels, NULL);
-        sgd_step(sgd, net);
+        optimizer_step(sgd, net);
     }
     assert_moved_as_torch(net, start, &expected, prefix);
-    sgd_free(sgd);
+    optimizer_free(sgd);
     free_params(start, network_num_params(net));
     npz_free(&expected);
     batch_free(&batch);

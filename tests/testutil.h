@@ -4,10 +4,12 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "arch.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -45,6 +47,20 @@ static inline void assert_values(const Tensor *t, const double *want, double tol
 static inline void set_values(Tensor *t, const double *values)
 {
     for (size_t i = 0; i < t->size; i++) t->data[i] = (real)values[i];
+}
+
+/* The seed's emotion CNN (conv, relu, pool twice, then fc, relu, fc) with
+ * the given widths, on side x side grey images: small widths keep tests
+ * fast. Fails the test if it cannot be built. */
+static inline Network *seed_cnn(int side, int conv1, int conv2, int hidden, int classes)
+{
+    char text[256];
+    snprintf(text, sizeof text, "conv %d 3x3 pad 1, relu, maxpool 2, conv %d 3x3 pad 1, relu, "
+             "maxpool 2, fc %d, relu, fc %d", conv1, conv2, hidden, classes);
+    Error err;
+    Network *net = arch_build_text(text, "test", 1, side, side, classes, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    return net;
 }
 
 /* Sets the number of OpenMP threads; returns the number before, so a test

@@ -1,0 +1,403 @@
+/* arch.c: reading a network's description, and building the network.
+ *
+ * Two steps, each with its own kind of mistake:
+ *   arch_parse  words and numbers: "conv 32 3x3 pad 1" -> ArchLayer
+ *   arch_build  shapes: each layer must take the map the one before gives
+ * so a description can be read (and its mistakes shown) without any data,
+ * and then built for whatever images the data holds. */
+#include "arch.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "fc.h"
+#include "pool.h"
+#include "relu.h"
+
+const char arch_emotion_text[] =
+    "conv 32 3x3 pad 1\n"
+    "relu\n"
+    "maxpool 2\n"
+    "conv 64 3x3 pad 1\n"
+    "relu\n"
+    "maxpool 2\n"
+    "fc 256\n"
+    "relu\n"
+    "fc 7\n";
+
+/* What a network may hold: checked before anything is allocated, so a
+ * description asking for 154 GB is an error message, not an abort. */
+#define ARCH_MAX_PARAMS 100000000.0     /* 400 MB of float weights */
+#define ARCH_MAX_ACTIVATIONS 16777216.0 /* per image and layer: 64 MB of floats */
+
+static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc"};
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/* The words of one item, split at blanks (the item is modified). */
+#define MAX_WORDS 8
+
+static int split_words(char *item, char **words)
+{
+    int count = 0;
+    for (char *p = strtok(item, " \t\r\v\f"); p; p = strtok(NULL, " \t\r\v\f")) {
+        if (count == MAX_WORDS) return MAX_WORDS + 1;
+        words[count++] = p;
+    }
+    return count;
+}
+
+/* A whole number in [1, max] (or [0, max] when zero_ok). */
+static int read_number(const char *text, int zero_ok, int max, int *value)
+{
+    if (!*text || strlen(text) > 9) return -1;
+    for (const char *c = text; *c; c++)
+        if (!isdigit((unsigned char)*c)) return -1;
+    long v = strtol(text, NULL, 10);
+    if (v > max || (v == 0 && !zero_ok)) return -1;
+    *value = (int)v;
+    return 0;
+}
+
+/* "3" or "3x5". */
+static int read_kernel(const char *text, int *height, int *width)
+{
+    char first[16];
+    const char *x = strchr(text, 'x');
+    if (!x) {
+        if (read_number(text, 0, ARCH_MAX_KERNEL, height)) return -1;
+        *width = *height;
+        return 0;
+    }
+    size_t len = (size_t)(x - text);
+    if (len == 0 || len >= sizeof first) return -1;
+    memcpy(first, text, len);
+    first[len] = '\0';
+    return read_number(first, 0, ARCH_MAX_KERNEL, height) ||
+           read_number(x + 1, 0, ARCH_MAX_KERNEL, width);
+}
+
+/* One item's words -> layer; -1 with a message (without the position). */
+static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
+{
+    const char *name = words[0];
+    int kind = -1;
+    for (int k = 0; k < (int)(sizeof kind_names / sizeof kind_names[0]); k++)
+        if (!strcmp(name, kind_names[k])) kind = k;
+    if (kind < 0)
+        return error_set(err, "unknown layer '%s' (the layers are conv, relu, maxpool, avgpool "
+                              "and fc)", name);
+    memset(layer, 0, sizeof *layer);
+    layer->kind = (ArchKind)kind;
+    layer->stride = 1;
+    int next = 1;
+
+    switch (layer->kind) {
+    case ARCH_RELU:
+        break;
+    case ARCH_FC:
+        if (next >= count) return error_set(err, "'fc' needs a number of outputs, e.g. 'fc 256'");
+        if (read_number(words[next], 0, ARCH_MAX_WIDTH, &layer->width))
+            return error_set(err, "'fc' needs a number of outputs from 1 to %d, not '%s'",
+                             ARCH_MAX_WIDTH, words[next]);
+        next++;
+        break;
+    case ARCH_CONV:
+        if (next >= count)
+            return error_set(err, "'conv' needs a number of filters and a kernel, e.g. "
+                                  "'conv 32 3x3'");
+        if (read_number(words[next], 0, ARCH_MAX_WIDTH, &layer->width))
+            return error_set(err, "'conv' needs a number of filters from 1 to %d, not '%s'",
+                             ARCH_MAX_WIDTH, words[next]);
+        next++;
+        /* fall through - a kernel and options follow, as for the pools */
+    case ARCH_MAXPOOL:
+    case ARCH_AVGPOOL:
+        if (next >= count)
+            return error_set(err, "'%s' needs a kernel size, e.g. '%s'", name,
+                             layer->kind == ARCH_CONV ? "conv 32 3x3" : "maxpool 2");
+        if (read_kernel(words[next], &layer->kernel_h, &layer->kernel_w))
+            return error_set(err, "'%s' needs a kernel size K or KHxKW (whole numbers from 1 "
+                                  "to %d), not '%s'", name, ARCH_MAX_KERNEL, words[next]);
+        next++;
+        /* pools step by their window unless told otherwise */
+        if (layer->kind != ARCH_CONV) layer->stride = layer->kernel_h;
+        if (layer->kind != ARCH_CONV && layer->kernel_h != layer->kernel_w) layer->stride = 0;
+        while (next < count) {
+            const char *option = words[next];
+            int is_stride = !strcmp(option, "stride"), is_pad = !strcmp(option, "pad");
+            if (!is_stride && !is_pad)
+                return error_set(err, "'%s' takes 'stride S' and 'pad P' after its kernel; "
+                                      "'%s' is not one of them", name, option);
+            if (next + 1 >= count) return error_set(err, "'%s' needs a value", option);
+            int *target = is_stride ? &layer->stride : &layer->pad;
+            if (read_number(words[next + 1], is_pad, ARCH_MAX_KERNEL, target))
+                return error_set(err, "'%s' needs a whole number from %d to %d, not '%s'",
+                                 option, is_pad ? 0 : 1, ARCH_MAX_KERNEL, words[next + 1]);
+            next += 2;
+        }
+        if (layer->stride == 0)
+            return error_set(err, "a %dx%d window needs 'stride S': the default stride is the "
+                                  "window's size, and this one is not square",
+                             layer->kernel_h, layer->kernel_w);
+        break;
+    }
+    if (next < count)
+        return error_set(err, "unexpected '%s' after '%s'", words[next], name);
+    return 0;
+}
+
+int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
+{
+    memset(arch, 0, sizeof *arch);
+    const int multiline = strchr(text, '\n') != NULL && strchr(text, '\n')[1] != '\0';
+    char *copy = xmalloc(strlen(text) + 1);
+    strcpy(copy, text);
+    int status = 0, line = 0;
+    char *rest = copy;
+    while (rest && status == 0) {
+        char *line_text = rest;
+        rest = strchr(rest, '\n');
+        if (rest) *rest++ = '\0';
+        line++;
+        char *hash = strchr(line_text, '#');
+        if (hash) *hash = '\0';
+        /* the items of this line */
+        int items_on_line = 1;
+        for (char *c = line_text; *c; c++) items_on_line += *c == ',';
+        int item = 0;
+        char *item_rest = line_text;
+        while (item_rest && status == 0) {
+            char *item_text = item_rest;
+            item_rest = strchr(item_rest, ',');
+            if (item_rest) *item_rest++ = '\0';
+            item++;
+            char where[48];
+            if (multiline && items_on_line > 1) snprintf(where, sizeof where, "line %d, item %d", line, item);
+            else if (multiline) snprintf(where, sizeof where, "line %d", line);
+            else snprintf(where, sizeof where, "item %d", item);
+
+            char *words[MAX_WORDS + 1];
+            int count = split_words(item_text, words);
+            if (count == 0) {
+                /* a blank line is fine; an empty item between commas is not */
+                if (items_on_line > 1)
+                    status = error_set(err, "%s %s: empty item between commas", origin, where);
+                continue;
+            }
+            if (count > MAX_WORDS) {
+                status = error_set(err, "%s %s: too many words for one layer (is a comma or a "
+                                        "line break missing?)", origin, where);
+                break;
+            }
+            if (arch->count == ARCH_MAX_LAYERS) {
+                status = error_set(err, "%s %s: a network holds at most %d layers", origin, where,
+                                   ARCH_MAX_LAYERS);
+                break;
+            }
+            ArchLayer *layer = &arch->layers[arch->count];
+            if (parse_item(words, count, layer, err) != 0) {
+                status = error_prefix(err, "%s %s", origin, where);
+                break;
+            }
+            snprintf(layer->where, sizeof layer->where, "%s", where);
+            arch->count++;
+        }
+    }
+    free(copy);
+    if (status == 0 && arch->count == 0)
+        status = error_set(err, "%s: the description has no layers", origin);
+    return status;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+static int format_layer(const ArchLayer *l, char *buf, size_t len)
+{
+    switch (l->kind) {
+    case ARCH_RELU:
+        return snprintf(buf, len, "relu");
+    case ARCH_FC:
+        return snprintf(buf, len, "fc %d", l->width);
+    case ARCH_CONV:
+        return snprintf(buf, len, "conv %d %dx%d stride %d pad %d", l->width, l->kernel_h,
+                        l->kernel_w, l->stride, l->pad);
+    case ARCH_MAXPOOL:
+    case ARCH_AVGPOOL:
+        if (l->pad)
+            return snprintf(buf, len, "%s %dx%d stride %d pad %d", kind_names[l->kind],
+                            l->kernel_h, l->kernel_w, l->stride, l->pad);
+        return snprintf(buf, len, "%s %dx%d stride %d", kind_names[l->kind], l->kernel_h,
+                        l->kernel_w, l->stride);
+    }
+    return 0;
+}
+
+int arch_format(const Arch *arch, char *buf, size_t len)
+{
+    size_t used = 0;
+    for (int i = 0; i < arch->count; i++) {
+        char line[128];
+        format_layer(&arch->layers[i], line, sizeof line);
+        int n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s\n", line);
+        used += (size_t)n;
+    }
+    if (arch->count == 0 && len) buf[0] = '\0';
+    return (int)used;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+/* The layer for a description entry, given the map it meets (ndim 2 or 4,
+ * dims per item: dims[1..]). NULL with a message if it cannot take it. */
+static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error *err)
+{
+    char text[128];
+    format_layer(l, text, sizeof text);
+    const int needs_map = l->kind == ARCH_CONV || l->kind == ARCH_MAXPOOL || l->kind == ARCH_AVGPOOL;
+    if (needs_map && ndim != 4) {
+        error_set(err, "'%s' needs an image map (C, H, W), but it meets the %d values a fully "
+                       "connected layer gives (put convolutions and pools before 'fc')",
+                  text, dims[1]);
+        return NULL;
+    }
+    if (needs_map) {
+        const int H = dims[2] + 2 * l->pad, W = dims[3] + 2 * l->pad;
+        if (l->kernel_h > H || l->kernel_w > W) {
+            if (l->pad)
+                error_set(err, "'%s': the %dx%d %s is larger than the %dx%d map it meets "
+                               "(%dx%d with padding %d)", text, l->kernel_h, l->kernel_w,
+                          l->kind == ARCH_CONV ? "kernel" : "window", dims[2], dims[3], H, W, l->pad);
+            else
+                error_set(err, "'%s': the %dx%d %s is larger than the %dx%d map it meets", text,
+                          l->kernel_h, l->kernel_w, l->kind == ARCH_CONV ? "kernel" : "window",
+                          dims[2], dims[3]);
+            return NULL;
+        }
+    }
+    double in_size = 1;
+    for (int d = 1; d < ndim; d++) in_size *= dims[d];
+    switch (l->kind) {
+    case ARCH_CONV:
+        if ((double)l->width * dims[1] * l->kernel_h * l->kernel_w > ARCH_MAX_PARAMS) {
+            error_set(err, "'%s' would hold %.0f weights, more than the %.0f a network may hold",
+                      text, (double)l->width * dims[1] * l->kernel_h * l->kernel_w, ARCH_MAX_PARAMS);
+            return NULL;
+        }
+        return conv_create(dims[1], l->width, l->kernel_h, l->kernel_w, l->stride, l->pad, err);
+    case ARCH_RELU:
+        return relu_create();
+    case ARCH_MAXPOOL:
+        return maxpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
+    case ARCH_AVGPOOL:
+        return avgpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
+    case ARCH_FC:
+        if (in_size * l->width > ARCH_MAX_PARAMS) {
+            error_set(err, "'%s' meets %.0f values: %.0f weights, more than the %.0f a network "
+                           "may hold (pool or stride the maps down first)",
+                      text, in_size, in_size * l->width, ARCH_MAX_PARAMS);
+            return NULL;
+        }
+        return fc_create((int)in_size, l->width, err);
+    }
+    return NULL;
+}
+
+Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
+                    int classes, Error *err)
+{
+    if ((double)channels * height * width > ARCH_MAX_ACTIVATIONS) {
+        error_set(err, "input %dx%dx%d is too large", channels, height, width);
+        return NULL;
+    }
+    Network *net = network_new(channels, height, width);
+    int counts[5] = {0};
+    for (int i = 0; i < arch->count; i++) {
+        const ArchLayer *l = &arch->layers[i];
+        int ndim, dims[TENSOR_MAX_DIMS];
+        network_item_shape(net, &ndim, dims);
+        Layer *layer = create_layer(l, ndim, dims, err);
+        char name[32];
+        /* max and average pools share one count: pool1, pool2, ... */
+        int kind = l->kind == ARCH_AVGPOOL ? ARCH_MAXPOOL : l->kind;
+        snprintf(name, sizeof name, "%s%d", l->kind == ARCH_MAXPOOL || l->kind == ARCH_AVGPOOL
+                                                ? "pool" : kind_names[l->kind], ++counts[kind]);
+        if (!layer || network_add(net, layer, name, err) != 0) {
+            error_prefix(err, "%s %s", origin, l->where);
+            network_free(net);
+            return NULL;
+        }
+        network_item_shape(net, &ndim, dims);
+        double size = 1;
+        for (int d = 1; d < ndim; d++) size *= dims[d];
+        if (size > ARCH_MAX_ACTIVATIONS) {
+            error_set(err, "%s %s: the layer's output holds %.0f values per image, more than "
+                           "%.0f", origin, l->where, size, ARCH_MAX_ACTIVATIONS);
+            network_free(net);
+            return NULL;
+        }
+    }
+    if ((double)network_param_count(net) > ARCH_MAX_PARAMS) {
+        error_set(err, "%s: the network holds %zu parameters, more than the %.0f it may hold",
+                  origin, network_param_count(net), ARCH_MAX_PARAMS);
+        network_free(net);
+        return NULL;
+    }
+    const int scores = network_output_size(net);
+    if (scores != classes) {
+        error_set(err, "%s %s: the last layer gives %d score%s per image, but the data has %d "
+                       "classes (end with 'fc %d')", origin, arch->layers[arch->count - 1].where,
+                  scores, scores == 1 ? "" : "s", classes, classes);
+        network_free(net);
+        return NULL;
+    }
+    char text[4096];
+    if (arch_format(arch, text, sizeof text) >= (int)sizeof text) {
+        error_set(err, "%s: the description is too long", origin);
+        network_free(net);
+        return NULL;
+    }
+    network_set_description(net, text);
+    return net;
+}
+
+Network *arch_build_text(const char *text, const char *origin, int channels, int height,
+                         int width, int classes, Error *err)
+{
+    Arch arch;
+    if (arch_parse(text, origin, &arch, err) != 0) return NULL;
+    return arch_build(&arch, origin, channels, height, width, classes, err);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+void arch_print_table(FILE *out, const Network *net)
+{
+    int ndim, dims[TENSOR_MAX_DIMS];
+    char shape[64];
+    double total_flops = 0;
+    fprintf(out, "  %-8s %-18s %12s %12s\n", "layer", "output (C, H, W)", "parameters",
+            "MFLOP/image");
+    /* the input */
+    shape_string(3, net->input_dims, shape, sizeof shape);
+    fprintf(out, "  %-8s %-18s %12s %12s\n", "input", shape, "", "");
+    for (int i = 0; i < net->num_layers; i++) {
+        const Layer *layer = net->layers[i];
+        int in_ndim, in_dims[TENSOR_MAX_DIMS];
+        network_shape_after(net, i, &in_ndim, in_dims);
+        network_shape_after(net, i + 1, &ndim, dims);
+        size_t params = 0;
+        for (int p = 0; p < layer->num_params; p++) params += layer->params[p].value->size;
+        double flops = layer->ops->flops ? layer->ops->flops(layer, in_ndim, in_dims) : 0;
+        total_flops += flops;
+        shape_string(ndim - 1, dims + 1, shape, sizeof shape);
+        char param_text[32] = "";
+        if (params) snprintf(param_text, sizeof param_text, "%zu", params);
+        fprintf(out, "  %-8s %-18s %12s %12.3f\n", layer->name, shape, param_text, flops / 1e6);
+    }
+    fprintf(out, "  %-8s %-18s %12zu %12.3f\n", "total", "", network_param_count(net),
+            total_flops / 1e6);
+}

@@ -1,0 +1,103 @@
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "arch.h"
+
+/* A description longer than this is not a description. */
+#define MAX_DESCRIPTION 65536
+
+static char *read_text_file(const char *path, Error *err)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f) {
+        error_set(err, "%s: cannot open the model description", path);
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        error_set(err, "%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    char *text = xmalloc(MAX_DESCRIPTION + 1);
+    size_t len = fread(text, 1, MAX_DESCRIPTION + 1, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || len > MAX_DESCRIPTION || memchr(text, '\0', len)) {
+        error_set(err, "%s: %s", path, failed ? "cannot be read"
+                                      : len > MAX_DESCRIPTION ? "too long for a model description"
+                                                              : "not a text file");
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+static char *copy_text(const char *text)
+{
+    char *copy = xmalloc(strlen(text) + 1);
+    strcpy(copy, text);
+    return copy;
+}
+
+int model_description(const ModelChoice *choice, int classes, char **text, char *origin,
+                      size_t origin_len, Error *err)
+{
+    *text = NULL;
+    if (choice->model_path && choice->arch_text)
+        return error_set(err, "give --model or --arch, not both");
+    if (choice->model_path) {
+        snprintf(origin, origin_len, "%s", choice->model_path);
+        *text = read_text_file(choice->model_path, err);
+        return *text ? 0 : -1;
+    }
+    if (choice->arch_text) {
+        snprintf(origin, origin_len, "--arch");
+        *text = copy_text(choice->arch_text);
+        return 0;
+    }
+    /* the seed's network, with one score per class of the data */
+    snprintf(origin, origin_len, "the built-in emotion CNN");
+    char *seed = copy_text(arch_emotion_text);
+    char *last = strstr(seed, "fc 7\n");
+    if (last && classes > 0) {
+        *last = '\0';
+        size_t len = strlen(seed) + 32;
+        *text = xmalloc(len);
+        snprintf(*text, len, "%sfc %d\n", seed, classes);
+        free(seed);
+    } else {
+        *text = seed;
+    }
+    return 0;
+}
+
+int model_last_width(const ModelChoice *choice, Error *err)
+{
+    char *text, origin[512];
+    if (model_description(choice, 0, &text, origin, sizeof origin, err) != 0) return -1;
+    Arch arch;
+    int status = arch_parse(text, origin, &arch, err);
+    free(text);
+    if (status != 0) return -1;
+    const ArchLayer *last = &arch.layers[arch.count - 1];
+    if (last->kind != ARCH_FC && last->kind != ARCH_CONV)
+        return error_set(err, "%s %s: the last layer should give the class scores ('fc K')",
+                         origin, last->where);
+    return last->width;
+}
+
+Network *model_build(const ModelChoice *choice, int channels, int height, int width,
+                     int classes, Error *err)
+{
+    char *text, origin[512];
+    if (model_description(choice, classes, &text, origin, sizeof origin, err) != 0) return NULL;
+    Network *net = arch_build_text(text, origin, channels, height, width, classes, err);
+    free(text);
+    return net;
+}
