@@ -6,8 +6,10 @@
  * only; kink distances and fills are exact in either build. */
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "conv.h"
 #include "fc.h"
 #include "gradcheck.h"
@@ -269,6 +271,47 @@ START_TEST(a_softmax_backward_without_its_1_over_N_fails_the_loss_row)
     network_free(net);
 }
 END_TEST
+/* Networks from descriptions, as ./gradcheck net --arch checks them: every
+ * row from the scores down, and the loss row. */
+static const struct {
+    const char *text;
+    int channels, height, width, classes;
+} described[] = {
+    {"conv 3 3x3 pad 1, relu, maxpool 2, conv 4 3x3 pad 1, relu, maxpool 2, fc 10, relu, fc 7",
+     1, 8, 8, 7},
+    {"conv 4 5x5 stride 2, relu, avgpool 2, fc 3", 1, 8, 8, 3},
+    {"conv 2 3x3, relu, maxpool 3 stride 2, fc 5, relu, fc 4", 2, 9, 7, 4},
+};
+
+START_TEST(described_networks_pass_the_whole_check)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 67 + (uint64_t)_i);
+    Network *net = arch_build_text(described[_i].text, "test", described[_i].channels,
+                                   described[_i].height, described[_i].width,
+                                   described[_i].classes, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    Tensor *x = tensor_new4(2, described[_i].channels, described[_i].height, described[_i].width);
+    Tensor *dscores = tensor_new2(2, described[_i].classes);
+    Tensor *analytic = tensor_new2(1, 1);
+    int labels[2];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    int max_rows = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    for (int i = 0; i < max_rows; i++)
+        ck_assert_msg(rows[i].pass, "%s: %s %.3e", described[_i].text, rows[i].tensor, rows[i].max_rel_error);
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_msg(loss.pass, "%s: loss dscores %.3e", described[_i].text, loss.max_rel_error);
+    free(rows);
+    tensor_free(analytic);
+    tensor_free(dscores);
+    tensor_free(x);
+    network_free(net);
+}
+END_TEST
 #endif /* REAL_IS_DOUBLE */
 
 /* A backward that forgets to write anything but zeros. */
@@ -451,6 +494,8 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, a_slightly_wrong_conv_dw_fails);
     tcase_add_test(tc, the_loss_row_passes_and_leaves_the_network_as_it_was);
     tcase_add_test(tc, a_softmax_backward_without_its_1_over_N_fails_the_loss_row);
+    tcase_add_loop_test(tc, described_networks_pass_the_whole_check, 0,
+                        (int)(sizeof described / sizeof described[0]));
 #endif
     tcase_add_test(tc, the_loss_gradient_is_read_where_training_computes_it);
     tcase_add_test(tc, relu_kink_distance_is_the_smallest_absolute_input);
