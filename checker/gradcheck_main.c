@@ -124,7 +124,7 @@ static void usage(FILE *out)
             "              mean cross-entropy training minimises) at random labels, and the\n"
             "              analytic side what network_loss_backward computes (row 'loss dscores').\n"
             "            The network is the description in --arch or --model; without them, the\n"
-            "            seed's (models/emotion.net: conv relu maxpool conv relu maxpool fc relu\n"
+            "            seed's emotion CNN (conv relu maxpool conv relu maxpool fc relu\n"
             "            fc) with widths 3, 4 and 10. The class count is the number of scores the\n"
             "            last layer gives (the seed's: 7). Weights (He), inputs, dscores and\n"
             "            labels are drawn again, up to %d times, until no layer's input is within\n"
