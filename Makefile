@@ -157,7 +157,7 @@ TRAIN_OUT ?= runs/emotion
 train: deps
 	@$(MAKE) --no-print-directory all
 	./$(EMOTION) train --out $(TRAIN_OUT) $(TRAIN_FLAGS)
-	./$(EMOTION) eval --model $(TRAIN_OUT)/best.npz --split test
+	./$(EMOTION) eval --model $(TRAIN_OUT)/best.npz --split test --chart $(TRAIN_OUT)/confusion.png
 
 # Installs Check, pkg-config and zlib when they are missing (as root), or
 # prints the command to do so.

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "conv.h"
+#include "dropout.h"
 #include "fc.h"
 #include "pool.h"
 #include "relu.h"
@@ -33,7 +35,11 @@ const char arch_emotion_text[] =
 #define ARCH_MAX_PARAMS 100000000.0     /* 400 MB of float weights */
 #define ARCH_MAX_ACTIVATIONS 16777216.0 /* per image and layer: 64 MB of floats */
 
-static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc"};
+static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc",
+                                         "batchnorm", "dropout"};
+/* The prefix of each kind's layer names: conv1, relu1, pool1, fc1, bn1, drop1. Max
+ * and average pools share one count. */
+static const char *const name_prefixes[] = {"conv", "relu", "pool", "pool", "fc", "bn", "drop"};
 
 /* ---- parsing ----------------------------------------------------------- */
 
@@ -88,8 +94,8 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
     for (int k = 0; k < (int)(sizeof kind_names / sizeof kind_names[0]); k++)
         if (!strcmp(name, kind_names[k])) kind = k;
     if (kind < 0)
-        return error_set(err, "unknown layer '%s' (the layers are conv, relu, maxpool, avgpool "
-                              "and fc)", name);
+        return error_set(err, "unknown layer '%s' (the layers are conv, relu, maxpool, avgpool, "
+                              "fc, batchnorm and dropout)", name);
     memset(layer, 0, sizeof *layer);
     layer->kind = (ArchKind)kind;
     layer->stride = 1;
@@ -97,7 +103,25 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
 
     switch (layer->kind) {
     case ARCH_RELU:
+    case ARCH_BATCHNORM:
         break;
+    case ARCH_DROPOUT: {
+        if (next >= count)
+            return error_set(err, "'dropout' needs the probability of dropping a value, e.g. "
+                                  "'dropout 0.5'");
+        const char *text = words[next];
+        char *end;
+        int shaped = strlen(text) < sizeof layer->p_text && (isdigit((unsigned char)text[0]) ||
+                                                             text[0] == '.');
+        double p = shaped ? strtod(text, &end) : -1;
+        if (!shaped || *end || !(p >= 0 && p < 1))
+            return error_set(err, "'dropout' needs a probability from 0 up to (not including) "
+                                  "1, not '%s'", text);
+        layer->p = p;
+        snprintf(layer->p_text, sizeof layer->p_text, "%s", text);
+        next++;
+        break;
+    }
     case ARCH_FC:
         if (next >= count) return error_set(err, "'fc' needs a number of outputs, e.g. 'fc 256'");
         if (read_number(words[next], 0, ARCH_MAX_WIDTH, &layer->width))
@@ -220,6 +244,10 @@ static int format_layer(const ArchLayer *l, char *buf, size_t len)
     switch (l->kind) {
     case ARCH_RELU:
         return snprintf(buf, len, "relu");
+    case ARCH_BATCHNORM:
+        return snprintf(buf, len, "batchnorm");
+    case ARCH_DROPOUT:
+        return snprintf(buf, len, "dropout %s", l->p_text);
     case ARCH_FC:
         return snprintf(buf, len, "fc %d", l->width);
     case ARCH_CONV:
@@ -290,6 +318,10 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error 
         return conv_create(dims[1], l->width, l->kernel_h, l->kernel_w, l->stride, l->pad, err);
     case ARCH_RELU:
         return relu_create();
+    case ARCH_BATCHNORM:
+        return batchnorm_create(dims[1], err);
+    case ARCH_DROPOUT:
+        return dropout_create(l->p, err);
     case ARCH_MAXPOOL:
         return maxpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
     case ARCH_AVGPOOL:
@@ -314,17 +346,15 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
         return NULL;
     }
     Network *net = network_new(channels, height, width);
-    int counts[5] = {0};
+    int counts[sizeof kind_names / sizeof kind_names[0]] = {0};
     for (int i = 0; i < arch->count; i++) {
         const ArchLayer *l = &arch->layers[i];
         int ndim, dims[TENSOR_MAX_DIMS];
         network_item_shape(net, &ndim, dims);
         Layer *layer = create_layer(l, ndim, dims, err);
         char name[32];
-        /* max and average pools share one count: pool1, pool2, ... */
         int kind = l->kind == ARCH_AVGPOOL ? ARCH_MAXPOOL : l->kind;
-        snprintf(name, sizeof name, "%s%d", l->kind == ARCH_MAXPOOL || l->kind == ARCH_AVGPOOL
-                                                ? "pool" : kind_names[l->kind], ++counts[kind]);
+        snprintf(name, sizeof name, "%s%d", name_prefixes[l->kind], ++counts[kind]);
         if (!layer || network_add(net, layer, name, err) != 0) {
             error_prefix(err, "%s %s", origin, l->where);
             network_free(net);

@@ -14,6 +14,9 @@
  *     relu
  *     fc 7
  *
+ *     batchnorm                normalises each channel (after conv) or feature (after fc)
+ *     dropout P                drops each value with probability P in training, 0 <= P < 1
+ *
  * Softmax cross-entropy is the loss after the last layer, which must give
  * one score per class. The input shape (C, H, W) and the class count come
  * from the data, so one description fits any image size it can take.
@@ -24,8 +27,8 @@
  * of a comma-separated list, and what is wrong.
  *
  * Layers are named by kind and count, in order: conv1, conv2, relu1,
- * pool1 (max or average), fc1, fc2, ... Checkpoints name parameters after
- * them: conv1.w, conv1.b, fc1.w, ... */
+ * pool1 (max or average), fc1, fc2, bn1, drop1, ... Checkpoints name
+ * parameters after them: conv1.w, conv1.b, fc1.w, bn1.gamma, ... */
 #ifndef ARCH_H
 #define ARCH_H
 
@@ -40,13 +43,17 @@
 #define ARCH_MAX_WIDTH 65536
 #define ARCH_MAX_KERNEL 1024
 
-typedef enum { ARCH_CONV, ARCH_RELU, ARCH_MAXPOOL, ARCH_AVGPOOL, ARCH_FC } ArchKind;
+typedef enum {
+    ARCH_CONV, ARCH_RELU, ARCH_MAXPOOL, ARCH_AVGPOOL, ARCH_FC, ARCH_BATCHNORM, ARCH_DROPOUT
+} ArchKind;
 
 typedef struct {
     ArchKind kind;
     int width;                   /* conv: filters F; fc: outputs M */
     int kernel_h, kernel_w;      /* conv, pools */
     int stride, pad;             /* conv, pools */
+    double p;                    /* dropout: the probability of dropping a value */
+    char p_text[24];             /* ... as written, so the canonical text keeps it exactly */
     char where[48];              /* "line 3", "item 2" (for messages) */
 } ArchLayer;
 

@@ -25,6 +25,8 @@
 #ifndef LAYER_H
 #define LAYER_H
 
+#include <stdint.h>
+
 #include "error.h"
 #include "tensor.h"
 
@@ -46,6 +48,15 @@ typedef struct {
     int fan_in;        /* inputs feeding one output (for PARAM_INIT_HE) */
     int decay;         /* 1: weight decay applies (weights); 0: it does not (biases) */
 } Param;
+
+/* A tensor a layer keeps and saves but does not learn: batchnorm's running
+ * statistics. Checkpoints hold it (bn1.running_mean); optimizers never see it. */
+typedef struct {
+    const char *name;
+    Tensor *value;
+} Buffer;
+
+#define LAYER_MAX_BUFFERS 2
 
 /* Training or evaluation. Layers that behave differently in training
  * (dropout, batch normalisation) read it; the network sets it for all. */
@@ -85,6 +96,12 @@ struct Layer {
     LayerMode mode;           /* LAYER_TRAIN unless the network says otherwise */
     int num_params;
     Param params[LAYER_MAX_PARAMS];
+    int num_buffers;
+    Buffer buffers[LAYER_MAX_BUFFERS];
+    /* Where a layer that draws random numbers in training (dropout) takes
+     * them from: the network sets it before each training step, so a run
+     * is the same for the same seed whatever the thread count. */
+    uint64_t noise_key;
 };
 
 /* Calls through the ops table, so code reads layer_forward(conv, x, out). */

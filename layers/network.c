@@ -170,6 +170,33 @@ size_t network_param_count(const Network *net)
     return total;
 }
 
+int network_num_buffers(const Network *net)
+{
+    int count = 0;
+    for (int i = 0; i < net->num_layers; i++) count += net->layers[i]->num_buffers;
+    return count;
+}
+
+Buffer *network_buffer(Network *net, int index, char *name, size_t name_len)
+{
+    for (int i = 0; i < net->num_layers; i++) {
+        Layer *layer = net->layers[i];
+        if (index < layer->num_buffers) {
+            if (name) snprintf(name, name_len, "%s.%s", layer->name, layer->buffers[index].name);
+            return &layer->buffers[index];
+        }
+        index -= layer->num_buffers;
+    }
+    return NULL;
+}
+
+void network_set_noise(Network *net, uint64_t key)
+{
+    /* layer i's key: key moved along a Weyl sequence, so no two layers share one */
+    for (int i = 0; i < net->num_layers; i++)
+        net->layers[i]->noise_key = key + (uint64_t)(i + 1) * 0xd1b54a32d192ed03ULL;
+}
+
 void network_set_mode(Network *net, LayerMode mode)
 {
     for (int i = 0; i < net->num_layers; i++) net->layers[i]->mode = mode;

@@ -75,6 +75,15 @@ void network_shape_after(const Network *net, int count, int *ndim, int *dims);
 /* The same after every layer added so far. */
 void network_item_shape(const Network *net, int *ndim, int *dims);
 
+/* Every buffer (Layer.buffers: batchnorm's running statistics) of every
+ * layer, in order; name receives "bn1.running_mean" etc. */
+int network_num_buffers(const Network *net);
+Buffer *network_buffer(Network *net, int index, char *name, size_t name_len);
+
+/* Gives every layer its own noise key derived from key (see
+ * Layer.noise_key): training sets one per step from its seed. */
+void network_set_noise(Network *net, uint64_t key);
+
 /* Training or evaluation mode for every layer (see LayerMode). A new
  * network is in training mode. */
 void network_set_mode(Network *net, LayerMode mode);

@@ -27,6 +27,18 @@ static int add_text(NpzWriter *writer, const char *name, const char *text, Error
     return npz_writer_add(writer, name, NPY_UINT8, 1, &length, text, err);
 }
 
+/* A tensor as a float32 member (the double build's values rounded to float). */
+static int add_float32(NpzWriter *writer, const char *name, const Tensor *t, Error *err)
+{
+    int64_t shape[TENSOR_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
+    float *data = xmalloc(t->size * sizeof *data + 1);
+    for (size_t k = 0; k < t->size; k++) data[k] = (float)t->data[k];
+    int status = npz_writer_add(writer, name, NPY_FLOAT32, t->ndim, shape, data, err);
+    free(data);
+    return status;
+}
+
 int checkpoint_save(const char *path, Network *net, const char *const *class_names_given,
                     Error *err)
 {
@@ -68,14 +80,13 @@ int checkpoint_save(const char *path, Network *net, const char *const *class_nam
     free(names);
     for (int i = 0; status == 0 && i < network_num_params(net); i++) {
         char name[64];
-        Param *param = network_param(net, i, name, sizeof name);
-        const Tensor *t = param->value;
-        int64_t shape[TENSOR_MAX_DIMS];
-        for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
-        float *data = xmalloc(t->size * sizeof *data);
-        for (size_t k = 0; k < t->size; k++) data[k] = (float)t->data[k];
-        status = npz_writer_add(writer, name, NPY_FLOAT32, t->ndim, shape, data, err);
-        free(data);
+        const Tensor *t = network_param(net, i, name, sizeof name)->value;
+        status = add_float32(writer, name, t, err);
+    }
+    for (int i = 0; status == 0 && i < network_num_buffers(net); i++) {
+        char name[64];
+        const Tensor *t = network_buffer(net, i, name, sizeof name)->value;
+        status = add_float32(writer, name, t, err);
     }
     if (status != 0) {
         npz_writer_abort(writer);
@@ -165,11 +176,10 @@ static int read_class_names(const char *text, const char *path, CheckpointInfo *
     return 0;
 }
 
-/* Copies the file's array into param, after checking its shape and values. */
-static int load_param(const NpyArray *a, const char *path, const char *name, Param *param,
-                      Error *err)
+/* Copies the file's array into t, after checking its shape and values. */
+static int load_tensor(const NpyArray *a, const char *path, const char *name, Tensor *t,
+                       Error *err)
 {
-    const Tensor *t = param->value;
     int same = a->ndim == t->ndim;
     for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == t->dim[d];
     if (!same) {
@@ -187,7 +197,7 @@ static int load_param(const NpyArray *a, const char *path, const char *name, Par
             free(values);
             return -1;
         }
-        param->value->data[k] = (real)values[k];
+        t->data[k] = (real)values[k];
     }
     free(values);
     return 0;
@@ -240,8 +250,18 @@ Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
             error_set(err, "%s: array '%s' is missing (the description has it)", path, name);
             goto fail;
         }
-        if (load_param(a, path, name, param, err) != 0) goto fail;
+        if (load_tensor(a, path, name, param->value, err) != 0) goto fail;
         loaded++;
+    }
+    for (int i = 0; i < network_num_buffers(net); i++) {
+        char name[64];
+        Buffer *buffer = network_buffer(net, i, name, sizeof name);
+        const NpyArray *a = npz_find(&npz, name);
+        if (!a) {
+            error_set(err, "%s: array '%s' is missing (the description has it)", path, name);
+            goto fail;
+        }
+        if (load_tensor(a, path, name, buffer->value, err) != 0) goto fail;
     }
     for (int m = 0; m < npz.count; m++) {
         const char *name = npz.arrays[m].name;
@@ -250,6 +270,11 @@ Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
             char param_name[64];
             network_param(net, i, param_name, sizeof param_name);
             known = !strcmp(name, param_name);
+        }
+        for (int i = 0; !known && i < network_num_buffers(net); i++) {
+            char buffer_name[64];
+            network_buffer(net, i, buffer_name, sizeof buffer_name);
+            known = !strcmp(name, buffer_name);
         }
         if (!known) {
             error_set(err, "%s: array '%s' is not a parameter of the network the checkpoint "

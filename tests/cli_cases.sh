@@ -457,4 +457,61 @@ expect 0 cmp "$TRAIN_TMP/seed_a/model.npz" "$TRAIN_TMP/good_model.npz"
 expect 0 cmp "$TRAIN_TMP/seed_a/best.npz" "$TRAIN_TMP/good_best.npz"
 find "$TRAIN_TMP" -name '*.tmp' -o -name '*.gp' -o -name '*.log' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
+# ---- networks described in text: a stride-2 5x5 convolution and an average pool
+STRIDED="conv 8 5x5 stride 2 pad 2, relu, avgpool 2, conv 8 3x3 pad 1, relu, maxpool 2, fc 7"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$STRIDED" --out "$TRAIN_TMP/strided"
+expect_output "conv1    (8, 24, 24)                 208        0.230"
+expect_output "pool1    (8, 12, 12)"
+expect_output "fc1      (7,)                       2023        0.004"
+expect_output "total                               2815        0.412"
+# evaluated and predicted without being told the model: the checkpoint carries it
+expect 0 "$EMOTION" eval --model "$TRAIN_TMP/strided/model.npz" --data "$TRAIN_TMP/small.npz" --split val
+expect_output "2815 parameters, 1x48x48 images, 7 classes"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/strided/model.npz" "$CKPT/face.pgm"
+expect_output "face.pgm: "
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    expect 0 /usr/bin/python3 -c "
+import numpy as np, sys
+m = np.load(sys.argv[1])
+arch = bytes(m['arch']).decode()
+want = 'conv 8 5x5 stride 2 pad 2\nrelu\navgpool 2x2 stride 2\nconv 8 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\nfc 7\n'
+assert arch == want, repr(arch)
+assert list(m['input_shape']) == [1, 48, 48], m['input_shape']
+assert bytes(m['class_names']).decode().split() == ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral']
+assert m['conv1.w'].shape == (8, 1, 5, 5) and m['fc1.w'].shape == (288, 7)
+" "$TRAIN_TMP/strided/model.npz"
+else
+    echo "skip: numpy check of the checkpoint's arch (/usr/bin/python3 with numpy not found)"
+fi
+# a file description, and the same network given again with --init
+printf '# a comment\nconv 8 5x5 stride 2 pad 2\n\nrelu\navgpool 2\nconv 8 3x3 pad 1, relu, maxpool 2\nfc 7\n' >"$TRAIN_TMP/strided.net"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --model "$TRAIN_TMP/strided.net" \
+    --init "$TRAIN_TMP/strided/model.npz" --out "$TRAIN_TMP/strided_again"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --init "$TRAIN_TMP/strided/model.npz" --out "$TRAIN_TMP/mismatch"
+expect_output "holds a different network from --arch"
+expect 1 test -e "$TRAIN_TMP/mismatch/model.npz"
+# mistakes in a description: exit 2, the item or line, what is wrong
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 8 3x3, rellu, fc 7" --out "$TRAIN_TMP/bad"
+expect_output "--arch item 2: unknown layer 'rellu'"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 8 3x3 pad 1, relu, fc 5" --out "$TRAIN_TMP/bad"
+expect_output "the last layer gives 5 scores per image, but the data has 7 classes (end with 'fc 7')"
+printf 'conv 8 3x3\nmaxpool 2\nmaxpool 30\nfc 7\n' >"$TRAIN_TMP/too_big.net"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --model "$TRAIN_TMP/too_big.net" --out "$TRAIN_TMP/bad"
+expect_output "too_big.net line 3: 'maxpool 30x30 stride 30': the 30x30 window is larger than the 23x23 map it meets"
+expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --model "$TRAIN_TMP/no_such.net" --out "$TRAIN_TMP/bad"
+expect_output "no_such.net: cannot open"
+expect 2 "$EMOTION" train --model models/emotion.net --arch "fc 7"
+expect_output "give --model or --arch, not both"
+expect 2 "$EMOTION" train --conv1 8
+expect_output "conv1 is gone"
+expect 1 test -e "$TRAIN_TMP/bad/model.npz"
+expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
+expect_output "--arch, input 1x48x48, 7 classes, batch 4"
+expect_output "conv1    (8, 24, 24)"
+expect 2 "$EMOTION" bench --arch "conv 8 3x3, rellu"
+expect_output "unknown layer 'rellu'"
+expect 0 "$EMOTION" bench --model models/avgpool_head.net --repeats 1 --batch 2 --threads 1
+expect_output "total                              93575"
+
 rm -rf "$TRAIN_TMP"

@@ -7,11 +7,13 @@
  * 2 filters, conv2 3, hidden 4), broken copies of it, ten images and the
  * probabilities numpy's own forward pass gives on them. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "checkpoint.h"
 #include "classes.h"
 #include "loader.h"
@@ -223,6 +225,127 @@ START_TEST(bad_checkpoints_are_refused_naming_the_array)
 }
 END_TEST
 
+/* Copies the checkpoint at from to to, member by member, with one change:
+ * entry `index` of float32 member `poison` set to value (poison may be
+ * NULL), and an extra float32 (2,) member `extra` (may be NULL). */
+static void copy_checkpoint(const char *from, const char *to, const char *poison, size_t index,
+                            float value, const char *extra)
+{
+    Error err;
+    NpzFile npz;
+    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
+    NpzWriter *w = npz_writer_open(to, 0, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    for (int m = 0; m < npz.count; m++) {
+        NpyArray *a = &npz.arrays[m];
+        if (poison && !strcmp(a->name, poison)) ((float *)a->data)[index] = value;
+        ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+    }
+    if (extra) {
+        const float two[2] = {1, 2};
+        const int64_t shape[1] = {2};
+        ck_assert_msg(npz_writer_add(w, extra, NPY_FLOAT32, 1, shape, two, &err) == 0, "%s", err.msg);
+    }
+    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
+    npz_free(&npz);
+}
+
+START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
+{
+    char dir[] = "/tmp/test_eval.XXXXXX", path[64], other[64];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/model.npz", dir);
+    snprintf(other, sizeof other, "%s/other.npz", dir);
+    Error err;
+    /* a strided 5x5 convolution and an average pool on 28x28 images, 5 classes */
+    Network *saved = arch_build_text("conv 6 5x5 stride 2 pad 2, relu, avgpool 2, fc 5", "--arch",
+                                     1, 28, 28, 5, &err);
+    ck_assert_msg(saved != NULL, "%s", err.msg);
+    Rng rng;
+    rng_seed(&rng, 3);
+    network_init(saved, &rng);
+    const char *const names[5] = {"zero", "one", "two", "three", "four"};
+    ck_assert_msg(checkpoint_save(path, saved, names, &err) == 0, "%s", err.msg);
+
+    /* the members, as numpy would see them */
+    NpzFile npz;
+    ck_assert_msg(npz_read(path, &npz, &err) == 0, "%s", err.msg);
+    const NpyArray *arch = npz_find(&npz, "arch");
+    ck_assert_ptr_nonnull(arch);
+    ck_assert_int_eq(arch->dtype, NPY_UINT8);
+    const char *want = "conv 6 5x5 stride 2 pad 2\nrelu\navgpool 2x2 stride 2\nfc 5\n";
+    ck_assert_uint_eq(arch->count, strlen(want));
+    ck_assert(!memcmp(arch->data, want, strlen(want)));
+    const NpyArray *shape = npz_find(&npz, "input_shape");
+    ck_assert_ptr_nonnull(shape);
+    ck_assert_int_eq(shape->dtype, NPY_INT64);
+    ck_assert_int_eq(((int64_t *)shape->data)[1], 28);
+    const NpyArray *class_text = npz_find(&npz, "class_names");
+    ck_assert_ptr_nonnull(class_text);
+    ck_assert(!memcmp(class_text->data, "zero\none\ntwo\nthree\nfour\n", class_text->count));
+    ck_assert_ptr_nonnull(npz_find(&npz, "conv1.w"));
+    ck_assert_ptr_nonnull(npz_find(&npz, "fc1.b"));
+    npz_free(&npz);
+
+    /* rebuilt without being told the model */
+    CheckpointInfo info;
+    Network *loaded = checkpoint_load(path, &info, &err);
+    ck_assert_msg(loaded != NULL, "%s", err.msg);
+    ck_assert_str_eq(loaded->description, want);
+    ck_assert_int_eq(info.height, 28);
+    ck_assert_int_eq(info.classes, 5);
+    ck_assert_str_eq(info.class_names[3], "three");
+    checkpoint_info_free(&info);
+    network_free(loaded);
+
+    /* a NaN weight: refused at load, naming the array and the index */
+    copy_checkpoint(path, other, "fc1.w", 17, NAN, NULL);
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "array 'fc1.w' holds nan at index 17"), "%s", err.msg);
+    copy_checkpoint(path, other, "fc1.b", 4, INFINITY, NULL);
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "array 'fc1.b' holds inf at index 4"), "%s", err.msg);
+    /* an array the description does not have */
+    copy_checkpoint(path, other, NULL, 0, 0, "fc2.w");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "array 'fc2.w' is not a parameter of the network"), "%s", err.msg);
+
+    /* a non-finite network is never saved: the earlier file stays as it was */
+    saved->layers[3]->params[0].value->data[2] = (real)NAN;
+    ck_assert_int_eq(checkpoint_save(path, saved, names, &err), -1);
+    ck_assert_msg(strstr(err.msg, "fc1.w[2] is nan"), "%s", err.msg);
+    loaded = checkpoint_load(path, NULL, &err);
+    ck_assert_msg(loaded != NULL, "%s", err.msg);
+    network_free(loaded);
+
+    network_free(saved);
+    unlink(path);
+    unlink(other);
+    rmdir(dir);
+}
+END_TEST
+
+/* A checkpoint from before descriptions (good.npz: eight arrays) loads as
+ * the seed's network with the widths its shapes give. */
+START_TEST(an_old_checkpoint_loads_as_the_seed_network)
+{
+    Error err;
+    CheckpointInfo info;
+    Network *net = checkpoint_load(FIXTURES "good.npz", &info, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_int_eq(info.described, 0);
+    ck_assert_int_eq(info.channels, 1);
+    ck_assert_int_eq(info.height, 48);
+    ck_assert_int_eq(info.classes, 7);
+    ck_assert_str_eq(info.class_names[6], "Neutral");
+    ck_assert_str_eq(net->description, "conv 2 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\n"
+                                       "conv 3 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\n"
+                                       "fc 4\nrelu\nfc 7\n");
+    checkpoint_info_free(&info);
+    network_free(net);
+}
+END_TEST
+
 /* good.npz's weights on tiny_dataset's ten images give the probabilities
  * numpy computed with its own convolution, pooling and softmax
  * (make_checkpoints.py: forward_probs). */
@@ -277,6 +400,8 @@ Suite *eval_suite(void)
     tcase_add_test(tc, a_saved_checkpoint_loads_the_same_weights_and_forward);
     tcase_add_test(tc, bad_checkpoints_are_refused_naming_the_array);
     tcase_add_test(tc, numpy_weights_give_numpys_probabilities);
+    tcase_add_test(tc, checkpoints_carry_their_description_and_refuse_what_does_not_fit_it);
+    tcase_add_test(tc, an_old_checkpoint_loads_as_the_seed_network);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,296 @@
+/* Model descriptions (layers/arch.h): what parses, what each mistake says,
+ * what the built network looks like, and the shipped models/ files. The
+ * expected shapes and parameter counts are worked by hand in the comments. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "model.h"
+#include "network.h"
+#include "testutil.h"
+
+/* Parses text, failing the test with the message if it does not parse. */
+static Arch parsed(const char *text)
+{
+    Arch arch;
+    Error err;
+    ck_assert_msg(arch_parse(text, "test", &arch, &err) == 0, "'%s': %s", text, err.msg);
+    return arch;
+}
+
+/* The message arch_parse gives for text (which must fail). */
+static const char *parse_error(const char *text, const char *origin)
+{
+    static Error err;
+    Arch arch;
+    ck_assert_msg(arch_parse(text, origin, &arch, &err) != 0, "'%s' should not parse", text);
+    return err.msg;
+}
+
+/* The message building text for (C, H, W) and K classes gives (must fail). */
+static const char *build_error(const char *text, int c, int h, int w, int classes)
+{
+    static Error err;
+    Network *net = arch_build_text(text, "--arch", c, h, w, classes, &err);
+    ck_assert_msg(net == NULL, "'%s' should not build", text);
+    return err.msg;
+}
+
+#define assert_says(message, wanted) \
+    ck_assert_msg(strstr((message), (wanted)), "message '%s' lacks '%s'", (message), (wanted))
+
+START_TEST(every_form_parses_with_its_defaults)
+{
+    Arch a = parsed("conv 32 3x3 pad 1\n"
+                    "conv 8 5 stride 2\n"
+                    "conv 4 3x5 stride 2 pad 2\n"
+                    "relu\n"
+                    "maxpool 2\n"
+                    "avgpool 3 stride 1\n"
+                    "maxpool 3x2 stride 2 pad 1\n"
+                    "fc 256\n");
+    ck_assert_int_eq(a.count, 8);
+    ck_assert_int_eq(a.layers[0].kind, ARCH_CONV);
+    ck_assert_int_eq(a.layers[0].width, 32);
+    ck_assert_int_eq(a.layers[0].kernel_h, 3);
+    ck_assert_int_eq(a.layers[0].kernel_w, 3);
+    ck_assert_int_eq(a.layers[0].stride, 1); /* a convolution steps by 1 unless told */
+    ck_assert_int_eq(a.layers[0].pad, 1);
+    ck_assert_int_eq(a.layers[1].kernel_h, 5); /* "5" is 5x5 */
+    ck_assert_int_eq(a.layers[1].kernel_w, 5);
+    ck_assert_int_eq(a.layers[1].stride, 2);
+    ck_assert_int_eq(a.layers[1].pad, 0);
+    ck_assert_int_eq(a.layers[2].kernel_h, 3);
+    ck_assert_int_eq(a.layers[2].kernel_w, 5);
+    ck_assert_int_eq(a.layers[2].pad, 2);
+    ck_assert_int_eq(a.layers[3].kind, ARCH_RELU);
+    ck_assert_int_eq(a.layers[4].kind, ARCH_MAXPOOL);
+    ck_assert_int_eq(a.layers[4].stride, 2); /* a pool steps by its window */
+    ck_assert_int_eq(a.layers[5].kind, ARCH_AVGPOOL);
+    ck_assert_int_eq(a.layers[5].stride, 1);
+    ck_assert_int_eq(a.layers[6].kernel_h, 3);
+    ck_assert_int_eq(a.layers[6].kernel_w, 2);
+    ck_assert_int_eq(a.layers[6].pad, 1);
+    ck_assert_int_eq(a.layers[7].kind, ARCH_FC);
+    ck_assert_int_eq(a.layers[7].width, 256);
+}
+END_TEST
+
+START_TEST(comments_blank_lines_and_commas_are_allowed)
+{
+    Arch lines = parsed("# a comment line\n\n  conv 4 3x3 pad 1   # after a layer\n\trelu\n"
+                        "maxpool 2, fc 7\n");
+    Arch commas = parsed("conv 4 3x3 pad 1, relu, maxpool 2, fc 7");
+    ck_assert_int_eq(lines.count, 4);
+    ck_assert_int_eq(commas.count, 4);
+    char a[256], b[256];
+    arch_format(&lines, a, sizeof a);
+    arch_format(&commas, b, sizeof b);
+    ck_assert_str_eq(a, b);
+    ck_assert_str_eq(a, "conv 4 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\nfc 7\n");
+    /* the canonical text parses back to the same description */
+    Arch again = parsed(a);
+    arch_format(&again, b, sizeof b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+START_TEST(mistakes_are_named_with_their_line_or_item)
+{
+    assert_says(parse_error("conv 4 3x3, rellu, fc 7", "--arch"),
+                "--arch item 2: unknown layer 'rellu' (the layers are conv, relu, maxpool, "
+                "avgpool and fc)");
+    assert_says(parse_error("conv 4 3x3\nrelu\n\nCONV 2 3\n", "m.net"),
+                "m.net line 4: unknown layer 'CONV'");
+    assert_says(parse_error("conv 3x3 8", "--arch"),
+                "item 1: 'conv' needs a number of filters from 1 to 65536, not '3x3'");
+    assert_says(parse_error("conv 8", "--arch"), "'conv' needs a kernel size");
+    assert_says(parse_error("conv 8 3x", "--arch"), "kernel size K or KHxKW");
+    assert_says(parse_error("conv 8 0", "--arch"), "not '0'");
+    assert_says(parse_error("fc", "--arch"), "'fc' needs a number of outputs");
+    assert_says(parse_error("fc -3", "--arch"), "not '-3'");
+    assert_says(parse_error("fc 99999999999999999999", "--arch"), "not '99999999999999999999'");
+    assert_says(parse_error("fc 2.5", "--arch"), "not '2.5'");
+    assert_says(parse_error("conv 8 3 strid 2", "--arch"), "'strid' is not one of them");
+    assert_says(parse_error("conv 8 3 stride", "--arch"), "'stride' needs a value");
+    assert_says(parse_error("conv 8 3 stride 0", "--arch"), "from 1 to 1024, not '0'");
+    assert_says(parse_error("maxpool 2 pad -1", "--arch"), "from 0 to 1024, not '-1'");
+    assert_says(parse_error("relu 3", "--arch"), "unexpected '3' after 'relu'");
+    assert_says(parse_error("relu,, fc 7", "--arch"), "item 2: empty item between commas");
+    assert_says(parse_error("maxpool 2x3", "--arch"), "needs 'stride S'");
+    assert_says(parse_error("conv 4 3, relu\nfc 7 extra\n", "m.net"), "m.net line 2: unexpected 'extra'");
+    assert_says(parse_error("relu\nconv 4 3, rellu\n", "m.net"), "m.net line 2, item 2: unknown layer");
+    assert_says(parse_error("# nothing but comments\n\n", "m.net"), "m.net: the description has no layers");
+    char many[1024] = "";
+    for (int i = 0; i <= ARCH_MAX_LAYERS; i++) strcat(many, "relu,");
+    strcat(many, "relu");
+    assert_says(parse_error(many, "--arch"), "at most 16 layers");
+}
+END_TEST
+
+START_TEST(shapes_that_do_not_fit_are_named_with_the_map_size)
+{
+    /* 8x8 -> conv 3x3 pad 1 -> 8x8 -> maxpool 2 -> 4x4: a 5x5 window does not fit */
+    assert_says(build_error("conv 2 3x3 pad 1, maxpool 2, maxpool 5, fc 3", 1, 8, 8, 3),
+                "--arch item 3: 'maxpool 5x5 stride 5': the 5x5 window is larger than the 4x4 map "
+                "it meets");
+    assert_says(build_error("conv 2 9x9, fc 3", 1, 8, 8, 3),
+                "item 1: 'conv 2 9x9 stride 1 pad 0': the 9x9 kernel is larger than the 8x8 map");
+    assert_says(build_error("conv 2 11x11 pad 1, fc 3", 1, 8, 8, 3),
+                "the 11x11 kernel is larger than the 8x8 map it meets (10x10 with padding 1)");
+    assert_says(build_error("fc 10, conv 2 3, fc 3", 1, 8, 8, 3),
+                "item 2: 'conv 2 3x3 stride 1 pad 0' needs an image map (C, H, W), but it meets "
+                "the 10 values");
+    /* the last layer must give one score per class */
+    assert_says(build_error("conv 2 3x3 pad 1, relu, fc 7", 1, 8, 8, 5),
+                "item 3: the last layer gives 7 scores per image, but the data has 5 classes "
+                "(end with 'fc 5')");
+    /* sizes no machine here holds are refused before anything is allocated */
+    assert_says(build_error("conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7", 1, 48, 48, 7),
+                "more than");
+    assert_says(build_error("fc 65536, fc 65536, fc 7", 1, 8, 8, 7), "item 2: 'fc 65536' meets");
+}
+END_TEST
+
+START_TEST(the_seed_network_has_the_hand_worked_shapes)
+{
+    Error err;
+    Network *net = arch_build_text(arch_emotion_text, "built-in", 1, 48, 48, 7, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    const char *names[9] = {"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc1", "relu3", "fc2"};
+    for (int i = 0; i < 9; i++) ck_assert_str_eq(net->layers[i]->name, names[i]);
+    /* 32*9+32 + 64*288+64 + 9216*256+256 + 256*7+7 */
+    ck_assert_uint_eq(network_param_count(net), 2380167);
+    ck_assert_str_eq(net->description, "conv 32 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\n"
+                                       "conv 64 3x3 stride 1 pad 1\nrelu\nmaxpool 2x2 stride 2\n"
+                                       "fc 256\nrelu\nfc 7\n");
+    /* the table: forward MFLOP per image, worked by hand
+     *   conv1 2*1*9*32*48*48 = 1,327,104     conv2 2*32*9*64*24*24 = 21,233,664
+     *   fc1 2*9216*256 = 4,718,592           fc2 2*256*7 = 3,584
+     *   relu1 73,728  pool1 4*32*24*24 = 73,728  relu2 36,864  pool2 36,864  relu3 256
+     *   total 27,504,384 */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    arch_print_table(out, net);
+    fclose(out);
+    assert_says(text, "conv1    (32, 48, 48)                320        1.327");
+    assert_says(text, "pool2    (64, 12, 12)                           0.037");
+    assert_says(text, "fc1      (256,)                  2359552        4.719");
+    assert_says(text, "total                            2380167       27.504");
+    free(text);
+    network_free(net);
+}
+END_TEST
+
+START_TEST(a_strided_5x5_convolution_and_an_average_pool_build_on_any_image_size)
+{
+    Error err;
+    /* 28x28: conv 5x5 stride 2 pad 2 -> (28 + 4 - 5)/2 + 1 = 14; avgpool 2 -> 7;
+     * fc sees 6*7*7 = 294 values: 294*5 + 5 = 1475, conv 6*25 + 6 = 156 */
+    Network *net = arch_build_text("conv 6 5x5 stride 2 pad 2, relu, avgpool 2, fc 5", "--arch",
+                                   1, 28, 28, 5, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_int_eq(net->out[0]->dim[2], 14);
+    ck_assert_int_eq(net->out[2]->dim[2], 7);
+    ck_assert_uint_eq(network_param_count(net), 156 + 1475);
+    network_free(net);
+    /* three colour channels, non-square: 3x20x30 -> conv 3x5 -> 18x26 -> maxpool 2 -> 9x13 */
+    net = arch_build_text("conv 4 3x5, relu, maxpool 2, fc 3", "--arch", 3, 20, 30, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_int_eq(net->out[2]->dim[2], 9);
+    ck_assert_int_eq(net->out[2]->dim[3], 13);
+    ck_assert_uint_eq(network_param_count(net), 4 * 3 * 15 + 4 + 4 * 9 * 13 * 3 + 3);
+    network_free(net);
+}
+END_TEST
+
+START_TEST(parameters_carry_their_roles)
+{
+    Network *net = seed_cnn(8, 2, 3, 4, 5);
+    for (int i = 0; i < network_num_params(net); i++) {
+        char name[32];
+        const Param *p = network_param(net, i, name, sizeof name);
+        int weight = strstr(name, ".w") != NULL;
+        ck_assert_int_eq(p->decay, weight);
+        ck_assert_int_eq(p->init, weight ? PARAM_INIT_HE : PARAM_INIT_ZERO);
+    }
+    /* fan-in: conv1 1*3*3, conv2 2*3*3, fc1 3*2*2 (8 -> 4 -> 2), fc2 4 */
+    ck_assert_int_eq(network_param(net, 0, NULL, 0)->fan_in, 9);
+    ck_assert_int_eq(network_param(net, 2, NULL, 0)->fan_in, 18);
+    ck_assert_int_eq(network_param(net, 4, NULL, 0)->fan_in, 12);
+    ck_assert_int_eq(network_param(net, 6, NULL, 0)->fan_in, 4);
+    network_free(net);
+}
+END_TEST
+
+/* The built-in copy and the shipped file describe the same network, and
+ * every shipped model builds for 48x48 faces in 7 classes. */
+START_TEST(the_shipped_models_build_and_emotion_net_is_the_builtin)
+{
+    static const char *const files[] = {"models/emotion.net", "models/strided.net",
+                                        "models/three_blocks.net", "models/avgpool_head.net"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        Error err;
+        ModelChoice choice = {.model_path = files[i]};
+        Network *net = model_build(&choice, 1, 48, 48, 7, &err);
+        ck_assert_msg(net != NULL, "%s", err.msg);
+        if (i == 0) {
+            Network *builtin = arch_build_text(arch_emotion_text, "built-in", 1, 48, 48, 7, &err);
+            ck_assert_str_eq(net->description, builtin->description);
+            network_free(builtin);
+        }
+        network_free(net);
+    }
+}
+END_TEST
+
+START_TEST(the_builtin_default_follows_the_data_class_count)
+{
+    Error err;
+    ModelChoice none = {0};
+    Network *net = model_build(&none, 1, 28, 28, 5, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_int_eq(network_output_size(net), 5);
+    network_free(net);
+    ModelChoice both = {.model_path = "models/emotion.net", .arch_text = "fc 7"};
+    ck_assert_ptr_null(model_build(&both, 1, 48, 48, 7, &err));
+    assert_says(err.msg, "give --model or --arch, not both");
+    ModelChoice missing = {.model_path = "models/no_such.net"};
+    ck_assert_ptr_null(model_build(&missing, 1, 48, 48, 7, &err));
+    assert_says(err.msg, "models/no_such.net: cannot open");
+    ModelChoice directory = {.model_path = "models"};
+    ck_assert_ptr_null(model_build(&directory, 1, 48, 48, 7, &err));
+    assert_says(err.msg, "models: not a regular file");
+}
+END_TEST
+
+START_TEST(modes_reach_every_layer)
+{
+    Network *net = seed_cnn(8, 2, 3, 4, 5);
+    for (int i = 0; i < net->num_layers; i++) ck_assert_int_eq(net->layers[i]->mode, LAYER_TRAIN);
+    network_set_mode(net, LAYER_EVAL);
+    for (int i = 0; i < net->num_layers; i++) ck_assert_int_eq(net->layers[i]->mode, LAYER_EVAL);
+    network_free(net);
+}
+END_TEST
+
+Suite *arch_suite(void)
+{
+    Suite *s = suite_create("arch");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, every_form_parses_with_its_defaults);
+    tcase_add_test(tc, comments_blank_lines_and_commas_are_allowed);
+    tcase_add_test(tc, mistakes_are_named_with_their_line_or_item);
+    tcase_add_test(tc, shapes_that_do_not_fit_are_named_with_the_map_size);
+    tcase_add_test(tc, the_seed_network_has_the_hand_worked_shapes);
+    tcase_add_test(tc, a_strided_5x5_convolution_and_an_average_pool_build_on_any_image_size);
+    tcase_add_test(tc, parameters_carry_their_roles);
+    tcase_add_test(tc, the_shipped_models_build_and_emotion_net_is_the_builtin);
+    tcase_add_test(tc, the_builtin_default_follows_the_data_class_count);
+    tcase_add_test(tc, modes_reach_every_layer);
+    suite_add_tcase(s, tc);
+    return s;
+}
