@@ -198,14 +198,43 @@ int gradcheck_network(Network *net, Tensor *x, const Tensor *dscores, GradcheckR
     return count;
 }
 
+static double largest_entry(const Tensor *t)
+{
+    double largest = 0;
+    for (size_t i = 0; i < t->size; i++) largest = fmax(largest, fabs((double)t->data[i]));
+    return largest;
+}
+
+/* Over the gradients a network check compares (dx, then every parameter's,
+ * as backward just left them): the smallest ratio of a nonzero entry to
+ * the largest of its tensor, or 0 for a tensor that is zero, or zero up to
+ * rounding (its largest entry below GRADCHECK_ZERO_FLOOR times the largest
+ * of all). where (if not NULL) receives the least resolvable tensor's name. */
+static double least_resolvable(Network *net, const Tensor *dx, char *where, size_t where_len)
+{
+    const int count = 1 + network_num_params(net);
+    double largest_of_all = largest_entry(dx);
+    for (int p = 0; p + 1 < count; p++)
+        largest_of_all = fmax(largest_of_all, largest_entry(network_param(net, p, NULL, 0)->grad));
+    double worst = INFINITY;
+    for (int k = 0; k < count; k++) {
+        char name[32] = "dx";
+        const Tensor *t = k == 0 ? dx : network_param(net, k - 1, name, sizeof name)->grad;
+        double ratio = largest_entry(t) <= GRADCHECK_ZERO_FLOOR * largest_of_all ? 0 : smallest_ratio(t, 1.0);
+        if (ratio < worst) {
+            worst = ratio;
+            if (where) snprintf(where, where_len, "%s", name);
+        }
+    }
+    return worst;
+}
+
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores)
 {
     Tensor *dx = tensor_like(x);
     network_forward(net, x);
     network_backward(net, dscores, dx);
-    double ratio = smallest_ratio(dx, 1.0);
-    for (int p = 0; p < network_num_params(net); p++)
-        ratio = smallest_ratio(network_param(net, p, NULL, 0)->grad, ratio);
+    double ratio = least_resolvable(net, dx, NULL, 0);
     tensor_free(dx);
     return ratio;
 }
@@ -404,16 +433,7 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
     Tensor *dx = tensor_like(x), *loss_dscores = tensor_new2(1, 1);
     network_forward(net, x);
     network_backward(net, dscores, dx);
-    double worst = smallest_ratio(dx, 1.0);
-    snprintf(where, sizeof where, "dx");
-    for (int p = 0; p < network_num_params(net); p++) {
-        char name[32];
-        double ratio = smallest_ratio(network_param(net, p, name, sizeof name)->grad, 1.0);
-        if (ratio < worst) {
-            worst = ratio;
-            snprintf(where, sizeof where, "%s", name);
-        }
-    }
+    double worst = least_resolvable(net, dx, where, sizeof where);
     if (labels) {
         gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
         double ratio = smallest_ratio(loss_dscores, 1.0);
@@ -423,7 +443,9 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
         }
     }
     if (worst == 0)
-        snprintf(buf, len, "the gradient of %s was all zero", where);
+        snprintf(buf, len, "the gradient of %s was zero, or zero up to rounding: the network's output "
+                 "does not depend on it (as for a bias just before a batchnorm, or anything before a "
+                 "per-feature batchnorm, which maps a batch of 2 to about -1 and 1)", where);
     else if (worst <= GRADCHECK_RESOLUTION)
         snprintf(buf, len, "%s had an entry %.1e times its largest (the resolution is %.0e)", where, worst,
                  GRADCHECK_RESOLUTION);
@@ -453,8 +475,9 @@ int gradcheck_draw_loss_case(Network *net, Tensor *x, int draw_input, Tensor *ds
     Tensor *loss_dscores = tensor_like(dscores);
     int found = -1;
     for (int draw = 1; draw <= max_draws && found < 0; draw++) {
-        if (gradcheck_draw_network_case(net, x, draw_input, dscores, rng, 1) < 0) continue;
+        int posed = gradcheck_draw_network_case(net, x, draw_input, dscores, rng, 1) > 0;
         for (int i = 0; i < N; i++) labels[i] = (int)rng_below(rng, (uint32_t)classes);
+        if (!posed) continue;
         gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
         if (smallest_ratio(loss_dscores, 1.0) > GRADCHECK_RESOLUTION) found = draw;
     }

@@ -44,6 +44,13 @@
  * of its tensor. An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
 
+/* A gradient tensor whose largest entry is below GRADCHECK_ZERO_FLOOR times
+ * the largest entry of all the tensors of the same network check is zero
+ * up to rounding: the output does not depend on it (a bias just before a
+ * batchnorm, whose mean subtraction removes it). Its centred differences
+ * measure rounding too, so it is as unresolvable as an all-zero one. */
+#define GRADCHECK_ZERO_FLOOR 1e-10
+
 typedef struct {
     char layer[32];         /* "conv", "net", ... */
     char tensor[32];        /* "dx", "dw", "conv1.w", ... */
@@ -97,7 +104,8 @@ GradcheckRow gradcheck_network_loss(Network *net, const Tensor *x, const int *la
 
 /* How resolvable a network check is: over dx and every parameter gradient,
  * the smallest ratio of a nonzero entry to the largest entry of its tensor
- * (compare with GRADCHECK_RESOLUTION). */
+ * (compare with GRADCHECK_RESOLUTION); 0 if a tensor is zero, or zero up to
+ * rounding (GRADCHECK_ZERO_FLOOR). */
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores);
 
 /* Inputs closer than this to a kink (a ReLU input to 0, the two largest
@@ -119,8 +127,9 @@ double gradcheck_network_kink_distance(Network *net, const Tensor *x, char *wher
 int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores);
 
 /* Why a network case is not well posed, in words for a message, e.g.
- * "relu1's input came within 2.1e-05 of its kink (the margin is 1e-03)" or
- * "conv2.w had an entry 4.2e-06 times its largest (the resolution is 1e-03)";
+ * "relu1's input came within 2.1e-05 of its kink (the margin is 1e-03)",
+ * "conv2.w had an entry 4.2e-06 times its largest (the resolution is 1e-03)"
+ * or "the gradient of fc1.b was zero, or zero up to rounding: ...";
  * "well posed" if it is. labels (may be NULL) adds the loss row's
  * gradient to the tensors looked at. */
 void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dscores,

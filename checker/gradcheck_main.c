@@ -355,16 +355,18 @@ static int seed_arch(Arch *arch)
     return 0;
 }
 
-/* What checking a description would cost, walked through its shapes before
- * anything is built: per item, the parameters, the forward floating-point
- * operations, the largest activation and the scores (the class count).
- * Returns -1 at the first layer whose shape does not fit (arch_build then
- * says why), with that layer's parameters counted: building it allocates
- * them before the shape is refused. */
+/* What checking a network costs, per item: the parameters, the forward
+ * floating-point operations, the largest activation and the scores (the
+ * class count). */
 typedef struct {
     double params, flops, largest_activation, scores;
 } CheckCost;
 
+/* The cost walked through a description's shapes before anything is
+ * built, so that an absurd description is refused before it is allocated.
+ * Returns -1 at the first layer whose shape does not fit (arch_build then
+ * says why), with that layer's parameters counted: building it allocates
+ * them before the shape is refused. */
 static int walk_cost(const Arch *arch, int channels, int height, int width, CheckCost *cost)
 {
     double C = channels, H = height, W = width;
@@ -373,15 +375,17 @@ static int walk_cost(const Arch *arch, int channels, int height, int width, Chec
     for (int i = 0; i < arch->count; i++) {
         const ArchLayer *layer = &arch->layers[i];
         const double in_size = C * H * W, window = (double)layer->kernel_h * layer->kernel_w;
-        if (layer->kind == ARCH_FC) {
+        switch (layer->kind) {
+        case ARCH_FC:
             cost->params += in_size * layer->width + layer->width;
             cost->flops += 2 * in_size * layer->width;
             C = layer->width;
             H = W = 1;
             flat = 1;
-        } else if (layer->kind == ARCH_RELU) {
-            cost->flops += in_size;
-        } else {
+            break;
+        case ARCH_CONV:
+        case ARCH_MAXPOOL:
+        case ARCH_AVGPOOL: {
             if (layer->kind == ARCH_CONV) cost->params += layer->width * C * window + layer->width;
             double padded_h = H + 2.0 * layer->pad, padded_w = W + 2.0 * layer->pad;
             if (flat || padded_h < layer->kernel_h || padded_w < layer->kernel_w || layer->stride < 1)
@@ -396,11 +400,54 @@ static int walk_cost(const Arch *arch, int channels, int height, int width, Chec
             }
             H = out_h;
             W = out_w;
+            break;
+        }
+        case ARCH_BATCHNORM: /* a scale and a shift per channel */
+            cost->params += 2 * C;
+            cost->flops += 4 * in_size;
+            break;
+        default: /* relu, dropout: one operation per value, the shape unchanged */
+            cost->flops += in_size;
+            break;
         }
         if (C * H * W > cost->largest_activation) cost->largest_activation = C * H * W;
     }
     cost->scores = C * H * W;
     return 0;
+}
+
+/* The same, measured on the built network: its parameters, and the
+ * operations each layer counts for itself (LayerOps.flops). */
+static void network_cost(const Network *net, CheckCost *cost)
+{
+    int ndim, dims[TENSOR_MAX_DIMS];
+    *cost = (CheckCost){.params = (double)network_param_count(net)};
+    for (int i = 0; i <= net->num_layers; i++) {
+        network_shape_after(net, i, &ndim, dims);
+        double size = 1;
+        for (int d = 1; d < ndim; d++) size *= dims[d];
+        if (size > cost->largest_activation) cost->largest_activation = size;
+        cost->scores = size;
+        const Layer *layer = i < net->num_layers ? net->layers[i] : NULL;
+        if (layer && layer->ops->flops) cost->flops += layer->ops->flops(layer, ndim, dims);
+    }
+}
+
+/* 0 if a check of this cost is affordable; otherwise says why not. */
+static int affordable(const char *origin, const Options *o, const CheckCost *cost)
+{
+    double checked = NET_BATCH * (o->channels * o->height * o->width + cost->scores) + cost->params;
+    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * NET_BATCH * cost->flops;
+    if (cost->params <= GRADCHECK_MAX_PARAMS && cost->largest_activation <= GRADCHECK_MAX_ACTIVATION &&
+        work <= GRADCHECK_MAX_WORK)
+        return 0;
+    fprintf(stderr,
+            "gradcheck: %s at input %dx%dx%d is too large to check:\n"
+            "  %.0f parameters (at most %.0f), an activation of %.0f values per item (at most %.0f),\n"
+            "  %.2g operations for the check (at most %.0e); use narrower layers or a smaller --input\n",
+            origin, o->channels, o->height, o->width, cost->params, GRADCHECK_MAX_PARAMS,
+            cost->largest_activation, GRADCHECK_MAX_ACTIVATION, work, GRADCHECK_MAX_WORK);
+    return -1;
 }
 
 /* Builds the network to check, or prints why not and returns NULL. */
@@ -429,20 +476,10 @@ static Network *build_net(const Options *o, char *echo, size_t echo_len, int *cl
         return NULL;
     }
 
+    /* Before building: refuse what would be too large to allocate. */
     CheckCost cost;
     int fits = walk_cost(&arch, o->channels, o->height, o->width, &cost) == 0;
-    double checked = NET_BATCH * (o->channels * o->height * o->width + cost.scores) + cost.params;
-    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * NET_BATCH * cost.flops;
-    if (cost.params > GRADCHECK_MAX_PARAMS || cost.largest_activation > GRADCHECK_MAX_ACTIVATION ||
-        work > GRADCHECK_MAX_WORK) {
-        fprintf(stderr,
-                "gradcheck: %s at input %dx%dx%d is too large to check:\n"
-                "  %.0f parameters (at most %.0f), an activation of %.0f values per item (at most %.0f),\n"
-                "  %.2g operations for the check (at most %.0e); use narrower layers or a smaller --input\n",
-                origin, o->channels, o->height, o->width, cost.params, GRADCHECK_MAX_PARAMS,
-                cost.largest_activation, GRADCHECK_MAX_ACTIVATION, work, GRADCHECK_MAX_WORK);
-        return NULL;
-    }
+    if (affordable(origin, o, &cost) != 0) return NULL;
     if (fits && cost.scores < 2) {
         fprintf(stderr, "gradcheck: %s gives 1 score per item; the loss needs at least 2 classes\n",
                 origin);
@@ -456,7 +493,13 @@ static Network *build_net(const Options *o, char *echo, size_t echo_len, int *cl
         fprintf(stderr, "gradcheck: %s\n", err.msg);
         return NULL;
     }
-    int written = snprintf(echo, echo_len, "net: %s, input %dx%dx%d, batch %d, %d classes\n",
+    /* Built: the layers' own counts decide. */
+    network_cost(net, &cost);
+    if (affordable(origin, o, &cost) != 0) {
+        network_free(net);
+        return NULL;
+    }
+    int written = snprintf(echo, echo_len, "net: %s, input %dx%dx%d, batch %d, %d classes, training mode\n",
                            origin, o->channels, o->height, o->width, NET_BATCH, *classes);
     if (written > 0 && (size_t)written < echo_len) {
         /* the canonical description, indented */
@@ -480,6 +523,9 @@ static int run_net(const Options *o, Rng *rng)
     if (!net) return -1;
     fputs(echo, stdout);
     fflush(stdout); /* the configuration first, even before a message on stderr */
+    /* Dropout masks follow the layers' noise keys, which stay fixed for the
+     * whole check: every forward pass drops the same values. */
+    network_set_noise(net, rng_next(rng));
 
     Tensor *x = tensor_new4(NET_BATCH, o->channels, o->height, o->width);
     Tensor *dscores = tensor_new2(NET_BATCH, classes), *loss_dscores = tensor_new2(NET_BATCH, classes);

@@ -16,7 +16,7 @@ expect_output "^relu: input (2, 3, 5, 5)"
 expect_output "^maxpool: input (2, 3, 8, 8), kernel 2x2, stride 2, pad 0$"
 expect_output "^fc: input (3, 2, 3, 4) flattened to (3, 24), 5 outputs$"
 expect_output "^softmax: scores (6, 7)"
-expect_output "^net: the seed's network at small widths, input 1x8x8, batch 2, 7 classes$"
+expect_output "^net: the seed's network at small widths, input 1x8x8, batch 2, 7 classes, training mode$"
 expect_output "^    conv 3 3x3 stride 1 pad 1$"
 expect_output "^    fc 10$"
 expect 0 "$GRADCHECK" conv --kernel 5 --stride 2 --pad 2
@@ -91,7 +91,7 @@ expect 2 "$GRADCHECK" conv --pad 1 --pad 2
 expect_output "--pad given twice"
 # any described network: the rows from the scores down, and the loss row
 expect 0 "$GRADCHECK" net --arch "conv 2 3x3 pad 1, relu, maxpool 2, fc 3"
-expect_output "^net: --arch, input 1x8x8, batch 2, 3 classes$"
+expect_output "^net: --arch, input 1x8x8, batch 2, 3 classes, training mode$"
 expect_output "^    conv 2 3x3 stride 1 pad 1$"
 expect_output "^net      conv1.w   (2, 1, 3, 3) .*PASS"
 expect_output "^net      fc1.w     (32, 3) .*PASS"
@@ -101,12 +101,12 @@ expect_output "^    conv 4 5x5 stride 2 pad 0$"
 expect_output "^net      conv1.w   (4, 1, 5, 5) .*PASS"
 expect_output "net: every gradient within 1e-7"
 expect 0 "$GRADCHECK" net --arch "conv 2 3x3, relu, maxpool 2, fc 4" --input 2x7x9 --seed 3
-expect_output "^net: --arch, input 2x7x9, batch 2, 4 classes$"
+expect_output "^net: --arch, input 2x7x9, batch 2, 4 classes, training mode$"
 expect_output "^net      dx        (2, 2, 7, 9) .*PASS"
 GRADCHECK_TMP=$(mktemp -d /tmp/workbench_cli_gradcheck.XXXXXX)
 printf '# a small network\nconv 3 3x3 pad 1\nrelu\n\nmaxpool 2\nfc 5\n' >"$GRADCHECK_TMP/small.net"
 expect 0 "$GRADCHECK" net --model "$GRADCHECK_TMP/small.net"
-expect_output "^net: $GRADCHECK_TMP/small.net, input 1x8x8, batch 2, 5 classes$"
+expect_output "^net: $GRADCHECK_TMP/small.net, input 1x8x8, batch 2, 5 classes, training mode$"
 expect_output "^loss     dscores   (2, 5) .*PASS"
 rm -rf "$GRADCHECK_TMP"
 expect 2 "$GRADCHECK" net --model /nonexistent/model.net
