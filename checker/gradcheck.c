@@ -1,6 +1,7 @@
 #include "gradcheck.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,14 @@ static double relative_error(double a, double n)
     return scale == 0 ? 0 : fabs(a - n) / scale;
 }
 
+/* The rounding unit of real: what one rounding of an output may be off by,
+ * relative to the output. */
+#ifdef REAL_IS_DOUBLE
+#define REAL_EPSILON DBL_EPSILON
+#else
+#define REAL_EPSILON FLT_EPSILON
+#endif
+
 /* The one loop every check runs. f maps the current values to an output
  * tensor; the scalar being differentiated is L = sum_k out_k * dout_k, so
  *
@@ -22,7 +31,18 @@ static double relative_error(double a, double n)
  * It is computed in the second form (as CS231n's eval_numerical_gradient_array
  * does): outputs are subtracted before they are summed, so the parts of L
  * that an entry does not touch cancel exactly instead of leaving their
- * rounding error behind. */
+ * rounding error behind.
+ *
+ * An analytic gradient of exactly 0 usually meets a numerical one of
+ * exactly 0 (the entry touches nothing: a dead ReLU unit, a pixel no
+ * window's max came from), which counts as agreement, as 0/0 does. But a
+ * gradient can also be zero by cancellation, as a bias's is when a
+ * batchnorm subtracts the mean right after it; the centred difference is
+ * then the rounding of the outputs it subtracts, and |0 - rounding| /
+ * |rounding| = 1 would report a correct zero as wrong. So an analytic exact
+ * 0 agrees with a numerical value within GRADCHECK_ROUNDING_ULPS roundings
+ * of the terms it sums, divided by 2h. No nonzero analytic entry is judged
+ * any differently: the threshold is not loosened. */
 GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
                               const Tensor *dout, const Tensor *analytic,
                               const char *layer, const char *tensor)
@@ -41,11 +61,15 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
         value->data[i] = saved - (real)GRADCHECK_STEP;
         f(context, minus);
         value->data[i] = saved;
-        double sum = 0;
-        for (size_t k = 0; k < dout->size; k++)
+        double sum = 0, magnitude = 0;
+        for (size_t k = 0; k < dout->size; k++) {
             sum += ((double)plus->data[k] - minus->data[k]) * dout->data[k];
+            magnitude += fabs((double)plus->data[k] * dout->data[k]);
+        }
         double numerical = sum / (2 * GRADCHECK_STEP), a = analytic->data[i];
-        row.max_rel_error = fmax(row.max_rel_error, relative_error(a, numerical));
+        double rounding = GRADCHECK_ROUNDING_ULPS * REAL_EPSILON * magnitude / (2 * GRADCHECK_STEP);
+        double error = a == 0 && fabs(numerical) <= rounding ? 0 : relative_error(a, numerical);
+        row.max_rel_error = fmax(row.max_rel_error, error);
         row.max_abs_analytic = fmax(row.max_abs_analytic, fabs(a));
     }
     row.pass = row.max_rel_error < GRADCHECK_THRESHOLD && row.max_abs_analytic > 0;

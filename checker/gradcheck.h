@@ -44,6 +44,13 @@
  * of its tensor. An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
 
+/* An analytic entry of exactly 0 agrees with a centred difference no
+ * larger than this many roundings of the terms it sums (divided by 2h):
+ * a gradient that is zero by cancellation, not by structure, leaves that
+ * much behind (about 2.4 measured, for a bias before a batchnorm). See
+ * gradcheck_tensor in gradcheck.c. */
+#define GRADCHECK_ROUNDING_ULPS 64
+
 /* A gradient tensor whose largest entry is below GRADCHECK_ZERO_FLOOR times
  * the largest entry of all the tensors of the same network check is zero
  * up to rounding: the output does not depend on it (a bias just before a

@@ -323,8 +323,7 @@ START_TEST(a_parameter_the_output_does_not_depend_on_is_not_resolvable)
     Error err;
     Rng rng;
     rng_seed(&rng, 68);
-    Network *net = arch_build_text("conv 2 3x3 pad 1, batchnorm, relu, maxpool 2, fc 3", "test",
-                                   1, 8, 8, 3, &err);
+    Network *net = arch_build_text("conv 2 3x3 pad 1, batchnorm, fc 3", "test", 1, 8, 8, 3, &err);
     ck_assert_msg(net != NULL, "%s", err.msg);
     Tensor *x = tensor_new4(2, 1, 8, 8), *dscores = tensor_new2(2, 3);
     network_init(net, &rng);
@@ -338,6 +337,41 @@ START_TEST(a_parameter_the_output_does_not_depend_on_is_not_resolvable)
     tensor_free(x);
     tensor_free(dscores);
     network_free(net);
+}
+END_TEST
+/* out = (v - mean(v), v_0^2 / 2) for v of 8 entries: with dout all ones,
+ * L = v_0^2 / 2 + sum(v - mean(v)), whose gradient is (v_0, 0, ..., 0): the
+ * zeros come from cancellation, and the centred differences of the first 8
+ * outputs leave rounding behind. */
+static void centred_and_square(void *context, Tensor *out)
+{
+    const Tensor *v = context;
+    double mean = 0;
+    for (size_t i = 0; i < v->size; i++) mean += v->data[i];
+    mean /= (double)v->size;
+    for (size_t i = 0; i < v->size; i++) out->data[i] = v->data[i] - (real)mean;
+    out->data[v->size] = v->data[0] * v->data[0] / 2;
+}
+
+START_TEST(a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not)
+{
+    Tensor *v = tensor_new2(1, 8), *dout = tensor_new2(1, 9), *analytic = tensor_new2(1, 8);
+    const double values[8] = {0.7, 0.1, 0.3, 1.3, 0.9, 2.1, 0.6, 0.35};
+    set_values(v, values);
+    tensor_fill(dout, 1);
+    tensor_zero(analytic);
+    analytic->data[0] = v->data[0];
+    GradcheckRow row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert_msg(row.pass, "a correct zero by cancellation failed with error %.3e", row.max_rel_error);
+    /* a zero where the truth is v_0 = 0.7 is still wrong */
+    analytic->data[0] = 0;
+    analytic->data[1] = 1;
+    row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert(!row.pass);
+    ck_assert(row.max_rel_error == 1);
+    tensor_free(v);
+    tensor_free(dout);
+    tensor_free(analytic);
 }
 END_TEST
 #endif /* REAL_IS_DOUBLE */
@@ -523,6 +557,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, the_loss_row_passes_and_leaves_the_network_as_it_was);
     tcase_add_test(tc, a_softmax_backward_without_its_1_over_N_fails_the_loss_row);
     tcase_add_test(tc, a_parameter_the_output_does_not_depend_on_is_not_resolvable);
+    tcase_add_test(tc, a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not);
     tcase_add_loop_test(tc, described_networks_pass_the_whole_check, 0,
                         (int)(sizeof described / sizeof described[0]));
 #endif
