@@ -363,12 +363,17 @@ START_TEST(a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not)
     analytic->data[0] = v->data[0];
     GradcheckRow row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
     ck_assert_msg(row.pass, "a correct zero by cancellation failed with error %.3e", row.max_rel_error);
-    /* a zero where the truth is v_0 = 0.7 is still wrong */
+    /* a zero where the truth is v_0 = 0.7 is still wrong: |0 - 0.7| / 0.7 */
     analytic->data[0] = 0;
-    analytic->data[1] = 1;
     row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
     ck_assert(!row.pass);
     ck_assert(row.max_rel_error == 1);
+    /* and so is a nonzero value where the truth is zero by cancellation */
+    analytic->data[0] = v->data[0];
+    analytic->data[1] = (real)1e-6;
+    row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert(!row.pass);
+    ck_assert(row.max_rel_error > 0.99);
     tensor_free(v);
     tensor_free(dout);
     tensor_free(analytic);
