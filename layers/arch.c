@@ -128,6 +128,10 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
             return error_set(err, "'fc' needs a number of outputs from 1 to %d, not '%s'",
                              ARCH_MAX_WIDTH, words[next]);
         next++;
+        if (next < count && !strcmp(words[next], "nobias")) {
+            layer->no_bias = 1;
+            next++;
+        }
         break;
     case ARCH_CONV:
         if (next >= count)
@@ -153,9 +157,15 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
         while (next < count) {
             const char *option = words[next];
             int is_stride = !strcmp(option, "stride"), is_pad = !strcmp(option, "pad");
+            if (layer->kind == ARCH_CONV && !strcmp(option, "nobias")) {
+                layer->no_bias = 1;
+                next++;
+                continue;
+            }
             if (!is_stride && !is_pad)
-                return error_set(err, "'%s' takes 'stride S' and 'pad P' after its kernel; "
-                                      "'%s' is not one of them", name, option);
+                return error_set(err, "'%s' takes 'stride S'%s and 'pad P' after its kernel; "
+                                      "'%s' is not one of them", name,
+                                 layer->kind == ARCH_CONV ? ", 'nobias'" : "", option);
             if (next + 1 >= count) return error_set(err, "'%s' needs a value", option);
             int *target = is_stride ? &layer->stride : &layer->pad;
             if (read_number(words[next + 1], is_pad, ARCH_MAX_KERNEL, target))
@@ -249,10 +259,10 @@ static int format_layer(const ArchLayer *l, char *buf, size_t len)
     case ARCH_DROPOUT:
         return snprintf(buf, len, "dropout %s", l->p_text);
     case ARCH_FC:
-        return snprintf(buf, len, "fc %d", l->width);
+        return snprintf(buf, len, "fc %d%s", l->width, l->no_bias ? " nobias" : "");
     case ARCH_CONV:
-        return snprintf(buf, len, "conv %d %dx%d stride %d pad %d", l->width, l->kernel_h,
-                        l->kernel_w, l->stride, l->pad);
+        return snprintf(buf, len, "conv %d %dx%d stride %d pad %d%s", l->width, l->kernel_h,
+                        l->kernel_w, l->stride, l->pad, l->no_bias ? " nobias" : "");
     case ARCH_MAXPOOL:
     case ARCH_AVGPOOL:
         if (l->pad)
@@ -355,6 +365,9 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
         char name[32];
         int kind = l->kind == ARCH_AVGPOOL ? ARCH_MAXPOOL : l->kind;
         snprintf(name, sizeof name, "%s%d", name_prefixes[l->kind], ++counts[kind]);
+        /* without its bias: the bias (params[1] of conv and fc) stays 0, unlisted,
+         * so no optimizer moves it and no checkpoint holds it */
+        if (layer && l->no_bias) layer->num_params = 1;
         if (!layer || network_add(net, layer, name, err) != 0) {
             error_prefix(err, "%s %s", origin, l->where);
             network_free(net);

@@ -15,6 +15,8 @@
  *     fc 7
  *
  *     batchnorm                normalises each channel (after conv) or feature (after fc)
+ *     conv ... nobias, fc M nobias   no bias (it stays 0): before a batchnorm, which
+ *                              subtracts the mean, a bias has no effect
  *     dropout P                drops each value with probability P in training, 0 <= P < 1
  *
  * Softmax cross-entropy is the loss after the last layer, which must give
@@ -52,6 +54,7 @@ typedef struct {
     int width;                   /* conv: filters F; fc: outputs M */
     int kernel_h, kernel_w;      /* conv, pools */
     int stride, pad;             /* conv, pools */
+    int no_bias;                 /* conv, fc: 'nobias' */
     double p;                    /* dropout: the probability of dropping a value */
     char p_text[24];             /* ... as written, so the canonical text keeps it exactly */
     char where[48];              /* "line 3", "item 2" (for messages) */

@@ -28,6 +28,8 @@ typedef struct {
 } ConvLayer;
 
 /* A convolution with zero weights and biases (the network initialises them).
+ * params[0] is w and params[1] is b; a network may list w alone, leaving
+ * b at 0 (a description's 'nobias').
  * Returns NULL with a message for a kernel or channel count < 1, stride < 1
  * or pad < 0. */
 Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,

@@ -21,6 +21,8 @@ typedef struct {
     Tensor *w, *b, *dw, *db;
 } FcLayer;
 
+/* params[0] is w and params[1] is b; a network may list w alone, leaving b
+ * at 0 (a description's 'nobias'). */
 Layer *fc_create(int in_features, int out_features, Error *err);
 
 #endif

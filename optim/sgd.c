@@ -3,12 +3,15 @@
 typedef struct {
     Optimizer base;
     double momentum;
+    int nesterov;
 } Sgd;
 
 static void sgd_step(Optimizer *opt, Network *net)
 {
     const Sgd *sgd = (const Sgd *)opt;
     const real lr = (real)opt->lr, momentum = (real)sgd->momentum;
+    /* the step is lr (look * g + momentum * v): look 0 for plain momentum, 1 for Nesterov */
+    const real look = sgd->nesterov ? 1 : 0, ahead = sgd->nesterov ? momentum : 1;
     for (int i = 0; i < opt->num_params; i++) {
         Param *param = network_param(net, i, NULL, 0);
         real *restrict p = param->value->data, *restrict v = optimizer_state(opt, i, 0)->data;
@@ -22,7 +25,7 @@ static void sgd_step(Optimizer *opt, Network *net)
         for (long k = 0; k < size; k++) {
             real g = grad[k] + decay * p[k];
             v[k] = momentum * v[k] + g;
-            p[k] -= lr * v[k];
+            p[k] -= lr * (look * g + ahead * v[k]);
         }
     }
 }
@@ -34,9 +37,18 @@ static const OptimizerOps sgd_ops = {
     .step = sgd_step,
 };
 
+static const OptimizerOps nesterov_ops = {
+    .name = "nesterov",
+    .slots = 1,
+    .slot_names = {"velocity"},
+    .step = sgd_step,
+};
+
 Optimizer *sgd_create(Network *net, SgdConfig config)
 {
-    Sgd *sgd = (Sgd *)optimizer_alloc(&sgd_ops, sizeof *sgd, net, config.lr, config.weight_decay);
+    Sgd *sgd = (Sgd *)optimizer_alloc(config.nesterov ? &nesterov_ops : &sgd_ops, sizeof *sgd, net,
+                                      config.lr, config.weight_decay);
     sgd->momentum = config.momentum;
+    sgd->nesterov = config.nesterov;
     return &sgd->base;
 }

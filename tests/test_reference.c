@@ -34,6 +34,7 @@
 
 #include "checkpoint.h"
 #include "npz.h"
+#include "optimizers.h"
 #include "sgd.h"
 
 #define REFERENCE_DIR "tests/fixtures/reference/"
@@ -41,6 +42,7 @@
 #define LOSS_TOLERANCE 1e-5
 #define GRADIENT_TOLERANCE 1e-4
 #define MOVE_TOLERANCE 1e-4
+#define OPTIMIZER_TOLERANCE 1e-3
 #define FLOAT32_EPSILON 1.1920928955078125e-7 /* 2^-23: the float32 rounding of a stored value */
 
 /* The batch torch saw: x (N, 1, 48, 48) = pixels / 255 computed in `real`
@@ -259,6 +261,148 @@ START_TEST(two_sgd_steps_with_momentum_and_weight_decay_move_every_parameter_as_
 }
 END_TEST
 
+/* ---- batch normalisation, dropout 0 and the five optimizers -------------
+ * make_bn_reference.py: conv, batchnorm, relu, maxpool, fc, batchnorm,
+ * relu, dropout 0, fc, on numpy-written weights and running statistics. */
+
+static Network *load_bn_network(void)
+{
+    Error err;
+    Network *net = checkpoint_load(REFERENCE_DIR "bn_weights.npz", NULL, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_int_eq(network_num_buffers(net), 4);
+    return net;
+}
+
+START_TEST(batchnorm_network_in_evaluation_mode_gives_torchs_probabilities)
+{
+    Network *net = load_bn_network();
+    Batch batch = load_batch();
+    NpzFile expected;
+    Error err;
+    ck_assert_msg(npz_read(REFERENCE_DIR "bn_expected.npz", &expected, &err) == 0, "%s", err.msg);
+    network_set_mode(net, LAYER_EVAL);
+    network_loss(net, batch.x, batch.labels);
+    double *want = expected_values(&expected, "eval.probs", net->probs->size);
+    double largest = 0;
+    for (size_t k = 0; k < net->probs->size; k++) {
+        double difference = fabs((double)net->probs->data[k] - want[k]);
+        ck_assert_msg(difference <= PROBS_TOLERANCE, "probs[%zu][%zu]: got %.9g, torch %.9g",
+                      k / 7, k % 7, (double)net->probs->data[k], want[k]);
+        largest = fmax(largest, difference);
+    }
+    report("bn eval probs", largest);
+    free(want);
+    npz_free(&expected);
+    batch_free(&batch);
+    network_free(net);
+}
+END_TEST
+
+/* Compares one tensor's move from start with torch's, as assert_moved_as_torch. */
+static void assert_tensor_moved(const Tensor *got, const Tensor *start, const NpzFile *expected,
+                                const char *member, double tolerance)
+{
+    double *want = expected_values(expected, member, got->size);
+    double largest_move = 0, largest_difference = 0;
+    for (size_t k = 0; k < got->size; k++)
+        largest_move = fmax(largest_move, fabs(want[k] - (double)start->data[k]));
+    ck_assert_msg(largest_move > 0, "%s: torch did not move it; the fixture is wrong", member);
+    for (size_t k = 0; k < got->size; k++) {
+        double difference = fabs((double)got->data[k] - want[k]);
+        double allowed = tolerance * largest_move + 2 * FLOAT32_EPSILON * fabs(want[k]);
+        ck_assert_msg(difference <= allowed, "%s[%zu]: got %.9g, torch %.9g (started at %.9g; "
+                      "largest move %.3g)", member, k, (double)got->data[k], want[k],
+                      (double)start->data[k], largest_move);
+        largest_difference = fmax(largest_difference, difference / largest_move);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s / move", member);
+    report(what, largest_difference);
+    free(want);
+}
+
+/* Three training steps with the named optimizer; every parameter and
+ * running statistic must have moved as torch moved it. (The layers before
+ * the batchnorms have no bias: make_bn_reference.py says why.) */
+static void three_steps_as_torch(const char *name, OptimizerSettings settings)
+{
+    Network *net = load_bn_network();
+    Batch batch = load_batch();
+    NpzFile expected;
+    Error err;
+    ck_assert_msg(npz_read(REFERENCE_DIR "bn_expected.npz", &expected, &err) == 0, "%s", err.msg);
+    const int params = network_num_params(net), buffers = network_num_buffers(net);
+    Tensor **start = copy_params(net);
+    Tensor **start_buffers = xcalloc((size_t)buffers, sizeof *start_buffers);
+    for (int i = 0; i < buffers; i++) start_buffers[i] = tensor_copy(network_buffer(net, i, NULL, 0)->value);
+    settings.name = name;
+    Optimizer *opt = optimizer_create(net, &settings);
+    network_set_mode(net, LAYER_TRAIN);
+    for (int s = 0; s < 3; s++) {
+        network_loss(net, batch.x, batch.labels);
+        network_loss_backward(net, batch.labels, NULL);
+        optimizer_step(opt, net);
+    }
+    for (int i = 0; i < params; i++) {
+        char tensor[64], member[96];
+        const Param *param = network_param(net, i, tensor, sizeof tensor);
+        snprintf(member, sizeof member, "%s.%s", name, tensor);
+        assert_tensor_moved(param->value, start[i], &expected, member, OPTIMIZER_TOLERANCE);
+    }
+    for (int i = 0; i < buffers; i++) {
+        char tensor[64], member[96];
+        const Tensor *got = network_buffer(net, i, tensor, sizeof tensor)->value;
+        snprintf(member, sizeof member, "%s.%s", name, tensor);
+        assert_tensor_moved(got, start_buffers[i], &expected, member, OPTIMIZER_TOLERANCE);
+    }
+    optimizer_free(opt);
+    free_params(start, params);
+    free_params(start_buffers, buffers);
+    npz_free(&expected);
+    batch_free(&batch);
+    network_free(net);
+}
+
+static OptimizerSettings settings_for(const char *name, double lr, double weight_decay)
+{
+    OptimizerSettings s;
+    ck_assert_int_eq(optimizer_defaults(name, &s), 0);
+    s.lr = lr;
+    s.weight_decay = weight_decay;
+    return s;
+}
+
+START_TEST(three_sgd_steps_with_batchnorm_match_torch)
+{
+    three_steps_as_torch("sgd", settings_for("sgd", 0.05, 5e-4));
+}
+END_TEST
+
+START_TEST(three_nesterov_steps_with_batchnorm_match_torch)
+{
+    three_steps_as_torch("nesterov", settings_for("nesterov", 0.05, 5e-4));
+}
+END_TEST
+
+START_TEST(three_rmsprop_steps_with_batchnorm_match_torch)
+{
+    three_steps_as_torch("rmsprop", settings_for("rmsprop", 0.002, 5e-4));
+}
+END_TEST
+
+START_TEST(three_adam_steps_with_batchnorm_match_torch)
+{
+    three_steps_as_torch("adam", settings_for("adam", 0.002, 5e-4));
+}
+END_TEST
+
+START_TEST(three_adamw_steps_with_batchnorm_match_torch)
+{
+    three_steps_as_torch("adamw", settings_for("adamw", 0.002, 0.05));
+}
+END_TEST
+
 Suite *reference_suite(void)
 {
     Suite *s = suite_create("reference");
@@ -267,6 +411,12 @@ Suite *reference_suite(void)
     tcase_add_test(tc, gradients_match_torch);
     tcase_add_test(tc, one_plain_sgd_step_moves_every_parameter_as_torch);
     tcase_add_test(tc, two_sgd_steps_with_momentum_and_weight_decay_move_every_parameter_as_torch);
+    tcase_add_test(tc, batchnorm_network_in_evaluation_mode_gives_torchs_probabilities);
+    tcase_add_test(tc, three_sgd_steps_with_batchnorm_match_torch);
+    tcase_add_test(tc, three_nesterov_steps_with_batchnorm_match_torch);
+    tcase_add_test(tc, three_rmsprop_steps_with_batchnorm_match_torch);
+    tcase_add_test(tc, three_adam_steps_with_batchnorm_match_torch);
+    tcase_add_test(tc, three_adamw_steps_with_batchnorm_match_torch);
     suite_add_tcase(s, tc);
     return s;
 }
