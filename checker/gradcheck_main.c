@@ -379,7 +379,7 @@ static int walk_cost(const Arch *arch, int channels, int height, int width, Chec
         const double in_size = C * H * W, window = (double)layer->kernel_h * layer->kernel_w;
         switch (layer->kind) {
         case ARCH_FC:
-            cost->params += in_size * layer->width + layer->width;
+            cost->params += in_size * layer->width + (layer->no_bias ? 0 : layer->width);
             cost->flops += 2 * in_size * layer->width;
             C = layer->width;
             H = W = 1;
@@ -388,7 +388,8 @@ static int walk_cost(const Arch *arch, int channels, int height, int width, Chec
         case ARCH_CONV:
         case ARCH_MAXPOOL:
         case ARCH_AVGPOOL: {
-            if (layer->kind == ARCH_CONV) cost->params += layer->width * C * window + layer->width;
+            if (layer->kind == ARCH_CONV)
+                cost->params += layer->width * C * window + (layer->no_bias ? 0 : layer->width);
             double padded_h = H + 2.0 * layer->pad, padded_w = W + 2.0 * layer->pad;
             if (flat || padded_h < layer->kernel_h || padded_w < layer->kernel_w || layer->stride < 1)
                 return -1;

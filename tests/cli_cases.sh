@@ -113,6 +113,8 @@ expect_output "^loss     dscores   (2, 4) .*PASS"
 # a bias just before a batchnorm has no gradient to check: said, not failed
 expect 2 "$GRADCHECK" net --arch "conv 2 3x3 pad 1, batchnorm, fc 3"
 expect_output "the gradient of conv1.b was zero, or zero up to rounding"
+expect 0 "$GRADCHECK" net --arch "conv 2 3x3 pad 1 nobias, batchnorm, fc 3"
+expect_output "^net      bn1.beta  (2,) .*PASS"
 GRADCHECK_TMP=$(mktemp -d /tmp/workbench_cli_gradcheck.XXXXXX)
 printf '# a small network\nconv 3 3x3 pad 1\nrelu\n\nmaxpool 2\nfc 5\n' >"$GRADCHECK_TMP/small.net"
 expect 0 "$GRADCHECK" net --model "$GRADCHECK_TMP/small.net"
