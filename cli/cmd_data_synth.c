@@ -95,11 +95,8 @@ int cmd_data_synth(int argc, char **argv)
     }
 
     double start = clock_seconds();
-    ImageSet sets[NUM_SPLITS];
-    memset(sets, 0, sizeof sets);
-    synth_generate(&options, sets);
     Error err;
-    int status = splits_write_npz(sets, out_path, compress, &err);
+    int status = synth_write_npz(&options, out_path, compress, &err);
     if (status) {
         fprintf(stderr, "emotion data synth: %s\n", err.msg);
     } else {
@@ -107,10 +104,9 @@ int cmd_data_synth(int argc, char **argv)
                (unsigned long long)options.seed,
                options.balanced ? "balanced" : "FER2013-proportioned", clock_seconds() - start);
         for (int s = 0; s < NUM_SPLITS; s++)
-            if (sets[s].count > 0)
+            if (options.count[s] > 0)
                 printf("  x_%-5s (%d, 48, 48) uint8   y_%-5s (%d,) int64\n", split_names[s],
-                       sets[s].count, split_names[s], sets[s].count);
+                       options.count[s], split_names[s], options.count[s]);
     }
-    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
     return status ? 1 : 0;
 }

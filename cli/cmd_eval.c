@@ -217,12 +217,9 @@ static int evaluate(const EvalOptions *o)
         fprintf(stderr, "emotion eval: %s: split '%s' has no images\n", o->data_path, o->split);
         goto fail_data;
     }
-    if (data.channels != info.channels || data.height != info.height ||
-        data.width != info.width || data.classes != info.classes) {
-        fprintf(stderr, "emotion eval: %s was trained on %dx%dx%d images in %d classes, but %s "
-                        "holds %dx%dx%d images in %d classes\n", o->model_path, info.channels,
-                info.height, info.width, info.classes, o->data_path, data.channels, data.height,
-                data.width, data.classes);
+    if (dataset_check_fits(&data, o->data_path, info.channels, info.height, info.width,
+                           info.classes, &err)) {
+        fprintf(stderr, "emotion eval: %s (the model %s)\n", err.msg, o->model_path);
         goto fail_data;
     }
     const char *const *names = (const char *const *)info.class_names;

@@ -1,9 +1,10 @@
 /* emotion predict: the model's answer for a few images.
  *
  * Each image is read as the network needs it (src/image_io.h: PGM or PPM,
- * colour made gray, resized to 48x48), scaled to pixel / 255 like the
- * training images, and run through the network alone. The output is the
- * most probable class and all seven softmax probabilities.
+ * resized to the model's input, grey or colour as the model takes),
+ * scaled to pixel / 255 like the training images, and run through the
+ * network alone, in evaluation mode. The output is the most probable class
+ * and every class's softmax probability, under the checkpoint's class names.
  *
  * A file that cannot be read is reported on stderr and skipped; the other
  * images are still predicted, and the exit code is 1 if any failed, so a
@@ -23,10 +24,11 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: emotion predict --model FILE IMAGE...\n"
         "\n"
-        "Classifies each image (PGM or PPM: P2, P3, P5, P6, any size; colour becomes\n"
-        "gray, other sizes are resized to 48x48) and prints the predicted class and\n"
-        "the seven probabilities. An unreadable image is reported and skipped; the\n"
-        "exit code is then 1.\n"
+        "Classifies each image (PGM or PPM: P2, P3, P5, P6, any size) with the network\n"
+        "the checkpoint describes: the image is resized to the model's input (48x48 for\n"
+        "the emotion CNN) and made grey or colour as the model takes it. Prints the\n"
+        "predicted class and every class's probability. An unreadable image is reported\n"
+        "and skipped; the exit code is then 1.\n"
         "\n"
         "options:\n"
         "  --model FILE   the checkpoint (.npz written by emotion train); required\n"
@@ -88,23 +90,16 @@ int cmd_predict(int argc, char **argv)
         fprintf(stderr, "emotion predict: %s\n", err.msg);
         return 1;
     }
-    if (info.channels != 1 || info.height != IMAGE_SIDE || info.width != IMAGE_SIDE) {
-        fprintf(stderr, "emotion predict: %s takes %dx%dx%d images; predict reads 1x48x48 "
-                        "only\n", model_path, info.channels, info.height, info.width);
-        checkpoint_info_free(&info);
-        network_free(net);
-        return 1;
-    }
     network_set_mode(net, LAYER_EVAL);
     /* One image at a time, through the loader's own pixel / 255 so the
      * network sees exactly what it saw in training. */
     Dataset one;
-    dataset_alloc(&one, 1, "test");
-    Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
+    dataset_alloc_shape(&one, 1, info.channels, info.height, info.width, info.classes, "test");
+    Tensor *x = tensor_new4(1, info.channels, info.height, info.width);
     const int first = 0;
     int failures = 0;
     for (int i = 0; i < image_count; i++) {
-        if (image_read_gray48(images[i], one.images, &err)) {
+        if (image_read(images[i], info.channels, info.height, info.width, one.images, &err)) {
             fprintf(stderr, "emotion predict: %s\n", err.msg);
             failures++;
             continue;

@@ -18,9 +18,11 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "commands.h"
+#include "files.h"
 #include "loader.h"
 #include "model.h"
-#include "sgd.h"
+#include "optimizers.h"
+#include "schedule.h"
 #include "synth.h"
 #include "train.h"
 
@@ -35,8 +37,13 @@ typedef struct {
     const char *init_path; /* --init, or NULL */
     int epochs;
     int batch_size;
-    double lr, momentum, weight_decay;
+    OptimizerSettings optimizer; /* --optimizer and its settings */
+    /* which settings the command line gave (the rest: the optimizer's defaults) */
+    int lr_given, momentum_given, alpha_given, beta1_given, beta2_given, eps_given, decay_given;
     Schedule schedule;
+    int warmup;              /* --warmup epochs */
+    double plateau_factor;   /* --plateau-factor */
+    int plateau_patience;    /* --plateau-patience */
     uint64_t seed;
     int augment, shuffle, flip;
     int threads;           /* 0: OpenMP's default */
@@ -50,10 +57,10 @@ static TrainOptions default_options(void)
         .out_dir = DEFAULT_OUT,
         .epochs = 10,
         .batch_size = 64,
-        .lr = 0.02,
-        .momentum = 0.9,
-        .weight_decay = 5e-4,
+        .optimizer = {.name = "sgd"},
         .schedule = SCHEDULE_CONSTANT,
+        .plateau_factor = 0.5,
+        .plateau_patience = 3,
         .seed = 1,
         .augment = 1,
         .shuffle = 1,
@@ -64,13 +71,20 @@ static TrainOptions default_options(void)
 static void usage(FILE *out)
 {
     TrainOptions d = default_options();
+    OptimizerSettings sgd, adam;
+    optimizer_defaults("sgd", &sgd);
+    optimizer_defaults("adam", &adam);
     fprintf(out,
         "usage: emotion train [--model FILE.net | --arch TEXT] [--data FILE.npz] [--epochs N]\n"
-        "                     [--batch N] [--lr LR] [--momentum M] [--weight-decay WD]\n"
-        "                     [--schedule NAME] [--seed S] [--no-augment] [--no-flip]\n"
-        "                     [--no-shuffle] [--init FILE.npz] [--threads N] [--out DIR]\n"
+        "                     [--batch N] [--optimizer NAME] [--lr LR] [--momentum M]\n"
+        "                     [--alpha A] [--beta1 B1] [--beta2 B2] [--eps E]\n"
+        "                     [--weight-decay WD] [--schedule NAME] [--warmup N]\n"
+        "                     [--plateau-factor F] [--plateau-patience N] [--seed S]\n"
+        "                     [--no-augment] [--no-flip] [--no-shuffle] [--init FILE.npz]\n"
+        "                     [--threads N] [--out DIR]\n"
         "\n"
-        "Trains a network with mini-batch SGD on the train split, measuring the val split\n"
+        "Trains a network by mini-batch gradient descent on the train split, measuring the\n"
+        "val split\n"
         "after each epoch. The network is described in text (see models/), by default the\n"
         "seed's emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then FC -> ReLU -> FC),\n"
         "its input shape and class count taken from the data; it is printed as a table\n"
@@ -88,11 +102,24 @@ static void usage(FILE *out)
         "                      " DEFAULT_DATA ", the synthetic faces, generated if missing)\n"
         "  --epochs N          passes over the training set (default %d)\n"
         "  --batch N           images per mini-batch (default %d)\n"
-        "  --lr LR             learning rate (default %g)\n"
-        "  --momentum M        SGD momentum, 0 <= M < 1 (default %g)\n"
-        "  --weight-decay WD   L2 penalty on the weights, not the biases (default %g)\n"
+        "  --optimizer NAME    sgd (default, with momentum), nesterov (SGD with Nesterov\n"
+        "                      momentum), rmsprop, adam or adamw (Adam, weight decay\n"
+        "                      decoupled), with PyTorch's update rules and defaults\n"
+        "  --lr LR             learning rate (default %g for sgd and nesterov, %g for the\n"
+        "                      others)\n"
+        "  --momentum M        sgd, nesterov: momentum, 0 <= M < 1 (default %g)\n"
+        "  --alpha A           rmsprop: decay of the squared-gradient average (default %g)\n"
+        "  --beta1 B1          adam, adamw: decay of the gradient average (default %g)\n"
+        "  --beta2 B2          adam, adamw: decay of the squared-gradient average (default %g)\n"
+        "  --eps E             rmsprop, adam, adamw: added to the denominator (default %g)\n"
+        "  --weight-decay WD   L2 penalty on conv and fc weights, never on biases or\n"
+        "                      batchnorm's scale and shift (default %g); decoupled for adamw\n"
         "  --schedule NAME     learning rate over the epochs: constant (default), step\n"
-        "                      (lr/10 from half-way, lr/100 from 3/4) or cosine\n"
+        "                      (lr/10 from half-way, lr/100 from 3/4), cosine, or plateau\n"
+        "                      (lr times F when val accuracy has not improved for N epochs)\n"
+        "  --warmup N          first N epochs ramp the rate up linearly (default 0)\n"
+        "  --plateau-factor F  plateau: multiply the rate by F, 0 < F < 1 (default %g)\n"
+        "  --plateau-patience N  plateau: epochs without improvement tolerated (default %d)\n"
         "  --seed S            seed of the initial weights, the order and the\n"
         "                      augmentation (default %llu)\n"
         "  --no-augment        no random flips and shifts of the training images\n"
@@ -105,12 +132,16 @@ static void usage(FILE *out)
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
         "  --out DIR           where the results go (default " DEFAULT_OUT ")\n"
         "  -h, --help          show this help\n",
-        d.epochs, d.batch_size, d.lr, d.momentum, d.weight_decay, (unsigned long long)d.seed);
+        d.epochs, d.batch_size, sgd.lr, adam.lr, sgd.momentum, adam.alpha, adam.beta1,
+        adam.beta2, adam.eps, sgd.weight_decay, d.plateau_factor, d.plateau_patience,
+        (unsigned long long)d.seed);
 }
 
 /* ---------------------------------------------------------------------------
  * Options
  * ------------------------------------------------------------------------- */
+
+static int settle_optimizer(TrainOptions *o);
 
 /* Fills options from argv. Returns 0 to train, 1 when --help was shown,
  * -1 on bad usage (message printed). */
@@ -118,6 +149,8 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
 {
     static const char *const valued[] = {
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
+        "--optimizer", "--alpha", "--beta1", "--beta2", "--eps", "--warmup", "--plateau-factor",
+        "--plateau-patience",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -171,19 +204,53 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--threads")) {
             bad = arg_int(PROG, flag, value, 1, 1024, &o->threads);
 
+        } else if (!strcmp(flag, "--optimizer")) {
+            OptimizerSettings chosen;
+            if (optimizer_defaults(value, &chosen) != 0) {
+                fprintf(stderr, "emotion train: --optimizer is %s, not '%s'\n", optimizer_names,
+                        value);
+                bad = -1;
+            } else {
+                o->optimizer.name = chosen.name;
+            }
         } else if (!strcmp(flag, "--lr")) {
-            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->lr);
+            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->optimizer.lr);
+            o->lr_given = 1;
         } else if (!strcmp(flag, "--momentum")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->momentum);
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.momentum);
+            o->momentum_given = 1;
+        } else if (!strcmp(flag, "--alpha")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.alpha);
+            o->alpha_given = 1;
+        } else if (!strcmp(flag, "--beta1")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.beta1);
+            o->beta1_given = 1;
+        } else if (!strcmp(flag, "--beta2")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.beta2);
+            o->beta2_given = 1;
+        } else if (!strcmp(flag, "--eps")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 0, &o->optimizer.eps);
+            o->eps_given = 1;
         } else if (!strcmp(flag, "--weight-decay")) {
-            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->weight_decay);
+            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->optimizer.weight_decay);
+            o->decay_given = 1;
+        } else if (!strcmp(flag, "--warmup")) {
+            bad = arg_int(PROG, flag, value, 0, 100000, &o->warmup);
+        } else if (!strcmp(flag, "--plateau-factor")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->plateau_factor);
+            if (!bad && o->plateau_factor == 0) {
+                fprintf(stderr, "emotion train: --plateau-factor must be above 0\n");
+                bad = -1;
+            }
+        } else if (!strcmp(flag, "--plateau-patience")) {
+            bad = arg_int(PROG, flag, value, 0, 100000, &o->plateau_patience);
         } else if (!strcmp(flag, "--seed")) {
             bad = arg_seed(PROG, flag, value, &o->seed);
         } else if (!strcmp(flag, "--schedule")) {
             int s = schedule_from_name(value);
             if (s < 0) {
-                fprintf(stderr, "emotion train: --schedule is constant, step or cosine, not '%s'\n\n",
-                        value);
+                fprintf(stderr, "emotion train: --schedule is constant, step, cosine or plateau, "
+                                "not '%s'\n", value);
                 bad = -1;
             } else {
                 o->schedule = (Schedule)s;
@@ -196,6 +263,43 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
     }
     if (o->model.model_path && o->model.arch_text) {
         fprintf(stderr, "emotion train: give --model or --arch, not both\n\n");
+        return -1;
+    }
+    return settle_optimizer(o);
+}
+
+/* The chosen optimizer's defaults under the settings the command line
+ * gave; a setting the optimizer does not use is an error, not ignored. */
+static int settle_optimizer(TrainOptions *o)
+{
+    const OptimizerSettings given = o->optimizer;
+    optimizer_defaults(given.name, &o->optimizer);
+    const struct {
+        const char *setting, *flag;
+        int given;
+        double value, *target;
+    } settings[] = {
+        {"momentum", "--momentum", o->momentum_given, given.momentum, &o->optimizer.momentum},
+        {"alpha", "--alpha", o->alpha_given, given.alpha, &o->optimizer.alpha},
+        {"beta1", "--beta1", o->beta1_given, given.beta1, &o->optimizer.beta1},
+        {"beta2", "--beta2", o->beta2_given, given.beta2, &o->optimizer.beta2},
+        {"eps", "--eps", o->eps_given, given.eps, &o->optimizer.eps},
+        {"lr", "--lr", o->lr_given, given.lr, &o->optimizer.lr},
+        {"weight_decay", "--weight-decay", o->decay_given, given.weight_decay,
+         &o->optimizer.weight_decay},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (!settings[i].given) continue;
+        if (!optimizer_uses(given.name, settings[i].setting)) {
+            fprintf(stderr, "emotion train: %s does not apply to --optimizer %s\n\n",
+                    settings[i].flag, given.name);
+            return -1;
+        }
+        *settings[i].target = settings[i].value;
+    }
+    if (o->warmup >= o->epochs) {
+        fprintf(stderr, "emotion train: --warmup %d leaves no epoch of the schedule (--epochs %d)\n\n",
+                o->warmup, o->epochs);
         return -1;
     }
     return 0;
@@ -211,61 +315,6 @@ static char *join_path(const char *dir, const char *name)
     char *path = xmalloc(strlen(dir) + strlen(name) + 2);
     sprintf(path, "%s/%s", dir, name);
     return path;
-}
-
-/* mkdir -p: creates dir and any missing parents. */
-static int make_directories(const char *dir, Error *err)
-{
-    char *path = xmalloc(strlen(dir) + 1);
-    strcpy(path, dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        struct stat st;
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            error_set(err, "%s: cannot create the directory: %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            error_set(err, "%s: exists and is not a directory", path);
-            free(path);
-            return -1;
-        }
-        *p = saved;
-        if (saved == '\0') break;
-    }
-    free(path);
-    return 0;
-}
-
-/* The built-in dataset: drawn with the default synth settings (as
- * `emotion data synth` would) the first time it is needed. */
-static int ensure_builtin_data(const char *path, Error *err)
-{
-    if (access(path, F_OK) == 0) return 0;
-    SynthOptions options = synth_default_options();
-    printf("%s not found: drawing the built-in synthetic faces (%d train, %d val, %d test, "
-           "seed %llu) as 'emotion data synth' would\n",
-           path, options.count[SPLIT_TRAIN], options.count[SPLIT_VAL], options.count[SPLIT_TEST],
-           (unsigned long long)options.seed);
-    fflush(stdout);
-    const char *slash = strrchr(path, '/');
-    if (slash) {
-        char *dir = xmalloc((size_t)(slash - path) + 1);
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-        int status = dir[0] ? make_directories(dir, err) : 0;
-        free(dir);
-        if (status) return -1;
-    }
-    ImageSet sets[NUM_SPLITS];
-    memset(sets, 0, sizeof sets);
-    synth_generate(&options, sets);
-    int status = splits_write_npz(sets, path, 0, err);
-    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
-    return status;
 }
 
 /* The train and val splits of one .npz, read once. */
@@ -390,12 +439,9 @@ static Network *build_network(const TrainOptions *o, const Dataset *train, int *
     CheckpointInfo info;
     Network *net = checkpoint_load(o->init_path, &info, err);
     if (!net) return NULL;
-    if (info.channels != train->channels || info.height != train->height ||
-        info.width != train->width || info.classes != train->classes) {
-        error_set(err, "%s was trained on %dx%dx%d images in %d classes, but the data holds "
-                       "%dx%dx%d images in %d classes", o->init_path, info.channels, info.height,
-                  info.width, info.classes, train->channels, train->height, train->width,
-                  train->classes);
+    if (dataset_check_fits(train, o->data_path, info.channels, info.height, info.width,
+                           info.classes, err) != 0) {
+        error_prefix(err, "--init %s", o->init_path);
         goto fail;
     }
     if (given) {
@@ -434,10 +480,18 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     printf("data: %s, %d train / %d val images of %dx%dx%d, %d classes\n", o->data_path,
            train->count, val->count, train->channels, train->height, train->width,
            train->classes);
-    printf("SGD: %d epochs, batch %d, lr %g (%s), momentum %g, weight decay %g, seed %llu, "
-           "augment %s, shuffle %s, threads %d\n",
-           o->epochs, o->batch_size, o->lr, schedule_name(o->schedule), o->momentum,
-           o->weight_decay, (unsigned long long)o->seed,
+    const OptimizerSettings *s = &o->optimizer;
+    printf("optimizer: %s, lr %g", s->name, s->lr);
+    if (optimizer_uses(s->name, "momentum")) printf(", momentum %g", s->momentum);
+    if (optimizer_uses(s->name, "alpha")) printf(", alpha %g", s->alpha);
+    if (optimizer_uses(s->name, "beta1")) printf(", beta1 %g, beta2 %g", s->beta1, s->beta2);
+    if (optimizer_uses(s->name, "eps")) printf(", eps %g", s->eps);
+    printf(", weight decay %g; schedule %s", s->weight_decay, schedule_name(o->schedule));
+    if (o->schedule == SCHEDULE_PLATEAU)
+        printf(" (factor %g, patience %d)", o->plateau_factor, o->plateau_patience);
+    if (o->warmup) printf(" after %d warm-up epoch%s", o->warmup, o->warmup == 1 ? "" : "s");
+    printf("\n%d epochs, batch %d, seed %llu, augment %s, shuffle %s, threads %d\n", o->epochs,
+           o->batch_size, (unsigned long long)o->seed,
            o->augment ? (o->flip ? "on" : "on (shifts, no flips)") : "off",
            o->shuffle ? "on" : "off", omp_get_max_threads());
     fflush(stdout);
@@ -452,17 +506,21 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
     char *model_path = join_path(o->out_dir, "model.npz");
     char *best_path = join_path(o->out_dir, "best.npz");
     char *metrics_path = join_path(o->out_dir, "metrics.csv");
-    Optimizer *opt = sgd_create(net, (SgdConfig){o->lr, o->momentum, o->weight_decay});
+    Optimizer *opt = optimizer_create(net, &o->optimizer);
+    LrSchedule schedule;
+    lr_schedule_init(&schedule, o->schedule, o->optimizer.lr, o->epochs, o->warmup,
+                     o->plateau_factor, o->plateau_patience);
     Loader loader;
     loader_init(&loader, train, o->batch_size,
-                (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed});
+                (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
+                                .no_flip = !o->flip});
     double best_accuracy = -1;
     int best_epoch = 0, status = 0;
     *completed = 0;
 
     for (int epoch = 0; epoch < o->epochs; epoch++) {
         EpochRow *row = &rows[epoch];
-        row->lr = opt->lr = schedule_lr(o->schedule, o->lr, epoch, o->epochs);
+        row->lr = opt->lr = lr_schedule_lr(&schedule, epoch);
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
         Progress bar;
@@ -493,13 +551,15 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                                isnan(row->val.loss) ? "NaN" : "infinite", row->lr);
             break;
         }
+        lr_schedule_observe(&schedule, epoch, row->val.accuracy);
         int improved = row->val.accuracy > best_accuracy;
         if (improved) {
             best_accuracy = row->val.accuracy;
             best_epoch = epoch + 1;
         }
-        if ((status = checkpoint_save(model_path, net, NULL, err)) ||
-            (improved && (status = checkpoint_save(best_path, net, NULL, err))))
+        const char *const *names = (const char *const *)train->class_names;
+        if ((status = checkpoint_save(model_path, net, names, err)) ||
+            (improved && (status = checkpoint_save(best_path, net, names, err))))
             break;
         row->seconds = progress_elapsed(&bar);
         *completed = epoch + 1;
@@ -535,7 +595,7 @@ int cmd_train(int argc, char **argv)
     if (o.threads > 0) omp_set_num_threads(o.threads);
 
     Error err;
-    if (!o.data_given && ensure_builtin_data(o.data_path, &err)) {
+    if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) {
         fprintf(stderr, "emotion train: %s\n", err.msg);
         return 1;
     }

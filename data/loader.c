@@ -7,13 +7,19 @@
 #include <string.h>
 
 #include "classes.h"
+#include "utf8.h"
 
 /* ---------------------------------------------------------------- reading */
 
 static int is_integer_dtype(NpyDtype dtype)
 {
-    return dtype != NPY_BOOL && dtype != NPY_FLOAT16 && dtype != NPY_FLOAT32 &&
-           dtype != NPY_FLOAT64;
+    switch (dtype) {
+    case NPY_INT8: case NPY_UINT8: case NPY_INT16: case NPY_UINT16:
+    case NPY_INT32: case NPY_UINT32: case NPY_INT64: case NPY_UINT64:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* IEEE half precision -> double: 1 sign bit, 5 exponent bits (bias 15),
@@ -43,7 +49,8 @@ static double float_element(const NpyArray *a, size_t i)
 }
 
 /* Element i of an integer array; uint64 values beyond INT64_MAX become
- * INT64_MAX (they are out of every range we accept anyway). */
+ * INT64_MAX (they are out of every range we accept anyway: messages print
+ * the true value with integer_text). */
 static int64_t integer_element(const NpyArray *a, size_t i)
 {
     switch (a->dtype) {
@@ -60,6 +67,16 @@ static int64_t integer_element(const NpyArray *a, size_t i)
     }
     default: assert(0 && "not an integer dtype"); return 0;
     }
+}
+
+/* Element i of an integer array as decimal text, exactly. */
+static const char *integer_text(const NpyArray *a, size_t i, char *buf, size_t len)
+{
+    if (a->dtype == NPY_UINT64)
+        snprintf(buf, len, "%llu", (unsigned long long)((const uint64_t *)a->data)[i]);
+    else
+        snprintf(buf, len, "%lld", (long long)integer_element(a, i));
+    return buf;
 }
 
 static void append_text(char *buf, size_t len, const char *text)
@@ -82,34 +99,60 @@ static void member_list(const NpzFile *npz, char *buf, size_t len)
     if (npz->count == 0) append_text(buf, len, "no arrays");
 }
 
-static int check_image_shape(const NpyArray *x, const char *path, Error *err)
+/* ------------------------------------------------------------ images */
+
+/* The image shape (C, H, W) of an images member x. */
+static int image_shape(const NpyArray *x, const char *path, int *channels, int *height,
+                       int *width, Error *err)
 {
-    int ok = (x->ndim == 3 && x->shape[1] == IMAGE_SIDE && x->shape[2] == IMAGE_SIDE) ||
-             (x->ndim == 4 && x->shape[1] == 1 && x->shape[2] == IMAGE_SIDE &&
-              x->shape[3] == IMAGE_SIDE) ||
-             (x->ndim == 2 && x->shape[1] == IMAGE_PIXELS);
-    if (ok) return 0;
     char shape[96];
-    return error_set(err, "%s: %s has shape %s; expected 48x48 grey images shaped "
-                          "(N, 48, 48), (N, 1, 48, 48) or (N, 2304)", path, x->name,
-                     npy_shape_string(x, shape, sizeof shape));
+    npy_shape_string(x, shape, sizeof shape);
+    if (x->ndim == 2 && x->shape[1] == 48 * 48) {
+        *channels = 1, *height = 48, *width = 48; /* older files' flat 48x48 rows */
+        return 0;
+    }
+    if (x->ndim == 2)
+        return error_set(err, "%s: %s has shape %s; flat rows are read only as 48x48 images "
+                              "(N, 2304): store images as (N, H, W) or (N, C, H, W)",
+                         path, x->name, shape);
+    if (x->ndim != 3 && x->ndim != 4)
+        return error_set(err, "%s: %s has shape %s; images must be (N, H, W) or (N, C, H, W)",
+                         path, x->name, shape);
+    int64_t c = x->ndim == 4 ? x->shape[1] : 1;
+    int64_t h = x->shape[x->ndim - 2], w = x->shape[x->ndim - 1];
+    if (c != 1 && c != 3) {
+        int channels_last = x->ndim == 4 && (w == 1 || w == 3);
+        return error_set(err, "%s: %s has shape %s: %lld channels; images must have 1 (grey) or "
+                              "3 (colour), channels first (N, C, H, W)%s",
+                         path, x->name, shape, (long long)c,
+                         channels_last ? " (for (N, H, W, C) arrays, store "
+                                         "x.transpose(0, 3, 1, 2))" : "");
+    }
+    if (h < 1 || w < 1 || h > DATASET_MAX_SIDE || w > DATASET_MAX_SIDE)
+        return error_set(err, "%s: %s has shape %s: images of %lldx%lld pixels; height and width "
+                              "must each be 1 to %d",
+                         path, x->name, shape, (long long)h, (long long)w, DATASET_MAX_SIDE);
+    *channels = (int)c, *height = (int)h, *width = (int)w;
+    return 0;
 }
 
-/* Copies every pixel of x (N*2304 elements of any accepted dtype) into
- * images as bytes 0..255; floats in [0, 1] are rounded to the nearest
- * multiple of 1/255. */
-static int copy_images(const NpyArray *x, const char *path, uint8_t *images, Error *err)
+/* Copies every pixel of x (any accepted dtype) into images as bytes
+ * 0..255; floats in [0, 1] are rounded to the nearest multiple of 1/255.
+ * image_bytes is C*H*W, for naming the image and pixel in messages. */
+static int copy_images(const NpyArray *x, const char *path, size_t image_bytes, uint8_t *images,
+                       Error *err)
 {
     if (x->dtype == NPY_UINT8) {
         memcpy(images, x->data, x->count);
         return 0;
     }
-    if (x->dtype == NPY_BOOL)
-        return error_set(err, "%s: %s is bool; images must be uint8 (0..255) or float "
-                              "(0..1)", path, x->name);
+    if (!is_integer_dtype(x->dtype) && x->dtype != NPY_FLOAT16 && x->dtype != NPY_FLOAT32 &&
+        x->dtype != NPY_FLOAT64)
+        return error_set(err, "%s: %s is %s; images must be uint8 (0..255) or float "
+                              "(0..1)", path, x->name, npy_dtype_name(x->dtype));
     int is_float = !is_integer_dtype(x->dtype);
     for (size_t i = 0; i < x->count; i++) {
-        size_t image = i / IMAGE_PIXELS, pixel = i % IMAGE_PIXELS;
+        size_t image = i / image_bytes, pixel = i % image_bytes;
         if (is_float) {
             double v = float_element(x, i);
             if (!(v >= 0.0 && v <= 1.0)) /* also catches NaN */
@@ -120,28 +163,230 @@ static int copy_images(const NpyArray *x, const char *path, uint8_t *images, Err
             images[i] = (uint8_t)floor(v * 255.0 + 0.5);
         } else {
             int64_t v = integer_element(x, i);
+            char text[32];
             if (v < 0 || v > 255)
-                return error_set(err, "%s: %s image %zu pixel %zu is %lld, outside 0..255",
-                                 path, x->name, image, pixel, (long long)v);
+                return error_set(err, "%s: %s image %zu pixel %zu is %s, outside 0..255",
+                                 path, x->name, image, pixel, integer_text(x, i, text, sizeof text));
             images[i] = (uint8_t)v;
         }
     }
     return 0;
 }
 
-static int copy_labels(const NpyArray *y, const char *path, int *labels, Error *err)
+/* ----------------------------------------------------------- classes */
+
+/* count strings copied into one allocation: the (count,) pointers, then
+ * the texts they point to, so one free() releases everything. */
+static char **names_block(int count, const char *const *texts)
+{
+    size_t bytes = (size_t)count * sizeof(char *);
+    for (int k = 0; k < count; k++) bytes += strlen(texts[k]) + 1;
+    char **names = xmalloc(bytes ? bytes : 1);
+    char *text = (char *)(names + count);
+    for (int k = 0; k < count; k++) {
+        size_t n = strlen(texts[k]) + 1;
+        memcpy(text, texts[k], n);
+        names[k] = text;
+        text += n;
+    }
+    return names;
+}
+
+/* The names of a file without class_names: FER2013's for seven classes
+ * (the layout this workbench began with), "class 0", "class 1", ...
+ * otherwise. */
+static char **default_class_names(int classes)
+{
+    if (classes == NUM_CLASSES) return names_block(classes, class_names);
+    char (*numbered)[24] = xmalloc((size_t)(classes ? classes : 1) * sizeof *numbered);
+    const char **texts = xmalloc((size_t)(classes ? classes : 1) * sizeof *texts);
+    for (int k = 0; k < classes; k++) {
+        snprintf(numbered[k], sizeof numbered[k], "class %d", k);
+        texts[k] = numbered[k];
+    }
+    char **names = names_block(classes, texts);
+    free(texts);
+    free(numbered);
+    return names;
+}
+
+/* A name must be 1..CLASS_NAME_MAX bytes of UTF-8 without control
+ * characters (C0, DEL and C1: they would garble every table and chart the
+ * name is printed in). what names the entry in messages. */
+static int check_class_name(const char *name, const char *path, const char *what, Error *err)
+{
+    size_t n = strlen(name);
+    if (n == 0) return error_set(err, "%s: %s is empty; every class needs a name", path, what);
+    if (n > CLASS_NAME_MAX)
+        return error_set(err, "%s: %s is %zu bytes long; class names may have at most %d bytes "
+                              "of UTF-8", path, what, n, CLASS_NAME_MAX);
+    for (size_t at = 0; at < n;) {
+        uint32_t c;
+        int length = utf8_decode((const uint8_t *)name + at, n - at, &c);
+        if (length == 0)
+            return error_set(err, "%s: %s is not valid UTF-8 (at byte %zu)", path, what, at);
+        if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
+            return error_set(err, "%s: %s holds the control character U+%04X (at byte %zu); "
+                                  "class names must be printable", path, what, (unsigned)c, at);
+        at += (size_t)length;
+    }
+    return 0;
+}
+
+/* The entries of class_names: a 1-D string array, or uint8 UTF-8 text
+ * with one name per line (a final newline, and a '\r' before each '\n',
+ * are allowed). texts receives up to DATASET_MAX_CLASSES checked names. */
+static int read_class_names(const NpyArray *a, const char *path,
+                            char (*texts)[CLASS_NAME_MAX + 1], int *count, Error *err)
+{
+    char shape[96], what[64];
+    npy_shape_string(a, shape, sizeof shape);
+    if (npy_dtype_is_string(a->dtype) && a->ndim == 1) {
+        if (a->count > DATASET_MAX_CLASSES)
+            return error_set(err, "%s: class_names has %zu names; at most %d classes are "
+                                  "supported", path, a->count, DATASET_MAX_CLASSES);
+        /* Room for any element: UTF-8 takes at most 4 bytes per code point. */
+        size_t cap = a->string_length * (a->dtype == NPY_UNICODE ? 4 : 1) + 1;
+        char *text = xmalloc(cap);
+        int status = 0;
+        for (size_t k = 0; k < a->count && status == 0; k++) {
+            snprintf(what, sizeof what, "class_names[%zu]", k);
+            if (npy_string_element(a, k, text, cap, err))
+                status = error_prefix(err, "%s", path);
+            else if (check_class_name(text, path, what, err) == 0)
+                memcpy(texts[k], text, strlen(text) + 1);
+            else
+                status = -1;
+        }
+        free(text);
+        *count = (int)a->count;
+        return status;
+    }
+    if (a->dtype == NPY_UINT8 && a->ndim == 1) {
+        const char *text = a->data, *end = text + a->count;
+        int k = 0;
+        while (text < end) {
+            const char *newline = memchr(text, '\n', (size_t)(end - text));
+            const char *line_end = newline ? newline : end;
+            size_t n = (size_t)(line_end - text);
+            if (n > 0 && text[n - 1] == '\r') n--;
+            if (k == DATASET_MAX_CLASSES)
+                return error_set(err, "%s: class_names has more than %d lines; at most %d classes "
+                                      "are supported", path, DATASET_MAX_CLASSES,
+                                 DATASET_MAX_CLASSES);
+            snprintf(what, sizeof what, "class_names line %d", k + 1);
+            if (memchr(text, '\0', n))
+                return error_set(err, "%s: %s holds a NUL byte; class names must be printable",
+                                 path, what);
+            if (n > CLASS_NAME_MAX)
+                return error_set(err, "%s: %s is %zu bytes long; class names may have at most "
+                                      "%d bytes of UTF-8", path, what, n, CLASS_NAME_MAX);
+            memcpy(texts[k], text, n);
+            texts[k][n] = '\0';
+            if (check_class_name(texts[k], path, what, err)) return -1;
+            k++;
+            text = newline ? newline + 1 : end;
+        }
+        *count = k;
+        return 0;
+    }
+    return error_set(err, "%s: class_names is %s with shape %s; it must be a 1-D array of "
+                          "strings (np.array(names)) or uint8 UTF-8 text with one name per line",
+                     path, npy_dtype_name(a->dtype), shape);
+}
+
+/* K from the labels: the largest in any integer y_* member, plus one. */
+static int classes_from_labels(const NpzFile *npz, const char *path, int *classes, Error *err)
+{
+    const NpyArray *where = NULL;
+    size_t where_index = 0;
+    int64_t largest = -1;
+    for (int m = 0; m < npz->count; m++) {
+        const NpyArray *y = &npz->arrays[m];
+        if (strncmp(y->name, "y_", 2) != 0 || !is_integer_dtype(y->dtype)) continue;
+        for (size_t i = 0; i < y->count; i++) {
+            int64_t v = integer_element(y, i);
+            if (v > largest) largest = v, where = y, where_index = i;
+        }
+    }
+    if (!where)
+        return error_set(err, "%s: no y_ member holds a label of 0 or more, so the number of "
+                              "classes is unknown (a class_names member would give it)", path);
+    if (largest >= DATASET_MAX_CLASSES) {
+        char text[32];
+        return error_set(err, "%s: %s[%zu] is %s; without a class_names member the class count "
+                              "is the largest label plus one, and at most %d classes are supported",
+                         path, where->name, where_index,
+                         integer_text(where, where_index, text, sizeof text), DATASET_MAX_CLASSES);
+    }
+    *classes = (int)largest + 1;
+    return 0;
+}
+
+int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes, char ***names,
+                             Error *err)
+{
+    *classes = 0;
+    *names = NULL;
+    const NpyArray *member = npz_find(npz, "class_names");
+    if (!member) {
+        if (classes_from_labels(npz, path, classes, err)) return -1;
+        *names = default_class_names(*classes);
+        return 0;
+    }
+    char (*texts)[CLASS_NAME_MAX + 1] = xmalloc(DATASET_MAX_CLASSES * sizeof *texts);
+    int count = 0;
+    int status = read_class_names(member, path, texts, &count, err);
+    if (status == 0 && count == 0)
+        status = error_set(err, "%s: class_names is empty; it needs one name per class", path);
+    for (int a = 0; status == 0 && a < count; a++)
+        for (int b = a + 1; status == 0 && b < count; b++)
+            if (!strcmp(texts[a], texts[b]))
+                status = error_set(err, "%s: class_names entries %d and %d are both '%s'; each "
+                                        "class needs its own name", path, a, b, texts[a]);
+    if (status == 0) {
+        const char **pointers = xmalloc((size_t)count * sizeof *pointers);
+        for (int k = 0; k < count; k++) pointers[k] = texts[k];
+        *names = names_block(count, pointers);
+        *classes = count;
+        free(pointers);
+    }
+    free(texts);
+    return status;
+}
+
+/* ------------------------------------------------------------ splits */
+
+static int copy_labels(const NpyArray *y, const char *path, int classes, int *labels, Error *err)
 {
     if (!is_integer_dtype(y->dtype))
         return error_set(err, "%s: %s is %s; labels must be integers (classes 0..%d)", path,
-                         y->name, npy_dtype_name(y->dtype), NUM_CLASSES - 1);
+                         y->name, npy_dtype_name(y->dtype), classes - 1);
     for (size_t i = 0; i < y->count; i++) {
         int64_t v = integer_element(y, i);
-        if (v < 0 || v >= NUM_CLASSES)
-            return error_set(err, "%s: %s[%zu] is %lld, outside the classes 0..%d", path,
-                             y->name, i, (long long)v, NUM_CLASSES - 1);
+        char text[32];
+        if (v < 0 || v >= classes)
+            return error_set(err, "%s: %s[%zu] is %s, outside the classes 0..%d", path, y->name,
+                             i, integer_text(y, i, text, sizeof text), classes - 1);
         labels[i] = (int)v;
     }
     return 0;
+}
+
+/* A dataset of count images of (channels, height, width), without class names. */
+static void alloc_images(Dataset *d, int count, int channels, int height, int width,
+                         const char *split)
+{
+    assert(count >= 0 && (channels == 1 || channels == 3));
+    assert(height >= 1 && height <= DATASET_MAX_SIDE && width >= 1 && width <= DATASET_MAX_SIDE);
+    memset(d, 0, sizeof *d);
+    d->count = count;
+    d->channels = channels;
+    d->height = height;
+    d->width = width;
+    d->images = xcalloc((size_t)count ? (size_t)count : 1, dataset_image_bytes(d));
+    d->labels = xcalloc((size_t)count ? (size_t)count : 1, sizeof *d->labels);
+    snprintf(d->split, sizeof d->split, "%s", split);
 }
 
 int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Dataset *out,
@@ -157,7 +402,8 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
         return error_set(err, "%s: no member '%s' for the %s split (the file has: %s)", path,
                          !x ? x_name : y_name, split, members);
     }
-    if (check_image_shape(x, path, err)) return -1;
+    int channels = 0, height = 0, width = 0;
+    if (image_shape(x, path, &channels, &height, &width, err)) return -1;
     if (y->ndim != 1) {
         char shape[96];
         return error_set(err, "%s: %s has shape %s; labels must be one-dimensional (N,)", path,
@@ -169,9 +415,15 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
     if (x->shape[0] > INT32_MAX)
         return error_set(err, "%s: %s has %lld images, more than the loader handles", path,
                          x->name, (long long)x->shape[0]);
+    int classes;
+    char **names;
+    if (dataset_classes_from_npz(npz, path, &classes, &names, err)) return -1;
 
-    dataset_alloc(out, (int)x->shape[0], split);
-    if (copy_images(x, path, out->images, err) || copy_labels(y, path, out->labels, err)) {
+    alloc_images(out, (int)x->shape[0], channels, height, width, split);
+    out->classes = classes;
+    out->class_names = names;
+    if (copy_images(x, path, dataset_image_bytes(out), out->images, err) ||
+        copy_labels(y, path, classes, out->labels, err)) {
         dataset_free(out);
         return -1;
     }
@@ -188,71 +440,98 @@ int dataset_load(const char *path, const char *split, Dataset *out, Error *err)
     return status;
 }
 
+void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int width, int classes,
+                         const char *split)
+{
+    assert(classes >= 1 && classes <= DATASET_MAX_CLASSES);
+    alloc_images(d, count, channels, height, width, split);
+    d->classes = classes;
+    d->class_names = default_class_names(classes);
+}
+
 void dataset_alloc(Dataset *d, int count, const char *split)
 {
-    assert(count >= 0);
-    memset(d, 0, sizeof *d);
-    d->count = count;
-    d->images = xcalloc((size_t)count, IMAGE_PIXELS);
-    d->labels = xcalloc((size_t)count, sizeof *d->labels);
-    snprintf(d->split, sizeof d->split, "%s", split);
-    d->channels = 1;
-    d->height = IMAGE_SIDE;
-    d->width = IMAGE_SIDE;
-    d->classes = NUM_CLASSES;
+    dataset_alloc_shape(d, count, 1, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES, split);
 }
 
 void dataset_free(Dataset *d)
 {
     free(d->images);
     free(d->labels);
+    free(d->class_names);
     memset(d, 0, sizeof *d);
+}
+
+size_t dataset_image_bytes(const Dataset *d)
+{
+    return (size_t)d->channels * (size_t)d->height * (size_t)d->width;
+}
+
+int dataset_check_fits(const Dataset *d, const char *path, int channels, int height, int width,
+                       int classes, Error *err)
+{
+    if (d->channels == channels && d->height == height && d->width == width &&
+        d->classes <= classes)
+        return 0;
+    return error_set(err, "%s: the %s split has images of (C, H, W) = (%d, %d, %d) in %d classes; "
+                          "expected (%d, %d, %d) images in at most %d classes",
+                     path, d->split, d->channels, d->height, d->width, d->classes, channels,
+                     height, width, classes);
 }
 
 /* ------------------------------------------------------------- batching */
 
-static int clamp_index(int i)
+static int clamp_index(int i, int size)
 {
-    return i < 0 ? 0 : i >= IMAGE_SIDE ? IMAGE_SIDE - 1 : i;
+    return i < 0 ? 0 : i >= size ? size - 1 : i;
 }
 
-void augment_image(const uint8_t *in, int flip, int shift_y, int shift_x, uint8_t *out)
+void augment_image(const uint8_t *in, int channels, int height, int width, int flip, int shift_y,
+                   int shift_x, uint8_t *out)
 {
-    for (int y = 0; y < IMAGE_SIDE; y++) {
-        const uint8_t *row = in + clamp_index(y - shift_y) * IMAGE_SIDE;
-        for (int x = 0; x < IMAGE_SIDE; x++) {
-            int source = clamp_index(x - shift_x);
-            out[y * IMAGE_SIDE + x] = row[flip ? IMAGE_SIDE - 1 - source : source];
+    for (int c = 0; c < channels; c++) {
+        const uint8_t *plane = in + (size_t)c * height * width;
+        uint8_t *out_plane = out + (size_t)c * height * width;
+        for (int y = 0; y < height; y++) {
+            const uint8_t *row = plane + (size_t)clamp_index(y - shift_y, height) * width;
+            for (int x = 0; x < width; x++) {
+                int source = clamp_index(x - shift_x, width);
+                out_plane[(size_t)y * width + x] = row[flip ? width - 1 - source : source];
+            }
         }
     }
 }
 
-void loader_fill_batch(const Dataset *data, const int *indices, int count, int augment,
+void loader_fill_batch(const Dataset *data, const int *indices, int count, AugmentMode augment,
                        Rng *rng, Tensor *x, int *labels)
 {
-    int dims[4] = {count, 1, IMAGE_SIDE, IMAGE_SIDE};
+    int dims[4] = {count, data->channels, data->height, data->width};
     tensor_resize(x, 4, dims);
+    const size_t image_bytes = dataset_image_bytes(data);
     /* pixel / 255 for the 256 possible bytes: the same division, done once. */
     real scale[256];
     for (int p = 0; p < 256; p++) scale[p] = (real)p / (real)255;
 
-    uint8_t moved[IMAGE_PIXELS];
+    uint8_t *moved = augment ? xmalloc(image_bytes) : NULL;
     for (int b = 0; b < count; b++) {
         int index = indices[b];
         assert(index >= 0 && index < data->count);
-        const uint8_t *image = data->images + (size_t)index * IMAGE_PIXELS;
+        const uint8_t *image = data->images + (size_t)index * image_bytes;
         if (augment) {
             int span = 2 * AUGMENT_MAX_SHIFT + 1;
             int flip = (int)rng_below(rng, 2);
             int shift_y = (int)rng_below(rng, (uint32_t)span) - AUGMENT_MAX_SHIFT;
             int shift_x = (int)rng_below(rng, (uint32_t)span) - AUGMENT_MAX_SHIFT;
-            augment_image(image, flip, shift_y, shift_x, moved);
+            if (augment == AUGMENT_SHIFT_ONLY) flip = 0;
+            augment_image(image, data->channels, data->height, data->width, flip, shift_y,
+                          shift_x, moved);
             image = moved;
         }
-        real *out = x->data + (size_t)b * IMAGE_PIXELS;
-        for (int i = 0; i < IMAGE_PIXELS; i++) out[i] = scale[image[i]];
+        real *out = x->data + (size_t)b * image_bytes;
+        for (size_t i = 0; i < image_bytes; i++) out[i] = scale[image[i]];
         labels[b] = data->labels[index];
     }
+    free(moved);
 }
 
 /* Distinct seeds for each (seed, epoch, purpose); rng_seed's splitmix64
@@ -269,7 +548,10 @@ void loader_init(Loader *loader, const Dataset *data, int batch_size, LoaderOpti
     loader->data = data;
     loader->batch_size = batch_size;
     loader->shuffle = options.shuffle;
-    loader->augment = options.augment && !strcmp(data->split, "train");
+    if (options.augment && !strcmp(data->split, "train"))
+        loader->augment = options.no_flip ? AUGMENT_SHIFT_ONLY : AUGMENT_FLIP_AND_SHIFT;
+    else
+        loader->augment = AUGMENT_NONE;
     loader->seed = options.seed;
     loader->order = xmalloc((size_t)(data->count ? data->count : 1) * sizeof *loader->order);
     loader->batch_indices = xmalloc((size_t)batch_size * sizeof *loader->batch_indices);

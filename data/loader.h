@@ -1,34 +1,49 @@
 /* loader.h: from an .npz dataset to float mini-batches for training.
  *
  * A Dataset is one split (train, val or test) held in memory as it is on
- * disk: one byte per pixel, 2,304 bytes per 48x48 face, so all of FER2013
- * takes 83 MB. The network sees floats: a Loader cuts the split into
- * mini-batches and converts each on the fly to an (N, 1, 48, 48) Tensor
- * with values pixel / 255 in [0, 1].
+ * disk: one byte per pixel, so all of FER2013 (35,887 faces of 48x48) takes
+ * 83 MB. The network sees floats: a Loader cuts the split into mini-batches
+ * and converts each on the fly to an (N, C, H, W) Tensor with values
+ * pixel / 255 in [0, 1].
  *
  * What files are accepted (members x_<split> and y_<split>):
- *   - images shaped (N, 48, 48), (N, 1, 48, 48) or (N, 2304);
+ *   - images shaped (N, H, W) (grey, C = 1) or (N, C, H, W) with C = 1 or
+ *     3 (colour, channels first), any H and W from 1 to DATASET_MAX_SIDE;
+ *     and (N, 2304), the flat rows of older files, read as (N, 48, 48);
  *   - images uint8 0..255 (or any integer type holding 0..255), or float
  *     (float16/32/64) already scaled to [0, 1]. Float images are rounded to
  *     the nearest 1/255 step and kept as uint8, like every other dataset:
- *     FER2013's grey levels are 8-bit to begin with, and one byte per pixel
+ *     photographs' levels are 8-bit to begin with, and one byte per pixel
  *     keeps memory and batch building the same for every file.
  *   - labels (N,) of any integer type (int8..int64, uint8..uint64) with
- *     values 0..6.
+ *     values 0..K-1.
+ * The class count K and the class names are the file's, the same for
+ * every split of it:
+ *   - from a member class_names when there is one: K = its length. It is
+ *     a 1-D numpy string array (np.array(names), dtype '<U..', or bytes,
+ *     '|S..'), or uint8 bytes of UTF-8 text with one name per line;
+ *   - otherwise K = the largest label in any y_* member, plus one, so a
+ *     validation split that happens to lack the last class still agrees
+ *     with the training split. The names are then FER2013's seven when
+ *     K = 7, else "class 0", "class 1", ...
+ * Names are 1 to CLASS_NAME_MAX bytes of UTF-8 without control characters
+ * and all different; K is 1 to DATASET_MAX_CLASSES.
  * Anything else (a missing member, lengths that differ, another image
- * size, a label outside 0..6, float pixels outside [0, 1]) is an error
- * naming the file and the member.
+ * shape, a label outside 0..K-1, float pixels outside [0, 1], a bad name)
+ * is an error naming the file and the member.
  *
  * Augmentation lives here and nowhere else (the converter writes the images
  * untouched): a random horizontal flip and a random shift of up to
  * AUGMENT_MAX_SHIFT pixels in each direction, with the border pixels
  * replicated into the uncovered strip. Both keep the label: a face
- * mirrored or moved by two pixels shows the same emotion. It is applied
- * only to the "train" split; a Loader over "val" or "test" ignores the
- * augment option, so evaluation always sees the real images. */
+ * mirrored or moved by two pixels shows the same emotion. (A digit or a
+ * letter mirrored does not: LoaderOptions.no_flip keeps the shifts only.)
+ * It is applied only to the "train" split; a Loader over "val" or "test"
+ * ignores the augment option, so evaluation always sees the real images. */
 #ifndef LOADER_H
 #define LOADER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -38,17 +53,22 @@
 
 #define AUGMENT_MAX_SHIFT 2
 
+#define DATASET_MAX_SIDE 1024    /* images up to 1024x1024 */
+#define DATASET_MAX_CLASSES 1000
+#define CLASS_NAME_MAX 64        /* bytes of UTF-8 in one class name */
+
 typedef struct {
     int count;
-    uint8_t *images; /* (count, 48, 48) grey levels 0..255, row major */
-    int *labels;     /* (count,) classes 0..6 */
-    char split[16];  /* "train", "val" or "test" */
-    int channels, height, width; /* one image: (1, 48, 48) */
-    int classes;     /* K */
+    int channels, height, width; /* every image is (channels, height, width) */
+    int classes;                 /* K */
+    char **class_names;          /* (classes,) UTF-8 names; one allocation */
+    uint8_t *images;             /* (count, channels, height, width) levels 0..255 */
+    int *labels;                 /* (count,) classes 0..K-1 */
+    char split[16];              /* "train", "val" or "test" */
 } Dataset;
 
 /* Reads members x_<split> and y_<split> of an .npz (split is "train",
- * "val" or "test"). On failure *out is left empty. */
+ * "val" or "test"), and the file's classes. On failure *out is left empty. */
 int dataset_load(const char *path, const char *split, Dataset *out, Error *err);
 
 /* The same from an .npz already in memory, so several splits can be taken
@@ -56,14 +76,43 @@ int dataset_load(const char *path, const char *split, Dataset *out, Error *err);
 int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Dataset *out,
                      Error *err);
 
-/* An empty (zero-filled) dataset of count images, for building one in code. */
+/* The class count and names of an .npz, decided as described above (and
+ * as dataset_from_npz decides them). *names is (*classes,) strings in one
+ * allocation: free(*names) releases them. */
+int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes, char ***names,
+                             Error *err);
+
+/* An empty (zero-filled) dataset of count 48x48 grey images in FER2013's
+ * seven classes, for building one in code. */
 void dataset_alloc(Dataset *d, int count, const char *split);
+
+/* The same for count images of (channels, height, width) in `classes`
+ * classes, named as a file without class_names would have them. */
+void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int width, int classes,
+                         const char *split);
 void dataset_free(Dataset *d);
+
+/* Bytes per image: channels * height * width. */
+size_t dataset_image_bytes(const Dataset *d);
+
+/* Refuses, naming path and the split, a dataset that a network built for
+ * (channels, height, width) images and `classes` outputs cannot take: other
+ * image shapes, or more classes than outputs. */
+int dataset_check_fits(const Dataset *d, const char *path, int channels, int height, int width,
+                       int classes, Error *err);
+
+/* What a Loader does to training images. */
+typedef enum {
+    AUGMENT_NONE = 0,
+    AUGMENT_FLIP_AND_SHIFT = 1, /* a random flip and a random shift */
+    AUGMENT_SHIFT_ONLY = 2,     /* the same random shift, never a flip */
+} AugmentMode;
 
 typedef struct {
     int shuffle;   /* visit the images in a new random order each epoch */
     int augment;   /* random flips and shifts; honoured for split "train" only */
     uint64_t seed; /* the order and the augmentation follow from (seed, epoch) */
+    int no_flip;   /* with augment: shifts only (for images that mirroring changes) */
 } LoaderOptions;
 
 /* A batch iterator over a dataset. */
@@ -71,7 +120,7 @@ typedef struct {
     const Dataset *data;
     int batch_size;
     int shuffle;
-    int augment;        /* in effect: options.augment and the split is "train" */
+    AugmentMode augment; /* in effect: from options.augment and no_flip, for split "train" */
     uint64_t seed;
     int epoch;
     int position;       /* next entry of order to hand out */
@@ -89,7 +138,7 @@ void loader_free(Loader *loader);
  * loader_init starts epoch 0. */
 void loader_begin_epoch(Loader *loader, int epoch);
 
-/* The next mini-batch: resizes x to (n, 1, 48, 48), fills it with pixel/255
+/* The next mini-batch: resizes x to (n, C, H, W), fills it with pixel/255
  * and labels[0..n) with the classes (labels has room for batch_size).
  * Returns n: batch_size, less for the last batch, 0 when the epoch is done. */
 int loader_next(Loader *loader, Tensor *x, int *labels);
@@ -104,19 +153,25 @@ int loader_batches_per_epoch(const Loader *loader);
 
 /* --- the pieces, usable on their own --- */
 
-/* Copies a 48x48 image, mirrored left-right if flip, then moved by
- * (shift_y, shift_x) pixels (positive: down, right):
- *     out[y][x] = in[clamp(y - shift_y)][f(clamp(x - shift_x))]
- * with f(x) = 47 - x when flipping and clamp() to 0..47, which replicates
- * the edge rows/columns into the strip the shift uncovers.
- * in and out are (48, 48) and must not overlap. */
-void augment_image(const uint8_t *in, int flip, int shift_y, int shift_x, uint8_t *out);
+/* Copies an image of (channels, height, width), mirrored left-right if
+ * flip, then moved by (shift_y, shift_x) pixels (positive: down, right),
+ * every channel alike:
+ *     out[c][y][x] = in[c][clamp_H(y - shift_y)][f(clamp_W(x - shift_x))]
+ * with f(x) = width - 1 - x when flipping, and clamp_H, clamp_W to
+ * 0..height-1 and 0..width-1, which replicates the edge rows and columns
+ * into the strip the shift uncovers. in and out must not overlap. */
+void augment_image(const uint8_t *in, int channels, int height, int width, int flip, int shift_y,
+                   int shift_x, uint8_t *out);
 
-/* Fills x (resized to (count, 1, 48, 48)) with images indices[0..count) of
+/* Fills x (resized to (count, C, H, W)) with images indices[0..count) of
  * data as pixel / 255, and labels[0..count) with their classes. With
- * augment, each image gets a random flip (probability 1/2) and a random
- * shift in [-AUGMENT_MAX_SHIFT, AUGMENT_MAX_SHIFT] on each axis from rng. */
-void loader_fill_batch(const Dataset *data, const int *indices, int count, int augment,
+ * augment, each image takes three draws from rng, in this order: a flip
+ * (rng_below(rng, 2), probability 1/2), then a shift in
+ * [-AUGMENT_MAX_SHIFT, AUGMENT_MAX_SHIFT] down, then one right (each
+ * rng_below(rng, 2 * AUGMENT_MAX_SHIFT + 1) - AUGMENT_MAX_SHIFT).
+ * AUGMENT_SHIFT_ONLY draws the flip too and ignores it, so its shifts are
+ * those AUGMENT_FLIP_AND_SHIFT would make. */
+void loader_fill_batch(const Dataset *data, const int *indices, int count, AugmentMode augment,
                        Rng *rng, Tensor *x, int *labels);
 
 #endif

@@ -38,14 +38,15 @@
 #include <zlib.h>
 
 #include "atomic_file.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* dtypes                                                              */
 
 typedef struct {
     const char *name; /* as numpy names it */
-    char kind;        /* the letter in a descr: b, i, u, f */
-    size_t size;      /* bytes per element */
+    char kind;        /* the letter in a descr: b, i, u, f, S, U */
+    size_t size;      /* bytes per element (per character for S and U) */
 } DtypeInfo;
 
 static const DtypeInfo dtype_info[] = {
@@ -55,6 +56,7 @@ static const DtypeInfo dtype_info[] = {
     [NPY_UINT32] = {"uint32", 'u', 4},   [NPY_INT64] = {"int64", 'i', 8},
     [NPY_UINT64] = {"uint64", 'u', 8},   [NPY_FLOAT16] = {"float16", 'f', 2},
     [NPY_FLOAT32] = {"float32", 'f', 4}, [NPY_FLOAT64] = {"float64", 'f', 8},
+    [NPY_BYTES] = {"bytes", 'S', 1},     [NPY_UNICODE] = {"str", 'U', 4},
 };
 #define DTYPE_COUNT ((int)(sizeof dtype_info / sizeof dtype_info[0]))
 
@@ -70,9 +72,20 @@ size_t npy_dtype_size(NpyDtype dtype)
     return dtype_info[dtype].size;
 }
 
+int npy_dtype_is_string(NpyDtype dtype)
+{
+    return dtype == NPY_BYTES || dtype == NPY_UNICODE;
+}
+
+size_t npy_item_size(const NpyArray *a)
+{
+    size_t size = npy_dtype_size(a->dtype);
+    return npy_dtype_is_string(a->dtype) ? size * a->string_length : size;
+}
+
 size_t npy_array_bytes(const NpyArray *a)
 {
-    return a->count * npy_dtype_size(a->dtype);
+    return a->count * npy_item_size(a);
 }
 
 const char *npy_shape_string(const NpyArray *a, char *buf, size_t len)
@@ -271,9 +284,15 @@ static const char *kind_description(char kind)
     }
 }
 
-/* Resolves a descr such as "<f4", ">i8" or "|u1" into a dtype and whether
- * the data is in the other byte order than this machine's. */
-static int parse_descr(const char *descr, NpyDtype *dtype, int *swap, Error *err)
+/* Strings longer than this are refused: no use here needs them, and it
+ * keeps an element's size in bytes far from overflowing. */
+#define NPY_MAX_STRING_LENGTH (1L << 20)
+
+/* Resolves a descr such as "<f4", ">i8", "|u1", "<U7" or "|S5" into a
+ * dtype, the characters per element of a string dtype (else 0), and
+ * whether the data is in the other byte order than this machine's. */
+static int parse_descr(const char *descr, NpyDtype *dtype, size_t *string_length, int *swap,
+                       Error *err)
 {
     const char *p = descr;
     char order = '=';
@@ -283,10 +302,21 @@ static int parse_descr(const char *descr, NpyDtype *dtype, int *swap, Error *err
     errno = 0;
     long size = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : -1;
     int recognised = size > 0 && errno == 0 && *end == '\0';
+    int file_little = order == '<' || (order != '>' && host_is_little_endian());
+    *string_length = 0;
+    if (recognised && (kind == 'S' || kind == 'U')) {
+        if (size > NPY_MAX_STRING_LENGTH)
+            return error_set(err, "dtype '%s': strings of %ld characters are longer than the "
+                             "%ld the reader takes", descr, size, NPY_MAX_STRING_LENGTH);
+        *dtype = kind == 'S' ? NPY_BYTES : NPY_UNICODE;
+        *string_length = (size_t)size;
+        /* UCS-4 code units have a byte order; bytes do not. */
+        *swap = kind == 'U' && file_little != host_is_little_endian();
+        return 0;
+    }
     for (int d = 0; recognised && d < DTYPE_COUNT; d++) {
         if (dtype_info[d].kind == kind && dtype_info[d].size == (size_t)size) {
             *dtype = (NpyDtype)d;
-            int file_little = order == '<' || (order != '>' && host_is_little_endian());
             *swap = size > 1 && file_little != host_is_little_endian();
             return 0;
         }
@@ -297,7 +327,7 @@ static int parse_descr(const char *descr, NpyDtype *dtype, int *swap, Error *err
     else
         snprintf(what, sizeof what, "%s", kind_description(kind));
     return error_set(err, "unsupported dtype '%s' (%s); readable dtypes are bool, int8..int64, "
-                     "uint8..uint64 and float16/32/64", descr, what);
+                     "uint8..uint64, float16/32/64 and strings ('<U<n>', '|S<n>')", descr, what);
 }
 
 /* Splits an .npy file into its header and the bytes of its elements. */
@@ -387,17 +417,17 @@ static void fortran_to_c_order(uint8_t *dst, const uint8_t *src, int ndim,
 static int decode_npy(const uint8_t *bytes, size_t len, NpyArray *out, Error *err)
 {
     NpyHeader h;
-    size_t data_offset = 0, count = 0;
+    size_t data_offset = 0, count = 0, string_length = 0;
     NpyDtype dtype = NPY_UINT8;
     int swap = 0;
     if (parse_npy_preamble(bytes, len, &h, &data_offset, err)) return -1;
-    if (parse_descr(h.descr, &dtype, &swap, err)) return -1;
+    if (parse_descr(h.descr, &dtype, &string_length, &swap, err)) return -1;
 
-    NpyArray a = {.name = "", .dtype = dtype, .ndim = h.ndim};
+    NpyArray a = {.name = "", .dtype = dtype, .ndim = h.ndim, .string_length = string_length};
     memcpy(a.shape, h.shape, sizeof a.shape);
     char shape_text[NPY_MAX_DIMS * 22 + 4];
     npy_shape_string(&a, shape_text, sizeof shape_text);
-    size_t size = npy_dtype_size(dtype), have = len - data_offset;
+    size_t size = npy_item_size(&a), have = len - data_offset;
     if (shape_count(h.ndim, h.shape, &count) || count > SIZE_MAX / size)
         return error_set(err, "shape %s is too large", shape_text);
     if (count * size != have)
@@ -410,7 +440,10 @@ static int decode_npy(const uint8_t *bytes, size_t len, NpyArray *out, Error *er
         fortran_to_c_order(a.data, bytes + data_offset, h.ndim, h.shape, count, size);
     else
         memcpy(a.data, bytes + data_offset, count * size);
-    if (swap) swap_bytes(a.data, count, size);
+    if (swap) { /* per number: per element, or per UCS-4 code unit of a string */
+        size_t unit = npy_dtype_size(dtype);
+        swap_bytes(a.data, count * (size / unit), unit);
+    }
     *out = a;
     return 0;
 }
@@ -867,15 +900,20 @@ static float half_to_float(uint16_t h)
     case NPY_FLOAT16: CONVERT_LOOP(OUT_T, uint16_t, half_to_float(src[i])); \
     case NPY_FLOAT32: CONVERT_LOOP(OUT_T, float, src[i]);                   \
     case NPY_FLOAT64: CONVERT_LOOP(OUT_T, double, src[i]);                  \
+    case NPY_BYTES: case NPY_UNICODE: break; /* callers handle strings */   \
     }
 
 void npy_to_float32(const NpyArray *a, float *out)
 {
+    if (npy_dtype_is_string(a->dtype))
+        for (size_t i = 0; i < a->count; i++) out[i] = NAN;
     CONVERT_ALL(float)
 }
 
 void npy_to_float64(const NpyArray *a, double *out)
 {
+    if (npy_dtype_is_string(a->dtype))
+        for (size_t i = 0; i < a->count; i++) out[i] = NAN;
     CONVERT_ALL(double)
 }
 
@@ -893,6 +931,9 @@ int npy_to_int64(const NpyArray *a, int64_t *out, Error *err)
 {
     size_t n = a->count;
     switch (a->dtype) {
+    case NPY_BYTES: case NPY_UNICODE:
+        return error_set(err, "array '%s' holds strings (%s), not numbers", a->name,
+                         npy_dtype_name(a->dtype));
     case NPY_UINT64: {
         const uint64_t *s = a->data;
         for (size_t i = 0; i < n; i++) {
@@ -916,6 +957,60 @@ int npy_to_int64(const NpyArray *a, int64_t *out, Error *err)
         CONVERT_ALL(int64_t)
         return 0;
     }
+}
+
+/* Element i of a string array as UTF-8. An element is string_length
+ * characters (bytes for S, UCS-4 code points for U) padded at the end
+ * with NULs, which numpy strips when it reads one; a NUL followed by
+ * more text cannot be a C string and is refused. */
+int npy_string_element(const NpyArray *a, size_t i, char *out, size_t cap, Error *err)
+{
+    if (!npy_dtype_is_string(a->dtype))
+        return error_set(err, "array '%s' is %s, not strings", a->name, npy_dtype_name(a->dtype));
+    if (i >= a->count)
+        return error_set(err, "array '%s' has %zu elements; there is no element %zu", a->name,
+                         a->count, i);
+    size_t n = a->string_length, used = 0;
+    if (a->dtype == NPY_UNICODE) {
+        const uint32_t *chars = (const uint32_t *)a->data + i * n;
+        while (n > 0 && chars[n - 1] == 0) n--;
+        for (size_t k = 0; k < n; k++) {
+            if (chars[k] == 0)
+                return error_set(err, "array '%s': element %zu holds a NUL character inside "
+                                 "the text", a->name, i);
+            char utf8[4];
+            int bytes = utf8_encode(chars[k], utf8);
+            if (bytes == 0)
+                return error_set(err, "array '%s': element %zu holds 0x%" PRIX32 ", which is not "
+                                 "a Unicode character", a->name, i, chars[k]);
+            if (used + (size_t)bytes >= cap)
+                return error_set(err, "array '%s': element %zu is longer than %zu bytes of UTF-8",
+                                 a->name, i, cap - 1);
+            memcpy(out + used, utf8, (size_t)bytes);
+            used += (size_t)bytes;
+        }
+    } else {
+        const uint8_t *bytes = (const uint8_t *)a->data + i * n;
+        while (n > 0 && bytes[n - 1] == 0) n--;
+        if (memchr(bytes, 0, n))
+            return error_set(err, "array '%s': element %zu holds a NUL byte inside the text",
+                             a->name, i);
+        for (size_t k = 0; k < n;) {
+            uint32_t c;
+            int length = utf8_decode(bytes + k, n - k, &c);
+            if (length == 0)
+                return error_set(err, "array '%s': element %zu is not valid UTF-8 (byte %zu)",
+                                 a->name, i, k);
+            k += (size_t)length;
+        }
+        if (n >= cap)
+            return error_set(err, "array '%s': element %zu is longer than %zu bytes of UTF-8",
+                             a->name, i, cap - 1);
+        memcpy(out, bytes, n);
+        used = n;
+    }
+    out[used] = '\0';
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -950,6 +1045,8 @@ static int shape_bytes(NpyDtype dtype, int ndim, const int64_t *shape, size_t *b
 {
     size_t count;
     if ((int)dtype < 0 || (int)dtype >= DTYPE_COUNT) return error_set(err, "unknown dtype %d", (int)dtype);
+    if (npy_dtype_is_string(dtype))
+        return error_set(err, "string arrays (%s) can be read but not written", dtype_info[dtype].name);
     if (ndim < 0 || ndim > NPY_MAX_DIMS)
         return error_set(err, "%d dimensions (0..%d allowed)", ndim, NPY_MAX_DIMS);
     for (int d = 0; d < ndim; d++)

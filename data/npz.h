@@ -16,7 +16,14 @@
 
 typedef enum {
     NPY_BOOL, NPY_INT8, NPY_UINT8, NPY_INT16, NPY_UINT16, NPY_INT32,
-    NPY_UINT32, NPY_INT64, NPY_UINT64, NPY_FLOAT16, NPY_FLOAT32, NPY_FLOAT64
+    NPY_UINT32, NPY_INT64, NPY_UINT64, NPY_FLOAT16, NPY_FLOAT32, NPY_FLOAT64,
+    /* Strings, read-only (the writer refuses them). Every element has the
+     * same length, string_length characters, padded with NULs:
+     *   NPY_BYTES    descr '|S<n>', numpy's bytes_: n bytes per element;
+     *   NPY_UNICODE  descr '<U<n>', numpy's str_: n UCS-4 code points per
+     *                element (4 bytes each, kept in native byte order).
+     * npy_string_element gives an element as a UTF-8 C string. */
+    NPY_BYTES, NPY_UNICODE
 } NpyDtype;
 
 #define NPY_MAX_DIMS 8
@@ -28,6 +35,7 @@ typedef struct {
     int64_t shape[NPY_MAX_DIMS];
     size_t count;                /* number of elements (1 for 0-d) */
     void *data;                  /* count elements, native endian, C order */
+    size_t string_length;        /* NPY_BYTES, NPY_UNICODE: characters per element; else 0 */
 } NpyArray;
 
 typedef struct {
@@ -35,8 +43,11 @@ typedef struct {
     NpyArray *arrays;
 } NpzFile;
 
-const char *npy_dtype_name(NpyDtype dtype);  /* "uint8", "float32", ... */
+const char *npy_dtype_name(NpyDtype dtype);  /* "uint8", "float32", ..., "bytes", "str" */
+/* Bytes per element; for NPY_BYTES and NPY_UNICODE, bytes per character
+ * (1 and 4), as their elements' length varies from array to array. */
 size_t npy_dtype_size(NpyDtype dtype);
+int npy_dtype_is_string(NpyDtype dtype);     /* NPY_BYTES or NPY_UNICODE */
 
 /* Reads every member of an .npz fully. On failure *out is left empty. */
 int npz_read(const char *path, NpzFile *out, Error *err);
@@ -57,7 +68,10 @@ int npy_read_memory(const void *bytes, size_t len, const char *label, NpyArray *
 int npy_write(const char *path, NpyDtype dtype, int ndim, const int64_t *shape,
               const void *data, Error *err);
 
-/* The array's size in bytes: count * npy_dtype_size(dtype). */
+/* Bytes per element of the array (string_length characters for strings). */
+size_t npy_item_size(const NpyArray *a);
+
+/* The array's size in bytes: count * npy_item_size(a). */
 size_t npy_array_bytes(const NpyArray *a);
 
 /* Writes the shape as numpy prints it: "(N, 48, 48)", "(7,)", "()". */
@@ -69,10 +83,19 @@ const char *npy_shape_string(const NpyArray *a, char *buf, size_t len);
  * Converting to float may round (int64, uint64 beyond 2^24 or 2^53); the
  * int64 conversion instead fails, naming the array and element, on a
  * float that is not a whole number (or NaN, inf, out of range) and on a
- * uint64 above INT64_MAX. */
+ * uint64 above INT64_MAX. Strings are not numbers: the float conversions
+ * give NaN for every element of one, the int64 conversion fails. */
 void npy_to_float32(const NpyArray *a, float *out);
 void npy_to_float64(const NpyArray *a, double *out);
 int npy_to_int64(const NpyArray *a, int64_t *out, Error *err);
+
+/* Element i of an NPY_BYTES or NPY_UNICODE array as a UTF-8 C string in
+ * out (cap bytes, the NUL included), without numpy's padding NULs. Fails,
+ * naming the array and the element, if the array holds no strings, if a
+ * NUL sits inside the text, if NPY_BYTES text is not valid UTF-8 or an
+ * NPY_UNICODE code point is not a character, or if the text needs more
+ * than cap - 1 bytes. */
+int npy_string_element(const NpyArray *a, size_t i, char *out, size_t cap, Error *err);
 
 /* Writing: members are added one by one to a temporary file beside path;
  * npz_writer_close renames it into place, so a failed or interrupted write

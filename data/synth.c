@@ -49,9 +49,12 @@
 #include "synth.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "files.h"
 #include "splits.h"
 
 /* ------------------------------------------------------------ painting */
@@ -621,4 +624,27 @@ void synth_generate(const SynthOptions *options, ImageSet sets[NUM_SPLITS])
         }
         free(labels);
     }
+}
+
+int synth_write_npz(const SynthOptions *options, const char *path, int compress, Error *err)
+{
+    ImageSet sets[NUM_SPLITS];
+    memset(sets, 0, sizeof sets);
+    synth_generate(options, sets);
+    int status = splits_write_npz(sets, path, compress, err);
+    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
+    return status;
+}
+
+int synth_ensure_builtin(const char *path, Error *err)
+{
+    if (access(path, F_OK) == 0) return 0;
+    SynthOptions options = synth_default_options();
+    printf("%s not found: drawing the built-in synthetic faces (%d train, %d val, %d test, "
+           "seed %llu) as 'emotion data synth' would\n",
+           path, options.count[SPLIT_TRAIN], options.count[SPLIT_VAL], options.count[SPLIT_TEST],
+           (unsigned long long)options.seed);
+    fflush(stdout);
+    if (make_parent_directories(path, err)) return -1;
+    return synth_write_npz(&options, path, 0, err);
 }

@@ -48,4 +48,14 @@ void synth_draw_face(int label, Rng *rng, uint8_t *image);
 /* Draws every split into sets (which must be empty). */
 void synth_generate(const SynthOptions *options, ImageSet sets[NUM_SPLITS]);
 
+/* Draws every split and writes them to path as splits_write_npz does
+ * (stored, or deflated with compress = 1). */
+int synth_write_npz(const SynthOptions *options, const char *path, int compress, Error *err);
+
+/* The built-in dataset that training and the lessons use by default: if
+ * path does not exist, prints a one-line notice, creates its directory and
+ * writes the default synthetic set there (what `emotion data synth --out
+ * path` would write). An existing file is left as it is. */
+int synth_ensure_builtin(const char *path, Error *err);
+
 #endif

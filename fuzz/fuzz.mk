@@ -15,9 +15,9 @@ FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Ibase -Ilayers -Idata $(WARN)
-FUZZ_SOURCES := fuzz/fuzz_npz.c data/npz.c base/error.c base/atomic_file.c
+FUZZ_SOURCES := fuzz/fuzz_npz.c data/npz.c base/error.c base/atomic_file.c base/utf8.c
 
-$(FUZZ_DIR)/fuzz_npz: $(FUZZ_SOURCES) data/npz.h base/error.h base/atomic_file.h
+$(FUZZ_DIR)/fuzz_npz: $(FUZZ_SOURCES) data/npz.h base/error.h base/atomic_file.h base/utf8.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SOURCES) -lz -lm -o $@
 

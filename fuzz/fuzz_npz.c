@@ -23,6 +23,9 @@ static void use_array(const NpyArray *a)
     Error err;
     npy_to_float64(a, as_double);
     (void)npy_to_int64(a, as_int, &err);
+    char text[64];
+    for (size_t i = 0; npy_dtype_is_string(a->dtype) && i < a->count; i++)
+        (void)npy_string_element(a, i, text, sizeof text, &err);
     free(as_double);
     free(as_int);
 }

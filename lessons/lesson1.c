@@ -34,13 +34,8 @@ static const char *dataset_file_to_inspect(const Lesson *lesson, char *buf, size
     options.count[SPLIT_TRAIN] = LESSON_QUICK_IMAGES;
     options.count[SPLIT_VAL] = LESSON_QUICK_IMAGES / 4;
     options.count[SPLIT_TEST] = LESSON_QUICK_IMAGES / 4;
-    ImageSet sets[NUM_SPLITS];
-    memset(sets, 0, sizeof sets);
-    synth_generate(&options, sets);
     Error err;
-    int status = splits_write_npz(sets, buf, 0, &err);
-    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
-    if (status) {
+    if (synth_write_npz(&options, buf, 0, &err)) {
         fprintf(stderr, "lesson1: %s\n", err.msg);
         exit(1);
     }
@@ -212,8 +207,10 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
         const uint8_t *face = train->images + (size_t)indices[k] * IMAGE_PIXELS;
         uint8_t *row0 = tiles + (size_t)k * IMAGE_PIXELS;
         memcpy(row0, face, IMAGE_PIXELS);
-        augment_image(face, 1, 0, 0, tiles + (size_t)(AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
-        augment_image(face, 0, 2, -2, tiles + (size_t)(2 * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
+        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 1, 0, 0,
+                      tiles + (size_t)(AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
+        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 0, 2, -2,
+                      tiles + (size_t)(2 * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
         uint8_t *row3 = tiles + (size_t)(3 * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS;
         for (int i = 0; i < IMAGE_PIXELS; i++) {
             row3[i] = (uint8_t)lround(batch->data[(size_t)k * IMAGE_PIXELS + i] * 255);

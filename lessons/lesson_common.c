@@ -347,25 +347,6 @@ void lesson_text_image(FILE *out, const uint8_t *image, int h, int w, int step)
 
 /* ---- data --------------------------------------------------------------- */
 
-/* Draws the default synthetic dataset and writes it to path. */
-static void write_synthetic_dataset(const char *path)
-{
-    lesson_say("(%s is missing: drawing the built-in synthetic faces and writing it, once; "
-               "`./emotion data synth` does the same.)", path);
-    fflush(stdout);
-    SynthOptions options = synth_default_options();
-    ImageSet sets[NUM_SPLITS];
-    memset(sets, 0, sizeof sets);
-    synth_generate(&options, sets);
-    Error err;
-    int status = splits_write_npz(sets, path, 0, &err);
-    for (int s = 0; s < NUM_SPLITS; s++) image_set_free(&sets[s]);
-    if (status) {
-        fprintf(stderr, "cannot write the synthetic dataset: %s\n", err.msg);
-        exit(1);
-    }
-}
-
 /* A synthetic split of count faces drawn in memory (quick mode). */
 static void draw_synthetic_split(const char *split, int count, Dataset *out)
 {
@@ -396,12 +377,16 @@ void lesson_load_split(const Lesson *lesson, const char *split, int quick_count,
         draw_synthetic_split(split, quick_count, out);
         return;
     }
-    struct stat st;
-    if (!lesson->data_given && stat(lesson->data_path, &st) != 0)
-        write_synthetic_dataset(lesson->data_path);
     Error err;
-    if (dataset_load(lesson->data_path, split, out, &err)) {
+    if ((!lesson->data_given && synth_ensure_builtin(lesson->data_path, &err)) ||
+        dataset_load(lesson->data_path, split, out, &err)) {
         fprintf(stderr, "lesson%d: %s\n", lesson->number, err.msg);
+        exit(1);
+    }
+    /* The lessons' networks and pictures are for 48x48 grey faces. */
+    if (dataset_check_fits(out, lesson->data_path, 1, IMAGE_SIDE, IMAGE_SIDE, NUM_CLASSES, &err)) {
+        fprintf(stderr, "lesson%d: %s\n", lesson->number, err.msg);
+        dataset_free(out);
         exit(1);
     }
     /* Only the first images in quick mode; dataset_free still frees all. */

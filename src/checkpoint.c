@@ -180,6 +180,8 @@ static int read_class_names(const char *text, const char *path, CheckpointInfo *
 static int load_tensor(const NpyArray *a, const char *path, const char *name, Tensor *t,
                        Error *err)
 {
+    if (npy_dtype_is_string(a->dtype))
+        return error_set(err, "%s: array '%s' holds strings, not weights", path, name);
     int same = a->ndim == t->ndim;
     for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == t->dim[d];
     if (!same) {

@@ -151,55 +151,109 @@ static void area_resample(const double *in, long in_len, long in_stride, double 
     }
 }
 
-int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *err)
+/* The output rows that input row y (of in_len, resized to out_len rows)
+ * overlaps: [*first, *last]. A superset by one on each side is enough,
+ * since the caller weighs each by its exact overlap, skipping those <= 0. */
+static void overlapped_rows(long y, long in_len, int out_len, int *first, int *last)
 {
+    const double scale = (double)in_len / out_len;
+    long lo = (long)floor((double)y / scale) - 1, hi = (long)ceil((double)(y + 1) / scale);
+    *first = lo < 0 ? 0 : (int)lo;
+    *last = hi > out_len - 1 ? out_len - 1 : (int)hi;
+}
+
+static int check_output_size(const char *label, int channels, int height, int width, Error *err)
+{
+    if (channels != 1 && channels != 3)
+        return error_set(err, "%s: cannot make an image of %d channels (1 for gray, 3 for colour)",
+                         label, channels);
+    if (height < 1 || width < 1 || height > IMAGE_MAX_OUTPUT_SIDE || width > IMAGE_MAX_OUTPUT_SIDE)
+        return error_set(err, "%s: cannot resize to %dx%d; height and width must be 1 to %d",
+                         label, height, width, IMAGE_MAX_OUTPUT_SIDE);
+    return 0;
+}
+
+int image_read_stream(FILE *f, const char *label, int channels, int height, int width,
+                      uint8_t *out, Error *err)
+{
+    if (check_output_size(label, channels, height, width, err)) return -1;
     PnmHeader h;
     if (read_header(f, label, &h, err)) return -1;
 
+    /* Planes computed from the file: one (gray, or luma of colour) or
+     * three (R, G, B); gray asked in three channels is copied at the end. */
+    const int planes = channels == 3 && h.channels == 3 ? 3 : 1;
     const long row_samples = h.width * h.channels;
+    const size_t plane_size = (size_t)height * width;
     uint8_t *bytes = xmalloc((size_t)row_samples * 2);
     long *samples = xmalloc((size_t)row_samples * sizeof *samples);
-    double *gray_row = xmalloc((size_t)h.width * sizeof *gray_row);
-    double *rows48 = xmalloc((size_t)h.height * IMAGE_SIDE * sizeof *rows48); /* (height, 48) */
+    double *levels = xmalloc((size_t)h.width * sizeof *levels);
+    double *resized = xmalloc((size_t)width * sizeof *resized);          /* one row, (width,) */
+    double *sums = xcalloc((size_t)planes * plane_size, sizeof *sums);  /* (planes, height, width) */
     const double to_255 = 255.0 / (double)h.maxval;
+    const double row_scale = (double)h.height / height;
     int status = 0;
 
     for (long y = 0; y < h.height && status == 0; y++) {
         status = read_row(f, label, &h, y, bytes, samples, err);
         if (status) break;
-        for (long x = 0; x < h.width; x++) {
-            const long *s = &samples[x * h.channels];
-            double level = h.channels == 1 ? (double)s[0]
-                                           : 0.299 * (double)s[0] + 0.587 * (double)s[1] +
-                                                 0.114 * (double)s[2];
-            gray_row[x] = level * to_255;
-        }
-        area_resample(gray_row, h.width, 1, &rows48[y * IMAGE_SIDE], IMAGE_SIDE, 1);
-    }
-    if (status == 0) {
-        double column[IMAGE_SIDE];
-        for (int x = 0; x < IMAGE_SIDE; x++) {
-            area_resample(&rows48[x], h.height, IMAGE_SIDE, column, IMAGE_SIDE, 1);
-            for (int y = 0; y < IMAGE_SIDE; y++) {
-                double level = floor(column[y] + 0.5);
-                out[y * IMAGE_SIDE + x] = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
+        int first, last;
+        overlapped_rows(y, h.height, height, &first, &last);
+        for (int p = 0; p < planes; p++) {
+            for (long x = 0; x < h.width; x++) {
+                const long *s = &samples[x * h.channels];
+                double level = h.channels == 1 ? (double)s[0]
+                             : planes == 3     ? (double)s[p]
+                                               : 0.299 * (double)s[0] + 0.587 * (double)s[1] +
+                                                     0.114 * (double)s[2];
+                levels[x] = level * to_255;
+            }
+            area_resample(levels, h.width, 1, resized, width, 1);
+            /* The column half of area_resample, one input row at a time:
+             * output row o gains overlap([y, y+1), [o s, (o+1) s)) * row y,
+             * in the same order and rounding as a whole column would. */
+            for (int o = first; o <= last; o++) {
+                const double start = o * row_scale, end = (o + 1) * row_scale;
+                double overlap = fmin(end, (double)(y + 1)) - fmax(start, (double)y);
+                if (overlap <= 0) continue;
+                double *sum_row = sums + (size_t)p * plane_size + (size_t)o * width;
+                for (int x = 0; x < width; x++) sum_row[x] += overlap * resized[x];
             }
         }
     }
+    if (status == 0) {
+        for (size_t i = 0; i < (size_t)planes * plane_size; i++) {
+            double level = floor(sums[i] / row_scale + 0.5);
+            out[i] = (uint8_t)(level < 0 ? 0 : level > 255 ? 255 : level);
+        }
+        for (int c = planes; c < channels; c++) memcpy(out + c * plane_size, out, plane_size);
+    }
     free(bytes);
     free(samples);
-    free(gray_row);
-    free(rows48);
+    free(levels);
+    free(resized);
+    free(sums);
     return status;
+}
+
+int image_read(const char *path, int channels, int height, int width, uint8_t *out, Error *err)
+{
+    if (check_output_size(path, channels, height, width, err)) return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    int status = image_read_stream(f, path, channels, height, width, out, err);
+    fclose(f);
+    return status;
+}
+
+int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *err)
+{
+    return image_read_stream(f, label, 1, IMAGE_SIDE, IMAGE_SIDE, out, err);
 }
 
 int image_read_gray48(const char *path, uint8_t *out, Error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
-    int status = image_read_gray48_stream(f, path, out, err);
-    fclose(f);
-    return status;
+    return image_read(path, 1, IMAGE_SIDE, IMAGE_SIDE, out, err);
 }
 
 int image_write_pgm(const char *path, const uint8_t *pixels, int width, int height, Error *err)

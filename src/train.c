@@ -9,37 +9,6 @@
 #include "classes.h"
 #include "clock.h"
 
-static const char *const schedule_names[] = {"constant", "step", "cosine"};
-
-int schedule_from_name(const char *name)
-{
-    for (int i = 0; i < (int)(sizeof schedule_names / sizeof schedule_names[0]); i++)
-        if (!strcmp(name, schedule_names[i])) return i;
-    return -1;
-}
-
-const char *schedule_name(Schedule schedule)
-{
-    return schedule_names[schedule];
-}
-
-double schedule_lr(Schedule schedule, double base_lr, int epoch, int epochs)
-{
-    const double pi = 3.14159265358979323846;
-    switch (schedule) {
-    case SCHEDULE_STEP:
-        /* compare epoch/epochs with 1/2 and 3/4 in whole numbers */
-        if (4 * epoch >= 3 * epochs) return base_lr / 100;
-        if (2 * epoch >= epochs) return base_lr / 10;
-        return base_lr;
-    case SCHEDULE_COSINE:
-        return base_lr * 0.5 * (1 + cos(pi * epoch / epochs));
-    case SCHEDULE_CONSTANT:
-    default:
-        return base_lr;
-    }
-}
-
 int count_correct(const Tensor *probs, const int *labels)
 {
     const int n = probs->dim[0], classes = probs->dim[1];
@@ -58,7 +27,8 @@ int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progres
                 EpochResult *result, Error *err)
 {
     const double start = clock_seconds();
-    Tensor *x = tensor_new4(loader->batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    const Dataset *data = loader->data;
+    Tensor *x = tensor_new4(loader->batch_size, data->channels, data->height, data->width);
     int *labels = xmalloc((size_t)loader->batch_size * sizeof *labels);
     double loss_sum = 0; /* sum over images of each image's loss */
     int correct = 0, images = 0, batch = 0, status = 0, n;
@@ -67,6 +37,8 @@ int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progres
     loader_begin_epoch(loader, epoch);
     while ((n = loader_next(loader, x, labels)) > 0) {
         batch++;
+        /* this step's dropout masks: from the seed and the step alone */
+        network_set_noise(net, loader->seed * 0x9e3779b97f4a7c15ULL + (uint64_t)opt->steps);
         double loss = network_loss(net, x, labels);
         if (!isfinite(loss)) {
             status = error_set(err,
@@ -101,7 +73,7 @@ double evaluate(Network *net, const Dataset *data, int batch_size, double *accur
 {
     Loader loader;
     loader_init(&loader, data, batch_size, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
-    Tensor *x = tensor_new4(batch_size, 1, IMAGE_SIDE, IMAGE_SIDE);
+    Tensor *x = tensor_new4(batch_size, data->channels, data->height, data->width);
     int *labels = xmalloc((size_t)batch_size * sizeof *labels);
     double loss_sum = 0;
     int correct = 0, images = 0, n;

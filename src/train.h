@@ -27,20 +27,6 @@
 #include "progress.h"
 #include "optimizer.h"
 
-/* How the learning rate changes over the epochs. */
-typedef enum {
-    SCHEDULE_CONSTANT, /* lr throughout */
-    SCHEDULE_STEP,     /* lr, then lr/10 from half-way, lr/100 from three quarters */
-    SCHEDULE_COSINE,   /* lr * (1 + cos(pi * epoch / epochs)) / 2: smoothly from lr towards 0 */
-} Schedule;
-
-/* "constant", "step", "cosine" -> the schedule, or -1 for an unknown name. */
-int schedule_from_name(const char *name);
-const char *schedule_name(Schedule schedule);
-
-/* The learning rate of epoch (0-based) out of epochs. */
-double schedule_lr(Schedule schedule, double base_lr, int epoch, int epochs);
-
 /* What one pass over a split gave. */
 typedef struct {
     double loss;      /* mean cross-entropy per image */

@@ -153,10 +153,72 @@ expect_output "one file at a time"
 expect 0 "$EMOTION" data info "$NPZ_FIXTURES/dataset.npz"
 expect_output "4 arrays"
 expect_output "x_train  uint8    (10, 48, 48)"
-expect_output "y_train  int64    (10,) .*Angry 2, Disgust 1, Fear 1, Happy 3, Sad 1, Surprise 1, Neutral 1"
-expect_output "y_val    int64    (2,) .*Angry 0, .*Neutral 2"
+expect_output "y_train  int64    (10,) .*Angry: 2, Disgust: 1, Fear: 1, Happy: 3, Sad: 1, Surprise: 1, Neutral: 1"
+expect_output "y_val    int64    (2,) .*Angry: 0, .*Neutral: 2"
+expect_output "classes: 7 from the labels (largest + 1), named as FER2013's: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral"
+expect_output "^split train: 10 images of (C, H, W) = (1, 48, 48)"
+expect_output "^split val: 2 images of (C, H, W) = (1, 48, 48)"
+# labels 0, 7, -1, 3: eight classes (the largest + 1), and -1 outside them
 expect 0 "$EMOTION" data info "$NPZ_FIXTURES/labels_out_of_range.npz"
-expect_output "WARNING: 2 labels outside 0..6"
+expect_output "WARNING: 1 label outside 0..7 (e.g. -1)"
+expect_output "^split train: WARNING: the loader would refuse it: .*y_train\[2\] is -1"
+
+# any image size and class count (tests/fixtures/make_loader_fixtures.py)
+LOADER_FIXTURES=tests/fixtures/loader
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/grey28.npz"
+expect_output "classes: 5 from the labels (largest + 1): class 0, class 1, class 2, class 3, class 4"
+expect_output "y_val    int64    (3,) .*class 0: 0, class 1: 1, class 2: 1, class 3: 0, class 4: 1"
+expect_output "^split train: 6 images of (C, H, W) = (1, 28, 28)"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/colour.npz"
+expect_output "class_names  <U6      (3,)"
+expect_output "classes: 3 from class_names: cat, dög, bird 🐦"
+expect_output "y_train      uint8    (4,) .*cat: 1, dög: 1, bird 🐦: 2"
+expect_output "^split train: 4 images of (C, H, W) = (3, 10, 7)"
+expect_output "^split tall: 2 images of (C, H, W) = (1, 9, 5)"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names_text.npz"
+expect_output "classes: 3 from class_names: zero, un, dós"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/splits_k.npz"
+expect_output "^split val: 3 images"
+expect_output "classes: 4 from the labels"
+# a file that reads cleanly but that the loader refuses: warnings, exit 0
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names/duplicate.npz"
+expect_output "classes: WARNING: .*class_names entries 0 and 2 are both 'a'"
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/errors.npz"
+expect_output "^split tall: WARNING: the loader would refuse it: .*x_tall has shape (3, 1025, 4)"
+expect_output "^split label7: WARNING: .*y_label7\[2\] is 7, outside the classes 0..6"
+# not a dataset (a checkpoint): no classes or splits
+expect 0 "$EMOTION" data info "tests/fixtures/checkpoints/good.npz"
+if grep -q "^classes\|^split" /tmp/cli_out.$$; then bad "data info: classes or splits for a checkpoint"; else ok; fi
+# 28x28 images in 5 classes: the built-in network follows the data (its last layer
+# gives 5 scores), and so does a described one; eval and predict need no model
+RUN28=$(mktemp -d /tmp/workbench_cli_28.XXXXXX)
+expect 0 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 2 --batch 2 --out "$RUN28/default"
+expect_output "input    (1, 28, 28)"
+expect_output "pool2    (64, 7, 7)"
+expect_output "fc2      (5,)"
+expect_output "6 train / 3 val images of 1x28x28, 5 classes"
+expect 0 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 2 --batch 3 \
+    --arch "conv 6 5x5 stride 2 pad 2, relu, avgpool 2, fc 5" --out "$RUN28/strided"
+expect_output "conv1    (6, 14, 14)"
+expect_output "pool1    (6, 7, 7)"
+expect 0 "$EMOTION" eval --model "$RUN28/strided/best.npz" --data "$LOADER_FIXTURES/grey28.npz" --split val
+expect_output "1x28x28 images, 5 classes"
+expect_output "^class 4 "
+expect 0 "$EMOTION" predict --model "$RUN28/strided/model.npz" tests/fixtures/checkpoints/face.pgm
+expect_output "class 0  *0\.[0-9]*"
+expect_output "class 4  *0\.[0-9]*"
+expect 2 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 1 --arch "conv 6 5x5, fc 7" --out "$RUN28/wrong"
+expect_output "the last layer gives 7 scores per image, but the data has 5 classes (end with 'fc 5')"
+expect 1 test -e "$RUN28/wrong/model.npz"
+# a model refuses data it was not made for: another image shape, more classes
+expect 1 "$EMOTION" eval --model tests/fixtures/checkpoints/good.npz --data "$LOADER_FIXTURES/colour.npz" --split train
+expect_output "(C, H, W) = (3, 10, 7) in 3 classes"
+expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/grey28.npz" --epochs 1 --init tests/fixtures/checkpoints/good.npz --out "$RUN28/init"
+expect_output "(1, 28, 28)"
+rm -rf "$RUN28"
+# an empty output directory is refused (it used to overflow a buffer)
+expect 1 "$EMOTION" train --data "$NPZ_FIXTURES/dataset.npz" --out ''
+expect_output "cannot create a directory with an empty name"
 
 # every variant numpy writes is listed
 for npz_file in basic_stored basic_compressed basic_stream_stored basic_stream_compressed \
@@ -277,7 +339,7 @@ expect 0 "$EMOTION" data synth --out "$DATA_TMP/s3.npz" --train 70 --val 14 --te
 expect 1 cmp -s "$DATA_TMP/s1.npz" "$DATA_TMP/s3.npz"
 expect 0 "$EMOTION" data synth --out "$DATA_TMP/balanced.npz" --train 70 --val 7 --test 7 --balanced
 expect 0 "$EMOTION" data info "$DATA_TMP/balanced.npz"
-expect_output "y_train  int64    (70,) .*Angry 10, Disgust 10, Fear 10, Happy 10, Sad 10, Surprise 10, Neutral 10"
+expect_output "y_train  int64    (70,) .*Angry: 10, Disgust: 10, Fear: 10, Happy: 10, Sad: 10, Surprise: 10, Neutral: 10"
 expect_output "6 arrays"
 expect 0 "$EMOTION" data info "$DATA_TMP/s1.npz"
 expect_output "4 arrays"
@@ -412,7 +474,7 @@ expect_output "whole number"
 expect 2 "$EMOTION" train --momentum 1
 expect 2 "$EMOTION" train --lr -0.1
 expect 2 "$EMOTION" train --schedule linear
-expect_output "constant, step or cosine"
+expect_output "constant, step, cosine or plateau"
 expect 2 "$EMOTION" train --init x.npz --hidden 64
 expect_output "hidden is gone: describe the network instead"
 expect 1 "$EMOTION" train --data "$TRAIN_TMP/no_such.npz" --out "$TRAIN_TMP/none"

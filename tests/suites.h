@@ -2,6 +2,8 @@
  * defined in tests/test_<name>.c. check_main.c runs them all. */
 SUITE(tensor)
 SUITE(npz)
+SUITE(strings)
+SUITE(files)
 SUITE(fer_csv)
 SUITE(synth)
 SUITE(loader)

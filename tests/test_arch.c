@@ -101,7 +101,7 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
 {
     assert_says(parse_error("conv 4 3x3, rellu, fc 7", "--arch"),
                 "--arch item 2: unknown layer 'rellu' (the layers are conv, relu, maxpool, "
-                "avgpool and fc)");
+                "avgpool, fc, batchnorm and dropout)");
     assert_says(parse_error("conv 4 3x3\nrelu\n\nCONV 2 3\n", "m.net"),
                 "m.net line 4: unknown layer 'CONV'");
     assert_says(parse_error("conv 3x3 8", "--arch"),

@@ -1,5 +1,6 @@
 /* Reading PGM/PPM faces: every variant, the gray conversion, the resize
- * to 48x48, and hostile files refused with a message naming them.
+ * to 48x48 and to other sizes and channel counts, and hostile files
+ * refused with a message naming them.
  *
  * Most images are built here as bytes and read through fmemopen, so each
  * test shows its input; face.pgm and face_ascii.ppm are written by numpy
@@ -59,6 +60,17 @@ static int read_buffer(const Buffer *b, uint8_t *out, Error *err)
     ck_assert_ptr_nonnull(f);
     if (b->length == 0) getc(f); /* fmemopen needs a size >= 1: consume it */
     int status = image_read_gray48_stream(f, LABEL, out, err);
+    fclose(f);
+    return status;
+}
+
+/* The same, asking for an image of (channels, height, width). */
+static int read_buffer_as(const Buffer *b, int channels, int height, int width, uint8_t *out,
+                          Error *err)
+{
+    FILE *f = fmemopen(b->bytes, b->length, "rb");
+    ck_assert_ptr_nonnull(f);
+    int status = image_read_stream(f, LABEL, channels, height, width, out, err);
     fclose(f);
     return status;
 }
@@ -271,6 +283,88 @@ START_TEST(a_fractional_scale_weights_pixels_by_the_area_covered)
 }
 END_TEST
 
+/* The 3x2 image (P2)    30  60  90
+ *                        90 120 150
+ * resized to other sizes, each output pixel worked out by hand.
+ * To 1 row, 2 columns: across, scale 1.5: column 0 covers [0, 1.5):
+ * (30 + 0.5 * 60) / 1.5 = 40, column 1 covers [1.5, 3):
+ * (0.5 * 60 + 90) / 1.5 = 80; the second row gives 100 and 140; down,
+ * scale 2, both rows count fully: (40 + 100) / 2 = 70, (80 + 140) / 2 = 110. */
+static const char small_image[] = "P2 3 2 255\n30 60 90\n90 120 150\n";
+
+START_TEST(resizing_to_another_size_weighs_the_areas_covered)
+{
+    Buffer b = {0};
+    put_text(&b, small_image);
+    uint8_t out[24];
+    Error err;
+    ck_assert_msg(read_buffer_as(&b, 1, 1, 2, out, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(out[0], 70);
+    ck_assert_int_eq(out[1], 110);
+    /* 3 rows from 2 (scale 2/3): row 1 covers [2/3, 4/3), a third of
+     * each input row: the mean of the two, (40 + 100) / 2, (80 + 140) / 2. */
+    ck_assert_msg(read_buffer_as(&b, 1, 3, 2, out, &err) == 0, "%s", err.msg);
+    const uint8_t want_3x2[6] = {40, 80, 70, 110, 100, 140};
+    ck_assert(!memcmp(out, want_3x2, 6));
+    /* Doubling both ways repeats every pixel in a 2x2 block. */
+    ck_assert_msg(read_buffer_as(&b, 1, 4, 6, out, &err) == 0, "%s", err.msg);
+    const uint8_t want_4x6[24] = {30, 30, 60, 60, 90, 90,       30, 30, 60, 60, 90, 90,
+                                  90, 90, 120, 120, 150, 150,   90, 90, 120, 120, 150, 150};
+    ck_assert(!memcmp(out, want_4x6, 24));
+    free(b.bytes);
+}
+END_TEST
+
+START_TEST(gray_asked_in_three_channels_is_repeated)
+{
+    Buffer b = {0};
+    put_text(&b, small_image);
+    uint8_t out[6];
+    Error err;
+    ck_assert_msg(read_buffer_as(&b, 3, 1, 2, out, &err) == 0, "%s", err.msg);
+    const uint8_t want[6] = {70, 110, 70, 110, 70, 110}; /* (C, H, W) = (3, 1, 2) */
+    ck_assert(!memcmp(out, want, 6));
+    free(b.bytes);
+}
+END_TEST
+
+/* Two colour pixels (200, 100, 50) and (10, 250, 30) in one row, read as
+ * one pixel: in colour each channel is averaged, (105, 175, 40); in gray
+ * the lumas 124.2 and 153.16 are averaged, 138.68 -> 139. */
+START_TEST(colour_keeps_its_channels_or_becomes_luma)
+{
+    Buffer b = {0};
+    put_text(&b, "P3 2 1 255\n200 100 50  10 250 30\n");
+    uint8_t out[3];
+    Error err;
+    ck_assert_msg(read_buffer_as(&b, 3, 1, 1, out, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(out[0], 105);
+    ck_assert_int_eq(out[1], 175);
+    ck_assert_int_eq(out[2], 40);
+    ck_assert_msg(read_buffer_as(&b, 1, 1, 1, out, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(out[0], 139);
+    free(b.bytes);
+}
+END_TEST
+
+START_TEST(impossible_output_sizes_are_refused)
+{
+    Buffer b = {0};
+    put_text(&b, small_image);
+    uint8_t out[4];
+    Error err;
+    ck_assert_int_eq(read_buffer_as(&b, 2, 1, 2, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, LABEL ": cannot make an image of 2 channels"), "%s", err.msg);
+    ck_assert_int_eq(read_buffer_as(&b, 1, 0, 2, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "cannot resize to 0x2"), "%s", err.msg);
+    ck_assert_int_eq(read_buffer_as(&b, 1, 1, 1025, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "1 to 1024"), "%s", err.msg);
+    ck_assert_int_eq(image_read(FIXTURES "face.pgm", 3, 2000, 2, out, &err), -1);
+    ck_assert_msg(strstr(err.msg, "face.pgm: cannot resize to 2000x2"), "%s", err.msg);
+    free(b.bytes);
+}
+END_TEST
+
 /* numpy wrote image 0 of tiny_dataset.npz as face.pgm (P5) and
  * face_ascii.ppm (P3, R = G = B): both read back as that image. */
 START_TEST(numpy_written_files_read_as_the_dataset_image)
@@ -402,6 +496,10 @@ Suite *image_io_suite(void)
     tcase_add_test(tc, a_constant_image_stays_constant_at_any_size);
     tcase_add_test(tc, halving_averages_each_2x2_block);
     tcase_add_test(tc, a_fractional_scale_weights_pixels_by_the_area_covered);
+    tcase_add_test(tc, resizing_to_another_size_weighs_the_areas_covered);
+    tcase_add_test(tc, gray_asked_in_three_channels_is_repeated);
+    tcase_add_test(tc, colour_keeps_its_channels_or_becomes_luma);
+    tcase_add_test(tc, impossible_output_sizes_are_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("hostile");
     tcase_add_test(tc, hostile_files_are_refused_with_a_clear_message);

@@ -1,6 +1,6 @@
 /* The training-pipeline loader: what it accepts (fixtures written by numpy,
- * tests/fixtures/make_loader_fixtures.py), the batches it builds, its
- * shuffling and its augmentation. */
+ * tests/fixtures/make_loader_fixtures.py), the classes it finds, the
+ * batches it builds, its shuffling and its augmentation. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,10 +171,20 @@ START_TEST(mismatched_lengths_are_reported)
 }
 END_TEST
 
-START_TEST(wrong_image_sizes_are_reported)
+START_TEST(image_shapes_the_loader_cannot_take_are_reported)
 {
-    assert_rejected("size", "x_size has shape (3, 32, 32)", "(N, 48, 48)");
-    assert_rejected("rgb", "x_rgb has shape (3, 3, 48, 48)", "(N, 1, 48, 48)");
+    assert_rejected("channels2", "x_channels2 has shape (3, 2, 8, 8): 2 channels", "1 (grey) or 3");
+    assert_rejected("hwc", "x_hwc has shape (3, 8, 8, 3): 8 channels", "x.transpose(0, 3, 1, 2)");
+    assert_rejected("flat", "x_flat has shape (3, 100)", "(N, 2304)");
+    assert_rejected("noside", "x_noside has shape (3, 0, 5)", "1 to 1024");
+    assert_rejected("fived", "x_fived has shape (3, 1, 1, 4, 4)", "(N, C, H, W)");
+}
+END_TEST
+
+START_TEST(images_over_1024_pixels_on_a_side_are_refused)
+{
+    assert_rejected("tall", "x_tall has shape (3, 1025, 4)", "must each be 1 to 1024");
+    assert_rejected("wide", "x_wide has shape (3, 1, 4, 2000)", "must each be 1 to 1024");
 }
 END_TEST
 
@@ -208,6 +218,215 @@ START_TEST(unreadable_file_fails_cleanly)
     ck_assert(dataset_load(FIXTURES "no_such_file.npz", "train", &d, &err) == -1);
     ck_assert(strstr(err.msg, "no_such_file.npz") != NULL);
     ck_assert_int_eq(d.count, 0);
+}
+END_TEST
+
+/* ------------------------------------------ any image size, any classes */
+
+static Dataset load_split(const char *file, const char *split)
+{
+    Dataset d;
+    Error err;
+    ck_assert_msg(dataset_load(file, split, &d, &err) == 0, "%s %s: %s", file, split, err.msg);
+    return d;
+}
+
+static void assert_names(const Dataset *d, const char *const *want, int count)
+{
+    ck_assert_int_eq(d->classes, count);
+    for (int k = 0; k < count; k++) ck_assert_str_eq(d->class_names[k], want[k]);
+}
+
+START_TEST(grey_28x28_images_in_five_classes_load)
+{
+    NpzFile npz = read_fixture(FIXTURES "grey28.npz");
+    Dataset d = load_split(FIXTURES "grey28.npz", "train");
+    ck_assert_int_eq(d.count, 6);
+    ck_assert_int_eq(d.channels, 1);
+    ck_assert_int_eq(d.height, 28);
+    ck_assert_int_eq(d.width, 28);
+    ck_assert_uint_eq(dataset_image_bytes(&d), 784);
+    static const char *const names[] = {"class 0", "class 1", "class 2", "class 3", "class 4"};
+    assert_names(&d, names, 5);
+    const NpyArray *x = npz_find(&npz, "x_train");
+    ck_assert(!memcmp(d.images, x->data, x->count));
+    static const int labels[] = {0, 1, 2, 3, 4, 0};
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(d.labels[i], labels[i]);
+    dataset_free(&d);
+    npz_free(&npz);
+}
+END_TEST
+
+START_TEST(colour_images_load_channels_first)
+{
+    NpzFile npz = read_fixture(FIXTURES "colour.npz");
+    const NpyArray *x = npz_find(&npz, "x_train");
+    for (int s = 0; s < 2; s++) {
+        /* uint8, and the same images as float32 / 255 */
+        Dataset d = load_split(FIXTURES "colour.npz", s == 0 ? "train" : "f32");
+        ck_assert_int_eq(d.count, 4);
+        ck_assert_int_eq(d.channels, 3);
+        ck_assert_int_eq(d.height, 10);
+        ck_assert_int_eq(d.width, 7);
+        ck_assert(!memcmp(d.images, x->data, x->count));
+        dataset_free(&d);
+    }
+    npz_free(&npz);
+}
+END_TEST
+
+START_TEST(non_square_grey_images_load)
+{
+    NpzFile npz = read_fixture(FIXTURES "colour.npz");
+    Dataset d = load_split(FIXTURES "colour.npz", "tall");
+    ck_assert_int_eq(d.channels, 1);
+    ck_assert_int_eq(d.height, 9);
+    ck_assert_int_eq(d.width, 5);
+    const NpyArray *x = npz_find(&npz, "x_tall");
+    ck_assert(!memcmp(d.images, x->data, x->count));
+    ck_assert_int_eq(d.labels[0], 1);
+    ck_assert_int_eq(d.labels[1], 0);
+    dataset_free(&d);
+    npz_free(&npz);
+}
+END_TEST
+
+START_TEST(class_names_from_a_unicode_array)
+{
+    Dataset d = load_split(FIXTURES "colour.npz", "train");
+    /* np.array(["cat", "dög", "bird 🐦"]) as UTF-8 */
+    static const char *const names[] = {"cat", "d\xC3\xB6g", "bird \xF0\x9F\x90\xA6"};
+    assert_names(&d, names, 3);
+    dataset_free(&d);
+}
+END_TEST
+
+START_TEST(class_names_from_a_bytes_array)
+{
+    Dataset d = load_split(FIXTURES "names_bytes.npz", "train");
+    static const char *const names[] = {"left", "right", "up"};
+    assert_names(&d, names, 3);
+    dataset_free(&d);
+}
+END_TEST
+
+START_TEST(class_names_from_utf8_text_one_per_line)
+{
+    static const char *const spanish[] = {"zero", "un", "d\xC3\xB3s"};
+    Dataset d = load_split(FIXTURES "names_text.npz", "train");
+    assert_names(&d, spanish, 3);
+    dataset_free(&d);
+    static const char *const letters[] = {"a", "b", "c"}; /* CRLF, no final newline */
+    d = load_split(FIXTURES "names_crlf.npz", "train");
+    assert_names(&d, letters, 3);
+    dataset_free(&d);
+}
+END_TEST
+
+START_TEST(the_class_count_spans_every_split_of_the_file)
+{
+    /* y_val holds classes 0..2 only, y_test class 1 only; y_train has 3. */
+    static const char *const names[] = {"class 0", "class 1", "class 2", "class 3"};
+    const char *splits[] = {"train", "val", "test"};
+    for (int s = 0; s < 3; s++) {
+        Dataset d = load_split(FIXTURES "splits_k.npz", splits[s]);
+        assert_names(&d, names, 4);
+        dataset_free(&d);
+    }
+    Error err;
+    NpzFile npz = read_fixture(FIXTURES "splits_k.npz");
+    int classes;
+    char **found;
+    ck_assert_int_eq(dataset_classes_from_npz(&npz, "splits_k.npz", &classes, &found, &err), 0);
+    ck_assert_int_eq(classes, 4);
+    ck_assert_str_eq(found[3], "class 3");
+    free(found);
+    npz_free(&npz);
+}
+END_TEST
+
+START_TEST(seven_classes_without_names_are_fer2013s)
+{
+    Dataset d = load_split(FIXTURES "accepted.npz", "u8_3d");
+    static const char *const names[] = {"Angry", "Disgust", "Fear", "Happy",
+                                        "Sad", "Surprise", "Neutral"};
+    assert_names(&d, names, 7);
+    dataset_free(&d);
+}
+END_TEST
+
+/* Loading split "train" of file fails with a message holding phrase. */
+static void assert_file_rejected(const char *file, const char *phrase, const char *phrase2)
+{
+    Dataset d;
+    Error err;
+    ck_assert_msg(dataset_load(file, "train", &d, &err) == -1, "%s was accepted", file);
+    ck_assert_msg(strstr(err.msg, file) != NULL, "no file name in: %s", err.msg);
+    ck_assert_msg(strstr(err.msg, phrase) != NULL, "expected '%s' in: %s", phrase, err.msg);
+    ck_assert_msg(strstr(err.msg, phrase2) != NULL, "expected '%s' in: %s", phrase2, err.msg);
+    ck_assert_int_eq(d.count, 0);
+    ck_assert_ptr_null(d.class_names);
+}
+
+START_TEST(labels_beyond_the_class_limit_are_reported_with_their_value)
+{
+    assert_file_rejected(FIXTURES "labels_big.npz", "y_train[1] is 5000", "at most 1000 classes");
+    /* the real value, not one clamped to int64 */
+    assert_file_rejected(FIXTURES "labels_u64.npz", "y_train[1] is 18446744073709551615",
+                         "at most 1000 classes");
+}
+END_TEST
+
+START_TEST(bad_class_names_are_refused)
+{
+    static const struct {
+        const char *file, *phrase, *phrase2;
+    } cases[] = {
+        {"empty_name", "class_names[1] is empty", "needs a name"},
+        {"tab", "class_names[1] holds the control character U+0009", "printable"},
+        {"c1_control", "class_names[0] holds the control character U+0085", "printable"},
+        {"long65", "class_names[0] is 65 bytes long", "at most 64"},
+        {"long200", "class_names[0] is 200 bytes long", "at most 64"},
+        {"too_many", "class_names has 1001 names", "at most 1000 classes"},
+        {"two_d", "class_names is str with shape (2, 2)", "1-D array of strings"},
+        {"numbers", "class_names is int64 with shape (3,)", "one name per line"},
+        {"bad_utf8", "class_names line 2 is not valid UTF-8", "byte 0"},
+        {"blank_line", "class_names line 2 is empty", "needs a name"},
+        {"duplicate", "entries 0 and 2 are both 'a'", "its own name"},
+        {"no_names", "class_names is empty", "one name per class"},
+        {"nul_in_bytes", "'class_names': element 0", "NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char file[128];
+        snprintf(file, sizeof file, FIXTURES "names/%s.npz", cases[i].file);
+        assert_file_rejected(file, cases[i].phrase, cases[i].phrase2);
+    }
+}
+END_TEST
+
+START_TEST(datasets_built_in_code_have_shape_and_names)
+{
+    Dataset d;
+    dataset_alloc_shape(&d, 2, 3, 5, 4, 3, "train");
+    ck_assert_int_eq(d.channels, 3);
+    ck_assert_uint_eq(dataset_image_bytes(&d), 60);
+    static const char *const names[] = {"class 0", "class 1", "class 2"};
+    assert_names(&d, names, 3);
+    Error err;
+    ck_assert_int_eq(dataset_check_fits(&d, "code", 3, 5, 4, 3, &err), 0);
+    ck_assert_int_eq(dataset_check_fits(&d, "code", 3, 5, 4, 7, &err), 0); /* fewer classes fit */
+    ck_assert_int_eq(dataset_check_fits(&d, "code", 1, 48, 48, 7, &err), -1);
+    ck_assert_msg(strstr(err.msg, "code: the train split has images of (C, H, W) = (3, 5, 4)") &&
+                      strstr(err.msg, "expected (1, 48, 48) images in at most 7 classes"),
+                  "%s", err.msg);
+    ck_assert_int_eq(dataset_check_fits(&d, "code", 3, 5, 4, 2, &err), -1);
+    dataset_free(&d);
+
+    dataset_alloc(&d, 1, "test"); /* the emotion CNN's layout */
+    ck_assert_int_eq(d.height * d.width * d.channels, 2304);
+    ck_assert_int_eq(d.classes, 7);
+    ck_assert_str_eq(d.class_names[6], "Neutral");
+    dataset_free(&d);
 }
 END_TEST
 
@@ -334,7 +553,7 @@ START_TEST(flip_mirrors_left_and_right)
     uint8_t in[IMAGE_PIXELS] = {0}, out[IMAGE_PIXELS];
     in[5 * 48 + 2] = 200;  /* row 5, column 2 */
     in[0 * 48 + 47] = 17;  /* top right corner */
-    augment_image(in, 1, 0, 0, out);
+    augment_image(in, 1, 48, 48, 1, 0, 0, out);
     ck_assert_int_eq(out[5 * 48 + 45], 200); /* column 2 -> 47 - 2 */
     ck_assert_int_eq(out[0 * 48 + 0], 17);
     ck_assert_int_eq(out[5 * 48 + 2], 0);
@@ -350,13 +569,13 @@ START_TEST(shift_moves_content_and_replicates_the_edge)
     uint8_t in[IMAGE_PIXELS], out[IMAGE_PIXELS];
     for (int y = 0; y < 48; y++)
         for (int x = 0; x < 48; x++) in[y * 48 + x] = (uint8_t)(x + 48 * (y % 2));
-    augment_image(in, 0, 1, 2, out); /* one row down, two columns right */
+    augment_image(in, 1, 48, 48, 0, 1, 2, out); /* one row down, two columns right */
     ck_assert_int_eq(out[10 * 48 + 10], in[9 * 48 + 8]);
     ck_assert_int_eq(out[0 * 48 + 10], in[0 * 48 + 8]);   /* top row: row 0 repeated */
     ck_assert_int_eq(out[7 * 48 + 0], in[6 * 48 + 0]);    /* left strip: column 0 repeated */
     ck_assert_int_eq(out[7 * 48 + 1], in[6 * 48 + 0]);
     ck_assert_int_eq(out[47 * 48 + 47], in[46 * 48 + 45]);
-    augment_image(in, 0, -2, -1, out); /* up and left: the bottom/right edges repeat */
+    augment_image(in, 1, 48, 48, 0, -2, -1, out); /* up and left: the bottom/right edges repeat */
     ck_assert_int_eq(out[46 * 48 + 47], in[47 * 48 + 47]);
     ck_assert_int_eq(out[47 * 48 + 46], in[47 * 48 + 47]);
     ck_assert_int_eq(out[0 * 48 + 0], in[2 * 48 + 1]);
@@ -465,6 +684,231 @@ START_TEST(validation_and_test_splits_are_never_augmented)
 }
 END_TEST
 
+/* ------------------------------------ augmentation of any image shape */
+
+/* The augmentation built step by step from its definition, as an
+ * independent reference: mirror each row (if flip), then move the image
+ * by (shift_y, shift_x), filling the uncovered strip by repeating the
+ * nearest edge row or column. in and out are (channels, height, width). */
+static void reference_augment(const uint8_t *in, int channels, int height, int width, int flip,
+                              int shift_y, int shift_x, uint8_t *out)
+{
+    uint8_t *mirrored = malloc((size_t)channels * height * width);
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) {
+                int from = flip ? width - 1 - x : x;
+                mirrored[(c * height + y) * width + x] = in[(c * height + y) * width + from];
+            }
+    for (int c = 0; c < channels; c++)
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) {
+                int sy = y - shift_y, sx = x - shift_x;
+                if (sy < 0) sy = 0;
+                if (sy > height - 1) sy = height - 1;
+                if (sx < 0) sx = 0;
+                if (sx > width - 1) sx = width - 1;
+                out[(c * height + y) * width + x] = mirrored[(c * height + sy) * width + sx];
+            }
+    free(mirrored);
+}
+
+START_TEST(augmenting_a_small_colour_image_gives_the_hand_computed_pixels)
+{
+    /* (3, 2, 3): channel c is [[1, 2, 3], [4, 5, 6]] + 10 c. */
+    uint8_t in[18], out[18];
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 6; i++) in[c * 6 + i] = (uint8_t)(1 + i + 10 * c);
+    /* mirrored [[3, 2, 1], [6, 5, 4]]; down 1: [[3, 2, 1], [3, 2, 1]];
+     * right 1: [[3, 3, 2], [3, 3, 2]] */
+    augment_image(in, 3, 2, 3, 1, 1, 1, out);
+    for (int c = 0; c < 3; c++) {
+        const uint8_t want[6] = {3, 3, 2, 3, 3, 2};
+        for (int i = 0; i < 6; i++) ck_assert_int_eq(out[c * 6 + i], want[i] + 10 * c);
+    }
+    /* up 1: [[4, 5, 6], [4, 5, 6]]; left 2: every pixel is column 2 */
+    augment_image(in, 3, 2, 3, 0, -1, -2, out);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 6; i++) ck_assert_int_eq(out[c * 6 + i], 6 + 10 * c);
+}
+END_TEST
+
+START_TEST(augmentation_matches_the_reference_on_a_non_square_colour_image)
+{
+    enum { C = 3, H = 5, W = 7 };
+    uint8_t in[C * H * W], got[C * H * W], want[C * H * W];
+    Rng rng;
+    rng_seed(&rng, 21);
+    for (int i = 0; i < C * H * W; i++) in[i] = (uint8_t)rng_below(&rng, 256);
+    /* shifts past the limit and past the image too: all edge */
+    for (int flip = 0; flip <= 1; flip++)
+        for (int dy = -6; dy <= 6; dy++)
+            for (int dx = -8; dx <= 8; dx++) {
+                augment_image(in, C, H, W, flip, dy, dx, got);
+                reference_augment(in, C, H, W, flip, dy, dx, want);
+                ck_assert_msg(!memcmp(got, want, sizeof got), "flip %d shift (%d, %d)", flip, dy, dx);
+            }
+}
+END_TEST
+
+/* What loader_fill_batch must produce, from its documented draws: per
+ * image a flip (rng_below 2), a shift down, a shift right (each
+ * rng_below(5) - 2); AUGMENT_SHIFT_ONLY draws the flip and ignores it. */
+static void reference_batch(const Dataset *d, const int *indices, int count, AugmentMode mode,
+                            Rng *rng, real *out)
+{
+    size_t bytes = dataset_image_bytes(d);
+    uint8_t *moved = malloc(bytes);
+    for (int b = 0; b < count; b++) {
+        const uint8_t *image = d->images + (size_t)indices[b] * bytes;
+        int flip = (int)rng_below(rng, 2);
+        int shift_y = (int)rng_below(rng, 5) - 2, shift_x = (int)rng_below(rng, 5) - 2;
+        if (mode == AUGMENT_SHIFT_ONLY) flip = 0;
+        reference_augment(image, d->channels, d->height, d->width, flip, shift_y, shift_x, moved);
+        for (size_t i = 0; i < bytes; i++) out[b * bytes + i] = (real)moved[i] / (real)255;
+    }
+    free(moved);
+}
+
+START_TEST(colour_batches_are_augmented_as_documented)
+{
+    enum { N = 12 };
+    Dataset d;
+    dataset_alloc_shape(&d, N, 3, 5, 7, 4, "train");
+    Rng fill;
+    rng_seed(&fill, 8);
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++) d.images[i] = (uint8_t)rng_below(&fill, 256);
+    for (int i = 0; i < N; i++) d.labels[i] = i % 4;
+    int indices[N];
+    for (int i = 0; i < N; i++) indices[i] = (7 * i) % N;
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    real *want = malloc(N * dataset_image_bytes(&d) * sizeof *want);
+    AugmentMode modes[2] = {AUGMENT_FLIP_AND_SHIFT, AUGMENT_SHIFT_ONLY};
+    for (int m = 0; m < 2; m++) {
+        Rng a, b;
+        rng_seed(&a, 99);
+        rng_seed(&b, 99);
+        int labels[N];
+        loader_fill_batch(&d, indices, N, modes[m], &a, x, labels);
+        reference_batch(&d, indices, N, modes[m], &b, want);
+        ck_assert_int_eq(x->dim[0], N);
+        ck_assert_int_eq(x->dim[1], 3);
+        ck_assert_int_eq(x->dim[2], 5);
+        ck_assert_int_eq(x->dim[3], 7);
+        ck_assert(!memcmp(x->data, want, N * dataset_image_bytes(&d) * sizeof *want));
+        for (int i = 0; i < N; i++) ck_assert_int_eq(labels[i], indices[i] % 4);
+    }
+    free(want);
+    tensor_free(x);
+    dataset_free(&d);
+}
+END_TEST
+
+START_TEST(no_flip_keeps_the_shifts_and_drops_the_flips)
+{
+    enum { N = 40 };
+    Dataset d;
+    dataset_alloc_shape(&d, N, 1, 6, 9, 2, "train");
+    Rng fill;
+    rng_seed(&fill, 4);
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++) d.images[i] = (uint8_t)rng_below(&fill, 256);
+    Loader flips, shifts;
+    loader_init(&flips, &d, N, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 6});
+    loader_init(&shifts, &d, N, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 6, .no_flip = 1});
+    ck_assert_int_eq(flips.augment, AUGMENT_FLIP_AND_SHIFT);
+    ck_assert_int_eq(shifts.augment, AUGMENT_SHIFT_ONLY);
+    Tensor *a = tensor_new4(1, 1, 1, 1), *b = tensor_new4(1, 1, 1, 1);
+    int labels[N];
+    ck_assert_int_eq(loader_next(&flips, a, labels), N);
+    ck_assert_int_eq(loader_next(&shifts, b, labels), N);
+    /* Replay the epoch's draws: image k's shifts are the same in both;
+     * the no_flip batch is never mirrored. */
+    Rng draws;
+    rng_seed(&draws, 6 + 0x9E3779B97F4A7C15ull * 2); /* the loader's seed for epoch 0's augmentation */
+    int mirrored = 0;
+    uint8_t *want = malloc(dataset_image_bytes(&d));
+    for (int k = 0; k < N; k++) {
+        int flip = (int)rng_below(&draws, 2);
+        int dy = (int)rng_below(&draws, 5) - 2, dx = (int)rng_below(&draws, 5) - 2;
+        const uint8_t *in = d.images + (size_t)loader_batch_indices(&shifts)[k] * 54;
+        reference_augment(in, 1, 6, 9, 0, dy, dx, want);
+        for (int i = 0; i < 54; i++) ck_assert(b->data[k * 54 + i] == (real)want[i] / (real)255);
+        reference_augment(in, 1, 6, 9, flip, dy, dx, want);
+        for (int i = 0; i < 54; i++) ck_assert(a->data[k * 54 + i] == (real)want[i] / (real)255);
+        mirrored += flip;
+    }
+    ck_assert_int_gt(mirrored, 5); /* the flipping loader did flip some */
+    free(want);
+    tensor_free(a);
+    tensor_free(b);
+    loader_free(&flips);
+    loader_free(&shifts);
+    dataset_free(&d);
+}
+END_TEST
+
+/* The loader of 48x48 grey faces as it was before images of any size:
+ * for epoch e, the augmentation generator is seeded with
+ * seed + 0x9E3779B97F4A7C15 * (2e + 2); each image of a batch, in order,
+ * draws flip, shift_y, shift_x; out[y][x] = in[cy][flip ? 47 - cx : cx]
+ * with cy = clamp(y - shift_y), cx = clamp(x - shift_x) to 0..47; the
+ * batch is pixel / 255. Training on the built-in faces gives the same
+ * results as before only if the loader still does exactly this. */
+static void reference_48x48_batch(const Dataset *d, const int *indices, int count, Rng *rng,
+                                  real *out)
+{
+    for (int b = 0; b < count; b++) {
+        const uint8_t *in = d->images + (size_t)indices[b] * 2304;
+        int flip = (int)rng_below(rng, 2);
+        int shift_y = (int)rng_below(rng, 5) - 2;
+        int shift_x = (int)rng_below(rng, 5) - 2;
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 48; x++) {
+                int cy = y - shift_y < 0 ? 0 : y - shift_y > 47 ? 47 : y - shift_y;
+                int cx = x - shift_x < 0 ? 0 : x - shift_x > 47 ? 47 : x - shift_x;
+                uint8_t pixel = in[cy * 48 + (flip ? 47 - cx : cx)];
+                out[(size_t)b * 2304 + y * 48 + x] = (real)pixel / (real)255;
+            }
+    }
+}
+
+START_TEST(grey_48x48_batches_are_bit_identical_to_the_original_loader)
+{
+    enum { N = 50, BATCH = 16 };
+    Dataset d;
+    dataset_alloc(&d, N, "train");
+    Rng fill;
+    rng_seed(&fill, 77);
+    for (size_t i = 0; i < (size_t)N * 2304; i++) d.images[i] = (uint8_t)rng_below(&fill, 256);
+    for (int i = 0; i < N; i++) d.labels[i] = i % 7;
+    const uint64_t seed = 12345;
+    Loader loader;
+    loader_init(&loader, &d, BATCH, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = seed});
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    real *want = malloc((size_t)BATCH * 2304 * sizeof *want);
+    int labels[BATCH], n, batches = 0;
+    for (int epoch = 0; epoch < 3; epoch++) {
+        loader_begin_epoch(&loader, epoch);
+        Rng rng;
+        rng_seed(&rng, seed + 0x9E3779B97F4A7C15ull * (2 * (uint64_t)epoch + 2));
+        while ((n = loader_next(&loader, x, labels)) > 0) {
+            reference_48x48_batch(&d, loader_batch_indices(&loader), n, &rng, want);
+            ck_assert_int_eq(x->dim[1], 1);
+            ck_assert_int_eq(x->dim[2], 48);
+            ck_assert_int_eq(x->dim[3], 48);
+            ck_assert_msg(!memcmp(x->data, want, (size_t)n * 2304 * sizeof *want),
+                          "epoch %d batch %d differs", epoch, batches);
+            batches++;
+        }
+    }
+    ck_assert_int_eq(batches, 12);
+    free(want);
+    tensor_free(x);
+    loader_free(&loader);
+    dataset_free(&d);
+}
+END_TEST
+
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -478,12 +922,26 @@ Suite *loader_suite(void)
     tcase_add_test(files, dataset_load_reads_the_file_itself);
     tcase_add_test(files, missing_members_are_named);
     tcase_add_test(files, mismatched_lengths_are_reported);
-    tcase_add_test(files, wrong_image_sizes_are_reported);
+    tcase_add_test(files, image_shapes_the_loader_cannot_take_are_reported);
+    tcase_add_test(files, images_over_1024_pixels_on_a_side_are_refused);
     tcase_add_test(files, labels_outside_0_to_6_are_reported);
     tcase_add_test(files, labels_must_be_integers_of_shape_n);
     tcase_add_test(files, pixels_out_of_range_are_reported);
     tcase_add_test(files, unreadable_file_fails_cleanly);
     suite_add_tcase(s, files);
+    TCase *shapes = tcase_create("any size and classes");
+    tcase_add_test(shapes, grey_28x28_images_in_five_classes_load);
+    tcase_add_test(shapes, colour_images_load_channels_first);
+    tcase_add_test(shapes, non_square_grey_images_load);
+    tcase_add_test(shapes, class_names_from_a_unicode_array);
+    tcase_add_test(shapes, class_names_from_a_bytes_array);
+    tcase_add_test(shapes, class_names_from_utf8_text_one_per_line);
+    tcase_add_test(shapes, the_class_count_spans_every_split_of_the_file);
+    tcase_add_test(shapes, seven_classes_without_names_are_fer2013s);
+    tcase_add_test(shapes, labels_beyond_the_class_limit_are_reported_with_their_value);
+    tcase_add_test(shapes, bad_class_names_are_refused);
+    tcase_add_test(shapes, datasets_built_in_code_have_shape_and_names);
+    suite_add_tcase(s, shapes);
     TCase *batches = tcase_create("batches");
     tcase_add_test(batches, batches_are_pixel_over_255_exactly);
     tcase_add_test(batches, an_epoch_covers_every_image_once_in_batches);
@@ -495,5 +953,12 @@ Suite *loader_suite(void)
     tcase_add_test(batches, augmentation_off_gives_the_exact_pixels);
     tcase_add_test(batches, validation_and_test_splits_are_never_augmented);
     suite_add_tcase(s, batches);
+    TCase *augment = tcase_create("augmentation of any shape");
+    tcase_add_test(augment, augmenting_a_small_colour_image_gives_the_hand_computed_pixels);
+    tcase_add_test(augment, augmentation_matches_the_reference_on_a_non_square_colour_image);
+    tcase_add_test(augment, colour_batches_are_augmented_as_documented);
+    tcase_add_test(augment, no_flip_keeps_the_shifts_and_drops_the_flips);
+    tcase_add_test(augment, grey_48x48_batches_are_bit_identical_to_the_original_loader);
+    suite_add_tcase(s, augment);
     return s;
 }

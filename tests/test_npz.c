@@ -485,7 +485,7 @@ static const HostileCase hostile_cases[] = {
     {"npy_data_longer_than_shape.npz", "bad.npy", "needs 8 bytes of data, the member has 16"},
     {"npy_too_many_dims.npz", "bad.npy", "more than 8 dimensions"},
     {"npy_object_dtype.npz", "bad.npy", "'|O'"},
-    {"npy_unicode_dtype.npz", "bad.npy", "'<U5'"},
+    {"npy_datetime_dtype.npz", "bad.npy", "'<M8[D]'"},
     {"npy_complex_dtype.npz", "bad.npy", "'<c8'"},
     {"npy_structured_dtype.npz", "bad.npy", "structured"},
     {"npy_long_double.npz", "bad.npy", "'<f16'"},

@@ -241,6 +241,83 @@ START_TEST(a_split_of_size_zero_is_left_out_of_the_file)
 }
 END_TEST
 
+/* The whole file as bytes. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *bytes = malloc(*len ? *len : 1);
+    ck_assert_uint_eq(fread(bytes, 1, *len, f), *len);
+    fclose(f);
+    return bytes;
+}
+
+START_TEST(synth_write_npz_writes_what_generate_draws)
+{
+    char drawn[128], written[128];
+    snprintf(drawn, sizeof drawn, "/tmp/workbench_test_synth_%d_d.npz", (int)getpid());
+    snprintf(written, sizeof written, "/tmp/workbench_test_synth_%d_e.npz", (int)getpid());
+    SynthOptions o = small_options(5);
+    ImageSet sets[NUM_SPLITS] = {{0}};
+    synth_generate(&o, sets);
+    Error err;
+    ck_assert_msg(splits_write_npz(sets, drawn, 1, &err) == 0, "%s", err.msg);
+    free_sets(sets);
+    ck_assert_msg(synth_write_npz(&o, written, 1, &err) == 0, "%s", err.msg);
+    size_t len_a, len_b;
+    uint8_t *a = file_bytes(drawn, &len_a), *b = file_bytes(written, &len_b);
+    ck_assert(len_a == len_b && !memcmp(a, b, len_a));
+    free(a);
+    free(b);
+    unlink(drawn);
+    unlink(written);
+}
+END_TEST
+
+START_TEST(an_existing_builtin_file_is_left_alone)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/workbench_test_synth_%d_f.npz", (int)getpid());
+    SynthOptions o = small_options(6);
+    Error err;
+    ck_assert_msg(synth_write_npz(&o, path, 0, &err) == 0, "%s", err.msg);
+    size_t before_len, after_len;
+    uint8_t *before = file_bytes(path, &before_len);
+    ck_assert_msg(synth_ensure_builtin(path, &err) == 0, "%s", err.msg);
+    uint8_t *after = file_bytes(path, &after_len);
+    ck_assert(before_len == after_len && !memcmp(before, after, before_len));
+    free(before);
+    free(after);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(a_missing_builtin_file_is_drawn_in_its_new_directory)
+{
+    char root[128], path[192], command[256];
+    snprintf(root, sizeof root, "/tmp/workbench_test_synth_%d_dir", (int)getpid());
+    snprintf(path, sizeof path, "%s/data/more/synth.npz", root);
+    Error err;
+    ck_assert_msg(synth_ensure_builtin(path, &err) == 0, "%s", err.msg);
+    NpzFile npz;
+    ck_assert_msg(npz_read(path, &npz, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(npz_find(&npz, "x_train")->shape[0], SYNTH_DEFAULT_TRAIN);
+    ck_assert_int_eq(npz_find(&npz, "y_val")->shape[0], SYNTH_DEFAULT_VAL);
+    ck_assert_int_eq(npz_find(&npz, "y_test")->shape[0], SYNTH_DEFAULT_TEST);
+    npz_free(&npz);
+
+    /* a directory that cannot be made: a file is in the way */
+    snprintf(path, sizeof path, "%s/data/more/synth.npz/inside.npz", root);
+    ck_assert_int_eq(synth_ensure_builtin(path, &err), -1);
+    ck_assert_msg(strstr(err.msg, "synth.npz: exists and is not a directory"), "%s", err.msg);
+    snprintf(command, sizeof command, "rm -rf %s", root);
+    ck_assert_int_eq(system(command), 0);
+}
+END_TEST
+
 Suite *synth_suite(void)
 {
     Suite *s = suite_create("synth");
@@ -255,6 +332,9 @@ Suite *synth_suite(void)
     tcase_add_test(tc, faces_are_images_not_blanks);
     tcase_add_test(tc, the_same_seed_writes_a_byte_identical_file_in_the_converter_layout);
     tcase_add_test(tc, a_split_of_size_zero_is_left_out_of_the_file);
+    tcase_add_test(tc, synth_write_npz_writes_what_generate_draws);
+    tcase_add_test(tc, an_existing_builtin_file_is_left_alone);
+    tcase_add_test(tc, a_missing_builtin_file_is_drawn_in_its_new_directory);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,7 @@
 #include "sgd.h"
 #include "synth.h"
 #include "testutil.h"
+#include "schedule.h"
 #include "train.h"
 
 /* Narrower than the real network (32, 64, 256) so that the many steps
@@ -272,17 +273,50 @@ END_TEST
 
 START_TEST(learning_rate_schedules_follow_their_formulas)
 {
-    for (int e = 0; e < 8; e++) ck_assert_double_eq(schedule_lr(SCHEDULE_CONSTANT, 0.1, e, 8), 0.1);
-    /* step, 8 epochs: lr for 0..3, lr/10 for 4..5, lr/100 for 6..7 */
+    LrSchedule s;
+    lr_schedule_init(&s, SCHEDULE_CONSTANT, 0.1, 8, 0, 0.5, 1);
+    for (int e = 0; e < 8; e++) ck_assert_double_eq(lr_schedule_lr(&s, e), 0.1);
+    lr_schedule_init(&s, SCHEDULE_STEP, 0.1, 8, 0, 0.5, 1);
     const double step[8] = {0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001};
-    for (int e = 0; e < 8; e++)
-        ck_assert_double_eq_tol(schedule_lr(SCHEDULE_STEP, 0.1, e, 8), step[e], 1e-15);
-    /* cosine: (1 + cos(pi e / E)) / 2 is 1 at e = 0, 1/2 half-way, (1 + cos(pi/4))/2 at E/4 */
-    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 0, 8), 0.1, 1e-15);
-    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 4, 8), 0.05, 1e-15);
-    ck_assert_double_eq_tol(schedule_lr(SCHEDULE_COSINE, 0.1, 2, 8), 0.05 * (1 + sqrt(0.5)), 1e-15);
+    for (int e = 0; e < 8; e++) ck_assert_double_eq_tol(lr_schedule_lr(&s, e), step[e], 1e-15);
+    lr_schedule_init(&s, SCHEDULE_COSINE, 0.1, 8, 0, 0.5, 1);
+    ck_assert_double_eq_tol(lr_schedule_lr(&s, 0), 0.1, 1e-15);
+    ck_assert_double_eq_tol(lr_schedule_lr(&s, 4), 0.05, 1e-15);
+    ck_assert_double_eq_tol(lr_schedule_lr(&s, 2), 0.05 * (1 + sqrt(0.5)), 1e-15);
     ck_assert_int_eq(schedule_from_name("cosine"), SCHEDULE_COSINE);
+    ck_assert_int_eq(schedule_from_name("plateau"), SCHEDULE_PLATEAU);
     ck_assert_int_eq(schedule_from_name("linear"), -1);
+}
+END_TEST
+
+/* Warm-up: 3 epochs at 1/4, 2/4, 3/4 of lr, then cosine over the other 4:
+ * t = 0..3 of T = 4, lr (1 + cos(pi t / 4)) / 2. */
+START_TEST(a_warm_up_ramps_then_the_schedule_runs_over_the_rest)
+{
+    LrSchedule s;
+    lr_schedule_init(&s, SCHEDULE_COSINE, 0.2, 7, 3, 0.5, 1);
+    const double want[7] = {0.05, 0.1, 0.15, 0.2, 0.1 * (1 + sqrt(0.5)), 0.1,
+                            0.1 * (1 - sqrt(0.5))};
+    for (int e = 0; e < 7; e++) ck_assert_double_eq_tol(lr_schedule_lr(&s, e), want[e], 1e-15);
+}
+END_TEST
+
+/* Plateau, factor 0.5, patience 2, on a hand-made accuracy curve: the lr
+ * halves after the third epoch in a row without a gain, and a gain of less
+ * than 1e-4 of the best is no gain (PyTorch's rel threshold). */
+START_TEST(plateau_lowers_the_rate_after_patience_epochs_without_gain)
+{
+    LrSchedule s;
+    lr_schedule_init(&s, SCHEDULE_PLATEAU, 0.1, 12, 1, 0.5, 2);
+    /* epoch:            0     1     2     3     4       5     6     7     8     9 */
+    const double acc[] = {0.1, 0.50, 0.60, 0.60, 0.60005, 0.55, 0.61, 0.61, 0.61, 0.61};
+    const double lr[] = {0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025};
+    for (int e = 0; e < 10; e++) {
+        ck_assert_msg(fabs(lr_schedule_lr(&s, e) - lr[e]) < 1e-15, "epoch %d: lr %g, want %g", e,
+                      lr_schedule_lr(&s, e), lr[e]);
+        lr_schedule_observe(&s, e, acc[e]);
+    }
+    ck_assert_double_eq_tol(lr_schedule_lr(&s, 10), lr[10], 1e-15);
 }
 END_TEST
 
@@ -323,6 +357,8 @@ Suite *train_suite(void)
     tcase_add_test(tc, evaluation_does_not_depend_on_the_batch_size);
     tcase_add_test(tc, count_correct_compares_the_largest_probability_with_the_label);
     tcase_add_test(tc, learning_rate_schedules_follow_their_formulas);
+    tcase_add_test(tc, a_warm_up_ramps_then_the_schedule_runs_over_the_rest);
+    tcase_add_test(tc, plateau_lowers_the_rate_after_patience_epochs_without_gain);
     tcase_add_test(tc, text_chart_draws_a_rising_line_corner_to_corner);
     suite_add_tcase(s, tc);
     return s;
