@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include "machine.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -100,6 +102,18 @@ int arg_shape3(const char *program, const char *flag, const char *text, long max
         return -1;
     }
     return 0;
+}
+
+int arg_threads(const char *program, const char *flag, const char *text, int *value)
+{
+    const long cores = machine_cores();
+    long most = ARG_THREADS_PER_CORE * cores;
+    int status = arg_int(program, flag, text, 1, most, value);
+    if (status)
+        fprintf(stderr, "%s: (this machine has %ld core%s; more threads than %d per core only "
+                        "wait for each other)\n", program, cores, cores == 1 ? "" : "s",
+                ARG_THREADS_PER_CORE);
+    return status;
 }
 
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,

@@ -25,6 +25,11 @@ int arg_real(const char *program, const char *flag, const char *text, double min
 /* A seed: any whole number from 0 to 2^64 - 1. */
 int arg_seed(const char *program, const char *flag, const char *text, uint64_t *value);
 
+/* A thread count: 1 to ARG_THREADS_PER_CORE times the cores this machine
+ * has (more threads than that only wait for each other). */
+#define ARG_THREADS_PER_CORE 4
+int arg_threads(const char *program, const char *flag, const char *text, int *value);
+
 /* A window size: "3" (3x3) or "3x5" (height x width), each in [1, max]. */
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
               int *width);

@@ -30,10 +30,13 @@ int error_prefix(Error *err, const char *fmt, ...)
     return -1;
 }
 
+/* A command that cannot get the memory it needs ends with a message and
+ * exit status 1, as for any other failure it cannot go on from. */
 static void out_of_memory(size_t bytes)
 {
-    fprintf(stderr, "out of memory (asked for %zu bytes)\n", bytes);
-    abort();
+    fprintf(stderr, "out of memory: could not allocate %zu bytes (%.1f MB)\n", bytes,
+            (double)bytes / 1e6);
+    exit(1);
 }
 
 void *xmalloc(size_t bytes)

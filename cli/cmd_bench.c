@@ -195,8 +195,9 @@ int cmd_bench(int argc, char **argv)
             }
             continue;
         }
-        int *target = !strcmp(arg, "--classes") ? &classes : !strcmp(arg, "--batch") ? &batch : !strcmp(arg, "--threads") ? &threads
-                    : !strcmp(arg, "--repeats") ? &repeats : NULL;
+        int *target = !strcmp(arg, "--classes") ? &classes : !strcmp(arg, "--batch") ? &batch
+                    : !strcmp(arg, "--threads") ? &threads : !strcmp(arg, "--repeats") ? &repeats
+                    : NULL;
         if (!target) {
             fprintf(stderr, "emotion bench: unknown option '%s'\n\n", arg);
             usage(stderr);
@@ -207,7 +208,9 @@ int cmd_bench(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        if (arg_int("emotion bench", arg, argv[++i], 1, 100000, target)) {
+        int bad = target == &threads ? arg_threads("emotion bench", arg, argv[++i], target)
+                                     : arg_int("emotion bench", arg, argv[++i], 1, 100000, target);
+        if (bad) {
             fputc('\n', stderr);
             usage(stderr);
             return 2;
@@ -220,14 +223,16 @@ int cmd_bench(int argc, char **argv)
     Bench b;
     if (classes == 0) classes = model_last_width(&choice, &err);
     b.net = classes > 0 ? model_build(&choice, input[0], input[1], input[2], classes, &err) : NULL;
-    if (!b.net) {
+    if (!b.net || model_fits_memory(b.net, batch, 1, &err)) {
         fprintf(stderr, "emotion bench: %s\n", err.msg);
+        network_free(b.net);
         return 2;
     }
     const int described = choice.model_path || choice.arch_text;
     if (described) gemm_table = 0;
     network_init(b.net, &rng);
-    b.sgd = sgd_create(b.net, (SgdConfig){.lr = 1e-4, .momentum = 0.9, .weight_decay = 5e-4});
+    b.sgd = sgd_create(b.net, (SgdConfig){.lr = 1e-4, .momentum = 0.9, .weight_decay = 5e-4,
+                                          .nesterov = 0});
     b.x = tensor_new4(batch, input[0], input[1], input[2]);
     b.labels = xmalloc((size_t)batch * sizeof *b.labels);
     for (size_t i = 0; i < b.x->size; i++) b.x->data[i] = (real)rng_uniform(&rng);

@@ -27,6 +27,8 @@ static void usage(FILE *out)
         "        convert FER2013's CSV into an .npz\n"
         "  synth [--out data/synth.npz] [--train N --val N --test N] [--seed S] [--balanced]\n"
         "        draw a synthetic faces dataset in the seven classes\n"
+        "  export FILE.npz [--split NAME] --index I[,I...] OUT\n"
+        "        write dataset images as PGM/PPM files (to try 'emotion predict' on)\n"
         "\n"
         "Run 'emotion data SUBCOMMAND --help' for a subcommand's options.\n");
 }
@@ -235,6 +237,7 @@ static const Subcommand subcommands[] = {
     {"info", cmd_data_info},
     {"convert", cmd_data_convert},
     {"synth", cmd_data_synth},
+    {"export", cmd_data_export},
 };
 
 int cmd_data(int argc, char **argv)

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "loader.h"
 #include "metrics.h"
+#include "model.h"
 #include "npz.h"
 #include "progress.h"
 
@@ -100,7 +101,7 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
             o->split = value;
         } else if (!strcmp(flag, "--batch")) {
             if (arg_int("emotion eval", flag, value, 1, 4096, &o->batch)) goto bad_value;
-        } else if (arg_int("emotion eval", flag, value, 1, 1024, &o->threads)) {
+        } else if (arg_threads("emotion eval", flag, value, &o->threads)) {
             goto bad_value;
         }
     }
@@ -202,6 +203,10 @@ static int evaluate(const EvalOptions *o)
     if (!net) {
         fprintf(stderr, "emotion eval: %s\n", err.msg);
         return 1;
+    }
+    if (model_fits_memory(net, o->batch, 0, &err)) {
+        fprintf(stderr, "emotion eval: %s (the model %s; try --batch 1)\n", err.msg, o->model_path);
+        goto fail_model;
     }
     if (!strcmp(o->data_path, DEFAULT_DATA) && access(DEFAULT_DATA, F_OK) != 0) {
         fprintf(stderr, "emotion eval: %s does not exist; make the built-in synthetic set with\n"

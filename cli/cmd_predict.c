@@ -52,6 +52,23 @@ static void print_prediction(const char *path, const real *probs, int classes,
     }
 }
 
+/* A face squeezed out of shape, or a picture much larger than the model's
+ * input (a group photo, a montage of faces), is resized all the same, but
+ * the answer is then about a picture the model never learned from. */
+static void warn_about_shape(const char *path, int width, int height, const CheckpointInfo *info)
+{
+    const double aspect = (double)width / height;
+    const double model_aspect = (double)info->width / info->height;
+    if (aspect > 1.5 * model_aspect || aspect < model_aspect / 1.5)
+        fprintf(stderr, "emotion predict: warning: %s is %dx%d, far from the %dx%d shape the "
+                        "model takes: it is squeezed to fit, which distorts a face\n", path,
+                width, height, info->width, info->height);
+    else if (width > 8 * info->width && height > 8 * info->height)
+        fprintf(stderr, "emotion predict: warning: %s is %dx%d, much larger than the model's "
+                        "%dx%d: if it holds more than one face (a montage, a group), crop one "
+                        "face first\n", path, width, height, info->width, info->height);
+}
+
 int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL;
@@ -99,11 +116,14 @@ int cmd_predict(int argc, char **argv)
     const int first = 0;
     int failures = 0;
     for (int i = 0; i < image_count; i++) {
-        if (image_read(images[i], info.channels, info.height, info.width, one.images, &err)) {
+        int width, height;
+        if (image_size(images[i], &width, &height, &err) ||
+            image_read(images[i], info.channels, info.height, info.width, one.images, &err)) {
             fprintf(stderr, "emotion predict: %s\n", err.msg);
             failures++;
             continue;
         }
+        warn_about_shape(images[i], width, height, &info);
         int label; /* the dataset's placeholder 0; only the probabilities are used */
         loader_fill_batch(&one, &first, 1, 0, NULL, x, &label);
         network_loss(net, x, &label);

@@ -48,6 +48,12 @@ typedef struct {
     int augment, shuffle, flip;
     int threads;           /* 0: OpenMP's default */
     ModelChoice model;     /* --model, --arch */
+    const char *resume_dir; /* --resume DIR, or NULL */
+    int stop_after;         /* --stop-after N: epochs to run now (0: all) */
+    /* the arguments that set these options (all but --resume and --threads),
+     * kept in the resume file so that --resume re-reads the same run */
+    int argc;
+    char **argv;
 } TrainOptions;
 
 static TrainOptions default_options(void)
@@ -82,17 +88,17 @@ static void usage(FILE *out)
         "                     [--plateau-factor F] [--plateau-patience N] [--seed S]\n"
         "                     [--no-augment] [--no-flip] [--no-shuffle] [--init FILE.npz]\n"
         "                     [--threads N] [--out DIR]\n"
+        "       emotion train --resume DIR [--threads N] [--stop-after N]\n"
         "\n"
         "Trains a network by mini-batch gradient descent on the train split, measuring the\n"
-        "val split\n"
-        "after each epoch. The network is described in text (see models/), by default the\n"
-        "seed's emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then FC -> ReLU -> FC),\n"
-        "its input shape and class count taken from the data; it is printed as a table\n"
-        "before training. Writes into DIR: model.npz (the weights after the last epoch,\n"
-        "rewritten each epoch), best.npz (the epoch with the best val accuracy),\n"
-        "metrics.csv (one row per epoch) and, with gnuplot, loss.png and accuracy.png.\n"
-        "The same seed and data give the same model.npz, byte for byte, on any number of\n"
-        "threads.\n"
+        "val split after each epoch. The network is described in text (see models/), by\n"
+        "default the seed's emotion CNN (conv 3x3 -> ReLU -> max-pool 2, twice, then\n"
+        "FC -> ReLU -> FC), its input shape and class count taken from the data; it is\n"
+        "printed as a table before training. Writes into DIR: model.npz (the weights\n"
+        "after the last epoch, rewritten each epoch), best.npz (the epoch with the best\n"
+        "val accuracy), metrics.csv (one row per epoch), resume.npz (what --resume\n"
+        "needs) and, with gnuplot, loss.png and accuracy.png. The same seed and data give\n"
+        "the same model.npz, byte for byte, on any number of threads.\n"
         "\n"
         "options:\n"
         "  --model FILE.net    the network described in FILE (e.g. models/emotion.net)\n"
@@ -129,6 +135,12 @@ static void usage(FILE *out)
         "  --init FILE.npz     start from a checkpoint (the network it describes) instead\n"
         "                      of He init; with --model/--arch, they must describe the same\n"
         "                      network\n"
+        "  --resume DIR        continue the run in DIR where it stopped (its resume.npz):\n"
+        "                      the same options, the same result as if it had never\n"
+        "                      stopped, byte for byte; only --threads and --stop-after\n"
+        "                      may be given with it\n"
+        "  --stop-after N      stop after N epochs of this invocation, as if interrupted\n"
+        "                      (--resume continues), e.g. to fit a class period\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
         "  --out DIR           where the results go (default " DEFAULT_OUT ")\n"
         "  -h, --help          show this help\n",
@@ -150,7 +162,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
     static const char *const valued[] = {
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
         "--optimizer", "--alpha", "--beta1", "--beta2", "--eps", "--warmup", "--plateau-factor",
-        "--plateau-patience",
+        "--plateau-patience", "--resume", "--stop-after",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -193,6 +205,10 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             o->out_dir = value;
         } else if (!strcmp(flag, "--init")) {
             o->init_path = value;
+        } else if (!strcmp(flag, "--resume")) {
+            o->resume_dir = value;
+        } else if (!strcmp(flag, "--stop-after")) {
+            bad = arg_int(PROG, flag, value, 1, 100000, &o->stop_after);
         } else if (!strcmp(flag, "--model")) {
             o->model.model_path = value;
         } else if (!strcmp(flag, "--arch")) {
@@ -202,7 +218,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--batch")) {
             bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
-            bad = arg_int(PROG, flag, value, 1, 1024, &o->threads);
+            bad = arg_threads(PROG, flag, value, &o->threads);
 
         } else if (!strcmp(flag, "--optimizer")) {
             OptimizerSettings chosen;
@@ -263,6 +279,23 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
     }
     if (o->model.model_path && o->model.arch_text) {
         fprintf(stderr, "emotion train: give --model or --arch, not both\n\n");
+        return -1;
+    }
+    /* the run's own arguments, for its resume file */
+    o->argv = xcalloc((size_t)argc + 1, sizeof *o->argv);
+    o->argc = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume") || !strcmp(argv[i], "--threads") ||
+            !strcmp(argv[i], "--stop-after")) {
+            i++;
+            continue;
+        }
+        o->argv[o->argc++] = argv[i];
+    }
+    if (o->resume_dir && o->argc > 0) {
+        fprintf(stderr, "emotion train: --resume takes the run's options from its resume file; "
+                        "only --threads and --stop-after may be given with it (not '%s')\n\n",
+                o->argv[0]);
         return -1;
     }
     return settle_optimizer(o);
@@ -475,7 +508,8 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     printf("model: %s%s\n",
            o->model.model_path ? o->model.model_path
            : o->model.arch_text ? "--arch" : o->init_path ? o->init_path : "the built-in emotion CNN",
-           o->init_path ? " (weights from --init)" : " (He init)");
+           o->resume_dir ? " (weights and optimizer state from resume.npz)"
+           : o->init_path ? " (weights from --init)" : " (He init)");
     arch_print_table(stdout, net);
     printf("data: %s, %d train / %d val images of %dx%dx%d, %d classes\n", o->data_path,
            train->count, val->count, train->channels, train->height, train->width,
@@ -497,30 +531,259 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     fflush(stdout);
 }
 
-/* The loop over epochs, saving after each. Returns 0, or -1 when training
- * stopped (NaN loss or a file that cannot be written), message in err.
- * *completed receives the number of epochs finished. */
+/* ---------------------------------------------------------------------------
+ * A run, and its resume file
+ * ------------------------------------------------------------------------- */
+
+/* Where a run stands after its last completed epoch: what --resume restores. */
+typedef struct {
+    Optimizer *opt;
+    LrSchedule schedule;
+    EpochRow *rows;        /* (earlier + epochs,): metrics.csv's rows */
+    int earlier;           /* rows of an earlier run this one continues (--init into its folder) */
+    int done;              /* epochs of this run completed: rows[earlier + e] is epoch e */
+    double best_accuracy;  /* -1 before the first epoch */
+    int best_epoch;        /* 1-based, counting the earlier rows; 0 before the first */
+} Run;
+
+static void run_start(const TrainOptions *o, Network *net, Run *run)
+{
+    run->opt = optimizer_create(net, &o->optimizer);
+    lr_schedule_init(&run->schedule, o->schedule, o->optimizer.lr, o->epochs, o->warmup,
+                     o->plateau_factor, o->plateau_patience);
+    run->rows = xcalloc((size_t)o->epochs, sizeof *run->rows);
+    run->earlier = 0;
+    run->done = 0;
+    run->best_accuracy = -1;
+    run->best_epoch = 0;
+}
+
+/* --init into a folder that holds a run already (its metrics.csv): this run
+ * continues it. Its rows stay first in metrics.csv, and its best val
+ * accuracy is the one to beat before best.npz is replaced. */
+static int run_continue(Run *run, const char *metrics_path, int epochs, Error *err)
+{
+    FILE *f = fopen(metrics_path, "r");
+    if (!f) return error_set(err, "%s: cannot open: %s", metrics_path, strerror(errno));
+    char line[512];
+    int status = 0, count = 0, capacity = 16;
+    EpochRow *earlier = xcalloc((size_t)capacity, sizeof *earlier);
+    if (!fgets(line, sizeof line, f) || strncmp(line, metrics_header, strlen(metrics_header)) != 0)
+        status = error_set(err, "%s: not a metrics.csv this program wrote (its header differs); "
+                                "move it away or train into another --out", metrics_path);
+    while (status == 0 && fgets(line, sizeof line, f)) {
+        EpochRow row = {0};
+        int epoch, fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &row.train.loss,
+                                   &row.train.accuracy, &row.val.loss, &row.val.accuracy,
+                                   &row.lr, &row.seconds);
+        if (fields != 7 || epoch != count + 1 || count >= 100000) {
+            status = error_set(err, "%s: row %d is not one this program wrote; move the file "
+                                    "away or train into another --out", metrics_path, count + 1);
+            break;
+        }
+        if (count == capacity) earlier = xrealloc(earlier, (size_t)(capacity *= 2) * sizeof *earlier);
+        earlier[count++] = row;
+    }
+    fclose(f);
+    if (status == 0) {
+        free(run->rows);
+        run->rows = xcalloc((size_t)(count + epochs), sizeof *run->rows);
+        memcpy(run->rows, earlier, (size_t)count * sizeof *earlier);
+        run->earlier = count;
+        for (int e = 0; e < count; e++)
+            if (earlier[e].val.accuracy > run->best_accuracy) {
+                run->best_accuracy = earlier[e].val.accuracy;
+                run->best_epoch = e + 1;
+            }
+    }
+    free(earlier);
+    return status;
+}
+
+static void run_free(Run *run)
+{
+    optimizer_free(run->opt);
+    free(run->rows);
+}
+
+/* The members resume.npz holds besides the network (every parameter and
+ * running statistic, in float32 as in model.npz): */
+#define RESUME_ARGS "resume.args"         /* uint8: the run's arguments, each ended by a 0 byte */
+#define RESUME_COUNTERS "resume.counters" /* int64 (5,): epochs done, optimizer steps, best epoch,
+                                             plateau's epochs without gain, earlier rows */
+#define RESUME_VALUES "resume.values"     /* float64 (3,): best val accuracy, plateau's lr and best */
+#define RESUME_METRICS "resume.metrics"   /* float64 (earlier + done, 8): every metrics.csv row */
+/* and resume.<slot>.<parameter>: the optimizer's state, e.g. resume.velocity.conv1.w */
+#define METRICS_COLUMNS 8
+
+typedef struct {
+    const TrainOptions *o;
+    const Run *run;
+    Network *net;
+} ResumeWrite;
+
+static int add_resume_members(NpzWriter *w, void *context, Error *err)
+{
+    const ResumeWrite *r = context;
+    const Run *run = r->run;
+    size_t length = 0;
+    for (int i = 0; i < r->o->argc; i++) length += strlen(r->o->argv[i]) + 1;
+    uint8_t *args = xmalloc(length + 1);
+    size_t at = 0;
+    for (int i = 0; i < r->o->argc; i++) {
+        size_t n = strlen(r->o->argv[i]) + 1;
+        memcpy(args + at, r->o->argv[i], n);
+        at += n;
+    }
+    const int64_t args_shape = (int64_t)length, five = 5, three = 3;
+    const int64_t counters[5] = {run->done, run->opt->steps, run->best_epoch, run->schedule.stale,
+                                 run->earlier};
+    const double values[3] = {run->best_accuracy, run->schedule.plateau_lr, run->schedule.best};
+    const int rows = run->earlier + run->done;
+    const int64_t metrics_shape[2] = {rows, METRICS_COLUMNS};
+    double *metrics = xmalloc(((size_t)rows * METRICS_COLUMNS + 1) * sizeof *metrics);
+    for (int e = 0; e < rows; e++) {
+        const EpochRow *row = &run->rows[e];
+        const double columns[METRICS_COLUMNS] = {row->train.loss, row->train.accuracy,
+                                                 row->train.images, row->train.seconds,
+                                                 row->val.loss, row->val.accuracy, row->lr,
+                                                 row->seconds};
+        memcpy(metrics + (size_t)e * METRICS_COLUMNS, columns, sizeof columns);
+    }
+    int status = npz_writer_add(w, RESUME_ARGS, NPY_UINT8, 1, &args_shape, args, err) ||
+                 npz_writer_add(w, RESUME_COUNTERS, NPY_INT64, 1, &five, counters, err) ||
+                 npz_writer_add(w, RESUME_VALUES, NPY_FLOAT64, 1, &three, values, err) ||
+                 npz_writer_add(w, RESUME_METRICS, NPY_FLOAT64, 2, metrics_shape, metrics, err);
+    free(args);
+    free(metrics);
+    const Optimizer *opt = run->opt;
+    for (int p = 0; status == 0 && p < opt->num_params; p++) {
+        char param[64], name[128];
+        network_param(r->net, p, param, sizeof param);
+        for (int slot = 0; status == 0 && slot < opt->ops->slots; slot++) {
+            snprintf(name, sizeof name, "resume.%s.%s", opt->ops->slot_names[slot], param);
+            status = checkpoint_add_tensor(w, name, optimizer_state(opt, p, slot), err);
+        }
+    }
+    return status;
+}
+
+/* The member name of npz, which must be a dtype array of count values. */
+static const NpyArray *resume_member(const NpzFile *npz, const char *path, const char *name,
+                                     NpyDtype dtype, size_t count, Error *err)
+{
+    const NpyArray *a = npz_find(npz, name);
+    if (!a || a->dtype != dtype || (count && a->count != count)) {
+        error_set(err, "%s: '%s' is missing or malformed: not a resume file this program wrote",
+                  path, name);
+        return NULL;
+    }
+    return a;
+}
+
+/* The run's arguments, from the resume file, as an argv (to free, with its
+ * strings) after a program name; -1 if they are malformed. */
+static int resume_arguments(const NpzFile *npz, const char *path, int *argc, char ***argv,
+                            Error *err)
+{
+    const NpyArray *a = resume_member(npz, path, RESUME_ARGS, NPY_UINT8, 0, err);
+    if (!a) return -1;
+    const char *bytes = a->data;
+    if (a->count > 0 && bytes[a->count - 1] != '\0')
+        return error_set(err, "%s: '%s' is malformed", path, RESUME_ARGS);
+    int count = 0;
+    for (size_t i = 0; i < a->count; i++) count += bytes[i] == '\0';
+    char **list = xcalloc((size_t)count + 2, sizeof *list);
+    char *copy = xmalloc(a->count + 1); /* list[0] owns it: free(list[0]), free(list) */
+    copy[0] = '\0';                     /* argv[0]: an empty program name */
+    memcpy(copy + 1, bytes, a->count);
+    list[0] = copy;
+    for (size_t i = 0, k = 1; i < a->count; k++) {
+        list[k] = copy + 1 + i;
+        i += strlen(copy + 1 + i) + 1;
+    }
+    *argc = count + 1;
+    *argv = list;
+    return 0;
+}
+
+/* Restores the run (its optimizer already created for net) from the file. */
+static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzFile *npz,
+                       const char *path, Error *err)
+{
+    const NpyArray *counters = resume_member(npz, path, RESUME_COUNTERS, NPY_INT64, 5, err);
+    const NpyArray *values = counters ? resume_member(npz, path, RESUME_VALUES, NPY_FLOAT64, 3, err)
+                                      : NULL;
+    if (!values) return -1;
+    const int64_t *c = counters->data;
+    const double *v = values->data;
+    if (c[0] < 1 || c[0] > o->epochs || c[1] < 0 || c[4] < 0 || c[4] > 100000 || c[2] < 1 ||
+        c[2] > c[0] + c[4] || c[3] < 0)
+        return error_set(err, "%s: its counters (%lld epochs done of %d) make no sense", path,
+                         (long long)c[0], o->epochs);
+    run->done = (int)c[0];
+    run->earlier = (int)c[4];
+    run->rows = xrealloc(run->rows, (size_t)(run->earlier + o->epochs) * sizeof *run->rows);
+    run->opt->steps = (long)c[1];
+    run->best_epoch = (int)c[2];
+    run->schedule.stale = (int)c[3];
+    run->best_accuracy = v[0];
+    run->schedule.plateau_lr = v[1];
+    run->schedule.best = v[2];
+    const NpyArray *metrics = resume_member(npz, path, RESUME_METRICS, NPY_FLOAT64,
+                                            (size_t)(run->earlier + run->done) * METRICS_COLUMNS,
+                                            err);
+    if (!metrics) return -1;
+    for (int e = 0; e < run->earlier + run->done; e++) {
+        const double *m = (const double *)metrics->data + (size_t)e * METRICS_COLUMNS;
+        EpochRow *row = &run->rows[e];
+        row->train = (EpochResult){.loss = m[0], .accuracy = m[1], .images = (int)m[2],
+                                   .seconds = m[3]};
+        row->val = (EpochResult){.loss = m[4], .accuracy = m[5]};
+        row->lr = m[6];
+        row->seconds = m[7];
+    }
+    const Optimizer *opt = run->opt;
+    for (int p = 0; p < opt->num_params; p++) {
+        char param[64], name[128];
+        network_param(net, p, param, sizeof param);
+        for (int slot = 0; slot < opt->ops->slots; slot++) {
+            snprintf(name, sizeof name, "resume.%s.%s", opt->ops->slot_names[slot], param);
+            Tensor *state = optimizer_state(opt, p, slot);
+            const NpyArray *a = resume_member(npz, path, name, NPY_FLOAT32, state->size, err);
+            if (!a) return -1;
+            const float *data = a->data;
+            for (size_t k = 0; k < state->size; k++) state->data[k] = (real)data[k];
+        }
+    }
+    return 0;
+}
+
+/* The loop over the epochs from run->done on, saving after each (model.npz,
+ * best.npz when it improves, resume.npz, metrics.csv). Returns 0, or -1
+ * when training stopped (NaN loss or a file that cannot be written),
+ * message in err; run->done counts the epochs finished. */
 static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
-                      const Dataset *val, EpochRow *rows, int *completed, Error *err)
+                      const Dataset *val, Run *run, Error *err)
 {
     char *model_path = join_path(o->out_dir, "model.npz");
     char *best_path = join_path(o->out_dir, "best.npz");
+    char *resume_path = join_path(o->out_dir, "resume.npz");
     char *metrics_path = join_path(o->out_dir, "metrics.csv");
-    Optimizer *opt = optimizer_create(net, &o->optimizer);
-    LrSchedule schedule;
-    lr_schedule_init(&schedule, o->schedule, o->optimizer.lr, o->epochs, o->warmup,
-                     o->plateau_factor, o->plateau_patience);
+    Optimizer *opt = run->opt;
+    LrSchedule *schedule = &run->schedule;
+    EpochRow *rows = run->rows + run->earlier; /* this run's epochs */
     Loader loader;
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
                                 .no_flip = !o->flip});
-    double best_accuracy = -1;
-    int best_epoch = 0, status = 0;
-    *completed = 0;
+    int status = 0;
 
-    for (int epoch = 0; epoch < o->epochs; epoch++) {
+    const int last = o->stop_after && run->done + o->stop_after < o->epochs
+                         ? run->done + o->stop_after : o->epochs;
+    for (int epoch = run->done; epoch < last; epoch++) {
         EpochRow *row = &rows[epoch];
-        row->lr = opt->lr = lr_schedule_lr(&schedule, epoch);
+        row->lr = opt->lr = lr_schedule_lr(schedule, epoch);
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
         Progress bar;
@@ -551,19 +814,24 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                                isnan(row->val.loss) ? "NaN" : "infinite", row->lr);
             break;
         }
-        lr_schedule_observe(&schedule, epoch, row->val.accuracy);
-        int improved = row->val.accuracy > best_accuracy;
+        lr_schedule_observe(schedule, epoch, row->val.accuracy);
+        int improved = row->val.accuracy > run->best_accuracy;
         if (improved) {
-            best_accuracy = row->val.accuracy;
-            best_epoch = epoch + 1;
+            run->best_accuracy = row->val.accuracy;
+            run->best_epoch = run->earlier + epoch + 1;
         }
-        const char *const *names = (const char *const *)train->class_names;
-        if ((status = checkpoint_save(model_path, net, names, err)) ||
-            (improved && (status = checkpoint_save(best_path, net, names, err))))
-            break;
         row->seconds = progress_elapsed(&bar);
-        *completed = epoch + 1;
-        if ((status = write_metrics(metrics_path, rows, *completed, err))) break;
+        run->done = epoch + 1;
+        const char *const *names = (const char *const *)train->class_names;
+        ResumeWrite resume = {o, run, net};
+        if ((status = checkpoint_save(model_path, net, names, err)) ||
+            (improved && (status = checkpoint_save(best_path, net, names, err))) ||
+            (status = checkpoint_save_extra(resume_path, net, names, add_resume_members, &resume,
+                                            err)) ||
+            (status = write_metrics(metrics_path, run->rows, run->earlier + run->done, err))) {
+            run->done = epoch; /* not all of this epoch's files were written */
+            break;
+        }
         printf("epoch %*d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%  lr %.3g  "
                "%.1f s (%.0f img/s)%s\n",
                snprintf(NULL, 0, "%d", o->epochs), epoch + 1, o->epochs, row->train.loss,
@@ -571,15 +839,48 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                row->seconds, row->train.images / row->train.seconds, improved ? "  *best" : "");
         fflush(stdout);
     }
-    if (*completed > 0)
-        printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * best_accuracy, best_epoch,
-               best_path);
+    if (run->done > 0)
+        printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * run->best_accuracy,
+               run->best_epoch, best_path);
     fflush(stdout);
     loader_free(&loader);
-    optimizer_free(opt);
     free(model_path);
     free(best_path);
+    free(resume_path);
     free(metrics_path);
+    return status;
+}
+
+/* --resume DIR: the run's network (net) and its options, from DIR/resume.npz;
+ * *npz keeps the file for run_restore, *stored the arguments o points into. */
+static int open_resume(TrainOptions *o, Network **net, NpzFile *npz, char ***stored, Error *err)
+{
+    char *path = join_path(o->resume_dir, "resume.npz");
+    const char *dir = o->resume_dir;
+    const int threads = o->threads, stop_after = o->stop_after;
+    int argc = 0, status = -1;
+    *net = checkpoint_load_extra(path, NULL, "resume.", npz, err);
+    if (!*net) goto done;
+    if (resume_arguments(npz, path, &argc, stored, err) != 0) goto done;
+    TrainOptions saved = default_options();
+    if (parse_options(argc, *stored, &saved) != 0) {
+        error_set(err, "%s: the options it holds are not valid (see above)", path);
+        goto done;
+    }
+    free(o->argv);
+    *o = saved;
+    o->resume_dir = dir;
+    o->out_dir = dir; /* the folder it is in now, wherever it was first written */
+    o->threads = threads;
+    o->stop_after = stop_after;
+    status = 0;
+done:
+    if (status != 0 && *net) {
+        network_free(*net);
+        *net = NULL;
+        npz_free(npz);
+    }
+    free(path);
     return status;
 }
 
@@ -587,61 +888,106 @@ int cmd_train(int argc, char **argv)
 {
     TrainOptions o = default_options();
     int parsed = parse_options(argc, argv, &o);
-    if (parsed > 0) return 0;
+    if (parsed > 0) {
+        free(o.argv);
+        return 0;
+    }
     if (parsed < 0) {
+        free(o.argv);
         usage(stderr);
         return 2;
     }
-    if (o.threads > 0) omp_set_num_threads(o.threads);
 
     Error err;
-    if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) {
-        fprintf(stderr, "emotion train: %s\n", err.msg);
-        return 1;
-    }
-    Dataset train, val;
-    if (load_splits(o.data_path, &train, &val, &err)) {
-        fprintf(stderr, "emotion train: %s\n", err.msg);
-        return 1;
-    }
-    int usage_fault = 0;
     Network *net = NULL;
-    if (train.count == 0 || val.count == 0)
+    NpzFile resume_file = {0};
+    char **stored_args = NULL;
+    Dataset train = {0}, val = {0};
+    Run run = {0};
+    int status = 1, usage_fault = 0;
+    if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) goto fail;
+    if (load_splits(o.data_path, &train, &val, &err)) goto fail;
+    if (train.count == 0 || val.count == 0) {
         error_set(&err, "%s: the %s split has no images", o.data_path,
                   train.count == 0 ? "train" : "val");
-    else
-        net = build_network(&o, &train, &usage_fault, &err);
-    if (!net || make_directories(o.out_dir, &err)) {
-        fprintf(stderr, "emotion train: %s\n", err.msg);
-        network_free(net);
-        dataset_free(&train);
-        dataset_free(&val);
-        return usage_fault ? 2 : 1;
+        goto fail;
+    }
+    if (net) {
+        const int *in = net->input_dims;
+        if (dataset_check_fits(&train, o.data_path, in[0], in[1], in[2],
+                               network_output_size(net), &err))
+            goto fail;
+    } else if (!(net = build_network(&o, &train, &usage_fault, &err))) {
+        goto fail;
+    }
+    if (model_fits_memory(net, o.batch_size, 1, &err)) {
+        usage_fault = 1;
+        goto fail;
+    }
+    if (make_directories(o.out_dir, &err)) goto fail;
+    run_start(&o, net, &run);
+    if (o.resume_dir) {
+        char *path = join_path(o.resume_dir, "resume.npz");
+        int restored = run_restore(&run, &o, net, &resume_file, path, &err);
+        free(path);
+        if (restored != 0) goto fail;
+    } else if (o.init_path) {
+        char *path = join_path(o.out_dir, "metrics.csv");
+        int continued = access(path, F_OK) == 0 ? run_continue(&run, path, o.epochs, &err) : 0;
+        free(path);
+        if (continued != 0) goto fail;
+        if (run.earlier > 0)
+            printf("continuing the run in %s: %d earlier epoch%s in metrics.csv, best val "
+                   "accuracy %.1f%% at epoch %d (best.npz stays unless this run beats it)\n",
+                   o.out_dir, run.earlier, run.earlier == 1 ? "" : "s",
+                   100 * run.best_accuracy, run.best_epoch);
+    }
+    if (o.resume_dir && run.done == o.epochs) {
+        printf("nothing to resume: all %d epochs of %s are done\n", o.epochs, o.out_dir);
+        status = 0;
+        goto done;
     }
     print_setup(&o, net, &train, &val);
+    if (o.resume_dir) {
+        printf("resuming %s after epoch %d of %d (best val accuracy %.1f%% at epoch %d)\n",
+               o.out_dir, run.done, o.epochs, 100 * run.best_accuracy, run.best_epoch);
+    }
 
-    EpochRow *rows = xcalloc((size_t)o.epochs, sizeof *rows);
-    int completed;
-    int status = run_epochs(&o, net, &train, &val, rows, &completed, &err);
+    const int first = run.done;
+    status = run_epochs(&o, net, &train, &val, &run, &err);
     if (status) {
         fprintf(stderr, "emotion train: stopped: %s\n", err.msg);
-        if (completed > 0)
-            fprintf(stderr, "emotion train: %s/model.npz and best.npz hold the last good "
-                            "weights (epoch %d)\n", o.out_dir, completed);
+        if (run.done > 0)
+            fprintf(stderr, "emotion train: %s/model.npz, best.npz and resume.npz hold the last "
+                            "good epoch (%d)\n", o.out_dir, run.done);
         else
             fprintf(stderr, "emotion train: no epoch completed, no checkpoint written\n");
     }
-    if (completed > 0) {
+    if (run.done > first) {
         char *metrics_path = join_path(o.out_dir, "metrics.csv");
         if (draw_charts(o.out_dir, metrics_path) == 0)
             printf("charts: %s/loss.png, %s/accuracy.png\n", o.out_dir, o.out_dir);
         free(metrics_path);
-        if (isatty(STDOUT_FILENO)) print_text_charts(rows, completed);
+        if (isatty(STDOUT_FILENO)) print_text_charts(run.rows, run.earlier + run.done);
     }
     if (!status) printf("model: %s/model.npz\n", o.out_dir);
-    free(rows);
+    status = status ? 1 : 0;
+    goto done;
+fail:
+    if (status) fprintf(stderr, "emotion train: %s\n", err.msg);
+    if (status && usage_fault) status = 2;
+done:
+    if (run.opt) run_free(&run);
     network_free(net);
     dataset_free(&train);
     dataset_free(&val);
-    return status ? 1 : 0;
+    if (o.resume_dir) npz_free(&resume_file);
+    if (stored_args) {
+        free(stored_args[0]);
+        free(stored_args);
+    }
+    free(o.argv);
+    return status;
 }

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-            if (arg_int("gemm_bench", "--threads", argv[++i], 1, 1024, &threads)) return 2;
+            if (arg_threads("gemm_bench", "--threads", argv[++i], &threads)) return 2;
         } else {
             fprintf(stderr, "gemm_bench: unknown or incomplete option '%s'\n", argv[i]);
             usage(stderr);

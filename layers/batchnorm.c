@@ -74,7 +74,8 @@ static void batchnorm_forward(Layer *layer, const Tensor *x, Tensor *out)
     const double M = (double)N * HW;
     const int training = layer->mode == LAYER_TRAIN;
 
-    #pragma omp parallel for schedule(dynamic)
+    /* small maps (after a fully connected layer) are not worth waking threads for */
+    #pragma omp parallel for schedule(dynamic) if (x->size > 65536)
     for (int c = 0; c < C; c++) {
         double mean, var;
         if (training) {
@@ -119,7 +120,7 @@ static void batchnorm_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const int training = layer->mode == LAYER_TRAIN;
     if (dx) tensor_resize(dx, x->ndim, x->dim);
 
-    #pragma omp parallel for schedule(dynamic)
+    #pragma omp parallel for schedule(dynamic) if (x->size > 65536)
     for (int c = 0; c < C; c++) {
         const double mean = bn->mean[c], inv_std = bn->inv_std[c];
         /* sum dout and sum dout * xhat, with xhat = (x - mean) inv_std */

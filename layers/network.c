@@ -225,6 +225,36 @@ int network_first_non_finite(Network *net, size_t *entry)
     return -1;
 }
 
+double network_bytes(const Network *net, int batch, int training, int threads)
+{
+    double params = (double)network_param_count(net) * (training ? 4 : 1);
+    double activations = 0, largest = 0;
+    int ndim, dims[TENSOR_MAX_DIMS];
+    for (int i = 0; i <= net->num_layers; i++) {
+        network_shape_after(net, i, &ndim, dims);
+        double size = 1;
+        for (int d = 1; d < ndim; d++) size *= dims[d];
+        if (i == 0 || !net->layers[i - 1]->ops->in_place) activations += size;
+        largest = size > largest ? size : largest;
+    }
+    /* a convolution's cols and dcols for each thread: (C kH kW) x (H_out W_out), twice */
+    double workspace = 0;
+    for (int i = 0; i < net->num_layers; i++) {
+        const Layer *layer = net->layers[i];
+        int in_ndim, in[TENSOR_MAX_DIMS];
+        network_shape_after(net, i, &in_ndim, in);
+        /* a convolution: its weight is the 4-D (F, C, kH, kW) */
+        if (layer->num_params > 0 && layer->params[0].value->ndim == 4 && layer->ops->flops) {
+            /* flops = 2 (C kH kW) F (H_out W_out); cols = flops / (2 F) */
+            double cols = layer->ops->flops(layer, in_ndim, in) / 2 /
+                          (double)layer->params[0].value->dim[0];
+            workspace = cols * 2 * threads > workspace ? cols * 2 * threads : workspace;
+        }
+    }
+    double per_batch = activations * batch + (training ? 2 * largest * batch : largest * batch);
+    return (params + per_batch + workspace) * (double)sizeof(real);
+}
+
 void network_init(Network *net, Rng *rng)
 {
     for (int i = 0; i < net->num_layers; i++) {

@@ -96,6 +96,12 @@ void network_set_description(Network *net, const char *text);
  * index and stores the entry's index, or returns -1 if every one is finite. */
 int network_first_non_finite(Network *net, size_t *entry);
 
+/* About how many bytes the network takes for a batch: parameters (with
+ * their gradients and up to two optimizer slots when training), every
+ * activation and the two gradient buffers, and the convolutions' per-thread
+ * workspaces. An estimate to refuse impossible sizes before allocating. */
+double network_bytes(const Network *net, int batch, int training, int threads);
+
 /* Every parameter from its role: weights He-initialised, w ~ N(0, 2/fan_in),
  * which keeps the variance of activations steady through ReLU layers;
  * biases 0 (Param.init). */

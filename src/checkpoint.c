@@ -28,7 +28,7 @@ static int add_text(NpzWriter *writer, const char *name, const char *text, Error
 }
 
 /* A tensor as a float32 member (the double build's values rounded to float). */
-static int add_float32(NpzWriter *writer, const char *name, const Tensor *t, Error *err)
+int checkpoint_add_tensor(NpzWriter *writer, const char *name, const Tensor *t, Error *err)
 {
     int64_t shape[TENSOR_MAX_DIMS];
     for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
@@ -39,8 +39,13 @@ static int add_float32(NpzWriter *writer, const char *name, const Tensor *t, Err
     return status;
 }
 
-int checkpoint_save(const char *path, Network *net, const char *const *class_names_given,
-                    Error *err)
+int checkpoint_save(const char *path, Network *net, const char *const *names, Error *err)
+{
+    return checkpoint_save_extra(path, net, names, NULL, NULL, err);
+}
+
+int checkpoint_save_extra(const char *path, Network *net, const char *const *class_names_given,
+                          CheckpointExtra extra, void *context, Error *err)
 {
     if (!net->description)
         return error_set(err, "%s: the network has no description to save with it", path);
@@ -81,13 +86,14 @@ int checkpoint_save(const char *path, Network *net, const char *const *class_nam
     for (int i = 0; status == 0 && i < network_num_params(net); i++) {
         char name[64];
         const Tensor *t = network_param(net, i, name, sizeof name)->value;
-        status = add_float32(writer, name, t, err);
+        status = checkpoint_add_tensor(writer, name, t, err);
     }
     for (int i = 0; status == 0 && i < network_num_buffers(net); i++) {
         char name[64];
         const Tensor *t = network_buffer(net, i, name, sizeof name)->value;
-        status = add_float32(writer, name, t, err);
+        status = checkpoint_add_tensor(writer, name, t, err);
     }
+    if (status == 0 && extra) status = extra(writer, context, err);
     if (status != 0) {
         npz_writer_abort(writer);
         return -1;
@@ -212,6 +218,12 @@ static int is_metadata(const char *name)
 
 Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
 {
+    return checkpoint_load_extra(path, info_out, NULL, NULL, err);
+}
+
+Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const char *prefix,
+                               NpzFile *extra, Error *err)
+{
     NpzFile npz;
     if (npz_read(path, &npz, err) != 0) return NULL;
     CheckpointInfo info = {.channels = 1, .height = IMAGE_SIDE, .width = IMAGE_SIDE,
@@ -267,7 +279,7 @@ Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
     }
     for (int m = 0; m < npz.count; m++) {
         const char *name = npz.arrays[m].name;
-        int known = is_metadata(name);
+        int known = is_metadata(name) || (prefix && !strncmp(name, prefix, strlen(prefix)));
         for (int i = 0; !known && i < network_num_params(net); i++) {
             char param_name[64];
             network_param(net, i, param_name, sizeof param_name);
@@ -303,7 +315,8 @@ done:
     else checkpoint_info_free(&info);
     free(description);
     free(names);
-    npz_free(&npz);
+    if (net && extra) *extra = npz; /* the caller reads its members, then frees it */
+    else npz_free(&npz);
     return net;
 }
 

@@ -20,6 +20,7 @@
 #define CHECKPOINT_H
 
 #include "network.h"
+#include "npz.h"
 
 typedef struct {
     int channels, height, width; /* one input image */
@@ -42,6 +43,20 @@ int checkpoint_save(const char *path, Network *net, const char *const *class_nam
 Network *checkpoint_load(const char *path, CheckpointInfo *info, Error *err);
 
 void checkpoint_info_free(CheckpointInfo *info);
+
+/* For files that hold a network and more (a training run's resume file):
+ * checkpoint_save_extra calls extra(writer, context) after the network's
+ * members, to add its own; checkpoint_load_extra accepts members whose
+ * names start with prefix and hands the whole file to the caller in
+ * *extra (to npz_free) when it succeeds. */
+typedef int (*CheckpointExtra)(NpzWriter *writer, void *context, Error *err);
+int checkpoint_save_extra(const char *path, Network *net, const char *const *class_names,
+                          CheckpointExtra extra, void *context, Error *err);
+Network *checkpoint_load_extra(const char *path, CheckpointInfo *info, const char *prefix,
+                               NpzFile *extra, Error *err);
+
+/* A tensor as a float32 member (the double build's values rounded to float). */
+int checkpoint_add_tensor(NpzWriter *writer, const char *name, const Tensor *t, Error *err);
 
 /* The name of class k of K when a file gives none: FER2013's seven when
  * K = 7 ("Angry", ..., "Neutral"), else "class k". */

@@ -246,6 +246,20 @@ int image_read(const char *path, int channels, int height, int width, uint8_t *o
     return status;
 }
 
+int image_size(const char *path, int *width, int *height, Error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    PnmHeader h;
+    int status = read_header(f, path, &h, err);
+    fclose(f);
+    if (status == 0) {
+        *width = (int)h.width;
+        *height = (int)h.height;
+    }
+    return status;
+}
+
 int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *err)
 {
     return image_read_stream(f, label, 1, IMAGE_SIDE, IMAGE_SIDE, out, err);
@@ -254,6 +268,16 @@ int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *er
 int image_read_gray48(const char *path, uint8_t *out, Error *err)
 {
     return image_read(path, 1, IMAGE_SIDE, IMAGE_SIDE, out, err);
+}
+
+int image_write_ppm(const char *path, const uint8_t *rgb, int width, int height, Error *err)
+{
+    AtomicFile af;
+    FILE *f = atomic_open(&af, path, err);
+    if (!f) return -1;
+    fprintf(f, "P6\n%d %d\n255\n", width, height);
+    fwrite(rgb, 3, (size_t)width * (size_t)height, f);
+    return atomic_commit(&af, err);
 }
 
 int image_write_pgm(const char *path, const uint8_t *pixels, int width, int height, Error *err)

@@ -59,6 +59,9 @@ int image_read(const char *path, int channels, int height, int width, uint8_t *o
 int image_read_stream(FILE *f, const char *label, int channels, int height, int width,
                       uint8_t *out, Error *err);
 
+/* The size a PGM/PPM file declares (its header alone is read). */
+int image_size(const char *path, int *width, int *height, Error *err);
+
 /* image_read(path, 1, 48, 48, out, err): the emotion CNN's input. */
 int image_read_gray48(const char *path, uint8_t *out, Error *err);
 int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *err);
@@ -66,5 +69,9 @@ int image_read_gray48_stream(FILE *f, const char *label, uint8_t *out, Error *er
 /* Writes pixels (height, width), row major, as a binary PGM (P5, maxval
  * 255), atomically. */
 int image_write_pgm(const char *path, const uint8_t *pixels, int width, int height, Error *err);
+
+/* Writes interleaved R G B pixels (height, width, 3) as a binary PPM (P6,
+ * maxval 255), atomically. */
+int image_write_ppm(const char *path, const uint8_t *rgb, int width, int height, Error *err);
 
 #endif

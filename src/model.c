@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "arch.h"
+#include "machine.h"
 
 /* A description longer than this is not a description. */
 #define MAX_DESCRIPTION 65536
@@ -74,6 +75,17 @@ int model_description(const ModelChoice *choice, int classes, char **text, char 
     } else {
         *text = seed;
     }
+    return 0;
+}
+
+int model_fits_memory(const Network *net, int batch, int training, Error *err)
+{
+    const double need = network_bytes(net, batch, training, machine_cores());
+    const double have = (double)machine_memory_bytes();
+    if (have > 0 && need > have / 2)
+        return error_set(err, "at batch %d this network needs about %.1f GB, more than half of "
+                              "this machine's %.1f GB: use a smaller batch or network", batch,
+                         need / 1e9, have / 1e9);
     return 0;
 }
 

@@ -32,4 +32,8 @@ int model_last_width(const ModelChoice *choice, Error *err);
 Network *model_build(const ModelChoice *choice, int channels, int height, int width,
                      int classes, Error *err);
 
+/* 0 if net at this batch fits comfortably in this machine's memory (half
+ * of it), else -1 with a message saying how much it would take. */
+int model_fits_memory(const Network *net, int batch, int training, Error *err);
+
 #endif

@@ -583,6 +583,94 @@ expect 1 test -e "$TRAIN_TMP/bad/model.npz"
 expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
 expect_output "--arch, input 1x48x48, 7 classes, batch 4"
 expect_output "conv1    (8, 24, 24)"
+# data export: dataset faces as image files, which predict reads back as the same pixels
+expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --split val --index 4 "$TRAIN_TMP/face4.pgm"
+expect_output "wrote $TRAIN_TMP/face4.pgm: val image 4, 1x48x48, label [0-6] ("
+expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,2 "$TRAIN_TMP/faces"
+expect_output "faces/test_0_[A-Za-z]*.pgm: test image 0"
+expect_output "faces/test_2_[A-Za-z]*.pgm: test image 2"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/face4.pgm"
+if grep -q warning /tmp/cli_out.$$; then bad "predict warned about a 48x48 face"; else ok; fi
+expect 1 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 50 "$TRAIN_TMP/x.pgm"
+expect_output "the test split has 50 images (0 to 49), no image 50"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 1,x "$TRAIN_TMP/x.pgm"
+expect_output "--index needs a whole number"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" "$TRAIN_TMP/x.pgm"
+expect_output "which images?"
+expect 0 "$EMOTION" data export "$LOADER_FIXTURES/colour.npz" --split train --index 1 "$TRAIN_TMP/colour.ppm"
+expect 0 sh -c "head -c 2 '$TRAIN_TMP/colour.ppm' | grep -q P6"
+# predict warns about a picture far from the model's shape, or much larger (a montage)
+printf 'P2\n200 40\n255\n' >"$TRAIN_TMP/wide.pgm"
+i=0; while [ $i -lt 8000 ]; do echo 128; i=$((i + 1)); done >>"$TRAIN_TMP/wide.pgm"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/wide.pgm"
+expect_output "warning: .*wide.pgm is 200x40, far from the 48x48 shape"
+printf 'P5\n500 500\n255\n' >"$TRAIN_TMP/big.pgm"
+head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
+expect_output "much larger than the model's 48x48"
+
+# --init from a run's own folder continues it: its rows stay, its best.npz stays unless beaten
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --arch "$SMALL_ARCH" --out "$TRAIN_TMP/cont"
+cp "$TRAIN_TMP/cont/best.npz" "$TRAIN_TMP/cont_best_before.npz"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --init "$TRAIN_TMP/cont/best.npz" \
+    --lr 0.000001 --out "$TRAIN_TMP/cont"
+expect_output "continuing the run in $TRAIN_TMP/cont: 3 earlier epochs in metrics.csv"
+expect 0 grep -q "^1," "$TRAIN_TMP/cont/metrics.csv"
+expect 0 grep -q "^5,.*,1e-06," "$TRAIN_TMP/cont/metrics.csv"
+expect 0 cmp "$TRAIN_TMP/cont/best.npz" "$TRAIN_TMP/cont_best_before.npz"
+printf 'epoch,something,else\n1,2,3\n' >"$TRAIN_TMP/cont/metrics.csv"
+expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --init "$TRAIN_TMP/cont/best.npz" --out "$TRAIN_TMP/cont"
+expect_output "not a metrics.csv this program wrote"
+
+# sizes the machine cannot hold are refused before anything is allocated
+expect 2 "$EMOTION" bench --threads 100000
+expect_output "--threads needs a whole number from 1 to"
+expect 2 "$EMOTION" bench --threads 20000
+expect 2 "$EMOTION" bench --batch 100000 --threads 1
+expect_output "at batch 100000 this network needs about .* GB, more than half of this machine's"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --batch 65536 --out "$TRAIN_TMP/huge"
+expect_output "at batch 65536 this network needs about"
+expect 1 test -e "$TRAIN_TMP/huge/model.npz"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7" --out "$TRAIN_TMP/huge"
+expect_output "more than the 100000000 a network may hold"
+expect 2 "$EMOTION" train --threads 100000
+
+# optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
+BN_ARCH="conv 8 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 16, batchnorm, relu, dropout 0.3, fc 7"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
+    --plateau-patience 0 --warmup 1 --arch "$BN_ARCH" --out "$TRAIN_TMP/whole"
+expect_output "optimizer: adam, lr 0.001, beta1 0.9, beta2 0.999, eps 1e-08, weight decay 0.0005; schedule plateau (factor 0.5, patience 0) after 1 warm-up epoch"
+expect_output "bn1      (8, 48, 48)                  16"
+expect_output "drop1    (16,)"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 4 --optimizer adam --schedule plateau \
+    --plateau-patience 0 --warmup 1 --arch "$BN_ARCH" --out "$TRAIN_TMP/halves" --stop-after 2
+expect 1 grep -q "^3," "$TRAIN_TMP/halves/metrics.csv"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves" --threads 1
+expect_output "resuming $TRAIN_TMP/halves after epoch 2 of 4"
+expect 0 cmp "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/halves/model.npz"
+expect 0 cmp "$TRAIN_TMP/whole/best.npz" "$TRAIN_TMP/halves/best.npz"
+expect 0 grep -q "^4," "$TRAIN_TMP/halves/metrics.csv"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves"
+expect_output "nothing to resume: all 4 epochs"
+expect 2 "$EMOTION" train --resume "$TRAIN_TMP/halves" --epochs 9
+expect_output "only --threads and --stop-after may be given with it (not '--epochs')"
+expect 1 "$EMOTION" train --resume "$TRAIN_TMP/no_such_run"
+expect_output "no_such_run/resume.npz: cannot open"
+expect 0 "$EMOTION" eval --model "$TRAIN_TMP/halves/best.npz" --data "$TRAIN_TMP/small.npz" --split val
+for opt in sgd nesterov rmsprop adamw; do
+    expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --optimizer $opt --arch "$SMALL_ARCH" --out "$TRAIN_TMP/opt_$opt"
+    expect_output "optimizer: $opt, lr"
+done
+expect 2 "$EMOTION" train --optimizer adam --momentum 0.5
+expect_output "--momentum does not apply to --optimizer adam"
+expect 2 "$EMOTION" train --optimizer sgd --beta1 0.5
+expect_output "--beta1 does not apply to --optimizer sgd"
+expect 2 "$EMOTION" train --optimizer lion
+expect_output "--optimizer is sgd, nesterov, rmsprop, adam or adamw, not 'lion'"
+expect 2 "$EMOTION" train --warmup 10 --epochs 10
+expect_output "leaves no epoch of the schedule"
+expect 2 "$EMOTION" train --arch "conv 8 3x3, dropout 1, fc 7"
+expect_output "'dropout' needs a probability from 0 up to (not including) 1, not '1'"
 expect 2 "$EMOTION" bench --arch "conv 8 3x3, rellu"
 expect_output "unknown layer 'rellu'"
 expect 0 "$EMOTION" bench --model models/avgpool_head.net --repeats 1 --batch 2 --threads 1
