@@ -1,11 +1,12 @@
 #include "gradcheck.h"
 
+#include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
 #include "softmax_xent.h"
 
 static double relative_error(double a, double n)
@@ -13,6 +14,14 @@ static double relative_error(double a, double n)
     double scale = fmax(fabs(a), fabs(n));
     return scale == 0 ? 0 : fabs(a - n) / scale;
 }
+
+/* The rounding unit of real: what one rounding of an output may be off by,
+ * relative to the output. */
+#ifdef REAL_IS_DOUBLE
+#define REAL_EPSILON DBL_EPSILON
+#else
+#define REAL_EPSILON FLT_EPSILON
+#endif
 
 /* The one loop every check runs. f maps the current values to an output
  * tensor; the scalar being differentiated is L = sum_k out_k * dout_k, so
@@ -22,7 +31,18 @@ static double relative_error(double a, double n)
  * It is computed in the second form (as CS231n's eval_numerical_gradient_array
  * does): outputs are subtracted before they are summed, so the parts of L
  * that an entry does not touch cancel exactly instead of leaving their
- * rounding error behind. */
+ * rounding error behind.
+ *
+ * An analytic gradient of exactly 0 usually meets a numerical one of
+ * exactly 0 (the entry touches nothing: a dead ReLU unit, a pixel no
+ * window's max came from), which counts as agreement, as 0/0 does. But a
+ * gradient can also be zero by cancellation, as a bias's is when a
+ * batchnorm subtracts the mean right after it; the centred difference is
+ * then the rounding of the outputs it subtracts, and |0 - rounding| /
+ * |rounding| = 1 would report a correct zero as wrong. So an analytic exact
+ * 0 agrees with a numerical value within GRADCHECK_ROUNDING_ULPS roundings
+ * of the terms it sums, divided by 2h. No nonzero analytic entry is judged
+ * any differently: the threshold is not loosened. */
 GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
                               const Tensor *dout, const Tensor *analytic,
                               const char *layer, const char *tensor)
@@ -41,11 +61,15 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
         value->data[i] = saved - (real)GRADCHECK_STEP;
         f(context, minus);
         value->data[i] = saved;
-        double sum = 0;
-        for (size_t k = 0; k < dout->size; k++)
+        double sum = 0, magnitude = 0;
+        for (size_t k = 0; k < dout->size; k++) {
             sum += ((double)plus->data[k] - minus->data[k]) * dout->data[k];
+            magnitude += fabs((double)plus->data[k] * dout->data[k]);
+        }
         double numerical = sum / (2 * GRADCHECK_STEP), a = analytic->data[i];
-        row.max_rel_error = fmax(row.max_rel_error, relative_error(a, numerical));
+        double rounding = GRADCHECK_ROUNDING_ULPS * REAL_EPSILON * magnitude / (2 * GRADCHECK_STEP);
+        double error = a == 0 && fabs(numerical) <= rounding ? 0 : relative_error(a, numerical);
+        row.max_rel_error = fmax(row.max_rel_error, error);
         row.max_abs_analytic = fmax(row.max_abs_analytic, fabs(a));
     }
     row.pass = row.max_rel_error < GRADCHECK_THRESHOLD && row.max_abs_analytic > 0;
@@ -159,8 +183,9 @@ GradcheckRow gradcheck_softmax_xent(Tensor *scores, const int *labels)
  * the p_k - y_k sum to zero that sum cancels heavily for some entries: an
  * entry whose true gradient is 1e-6 is then computed from differences of
  * 1e-11, the size of double's rounding, and the check would measure the
- * rounding instead of the backward pass. The softmax step is checked on its
- * own (gradcheck_softmax_xent). */
+ * rounding instead of the backward pass. The step from the scores to the
+ * loss is checked on its own, through the network's own loss
+ * (gradcheck_network_loss, below). */
 typedef struct {
     Network *net;
     const Tensor *x;
@@ -197,16 +222,166 @@ int gradcheck_network(Network *net, Tensor *x, const Tensor *dscores, GradcheckR
     return count;
 }
 
+static double largest_entry(const Tensor *t)
+{
+    double largest = 0;
+    for (size_t i = 0; i < t->size; i++) largest = fmax(largest, fabs((double)t->data[i]));
+    return largest;
+}
+
+/* Over the gradients a network check compares (dx, then every parameter's,
+ * as backward just left them): the smallest ratio of a nonzero entry to
+ * the largest of its tensor, or 0 for a tensor that is zero, or zero up to
+ * rounding (its largest entry below GRADCHECK_ZERO_FLOOR times the largest
+ * of all). where (if not NULL) receives the least resolvable tensor's name. */
+static double least_resolvable(Network *net, const Tensor *dx, char *where, size_t where_len)
+{
+    const int count = 1 + network_num_params(net);
+    double largest_of_all = largest_entry(dx);
+    for (int p = 0; p + 1 < count; p++)
+        largest_of_all = fmax(largest_of_all, largest_entry(network_param(net, p, NULL, 0)->grad));
+    double worst = INFINITY;
+    for (int k = 0; k < count; k++) {
+        char name[32] = "dx";
+        const Tensor *t = k == 0 ? dx : network_param(net, k - 1, name, sizeof name)->grad;
+        double ratio = largest_entry(t) <= GRADCHECK_ZERO_FLOOR * largest_of_all ? 0 : smallest_ratio(t, 1.0);
+        if (ratio < worst) {
+            worst = ratio;
+            if (where) snprintf(where, where_len, "%s", name);
+        }
+    }
+    return worst;
+}
+
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores)
 {
     Tensor *dx = tensor_like(x);
     network_forward(net, x);
     network_backward(net, dscores, dx);
-    double ratio = smallest_ratio(dx, 1.0);
-    for (int p = 0; p < network_num_params(net); p++)
-        ratio = smallest_ratio(network_param(net, p, NULL, 0)->grad, ratio);
+    double ratio = least_resolvable(net, dx, NULL, 0);
     tensor_free(dx);
     return ratio;
+}
+
+/* ---- the loss, as training computes it -------------------------------- */
+
+/* The rows above stop at the scores; this one starts there. It checks
+ * d loss / d scores where loss = network_loss(net, x, labels), the mean
+ * cross-entropy a training step minimises, and the analytic side is what
+ * network_loss_backward hands the last layer. So a mistake anywhere
+ * between the scores and the loss (a softmax backward without its 1/N, a
+ * loss that is a sum while its gradient is a mean's) fails here, where the
+ * rows from the random dscores cannot see it.
+ *
+ * Both sides are read at the top of the network by a probe: a stand-in for
+ * the last layer that runs it unchanged, but adds `shift` to the scores it
+ * outputs (the checker nudges one entry of shift and asks network_loss for
+ * the loss) and keeps a copy of the gradient backward hands it. The
+ * cancellation that keeps the other rows away from the loss does not arise
+ * here: each nudge moves one score, and the loss's gradient with respect to
+ * the scores, (p - onehot) / N, has no small entries made of large ones. */
+typedef struct {
+    Layer base;
+    LayerOps ops;          /* the top layer's, with forward and backward wrapped */
+    Layer *top;            /* the network's real last layer */
+    const Tensor *shift;   /* added to the scores, or NULL */
+    Tensor *dscores;       /* receives the gradient of the scores, or NULL */
+} ScoresProbe;
+
+static int probe_output_shape(const Layer *layer, int ndim, const int *in_dims, int *out_ndim,
+                              int *out_dims, Error *err)
+{
+    const ScoresProbe *probe = (const ScoresProbe *)layer;
+    return layer_output_shape(probe->top, ndim, in_dims, out_ndim, out_dims, err);
+}
+
+static void probe_forward(Layer *layer, const Tensor *x, Tensor *out)
+{
+    ScoresProbe *probe = (ScoresProbe *)layer;
+    layer->input = x;
+    probe->top->mode = layer->mode;
+    layer_forward(probe->top, x, out);
+    if (probe->shift)
+        for (size_t i = 0; i < out->size; i++) out->data[i] += probe->shift->data[i];
+}
+
+static void probe_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    ScoresProbe *probe = (ScoresProbe *)layer;
+    if (probe->dscores) {
+        tensor_resize(probe->dscores, dout->ndim, dout->dim);
+        memcpy(probe->dscores->data, dout->data, dout->size * sizeof(real));
+    }
+    layer_backward(probe->top, dout, dx);
+}
+
+static void probe_destroy(Layer *layer) { (void)layer; /* the caller owns it */ }
+
+/* Puts the probe in place of the network's last layer, until probe_remove. */
+static void probe_install(ScoresProbe *probe, Network *net)
+{
+    assert(net->num_layers > 0);
+    Layer *top = net->layers[net->num_layers - 1];
+    *probe = (ScoresProbe){.top = top};
+    probe->ops = *top->ops;                /* its kind and in-place flag stay */
+    probe->ops.output_shape = probe_output_shape;
+    probe->ops.flops = NULL;
+    probe->ops.kink_distance = NULL;
+    probe->ops.forward = probe_forward;
+    probe->ops.backward = probe_backward;
+    probe->ops.destroy = probe_destroy;
+    probe->base.ops = &probe->ops;
+    probe->base.mode = top->mode;
+    snprintf(probe->base.name, sizeof probe->base.name, "%s", top->name);
+    net->layers[net->num_layers - 1] = &probe->base;
+}
+
+static void probe_remove(ScoresProbe *probe, Network *net)
+{
+    net->layers[net->num_layers - 1] = probe->top;
+}
+
+double gradcheck_network_loss_dscores(Network *net, const Tensor *x, const int *labels,
+                                      Tensor *dscores)
+{
+    ScoresProbe probe;
+    probe_install(&probe, net);
+    probe.dscores = dscores;
+    double loss = network_loss(net, x, labels);
+    network_loss_backward(net, labels, NULL);
+    probe_remove(&probe, net);
+    return loss;
+}
+
+typedef struct {
+    Network *net;
+    const Tensor *x;
+    const int *labels;
+} LossFunction;
+
+static void loss_function(void *context, Tensor *out)
+{
+    LossFunction *f = context;
+    out->data[0] = (real)network_loss(f->net, f->x, f->labels);
+}
+
+GradcheckRow gradcheck_network_loss(Network *net, const Tensor *x, const int *labels,
+                                    const Tensor *analytic)
+{
+    const Tensor *scores = network_forward(net, x);
+    assert(analytic->size == scores->size);
+    Tensor *shift = tensor_like(analytic), *one = tensor_new2(1, 1);
+    tensor_zero(shift);
+    tensor_fill(one, 1);
+    ScoresProbe probe;
+    probe_install(&probe, net);
+    probe.shift = shift;
+    LossFunction f = {net, x, labels};
+    GradcheckRow row = gradcheck_tensor(loss_function, &f, shift, one, analytic, "loss", "dscores");
+    probe_remove(&probe, net);
+    tensor_free(shift);
+    tensor_free(one);
+    return row;
 }
 
 /* ---- inputs away from kinks -------------------------------------------- */
@@ -233,60 +408,75 @@ void gradcheck_fill_away_from_zero(Tensor *x, double margin, Rng *rng)
     }
 }
 
-void gradcheck_network_kinks(Network *net, const Tensor *x, double *min_relu_input,
-                             double *min_pool_gap)
+double gradcheck_network_kink_distance(Network *net, const Tensor *x, char *where,
+                                       size_t where_len)
 {
-    *min_relu_input = INFINITY;
-    *min_pool_gap = INFINITY;
+    double nearest = INFINITY;
+    if (where && where_len) where[0] = '\0';
     /* A forward pass of our own, layer by layer into two buffers taken in
      * turn: the network's runs its ReLUs in place, which would leave no
-     * trace of what went into them. */
+     * trace of what went into them. Each layer says how far its own input
+     * is from its kinks; a smooth layer has no kink_distance. */
     Tensor *buffers[2] = {tensor_new2(1, 1), tensor_new2(1, 1)};
     const Tensor *in = x;
     for (int i = 0; i < net->num_layers; i++) {
-        const char *kind = net->layers[i]->ops->kind;
-        Tensor *out = buffers[i % 2];
-        layer_forward(net->layers[i], in, out);
-        if (!strcmp(kind, "relu")) {
-            for (size_t k = 0; k < in->size; k++)
-                *min_relu_input = fmin(*min_relu_input, fabs((double)in->data[k]));
-        } else if (!strcmp(kind, "maxpool")) {
-            /* Gap between the largest and second-largest value of each window.
-             * Windows whose max is 0 after a ReLU are exact ties of dead units:
-             * nudging their inputs (which are away from 0) changes nothing. */
-            const PoolLayer *pool = (const PoolLayer *)net->layers[i];
-            int H = in->dim[2], W = in->dim[3];
-            int H_out = out->dim[2], W_out = out->dim[3];
-            for (int plane = 0; plane < in->dim[0] * in->dim[1]; plane++)
-                for (int oh = 0; oh < H_out; oh++)
-                    for (int ow = 0; ow < W_out; ow++) {
-                        double first = -INFINITY, second = -INFINITY;
-                        for (int a = 0; a < pool->kernel_h; a++)
-                            for (int b = 0; b < pool->kernel_w; b++) {
-                                int h = oh * pool->stride - pool->pad + a;
-                                int w = ow * pool->stride - pool->pad + b;
-                                if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                                double v = in->data[((size_t)plane * H + h) * W + w];
-                                if (v > first) { second = first; first = v; }
-                                else if (v > second) second = v;
-                            }
-                        if (first > 0 && second > -INFINITY)
-                            *min_pool_gap = fmin(*min_pool_gap, first - second);
-                    }
+        Layer *layer = net->layers[i];
+        if (layer->ops->kink_distance) {
+            double distance = layer->ops->kink_distance(layer, in);
+            if (distance < nearest) {
+                nearest = distance;
+                if (where && where_len) snprintf(where, where_len, "%s", layer->name);
+            }
         }
+        Tensor *out = buffers[i % 2];
+        layer_forward(layer, in, out);
         in = out;
     }
     tensor_free(buffers[0]);
     tensor_free(buffers[1]);
+    return nearest;
 }
 
 int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores)
 {
-    const double margin = 1e-3;
-    double relu_min, pool_gap;
-    gradcheck_network_kinks(net, x, &relu_min, &pool_gap);
-    return relu_min > margin && pool_gap > margin &&
+    return gradcheck_network_kink_distance(net, x, NULL, 0) > GRADCHECK_KINK_MARGIN &&
            gradcheck_network_resolution(net, x, dscores) > GRADCHECK_RESOLUTION;
+}
+
+void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dscores,
+                               const int *labels, char *buf, size_t len)
+{
+    char where[32];
+    double kink = gradcheck_network_kink_distance(net, x, where, sizeof where);
+    if (kink <= GRADCHECK_KINK_MARGIN) {
+        snprintf(buf, len, "%s's input came within %.1e of its kink (the margin is %.0e)", where, kink,
+                 GRADCHECK_KINK_MARGIN);
+        return;
+    }
+    /* the least resolvable gradient tensor: dx, every parameter, the loss row */
+    Tensor *dx = tensor_like(x), *loss_dscores = tensor_new2(1, 1);
+    network_forward(net, x);
+    network_backward(net, dscores, dx);
+    double worst = least_resolvable(net, dx, where, sizeof where);
+    if (labels) {
+        gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
+        double ratio = smallest_ratio(loss_dscores, 1.0);
+        if (ratio < worst) {
+            worst = ratio;
+            snprintf(where, sizeof where, "the loss's dscores");
+        }
+    }
+    if (worst == 0)
+        snprintf(buf, len, "the gradient of %s was zero, or zero up to rounding: the network's output "
+                 "does not depend on it (as for a bias just before a batchnorm, or anything before a "
+                 "per-feature batchnorm, which maps a batch of 2 to about -1 and 1)", where);
+    else if (worst <= GRADCHECK_RESOLUTION)
+        snprintf(buf, len, "%s had an entry %.1e times its largest (the resolution is %.0e)", where, worst,
+                 GRADCHECK_RESOLUTION);
+    else
+        snprintf(buf, len, "well posed");
+    tensor_free(dx);
+    tensor_free(loss_dscores);
 }
 
 int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
@@ -300,6 +490,23 @@ int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor 
         if (gradcheck_network_well_posed(net, x, dscores)) return draw;
     }
     return -1;
+}
+
+int gradcheck_draw_loss_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
+                             int *labels, Rng *rng, int max_draws)
+{
+    const int N = x->dim[0], classes = network_output_size(net);
+    Tensor *loss_dscores = tensor_like(dscores);
+    int found = -1;
+    for (int draw = 1; draw <= max_draws && found < 0; draw++) {
+        int posed = gradcheck_draw_network_case(net, x, draw_input, dscores, rng, 1) > 0;
+        for (int i = 0; i < N; i++) labels[i] = (int)rng_below(rng, (uint32_t)classes);
+        if (!posed) continue;
+        gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
+        if (smallest_ratio(loss_dscores, 1.0) > GRADCHECK_RESOLUTION) found = draw;
+    }
+    tensor_free(loss_dscores);
+    return found;
 }
 
 /* ---- printing ----------------------------------------------------------- */
@@ -317,4 +524,3 @@ void gradcheck_print_row(const GradcheckRow *row)
            row->pass ? "PASS" : "FAIL",
            row->max_abs_analytic == 0 ? " (analytic gradient is all zero: the check is vacuous)" : "");
 }
-

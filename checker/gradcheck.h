@@ -16,7 +16,10 @@
  *
  * For a layer the scalar is L = sum(out * dout) with a random dout, so
  * dL/dout = dout and the layer's backward(dout) must return dL/dx and
- * dL/dparams. For the softmax loss and a whole network, L is the loss.
+ * dL/dparams. For the softmax loss, L is the loss. A whole network is
+ * checked in two parts: from x and every parameter to the scores, like a
+ * layer (L = sum(scores * dscores)), and from the scores to the loss the
+ * network trains on, in one row of its own.
  *
  * A check can pass vacuously when both gradients are zero everywhere; a
  * tensor whose analytic gradient is all zero is reported as a failure. */
@@ -40,6 +43,20 @@
  * checked gradient is at least GRADCHECK_RESOLUTION times the largest entry
  * of its tensor. An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
+
+/* An analytic entry of exactly 0 agrees with a centred difference no
+ * larger than this many roundings of the terms it sums (divided by 2h):
+ * a gradient that is zero by cancellation, not by structure, leaves that
+ * much behind (about 2.4 measured, for a bias before a batchnorm). See
+ * gradcheck_tensor in gradcheck.c. */
+#define GRADCHECK_ROUNDING_ULPS 64
+
+/* A gradient tensor whose largest entry is below GRADCHECK_ZERO_FLOOR times
+ * the largest entry of all the tensors of the same network check is zero
+ * up to rounding: the output does not depend on it (a bias just before a
+ * batchnorm, whose mean subtraction removes it). Its centred differences
+ * measure rounding too, so it is as unresolvable as an all-zero one. */
+#define GRADCHECK_ZERO_FLOOR 1e-10
 
 typedef struct {
     char layer[32];         /* "conv", "net", ... */
@@ -72,26 +89,70 @@ GradcheckRow gradcheck_softmax_xent(Tensor *scores, const int *labels);
 
 /* Checks a network's backward pass from the upstream gradient dscores
  * (L = sum(scores * dscores)) for the input x ("dx") and every parameter
- * ("conv1.w", ...). */
+ * ("conv1.w", ...). These rows end at the scores: the loss above them is
+ * the row of gradcheck_network_loss. */
 int gradcheck_network(Network *net, Tensor *x, const Tensor *dscores, GradcheckRow *rows,
                       int max_rows);
 
+/* The gradient of the loss with respect to the scores as training computes
+ * it: network_loss(net, x, labels), then network_loss_backward. dscores
+ * (resized to the scores' shape, (N, K)) receives the gradient the network
+ * hands its last layer. Returns the loss. */
+double gradcheck_network_loss_dscores(Network *net, const Tensor *x, const int *labels,
+                                      Tensor *dscores);
+
+/* Checks `analytic` (N, K) as the gradient of loss = network_loss(net, x,
+ * labels) with respect to the scores the network computes from x: each
+ * centred difference nudges one score and recomputes network_loss. Row
+ * "loss" "dscores". The analytic side is an argument so a test can hand it
+ * a wrong one; ./gradcheck net passes gradcheck_network_loss_dscores's. */
+GradcheckRow gradcheck_network_loss(Network *net, const Tensor *x, const int *labels,
+                                    const Tensor *analytic);
+
 /* How resolvable a network check is: over dx and every parameter gradient,
  * the smallest ratio of a nonzero entry to the largest entry of its tensor
- * (compare with GRADCHECK_RESOLUTION). */
+ * (compare with GRADCHECK_RESOLUTION); 0 if a tensor is zero, or zero up to
+ * rounding (GRADCHECK_ZERO_FLOOR). */
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores);
 
-/* True if a network check at (x, dscores) is well posed: no ReLU input
- * within 1e-3 of its kink, no max-pool window with two values closer than
- * 1e-3, and every gradient entry resolvable (gradcheck_network_resolution
- * above GRADCHECK_RESOLUTION). */
+/* Inputs closer than this to a kink (a ReLU input to 0, the two largest
+ * values of a max-pool window to each other) are not checked: a centred
+ * difference of step 1e-5 must not straddle one, with room to spare. */
+#define GRADCHECK_KINK_MARGIN 1e-3
+
+/* The smallest distance from a kink over every layer that has one
+ * (LayerOps.kink_distance, asked of each layer at its input), in one
+ * forward pass on x; INFINITY when no layer has a kink. where (if not
+ * NULL) receives the name of the layer nearest its kink. */
+double gradcheck_network_kink_distance(Network *net, const Tensor *x, char *where,
+                                       size_t where_len);
+
+/* True if a network check at (x, dscores) is well posed: every layer's
+ * input more than GRADCHECK_KINK_MARGIN from its kinks, and every gradient
+ * entry resolvable (gradcheck_network_resolution above
+ * GRADCHECK_RESOLUTION). */
 int gradcheck_network_well_posed(Network *net, const Tensor *x, const Tensor *dscores);
+
+/* Why a network case is not well posed, in words for a message, e.g.
+ * "relu1's input came within 2.1e-05 of its kink (the margin is 1e-03)",
+ * "conv2.w had an entry 4.2e-06 times its largest (the resolution is 1e-03)"
+ * or "the gradient of fc1.b was zero, or zero up to rounding: ...";
+ * "well posed" if it is. labels (may be NULL) adds the loss row's
+ * gradient to the tensors looked at. */
+void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dscores,
+                               const int *labels, char *buf, size_t len);
 
 /* Draws He weights and a normal dscores (and, if draw_input, x uniform in
  * [0, 1)) until the check is well posed. Returns the number of draws, or -1
  * if max_draws were not enough. The threshold is never loosened instead. */
 int gradcheck_draw_network_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
                                 Rng *rng, int max_draws);
+
+/* As gradcheck_draw_network_case, and draws labels (N of them, uniform over
+ * the network's classes) too, until the loss row is resolvable as well.
+ * Returns the number of draws, or -1. */
+int gradcheck_draw_loss_case(Network *net, Tensor *x, int draw_input, Tensor *dscores,
+                             int *labels, Rng *rng, int max_draws);
 
 /* Fills x with values whose pairwise differences are all at least
  * `spacing` (a shuffled ladder plus a small jitter): no max-pool window can
@@ -101,12 +162,6 @@ void gradcheck_fill_distinct(Tensor *x, double spacing, Rng *rng);
 
 /* Fills x with normal values pushed at least `margin` away from 0. */
 void gradcheck_fill_away_from_zero(Tensor *x, double margin, Rng *rng);
-
-/* For a network: the smallest |value| reaching any ReLU and the smallest gap
- * between the two largest values of any max-pool window, over one forward
- * pass on x. Inputs are safe for checking when both exceed the margin. */
-void gradcheck_network_kinks(Network *net, const Tensor *x, double *min_relu_input,
-                             double *min_pool_gap);
 
 /* Prints a row: layer, tensor, shape, max relative error, PASS/FAIL. */
 void gradcheck_print_header(void);

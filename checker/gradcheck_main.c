@@ -2,37 +2,113 @@
  *
  *   ./gradcheck conv|relu|maxpool|avgpool|fc|softmax|net|all [options]
  *
- * Prints one row per checked tensor and exits 0 only if every row passes
- * (max relative error < 1e-7 in double precision). */
-#include <errno.h>
+ * Prints what it checks (shapes, kernel, stride, pad; for a network its
+ * description), then one row per checked tensor, and exits 0 only if every
+ * row passes (max relative error < 1e-7 in double precision), 1 if any
+ * fails, 2 on bad usage. */
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arch.h"
+#include "args.h"
 #include "conv.h"
 #include "fc.h"
 #include "gradcheck.h"
 #include "pool.h"
 #include "relu.h"
 
+/* What a check can afford. Every checked number costs two forward passes,
+ * so sizes are capped where a check still takes seconds, and an absurd
+ * value is refused before anything is allocated:
+ * - a kernel side, a stride or a pad of at most 64;
+ * - a network input of at most 3 channels of 64x64;
+ * - a network whose check (two forward passes of the batch per input
+ *   value, parameter and score, and the draws before them) needs at most
+ *   GRADCHECK_MAX_WORK floating-point operations (about 15 s here), with at
+ *   most GRADCHECK_MAX_PARAMS parameters and no activation over
+ *   GRADCHECK_MAX_ACTIVATION values per item. */
+#define MAX_WINDOW 64
+#define MAX_CHANNELS 3
+#define MAX_SIDE 64
+#define GRADCHECK_MAX_WORK 5e10
+#define GRADCHECK_MAX_PARAMS 1e6
+#define GRADCHECK_MAX_ACTIVATION 262144.0
+
+/* The network check: a batch of 2 at a small input. Without --arch or
+ * --model it checks the seed's network (arch_emotion_text) at small widths:
+ * convolutions of 3, 4, ... filters, hidden fully connected layers of 10,
+ * the last layer unchanged (its width is the class count, 7). The 48x48
+ * network has 2.4 million parameters, each needing two forward passes. */
+#define NET_BATCH 2
+#define NET_CHANNELS 1
+#define NET_SIDE 8
+#define NET_FIRST_CONV_WIDTH 3
+#define NET_HIDDEN_WIDTH 10
+
+/* Draws of weights, inputs, dscores and labels until the check is well
+ * posed. The seed's network needs tens; each costs about four forward
+ * passes of the batch, counted in the work a check may take. */
+#define NET_MAX_DRAWS 1000
+
+/* The options, and which checks take them. */
+enum {
+    OPT_KERNEL = 1 << 0,
+    OPT_STRIDE = 1 << 1,
+    OPT_PAD = 1 << 2,
+    OPT_INPUT = 1 << 3,
+    OPT_ARCH = 1 << 4,
+    OPT_MODEL = 1 << 5,
+};
+
+static const struct {
+    const char *flag;
+    int bit;
+} option_flags[] = {
+    {"--kernel", OPT_KERNEL}, {"--stride", OPT_STRIDE}, {"--pad", OPT_PAD},
+    {"--input", OPT_INPUT},   {"--arch", OPT_ARCH},     {"--model", OPT_MODEL},
+};
+
+#define WINDOW_OPTIONS (OPT_KERNEL | OPT_STRIDE | OPT_PAD)
+
+static const struct {
+    const char *name;
+    int takes; /* the options this check accepts (besides --seed) */
+} checks[] = {
+    {"conv", WINDOW_OPTIONS},
+    {"relu", 0},
+    {"maxpool", WINDOW_OPTIONS},
+    {"avgpool", WINDOW_OPTIONS},
+    {"fc", 0},
+    {"softmax", 0},
+    {"net", OPT_INPUT | OPT_ARCH | OPT_MODEL},
+};
+#define NUM_CHECKS (int)(sizeof checks / sizeof checks[0])
+
 typedef struct {
-    unsigned long long seed;
+    uint64_t seed;
+    int given;                           /* OPT_* bits of the options on the command line */
     int kernel_h, kernel_w, stride, pad; /* -1: the layer's default */
+    int channels, height, width;         /* net's input (C, H, W) */
+    const char *arch_text;               /* --arch */
+    const char *model_path;              /* --model */
 } Options;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: gradcheck LAYER [--seed N] [--kernel K|KHxKW] [--stride S] [--pad P]\n"
+            "       gradcheck net [--arch \"DESCRIPTION\" | --model FILE.net] [--input CxHxW] [--seed N]\n"
             "\n"
-            "Checks a layer's backward pass against centred differences (h = %.0e, double\n"
+            "Checks backward passes against centred differences (h = %.0e, double\n"
             "precision) and prints, per gradient tensor, the max relative error\n"
             "|analytic - numerical| / max(|analytic|, |numerical|). A row passes below %.0e.\n"
+            "Before the rows it prints what it checks: the input shape, and the kernel,\n"
+            "stride and pad where they apply; for net the description, input, batch, classes.\n"
             "\n"
             "LAYER:\n"
             "  conv      convolution, x (2, 3, 9, 9), 4 filters (default 3x3, stride 1, pad 1)\n"
@@ -41,69 +117,94 @@ static void usage(FILE *out)
             "  avgpool   average pool on (2, 3, 8, 8) (default 2x2, stride 2, pad 0)\n"
             "  fc        fully connected, x (3, 2, 3, 4) flattened to 24 -> 5\n"
             "  softmax   softmax cross-entropy on scores (6, 7)\n"
-            "  net       the whole emotion CNN (conv relu pool conv relu pool fc relu fc) on\n"
-            "            8x8 images with widths 3, 4, 10 and batch 2, from random dscores\n"
-            "  all       every one of the above\n"
+            "  net       a whole network, batch %d, input %dx%dx%d unless --input says otherwise:\n"
+            "            - dx and every parameter, from the scores down: L = sum(scores * dscores)\n"
+            "              with a random dscores (rows 'net dx', 'net conv1.w', ...);\n"
+            "            - the loss on top: d loss / d scores, the loss being network_loss (the\n"
+            "              mean cross-entropy training minimises) at random labels, and the\n"
+            "              analytic side what network_loss_backward computes (row 'loss dscores').\n"
+            "            The network is the description in --arch or --model; without them,\n"
+            "            the seed's emotion CNN (conv relu maxpool conv relu maxpool fc relu fc)\n"
+            "            with widths 3, 4 and 10. The class count is the number of scores the\n"
+            "            last layer gives (the seed's: 7). Layers run in training mode:\n"
+            "            batchnorm on the batch's statistics, dropout with one mask for the\n"
+            "            whole check. Weights (He), inputs, dscores and labels are drawn\n"
+            "            again, up to %d times, until no layer's input is within 1e-3 of a\n"
+            "            kink and every nonzero gradient entry is at least 1e-3 of its\n"
+            "            tensor's largest; only small networks (tensors of a few hundred\n"
+            "            entries) get there.\n"
+            "  all       every one of the above (net: the seed's); takes --seed only\n"
             "\n"
             "options:\n"
-            "  --seed N          random seed for inputs, weights and dout (default 1)\n"
-            "  --kernel K        kernel size for conv/maxpool/avgpool: 3, or 3x5 (height x width)\n"
-            "  --stride S        stride for conv/maxpool/avgpool\n"
-            "  --pad P           zero padding for conv/maxpool/avgpool\n"
+            "  --seed N          random seed for inputs, weights, labels and dout (default 1)\n"
+            "  --kernel K        conv, maxpool, avgpool: kernel 3, or 3x5 (height x width)\n"
+            "  --stride S        conv, maxpool, avgpool: stride\n"
+            "  --pad P           conv, maxpool, avgpool: zero padding\n"
+            "  --arch TEXT       net: the network as a description, layers separated by\n"
+            "                    commas, e.g. \"conv 4 5x5 stride 2, relu, avgpool 2, fc 3\"\n"
+            "  --model FILE      net: the description in a file (models/*.net)\n"
+            "  --input CxHxW     net: the shape of one input item (default %dx%dx%d)\n"
             "  -h, --help        this text\n"
+            "An option a check does not take is an error.\n"
             "\n"
-            "Exit status: 0 if every row passes, 1 if any fails, 2 on bad usage.\n",
-            GRADCHECK_STEP, GRADCHECK_THRESHOLD);
+            "Sizes a check can afford: kernel, stride and pad at most %d; --input at most\n"
+            "%dx%dx%d; for net at most %.0e parameters, %.0f values per item in any\n"
+            "activation, and %.0e floating-point operations for the whole check (two\n"
+            "forward passes per checked number, and the draws). Larger ones are refused.\n"
+            "\n"
+            "Exit status: 0 if every row passes, 1 if any fails, 2 on bad usage (a bad or\n"
+            "inapplicable option, an unreadable or invalid description, a size a check\n"
+            "cannot afford, a network no draw could pose well).\n",
+            GRADCHECK_STEP, GRADCHECK_THRESHOLD, NET_BATCH, NET_CHANNELS, NET_SIDE, NET_SIDE,
+            NET_MAX_DRAWS, NET_CHANNELS, NET_SIDE, NET_SIDE, MAX_WINDOW, MAX_CHANNELS, MAX_SIDE,
+            MAX_SIDE, GRADCHECK_MAX_PARAMS, GRADCHECK_MAX_ACTIVATION, GRADCHECK_MAX_WORK);
 }
 
-static int parse_int(const char *text, const char *flag, int min, int *out)
+/* --input CxHxW: three whole numbers within the caps. */
+static int parse_input(const char *text, Options *o)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > INT_MAX) {
-        fprintf(stderr, "gradcheck: %s needs a whole number >= %d, got '%s'\n", flag, min, text);
+    int dims[3];
+    if (arg_shape3("gradcheck", "--input", text, MAX_SIDE, dims) != 0) return -1;
+    if (dims[0] > MAX_CHANNELS) {
+        fprintf(stderr, "gradcheck: --input %s has %d channels; a check affords at most %d\n", text,
+                dims[0], MAX_CHANNELS);
         return -1;
     }
-    *out = (int)v;
+    o->channels = dims[0];
+    o->height = dims[1];
+    o->width = dims[2];
     return 0;
-}
-
-static int parse_kernel(const char *text, Options *o)
-{
-    char *x = strchr(text, 'x');
-    if (!x) {
-        if (parse_int(text, "--kernel", 1, &o->kernel_h)) return -1;
-        o->kernel_w = o->kernel_h;
-        return 0;
-    }
-    char height[32];
-    size_t len = (size_t)(x - text);
-    if (len == 0 || len >= sizeof height) {
-        fprintf(stderr, "gradcheck: --kernel needs K or KHxKW, got '%s'\n", text);
-        return -1;
-    }
-    memcpy(height, text, len);
-    height[len] = 0;
-    return parse_int(height, "--kernel", 1, &o->kernel_h) || parse_int(x + 1, "--kernel", 1, &o->kernel_w);
 }
 
 static int or_default(int value, int fallback) { return value >= 0 ? value : fallback; }
 
-/* Prints the rows (after the header, the first time); returns the failures. */
+static void print_echo_shape(const char *name, const char *what, const Tensor *t)
+{
+    char shape[64];
+    printf("%s: %s %s", name, what, tensor_shape_string(t, shape, sizeof shape));
+}
+
+/* Prints the rows after the header; returns the failures. */
 static int report(const GradcheckRow *rows, int count)
 {
-    static int header_printed;
-    if (!header_printed) {
-        gradcheck_print_header();
-        header_printed = 1;
-    }
+    gradcheck_print_header();
     int failures = 0;
     for (int i = 0; i < count; i++) {
         gradcheck_print_row(&rows[i]);
         failures += !rows[i].pass;
     }
     return failures;
+}
+
+/* Weights ~ N(0, 0.3^2), every other parameter (biases) ~ N(0, 0.1^2): not
+ * zero, so the check is not at the special point b = 0. */
+static void fill_params(Layer *layer, Rng *rng)
+{
+    for (int p = 0; p < layer->num_params; p++) {
+        Tensor *value = layer->params[p].value;
+        double scale = layer->params[p].init == PARAM_INIT_HE ? 0.3 : 0.1;
+        for (size_t i = 0; i < value->size; i++) value->data[i] = (real)(scale * rng_normal(rng));
+    }
 }
 
 static int check_layer(Layer *layer, Tensor *x, Rng *rng)
@@ -133,8 +234,9 @@ static int check_shape(Layer *layer, const Tensor *x)
 static int run_conv(const Options *o, Rng *rng)
 {
     Error err;
-    Layer *conv = conv_create(3, 4, or_default(o->kernel_h, 3), or_default(o->kernel_w, 3),
-                              or_default(o->stride, 1), or_default(o->pad, 1), &err);
+    int kh = or_default(o->kernel_h, 3), kw = or_default(o->kernel_w, 3);
+    int stride = or_default(o->stride, 1), pad = or_default(o->pad, 1);
+    Layer *conv = conv_create(3, 4, kh, kw, stride, pad, &err);
     if (!conv) {
         fprintf(stderr, "gradcheck: %s\n", err.msg);
         return -1;
@@ -145,16 +247,18 @@ static int run_conv(const Options *o, Rng *rng)
         tensor_free(x);
         return -1;
     }
+    print_echo_shape("conv", "input", x);
+    printf(", 4 filters, kernel %dx%d, stride %d, pad %d\n", kh, kw, stride, pad);
     for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
-    ConvLayer *c = (ConvLayer *)conv;
-    for (size_t i = 0; i < c->w->size; i++) c->w->data[i] = (real)(0.3 * rng_normal(rng));
-    for (size_t i = 0; i < c->b->size; i++) c->b->data[i] = (real)(0.1 * rng_normal(rng));
+    fill_params(conv, rng);
     return check_layer(conv, x, rng);
 }
 
 static int run_relu(Rng *rng)
 {
     Tensor *x = tensor_new4(2, 3, 5, 5);
+    print_echo_shape("relu", "input", x);
+    printf(", every value at least 1e-3 from 0\n");
     gradcheck_fill_away_from_zero(x, 1e-3, rng);
     return check_layer(relu_create(), x, rng);
 }
@@ -162,6 +266,7 @@ static int run_relu(Rng *rng)
 static int run_pool(const Options *o, Rng *rng, int max)
 {
     Error err;
+    const char *name = max ? "maxpool" : "avgpool";
     int kh = or_default(o->kernel_h, 2), kw = or_default(o->kernel_w, 2);
     int stride = or_default(o->stride, 2), pad = or_default(o->pad, 0);
     Layer *pool = max ? maxpool_create(kh, kw, stride, pad, &err) : avgpool_create(kh, kw, stride, pad, &err);
@@ -175,6 +280,8 @@ static int run_pool(const Options *o, Rng *rng, int max)
         tensor_free(x);
         return -1;
     }
+    print_echo_shape(name, "input", x);
+    printf(", kernel %dx%d, stride %d, pad %d\n", kh, kw, stride, pad);
     gradcheck_fill_distinct(x, 1e-2, rng); /* neighbours >= 7.5e-3 apart: no near-ties */
     return check_layer(pool, x, rng);
 }
@@ -184,10 +291,10 @@ static int run_fc(Rng *rng)
     Error err;
     Layer *fc = fc_create(24, 5, &err);
     Tensor *x = tensor_new4(3, 2, 3, 4);
+    print_echo_shape("fc", "input", x);
+    printf(" flattened to (3, 24), 5 outputs\n");
     for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
-    FcLayer *f = (FcLayer *)fc;
-    for (size_t i = 0; i < f->w->size; i++) f->w->data[i] = (real)(0.3 * rng_normal(rng));
-    for (size_t i = 0; i < f->b->size; i++) f->b->data[i] = (real)(0.1 * rng_normal(rng));
+    fill_params(fc, rng);
     return check_layer(fc, x, rng);
 }
 
@@ -195,6 +302,8 @@ static int run_softmax(Rng *rng)
 {
     Tensor *scores = tensor_new2(6, 7);
     int labels[6];
+    print_echo_shape("softmax", "scores", scores);
+    printf(", 7 classes, random labels\n");
     for (size_t i = 0; i < scores->size; i++) scores->data[i] = (real)(1.0 * rng_normal(rng));
     for (int i = 0; i < 6; i++) labels[i] = (int)rng_below(rng, 7);
     GradcheckRow row = gradcheck_softmax_xent(scores, labels);
@@ -202,45 +311,252 @@ static int run_softmax(Rng *rng)
     return report(&row, 1);
 }
 
-/* The emotion CNN's layers, in order, at a size a check can afford: 8x8
- * images, widths 3, 4 and 10, batch 2 (the 48x48 network has 2.4 million
- * parameters, each needing two forward passes). */
-#define NET_SIDE 8
-#define NET_C1 3
-#define NET_C2 4
-#define NET_H 10
+/* ---- net ---------------------------------------------------------------- */
 
-static int run_net(Rng *rng)
+/* A description from a file, read whole. Returns NULL with a message. */
+static char *read_description(const char *path)
+{
+    enum { MAX_BYTES = 1 << 16 }; /* a description is a few hundred bytes */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "gradcheck: --model %s: cannot open: ", path);
+        perror(NULL);
+        return NULL;
+    }
+    char *text = xmalloc(MAX_BYTES + 1);
+    size_t length = fread(text, 1, MAX_BYTES + 1, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || length > MAX_BYTES) {
+        fprintf(stderr, "gradcheck: --model %s: %s\n", path,
+                failed ? "cannot read it" : "longer than 64 KiB: not a description");
+        free(text);
+        return NULL;
+    }
+    text[length] = '\0';
+    return text;
+}
+
+/* The seed's network at widths a check can afford: the k-th convolution
+ * gets NET_FIRST_CONV_WIDTH + k filters, every fully connected layer but
+ * the last NET_HIDDEN_WIDTH outputs; the last layer keeps its width, the
+ * class count. */
+static int seed_arch(Arch *arch)
 {
     Error err;
-    char text[256];
-    snprintf(text, sizeof text, "conv %d 3x3 pad 1, relu, maxpool 2, conv %d 3x3 pad 1, relu, "
-             "maxpool 2, fc %d, relu, fc 7", NET_C1, NET_C2, NET_H);
-    Network *net = arch_build_text(text, "net", 1, NET_SIDE, NET_SIDE, 7, &err);
-    if (!net) {
+    if (arch_parse(arch_emotion_text, "the seed's description", arch, &err) != 0) {
         fprintf(stderr, "gradcheck: %s\n", err.msg);
         return -1;
     }
-    Tensor *x = tensor_new4(2, 1, NET_SIDE, NET_SIDE);
-    Tensor *dscores = tensor_new2(2, 7);
-    /* Draw weights, images and dscores until the check is well posed: no ReLU
-     * input within 1e-3 of its kink, no max-pool window with a near-tie, and
-     * no gradient entry too small for double precision to resolve. */
-    if (gradcheck_draw_network_case(net, x, 1, dscores, rng, 10000) < 0) {
-        fprintf(stderr, "gradcheck: could not draw a well-posed network check\n");
-        network_free(net);
-        tensor_free(x);
-        tensor_free(dscores);
-        return -1;
+    int convs = 0;
+    for (int i = 0; i < arch->count - 1; i++) {
+        ArchLayer *layer = &arch->layers[i];
+        if (layer->kind == ARCH_CONV) layer->width = NET_FIRST_CONV_WIDTH + convs++;
+        if (layer->kind == ARCH_FC) layer->width = NET_HIDDEN_WIDTH;
     }
-    int max_rows = 1 + network_num_params(net);
-    GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
-    int count = gradcheck_network(net, x, dscores, rows, max_rows);
-    int failures = report(rows, count);
-    free(rows);
+    return 0;
+}
+
+/* What checking a network costs, per item: the parameters, the forward
+ * floating-point operations, the largest activation and the scores (the
+ * class count). */
+typedef struct {
+    double params, flops, largest_activation, scores;
+} CheckCost;
+
+/* The cost walked through a description's shapes before anything is
+ * built, so that an absurd description is refused before it is allocated.
+ * Returns -1 at the first layer whose shape does not fit (arch_build then
+ * says why), with that layer's parameters counted: building it allocates
+ * them before the shape is refused. */
+static int walk_cost(const Arch *arch, int channels, int height, int width, CheckCost *cost)
+{
+    double C = channels, H = height, W = width;
+    int flat = 0; /* after a fully connected layer an item is (C,) */
+    *cost = (CheckCost){.largest_activation = C * H * W};
+    for (int i = 0; i < arch->count; i++) {
+        const ArchLayer *layer = &arch->layers[i];
+        const double in_size = C * H * W, window = (double)layer->kernel_h * layer->kernel_w;
+        switch (layer->kind) {
+        case ARCH_FC:
+            cost->params += in_size * layer->width + (layer->no_bias ? 0 : layer->width);
+            cost->flops += 2 * in_size * layer->width;
+            C = layer->width;
+            H = W = 1;
+            flat = 1;
+            break;
+        case ARCH_CONV:
+        case ARCH_MAXPOOL:
+        case ARCH_AVGPOOL: {
+            if (layer->kind == ARCH_CONV)
+                cost->params += layer->width * C * window + (layer->no_bias ? 0 : layer->width);
+            double padded_h = H + 2.0 * layer->pad, padded_w = W + 2.0 * layer->pad;
+            if (flat || padded_h < layer->kernel_h || padded_w < layer->kernel_w || layer->stride < 1)
+                return -1;
+            double out_h = (double)(long)((padded_h - layer->kernel_h) / layer->stride) + 1;
+            double out_w = (double)(long)((padded_w - layer->kernel_w) / layer->stride) + 1;
+            if (layer->kind == ARCH_CONV) {
+                cost->flops += 2 * layer->width * C * window * out_h * out_w;
+                C = layer->width;
+            } else {
+                cost->flops += C * window * out_h * out_w;
+            }
+            H = out_h;
+            W = out_w;
+            break;
+        }
+        case ARCH_BATCHNORM: /* a scale and a shift per channel */
+            cost->params += 2 * C;
+            cost->flops += 4 * in_size;
+            break;
+        default: /* relu, dropout: one operation per value, the shape unchanged */
+            cost->flops += in_size;
+            break;
+        }
+        if (C * H * W > cost->largest_activation) cost->largest_activation = C * H * W;
+    }
+    cost->scores = C * H * W;
+    return 0;
+}
+
+/* The same, measured on the built network: its parameters, and the
+ * operations each layer counts for itself (LayerOps.flops). */
+static void network_cost(const Network *net, CheckCost *cost)
+{
+    int ndim, dims[TENSOR_MAX_DIMS];
+    *cost = (CheckCost){.params = (double)network_param_count(net)};
+    for (int i = 0; i <= net->num_layers; i++) {
+        network_shape_after(net, i, &ndim, dims);
+        double size = 1;
+        for (int d = 1; d < ndim; d++) size *= dims[d];
+        if (size > cost->largest_activation) cost->largest_activation = size;
+        cost->scores = size;
+        const Layer *layer = i < net->num_layers ? net->layers[i] : NULL;
+        if (layer && layer->ops->flops) cost->flops += layer->ops->flops(layer, ndim, dims);
+    }
+}
+
+/* 0 if a check of this cost is affordable; otherwise says why not. */
+static int affordable(const char *origin, const Options *o, const CheckCost *cost)
+{
+    double checked = NET_BATCH * (o->channels * o->height * o->width + cost->scores) + cost->params;
+    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * NET_BATCH * cost->flops;
+    if (cost->params <= GRADCHECK_MAX_PARAMS && cost->largest_activation <= GRADCHECK_MAX_ACTIVATION &&
+        work <= GRADCHECK_MAX_WORK)
+        return 0;
+    fprintf(stderr,
+            "gradcheck: %s at input %dx%dx%d is too large to check:\n"
+            "  %.0f parameters (at most %.0f), an activation of %.0f values per item (at most %.0f),\n"
+            "  %.2g operations for the check (at most %.0e); use narrower layers or a smaller --input\n",
+            origin, o->channels, o->height, o->width, cost->params, GRADCHECK_MAX_PARAMS,
+            cost->largest_activation, GRADCHECK_MAX_ACTIVATION, work, GRADCHECK_MAX_WORK);
+    return -1;
+}
+
+/* Builds the network to check, or prints why not and returns NULL. */
+static Network *build_net(const Options *o, char *echo, size_t echo_len, int *classes)
+{
+    Arch arch;
+    Error err;
+    const char *origin = "the seed's network at small widths";
+    if (o->arch_text) {
+        origin = "--arch";
+        if (arch_parse(o->arch_text, origin, &arch, &err) != 0) {
+            fprintf(stderr, "gradcheck: %s\n", err.msg);
+            return NULL;
+        }
+    } else if (o->model_path) {
+        origin = o->model_path;
+        char *text = read_description(o->model_path);
+        if (!text) return NULL;
+        int status = arch_parse(text, origin, &arch, &err);
+        free(text);
+        if (status != 0) {
+            fprintf(stderr, "gradcheck: %s\n", err.msg);
+            return NULL;
+        }
+    } else if (seed_arch(&arch) != 0) {
+        return NULL;
+    }
+
+    /* Before building: refuse what would be too large to allocate. */
+    CheckCost cost;
+    int fits = walk_cost(&arch, o->channels, o->height, o->width, &cost) == 0;
+    if (affordable(origin, o, &cost) != 0) return NULL;
+    if (fits && cost.scores < 2) {
+        fprintf(stderr, "gradcheck: %s gives 1 score per item; the loss needs at least 2 classes\n",
+                origin);
+        return NULL;
+    }
+    /* The class count is the number of scores the network gives; if a shape
+     * does not fit, arch_build names the layer. */
+    *classes = fits ? (int)cost.scores : 2;
+    Network *net = arch_build(&arch, origin, o->channels, o->height, o->width, *classes, &err);
+    if (!net) {
+        fprintf(stderr, "gradcheck: %s\n", err.msg);
+        return NULL;
+    }
+    /* Built: the layers' own counts decide. */
+    network_cost(net, &cost);
+    if (affordable(origin, o, &cost) != 0) {
+        network_free(net);
+        return NULL;
+    }
+    int written = snprintf(echo, echo_len, "net: %s, input %dx%dx%d, batch %d, %d classes, training mode\n",
+                           origin, o->channels, o->height, o->width, NET_BATCH, *classes);
+    if (written > 0 && (size_t)written < echo_len) {
+        /* the canonical description, indented */
+        char text[4096];
+        arch_format(&arch, text, sizeof text);
+        size_t at = (size_t)written;
+        for (char *line = strtok(text, "\n"); line && at < echo_len; line = strtok(NULL, "\n")) {
+            int n = snprintf(echo + at, echo_len - at, "    %s\n", line);
+            if (n < 0) break;
+            at += (size_t)n;
+        }
+    }
+    return net;
+}
+
+static int run_net(const Options *o, Rng *rng)
+{
+    char echo[4096];
+    int classes;
+    Network *net = build_net(o, echo, sizeof echo, &classes);
+    if (!net) return -1;
+    fputs(echo, stdout);
+    fflush(stdout); /* the configuration first, even before a message on stderr */
+    /* Dropout masks follow the layers' noise keys, which stay fixed for the
+     * whole check: every forward pass drops the same values. */
+    network_set_noise(net, rng_next(rng));
+
+    Tensor *x = tensor_new4(NET_BATCH, o->channels, o->height, o->width);
+    Tensor *dscores = tensor_new2(NET_BATCH, classes), *loss_dscores = tensor_new2(NET_BATCH, classes);
+    int labels[NET_BATCH];
+    /* Draw weights, inputs, dscores and labels until the check is well
+     * posed: no layer's input within 1e-3 of a kink (a ReLU at 0, a max-pool
+     * tie), and no gradient entry too small for double to resolve. */
+    int failures = -1;
+    if (gradcheck_draw_loss_case(net, x, 1, dscores, labels, rng, NET_MAX_DRAWS) < 0) {
+        char why[256];
+        gradcheck_network_explain(net, x, dscores, labels, why, sizeof why);
+        fprintf(stderr,
+                "gradcheck: no well-posed check of this network in %d draws; in the last, %s.\n"
+                "  Fewer and smaller tensors (narrower layers, a smaller --input) are easier to pose.\n",
+                NET_MAX_DRAWS, why);
+    } else {
+        int max_rows = 2 + network_num_params(net);
+        GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
+        int count = gradcheck_network(net, x, dscores, rows, max_rows - 1);
+        gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
+        rows[count++] = gradcheck_network_loss(net, x, labels, loss_dscores);
+        failures = report(rows, count);
+        free(rows);
+    }
     network_free(net);
     tensor_free(x);
     tensor_free(dscores);
+    tensor_free(loss_dscores);
     return failures;
 }
 
@@ -256,14 +572,55 @@ static int run(const char *name, const Options *o)
     if (!strcmp(name, "avgpool")) return run_pool(o, &rng, 0);
     if (!strcmp(name, "fc")) return run_fc(&rng);
     if (!strcmp(name, "softmax")) return run_softmax(&rng);
-    if (!strcmp(name, "net")) return run_net(&rng);
-    return -2;
+    return run_net(o, &rng);
+}
+
+/* Refuses an option the check does not take, naming both. */
+static int check_options_taken(const char *name, int takes, int given)
+{
+    for (size_t k = 0; k < sizeof option_flags / sizeof option_flags[0]; k++) {
+        if (!(given & option_flags[k].bit) || (takes & option_flags[k].bit)) continue;
+        char takers[128] = "";
+        for (int c = 0; c < NUM_CHECKS; c++)
+            if (checks[c].takes & option_flags[k].bit) {
+                size_t at = strlen(takers);
+                snprintf(takers + at, sizeof takers - at, "%s%s", at ? ", " : "", checks[c].name);
+            }
+        fprintf(stderr, "gradcheck: %s does not take %s (%s %s)\n", name, option_flags[k].flag,
+                takers, strchr(takers, ',') ? "do" : "does");
+        return -1;
+    }
+    if ((given & OPT_ARCH) && (given & OPT_MODEL)) {
+        fprintf(stderr, "gradcheck: --arch or --model, not both\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_option(const char *flag, const char *value, Options *o)
+{
+    if (!strcmp(flag, "--seed")) return arg_seed("gradcheck", flag, value, &o->seed);
+    if (!strcmp(flag, "--kernel"))
+        return arg_size2("gradcheck", flag, value, MAX_WINDOW, &o->kernel_h, &o->kernel_w);
+    if (!strcmp(flag, "--stride")) return arg_int("gradcheck", flag, value, 1, MAX_WINDOW, &o->stride);
+    if (!strcmp(flag, "--pad")) return arg_int("gradcheck", flag, value, 0, MAX_WINDOW, &o->pad);
+    if (!strcmp(flag, "--input")) return parse_input(value, o);
+    if (!strcmp(flag, "--arch")) o->arch_text = value;
+    if (!strcmp(flag, "--model")) o->model_path = value;
+    return 0;
+}
+
+static int bad_usage(void)
+{
+    fputc('\n', stderr);
+    usage(stderr);
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    static const char *const all[] = {"conv", "relu", "maxpool", "avgpool", "fc", "softmax", "net"};
-    Options o = {.seed = 1, .kernel_h = -1, .kernel_w = -1, .stride = -1, .pad = -1};
+    Options o = {.seed = 1, .kernel_h = -1, .kernel_w = -1, .stride = -1, .pad = -1,
+                 .channels = NET_CHANNELS, .height = NET_SIDE, .width = NET_SIDE};
     const char *name = NULL;
 
     for (int i = 1; i < argc; i++) {
@@ -272,54 +629,44 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        int takes_value = !strcmp(arg, "--seed") || !strcmp(arg, "--kernel") ||
-                          !strcmp(arg, "--stride") || !strcmp(arg, "--pad");
-        if (takes_value && i + 1 >= argc) {
-            fprintf(stderr, "gradcheck: %s needs a value\n\n", arg);
-            usage(stderr);
-            return 2;
-        }
-        int bad = 0;
-        if (!strcmp(arg, "--seed")) {
-            char *end;
-            errno = 0;
-            o.seed = strtoull(argv[++i], &end, 10);
-            bad = errno || *end || end == argv[i] || argv[i][0] == '-';
-            if (bad) fprintf(stderr, "gradcheck: --seed needs a non-negative whole number, got '%s'\n", argv[i]);
-        } else if (!strcmp(arg, "--kernel")) {
-            bad = parse_kernel(argv[++i], &o);
-        } else if (!strcmp(arg, "--stride")) {
-            bad = parse_int(argv[++i], "--stride", 1, &o.stride);
-        } else if (!strcmp(arg, "--pad")) {
-            bad = parse_int(argv[++i], "--pad", 0, &o.pad);
+        int bit = 0, known = !strcmp(arg, "--seed");
+        for (size_t k = 0; k < sizeof option_flags / sizeof option_flags[0]; k++)
+            if (!strcmp(arg, option_flags[k].flag)) bit = option_flags[k].bit;
+        if (known || bit) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "gradcheck: %s needs a value\n", arg);
+                return bad_usage();
+            }
+            if (o.given & bit) {
+                fprintf(stderr, "gradcheck: %s given twice\n", arg);
+                return bad_usage();
+            }
+            o.given |= bit;
+            if (parse_option(arg, argv[++i], &o) != 0) return bad_usage();
         } else if (arg[0] == '-') {
             fprintf(stderr, "gradcheck: unknown option '%s'\n", arg);
-            bad = 1;
+            return bad_usage();
         } else if (name) {
             fprintf(stderr, "gradcheck: one layer at a time ('%s' and '%s')\n", name, arg);
-            bad = 1;
+            return bad_usage();
         } else {
             name = arg;
         }
-        if (bad) {
-            fputc('\n', stderr);
-            usage(stderr);
-            return 2;
-        }
     }
     if (!name) {
-        fprintf(stderr, "gradcheck: which layer? (or 'all')\n\n");
-        usage(stderr);
-        return 2;
+        fprintf(stderr, "gradcheck: which layer? (or 'all')\n");
+        return bad_usage();
     }
 
-    int is_all = !strcmp(name, "all"), known = is_all;
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) known |= !strcmp(name, all[k]);
-    if (!known) {
-        fprintf(stderr, "gradcheck: unknown layer '%s'\n\n", name);
-        usage(stderr);
-        return 2;
+    int is_all = !strcmp(name, "all"), chosen = -1;
+    for (int c = 0; c < NUM_CHECKS; c++)
+        if (!strcmp(name, checks[c].name)) chosen = c;
+    if (!is_all && chosen < 0) {
+        fprintf(stderr, "gradcheck: unknown layer '%s'\n", name);
+        return bad_usage();
     }
+    if (check_options_taken(name, is_all ? 0 : checks[chosen].takes, o.given) != 0)
+        return bad_usage();
 
     /* One thread: a check is thousands of tiny forward passes, where thread
      * start-up costs more than it saves, and one thread makes the printed
@@ -328,9 +675,10 @@ int main(int argc, char **argv)
     omp_set_num_threads(1);
 #endif
     int failures = 0;
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
-        if (!is_all && strcmp(name, all[k])) continue;
-        int result = run(all[k], &o);
+    for (int c = 0; c < NUM_CHECKS; c++) {
+        if (!is_all && c != chosen) continue;
+        if (is_all && c > 0) printf("\n");
+        int result = run(checks[c].name, &o);
         if (result < 0) return 2; /* an impossible configuration, already explained */
         failures += result;
     }

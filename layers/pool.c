@@ -1,6 +1,7 @@
 #include "pool.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +182,46 @@ static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     }
 }
 
+/* A max-pool is not differentiable where a window's two largest values are
+ * equal (which one gets the gradient flips there), so its distance from a
+ * kink is the smallest gap between the largest and second-largest value of
+ * any window. Windows whose two largest are both exactly 0 are left out:
+ * after a ReLU those are dead units, tied at 0 whatever small nudge their
+ * own inputs get, so the tie never flips. A window holding one real input
+ * (clipped by the padding) has no second value and no kink. */
+static double maxpool_kink_distance(const Layer *layer, const Tensor *x)
+{
+    const PoolLayer *pool = (const PoolLayer *)layer;
+    ConvGeometry g;
+    int ok;
+    geometry_for(pool, x->ndim, x->dim, &g, &ok, NULL);
+    assert(ok);
+    const int planes = x->dim[0] * x->dim[1];
+    const size_t plane_in = (size_t)g.height * g.width;
+    double nearest = INFINITY;
+    for (int plane = 0; plane < planes; plane++) {
+        const real *in = x->data + plane * plane_in;
+        for (int oh = 0; oh < g.out_h; oh++)
+            for (int ow = 0; ow < g.out_w; ow++) {
+                Window win = window_at(&g, oh, ow);
+                double first = -INFINITY, second = -INFINITY;
+                for (int h = win.h0; h < win.h1; h++)
+                    for (int w = win.w0; w < win.w1; w++) {
+                        double v = in[h * g.width + w];
+                        if (v > first) {
+                            second = first;
+                            first = v;
+                        } else if (v > second) {
+                            second = v;
+                        }
+                    }
+                if (second == -INFINITY || (first == 0 && second == 0)) continue;
+                nearest = fmin(nearest, first - second);
+            }
+    }
+    return nearest;
+}
+
 static void pool_destroy(Layer *layer)
 {
     PoolLayer *pool = (PoolLayer *)layer;
@@ -192,6 +233,7 @@ static const LayerOps maxpool_ops = {
     .kind = "maxpool",
     .output_shape = pool_output_shape,
     .flops = pool_flops,
+    .kink_distance = maxpool_kink_distance,
     .forward = pool_forward,
     .backward = pool_backward,
     .destroy = pool_destroy,
@@ -201,6 +243,7 @@ static const LayerOps avgpool_ops = {
     .kind = "avgpool",
     .output_shape = pool_output_shape,
     .flops = pool_flops,
+    .kink_distance = NULL, /* an average is smooth everywhere */
     .forward = pool_forward,
     .backward = pool_backward,
     .destroy = pool_destroy,

@@ -1,5 +1,6 @@
 #include "relu.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -64,6 +65,16 @@ static void relu_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     }
 }
 
+/* The kink is at 0: how close x comes to it is the smallest |x|. A centred
+ * difference with step h straddles the kink at any input closer than h. */
+static double relu_kink_distance(const Layer *layer, const Tensor *x)
+{
+    (void)layer;
+    double nearest = INFINITY;
+    for (size_t i = 0; i < x->size; i++) nearest = fmin(nearest, fabs((double)x->data[i]));
+    return nearest;
+}
+
 static void relu_destroy(Layer *layer) { free(layer); }
 
 static const LayerOps relu_ops = {
@@ -71,6 +82,7 @@ static const LayerOps relu_ops = {
     .in_place = 1,
     .output_shape = relu_output_shape,
     .flops = relu_flops,
+    .kink_distance = relu_kink_distance,
     .forward = relu_forward,
     .backward = relu_backward,
     .destroy = relu_destroy,

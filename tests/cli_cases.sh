@@ -9,21 +9,35 @@ expect_output "unknown command"
 expect 0 "$GRADCHECK" all
 expect_output "all: every gradient within 1e-7"
 expect_output "net      conv1.w"
+expect_output "^loss     dscores   (2, 7) .*PASS"
+# what was checked is printed before the rows
+expect_output "^conv: input (2, 3, 9, 9), 4 filters, kernel 3x3, stride 1, pad 1$"
+expect_output "^relu: input (2, 3, 5, 5)"
+expect_output "^maxpool: input (2, 3, 8, 8), kernel 2x2, stride 2, pad 0$"
+expect_output "^fc: input (3, 2, 3, 4) flattened to (3, 24), 5 outputs$"
+expect_output "^softmax: scores (6, 7)"
+expect_output "^net: the seed's network at small widths, input 1x8x8, batch 2, 7 classes, training mode$"
+expect_output "^    conv 3 3x3 stride 1 pad 1$"
+expect_output "^    fc 10$"
 expect 0 "$GRADCHECK" conv --kernel 5 --stride 2 --pad 2
+expect_output "^conv: input (2, 3, 9, 9), 4 filters, kernel 5x5, stride 2, pad 2$"
 expect_output "conv     dw        (4, 3, 5, 5)"
 expect 0 "$GRADCHECK" conv --kernel 3x5 --stride 2 --pad 0 --seed 9
 expect_output "(4, 3, 3, 5)"
 expect 0 "$GRADCHECK" maxpool --kernel 3 --stride 1 --pad 1
+expect_output "^maxpool: input (2, 3, 8, 8), kernel 3x3, stride 1, pad 1$"
 expect 0 "$GRADCHECK" avgpool --kernel 2x3 --stride 1
+expect_output "^avgpool: input (2, 3, 8, 8), kernel 2x3, stride 1, pad 0$"
 expect 0 "$GRADCHECK" --help
 expect_output "usage: gradcheck LAYER"
+expect_output "gradcheck net \[--arch"
 expect 2 "$GRADCHECK"
 expect_output "usage: gradcheck"
 expect 2 "$GRADCHECK" convolution
 expect_output "unknown layer 'convolution'"
 expect_output "usage: gradcheck"
 expect 2 "$GRADCHECK" conv --stride 0
-expect_output "stride needs a whole number >= 1"
+expect_output "stride needs a whole number from 1 to 64, not '0'"
 expect 2 "$GRADCHECK" conv --kernel 12
 expect_output "kernel 12x12 is larger than the padded input"
 expect 2 "$GRADCHECK" conv --kernel 3x
@@ -33,6 +47,89 @@ expect 2 "$GRADCHECK" relu --frobnicate
 expect_output "unknown option '--frobnicate'"
 expect 2 "$GRADCHECK" conv --seed
 expect_output "needs a value"
+expect 2 "$GRADCHECK" conv --seed -1
+expect_output "seed needs a whole number"
+# absurd sizes: a message and exit 2, never an abort or a huge allocation
+expect 2 "$GRADCHECK" conv --kernel 2147483647
+expect_output "kernel needs K or KHxKW, whole numbers from 1 to 64, not '2147483647'"
+expect 2 "$GRADCHECK" maxpool --kernel 100000
+expect_output "not '100000'"
+expect 2 "$GRADCHECK" conv --pad 100000
+expect_output "pad needs a whole number from 0 to 64, not '100000'"
+expect 2 "$GRADCHECK" avgpool --stride 100000
+expect_output "stride needs a whole number from 1 to 64, not '100000'"
+expect 2 "$GRADCHECK" net --input 1x100000x100000
+expect_output "input needs CxHxW, three whole numbers from 1 to 64 (e.g. 1x48x48), not '1x100000x100000'"
+expect 2 "$GRADCHECK" net --input 4x8x8
+expect_output "input 4x8x8 has 4 channels; a check affords at most 3"
+expect 2 "$GRADCHECK" net --input 8x8
+expect_output "input needs CxHxW"
+expect 2 "$GRADCHECK" net --arch "fc 65536, relu, fc 65536"
+expect_output "too large to check"
+expect 2 "$GRADCHECK" net --arch "conv 65536 1024x1024, fc 3"
+expect_output "too large to check"
+expect 2 "$GRADCHECK" net --input 3x64x64
+expect_output "too large to check"
+expect 2 "$GRADCHECK" net --model models/emotion.net
+expect_output "models/emotion.net at input 1x8x8 is too large to check"
+# options a check does not take are refused, naming the option and the check
+expect 2 "$GRADCHECK" relu --kernel 3
+expect_output "relu does not take --kernel (conv, maxpool, avgpool do)"
+expect 2 "$GRADCHECK" fc --stride 2
+expect_output "fc does not take --stride"
+expect 2 "$GRADCHECK" net --kernel 3
+expect_output "net does not take --kernel"
+expect 2 "$GRADCHECK" conv --arch "fc 3"
+expect_output "conv does not take --arch (net does)"
+expect 2 "$GRADCHECK" softmax --model models/emotion.net
+expect_output "softmax does not take --model"
+expect 2 "$GRADCHECK" conv --input 1x8x8
+expect_output "conv does not take --input"
+expect 2 "$GRADCHECK" all --pad 1
+expect_output "all does not take --pad"
+expect 2 "$GRADCHECK" net --arch "fc 3" --model models/emotion.net
+expect_output "--arch or --model, not both"
+expect 2 "$GRADCHECK" conv --pad 1 --pad 2
+expect_output "--pad given twice"
+# any described network: the rows from the scores down, and the loss row
+expect 0 "$GRADCHECK" net --arch "conv 2 3x3 pad 1, relu, maxpool 2, fc 3"
+expect_output "^net: --arch, input 1x8x8, batch 2, 3 classes, training mode$"
+expect_output "^    conv 2 3x3 stride 1 pad 1$"
+expect_output "^net      conv1.w   (2, 1, 3, 3) .*PASS"
+expect_output "^net      fc1.w     (32, 3) .*PASS"
+expect_output "^loss     dscores   (2, 3) .*PASS"
+expect 0 "$GRADCHECK" net --arch "conv 4 5x5 stride 2, relu, avgpool 2, fc 3"
+expect_output "^    conv 4 5x5 stride 2 pad 0$"
+expect_output "^net      conv1.w   (4, 1, 5, 5) .*PASS"
+expect_output "net: every gradient within 1e-7"
+expect 0 "$GRADCHECK" net --arch "conv 2 3x3, relu, maxpool 2, fc 4" --input 2x7x9 --seed 3
+expect_output "^net: --arch, input 2x7x9, batch 2, 4 classes, training mode$"
+expect_output "^net      dx        (2, 2, 7, 9) .*PASS"
+# batchnorm and dropout, in training mode (dropout's mask fixed for the whole check)
+expect 0 "$GRADCHECK" net --arch "conv 2 3x3, relu, batchnorm, maxpool 2, fc 3"
+expect_output "^net      bn1.gamma (2,) .*PASS"
+expect 0 "$GRADCHECK" net --arch "conv 3 3x3 pad 1, relu, dropout 0.3, maxpool 2, fc 4"
+expect_output "^loss     dscores   (2, 4) .*PASS"
+# a bias just before a batchnorm has no gradient to check: said, not failed
+expect 2 "$GRADCHECK" net --arch "conv 2 3x3 pad 1, batchnorm, fc 3"
+expect_output "the gradient of conv1.b was zero, or zero up to rounding"
+expect 0 "$GRADCHECK" net --arch "conv 2 3x3 pad 1 nobias, batchnorm, fc 3"
+expect_output "^net      bn1.beta  (2,) .*PASS"
+GRADCHECK_TMP=$(mktemp -d /tmp/workbench_cli_gradcheck.XXXXXX)
+printf '# a small network\nconv 3 3x3 pad 1\nrelu\n\nmaxpool 2\nfc 5\n' >"$GRADCHECK_TMP/small.net"
+expect 0 "$GRADCHECK" net --model "$GRADCHECK_TMP/small.net"
+expect_output "^net: $GRADCHECK_TMP/small.net, input 1x8x8, batch 2, 5 classes, training mode$"
+expect_output "^loss     dscores   (2, 5) .*PASS"
+rm -rf "$GRADCHECK_TMP"
+expect 2 "$GRADCHECK" net --model /nonexistent/model.net
+expect_output "/nonexistent/model.net: cannot open"
+expect 2 "$GRADCHECK" net --arch "conv 4 3x3, rellu, fc 3"
+expect_output "unknown layer 'rellu'"
+expect 2 "$GRADCHECK" net --arch "fc 1"
+expect_output "at least 2 classes"
+expect 2 "$GRADCHECK" net --arch "conv 2 9x9, fc 3"
+expect 2 "$GRADCHECK" net --input 1x32x32
+expect_output "no well-posed check of this network in 1000 draws; in the last, .* came within .* of its kink"
 
 # ---- emotion data, emotion data info: the .npz reader (tests/test_npz.c has the details)
 NPZ_FIXTURES=tests/fixtures/npz

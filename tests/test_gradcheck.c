@@ -1,14 +1,21 @@
-/* The gradient checker: every layer passes in several configurations (in
- * the double build), and the checker is not vacuous: a wrong backward
- * fails, an all-zero gradient is reported. */
+/* The gradient checker: every layer passes in several configurations, and
+ * the checker is not vacuous: a wrong backward fails, an all-zero gradient
+ * is reported, the network's loss row catches a wrong softmax backward.
+ * Checks that compare gradients numerically need double (in float, a
+ * correct layer fails too), so they are registered in the double build
+ * only; kink distances and fills are exact in either build. */
 #include <check.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "conv.h"
 #include "fc.h"
 #include "gradcheck.h"
 #include "pool.h"
 #include "relu.h"
+#include "softmax_xent.h"
 #include "testutil.h"
 
 #ifdef REAL_IS_DOUBLE
@@ -123,8 +130,6 @@ START_TEST(softmax_passes_the_gradient_check)
     tensor_free(scores);
 }
 END_TEST
-#endif /* REAL_IS_DOUBLE */
-
 /* A ReLU whose backward is wrong in a way a student might write: it lets
  * the gradient through where x < 0 too, at 1% strength. */
 static void leaky_backward(Layer *layer, const Tensor *dout, Tensor *dx)
@@ -132,27 +137,6 @@ static void leaky_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const Tensor *x = layer->input;
     tensor_resize(dx, x->ndim, x->dim);
     for (size_t i = 0; i < x->size; i++) dx->data[i] = x->data[i] > 0 ? dout->data[i] : (real)0.01 * dout->data[i];
-}
-
-/* A backward that forgets to write anything but zeros. */
-static void zero_backward(Layer *layer, const Tensor *dout, Tensor *dx)
-{
-    (void)dout;
-    tensor_resize(dx, layer->input->ndim, layer->input->dim);
-    tensor_zero(dx);
-}
-
-/* A convolution whose dw comes out 0.1% too large. */
-static LayerOps conv_ops_copy;
-static void scaled_dw_backward(Layer *layer, const Tensor *dout, Tensor *dx)
-{
-    ConvLayer *conv = (ConvLayer *)layer;
-    /* call the real backward through a temporary ops table */
-    const LayerOps *broken = layer->ops;
-    layer->ops = &conv_ops_copy;
-    layer_backward(layer, dout, dx);
-    layer->ops = broken;
-    for (size_t i = 0; i < conv->dw->size; i++) conv->dw->data[i] *= (real)1.001;
 }
 
 START_TEST(a_wrong_relu_backward_fails)
@@ -174,6 +158,19 @@ START_TEST(a_wrong_relu_backward_fails)
 }
 END_TEST
 
+/* A convolution whose dw comes out 0.1% too large. */
+static LayerOps conv_ops_copy;
+static void scaled_dw_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    ConvLayer *conv = (ConvLayer *)layer;
+    /* call the real backward through a temporary ops table */
+    const LayerOps *broken = layer->ops;
+    layer->ops = &conv_ops_copy;
+    layer_backward(layer, dout, dx);
+    layer->ops = broken;
+    for (size_t i = 0; i < conv->dw->size; i++) conv->dw->data[i] *= (real)1.001;
+}
+
 START_TEST(a_slightly_wrong_conv_dw_fails)
 {
     Error err;
@@ -193,13 +190,204 @@ START_TEST(a_slightly_wrong_conv_dw_fails)
     ck_assert_str_eq(rows[1].tensor, "dw");
     ck_assert_msg(!rows[1].pass, "dw 0.1%% off passed with error %.3e", rows[1].max_rel_error);
     ck_assert(rows[1].max_rel_error > 5e-4);
-#ifdef REAL_IS_DOUBLE
     ck_assert(rows[0].pass && rows[2].pass); /* dx and db are still right */
-#endif
     tensor_free(x);
     layer_free(layer);
 }
 END_TEST
+
+/* A small network for the network checks: conv, relu, max-pool, fc, on
+ * (1, 6, 6) inputs, 3 classes. */
+static Network *small_network(void)
+{
+    Error err;
+    Network *net = network_new(1, 6, 6);
+    ck_assert_int_eq(network_add(net, conv_create(1, 2, 3, 3, 1, 1, &err), "conv1", &err), 0);
+    ck_assert_int_eq(network_add(net, relu_create(), "relu1", &err), 0);
+    ck_assert_int_eq(network_add(net, maxpool_create(2, 2, 2, 0, &err), "pool1", &err), 0);
+    ck_assert_int_eq(network_add(net, fc_create(18, 3, &err), "fc1", &err), 0);
+    return net;
+}
+
+START_TEST(the_loss_row_passes_and_leaves_the_network_as_it_was)
+{
+    Rng rng;
+    rng_seed(&rng, 64);
+    Network *net = small_network();
+    Tensor *x = tensor_new4(2, 1, 6, 6), *dscores = tensor_new2(2, 3), *analytic = tensor_new2(2, 3);
+    int labels[2];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    Tensor *scores_before = tensor_copy(network_forward(net, x));
+    Layer *top = net->layers[net->num_layers - 1];
+
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    GradcheckRow row = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_str_eq(row.layer, "loss");
+    ck_assert_str_eq(row.tensor, "dscores");
+    ck_assert_int_eq(row.ndim, 2);
+    ck_assert_int_eq(row.dims[0], 2);
+    ck_assert_int_eq(row.dims[1], 3);
+    ck_assert_msg(row.pass, "loss dscores: max relative error %.3e", row.max_rel_error);
+    ck_assert(row.max_rel_error < 1e-8);
+
+    /* the probe is gone: the same last layer, the same scores */
+    ck_assert_ptr_eq(net->layers[net->num_layers - 1], top);
+    const Tensor *scores = network_forward(net, x);
+    for (size_t i = 0; i < scores->size; i++) ck_assert(scores->data[i] == scores_before->data[i]);
+    tensor_free(scores_before);
+    tensor_free(analytic);
+    tensor_free(dscores);
+    tensor_free(x);
+    network_free(net);
+}
+END_TEST
+
+/* The mistake the loss row is there for: a softmax backward that forgets
+ * to divide by the batch size N. Its gradient is N times the truth, and
+ * the rows that start from a random dscores at the scores never see it. */
+START_TEST(a_softmax_backward_without_its_1_over_N_fails_the_loss_row)
+{
+    Rng rng;
+    rng_seed(&rng, 65);
+    Network *net = small_network();
+    Tensor *x = tensor_new4(2, 1, 6, 6), *dscores = tensor_new2(2, 3), *analytic = tensor_new2(2, 3);
+    int labels[2];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    network_loss(net, x, labels);
+    softmax_xent_backward(net->probs, labels, analytic);
+    for (size_t i = 0; i < analytic->size; i++) analytic->data[i] *= (real)x->dim[0];
+
+    GradcheckRow row = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_msg(!row.pass, "a gradient N times too large passed with error %.3e", row.max_rel_error);
+    ck_assert(fabs(row.max_rel_error - 0.5) < 1e-6); /* |2g - g| / |2g| with N = 2 */
+
+    /* ... while the rows from the scores down still pass: they cannot tell */
+    GradcheckRow rows[5];
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, 5), 5);
+    for (int i = 0; i < 5; i++) ck_assert_msg(rows[i].pass, "%s: %.3e", rows[i].tensor, rows[i].max_rel_error);
+    tensor_free(analytic);
+    tensor_free(dscores);
+    tensor_free(x);
+    network_free(net);
+}
+END_TEST
+/* Networks from descriptions, as ./gradcheck net --arch checks them: every
+ * row from the scores down, and the loss row. */
+static const struct {
+    const char *text;
+    int channels, height, width, classes;
+} described[] = {
+    {"conv 3 3x3 pad 1, relu, maxpool 2, conv 4 3x3 pad 1, relu, maxpool 2, fc 10, relu, fc 7",
+     1, 8, 8, 7},
+    {"conv 4 5x5 stride 2, relu, avgpool 2, fc 3", 1, 8, 8, 3},
+    {"conv 2 3x3, relu, maxpool 3 stride 2, fc 5, relu, fc 4", 2, 9, 7, 4},
+    {"conv 3 3x3 pad 1, relu, dropout 0.3, maxpool 2, fc 4", 1, 8, 8, 4},
+    {"conv 2 3x3, relu, batchnorm, maxpool 2, fc 3", 1, 8, 8, 3},
+};
+
+START_TEST(described_networks_pass_the_whole_check)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 67 + (uint64_t)_i);
+    Network *net = arch_build_text(described[_i].text, "test", described[_i].channels,
+                                   described[_i].height, described[_i].width,
+                                   described[_i].classes, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    network_set_noise(net, 99); /* dropout's mask: fixed for the whole check */
+    Tensor *x = tensor_new4(2, described[_i].channels, described[_i].height, described[_i].width);
+    Tensor *dscores = tensor_new2(2, described[_i].classes);
+    Tensor *analytic = tensor_new2(1, 1);
+    int labels[2];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    int max_rows = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    for (int i = 0; i < max_rows; i++)
+        ck_assert_msg(rows[i].pass, "%s: %s %.3e", described[_i].text, rows[i].tensor, rows[i].max_rel_error);
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_msg(loss.pass, "%s: loss dscores %.3e", described[_i].text, loss.max_rel_error);
+    free(rows);
+    tensor_free(analytic);
+    tensor_free(dscores);
+    tensor_free(x);
+    network_free(net);
+}
+END_TEST
+/* A bias just before a batchnorm: the mean subtraction removes it, so its
+ * gradient is zero up to rounding, and so is its centred difference. No
+ * draw can make that check mean anything; it is not well posed. */
+START_TEST(a_parameter_the_output_does_not_depend_on_is_not_resolvable)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 68);
+    Network *net = arch_build_text("conv 2 3x3 pad 1, batchnorm, fc 3", "test", 1, 8, 8, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    Tensor *x = tensor_new4(2, 1, 8, 8), *dscores = tensor_new2(2, 3);
+    network_init(net, &rng);
+    fill_normal(x, &rng, 1);
+    fill_normal(dscores, &rng, 1);
+    ck_assert(gradcheck_network_resolution(net, x, dscores) == 0);
+    ck_assert(!gradcheck_network_well_posed(net, x, dscores));
+    char why[256];
+    gradcheck_network_explain(net, x, dscores, NULL, why, sizeof why);
+    ck_assert_msg(strstr(why, "the gradient of conv1.b was zero, or zero up to rounding"), "%s", why);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+/* out = (v - mean(v), v_0^2 / 2) for v of 8 entries: with dout all ones,
+ * L = v_0^2 / 2 + sum(v - mean(v)), whose gradient is (v_0, 0, ..., 0): the
+ * zeros come from cancellation, and the centred differences of the first 8
+ * outputs leave rounding behind. */
+static void centred_and_square(void *context, Tensor *out)
+{
+    const Tensor *v = context;
+    double mean = 0;
+    for (size_t i = 0; i < v->size; i++) mean += v->data[i];
+    mean /= (double)v->size;
+    for (size_t i = 0; i < v->size; i++) out->data[i] = v->data[i] - (real)mean;
+    out->data[v->size] = v->data[0] * v->data[0] / 2;
+}
+
+START_TEST(a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not)
+{
+    Tensor *v = tensor_new2(1, 8), *dout = tensor_new2(1, 9), *analytic = tensor_new2(1, 8);
+    const double values[8] = {0.7, 0.1, 0.3, 1.3, 0.9, 2.1, 0.6, 0.35};
+    set_values(v, values);
+    tensor_fill(dout, 1);
+    tensor_zero(analytic);
+    analytic->data[0] = v->data[0];
+    GradcheckRow row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert_msg(row.pass, "a correct zero by cancellation failed with error %.3e", row.max_rel_error);
+    /* a zero where the truth is v_0 = 0.7 is still wrong: |0 - 0.7| / 0.7 */
+    analytic->data[0] = 0;
+    row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert(!row.pass);
+    ck_assert(row.max_rel_error == 1);
+    /* and so is a nonzero value where the truth is zero by cancellation */
+    analytic->data[0] = v->data[0];
+    analytic->data[1] = (real)1e-6;
+    row = gradcheck_tensor(centred_and_square, v, v, dout, analytic, "test", "dv");
+    ck_assert(!row.pass);
+    ck_assert(row.max_rel_error > 0.99);
+    tensor_free(v);
+    tensor_free(dout);
+    tensor_free(analytic);
+}
+END_TEST
+#endif /* REAL_IS_DOUBLE */
+
+/* A backward that forgets to write anything but zeros. */
+static void zero_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    (void)dout;
+    tensor_resize(dx, layer->input->ndim, layer->input->dim);
+    tensor_zero(dx);
+}
 
 START_TEST(an_all_zero_gradient_is_reported_not_passed)
 {
@@ -245,6 +433,119 @@ START_TEST(distinct_fill_leaves_no_near_ties_and_no_zeros)
 }
 END_TEST
 
+
+/* What training hands the last layer: network_loss, then
+ * network_loss_backward, is softmax_xent_backward of the probabilities. */
+START_TEST(the_loss_gradient_is_read_where_training_computes_it)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 66);
+    Network *net = network_new(1, 2, 2);
+    ck_assert_int_eq(network_add(net, fc_create(4, 3, &err), "fc1", &err), 0);
+    fill_normal(net->layers[0]->params[0].value, &rng, 1);
+    Tensor *x = tensor_new4(2, 1, 2, 2), *got = tensor_new2(1, 1), *want = tensor_new2(1, 1);
+    fill_normal(x, &rng, 1);
+    int labels[2] = {2, 0};
+    double loss = gradcheck_network_loss_dscores(net, x, labels, got);
+    ck_assert(loss == network_loss(net, x, labels));
+    softmax_xent_backward(net->probs, labels, want);
+    ck_assert_int_eq(got->ndim, 2);
+    ck_assert_int_eq(got->dim[0], 2);
+    ck_assert_int_eq(got->dim[1], 3);
+    for (size_t i = 0; i < want->size; i++) ck_assert(got->data[i] == want->data[i]);
+    tensor_free(x);
+    tensor_free(got);
+    tensor_free(want);
+    network_free(net);
+}
+END_TEST
+
+START_TEST(relu_kink_distance_is_the_smallest_absolute_input)
+{
+    Layer *relu = relu_create();
+    Tensor *x = tensor_new2(1, 5);
+    const double values[5] = {0.5, -0.03, 2, -1, 0.04};
+    set_values(x, values);
+    ck_assert_ptr_nonnull(relu->ops->kink_distance);
+    ck_assert(fabs(relu->ops->kink_distance(relu, x) - 0.03) < 1e-7);
+    tensor_free(x);
+    layer_free(relu);
+}
+END_TEST
+
+START_TEST(maxpool_kink_distance_is_the_smallest_gap_below_a_window_max)
+{
+    Error err;
+    Layer *pool = maxpool_create(2, 2, 2, 0, &err);
+    /* (1, 1, 2, 6): three 2x2 windows. Gaps: 0.5 - 0.45 = 0.05; the second
+     * window's top two are exact zeros (dead ReLU units), left out; the
+     * third's top two are -0.1 and -0.3, a gap of 0.2. */
+    Tensor *x = tensor_new4(1, 1, 2, 6);
+    const double values[12] = {0.5, 0, 0, 0, -0.1, -0.5, 0.1, 0.45, 0, 0, -0.3, -0.4};
+    set_values(x, values);
+    ck_assert(fabs(pool->ops->kink_distance(pool, x) - 0.05) < 1e-7);
+    x->data[0] = (real)0.45; /* an exact tie of nonzero values is a kink */
+    ck_assert(pool->ops->kink_distance(pool, x) == 0);
+    x->data[0] = 0; /* now only the third window has a gap that counts... */
+    x->data[7] = 0; /* ... and the first is all zeros too */
+    x->data[6] = 0;
+    ck_assert(fabs(pool->ops->kink_distance(pool, x) - 0.2) < 1e-7);
+    layer_free(pool);
+
+    /* padding: each 2x2 window at stride 2 with pad 1 over a 2x2 map holds
+     * one real input, so there is no second value and no kink */
+    pool = maxpool_create(2, 2, 2, 1, &err);
+    Tensor *corners = tensor_new4(1, 1, 2, 2);
+    tensor_fill(corners, 1);
+    ck_assert(isinf(pool->ops->kink_distance(pool, corners)));
+    layer_free(pool);
+    tensor_free(corners);
+    tensor_free(x);
+
+    pool = avgpool_create(2, 2, 2, 0, &err);
+    ck_assert_ptr_null(pool->ops->kink_distance); /* an average is smooth */
+    layer_free(pool);
+}
+END_TEST
+
+/* The checker asks every layer through its kink_distance op, whatever its
+ * kind: a ReLU renamed "clamp" is still seen. */
+START_TEST(network_kink_distance_asks_each_layer_through_its_op)
+{
+    Error err;
+    Network *net = network_new(1, 2, 4);
+    Layer *clamp = relu_create();
+    LayerOps renamed = *clamp->ops;
+    renamed.kind = "clamp";
+    clamp->ops = &renamed;
+    ck_assert_int_eq(network_add(net, clamp, "clamp1", &err), 0);
+    ck_assert_int_eq(network_add(net, maxpool_create(2, 2, 2, 0, &err), "pool1", &err), 0);
+    /* clamp input: nearest to 0 is -0.02. After it, the pool's windows are
+     * {0.5, 0, 0.1, 0.45}: gap 0.05, and {0, 0, 0, 0}: dead, left out. */
+    Tensor *x = tensor_new4(1, 1, 2, 4);
+    const double values[8] = {0.5, -0.2, -0.3, -0.4, 0.1, 0.45, -0.02, -0.6};
+    set_values(x, values);
+    char where[32];
+    ck_assert(fabs(gradcheck_network_kink_distance(net, x, where, sizeof where) - 0.02) < 1e-7);
+    ck_assert_str_eq(where, "clamp1");
+    x->data[6] = (real)-0.2;
+    ck_assert(fabs(gradcheck_network_kink_distance(net, x, where, sizeof where) - 0.05) < 1e-7);
+    ck_assert_str_eq(where, "pool1");
+    tensor_free(x);
+    network_free(net);
+
+    /* no layer with a kink: infinitely far */
+    net = network_new(1, 2, 2);
+    ck_assert_int_eq(network_add(net, fc_create(4, 3, &err), "fc1", &err), 0);
+    x = tensor_new4(1, 1, 2, 2);
+    ck_assert(isinf(gradcheck_network_kink_distance(net, x, where, sizeof where)));
+    ck_assert_str_eq(where, "");
+    tensor_free(x);
+    network_free(net);
+}
+END_TEST
+
 Suite *gradcheck_suite(void)
 {
     Suite *s = suite_create("gradcheck");
@@ -256,9 +557,19 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, relu_passes_the_gradient_check);
     tcase_add_loop_test(tc, fc_passes_the_gradient_check, 0, 2);
     tcase_add_loop_test(tc, softmax_passes_the_gradient_check, 0, 2);
-#endif
     tcase_add_test(tc, a_wrong_relu_backward_fails);
     tcase_add_test(tc, a_slightly_wrong_conv_dw_fails);
+    tcase_add_test(tc, the_loss_row_passes_and_leaves_the_network_as_it_was);
+    tcase_add_test(tc, a_softmax_backward_without_its_1_over_N_fails_the_loss_row);
+    tcase_add_test(tc, a_parameter_the_output_does_not_depend_on_is_not_resolvable);
+    tcase_add_test(tc, a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not);
+    tcase_add_loop_test(tc, described_networks_pass_the_whole_check, 0,
+                        (int)(sizeof described / sizeof described[0]));
+#endif
+    tcase_add_test(tc, the_loss_gradient_is_read_where_training_computes_it);
+    tcase_add_test(tc, relu_kink_distance_is_the_smallest_absolute_input);
+    tcase_add_test(tc, maxpool_kink_distance_is_the_smallest_gap_below_a_window_max);
+    tcase_add_test(tc, network_kink_distance_asks_each_layer_through_its_op);
     tcase_add_test(tc, an_all_zero_gradient_is_reported_not_passed);
     tcase_add_test(tc, distinct_fill_leaves_no_near_ties_and_no_zeros);
     suite_add_tcase(s, tc);
