@@ -16,7 +16,9 @@
 
 #include "arch.h"
 #include "args.h"
+#include "batchnorm.h"
 #include "conv.h"
+#include "dropout.h"
 #include "fc.h"
 #include "gradcheck.h"
 #include "pool.h"
@@ -85,6 +87,8 @@ static const struct {
     {"avgpool", WINDOW_OPTIONS},
     {"fc", 0},
     {"softmax", 0},
+    {"batchnorm", 0},
+    {"dropout", 0},
     {"net", OPT_INPUT | OPT_ARCH | OPT_MODEL},
 };
 #define NUM_CHECKS (int)(sizeof checks / sizeof checks[0])
@@ -117,6 +121,9 @@ static void usage(FILE *out)
             "  avgpool   average pool on (2, 3, 8, 8) (default 2x2, stride 2, pad 0)\n"
             "  fc        fully connected, x (3, 2, 3, 4) flattened to 24 -> 5\n"
             "  softmax   softmax cross-entropy on scores (6, 7)\n"
+            "  batchnorm batchnorm over (2, 3, 4, 5) per channel and (6, 3) per feature, each\n"
+            "            in training mode and in evaluation mode\n"
+            "  dropout   dropout p 0.4 on (2, 3, 4, 4), training mode, the mask held fixed\n"
             "  net       a whole network, batch %d, input %dx%dx%d unless --input says otherwise:\n"
             "            - dx and every parameter, from the scores down: L = sum(scores * dscores)\n"
             "              with a random dscores (rows 'net dx', 'net conv1.w', ...);\n"
@@ -296,6 +303,49 @@ static int run_fc(Rng *rng)
     for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
     fill_params(fc, rng);
     return check_layer(fc, x, rng);
+}
+
+/* Batchnorm, spatial (after a conv) and per feature (after an fc), each in
+ * training mode (every output depends on every input of its channel:
+ * the terms through the mean and the variance) and in evaluation mode
+ * (the running statistics: a per-channel affine map). */
+static int run_batchnorm(Rng *rng)
+{
+    int failures = 0;
+    for (int spatial = 1; spatial >= 0; spatial--)
+        for (int mode = LAYER_TRAIN; mode <= LAYER_EVAL; mode++) {
+            Error err;
+            Layer *bn = batchnorm_create(3, &err);
+            BatchnormLayer *b = (BatchnormLayer *)bn;
+            Tensor *x = spatial ? tensor_new4(2, 3, 4, 5) : tensor_new2(6, 3);
+            print_echo_shape("batchnorm", "input", x);
+            printf(", %s, %s mode\n", spatial ? "per channel over (N, H, W)" : "per feature over N",
+                   mode == LAYER_TRAIN ? "training (the batch's statistics)"
+                                       : "evaluation (the running statistics)");
+            bn->mode = (LayerMode)mode;
+            for (int c = 0; c < 3; c++) {
+                b->gamma->data[c] = (real)(1 + 0.3 * rng_normal(rng));
+                b->beta->data[c] = (real)(0.2 * rng_normal(rng));
+                b->running_mean->data[c] = (real)(0.1 * rng_normal(rng));
+                b->running_var->data[c] = (real)(0.5 + rng_uniform(rng));
+            }
+            for (size_t i = 0; i < x->size; i++) x->data[i] = (real)(1 + rng_normal(rng));
+            failures += check_layer(bn, x, rng);
+        }
+    return failures;
+}
+
+/* Dropout p = 0.4 in training mode, its mask held fixed by one noise key. */
+static int run_dropout(Rng *rng)
+{
+    Error err;
+    Layer *drop = dropout_create(0.4, &err);
+    drop->noise_key = rng_next(rng);
+    Tensor *x = tensor_new4(2, 3, 4, 4);
+    print_echo_shape("dropout", "input", x);
+    printf(", p 0.4, training mode, one mask for the whole check\n");
+    for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
+    return check_layer(drop, x, rng);
 }
 
 static int run_softmax(Rng *rng)
@@ -572,6 +622,8 @@ static int run(const char *name, const Options *o)
     if (!strcmp(name, "avgpool")) return run_pool(o, &rng, 0);
     if (!strcmp(name, "fc")) return run_fc(&rng);
     if (!strcmp(name, "softmax")) return run_softmax(&rng);
+    if (!strcmp(name, "batchnorm")) return run_batchnorm(&rng);
+    if (!strcmp(name, "dropout")) return run_dropout(&rng);
     return run_net(o, &rng);
 }
 

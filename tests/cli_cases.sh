@@ -131,6 +131,19 @@ expect 2 "$GRADCHECK" net --arch "conv 2 9x9, fc 3"
 expect 2 "$GRADCHECK" net --input 1x32x32
 expect_output "no well-posed check of this network in 1000 draws; in the last, .* came within .* of its kink"
 
+# batchnorm (both shapes, both modes) and dropout (its mask held fixed)
+expect 0 "$GRADCHECK" batchnorm
+expect_output "per channel over (N, H, W), training (the batch's statistics) mode"
+expect_output "per feature over N, evaluation (the running statistics) mode"
+expect_output "batchnorm dx        (6, 3)"
+expect_output "batchnorm: every gradient within 1e-7"
+expect 0 "$GRADCHECK" dropout
+expect_output "dropout  dx        (2, 3, 4, 4)"
+expect 2 "$GRADCHECK" batchnorm --kernel 3
+expect 0 "$GRADCHECK" all
+expect_output "batchnorm dgamma"
+expect_output "dropout  dx"
+
 # ---- emotion data, emotion data info: the .npz reader (tests/test_npz.c has the details)
 NPZ_FIXTURES=tests/fixtures/npz
 expect 2 "$EMOTION" data
