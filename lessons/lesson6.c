@@ -142,6 +142,8 @@ static void shrunk_faces(const Dataset *data, Tensor *x)
     }
 }
 
+static int print_network_check(Network *net, Tensor *x, const Tensor *dscores, const int *labels);
+
 static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
 {
     lesson_section(lesson, "The whole-network gradient check");
@@ -151,18 +153,22 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
                "here. The full network has 2.4 million parameters and each needs two "
                "forward passes, so the check runs the same nine layers at a small size: "
                "faces shrunk to %dx%d, widths 3, 4 and 10, a batch of %d. L = sum(scores * "
-               "dscores) for a random dscores; rows for dx and every parameter.",
+               "dscores) for a random dscores gives the rows for dx and every parameter; "
+               "the last row checks the loss itself: d loss / d scores as training computes "
+               "it (softmax cross-entropy at random labels, and its backward with the 1/N).",
                CHECK_SIDE, CHECK_SIDE, CHECK_BATCH);
     Network *net = create_cnn("conv 3 3x3 pad 1, relu, maxpool 2, conv 4 3x3 pad 1, relu, "
                               "maxpool 2, fc 10, relu, fc 7", "the small copy", CHECK_SIDE);
     Tensor *x = tensor_new4(CHECK_BATCH, 1, CHECK_SIDE, CHECK_SIDE);
     Tensor *dscores = tensor_new2(CHECK_BATCH, NUM_CLASSES);
+    int labels[CHECK_BATCH];
     shrunk_faces(train, x);
 
-    /* As ./gradcheck net does: draw weights and dscores until the check is
-     * well posed (no ReLU input within 1e-3 of 0, no max-pool near-tie, no
-     * gradient entry too small to resolve). The threshold is never loosened. */
-    int draws = gradcheck_draw_network_case(net, x, 0, dscores, rng, 10000);
+    /* As ./gradcheck net does: draw weights, dscores and labels until the
+     * check is well posed (no ReLU input within 1e-3 of 0, no max-pool
+     * near-tie, no gradient entry too small to resolve). The threshold is
+     * never loosened. */
+    int draws = gradcheck_draw_loss_case(net, x, 0, dscores, labels, rng, 10000);
     int well_posed = draws > 0;
     if (!well_posed) {
         printf("  could not draw a well-posed check in 10000 tries\n\n");
@@ -171,18 +177,55 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
         printf("  (weights drawn %d time%s until the check was well posed: no ReLU input\n"
                "   or max-pool tie within 1e-3 of a kink, every gradient entry resolvable)\n\n",
                draws, draws == 1 ? "" : "s");
-        int max_rows = 1 + network_num_params(net);
-        GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
-        int count = gradcheck_network(net, x, dscores, rows, max_rows);
-        lesson->failures += lesson_print_gradcheck(rows, count);
+        lesson->failures += print_network_check(net, x, dscores, labels);
         printf("\n");
-        free(rows);
     }
-    lesson_say("The softmax step on top was checked in lesson 5; with it, every gradient "
-               "the optimiser will use has been compared with its definition.");
+    lesson_say("With the loss row on top, every gradient the optimiser will use has been "
+               "compared with its definition: this check is the proof that the backward "
+               "passes are right.");
     tensor_free(dscores);
     tensor_free(x);
     network_free(net);
+}
+
+/* The whole-network check's rows (dx, every parameter, the loss); returns
+ * the number that fail. */
+static int print_network_check(Network *net, Tensor *x, const Tensor *dscores, const int *labels)
+{
+    int max_rows = 2 + network_num_params(net);
+    GradcheckRow *rows = xcalloc((size_t)max_rows, sizeof *rows);
+    int count = gradcheck_network(net, x, dscores, rows, max_rows - 1);
+    Tensor *analytic = tensor_new2(1, 1);
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    rows[count++] = gradcheck_network_loss(net, x, labels, analytic);
+    int failures = lesson_print_gradcheck(rows, count);
+    tensor_free(analytic);
+    free(rows);
+    return failures;
+}
+
+/* ReLU's backward with its mask deleted: the gradient goes through every
+ * unit, also those that were off (a slip that is easy to make). The layer
+ * interface makes the swap one assignment: the network calls whatever
+ * backward the layer's ops table holds. */
+static void relu_backward_without_mask(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    (void)layer;
+    if (!dx || dx == dout) return; /* in place: dx is dout already */
+    tensor_resize(dx, dout->ndim, dout->dim);
+    memcpy(dx->data, dout->data, dout->size * sizeof(real));
+}
+
+static LayerOps broken_relu_ops;
+
+static void break_relus(Network *net)
+{
+    for (int i = 0; i < net->num_layers; i++)
+        if (!strcmp(net->layers[i]->ops->kind, "relu")) {
+            broken_relu_ops = *net->layers[i]->ops;
+            broken_relu_ops.backward = relu_backward_without_mask;
+            net->layers[i]->ops = &broken_relu_ops;
+        }
 }
 
 /* Writes "step loss accuracy" lines for gnuplot. */
@@ -281,10 +324,10 @@ static void section_overfit(Lesson *lesson, const char *description, const Datas
                    "default; if not, something is broken.", max_steps);
         if (!lesson->quick) lesson->failures++;
     } else {
-        lesson_say("The loss ends near 0 and every face is classified right: the forward "
-                   "pass, every backward pass and the SGD step work together. The network "
-                   "has learned these %d faces by heart, not what an emotion looks like.",
-                   images);
+        lesson_say("The loss ends near 0 and every face is classified right: the network "
+                   "can learn, which is what this check asks. It has learned these %d faces "
+                   "by heart, not what an emotion looks like; and, as the next section "
+                   "shows, memorising does not prove the gradients right.", images);
         int peak = 0;
         for (int k = 1; k < steps && k <= 10; k++)
             if (loss[k] > loss[peak]) peak = k;
@@ -302,6 +345,90 @@ static void section_overfit(Lesson *lesson, const char *description, const Datas
     tensor_free(x);
     optimizer_free(sgd);
     network_free(net);
+}
+
+/* Trains net on the first `images` faces, full batch, as section_overfit
+ * does but silently; returns the first step at which every face is right
+ * (-1 if none within max_steps), and the loss then in *loss_then. */
+static int memorise(Network *net, const Dataset *train, int images, int max_steps, double lr,
+                    double *loss_then)
+{
+    Optimizer *sgd = sgd_create(net, (SgdConfig){.lr = lr, .momentum = 0.9, .weight_decay = 0});
+    Tensor *x = tensor_new4(images, 1, IMAGE_SIDE, IMAGE_SIDE);
+    int *labels = xmalloc((size_t)images * sizeof *labels);
+    int *indices = xmalloc((size_t)images * sizeof *indices);
+    for (int i = 0; i < images; i++) indices[i] = i;
+    loader_fill_batch(train, indices, images, 0, NULL, x, labels);
+    int memorised_at = -1;
+    for (int step = 0; step <= max_steps && memorised_at < 0; step++) {
+        double loss = network_loss(net, x, labels);
+        if (!isfinite(loss)) break;
+        if (count_correct(net->probs, labels) == images) {
+            memorised_at = step;
+            *loss_then = loss;
+            break;
+        }
+        network_loss_backward(net, labels, NULL);
+        optimizer_step(sgd, net);
+    }
+    optimizer_free(sgd);
+    free(indices);
+    free(labels);
+    tensor_free(x);
+    return memorised_at;
+}
+
+/* The same two tests on a network with a wrong backward: ReLU's mask deleted. */
+static void section_not_a_proof(Lesson *lesson, const char *description, const Dataset *train,
+                                int images, int max_steps, double lr, Rng *rng)
+{
+    lesson_section(lesson, "Memorising is not a proof");
+    if (images > train->count) images = train->count;
+    lesson_say("Now break the network on purpose: delete ReLU's mask from its backward, so "
+               "the gradient flows back through every unit, also those that were off "
+               "(dx = dout instead of dx = dout where x > 0). The forward pass is untouched. "
+               "First the whole-network check, on the small copy:");
+    Network *small = create_cnn("conv 3 3x3 pad 1, relu, maxpool 2, conv 4 3x3 pad 1, relu, "
+                                "maxpool 2, fc 10, relu, fc 7", "the small copy", CHECK_SIDE);
+    Tensor *x = tensor_new4(CHECK_BATCH, 1, CHECK_SIDE, CHECK_SIDE);
+    Tensor *dscores = tensor_new2(CHECK_BATCH, NUM_CLASSES);
+    int labels[CHECK_BATCH], failed = -1;
+    shrunk_faces(train, x);
+    if (gradcheck_draw_loss_case(small, x, 0, dscores, labels, rng, 10000) > 0) {
+        break_relus(small);
+        failed = print_network_check(small, x, dscores, labels);
+        printf("\n");
+    }
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(small);
+
+    Network *net = create_cnn(description, "the overfit network", IMAGE_SIDE);
+    network_init(net, rng);
+    break_relus(net);
+    double loss = 0;
+    int memorised_at = memorise(net, train, images, max_steps, lr, &loss);
+    network_free(net);
+    if (memorised_at >= 0)
+        printf("  the broken network, trained on the same %d faces: all right from step %d "
+               "(loss %.4f)\n\n", images, memorised_at, loss);
+    else
+        printf("  the broken network, trained on the same %d faces: not all right after %d "
+               "steps\n\n", images, max_steps);
+    if (failed > 0 && memorised_at >= 0)
+        lesson_say("%d rows of the check fail, yet the broken network memorises the faces "
+                   "all the same: its gradients are wrong, but still point downhill often "
+                   "enough for a network with many more parameters than faces. So "
+                   "overfitting a tiny batch is a necessary sanity check (a network that "
+                   "cannot do it is surely broken), never a proof that it is right. The "
+                   "gradient check is the proof.", failed);
+    else if (failed > 0)
+        lesson_say("%d rows of the check fail, and this time the broken network also fails "
+                   "to memorise the faces. It does not have to: a wrong gradient can still "
+                   "go downhill often enough to memorise, so memorising proves nothing; only "
+                   "the gradient check does.", failed);
+    else
+        lesson->failures++; /* the check must catch the deleted mask */
 }
 
 int main(int argc, char **argv)
@@ -354,10 +481,12 @@ int main(int argc, char **argv)
                                          "relu, maxpool 2, fc 32, relu, fc 7"
                                        : arch_emotion_text;
     section_overfit(&lesson, overfit, &train, images, max_steps, lr, &rng);
+    section_not_a_proof(&lesson, overfit, &train, images, max_steps, lr, &rng);
 
     const char *tries[] = {
-        "Break a layer on purpose (e.g. drop the 1/N in softmax_xent_backward or "
-        "ReLU's mask), rebuild and rerun: which rows of the whole-network check fail?",
+        "Drop the 1/N in softmax_xent_backward (layers/softmax_xent.c), rebuild and rerun: "
+        "which row of the whole-network check fails, and by what factor? (./gradcheck net "
+        "shows the same.) Put it back afterwards.",
         "Overfit more faces: --images 100. How many steps does memorising take now?",
         "Try a learning rate too large (--lr 0.5): the tiny-batch loss jumps around "
         "or becomes NaN. Too small (--lr 0.0005): it barely moves in 150 steps.",
