@@ -59,6 +59,31 @@ int same_file(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+char *read_text_file(const char *path, size_t max_bytes, Error *err)
+{
+    uint64_t size;
+    FILE *f = fopen_regular(path, &size, err);
+    if (!f) return NULL;
+    if (size > max_bytes) {
+        fclose(f);
+        error_set(err, "%s: %llu bytes, more than the %zu a text file here may have", path,
+                  (unsigned long long)size, max_bytes);
+        return NULL;
+    }
+    char *text = xmalloc(max_bytes + 1);
+    size_t length = fread(text, 1, max_bytes + 1, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || length > max_bytes || memchr(text, '\0', length)) {
+        error_set(err, "%s: %s", path, failed ? "cannot be read"
+                                   : length > max_bytes ? "too long" : "not a text file (it holds a zero byte)");
+        free(text);
+        return NULL;
+    }
+    text[length] = '\0';
+    return text;
+}
+
 /* The directory prefix[0..len) must exist: made if missing. */
 static int make_one_directory(char *prefix, Error *err)
 {

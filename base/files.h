@@ -26,6 +26,11 @@ FILE *fopen_regular(const char *path, uint64_t *size, Error *err);
  * inode, so hard links and symbolic links to it count), else 0. */
 int same_file(const char *a, const char *b);
 
+/* A small text file read whole into a new string (to free): a regular
+ * file of at most max_bytes, with no zero byte. NULL with a message
+ * naming the file and the problem otherwise. */
+char *read_text_file(const char *path, size_t max_bytes, Error *err);
+
 /* mkdir -p: creates the directory path and any missing parents (mode 0777,
  * less the umask). A path that exists already is fine if it is a
  * directory. An empty path, or a part of it that exists and is not a

@@ -20,6 +20,7 @@
 #include "conv.h"
 #include "dropout.h"
 #include "fc.h"
+#include "files.h"
 #include "gradcheck.h"
 #include "pool.h"
 #include "relu.h"
@@ -366,24 +367,9 @@ static int run_softmax(Rng *rng)
 /* A description from a file, read whole. Returns NULL with a message. */
 static char *read_description(const char *path)
 {
-    enum { MAX_BYTES = 1 << 16 }; /* a description is a few hundred bytes */
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "gradcheck: --model %s: cannot open: ", path);
-        perror(NULL);
-        return NULL;
-    }
-    char *text = xmalloc(MAX_BYTES + 1);
-    size_t length = fread(text, 1, MAX_BYTES + 1, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || length > MAX_BYTES) {
-        fprintf(stderr, "gradcheck: --model %s: %s\n", path,
-                failed ? "cannot read it" : "longer than 64 KiB: not a description");
-        free(text);
-        return NULL;
-    }
-    text[length] = '\0';
+    Error err;
+    char *text = read_text_file(path, 1 << 16, &err);
+    if (!text) fprintf(stderr, "gradcheck: --model %s\n", err.msg);
     return text;
 }
 

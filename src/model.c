@@ -3,41 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "arch.h"
+#include "files.h"
 #include "machine.h"
 
 /* A description longer than this is not a description. */
 #define MAX_DESCRIPTION 65536
-
-static char *read_text_file(const char *path, Error *err)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f) {
-        error_set(err, "%s: cannot open the model description", path);
-        return NULL;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        error_set(err, "%s: not a regular file", path);
-        fclose(f);
-        return NULL;
-    }
-    char *text = xmalloc(MAX_DESCRIPTION + 1);
-    size_t len = fread(text, 1, MAX_DESCRIPTION + 1, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || len > MAX_DESCRIPTION || memchr(text, '\0', len)) {
-        error_set(err, "%s: %s", path, failed ? "cannot be read"
-                                      : len > MAX_DESCRIPTION ? "too long for a model description"
-                                                              : "not a text file");
-        free(text);
-        return NULL;
-    }
-    text[len] = '\0';
-    return text;
-}
 
 static char *copy_text(const char *text)
 {
@@ -54,7 +26,7 @@ int model_description(const ModelChoice *choice, int classes, char **text, char 
         return error_set(err, "give --model or --arch, not both");
     if (choice->model_path) {
         snprintf(origin, origin_len, "%s", choice->model_path);
-        *text = read_text_file(choice->model_path, err);
+        *text = read_text_file(choice->model_path, MAX_DESCRIPTION, err);
         return *text ? 0 : -1;
     }
     if (choice->arch_text) {

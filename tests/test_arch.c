@@ -263,7 +263,7 @@ START_TEST(the_builtin_default_follows_the_data_class_count)
     assert_says(err.msg, "models/no_such.net: cannot open");
     ModelChoice directory = {.model_path = "models"};
     ck_assert_ptr_null(model_build(&directory, 1, 48, 48, 7, &err));
-    assert_says(err.msg, "models: not a regular file");
+    assert_says(err.msg, "models: is a directory");
 }
 END_TEST
 
