@@ -88,7 +88,7 @@ static void section_shapes(Lesson *lesson, Network *net, const Dataset *train)
                "9,216 values, which fc1 flattens and maps to 256: 9,216*256 + 256 = "
                "2,359,552, almost all of the network's parameters. fc2 maps 256 to the 7 "
                "scores: 256*7 + 7 = 1,799.");
-    lesson_say("Why this order (from the seed notes): the convolutions find local patterns "
+    lesson_say("Why this order: the convolutions find local patterns "
                "(edges, then parts of a mouth or an eye) wherever they are; ReLU lets "
                "the next layer combine them non-linearly; pooling shrinks the maps and "
                "ignores small shifts; the fc layers combine everything into a decision. "

@@ -11,7 +11,7 @@
 #include "relu.h"
 #include "testutil.h"
 
-START_TEST(emotion_cnn_has_the_seed_notes_shapes)
+START_TEST(the_seed_network_has_its_shapes)
 {
     Error err;
     Network *net = arch_build_text(arch_emotion_text, "built-in", 1, 48, 48, 7, &err);
@@ -162,7 +162,7 @@ Suite *network_suite(void)
     Suite *s = suite_create("network");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, emotion_cnn_has_the_seed_notes_shapes);
+    tcase_add_test(tc, the_seed_network_has_its_shapes);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, forward_follows_the_batch_size);
     tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
