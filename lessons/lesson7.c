@@ -283,11 +283,18 @@ static void section_checkpoint(Lesson *lesson, const Run *best, const Dataset *t
     printf("  reloaded: test accuracy %.1f%% (%s)\n\n", 100 * accuracy,
            same ? "the same as before saving" : "DIFFERENT from before saving");
     lesson_say("The file is an ordinary numpy .npz: eight float32 arrays named after the "
-               "layers, in the shapes the layers hold them. To look at it in Python:");
+               "layers, in the shapes the layers hold them, and the network's own "
+               "description (arch), input shape and class names, so that eval and predict "
+               "can rebuild it without being told. To look at it in Python:");
     printf("    >>> import numpy as np\n"
            "    >>> m = np.load(\"%s\")\n"
            "    >>> sorted(m.files)\n"
-           "    ['conv1.b', 'conv1.w', 'conv2.b', 'conv2.w', 'fc1.b', 'fc1.w', 'fc2.b', 'fc2.w']\n"
+           "    ['arch', 'class_names', 'conv1.b', 'conv1.w', 'conv2.b', 'conv2.w', 'fc1.b',\n"
+           "     'fc1.w', 'fc2.b', 'fc2.w', 'input_shape']\n"
+           "    >>> print(bytes(m[\"arch\"]).decode())\n"
+           "    conv 32 3x3 stride 1 pad 1\n"
+           "    relu\n"
+           "    ...\n"
            "    >>> m[\"conv1.w\"].shape        # (filters, channels, kH, kW)\n"
            "    (32, 1, 3, 3)\n"
            "    >>> m[\"fc1.w\"].shape          # (64*12*12, 256), rows in (C, H, W) order\n"
