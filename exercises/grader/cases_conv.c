@@ -190,12 +190,22 @@ static const Mistake col2im_mistakes[] = {
     {HINT_STRIDE_IGNORED("col2im_add"), predict_col2im_no_stride},
 };
 
+static const char *const im2col_formulas[] = {
+    "cols[r][p] = x[c][oh*stride - pad + i][ow*stride - pad + j], with r = (c*kH + i)*kW + j and p = oh*W_out + ow (0 where the pixel is in the padding)",
+    NULL,
+};
+
+static const char *const col2im_add_formulas[] = {
+    "x[c][h][w] += the sum of cols[r][p] over every (r, p) whose pixel (oh*stride - pad + i, ow*stride - pad + j) of channel c is (h, w)",
+    NULL,
+};
+
 const FunctionSpec im2col_specs[] = {
     {"im2col", "im2col", IM2COL_CASES, im2col_case, NULL, im2col_mistakes,
-     sizeof im2col_mistakes / sizeof im2col_mistakes[0]},
+     sizeof im2col_mistakes / sizeof im2col_mistakes[0], im2col_formulas},
     {"col2im_add", "im2col", IM2COL_CASES + 1, col2im_case, NULL, col2im_mistakes,
-     sizeof col2im_mistakes / sizeof col2im_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof col2im_mistakes / sizeof col2im_mistakes[0], col2im_add_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- the convolution ---------------------------------------------------------- */
@@ -206,8 +216,11 @@ typedef struct {
 
 static const ConvShape conv_shapes[] = {
     {1, 1, 5, 5, 1, 3, 3, 1, 0}, {2, 3, 6, 5, 4, 3, 3, 1, 1}, {2, 2, 7, 8, 3, 3, 2, 2, 1},
-    {3, 2, 5, 7, 2, 5, 3, 1, 2}, {2, 1, 9, 9, 2, 3, 3, 2, 0}, {2, 3, 4, 6, 5, 1, 1, 1, 0},
+    {3, 2, 5, 7, 2, 5, 3, 1, 2}, {2, 2, 9, 9, 1, 3, 3, 2, 0}, {1, 3, 4, 6, 5, 1, 1, 1, 0},
 };
+/* (the batch size, the channels and the filters vary independently over
+ * the cases, so that "fails only when N > 1" cannot be confused with
+ * "fails only when F > 1") */
 #define CONV_CASES 6
 
 /* The layer with the case's weights and bias. */
@@ -538,10 +551,22 @@ static const Mistake conv_backward_mistakes[] = {
      predict_backward_flipped},
 };
 
+static const char *const conv_forward_formulas[] = {
+    "out[n][f][oh][ow] = b[f] + the sum over c, i, j of w[f][c][i][j] * x[n][c][oh*stride - pad + i][ow*stride - pad + j]",
+    NULL,
+};
+
+static const char *const conv_backward_formulas[] = {
+    "dx[n][c][h][w] = the sum of w[f][c][i][j] * dout[n][f][oh][ow] over every f, oh, ow, i, j with oh*stride - pad + i = h and ow*stride - pad + j = w",
+    "dw[f][c][i][j] = the sum over n, oh, ow of x[n][c][oh*stride - pad + i][ow*stride - pad + j] * dout[n][f][oh][ow]",
+    "db[f] = the sum over n, oh, ow of dout[n][f][oh][ow]",
+    NULL,
+};
+
 const FunctionSpec conv_specs[] = {
     {"conv_forward", "conv", CONV_CASES, conv_forward_case, NULL, conv_forward_mistakes,
-     sizeof conv_forward_mistakes / sizeof conv_forward_mistakes[0]},
+     sizeof conv_forward_mistakes / sizeof conv_forward_mistakes[0], conv_forward_formulas},
     {"conv_backward", "conv", CONV_CASES, conv_backward_case, conv_numeric, conv_backward_mistakes,
-     sizeof conv_backward_mistakes / sizeof conv_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof conv_backward_mistakes / sizeof conv_backward_mistakes[0], conv_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };

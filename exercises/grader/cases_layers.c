@@ -175,11 +175,21 @@ static const Mistake relu_backward_mistakes[] = {
      predict_relu_times_out},
 };
 
+static const char *const relu_forward_formulas[] = {
+    "out[i] = max(0, x[i])",
+    NULL,
+};
+
+static const char *const relu_backward_formulas[] = {
+    "dx[i] = dout[i] where x[i] > 0, and 0 where x[i] <= 0",
+    NULL,
+};
+
 const FunctionSpec relu_specs[] = {
-    {"relu_forward", "relu", RELU_CASES, relu_forward_case, NULL, NULL, 0},
+    {"relu_forward", "relu", RELU_CASES, relu_forward_case, NULL, NULL, 0, relu_forward_formulas},
     {"relu_backward", "relu", RELU_CASES, relu_backward_case, relu_numeric, relu_backward_mistakes,
-     sizeof relu_backward_mistakes / sizeof relu_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof relu_backward_mistakes / sizeof relu_backward_mistakes[0], relu_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- max-pooling ------------------------------------------------------------- */
@@ -363,12 +373,22 @@ static const Mistake maxpool_backward_mistakes[] = {
      predict_pool_average},
 };
 
+static const char *const maxpool_forward_formulas[] = {
+    "out[n][c][oh][ow] = the largest x[n][c][oh*stride + i][ow*stride + j] over 0 <= i < kH, 0 <= j < kW",
+    NULL,
+};
+
+static const char *const maxpool_backward_formulas[] = {
+    "dx[n][c][h][w] = the sum of dout[n][c][oh][ow] over the windows whose first maximum is at (h, w)",
+    NULL,
+};
+
 const FunctionSpec maxpool_specs[] = {
     {"maxpool_forward", "maxpool", POOL_CASES, maxpool_forward_case, NULL, maxpool_forward_mistakes,
-     sizeof maxpool_forward_mistakes / sizeof maxpool_forward_mistakes[0]},
+     sizeof maxpool_forward_mistakes / sizeof maxpool_forward_mistakes[0], maxpool_forward_formulas},
     {"maxpool_backward", "maxpool", POOL_CASES, maxpool_backward_case, maxpool_numeric,
-     maxpool_backward_mistakes, sizeof maxpool_backward_mistakes / sizeof maxpool_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     maxpool_backward_mistakes, sizeof maxpool_backward_mistakes / sizeof maxpool_backward_mistakes[0], maxpool_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- fully connected ------------------------------------------------------- */
@@ -583,12 +603,24 @@ static const Mistake fc_backward_mistakes[] = {
      predict_fc_dw_last_image},
 };
 
+static const char *const fc_forward_formulas[] = {
+    "out[n][m] = b[m] + the sum over d of x[n][d] * w[d][m]",
+    NULL,
+};
+
+static const char *const fc_backward_formulas[] = {
+    "dx[n][d] = the sum over m of dout[n][m] * w[d][m]",
+    "dw[d][m] = the sum over n of x[n][d] * dout[n][m]",
+    "db[m] = the sum over n of dout[n][m]",
+    NULL,
+};
+
 const FunctionSpec fc_specs[] = {
     {"fc_forward", "fc", FC_CASES, fc_forward_case, NULL, fc_forward_mistakes,
-     sizeof fc_forward_mistakes / sizeof fc_forward_mistakes[0]},
+     sizeof fc_forward_mistakes / sizeof fc_forward_mistakes[0], fc_forward_formulas},
     {"fc_backward", "fc", FC_CASES, fc_backward_case, fc_numeric, fc_backward_mistakes,
-     sizeof fc_backward_mistakes / sizeof fc_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof fc_backward_mistakes / sizeof fc_backward_mistakes[0], fc_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- softmax cross-entropy --------------------------------------------------- */
@@ -703,7 +735,9 @@ static double softmax_numeric(const Case *c, int arg)
     return softmax_numeric_of(c, c->args[2].got);
 }
 
-/* The textbook formulas without the maximum subtracted. */
+/* The textbook formulas without the maximum subtracted: the loss as
+ * log(sum exp z) - z_y or as -log p_y; p as exp(z) / sum exp(z) or as
+ * exp(z - log sum exp z). */
 static void naive_softmax(const Case *c, int through_p, double *loss, double *dscores)
 {
     const int N = c->ints[0], K = c->ints[1];
@@ -715,8 +749,10 @@ static void naive_softmax(const Case *c, int through_p, double *loss, double *ds
         for (int j = 0; j < K; j++) sum += exp(z[(size_t)i * K + j]);
         total += through_p ? -log(exp(z[(size_t)i * K + y[i]]) / sum) : log(sum) - z[(size_t)i * K + y[i]];
         if (dscores)
-            for (int j = 0; j < K; j++)
-                dscores[(size_t)i * K + j] = (exp(z[(size_t)i * K + j]) / sum - (j == y[i])) / N;
+            for (int j = 0; j < K; j++) {
+                double p = through_p ? exp(z[(size_t)i * K + j]) / sum : exp(z[(size_t)i * K + j] - log(sum));
+                dscores[(size_t)i * K + j] = (p - (j == y[i])) / N;
+            }
     }
     if (loss) *loss = total / N;
 }
@@ -734,6 +770,12 @@ static void predict_loss_no_max_through_p(const Case *c, double **pred, double *
 }
 
 static void predict_gradient_no_max(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    naive_softmax(c, 1, NULL, pred[2]);
+}
+
+static void predict_gradient_no_max_through_log(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     naive_softmax(c, 0, NULL, pred[2]);
@@ -761,15 +803,26 @@ static const Mistake softmax_loss_mistakes[] = {
 
 static const Mistake softmax_gradient_mistakes[] = {
     {HINT_NO_MAX("softmax_xent_gradient"), predict_gradient_no_max},
+    {HINT_NO_MAX("softmax_xent_gradient"), predict_gradient_no_max_through_log},
     {"softmax_xent_gradient forgets to subtract 1 at the true class: the gradient is (p - "
      "onehot(label)) / N, and p alone is (p - 0) / N.",
      predict_gradient_no_onehot},
 };
 
+static const char *const softmax_xent_loss_formulas[] = {
+    "loss = (1/N) times the sum over i of (log of the sum over j of exp(z[i][j])) - z[i][labels[i]]",
+    NULL,
+};
+
+static const char *const softmax_xent_gradient_formulas[] = {
+    "dscores[i][j] = (p[i][j] - (1 if j == labels[i], else 0)) / N, with p[i][j] = exp(z[i][j]) / the sum over k of exp(z[i][k])",
+    NULL,
+};
+
 const FunctionSpec softmax_specs[] = {
     {"softmax_xent_loss", "softmax", SOFTMAX_CASES, softmax_loss_case, NULL, softmax_loss_mistakes,
-     sizeof softmax_loss_mistakes / sizeof softmax_loss_mistakes[0]},
+     sizeof softmax_loss_mistakes / sizeof softmax_loss_mistakes[0], softmax_xent_loss_formulas},
     {"softmax_xent_gradient", "softmax", SOFTMAX_CASES, softmax_gradient_case, softmax_numeric,
-     softmax_gradient_mistakes, sizeof softmax_gradient_mistakes / sizeof softmax_gradient_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     softmax_gradient_mistakes, sizeof softmax_gradient_mistakes / sizeof softmax_gradient_mistakes[0], softmax_xent_gradient_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };

@@ -333,12 +333,26 @@ static const Mistake bn_backward_mistakes[] = {
      predict_bn_dgamma_from_x},
 };
 
+static const char *const batchnorm_forward_formulas[] = {
+    "out[n][c][h][w] = gamma[c] (x[n][c][h][w] - mu[c]) / sqrt(var[c] + BN_EPS) + beta[c], mu and var over channel c's N*H*W values",
+    "running_mean[c] = 0.9 running_mean[c] + 0.1 mu[c]",
+    "running_var[c] = 0.9 running_var[c] + 0.1 var[c] M / (M - 1)",
+    NULL,
+};
+
+static const char *const batchnorm_backward_formulas[] = {
+    "dx[j] = (s/M) (M g[j] - the sum of g - xhat[j] times the sum of g xhat), with g = gamma dout, s = 1/sqrt(var + BN_EPS), the sums over channel c's M values",
+    "dgamma[c] = the sum of dout * xhat over channel c",
+    "dbeta[c] = the sum of dout over channel c",
+    NULL,
+};
+
 const FunctionSpec batchnorm_specs[] = {
     {"batchnorm_forward", "batchnorm", BN_CASES, bn_forward_case, NULL, bn_forward_mistakes,
-     sizeof bn_forward_mistakes / sizeof bn_forward_mistakes[0]},
+     sizeof bn_forward_mistakes / sizeof bn_forward_mistakes[0], batchnorm_forward_formulas},
     {"batchnorm_backward", "batchnorm", BN_CASES, bn_backward_case, bn_numeric, bn_backward_mistakes,
-     sizeof bn_backward_mistakes / sizeof bn_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof bn_backward_mistakes / sizeof bn_backward_mistakes[0], batchnorm_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- dropout ------------------------------------------------------------------ */
@@ -520,12 +534,22 @@ static const Mistake dropout_backward_mistakes[] = {
      predict_dropout_inverted},
 };
 
+static const char *const dropout_forward_formulas[] = {
+    "out[i] = x[i] * keep[i] / (1 - p) in training, and x[i] in evaluation",
+    NULL,
+};
+
+static const char *const dropout_backward_formulas[] = {
+    "dx[i] = dout[i] * keep[i] / (1 - p)",
+    NULL,
+};
+
 const FunctionSpec dropout_specs[] = {
     {"dropout_forward", "dropout", DROPOUT_FORWARD_CASES, dropout_forward_case, NULL,
-     dropout_forward_mistakes, sizeof dropout_forward_mistakes / sizeof dropout_forward_mistakes[0]},
+     dropout_forward_mistakes, sizeof dropout_forward_mistakes / sizeof dropout_forward_mistakes[0], dropout_forward_formulas},
     {"dropout_backward", "dropout", DROPOUT_BACKWARD_CASES, dropout_backward_case, dropout_numeric,
-     dropout_backward_mistakes, sizeof dropout_backward_mistakes / sizeof dropout_backward_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     dropout_backward_mistakes, sizeof dropout_backward_mistakes / sizeof dropout_backward_mistakes[0], dropout_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
 /* ---- optimizers ------------------------------------------------------------------ */
@@ -786,10 +810,23 @@ static const Mistake adam_mistakes[] = {
      predict_adam_no_sqrt},
 };
 
+static const char *const sgd_momentum_step_formulas[] = {
+    "param[k] = param[k] - lr * velocity[k], with the new velocity",
+    "velocity[k] = momentum * velocity[k] + grad[k] + weight_decay * param[k]",
+    NULL,
+};
+
+static const char *const adam_step_formulas[] = {
+    "param[k] = param[k] - lr * mhat / (sqrt(vhat) + eps), with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t) of the new m and v",
+    "m[k] = beta1 * m[k] + (1 - beta1) * grad[k]",
+    "v[k] = beta2 * v[k] + (1 - beta2) * grad[k]^2",
+    NULL,
+};
+
 const FunctionSpec optim_specs[] = {
     {"sgd_momentum_step", "optim", SGD_CASES, sgd_case, NULL, sgd_mistakes,
-     sizeof sgd_mistakes / sizeof sgd_mistakes[0]},
+     sizeof sgd_mistakes / sizeof sgd_mistakes[0], sgd_momentum_step_formulas},
     {"adam_step", "optim", ADAM_CASES, adam_case, NULL, adam_mistakes,
-     sizeof adam_mistakes / sizeof adam_mistakes[0]},
-    {NULL, NULL, 0, NULL, NULL, NULL, 0},
+     sizeof adam_mistakes / sizeof adam_mistakes[0], adam_step_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };

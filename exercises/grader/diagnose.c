@@ -198,9 +198,31 @@ static const char *tag_words(unsigned tag)
     }
 }
 
-/* A tag that every failing case has and no passing one. */
-static void case_pattern(const Case *cases, int n_cases, const unsigned *ran,
-                         const unsigned *failed, Hints *out)
+static const char *tag_short(unsigned tag)
+{
+    switch (tag) {
+    case TAG_STRIDE: return "the stride is more than 1";
+    case TAG_PAD: return "there is padding";
+    case TAG_NONSQUARE: return "the kernel is not square";
+    case TAG_BATCH: return "N > 1";
+    case TAG_OVERLAP: return "windows overlap";
+    case TAG_TIES: return "maxima tie";
+    case TAG_LARGE: return "the scores are large";
+    case TAG_ACCUMULATE: return "the array it adds to is not zero on entry";
+    case TAG_EVAL: return "in evaluation mode";
+    case TAG_IMAGE: return "the input is an image (C > 1 and H*W > 1)";
+    case TAG_CHANNELS: return "C > 1";
+    case TAG_STATE: return "the state is not zero on entry";
+    case TAG_DECAY: return "weight_decay > 0";
+    case TAG_FILTERS: return "F > 1";
+    default: return "?";
+    }
+}
+
+/* The tags that every failing case has and no passing one. Returns 1 if
+ * there are any. */
+static int case_pattern(const Case *cases, int n_cases, const unsigned *ran,
+                        const unsigned *failed, Hints *out)
 {
     int passing = 0, failing = 0;
     for (int j = 0; j < n_cases; j++) {
@@ -208,17 +230,28 @@ static void case_pattern(const Case *cases, int n_cases, const unsigned *ran,
         failing += failed[j] != 0;
         passing += failed[j] == 0;
     }
-    if (!passing || !failing) return;
+    if (!passing || !failing) return 0;
+    unsigned found[TAG_COUNT];
+    int count = 0;
     for (int t = 0; t < TAG_COUNT; t++) {
         unsigned tag = 1u << t;
         int explains = 1;
         for (int j = 0; j < n_cases && explains; j++)
             if (ran[j] && ((cases[j].tags & tag) != 0) != (failed[j] != 0)) explains = 0;
-        if (explains && tag_words(tag)) {
-            hints_add(out, "hint: it fails only when %s.\n", tag_words(tag));
-            return;
-        }
+        if (explains && tag_words(tag)) found[count++] = tag;
     }
+    if (count == 0) return 0;
+    char also[256] = "";
+    size_t used = 0;
+    for (int k = 1; k < count && used < sizeof also; k++)
+        used += (size_t)snprintf(also + used, sizeof also - used, "%s%s", k > 1 ? ", or " : "",
+                                 tag_short(found[k]));
+    if (count == 1)
+        hints_add(out, "hint: it fails only when %s.", tag_words(found[0]));
+    else
+        hints_add(out, "hint: it fails only when %s. (Those are also exactly the cases where %s: "
+                       "the cause may be there instead.)", tag_words(found[0]), also);
+    return 1;
 }
 
 /* How many windows cover input pixel (h, w). */
@@ -368,6 +401,16 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                        "subtraction the wrong way round, or a minus sign that should not be there.\n", what, a->name);
                 return 1;
             }
+            static const Factor logs[] = {
+                {1.4426950408889634, "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
+                {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
+                {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
+            };
+            for (int f = 0; f < 3; f++)
+                if (is_factor(k, logs[f].value)) {
+                    hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name, logs[f].name);
+                    return 1;
+                }
             for (int f = 0; f < c->n_factors; f++)
                 for (int sign = 1; sign >= -1; sign -= 2)
                     if (is_factor(k, sign * c->factors[f].value)) {
@@ -410,8 +453,28 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     }
 
     int printed = 0;
+    /* wrong exactly where an input of the same shape is positive, or not
+     * (elementwise functions: ReLU, dropout) */
+    for (int b = 0; b < c->n_args && !printed; b++) {
+        const Arg *in = &c->args[b];
+        if (in->role != ROLE_IN || in->size != n || n < 2) continue;
+        size_t agree_positive = 0, agree_other = 0;
+        for (size_t i = 0; i < n; i++) {
+            int bad = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);
+            int positive = in->is_int ? in->ivalue[i] > 0 : in->value[i] > 0;
+            agree_positive += bad == positive;
+            agree_other += bad != positive;
+        }
+        if (agree_positive == n || agree_other == n) {
+            const char *where = agree_positive == n ? "> 0" : "<= 0";
+            const char *right = agree_positive == n ? "<= 0" : "> 0";
+            hints_add(out, "hint: %s is right where %s %s and wrong exactly where %s %s: look at what "
+                           "your function does there.", a->name, in->name, right, in->name, where);
+            printed++;
+        }
+    }
     /* where the wrong entries are: on the input grid of a windowed case */
-    if (c->has_windows && a->on_input_grid && a->ndim >= 3) {
+    if (!printed && c->has_windows && a->on_input_grid && a->ndim >= 3) {
         int H = a->dims[a->ndim - 2], W = a->dims[a->ndim - 1];
         size_t wrong = 0, wrong_overlap = 0, overlap_cells = 0, wrong_border = 0, wrong_uncovered = 0;
         int reach = c->pad > 0 ? c->pad : 1;
@@ -481,9 +544,21 @@ int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, 
         return 1;
     }
     int printed = value_patterns(&cases[first], &cases[first].args[a], out);
-    case_pattern(cases, n_cases, ran, failed, out);
-    if (!printed)
-        hints_add(out, "hint: no known mistake gives this answer. Work out the first wrong entry by hand "
-               "from the formula in the contract, and compare it with what your loops compute.\n");
+    printed += case_pattern(cases, n_cases, ran, failed, out);
+    if (!printed) {
+        const char *formula = NULL;
+        size_t len = strlen(cases[first].args[a].name);
+        for (const char *const *f = spec->formulas; f && *f && !formula; f++)
+            if (strncmp(*f, cases[first].args[a].name, len) == 0 && ((*f)[len] == '[' || (*f)[len] == ' '))
+                formula = *f;
+        if (formula)
+            hints_add(out, "hint: no known mistake gives this answer. The definition is %s; work out "
+                           "the first wrong entry by hand from it, and compare with what your loops "
+                           "compute.", formula);
+        else
+            hints_add(out, "hint: no known mistake gives this answer. Work out the first wrong entry by "
+                           "hand from the formula in the contract, and compare it with what your loops "
+                           "compute.");
+    }
     return 0;
 }

@@ -113,6 +113,9 @@ typedef struct {
     double (*numeric)(const Case *c, int arg);
     const Mistake *mistakes;
     int n_mistakes;
+    /* Each output's definition, "dx[n][d] = ...", for the hint when no
+     * mistake or pattern explains a wrong answer. NULL-terminated. */
+    const char *const *formulas;
 } FunctionSpec;
 
 /* The functions, in the order the exercises are done. */

@@ -189,11 +189,14 @@ static void print_case_line(int index, int count, const Case *c)
     printf("      case %d of %d: %s\n", index + 1, count, c->what);
 }
 
-static void print_case_list(const CaseResult *results, int ran, int count)
+static void print_case_list(const CaseResult *results, int ran, int count, RunStatus stop)
 {
+    const char *stopped = stop == RUN_TIMEOUT ? "timed out" : stop == RUN_CRASH ? "crashed"
+                          : stop == RUN_EXITED ? "exited" : "not run";
     printf("      cases:");
     for (int j = 0; j < count; j++)
-        printf(" %d %s%s", j + 1, j >= ran ? "not run" : results[j].failed ? "FAIL" : "ok",
+        printf(" %d %s%s", j + 1,
+               j > ran ? "not run" : j == ran ? stopped : results[j].failed ? "FAIL" : "ok",
                j + 1 < count ? "," : "\n");
 }
 
@@ -312,7 +315,7 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
         }
         print_hints(&hints, "      ");
     }
-    if (n > 1) print_case_list(results, ran, n);
+    if (n > 1) print_case_list(results, ran, n, run.status);
 
 done:
     if (o->verbose && printed_output[0]) {

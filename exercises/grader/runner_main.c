@@ -2,23 +2,34 @@
  *
  * Linked with the student's files (compiled with AddressSanitizer and
  * UndefinedBehaviorSanitizer) and nothing of the workbench, so that names
- * in a student's file can never clash with the library's. The grader runs
- * it once per call, in a child process with a time limit:
+ * in a student's file can never clash with the library's. The grader
+ * starts it once as a server:
  *
- *     runner REQUEST RESPONSE
+ *     runner --serve DIR
  *
- * REQUEST (written by the grader, sandbox.c): the function's name, its int
- * and double arguments and its arrays. Each array is copied into a heap
- * block of exactly its size, so that the sanitizer reports the first access
- * past either end. The runner prints where each array lives ("@array NAME
- * ADDRESS BYTES", on stderr) so that the grader can name the array a
- * report points into, calls the function, and writes every array back,
- * with the return value, to RESPONSE, ending with "DONE". A response
- * without the end mark means the function never returned.
+ * and, for every call of a student's function, writes DIR/request (the
+ * function's name, its int and double arguments and its arrays) and sends
+ * the line "run SECONDS". The server forks a child for the call: the child
+ * sends its output to DIR/log, sets an alarm() of SECONDS, copies every
+ * array into a heap block of exactly its size (so that the sanitizer
+ * reports the first access past either end), prints where each array
+ * lives ("@array NAME ADDRESS BYTES", for the grader to name the array a
+ * report points into), calls the function, and writes every array back,
+ * with the return value, to DIR/response, ending with "DONE". The server
+ * answers "exit CODE" or "signal NUMBER" when the child ends. Forking an
+ * initialised process is ten times faster than starting a sanitized one.
+ * The server itself never calls student code.
  *
- * Exit status: 0 after a complete response, 3 for an unknown function or a
- * malformed request (a grader bug), 4 if the function is not defined in
- * any of the student's files. */
+ * A child's exit status: 0 after a complete response (a response without
+ * the end mark means the function never returned), 3 for a malformed
+ * request or an unknown function (a grader bug), 4 if the function is not
+ * defined in any of the student's files, 86 for a sanitizer's report. */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,10 +205,11 @@ static int call(const Request *r, double *result)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* One call, in the child: returns its exit status. */
+static int run_one(const char *request, const char *response)
 {
     static Request r;
-    if (argc != 3 || read_request(argv[1], &r) != 0) {
+    if (read_request(request, &r) != 0) {
         fprintf(stderr, "runner: unreadable request\n");
         return 3;
     }
@@ -214,6 +226,67 @@ int main(int argc, char **argv)
         return 3;
     }
     fflush(NULL);
-    if (write_response(argv[2], &r, result) != 0) return 3;
+    return write_response(response, &r, result) == 0 ? 0 : 3;
+}
+
+static void child(const char *dir, unsigned seconds)
+{
+    char request[1024], response[1024], log[1024];
+    snprintf(request, sizeof request, "%s/request", dir);
+    snprintf(response, sizeof response, "%s/response", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0) _exit(3);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    close(in);
+    close(out);
+    signal(SIGPIPE, SIG_DFL);
+    setvbuf(stdout, NULL, _IONBF, 0); /* what it printed survives a crash */
+    alarm(seconds); /* the time limit: SIGALRM ends the child */
+    _exit(run_one(request, response));
+}
+
+/* Reads one line from fd 0 into line; 0 at the end of input. */
+static int read_line(char *line, size_t len)
+{
+    size_t used = 0;
+    while (used + 1 < len) {
+        ssize_t got = read(0, line + used, 1);
+        if (got <= 0) return 0;
+        if (line[used] == '\n') break;
+        used++;
+    }
+    line[used] = 0;
+    return 1;
+}
+
+static int serve(const char *dir)
+{
+    char line[64], answer[64];
+    signal(SIGPIPE, SIG_IGN);
+    while (read_line(line, sizeof line)) {
+        unsigned seconds;
+        if (sscanf(line, "run %u", &seconds) != 1) continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) child(dir, seconds);
+        int status = 0;
+        if (pid < 0) snprintf(answer, sizeof answer, "exit 3\n");
+        else if (waitpid(pid, &status, 0) != pid) snprintf(answer, sizeof answer, "exit 3\n");
+        else if (WIFSIGNALED(status)) snprintf(answer, sizeof answer, "signal %d\n", WTERMSIG(status));
+        else snprintf(answer, sizeof answer, "exit %d\n", WEXITSTATUS(status));
+        if (write(1, answer, strlen(answer)) < 0) return 1;
+    }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve(argv[2]);
+    if (argc == 3) return run_one(argv[1], argv[2]);
+    fprintf(stderr, "usage: runner --serve DIR | runner REQUEST RESPONSE\n");
+    return 3;
 }

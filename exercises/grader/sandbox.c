@@ -1,20 +1,23 @@
 /* sandbox.c: running one call of a student's function, safely.
  *
- * Every call runs in its own child process: fork, then in the child an
- * alarm() of the time limit, no core files, at most 16 MB written, stdout
- * and stderr to a log, and exec of the runner (runner_main.c), which holds
- * the student's code compiled with AddressSanitizer and UBSan. A student's
- * infinite loop ends with the alarm; a crash, an out-of-bounds access or
+ * The student's code lives in the runner (runner_main.c), compiled with
+ * AddressSanitizer and UBSan. The grader starts it once, as a server in a
+ * process group of its own, with no core files and at most 16 MB of
+ * output; for each call the server forks a child that runs the function
+ * under an alarm() of the time limit, with its output going to a log. An
+ * endless loop ends with the alarm; a crash, an out-of-bounds access or
  * undefined behaviour ends the child with a sanitizer report, which is
  * read back into one sentence: what happened, in which file and line, and
  * which array was overrun. The grader itself never runs student code, so
- * grading goes on with the next function. If the child ignores its alarm,
- * the grader kills it (and anything it started) two seconds later. */
+ * grading goes on with the next function. If no answer comes two seconds
+ * after the limit (the child ignored its alarm), the grader kills the
+ * server's whole process group and starts a new one for the next call. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,10 +56,14 @@ void sandbox_init(double timeout_seconds)
     snprintf(request_path, sizeof request_path, "%s/request", work_dir);
     snprintf(response_path, sizeof response_path, "%s/response", work_dir);
     snprintf(log_path, sizeof log_path, "%s/log", work_dir);
+    signal(SIGPIPE, SIG_IGN); /* a runner that died must not take the grader with it */
 }
+
+static void server_stop(int kill_it);
 
 void sandbox_cleanup(void)
 {
+    server_stop(0);
     unlink(request_path);
     unlink(response_path);
     unlink(log_path);
@@ -193,7 +200,7 @@ static int parse_places(const char *log, ArrayPlace *places, int max)
     return count;
 }
 
-/* "im2col.c:24 in im2col": the first stack frame in the student's code. */
+/* "im2col, im2col.c:24": the first stack frame in the student's code. */
 static void student_frame(const char *report, char *out, size_t len)
 {
     out[0] = 0;
@@ -214,12 +221,13 @@ static void student_frame(const char *report, char *out, size_t len)
         snprintf(shown, sizeof shown, "%s", base);
         char *colon = strchr(shown, ':');
         if (colon && (colon = strchr(colon + 1, ':')) != NULL) *colon = 0;
-        snprintf(out, len, "%.200s in %.120s", shown, function);
+        snprintf(out, len, "%.120s, %.200s", function, shown);
         return;
     }
 }
 
-/* Which array an address belongs to, or is just outside. */
+/* Which array an address belongs to, or is just outside: "cols[36] (cols
+ * has 36 entries, 0 to 35)". */
 static void name_address(uintptr_t address, const ArrayPlace *places, int count, const Case *c,
                          char *out, size_t len)
 {
@@ -243,14 +251,14 @@ static void name_address(uintptr_t address, const ArrayPlace *places, int count,
     size_t entries = best->bytes / element;
     if (address < best->address) {
         long before = (long)((best->address - address + element - 1) / element);
-        snprintf(out, len, "index -%ld of %s, before its first entry", before, best->name);
+        snprintf(out, len, " of %s[-%ld], before its first entry", best->name, before);
     } else {
         size_t index = (address - best->address) / element;
         if (index >= entries)
-            snprintf(out, len, "index %zu of %s, which has %zu entries (0 to %zu)", index,
+            snprintf(out, len, " of %s[%zu] (%s has %zu entries, 0 to %zu)", best->name, index,
                      best->name, entries, entries ? entries - 1 : 0);
         else
-            snprintf(out, len, "%s[%zu]", best->name, index);
+            snprintf(out, len, " of %s[%zu]", best->name, index);
     }
 }
 
@@ -287,8 +295,10 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
     }
     student_frame(asan, where, sizeof where);
     const char *kind = asan + strlen("ERROR: AddressSanitizer: ");
-    char kind_word[64];
+    char kind_word[64], kind_line[160];
     sscanf(kind, "%63s", kind_word);
+    snprintf(kind_line, sizeof kind_line, "%.*s", (int)strcspn(kind, "\n("), kind);
+    for (size_t n = strlen(kind_line); n > 0 && kind_line[n - 1] == ' ';) kind_line[--n] = 0;
     const char *access = strstr(asan, "READ of size");
     const char *write = strstr(asan, "WRITE of size");
     if (write && (!access || write < access)) access = write;
@@ -303,12 +313,12 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
         if (a && sscanf(a, " at %p", &pointer) == 1) address = (uintptr_t)pointer;
     }
     if (address) name_address(address, places, count, c, at, sizeof at);
-    const char *in = where[0] ? " at " : "";
+    const char *in = where[0] ? " in " : "";
 
     if (strstr(kind_word, "buffer-overflow") || strstr(kind_word, "use-after") ||
         strstr(kind_word, "heap-use")) {
-        snprintf(out, len, "out-of-bounds %s%s%s%s%s (AddressSanitizer: %s)",
-                 writing ? "write" : "read", at[0] ? " at " : "", at, in, where, kind_word);
+        snprintf(out, len, "out-of-bounds %s%s%s%s (AddressSanitizer: %s)",
+                 writing ? "write" : "read", at, in, where, kind_word);
     } else if (strcmp(kind_word, "SEGV") == 0) {
         int zero_page = strstr(asan, "zero page") != NULL;
         snprintf(out, len, "segmentation fault%s%s: %s", in, where,
@@ -317,15 +327,21 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
     } else if (strcmp(kind_word, "stack-overflow") == 0) {
         snprintf(out, len, "stack overflow%s%s: endless recursion, or a very large local array", in,
                  where);
-    } else if (strstr(kind, "allocation") || strstr(kind, "allocation-size") ||
-               strstr(kind, "out of memory")) {
-        snprintf(out, len, "asked for more memory than a test needs%s%s (%s)", in, where, kind_word);
+    } else if (strstr(kind, "allocation") || strstr(kind, "out of memory")) {
+        snprintf(out, len, "asked for more memory than a test needs%s%s (AddressSanitizer: %s)", in,
+                 where, kind_line);
     } else {
-        snprintf(out, len, "crashed%s%s (AddressSanitizer: %s)", in, where, kind_word);
+        snprintf(out, len, "crashed%s%s (AddressSanitizer: %s)", in, where, kind_line);
     }
 }
 
-/* ---- one call ------------------------------------------------------------- */
+/* ---- the runner server and one call ---------------------------------------- */
+
+static struct {
+    pid_t pid;          /* 0: not running */
+    int to, from;       /* pipes to its stdin and from its stdout */
+    char runner[1024];
+} server;
 
 static double now(void)
 {
@@ -334,24 +350,85 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void child(const char *runner)
+static void server_stop(int kill_it)
 {
-    setpgid(0, 0);
-    int in = open("/dev/null", O_RDONLY);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || log < 0) _exit(RUNNER_FAILED_EXEC);
-    dup2(in, 0);
-    dup2(log, 1);
-    dup2(log, 2);
-    close(in);
-    close(log);
-    struct rlimit none = {0, 0}, output = {MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES};
-    setrlimit(RLIMIT_CORE, &none);
-    setrlimit(RLIMIT_FSIZE, &output);
-    /* the time limit: SIGALRM ends the process (alarms survive exec) */
-    alarm((unsigned)ceil(time_limit));
-    execl(runner, runner, request_path, response_path, (char *)NULL);
-    _exit(RUNNER_FAILED_EXEC);
+    if (!server.pid) return;
+    close(server.to);
+    close(server.from);
+    if (kill_it) kill(-server.pid, SIGKILL);
+    waitpid(server.pid, NULL, 0);
+    kill(-server.pid, SIGKILL); /* anything a student's function left running */
+    server.pid = 0;
+}
+
+static int server_start(const char *runner)
+{
+    int to[2], from[2];
+    if (pipe(to) != 0) return -1;
+    if (pipe(from) != 0) {
+        close(to[0]);
+        close(to[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        /* its own process group, so that a time-out kills everything it started */
+        setpgid(0, 0);
+        dup2(to[0], 0);
+        dup2(from[1], 1);
+        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (log >= 0) dup2(log, 2);
+        close(to[0]);
+        close(to[1]);
+        close(from[0]);
+        close(from[1]);
+        if (log >= 0) close(log);
+        struct rlimit none = {0, 0}, output = {MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES};
+        setrlimit(RLIMIT_CORE, &none);
+        setrlimit(RLIMIT_FSIZE, &output);
+        execl(runner, runner, "--serve", work_dir, (char *)NULL);
+        _exit(RUNNER_FAILED_EXEC);
+    }
+    setpgid(pid, pid);
+    close(to[0]);
+    close(from[1]);
+    server.pid = pid;
+    server.to = to[1];
+    server.from = from[0];
+    snprintf(server.runner, sizeof server.runner, "%s", runner);
+    return 0;
+}
+
+/* The server's answer to one "run": 1 with *status in waitpid's form, 0
+ * if none came within `seconds`, -1 if the server is gone. */
+static int server_call(double seconds, int *status)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "run %u\n", (unsigned)ceil(time_limit));
+    if (write(server.to, line, (size_t)n) != n) return -1;
+    size_t used = 0;
+    double deadline = now() + seconds;
+    for (;;) {
+        double left = deadline - now();
+        if (left <= 0) return 0;
+        struct pollfd p = {.fd = server.from, .events = POLLIN};
+        int ready = poll(&p, 1, (int)(left * 1000) + 1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;
+        ssize_t got = read(server.from, line + used, sizeof line - 1 - used);
+        if (got <= 0) return -1;
+        used += (size_t)got;
+        line[used] = 0;
+        if (strchr(line, '\n')) break;
+        if (used + 1 >= sizeof line) return -1;
+    }
+    int value;
+    if (sscanf(line, "exit %d", &value) == 1) *status = (value & 0xff) << 8;  /* as W_EXITCODE */
+    else if (sscanf(line, "signal %d", &value) == 1) *status = value & 0x7f;   /* as a signal */
+    else return -1;
+    return 1;
 }
 
 RunResult sandbox_run(const char *runner, const char *function, Case *c)
@@ -363,38 +440,27 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
                  strerror(errno));
         return result;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(result.message, sizeof result.message, "fork failed: %s", strerror(errno));
+    if (server.pid && strcmp(server.runner, runner) != 0) server_stop(0);
+    if (!server.pid && server_start(runner) != 0) {
+        snprintf(result.message, sizeof result.message, "cannot start %s: %s", runner, strerror(errno));
         return result;
     }
-    if (pid == 0) child(runner);
-
-    /* Wait, and kill the child if its alarm did not stop it. */
-    double start = now(), nap = 1e-4;
-    int status = 0, killed = 0;
-    for (;;) {
-        pid_t done = waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0 && errno != EINTR) break;
-        if (now() - start > time_limit + 2) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            killed = 1;
-            break;
-        }
-        struct timespec t = {0, (long)(nap * 1e9)};
-        nanosleep(&t, NULL);
-        if (nap < 2e-3) nap *= 2;
+    int status = 0;
+    int answer = server_call(time_limit + 2, &status);
+    int timed_out = answer == 0;
+    if (answer <= 0) server_stop(1); /* stuck (the alarm did not stop it) or gone */
+    if (answer < 0) {
+        char *log = read_log();
+        snprintf(result.message, sizeof result.message, "the runner %s stopped: %.300s", runner,
+                 log ? log : "");
+        free(log);
+        return result;
     }
-    kill(-pid, SIGKILL); /* anything the function itself started */
 
     char *log = read_log();
     if (log) student_output(log, result.output, sizeof result.output);
 
-    if (killed || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)) {
+    if (timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)) {
         result.status = RUN_TIMEOUT;
         snprintf(result.message, sizeof result.message,
                  "timed out: still running after %g s (an endless loop? a loop bound that never "
