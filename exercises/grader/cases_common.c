@@ -134,7 +134,8 @@ void fill_normal(double *x, size_t n, double scale, Rng *rng)
  * would contain, and different in every entry. */
 void fill_garbage(Arg *a, Rng *rng)
 {
-    for (size_t i = 0; i < a->size; i++) a->value[i] = 100 + floor(rng_uniform(rng) * 1000) / 10 + 0.0625;
+    for (size_t i = 0; i < a->size; i++)
+        a->value[i] = 100 + floor(rng_uniform(rng) * 1000) / 10 + 0.0625;
 }
 
 void fill_distinct(double *x, size_t n, double spacing, Rng *rng)
@@ -162,6 +163,8 @@ const char *shape_text(const Arg *a, char *buf, size_t len)
     size_t used = (size_t)snprintf(buf, len, "(");
     for (int d = 0; d < a->ndim && used < len; d++)
         used += (size_t)snprintf(buf + used, len - used, "%d%s", a->dims[d],
-                                 a->ndim == 1 ? ",)" : d + 1 < a->ndim ? ", " : ")");
+                                 a->ndim == 1      ? ",)"
+                                 : d + 1 < a->ndim ? ", "
+                                                   : ")");
     return buf;
 }

@@ -107,9 +107,11 @@ static void col2im_case(Case *c, int index, Rng *rng)
     ConvGeometry geometry;
     conv_geometry_init(&geometry, g->C, g->H, g->W, g->kH, g->kW, g->stride, g->pad, NULL);
     col2im_add_reference(&geometry, cols->value, x->expected);
-    case_describe(c, "cols (%d, %d) -> x (C, H, W) = (%d, %d, %d), kernel %dx%d, stride %d, pad %d, "
-                     "x %s on entry", col_dims[0], col_dims[1], g->C, g->H, g->W, g->kH, g->kW,
-                  g->stride, g->pad, accumulate ? "NOT zero" : "zero");
+    case_describe(c,
+                  "cols (%d, %d) -> x (C, H, W) = (%d, %d, %d), kernel %dx%d, stride %d, pad "
+                  "%d, x %s on entry",
+                  col_dims[0], col_dims[1], g->C, g->H, g->W, g->kH, g->kW, g->stride, g->pad,
+                  accumulate ? "NOT zero" : "zero");
 }
 
 static void predict_im2col_no_pad(const Case *c, double **pred, double *ret)
@@ -163,16 +165,16 @@ static void predict_col2im_no_stride(const Case *c, double **pred, double *ret)
     col2im_variant(c, pred, 1, c->pad, 0, 0);
 }
 
-#define HINT_PADDING_IGNORED(who)                                                                 \
-    who " ignores the padding: the pixel under window (oh, ow) at kernel offset (i, j) is "       \
-        "(oh*stride - pad + i, ow*stride - pad + j); without the '- pad' every window sits pad "  \
+#define HINT_PADDING_IGNORED(who)                                                                \
+    who " ignores the padding: the pixel under window (oh, ow) at kernel offset (i, j) is "      \
+        "(oh*stride - pad + i, ow*stride - pad + j); without the '- pad' every window sits pad " \
         "pixels too far down and to the right."
-#define HINT_STRIDE_IGNORED(who)                                                                  \
-    who " ignores the stride: window (oh, ow) starts at row oh*stride - pad and column "          \
+#define HINT_STRIDE_IGNORED(who)                                                         \
+    who " ignores the stride: window (oh, ow) starts at row oh*stride - pad and column " \
         "ow*stride - pad, not at oh - pad and ow - pad."
-#define HINT_ASSIGNS                                                                              \
-    "assigns (=) where it must add (+=): a pixel under several overlapping windows keeps only "  \
-    "the last window's share instead of the sum of all of them (which is why it is right "       \
+#define HINT_ASSIGNS                                                                            \
+    "assigns (=) where it must add (+=): a pixel under several overlapping windows keeps only " \
+    "the last window's share instead of the sum of all of them (which is why it is right "      \
     "wherever windows do not overlap, as with a 2x2 kernel at stride 2)."
 
 static const Mistake im2col_mistakes[] = {
@@ -191,12 +193,14 @@ static const Mistake col2im_mistakes[] = {
 };
 
 static const char *const im2col_formulas[] = {
-    "cols[r][p] = x[c][oh*stride - pad + i][ow*stride - pad + j], with r = (c*kH + i)*kW + j and p = oh*W_out + ow (0 where the pixel is in the padding)",
+    "cols[r][p] = x[c][oh*stride - pad + i][ow*stride - pad + j], with r = (c*kH + i)*kW + j "
+    "and p = oh*W_out + ow (0 where the pixel is in the padding)",
     NULL,
 };
 
 static const char *const col2im_add_formulas[] = {
-    "x[c][h][w] += the sum of cols[r][p] over every (r, p) whose pixel (oh*stride - pad + i, ow*stride - pad + j) of channel c is (h, w)",
+    "x[c][h][w] += the sum of cols[r][p] over every (r, p) whose pixel (oh*stride - pad + i, "
+    "ow*stride - pad + j) of channel c is (h, w)",
     NULL,
 };
 
@@ -252,9 +256,10 @@ static void conv_common(Case *c, int index, Rng *rng, int backward)
     fill_normal(x->value, x->size, 1, rng);
     fill_normal(w->value, w->size, 0.5, rng);
     case_ints(c, 9, (const int[]){s->N, s->C, s->H, s->W, s->F, s->kH, s->kW, s->stride, s->pad});
-    case_describe(c, "x (%d, %d, %d, %d), w (%d, %d, %d, %d), stride %d, pad %d -> out (%d, %d, %d, %d)",
-                  s->N, s->C, s->H, s->W, s->F, s->C, s->kH, s->kW, s->stride, s->pad, s->N, s->F,
-                  c->out_h, c->out_w);
+    case_describe(
+        c, "x (%d, %d, %d, %d), w (%d, %d, %d, %d), stride %d, pad %d -> out (%d, %d, %d, %d)",
+        s->N, s->C, s->H, s->W, s->F, s->C, s->kH, s->kW, s->stride, s->pad, s->N, s->F, c->out_h,
+        c->out_w);
     const int positions = c->out_h * c->out_w;
     case_factor(c, s->N, "N = %d, the batch size", s->N);
     case_factor(c, 1.0 / s->N, "1/N = 1/%d", s->N);
@@ -330,8 +335,8 @@ static double conv_numeric_of(const Case *c, int arg, const double *analytic)
     Tensor *value = arg == 3 ? &tx : arg == 4 ? conv->w : conv->b;
     Tensor tanalytic = view((double *)analytic, value->ndim, value->dim);
     LayerFunction f = {layer, &tx};
-    GradcheckRow row = gradcheck_tensor(layer_function, &f, value, &tdout, &tanalytic, "conv",
-                                        c->args[arg].name);
+    GradcheckRow row =
+        gradcheck_tensor(layer_function, &f, value, &tdout, &tanalytic, "conv", c->args[arg].name);
     layer_free(layer);
     free(x_copy);
     free(zeros);
@@ -361,7 +366,8 @@ static void conv_backward_case(Case *c, int index, Rng *rng)
     for (int attempt = 0; attempt < 20; attempt++) {
         fill_normal(c->args[0].value, c->args[0].size, 1, rng);
         conv_reference_backward(c);
-        if (conv_numeric_of(c, 3, dx->expected) < 1e-8 && conv_numeric_of(c, 4, dw->expected) < 1e-8 &&
+        if (conv_numeric_of(c, 3, dx->expected) < 1e-8 &&
+            conv_numeric_of(c, 4, dw->expected) < 1e-8 &&
             conv_numeric_of(c, 5, db->expected) < 1e-8)
             break;
     }
@@ -372,7 +378,7 @@ static void conv_backward_case(Case *c, int index, Rng *rng)
  * dout's last axis (channels-last) when db_channels_last. */
 typedef struct {
     int stride_index, pad_index;
-    int dw_first_image, db_first_image;  /* images that reach dw, db: [first, N) */
+    int dw_first_image, db_first_image; /* images that reach dw, db: [first, N) */
     int db_channels_last;
     int flip;
 } ConvVariant;
@@ -521,44 +527,47 @@ static void predict_backward_flipped(const Case *c, double **pred, double *ret)
 static const Mistake conv_forward_mistakes[] = {
     {"conv_forward never adds the bias: every output of filter f starts from b[f].",
      predict_forward_no_bias},
-    {"conv_forward flips the kernel (it reads w[f][c][kH-1-i][kW-1-j]): that is the convolution of "
-     "signal processing, but a CNN layer applies w[f][c][i][j] as it is (cross-correlation).",
+    {"conv_forward flips the kernel (it reads w[f][c][kH-1-i][kW-1-j]): that is the convolution "
+     "of signal processing, but a CNN layer applies w[f][c][i][j] as it is (cross-correlation).",
      predict_forward_flipped},
     {HINT_PADDING_IGNORED("conv_forward"), predict_forward_no_pad},
     {HINT_STRIDE_IGNORED("conv_forward"), predict_forward_no_stride},
 };
 
 static const Mistake conv_backward_mistakes[] = {
-    {"dw holds only the last image's contribution: dw sums over every image of the batch. Set it "
-     "to 0 once, before the loop over n, and add (+=) inside the loop.",
+    {"dw holds only the last image's contribution: dw sums over every image of the batch. Set "
+     "it to 0 once, before the loop over n, and add (+=) inside the loop.",
      predict_dw_last_image},
-    {"db holds only the last image's contribution: db sums over every image of the batch. Set it "
-     "to 0 once, before the loop over n, and add (+=) inside the loop.",
+    {"db holds only the last image's contribution: db sums over every image of the batch. Set "
+     "it to 0 once, before the loop over n, and add (+=) inside the loop.",
      predict_db_last_image},
-    {"db is summed over the wrong axes: db[f] is the sum of dout[n][f][oh][ow] over n, oh and ow, "
-     "and f is the second of dout's four axes (N, F, H_out, W_out), not the last.",
+    {"db is summed over the wrong axes: db[f] is the sum of dout[n][f][oh][ow] over n, oh and "
+     "ow, and f is the second of dout's four axes (N, F, H_out, W_out), not the last.",
      predict_db_wrong_axes},
-    {"the stride is ignored in the backward pass: the forward pass read x at (oh*stride - pad + i, "
-     "ow*stride - pad + j), and the backward must send the gradient to (and take x from) that "
-     "same pixel.",
+    {"the stride is ignored in the backward pass: the forward pass read x at (oh*stride - pad + "
+     "i, ow*stride - pad + j), and the backward must send the gradient to (and take x from) "
+     "that same pixel.",
      predict_backward_no_stride},
-    {"the padding is ignored in the backward pass: the forward pass read x at (oh*stride - pad + i, "
-     "ow*stride - pad + j), and the backward must use that same pixel; without '- pad' the "
+    {"the padding is ignored in the backward pass: the forward pass read x at (oh*stride - pad "
+     "+ i, ow*stride - pad + j), and the backward must use that same pixel; without '- pad' the "
      "gradient lands pad pixels away.",
      predict_backward_no_pad},
-    {"the backward pass uses the flipped kernel (w[f][c][kH-1-i][kW-1-j]); the forward applies w "
-     "as it is, so the backward must too.",
+    {"the backward pass uses the flipped kernel (w[f][c][kH-1-i][kW-1-j]); the forward applies "
+     "w as it is, so the backward must too.",
      predict_backward_flipped},
 };
 
 static const char *const conv_forward_formulas[] = {
-    "out[n][f][oh][ow] = b[f] + the sum over c, i, j of w[f][c][i][j] * x[n][c][oh*stride - pad + i][ow*stride - pad + j]",
+    "out[n][f][oh][ow] = b[f] + the sum over c, i, j of w[f][c][i][j] * x[n][c][oh*stride - pad "
+    "+ i][ow*stride - pad + j]",
     NULL,
 };
 
 static const char *const conv_backward_formulas[] = {
-    "dx[n][c][h][w] = the sum of w[f][c][i][j] * dout[n][f][oh][ow] over every f, oh, ow, i, j with oh*stride - pad + i = h and ow*stride - pad + j = w",
-    "dw[f][c][i][j] = the sum over n, oh, ow of x[n][c][oh*stride - pad + i][ow*stride - pad + j] * dout[n][f][oh][ow]",
+    "dx[n][c][h][w] = the sum of w[f][c][i][j] * dout[n][f][oh][ow] over every f, oh, ow, i, j "
+    "with oh*stride - pad + i = h and ow*stride - pad + j = w",
+    "dw[f][c][i][j] = the sum over n, oh, ow of x[n][c][oh*stride - pad + i][ow*stride - pad + "
+    "j] * dout[n][f][oh][ow]",
     "db[f] = the sum over n, oh, ow of dout[n][f][oh][ow]",
     NULL,
 };

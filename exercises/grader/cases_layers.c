@@ -61,8 +61,9 @@ static void run_layer(Layer *layer, const double *x, int ndim, const int *x_dims
 /* The largest relative error of `analytic` against the numerical gradient
  * of layer's forward with respect to `value` (x, or one of its parameters),
  * for upstream gradient dout. */
-static double numeric_error(Layer *layer, double *x, int ndim, const int *x_dims, Tensor *value_or_x,
-                            const double *dout, const double *analytic, const char *name)
+static double numeric_error(Layer *layer, double *x, int ndim, const int *x_dims,
+                            Tensor *value_or_x, const double *dout, const double *analytic,
+                            const char *name)
 {
     Tensor tx = view(x, ndim, x_dims);
     Tensor *out = tensor_new2(1, 1);
@@ -71,7 +72,8 @@ static double numeric_error(Layer *layer, double *x, int ndim, const int *x_dims
     Tensor *value = value_or_x ? value_or_x : &tx;
     Tensor ta = view((double *)analytic, value->ndim, value->dim);
     LayerFunction f = {layer, &tx};
-    GradcheckRow row = gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
+    GradcheckRow row =
+        gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
     tensor_free(out);
     return row.max_rel_error;
 }
@@ -126,7 +128,8 @@ static double relu_numeric(const Case *c, int arg)
     Layer *layer = relu_create();
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
-    double e = numeric_error(layer, x, 1, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
+    double e =
+        numeric_error(layer, x, 1, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
     free(x);
     layer_free(layer);
     return e;
@@ -162,16 +165,16 @@ static void predict_relu_times_out(const Case *c, double **pred, double *ret)
 }
 
 static const Mistake relu_backward_mistakes[] = {
-    {"relu_backward masks with dout instead of x: the gradient passes where the unit was active in "
-     "the forward pass, x > 0, whatever the sign of dout.",
+    {"relu_backward masks with dout instead of x: the gradient passes where the unit was active "
+     "in the forward pass, x > 0, whatever the sign of dout.",
      predict_relu_mask_dout},
     {"relu_backward's mask is inverted: the gradient passes where x > 0 and stops where x <= 0.",
      predict_relu_inverted},
-    {"relu_backward returns the derivative of ReLU alone (1 or 0): by the chain rule, dx is that "
-     "derivative times dout.",
+    {"relu_backward returns the derivative of ReLU alone (1 or 0): by the chain rule, dx is "
+     "that derivative times dout.",
      predict_relu_no_dout},
-    {"relu_backward multiplies dout by max(0, x): the derivative of max(0, x) is 1 where x > 0, not "
-     "x.",
+    {"relu_backward multiplies dout by max(0, x): the derivative of max(0, x) is 1 where x > 0, "
+     "not x.",
      predict_relu_times_out},
 };
 
@@ -221,8 +224,9 @@ static void pool_common(Case *c, int index, Rng *rng, int backward)
     const PoolShape *s = &pool_shapes[index];
     case_windows(c, s->N, s->C, s->H, s->W, s->kH, s->kW, s->stride, 0);
     const int x_dims[4] = {s->N, s->C, s->H, s->W}, out_dims[4] = {s->N, s->C, c->out_h, c->out_w};
-    if (backward) fill_normal(case_array(c, "dout", "n,c,oh,ow", ROLE_IN, 4, out_dims)->value,
-                              (size_t)s->N * s->C * c->out_h * c->out_w, 1, rng);
+    if (backward)
+        fill_normal(case_array(c, "dout", "n,c,oh,ow", ROLE_IN, 4, out_dims)->value,
+                    (size_t)s->N * s->C * c->out_h * c->out_w, 1, rng);
     Arg *x = case_array(c, "x", "n,c,h,w", ROLE_IN, 4, x_dims);
     if (s->ties) {
         /* small integers: most windows hold their maximum more than once */
@@ -268,7 +272,8 @@ static double maxpool_numeric(const Case *c, int arg)
     Layer *layer = pool_layer_for(c);
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
-    double e = numeric_error(layer, x, 4, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
+    double e =
+        numeric_error(layer, x, 4, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
     free(x);
     layer_free(layer);
     return e;
@@ -346,7 +351,8 @@ static void predict_pool_forward_average(const Case *c, double **pred, double *r
                 double sum = 0;
                 for (int i = 0; i < c->kH; i++)
                     for (int j = 0; j < c->kW; j++)
-                        sum += x[((size_t)plane * c->H + oh * c->stride + i) * c->W + ow * c->stride + j];
+                        sum += x[((size_t)plane * c->H + oh * c->stride + i) * c->W +
+                                 ow * c->stride + j];
                 pred[1][((size_t)plane * c->out_h + oh) * c->out_w + ow] = sum / (c->kH * c->kW);
             }
 }
@@ -362,8 +368,8 @@ static const Mistake maxpool_backward_mistakes[] = {
      "window's output was one input, so all of dout goes to one of them, the first in row-major "
      "order (use >, not >=, when you look for it).",
      predict_pool_ties_all},
-    {"with tied maxima, maxpool_backward sends the gradient to the last maximum of the window; the "
-     "contract gives it to the first in row-major order (compare with >, not >=).",
+    {"with tied maxima, maxpool_backward sends the gradient to the last maximum of the window; "
+     "the contract gives it to the first in row-major order (compare with >, not >=).",
      predict_pool_ties_last},
     {"maxpool_backward assigns (dx[max] = dout) where it must add (+=): an input that is the "
      "maximum of two overlapping windows receives both windows' dout.",
@@ -374,20 +380,25 @@ static const Mistake maxpool_backward_mistakes[] = {
 };
 
 static const char *const maxpool_forward_formulas[] = {
-    "out[n][c][oh][ow] = the largest x[n][c][oh*stride + i][ow*stride + j] over 0 <= i < kH, 0 <= j < kW",
+    "out[n][c][oh][ow] = the largest x[n][c][oh*stride + i][ow*stride + j] over 0 <= i < kH, 0 "
+    "<= j < kW",
     NULL,
 };
 
 static const char *const maxpool_backward_formulas[] = {
-    "dx[n][c][h][w] = the sum of dout[n][c][oh][ow] over the windows whose first maximum is at (h, w)",
+    "dx[n][c][h][w] = the sum of dout[n][c][oh][ow] over the windows whose first maximum is at "
+    "(h, w)",
     NULL,
 };
 
 const FunctionSpec maxpool_specs[] = {
     {"maxpool_forward", "maxpool", POOL_CASES, maxpool_forward_case, NULL, maxpool_forward_mistakes,
-     sizeof maxpool_forward_mistakes / sizeof maxpool_forward_mistakes[0], maxpool_forward_formulas},
+     sizeof maxpool_forward_mistakes / sizeof maxpool_forward_mistakes[0],
+     maxpool_forward_formulas},
     {"maxpool_backward", "maxpool", POOL_CASES, maxpool_backward_case, maxpool_numeric,
-     maxpool_backward_mistakes, sizeof maxpool_backward_mistakes / sizeof maxpool_backward_mistakes[0], maxpool_backward_formulas},
+     maxpool_backward_mistakes,
+     sizeof maxpool_backward_mistakes / sizeof maxpool_backward_mistakes[0],
+     maxpool_backward_formulas},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
@@ -417,17 +428,20 @@ static void fc_common(Case *c, int index, Rng *rng, int backward)
 {
     const FcShape *s = &fc_shapes[index];
     const int D = s->C * s->H * s->W;
-    const int x_dims[4] = {s->N, s->C, s->H, s->W}, w_dims[2] = {D, s->M}, out_dims[2] = {s->N, s->M};
-    if (backward) fill_normal(case_array(c, "dout", "n,m", ROLE_IN, 2, out_dims)->value,
-                              (size_t)s->N * s->M, 1, rng);
+    const int x_dims[4] = {s->N, s->C, s->H, s->W}, w_dims[2] = {D, s->M},
+              out_dims[2] = {s->N, s->M};
+    if (backward)
+        fill_normal(case_array(c, "dout", "n,m", ROLE_IN, 2, out_dims)->value, (size_t)s->N * s->M,
+                    1, rng);
     fill_normal(case_array(c, "x", "n,c,h,w", ROLE_IN, 4, x_dims)->value, (size_t)s->N * D, 1, rng);
     fill_normal(case_array(c, "w", "d,m", ROLE_IN, 2, w_dims)->value, (size_t)D * s->M, 0.5, rng);
-    if (!backward) fill_normal(case_array(c, "b", "m", ROLE_IN, 1, &s->M)->value, (size_t)s->M, 1, rng);
+    if (!backward)
+        fill_normal(case_array(c, "b", "m", ROLE_IN, 1, &s->M)->value, (size_t)s->M, 1, rng);
     case_ints(c, 5, (const int[]){s->N, s->C, s->H, s->W, s->M});
     if (s->N > 1) c->tags |= TAG_BATCH;
     if (s->C > 1 && s->H * s->W > 1) c->tags |= TAG_IMAGE;
-    case_describe(c, "x (%d, %d, %d, %d) flattened to (%d, %d), w (%d, %d) -> out (%d, %d)", s->N, s->C,
-                  s->H, s->W, s->N, D, D, s->M, s->N, s->M);
+    case_describe(c, "x (%d, %d, %d, %d) flattened to (%d, %d), w (%d, %d) -> out (%d, %d)", s->N,
+                  s->C, s->H, s->W, s->N, D, D, s->M, s->N, s->M);
     case_factor(c, s->N, "N = %d, the batch size", s->N);
     case_factor(c, 1.0 / s->N, "1/N = 1/%d", s->N);
     case_factor(c, 2, "2");
@@ -445,8 +459,10 @@ static void channels_last(const Case *c, const double *x, double *perm, int inve
                 for (int w = 0; w < W; w++) {
                     size_t chw = (((size_t)n * C + ch) * H + h) * W + w;
                     size_t hwc = (((size_t)n * H + h) * W + w) * C + ch;
-                    if (inverse) perm[chw] = x[hwc];
-                    else perm[hwc] = x[chw];
+                    if (inverse)
+                        perm[chw] = x[hwc];
+                    else
+                        perm[hwc] = x[chw];
                 }
 }
 
@@ -487,8 +503,8 @@ static double fc_numeric(const Case *c, int arg)
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
     Tensor *value = arg == 3 ? NULL : arg == 4 ? fc->w : fc->b;
-    double e = numeric_error(layer, x, 4, c->args[1].dims, value, c->args[0].value, c->args[arg].got,
-                             c->args[arg].name);
+    double e = numeric_error(layer, x, 4, c->args[1].dims, value, c->args[0].value,
+                             c->args[arg].got, c->args[arg].name);
     free(x);
     layer_free(layer);
     return e;
@@ -560,7 +576,8 @@ static void predict_fc_dw_transposed(const Case *c, double **pred, double *ret)
     (void)ret;
     const int D = c->ints[1] * c->ints[2] * c->ints[3], M = c->ints[4];
     for (int d = 0; d < D; d++)
-        for (int m = 0; m < M; m++) pred[4][(size_t)m * D + d] = c->args[4].expected[(size_t)d * M + m];
+        for (int m = 0; m < M; m++)
+            pred[4][(size_t)m * D + d] = c->args[4].expected[(size_t)d * M + m];
 }
 
 static void predict_fc_db_last_image(const Case *c, double **pred, double *ret)
@@ -576,13 +593,13 @@ static void predict_fc_dw_last_image(const Case *c, double **pred, double *ret)
     const int N = c->ints[0], D = c->ints[1] * c->ints[2] * c->ints[3], M = c->ints[4];
     for (int d = 0; d < D; d++)
         for (int m = 0; m < M; m++)
-            pred[4][(size_t)d * M + m] =
-                c->args[1].value[(size_t)(N - 1) * D + d] * c->args[0].value[(size_t)(N - 1) * M + m];
+            pred[4][(size_t)d * M + m] = c->args[1].value[(size_t)(N - 1) * D + d] *
+                                         c->args[0].value[(size_t)(N - 1) * M + m];
 }
 
-#define HINT_FLATTEN                                                                             \
-    "flattens each image in the wrong order, (H, W, C) instead of (C, H, W): feature d of "       \
-    "x[n][c][h][w] is d = (c*H + h)*W + w, which is simply x's memory order, so x can be read "   \
+#define HINT_FLATTEN                                                                            \
+    "flattens each image in the wrong order, (H, W, C) instead of (C, H, W): feature d of "     \
+    "x[n][c][h][w] is d = (c*H + h)*W + w, which is simply x's memory order, so x can be read " \
     "as an (N, D) array."
 
 static const Mistake fc_forward_mistakes[] = {
@@ -591,12 +608,12 @@ static const Mistake fc_forward_mistakes[] = {
 };
 
 static const Mistake fc_backward_mistakes[] = {
-    {"dw is transposed: you wrote dw[d][m] at m*D + d, as if dw were (M, D); it is (D, M), like w, "
-     "so entry [d][m] is at d*M + m.",
+    {"dw is transposed: you wrote dw[d][m] at m*D + d, as if dw were (M, D); it is (D, M), like "
+     "w, so entry [d][m] is at d*M + m.",
      predict_fc_dw_transposed},
     {"fc_backward " HINT_FLATTEN, predict_fc_backward_flatten},
-    {"db holds only the last image's row of dout: db[m] is the sum of dout[n][m] over every image "
-     "n of the batch.",
+    {"db holds only the last image's row of dout: db[m] is the sum of dout[n][m] over every "
+     "image n of the batch.",
      predict_fc_db_last_image},
     {"dw holds only the last image's contribution: dw = x^T dout sums over every image of the "
      "batch.",
@@ -627,7 +644,7 @@ const FunctionSpec fc_specs[] = {
 
 typedef struct {
     int N, K;
-    double offset;   /* added to every score: +-1000 tests the numerical stability */
+    double offset; /* added to every score: +-1000 tests the numerical stability */
 } SoftmaxShape;
 
 static const SoftmaxShape softmax_shapes[] = {
@@ -747,10 +764,12 @@ static void naive_softmax(const Case *c, int through_p, double *loss, double *ds
     for (int i = 0; i < N; i++) {
         double sum = 0;
         for (int j = 0; j < K; j++) sum += exp(z[(size_t)i * K + j]);
-        total += through_p ? -log(exp(z[(size_t)i * K + y[i]]) / sum) : log(sum) - z[(size_t)i * K + y[i]];
+        total += through_p ? -log(exp(z[(size_t)i * K + y[i]]) / sum)
+                           : log(sum) - z[(size_t)i * K + y[i]];
         if (dscores)
             for (int j = 0; j < K; j++) {
-                double p = through_p ? exp(z[(size_t)i * K + j]) / sum : exp(z[(size_t)i * K + j] - log(sum));
+                double p = through_p ? exp(z[(size_t)i * K + j]) / sum
+                                     : exp(z[(size_t)i * K + j] - log(sum));
                 dscores[(size_t)i * K + j] = (p - (j == y[i])) / N;
             }
     }
@@ -787,12 +806,12 @@ static void predict_gradient_no_onehot(const Case *c, double **pred, double *ret
     const int N = c->ints[0], K = c->ints[1];
     for (int i = 0; i < N; i++)
         for (int j = 0; j < K; j++)
-            pred[2][(size_t)i * K + j] = c->args[2].expected[(size_t)i * K + j] +
-                                         (j == c->args[1].ivalue[i] ? 1.0 / N : 0);
+            pred[2][(size_t)i * K + j] =
+                c->args[2].expected[(size_t)i * K + j] + (j == c->args[1].ivalue[i] ? 1.0 / N : 0);
 }
 
 #define HINT_NO_MAX(who)                                                                          \
-    who " does not subtract the maximum: exp(1000) overflows to infinity (and exp(-1000) "       \
+    who " does not subtract the maximum: exp(1000) overflows to infinity (and exp(-1000) "        \
         "underflows to 0), giving inf or NaN. Subtract each row's largest score from its scores " \
         "before exp; the softmax does not change."
 
@@ -810,12 +829,14 @@ static const Mistake softmax_gradient_mistakes[] = {
 };
 
 static const char *const softmax_xent_loss_formulas[] = {
-    "loss = (1/N) times the sum over i of (log of the sum over j of exp(z[i][j])) - z[i][labels[i]]",
+    "loss = (1/N) times the sum over i of (log of the sum over j of exp(z[i][j])) - "
+    "z[i][labels[i]]",
     NULL,
 };
 
 static const char *const softmax_xent_gradient_formulas[] = {
-    "dscores[i][j] = (p[i][j] - (1 if j == labels[i], else 0)) / N, with p[i][j] = exp(z[i][j]) / the sum over k of exp(z[i][k])",
+    "dscores[i][j] = (p[i][j] - (1 if j == labels[i], else 0)) / N, with p[i][j] = exp(z[i][j]) "
+    "/ the sum over k of exp(z[i][k])",
     NULL,
 };
 
@@ -823,6 +844,8 @@ const FunctionSpec softmax_specs[] = {
     {"softmax_xent_loss", "softmax", SOFTMAX_CASES, softmax_loss_case, NULL, softmax_loss_mistakes,
      sizeof softmax_loss_mistakes / sizeof softmax_loss_mistakes[0], softmax_xent_loss_formulas},
     {"softmax_xent_gradient", "softmax", SOFTMAX_CASES, softmax_gradient_case, softmax_numeric,
-     softmax_gradient_mistakes, sizeof softmax_gradient_mistakes / sizeof softmax_gradient_mistakes[0], softmax_xent_gradient_formulas},
+     softmax_gradient_mistakes,
+     sizeof softmax_gradient_mistakes / sizeof softmax_gradient_mistakes[0],
+     softmax_xent_gradient_formulas},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };

@@ -53,7 +53,8 @@ static double numeric_error(Layer *layer, const Arg *x_arg, Tensor *param, const
     Tensor *value = param ? param : &tx;
     Tensor ta = view((double *)analytic, value->ndim, value->dim);
     LayerFunction f = {layer, &tx};
-    GradcheckRow row = gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
+    GradcheckRow row =
+        gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
     tensor_free(out);
     free(x);
     return row.max_rel_error;
@@ -63,11 +64,12 @@ static double numeric_error(Layer *layer, const Arg *x_arg, Tensor *param, const
 
 typedef struct {
     int N, C, H, W;
-    double mean, scale;  /* of x */
+    double mean, scale; /* of x */
 } BatchnormShape;
 
 static const BatchnormShape bn_shapes[] = {
-    {4, 3, 1, 1, 0, 1}, {2, 2, 3, 3, 0, 1}, {3, 1, 2, 5, 0, 1}, {5, 4, 1, 1, 5, 3}, {2, 3, 2, 2, 0, 1},
+    {4, 3, 1, 1, 0, 1}, {2, 2, 3, 3, 0, 1}, {3, 1, 2, 5, 0, 1},
+    {5, 4, 1, 1, 5, 3}, {2, 3, 2, 2, 0, 1},
 };
 #define BN_CASES 5
 
@@ -89,20 +91,22 @@ static void bn_common(Case *c, int index, Rng *rng, int backward)
 {
     const BatchnormShape *s = &bn_shapes[index];
     const int x_dims[4] = {s->N, s->C, s->H, s->W}, c_dims[1] = {s->C};
-    if (backward) fill_normal(case_array(c, "dout", "n,c,h,w", ROLE_IN, 4, x_dims)->value,
-                              (size_t)s->N * s->C * s->H * s->W, 1, rng);
+    if (backward)
+        fill_normal(case_array(c, "dout", "n,c,h,w", ROLE_IN, 4, x_dims)->value,
+                    (size_t)s->N * s->C * s->H * s->W, 1, rng);
     Arg *x = case_array(c, "x", "n,c,h,w", ROLE_IN, 4, x_dims);
     Arg *gamma = case_array(c, "gamma", "c", ROLE_IN, 1, c_dims);
     for (size_t i = 0; i < x->size; i++) x->value[i] = s->mean + s->scale * rng_normal(rng);
     for (int i = 0; i < s->C; i++) gamma->value[i] = 1 + 0.5 * rng_normal(rng);
-    if (!backward) fill_normal(case_array(c, "beta", "c", ROLE_IN, 1, c_dims)->value, (size_t)s->C, 1, rng);
+    if (!backward)
+        fill_normal(case_array(c, "beta", "c", ROLE_IN, 1, c_dims)->value, (size_t)s->C, 1, rng);
     case_ints(c, 4, (const int[]){s->N, s->C, s->H, s->W});
     const int M = s->N * s->H * s->W;
     if (s->N > 1) c->tags |= TAG_BATCH;
     if (s->C > 1) c->tags |= TAG_CHANNELS;
     if (s->H * s->W > 1) c->tags |= TAG_IMAGE;
-    case_describe(c, "x (%d, %d, %d, %d): M = %d values per channel, mean about %g, spread %g", s->N,
-                  s->C, s->H, s->W, M, s->mean, s->scale);
+    case_describe(c, "x (%d, %d, %d, %d): M = %d values per channel, mean about %g, spread %g",
+                  s->N, s->C, s->H, s->W, M, s->mean, s->scale);
     case_factor(c, M, "M = %d, the values per channel", M);
     case_factor(c, 1.0 / M, "1/M = 1/%d", M);
     case_factor(c, 2, "2");
@@ -136,7 +140,8 @@ static void bn_reference_backward(Case *c)
 {
     const int C = c->ints[1];
     Layer *layer = bn_layer_for(c, c->args[2].value, NULL, NULL, NULL);
-    Tensor *tx = tensor_new(4, c->args[1].dims), *tout = tensor_new2(1, 1), *tdx = tensor_new2(1, 1);
+    Tensor *tx = tensor_new(4, c->args[1].dims), *tout = tensor_new2(1, 1),
+           *tdx = tensor_new2(1, 1);
     memcpy(tx->data, c->args[1].value, tx->size * sizeof(double));
     layer_forward(layer, tx, tout);
     Tensor td = view(c->args[0].value, 4, c->args[0].dims);
@@ -156,7 +161,8 @@ static double bn_numeric_of(const Case *c, int arg, const double *analytic)
     Layer *layer = bn_layer_for(c, c->args[2].value, NULL, NULL, NULL);
     BatchnormLayer *bn = (BatchnormLayer *)layer;
     Tensor *param = arg == 3 ? NULL : arg == 4 ? bn->gamma : bn->beta;
-    double e = numeric_error(layer, &c->args[1], param, c->args[0].value, analytic, c->args[arg].name);
+    double e =
+        numeric_error(layer, &c->args[1], param, c->args[0].value, analytic, c->args[arg].name);
     layer_free(layer);
     return e;
 }
@@ -202,23 +208,25 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
         for (int g = 0; g < groups; g++) {
             /* the M indices of this group */
             double mu = 0, var = 0;
-#define EACH(body)                                                                \
-    for (int n = 0; n < N; n++)                                                   \
+#define EACH(body)                                                                     \
+    for (int n = 0; n < N; n++)                                                        \
         for (int k = v.per_position ? g : 0; k < (v.per_position ? g + 1 : HW); k++) { \
-            size_t i = ((size_t)n * C + ch) * HW + k;                             \
-            body;                                                                 \
+            size_t i = ((size_t)n * C + ch) * HW + k;                                  \
+            body;                                                                      \
         }
             EACH(mu += x[i]);
             mu /= M;
             EACH(var += (x[i] - mu) * (x[i] - mu));
             double biased = var / M, unbiased = M > 1 ? var / (M - 1) : biased;
             double used = v.unbiased_norm ? unbiased : biased;
-            double s = v.eps_outside ? 1 / (sqrt(used) + BATCHNORM_EPS) : 1 / sqrt(used + BATCHNORM_EPS);
+            double s =
+                v.eps_outside ? 1 / (sqrt(used) + BATCHNORM_EPS) : 1 / sqrt(used + BATCHNORM_EPS);
             if (out) EACH(out[i] = gamma[ch] * (x[i] - mu) * s + beta[ch]);
             if (running_mean && g == 0) {
                 double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
                 running_mean[ch] = (1 - m) * running_mean[ch] + m * mu;
-                running_var[ch] = (1 - m) * running_var[ch] + m * (v.biased_running ? biased : unbiased);
+                running_var[ch] =
+                    (1 - m) * running_var[ch] + m * (v.biased_running ? biased : unbiased);
             }
             if (!dx) continue;
             double sum_g = 0, sum_gx = 0, sum_dx = 0;
@@ -226,8 +234,9 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
                  sum_dx += dout[i] * (v.dgamma_from_x ? x[i] : (x[i] - mu) * s));
             if (dgamma) dgamma[ch] += sum_dx;
             EACH(double xhat = (x[i] - mu) * s;
-                 dx[i] = s / M * (M * gamma[ch] * dout[i] - (v.no_mean_term ? 0 : sum_g) -
-                                  (v.no_var_term ? 0 : xhat * sum_gx)));
+                 dx[i] = s / M *
+                         (M * gamma[ch] * dout[i] - (v.no_mean_term ? 0 : sum_g) -
+                          (v.no_var_term ? 0 : xhat * sum_gx)));
 #undef EACH
         }
 }
@@ -305,8 +314,8 @@ static const Mistake bn_forward_mistakes[] = {
      "normalises with the biased one, (1/M) sum (x - mu)^2; only running_var takes the unbiased "
      "estimate.",
      predict_bn_unbiased_norm},
-    {"batchnorm_forward updates running_var with the biased variance: the running estimate takes "
-     "the unbiased one, var * M / (M - 1), as PyTorch does.",
+    {"batchnorm_forward updates running_var with the biased variance: the running estimate "
+     "takes the unbiased one, var * M / (M - 1), as PyTorch does.",
      predict_bn_biased_running},
     {"batchnorm_forward applies the momentum the wrong way round: running = (1 - 0.1) running + "
      "0.1 batch, so the batch's statistic gets the small weight.",
@@ -323,8 +332,8 @@ static const Mistake bn_backward_mistakes[] = {
      "moves mu and var, which every xhat_i depends on. dx_j = (s/M) (M g_j - sum_i g_i - xhat_j "
      "sum_i g_i xhat_i), with g = gamma dout and s = 1/sqrt(var + eps).",
      predict_bn_no_terms},
-    {"batchnorm_backward is missing the term through the mean: dx_j = (s/M) (M g_j - sum_i g_i - "
-     "xhat_j sum_i g_i xhat_i); the '- sum_i g_i' is the mean's share.",
+    {"batchnorm_backward is missing the term through the mean: dx_j = (s/M) (M g_j - sum_i g_i "
+     "- xhat_j sum_i g_i xhat_i); the '- sum_i g_i' is the mean's share.",
      predict_bn_no_mean_term},
     {"batchnorm_backward is missing the term through the variance: dx_j = (s/M) (M g_j - sum_i "
      "g_i - xhat_j sum_i g_i xhat_i); the last term is the variance's share.",
@@ -334,14 +343,16 @@ static const Mistake bn_backward_mistakes[] = {
 };
 
 static const char *const batchnorm_forward_formulas[] = {
-    "out[n][c][h][w] = gamma[c] (x[n][c][h][w] - mu[c]) / sqrt(var[c] + BN_EPS) + beta[c], mu and var over channel c's N*H*W values",
+    "out[n][c][h][w] = gamma[c] (x[n][c][h][w] - mu[c]) / sqrt(var[c] + BN_EPS) + beta[c], mu "
+    "and var over channel c's N*H*W values",
     "running_mean[c] = 0.9 running_mean[c] + 0.1 mu[c]",
     "running_var[c] = 0.9 running_var[c] + 0.1 var[c] M / (M - 1)",
     NULL,
 };
 
 static const char *const batchnorm_backward_formulas[] = {
-    "dx[j] = (s/M) (M g[j] - the sum of g - xhat[j] times the sum of g xhat), with g = gamma dout, s = 1/sqrt(var + BN_EPS), the sums over channel c's M values",
+    "dx[j] = (s/M) (M g[j] - the sum of g - xhat[j] times the sum of g xhat), with g = gamma "
+    "dout, s = 1/sqrt(var + BN_EPS), the sums over channel c's M values",
     "dgamma[c] = the sum of dout * xhat over channel c",
     "dbeta[c] = the sum of dout over channel c",
     NULL,
@@ -350,8 +361,9 @@ static const char *const batchnorm_backward_formulas[] = {
 const FunctionSpec batchnorm_specs[] = {
     {"batchnorm_forward", "batchnorm", BN_CASES, bn_forward_case, NULL, bn_forward_mistakes,
      sizeof bn_forward_mistakes / sizeof bn_forward_mistakes[0], batchnorm_forward_formulas},
-    {"batchnorm_backward", "batchnorm", BN_CASES, bn_backward_case, bn_numeric, bn_backward_mistakes,
-     sizeof bn_backward_mistakes / sizeof bn_backward_mistakes[0], batchnorm_backward_formulas},
+    {"batchnorm_backward", "batchnorm", BN_CASES, bn_backward_case, bn_numeric,
+     bn_backward_mistakes, sizeof bn_backward_mistakes / sizeof bn_backward_mistakes[0],
+     batchnorm_backward_formulas},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
@@ -504,20 +516,20 @@ static void predict_dropout_eval_scaled(const Case *c, double **pred, double *re
     for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
 }
 
-#define HINT_DROPOUT_SCALE(who)                                                                   \
-    who " does not divide the kept values by 1 - p: inverted dropout scales what survives by "    \
+#define HINT_DROPOUT_SCALE(who)                                                                \
+    who " does not divide the kept values by 1 - p: inverted dropout scales what survives by " \
         "1/(1 - p), so that the expected output equals x and evaluation needs no scaling."
 
 static const Mistake dropout_forward_mistakes[] = {
     {HINT_DROPOUT_SCALE("dropout_forward"), predict_dropout_no_scale},
-    {"dropout_forward multiplies the kept values by 1 - p where it should divide by it: x * keep "
-     "/ (1 - p).",
+    {"dropout_forward multiplies the kept values by 1 - p where it should divide by it: x * "
+     "keep / (1 - p).",
      predict_dropout_times_keep},
     {"dropout_forward keeps the dropped values and drops the kept ones: keep[i] = 1 means the "
      "value survives.",
      predict_dropout_inverted},
-    {"dropout_forward drops values in evaluation mode: with training = 0, out = x, whatever keep "
-     "says.",
+    {"dropout_forward drops values in evaluation mode: with training = 0, out = x, whatever "
+     "keep says.",
      predict_dropout_eval_dropped},
     {"dropout_forward scales the values in evaluation mode: with inverted dropout the scaling "
      "happens in training, and evaluation returns x unchanged.",
@@ -526,8 +538,8 @@ static const Mistake dropout_forward_mistakes[] = {
 
 static const Mistake dropout_backward_mistakes[] = {
     {HINT_DROPOUT_SCALE("dropout_backward"), predict_dropout_no_scale},
-    {"dropout_backward multiplies by 1 - p where it should divide by it: dx = dout * keep / (1 - "
-     "p), the same factor as the forward pass.",
+    {"dropout_backward multiplies by 1 - p where it should divide by it: dx = dout * keep / (1 "
+     "- p), the same factor as the forward pass.",
      predict_dropout_times_keep},
     {"dropout_backward lets the gradient through where the value was dropped: it passes only "
      "where keep[i] = 1.",
@@ -546,9 +558,12 @@ static const char *const dropout_backward_formulas[] = {
 
 const FunctionSpec dropout_specs[] = {
     {"dropout_forward", "dropout", DROPOUT_FORWARD_CASES, dropout_forward_case, NULL,
-     dropout_forward_mistakes, sizeof dropout_forward_mistakes / sizeof dropout_forward_mistakes[0], dropout_forward_formulas},
+     dropout_forward_mistakes, sizeof dropout_forward_mistakes / sizeof dropout_forward_mistakes[0],
+     dropout_forward_formulas},
     {"dropout_backward", "dropout", DROPOUT_BACKWARD_CASES, dropout_backward_case, dropout_numeric,
-     dropout_backward_mistakes, sizeof dropout_backward_mistakes / sizeof dropout_backward_mistakes[0], dropout_backward_formulas},
+     dropout_backward_mistakes,
+     sizeof dropout_backward_mistakes / sizeof dropout_backward_mistakes[0],
+     dropout_backward_formulas},
     {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
 };
 
@@ -577,8 +592,8 @@ typedef struct {
 } SgdShape;
 
 static const SgdShape sgd_shapes[] = {
-    {10, 0.1, 0.9, 0, 0}, {12, 0.05, 0.9, 0, 1}, {8, 0.02, 0.9, 0.1, 1}, {6, 0.1, 0, 0, 1},
-    {9, 0.1, 0.5, 0.01, 0},
+    {10, 0.1, 0.9, 0, 0}, {12, 0.05, 0.9, 0, 1},  {8, 0.02, 0.9, 0.1, 1},
+    {6, 0.1, 0, 0, 1},    {9, 0.1, 0.5, 0.01, 0},
 };
 #define SGD_CASES 5
 
@@ -597,17 +612,18 @@ static void sgd_case(Case *c, int index, Rng *rng)
     case_real(c, s->weight_decay);
     if (s->with_state) c->tags |= TAG_STATE;
     if (s->weight_decay > 0) c->tags |= TAG_DECAY;
-    case_describe(c, "n = %d, lr %g, momentum %g, weight_decay %g, velocity %s on entry", s->n, s->lr,
-                  s->momentum, s->weight_decay, s->with_state ? "NOT zero" : "zero");
+    case_describe(c, "n = %d, lr %g, momentum %g, weight_decay %g, velocity %s on entry", s->n,
+                  s->lr, s->momentum, s->weight_decay, s->with_state ? "NOT zero" : "zero");
     case_factor(c, s->lr, "lr = %g", s->lr);
     case_factor(c, 1 / s->lr, "1/lr = 1/%g", s->lr);
 
     Network *net = one_weight_network(s->n, param->value, grad->value);
-    Optimizer *opt = sgd_create(net, (SgdConfig){.lr = s->lr, .momentum = s->momentum,
-                                                 .weight_decay = s->weight_decay});
+    Optimizer *opt = sgd_create(
+        net, (SgdConfig){.lr = s->lr, .momentum = s->momentum, .weight_decay = s->weight_decay});
     memcpy(optimizer_state(opt, 0, 0)->data, velocity->value, (size_t)s->n * sizeof(double));
     optimizer_step(opt, net);
-    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data, (size_t)s->n * sizeof(double));
+    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data,
+           (size_t)s->n * sizeof(double));
     memcpy(velocity->expected, optimizer_state(opt, 0, 0)->data, (size_t)s->n * sizeof(double));
     optimizer_free(opt);
     network_free(net);
@@ -634,9 +650,7 @@ static void sgd_variant(const Case *c, double **pred, int kind)
             pred[2][k] = mu * v0[k] + lr * g;
             pred[0][k] = p0[k] - pred[2][k];
             break;
-        default:
-            pred[2][k] = mu * v0[k] + g;
-            pred[0][k] = p0[k] - lr * pred[2][k];
+        default: pred[2][k] = mu * v0[k] + g; pred[0][k] = p0[k] - lr * pred[2][k];
         }
     }
 }
@@ -666,9 +680,9 @@ static void predict_sgd_lr_in_velocity(const Case *c, double **pred, double *ret
 }
 
 static const Mistake sgd_mistakes[] = {
-    {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += v): "
-     "the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only while "
-     "lr never changes, and the stored velocity differs.",
+    {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
+     "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
+     "while lr never changes, and the stored velocity differs.",
      predict_sgd_cs231n},
     {"sgd_momentum_step ignores weight_decay: the gradient it uses is grad + weight_decay * param.",
      predict_sgd_no_decay},
@@ -683,12 +697,13 @@ static const Mistake sgd_mistakes[] = {
 typedef struct {
     int n, t;
     double lr;
-    double grad_scale;  /* small gradients make eps matter */
+    double grad_scale; /* small gradients make eps matter */
     int with_state;
 } AdamShape;
 
 static const AdamShape adam_shapes[] = {
-    {10, 1, 1e-3, 1, 0}, {10, 2, 1e-2, 1, 1}, {8, 10, 1e-2, 1, 1}, {6, 3, 0.1, 1e-4, 1}, {5, 1, 0.01, 1, 0},
+    {10, 1, 1e-3, 1, 0},  {10, 2, 1e-2, 1, 1}, {8, 10, 1e-2, 1, 1},
+    {6, 3, 0.1, 1e-4, 1}, {5, 1, 0.01, 1, 0},
 };
 #define ADAM_CASES 5
 #define ADAM_BETA1 0.9
@@ -718,20 +733,23 @@ static void adam_case(Case *c, int index, Rng *rng)
     case_real(c, ADAM_BETA1);
     case_real(c, ADAM_BETA2);
     case_real(c, ADAM_EPS);
-    case_describe(c, "n = %d, step t = %d, lr %g, beta1 %g, beta2 %g, eps %g, gradients of size %g, "
-                     "m and v %s on entry", s->n, s->t, s->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS,
-                  s->grad_scale, s->with_state ? "NOT zero" : "zero");
+    case_describe(c,
+                  "n = %d, step t = %d, lr %g, beta1 %g, beta2 %g, eps %g, gradients of size "
+                  "%g, m and v %s on entry",
+                  s->n, s->t, s->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, s->grad_scale,
+                  s->with_state ? "NOT zero" : "zero");
     case_factor(c, s->lr, "lr = %g", s->lr);
     case_factor(c, 1 / s->lr, "1/lr = 1/%g", s->lr);
 
     Network *net = one_weight_network(s->n, param->value, grad->value);
-    Optimizer *opt = adam_create(net, (AdamConfig){.lr = s->lr, .beta1 = ADAM_BETA1, .beta2 = ADAM_BETA2,
-                                                   .eps = ADAM_EPS});
+    Optimizer *opt = adam_create(
+        net, (AdamConfig){.lr = s->lr, .beta1 = ADAM_BETA1, .beta2 = ADAM_BETA2, .eps = ADAM_EPS});
     memcpy(optimizer_state(opt, 0, 0)->data, m->value, (size_t)s->n * sizeof(double));
     memcpy(optimizer_state(opt, 0, 1)->data, v->value, (size_t)s->n * sizeof(double));
     opt->steps = s->t - 1;
     optimizer_step(opt, net);
-    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data, (size_t)s->n * sizeof(double));
+    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data,
+           (size_t)s->n * sizeof(double));
     memcpy(m->expected, optimizer_state(opt, 0, 0)->data, (size_t)s->n * sizeof(double));
     memcpy(v->expected, optimizer_state(opt, 0, 1)->data, (size_t)s->n * sizeof(double));
     optimizer_free(opt);
@@ -794,11 +812,12 @@ static void predict_adam_no_sqrt(const Case *c, double **pred, double *ret)
 }
 
 static const Mistake adam_mistakes[] = {
-    {"adam_step is without bias correction: m and v start at 0, so early averages are too small; "
-     "step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
+    {"adam_step is without bias correction: m and v start at 0, so early averages are too "
+     "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
      predict_adam_no_correction},
-    {"adam_step multiplies by the bias correction where it must divide: mhat = m / (1 - beta1^t) "
-     "and vhat = v / (1 - beta2^t) (a bug a well-known JavaScript library shipped for years).",
+    {"adam_step multiplies by the bias correction where it must divide: mhat = m / (1 - "
+     "beta1^t) and vhat = v / (1 - beta2^t) (a bug a well-known JavaScript library shipped for "
+     "years).",
      predict_adam_multiplied},
     {"adam_step puts eps inside the square root: the step is lr * mhat / (sqrt(vhat) + eps).",
      predict_adam_eps_inside},
@@ -817,7 +836,8 @@ static const char *const sgd_momentum_step_formulas[] = {
 };
 
 static const char *const adam_step_formulas[] = {
-    "param[k] = param[k] - lr * mhat / (sqrt(vhat) + eps), with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t) of the new m and v",
+    "param[k] = param[k] - lr * mhat / (sqrt(vhat) + eps), with mhat = m / (1 - beta1^t) and "
+    "vhat = v / (1 - beta2^t) of the new m and v",
     "m[k] = beta1 * m[k] + (1 - beta1) * grad[k]",
     "v[k] = beta2 * v[k] + (1 - beta2) * grad[k]^2",
     NULL,

@@ -91,7 +91,8 @@ void index_text(const Arg *a, size_t i, char *bracket, size_t blen, char *named,
     for (int d = 0; d < a->ndim; d++) {
         if (bu < blen) bu += (size_t)snprintf(bracket + bu, blen - bu, "[%d]", index[d]);
         if (nu < nlen)
-            nu += (size_t)snprintf(named + nu, nlen - nu, "%s%s %d", d ? ", " : "", axis[d], index[d]);
+            nu += (size_t)snprintf(named + nu, nlen - nu, "%s%s %d", d ? ", " : "", axis[d],
+                                   index[d]);
     }
     if (nu < nlen) snprintf(named + nu, nlen - nu, ")");
 }
@@ -170,7 +171,8 @@ static const char *tag_words(unsigned tag)
 {
     switch (tag) {
     case TAG_STRIDE: return "the stride is more than 1: look at how the stride enters your indices";
-    case TAG_PAD: return "there is padding (pad > 0): look at how pad enters your indices and bounds";
+    case TAG_PAD:
+        return "there is padding (pad > 0): look at how pad enters your indices and bounds";
     case TAG_NONSQUARE:
         return "the kernel is not square (kH != kW): somewhere kH stands where kW belongs, or the "
                "reverse";
@@ -179,7 +181,8 @@ static const char *tag_words(unsigned tag)
     case TAG_OVERLAP:
         return "windows overlap (stride smaller than the window): an input under two windows "
                "must receive both shares (+=)";
-    case TAG_TIES: return "a window has several equal maxima: the contract says which one gets dout";
+    case TAG_TIES:
+        return "a window has several equal maxima: the contract says which one gets dout";
     case TAG_LARGE:
         return "the scores are large (near +-1000): exp overflows unless you subtract each row's "
                "maximum first";
@@ -189,9 +192,11 @@ static const char *tag_words(unsigned tag)
     case TAG_IMAGE:
         return "the input is an image (C > 1 and H*W > 1): look at the order in which you flatten "
                "(c, h, w) into a feature index";
-    case TAG_CHANNELS: return "there are several channels (C > 1): look at how c enters your indices";
+    case TAG_CHANNELS:
+        return "there are several channels (C > 1): look at how c enters your indices";
     case TAG_STATE:
-        return "the optimizer state is not zero on entry: the update must use the state it is given";
+        return "the optimizer state is not zero on entry: the update must use the state it is "
+               "given";
     case TAG_DECAY: return "weight_decay is not 0: it is added to the gradient first";
     case TAG_FILTERS: return "there are several filters (F > 1): look at how f enters your indices";
     default: return NULL;
@@ -221,8 +226,8 @@ static const char *tag_short(unsigned tag)
 
 /* The tags that every failing case has and no passing one. Returns 1 if
  * there are any. */
-static int case_pattern(const Case *cases, int n_cases, const unsigned *ran,
-                        const unsigned *failed, Hints *out)
+static int case_pattern(const Case *cases, int n_cases, const unsigned *ran, const unsigned *failed,
+                        Hints *out)
 {
     int passing = 0, failing = 0;
     for (int j = 0; j < n_cases; j++) {
@@ -249,8 +254,10 @@ static int case_pattern(const Case *cases, int n_cases, const unsigned *ran,
     if (count == 1)
         hints_add(out, "hint: it fails only when %s.", tag_words(found[0]));
     else
-        hints_add(out, "hint: it fails only when %s. (Those are also exactly the cases where %s: "
-                       "the cause may be there instead.)", tag_words(found[0]), also);
+        hints_add(out,
+                  "hint: it fails only when %s. (Those are also exactly the cases where %s: the "
+                  "cause may be there instead.)",
+                  tag_words(found[0]), also);
     return 1;
 }
 
@@ -351,23 +358,30 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     char bracket[96], named[96];
     if (nonfinite) {
         index_text(a, first_nonfinite, bracket, sizeof bracket, named, sizeof named);
-        hints_add(out, "hint: %s has %zu NaN or infinite entries (the first is %s): an overflow (exp of "
-               "a large number?), a division by zero, or a value read before it was written.\n", a->name, nonfinite, bracket);
+        hints_add(out,
+                  "hint: %s has %zu NaN or infinite entries (the first is %s): an overflow (exp "
+                  "of a large number?), a division by zero, or a value read before it was "
+                  "written.\n",
+                  a->name, nonfinite, bracket);
         return 1;
     }
     if (a->role == ROLE_OUT && untouched == n) {
-        hints_add(out, "hint: %s is never written: it still holds what the array held before the call "
-               "(garbage). Your function must write every entry.\n", a->name);
+        hints_add(out,
+                  "hint: %s is never written: it still holds what the array held before the "
+                  "call (garbage). Your function must write every entry.\n",
+                  a->name);
         return 1;
     }
     if (a->role == ROLE_INOUT && untouched == n) {
         hints_add(out, "hint: %s is not changed at all: the function must update it in place.\n",
-               a->name);
+                  a->name);
         return 1;
     }
     if (a->role == ROLE_OUT && added == n) {
-        hints_add(out, "hint: %s was added to (+=) without being set first: it holds garbage on entry, "
-               "so give it its first value with = (or set it to 0) before adding.\n", a->name);
+        hints_add(out,
+                  "hint: %s was added to (+=) without being set first: it holds garbage on "
+                  "entry, so give it its first value with = (or set it to 0) before adding.\n",
+                  a->name);
         return 1;
     }
     if (zero == n && n > 1) {
@@ -376,9 +390,13 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     }
     if (a->role == ROLE_OUT && untouched) {
         index_text(a, first_untouched, bracket, sizeof bracket, named, sizeof named);
-        hints_add(out, "hint: %zu entries of %s are never written (the first is %s %s): they still hold "
-               "the garbage the array held before the call.%s\n", untouched, a->name, bracket, named,
-               c->has_windows && c->pad > 0 ? " Entries under the padding must be written too (0)." : "");
+        hints_add(out,
+                  "hint: %zu entries of %s are never written (the first is %s %s): they still "
+                  "hold the garbage the array held before the call.%s\n",
+                  untouched, a->name, bracket, named,
+                  c->has_windows && c->pad > 0
+                      ? " Entries under the padding must be written too (0)."
+                      : "");
         return 1;
     }
 
@@ -397,31 +415,42 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         if (residual <= 1e-7 * largest && fabs(k - 1) > 1e-6) {
             const char *what = a->role == ROLE_INOUT ? "the change in " : "";
             if (is_factor(k, -1)) {
-                hints_add(out, "hint: wrong sign: %s%s is exactly minus the right answer. Look for a "
-                       "subtraction the wrong way round, or a minus sign that should not be there.\n", what, a->name);
+                hints_add(
+                    out,
+                    "hint: wrong sign: %s%s is exactly minus the right answer. Look for a "
+                    "subtraction the wrong way round, or a minus sign that should not be "
+                    "there.\n",
+                    what, a->name);
                 return 1;
             }
             static const Factor logs[] = {
-                {1.4426950408889634, "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
+                {1.4426950408889634,
+                 "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
                 {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
                 {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
             };
             for (int f = 0; f < 3; f++)
                 if (is_factor(k, logs[f].value)) {
-                    hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name, logs[f].name);
+                    hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name,
+                              logs[f].name);
                     return 1;
                 }
             for (int f = 0; f < c->n_factors; f++)
                 for (int sign = 1; sign >= -1; sign -= 2)
                     if (is_factor(k, sign * c->factors[f].value)) {
-                        hints_add(out, "hint: %s%s is off by a factor of %s%s: every entry is that many "
-                               "times the right one. Look for a division or multiplication by it "
-                               "that is missing or doubled.\n", what, a->name, c->factors[f].name,
-                               sign < 0 ? ", and of the wrong sign" : "");
+                        hints_add(
+                            out,
+                            "hint: %s%s is off by a factor of %s%s: every entry is that many "
+                            "times the right one. Look for a division or multiplication by it "
+                            "that is missing or doubled.\n",
+                            what, a->name, c->factors[f].name,
+                            sign < 0 ? ", and of the wrong sign" : "");
                         return 1;
                     }
-            hints_add(out, "hint: %s%s is off by a constant factor of %.6g: every entry is that many "
-                   "times the right one. A scale is missing or doubled somewhere.\n", what, a->name, k);
+            hints_add(out,
+                      "hint: %s%s is off by a constant factor of %.6g: every entry is that many "
+                      "times the right one. A scale is missing or doubled somewhere.\n",
+                      what, a->name, k);
             return 1;
         }
     }
@@ -446,8 +475,10 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         free(e);
         free(g);
         if (same) {
-            hints_add(out, "hint: %s holds the right numbers in the wrong places: check the index "
-                   "arithmetic, the order of the dimensions (%s) in your index formula.\n", a->name, a->axes);
+            hints_add(out,
+                      "hint: %s holds the right numbers in the wrong places: check the index "
+                      "arithmetic, the order of the dimensions (%s) in your index formula.\n",
+                      a->name, a->axes);
             return 1;
         }
     }
@@ -468,15 +499,18 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         if (agree_positive == n || agree_other == n) {
             const char *where = agree_positive == n ? "> 0" : "<= 0";
             const char *right = agree_positive == n ? "<= 0" : "> 0";
-            hints_add(out, "hint: %s is right where %s %s and wrong exactly where %s %s: look at what "
-                           "your function does there.", a->name, in->name, right, in->name, where);
+            hints_add(out,
+                      "hint: %s is right where %s %s and wrong exactly where %s %s: look at "
+                      "what your function does there.",
+                      a->name, in->name, right, in->name, where);
             printed++;
         }
     }
     /* where the wrong entries are: on the input grid of a windowed case */
     if (!printed && c->has_windows && a->on_input_grid && a->ndim >= 3) {
         int H = a->dims[a->ndim - 2], W = a->dims[a->ndim - 1];
-        size_t wrong = 0, wrong_overlap = 0, overlap_cells = 0, wrong_border = 0, wrong_uncovered = 0;
+        size_t wrong = 0, wrong_overlap = 0, overlap_cells = 0, wrong_border = 0,
+               wrong_uncovered = 0;
         int reach = c->pad > 0 ? c->pad : 1;
         for (size_t i = 0; i < n; i++) {
             int w = (int)(i % (size_t)W), h = (int)((i / (size_t)W) % (size_t)H);
@@ -490,16 +524,25 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
             wrong_uncovered += bad && cover == 0;
         }
         if (wrong && wrong_overlap == wrong && overlap_cells > wrong) {
-            hints_add(out, "hint: %s is wrong only at pixels under two or more overlapping windows: such a "
-                   "pixel must receive the sum of every window's share (+=), not the last one.\n", a->name);
+            hints_add(
+                out,
+                "hint: %s is wrong only at pixels under two or more overlapping windows: such a "
+                "pixel must receive the sum of every window's share (+=), not the last one.\n",
+                a->name);
             printed++;
         } else if (wrong && wrong_uncovered == wrong) {
-            hints_add(out, "hint: %s is wrong only at pixels no window reaches (rows or columns past the "
-                   "last window): nothing flows back to them, so they are 0.\n", a->name);
+            hints_add(
+                out,
+                "hint: %s is wrong only at pixels no window reaches (rows or columns past the "
+                "last window): nothing flows back to them, so they are 0.\n",
+                a->name);
             printed++;
         } else if (wrong && wrong_border == wrong && wrong < n / 2) {
-            hints_add(out, "hint: %s is right in the interior and wrong near the border: look at the "
-                   "padding, at the pixels where h = oh*stride - pad + i falls outside the image.\n", a->name);
+            hints_add(
+                out,
+                "hint: %s is right in the interior and wrong near the border: look at the "
+                "padding, at the pixels where h = oh*stride - pad + i falls outside the image.\n",
+                a->name);
             printed++;
         }
     }
@@ -510,7 +553,8 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         for (int b = 0; b < N; b++) {
             int ok = 1;
             for (size_t i = 0; i < item && ok; i++)
-                ok = entry_error(a, a->expected, a->got, (size_t)b * item + i, floor) < PASS_THRESHOLD;
+                ok = entry_error(a, a->expected, a->got, (size_t)b * item + i, floor) <
+                     PASS_THRESHOLD;
             if (ok) {
                 right++;
                 if (first_right < 0) first_right = b;
@@ -518,12 +562,15 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
             }
         }
         if (right > 0 && right < N) {
-            hints_add(out, "hint: %s is right for %s and wrong for the other images of the batch: does "
-                   "every image get the same treatment (the loop over n, the offset n*item)?\n", a->name,
-                   right == 1 ? (first_right == 0 ? "the first image only" : last_right == N - 1
-                                                                            ? "the last image only"
-                                                                            : "one image only")
-                              : "some images");
+            hints_add(out,
+                      "hint: %s is right for %s and wrong for the other images of the batch: "
+                      "does every image get the same treatment (the loop over n, the offset "
+                      "n*item)?\n",
+                      a->name,
+                      right == 1 ? (first_right == 0      ? "the first image only"
+                                    : last_right == N - 1 ? "the last image only"
+                                                          : "one image only")
+                                 : "some images");
             printed++;
         }
     }
@@ -549,16 +596,20 @@ int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, 
         const char *formula = NULL;
         size_t len = strlen(cases[first].args[a].name);
         for (const char *const *f = spec->formulas; f && *f && !formula; f++)
-            if (strncmp(*f, cases[first].args[a].name, len) == 0 && ((*f)[len] == '[' || (*f)[len] == ' '))
+            if (strncmp(*f, cases[first].args[a].name, len) == 0 &&
+                ((*f)[len] == '[' || (*f)[len] == ' '))
                 formula = *f;
         if (formula)
-            hints_add(out, "hint: no known mistake gives this answer. The definition is %s; work out "
-                           "the first wrong entry by hand from it, and compare with what your loops "
-                           "compute.", formula);
+            hints_add(out,
+                      "hint: no known mistake gives this answer. The definition is %s; work out "
+                      "the first wrong entry by hand from it, and compare with what your loops "
+                      "compute.",
+                      formula);
         else
-            hints_add(out, "hint: no known mistake gives this answer. Work out the first wrong entry by "
-                           "hand from the formula in the contract, and compare it with what your loops "
-                           "compute.");
+            hints_add(out,
+                      "hint: no known mistake gives this answer. Work out the first wrong entry "
+                      "by hand from the formula in the contract, and compare it with what your "
+                      "loops compute.");
     }
     return 0;
 }

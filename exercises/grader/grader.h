@@ -26,25 +26,25 @@
 
 /* What the function does with an array argument. */
 typedef enum {
-    ROLE_IN,     /* reads it only */
-    ROLE_OUT,    /* overwrites it: it holds garbage on entry */
-    ROLE_INOUT,  /* updates or adds to it: compared by how much it changed */
+    ROLE_IN,    /* reads it only */
+    ROLE_OUT,   /* overwrites it: it holds garbage on entry */
+    ROLE_INOUT, /* updates or adds to it: compared by how much it changed */
 } Role;
 
 typedef struct {
-    char name[16];          /* as in the contract: "x", "dw" */
-    char axes[32];          /* its index names, "n,c,h,w" */
+    char name[16]; /* as in the contract: "x", "dw" */
+    char axes[32]; /* its index names, "n,c,h,w" */
     Role role;
-    int is_int;             /* labels, keep: int arrays (always inputs) */
+    int is_int; /* labels, keep: int arrays (always inputs) */
     int ndim, dims[4];
     size_t size;
-    double *value;          /* what the function receives: input, initial value, or garbage */
+    double *value; /* what the function receives: input, initial value, or garbage */
     int *ivalue;
-    double *expected;       /* OUT, INOUT: the library's answer */
-    double *got;            /* after the call */
+    double *expected; /* OUT, INOUT: the library's answer */
+    double *got;      /* after the call */
     int *got_int;
-    int on_input_grid;      /* (N, C, H, W) on the case's input image: location hints apply */
-    int is_return;          /* the function's return value, not an array: never sent */
+    int on_input_grid; /* (N, C, H, W) on the case's input image: location hints apply */
+    int is_return;     /* the function's return value, not an array: never sent */
 } Arg;
 
 /* A number of the case a wrong answer may be off by ("N, the batch size"). */
@@ -55,25 +55,25 @@ typedef struct {
 
 /* Properties of a case, for hints like "fails only when the stride is 2". */
 enum {
-    TAG_STRIDE = 1 << 0,      /* stride > 1 */
-    TAG_PAD = 1 << 1,         /* pad > 0 */
-    TAG_NONSQUARE = 1 << 2,   /* kH != kW */
-    TAG_BATCH = 1 << 3,       /* N > 1 */
-    TAG_OVERLAP = 1 << 4,     /* windows overlap */
-    TAG_TIES = 1 << 5,        /* max-pool windows with tied maxima */
-    TAG_LARGE = 1 << 6,       /* logits near +-1000 */
-    TAG_ACCUMULATE = 1 << 7,  /* the output starts nonzero and must be added to */
-    TAG_EVAL = 1 << 8,        /* evaluation mode */
-    TAG_IMAGE = 1 << 9,       /* fc on images: C > 1 and H*W > 1 */
-    TAG_CHANNELS = 1 << 10,   /* C > 1 */
-    TAG_STATE = 1 << 11,      /* optimizer state nonzero on entry */
-    TAG_DECAY = 1 << 12,      /* weight decay > 0 */
-    TAG_FILTERS = 1 << 13,    /* F > 1 */
+    TAG_STRIDE = 1 << 0,     /* stride > 1 */
+    TAG_PAD = 1 << 1,        /* pad > 0 */
+    TAG_NONSQUARE = 1 << 2,  /* kH != kW */
+    TAG_BATCH = 1 << 3,      /* N > 1 */
+    TAG_OVERLAP = 1 << 4,    /* windows overlap */
+    TAG_TIES = 1 << 5,       /* max-pool windows with tied maxima */
+    TAG_LARGE = 1 << 6,      /* logits near +-1000 */
+    TAG_ACCUMULATE = 1 << 7, /* the output starts nonzero and must be added to */
+    TAG_EVAL = 1 << 8,       /* evaluation mode */
+    TAG_IMAGE = 1 << 9,      /* fc on images: C > 1 and H*W > 1 */
+    TAG_CHANNELS = 1 << 10,  /* C > 1 */
+    TAG_STATE = 1 << 11,     /* optimizer state nonzero on entry */
+    TAG_DECAY = 1 << 12,     /* weight decay > 0 */
+    TAG_FILTERS = 1 << 13,   /* F > 1 */
 };
 #define TAG_COUNT 14
 
 typedef struct {
-    char what[256];         /* the case in words: shapes and options */
+    char what[256]; /* the case in words: shapes and options */
     unsigned tags;
     int ints[MAX_INTS];
     int n_ints;
@@ -81,11 +81,11 @@ typedef struct {
     int n_reals;
     Arg args[MAX_ARGS];
     int n_args;
-    int has_return;         /* the function returns a double */
+    int has_return; /* the function returns a double */
     double ret_expected, ret_got;
     Factor factors[MAX_FACTORS];
     int n_factors;
-    int numeric_skip;       /* a kink (tied maxima): no numerical check */
+    int numeric_skip; /* a kink (tied maxima): no numerical check */
     /* the window geometry, for hints about the border and overlaps */
     int has_windows;
     int N, C, H, W, kH, kW, stride, pad, out_h, out_w;
@@ -96,13 +96,13 @@ typedef struct {
  * (NULL for inputs), *ret the expected return value; predict changes what
  * the mistake changes. */
 typedef struct {
-    const char *hint;       /* what is wrong and where to look: one or two sentences */
+    const char *hint; /* what is wrong and where to look: one or two sentences */
     void (*predict)(const Case *c, double **pred, double *ret);
 } Mistake;
 
 typedef struct {
-    const char *name;       /* "conv_backward" */
-    const char *topic;      /* "conv": the file conv.c */
+    const char *name;  /* "conv_backward" */
+    const char *topic; /* "conv": the file conv.c */
     int n_cases;
     /* Builds case `index`: arguments (garbage in OUT arrays), expected
      * answers, tags, factors. */
@@ -119,8 +119,8 @@ typedef struct {
 } FunctionSpec;
 
 /* The functions, in the order the exercises are done. */
-extern const FunctionSpec im2col_specs[], conv_specs[], relu_specs[], maxpool_specs[],
-    fc_specs[], softmax_specs[], batchnorm_specs[], dropout_specs[], optim_specs[];
+extern const FunctionSpec im2col_specs[], conv_specs[], relu_specs[], maxpool_specs[], fc_specs[],
+    softmax_specs[], batchnorm_specs[], dropout_specs[], optim_specs[];
 
 /* ---- building cases (cases_common.c) ---------------------------------------- */
 
@@ -131,8 +131,7 @@ Arg *case_int_array(Case *c, const char *name, size_t size);
 Arg *case_return(Case *c, const char *name);
 void case_ints(Case *c, int count, const int *values);
 void case_real(Case *c, double value);
-void case_factor(Case *c, double value, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void case_factor(Case *c, double value, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void case_describe(Case *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void case_windows(Case *c, int N, int C, int H, int W, int kH, int kW, int stride, int pad);
 void case_free(Case *c);
@@ -193,17 +192,17 @@ void index_text(const Arg *a, size_t i, char *bracket, size_t blen, char *named,
 
 typedef enum {
     RUN_OK,
-    RUN_MISSING,     /* the function is not defined */
+    RUN_MISSING, /* the function is not defined */
     RUN_TIMEOUT,
-    RUN_CRASH,       /* a signal, a sanitizer report */
-    RUN_EXITED,      /* ended the program without returning */
-    RUN_INTERNAL,    /* the grader's own failure */
+    RUN_CRASH,    /* a signal, a sanitizer report */
+    RUN_EXITED,   /* ended the program without returning */
+    RUN_INTERNAL, /* the grader's own failure */
 } RunStatus;
 
 typedef struct {
     RunStatus status;
-    char message[1024];   /* for a crash: what, where, which array */
-    char output[1024];    /* the first lines the function printed */
+    char message[1024]; /* for a crash: what, where, which array */
+    char output[1024];  /* the first lines the function printed */
 } RunResult;
 
 void sandbox_init(double timeout_seconds);

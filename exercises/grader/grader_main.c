@@ -34,8 +34,8 @@ typedef struct {
 } Topic;
 
 static const Topic topics[] = {
-    {"im2col", im2col_specs}, {"conv", conv_specs},       {"relu", relu_specs},
-    {"maxpool", maxpool_specs}, {"fc", fc_specs},         {"softmax", softmax_specs},
+    {"im2col", im2col_specs},       {"conv", conv_specs},       {"relu", relu_specs},
+    {"maxpool", maxpool_specs},     {"fc", fc_specs},           {"softmax", softmax_specs},
     {"batchnorm", batchnorm_specs}, {"dropout", dropout_specs}, {"optim", optim_specs},
 };
 #define TOPIC_COUNT (int)(sizeof topics / sizeof topics[0])
@@ -48,18 +48,18 @@ typedef struct {
 } Options;
 
 typedef struct {
-    char state[16];      /* ok, missing, compile, link */
-    char path[1024];     /* runner, or the log of the failure */
-    char log[1024];      /* compiler warnings (state ok) */
+    char state[16];  /* ok, missing, compile, link */
+    char path[1024]; /* runner, or the log of the failure */
+    char log[1024];  /* compiler warnings (state ok) */
 } TopicStatus;
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: grader --status FILE --dir DIR [--only TOPIC,...] [--seed N] [--timeout SECONDS]\n"
-            "              [--verbose]\n"
-            "       grader --list\n"
-            "Run it with `make grade [EXERCISES=DIR] [EX=TOPIC]`, which compiles DIR's files first.\n");
+    fprintf(
+        to,
+        "usage: grader --status FILE --dir DIR [--only TOPIC,...] [--seed N] [--timeout "
+        "SECONDS]\n              [--verbose]\n       grader --list\nRun it with `make grade "
+        "[EXERCISES=DIR] [EX=TOPIC]`, which compiles DIR's files first.\n");
 }
 
 /* ---- printing ------------------------------------------------------------- */
@@ -132,7 +132,7 @@ static int print_file_head(const char *path, int lines, const char *indent)
 
 typedef struct {
     Comparison cmp[MAX_ARGS];
-    double numeric[MAX_ARGS];   /* -1: not a gradient, or not checked */
+    double numeric[MAX_ARGS]; /* -1: not a gradient, or not checked */
     int input_changed[MAX_ARGS];
     int failed;
 } CaseResult;
@@ -144,7 +144,9 @@ static void evaluate_case(const FunctionSpec *spec, Case *c, CaseResult *r)
         Arg *arg = &c->args[a];
         r->numeric[a] = -1;
         if (arg->role == ROLE_IN) {
-            if (arg->is_int) r->input_changed[a] = memcmp(arg->ivalue, arg->got_int, arg->size * sizeof(int)) != 0;
+            if (arg->is_int)
+                r->input_changed[a] =
+                    memcmp(arg->ivalue, arg->got_int, arg->size * sizeof(int)) != 0;
             else
                 for (size_t i = 0; i < arg->size && !r->input_changed[a]; i++)
                     r->input_changed[a] = memcmp(&arg->value[i], &arg->got[i], sizeof(double)) != 0;
@@ -153,7 +155,13 @@ static void evaluate_case(const FunctionSpec *spec, Case *c, CaseResult *r)
             continue;
         }
         r->cmp[a] = compare_arg(arg);
-        if (spec->numeric && !c->numeric_skip) r->numeric[a] = spec->numeric(c, a);
+        int finite = 1;
+        for (size_t i = 0; i < arg->size && finite; i++) finite = isfinite(arg->got[i]);
+        /* a NaN would vanish from the checker's largest error: count it as the worst */
+        if (spec->numeric && !c->numeric_skip) {
+            r->numeric[a] = spec->numeric(c, a);
+            if (!finite && r->numeric[a] >= 0) r->numeric[a] = INFINITY;
+        }
         if (!r->cmp[a].ok || r->numeric[a] >= GRADCHECK_PASS) r->failed = 1;
     }
 }
@@ -191,12 +199,17 @@ static void print_case_line(int index, int count, const Case *c)
 
 static void print_case_list(const CaseResult *results, int ran, int count, RunStatus stop)
 {
-    const char *stopped = stop == RUN_TIMEOUT ? "timed out" : stop == RUN_CRASH ? "crashed"
-                          : stop == RUN_EXITED ? "exited" : "not run";
+    const char *stopped = stop == RUN_TIMEOUT  ? "timed out"
+                          : stop == RUN_CRASH  ? "crashed"
+                          : stop == RUN_EXITED ? "exited"
+                                               : "not run";
     printf("      cases:");
     for (int j = 0; j < count; j++)
         printf(" %d %s%s", j + 1,
-               j > ran ? "not run" : j == ran ? stopped : results[j].failed ? "FAIL" : "ok",
+               j > ran             ? "not run"
+               : j == ran          ? stopped
+               : results[j].failed ? "FAIL"
+                                   : "ok",
                j + 1 < count ? "," : "\n");
 }
 
@@ -218,7 +231,8 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
     for (; ran < n; ran++) {
         run = sandbox_run(runner, spec->name, &cases[ran]);
         if (run.status != RUN_OK) break;
-        if (!printed_output[0] && run.output[0]) snprintf(printed_output, sizeof printed_output, "%s", run.output);
+        if (!printed_output[0] && run.output[0])
+            snprintf(printed_output, sizeof printed_output, "%s", run.output);
     }
     if (run.status == RUN_OK && run.output[0] && !printed_output[0])
         snprintf(printed_output, sizeof printed_output, "%s", run.output);
@@ -259,8 +273,8 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
                 print_case_line(j, n, &cases[j]);
                 for (int a = 0; a < cases[j].n_args; a++) {
                     if (cases[j].args[a].role == ROLE_IN) continue;
-                    printf("          %s: max relative error %.1e against the library", cases[j].args[a].name,
-                           results[j].cmp[a].max_error);
+                    printf("          %s: max relative error %.1e against the library",
+                           cases[j].args[a].name, results[j].cmp[a].max_error);
                     if (results[j].numeric[a] >= 0)
                         printf(", %.1e against the numerical gradient", results[j].numeric[a]);
                     printf("\n");
@@ -290,7 +304,8 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
             Arg *arg = &c->args[a];
             if (r->input_changed[a]) {
                 printf("      %s: your function changed this input (it is read-only: the caller "
-                       "still needs it)\n", arg->name);
+                       "still needs it)\n",
+                       arg->name);
                 continue;
             }
             if (arg->role == ROLE_IN) continue;
@@ -298,7 +313,9 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
             if (r->cmp[a].ok && !numeric_bad) continue;
             printf("      %s: ", arg->name);
             if (!r->cmp[a].ok) {
-                if (arg->size > 1) printf("%zu of %zu entries wrong; the first, ", r->cmp[a].wrong_count, arg->size);
+                if (arg->size > 1)
+                    printf("%zu of %zu entries wrong; the first, ", r->cmp[a].wrong_count,
+                           arg->size);
                 print_value_pair(arg, r->cmp[a].first_wrong);
                 printf("\n");
             } else {
@@ -306,10 +323,12 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
             }
             if (r->numeric[a] >= 0)
                 printf("          against the numerical gradient: max relative error %.1e (a right "
-                       "answer is below %.0e)\n", r->numeric[a], GRADCHECK_PASS);
+                       "answer is below %.0e)\n",
+                       r->numeric[a], GRADCHECK_PASS);
             unsigned status[MAX_CASES];
             for (int j = 0; j < n; j++) {
-                status[j] = j >= ran ? 2 : !results[j].cmp[a].ok || results[j].numeric[a] >= GRADCHECK_PASS;
+                status[j] =
+                    j >= ran ? 2 : !results[j].cmp[a].ok || results[j].numeric[a] >= GRADCHECK_PASS;
             }
             diagnose_arg(spec, cases, n, failed_first, a, status, &hints);
         }
@@ -429,7 +448,8 @@ int main(int argc, char **argv)
             o.timeout = strtod(next, &end);
             i++;
             if (!*next || *end || !(o.timeout >= 0.1 && o.timeout <= 600)) {
-                fprintf(stderr, "grader: --timeout %s: give a number of seconds from 0.1 to 600\n", next);
+                fprintf(stderr, "grader: --timeout %s: give a number of seconds from 0.1 to 600\n",
+                        next);
                 return 2;
             }
         } else {
@@ -476,8 +496,9 @@ int main(int argc, char **argv)
             print_file_head(s->path, 12, "    ");
             why = "0 points: the file does not compile";
         } else if (strcmp(s->state, "link") == 0) {
-            printf("  %s.c does not link (a function defined twice, or one that no file defines):\n",
-                   topic->topic);
+            printf(
+                "  %s.c does not link (a function defined twice, or one that no file defines):\n",
+                topic->topic);
             print_file_head(s->path, 8, "    ");
             why = "0 points: the file does not link";
         } else {
@@ -486,8 +507,10 @@ int main(int argc, char **argv)
         for (const FunctionSpec *spec = topic->specs; spec->name; spec++) {
             if (!selected(o.only, topic->topic, spec->name)) continue;
             total++;
-            if (why) print_name(spec->name, why);
-            else score += grade_function(spec, s->path, &o);
+            if (why)
+                print_name(spec->name, why);
+            else
+                score += grade_function(spec, s->path, &o);
         }
     }
     sandbox_cleanup();

@@ -81,7 +81,7 @@ typedef struct {
     double reals[MAX_ITEMS];
     int n_ints, n_reals, n_arrays;
     char names[MAX_ITEMS][16];
-    char kinds[MAX_ITEMS];        /* 'd' double, 'i' int */
+    char kinds[MAX_ITEMS]; /* 'd' double, 'i' int */
     uint64_t counts[MAX_ITEMS];
     void *arrays[MAX_ITEMS];
 } Request;
@@ -91,7 +91,10 @@ static int read_exact(FILE *f, void *buf, size_t bytes)
     return fread(buf, 1, bytes, f) == bytes ? 0 : -1;
 }
 
-static int read_u32(FILE *f, uint32_t *v) { return read_exact(f, v, sizeof *v); }
+static int read_u32(FILE *f, uint32_t *v)
+{
+    return read_exact(f, v, sizeof *v);
+}
 
 static int read_request(const char *path, Request *r)
 {
@@ -169,8 +172,8 @@ static int call(const Request *r, double *result)
     else if (IS(conv_forward))
         conv_forward(D(0), D(1), D(2), I(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), D(3));
     else if (IS(conv_backward))
-        conv_backward(D(0), D(1), D(2), I(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8),
-                      D(3), D(4), D(5));
+        conv_backward(D(0), D(1), D(2), I(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), D(3),
+                      D(4), D(5));
     else if (IS(relu_forward))
         relu_forward(D(0), I(0), D(1));
     else if (IS(relu_backward))
@@ -245,7 +248,7 @@ static void child(const char *dir, unsigned seconds)
     close(out);
     signal(SIGPIPE, SIG_DFL);
     setvbuf(stdout, NULL, _IONBF, 0); /* what it printed survives a crash */
-    alarm(seconds); /* the time limit: SIGALRM ends the child */
+    alarm(seconds);                   /* the time limit: SIGALRM ends the child */
     _exit(run_one(request, response));
 }
 
@@ -274,10 +277,14 @@ static int serve(const char *dir)
         pid_t pid = fork();
         if (pid == 0) child(dir, seconds);
         int status = 0;
-        if (pid < 0) snprintf(answer, sizeof answer, "exit 3\n");
-        else if (waitpid(pid, &status, 0) != pid) snprintf(answer, sizeof answer, "exit 3\n");
-        else if (WIFSIGNALED(status)) snprintf(answer, sizeof answer, "signal %d\n", WTERMSIG(status));
-        else snprintf(answer, sizeof answer, "exit %d\n", WEXITSTATUS(status));
+        if (pid < 0)
+            snprintf(answer, sizeof answer, "exit 3\n");
+        else if (waitpid(pid, &status, 0) != pid)
+            snprintf(answer, sizeof answer, "exit 3\n");
+        else if (WIFSIGNALED(status))
+            snprintf(answer, sizeof answer, "signal %d\n", WTERMSIG(status));
+        else
+            snprintf(answer, sizeof answer, "exit %d\n", WEXITSTATUS(status));
         if (write(1, answer, strlen(answer)) < 0) return 1;
     }
     return 0;

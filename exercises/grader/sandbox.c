@@ -72,9 +72,15 @@ void sandbox_cleanup(void)
 
 /* ---- the request and the response (the runner's format) ------------------ */
 
-static void put(FILE *f, const void *data, size_t bytes) { fwrite(data, 1, bytes, f); }
+static void put(FILE *f, const void *data, size_t bytes)
+{
+    fwrite(data, 1, bytes, f);
+}
 
-static void put_u32(FILE *f, uint32_t v) { put(f, &v, sizeof v); }
+static void put_u32(FILE *f, uint32_t v)
+{
+    put(f, &v, sizeof v);
+}
 
 static int write_request(const char *function, const Case *c)
 {
@@ -99,13 +105,18 @@ static int write_request(const char *function, const Case *c)
         put(f, a->name, strlen(a->name));
         put(f, &kind, 1);
         put(f, &count, sizeof count);
-        if (a->is_int) put(f, a->ivalue, a->size * sizeof(int));
-        else put(f, a->value, a->size * sizeof(double));
+        if (a->is_int)
+            put(f, a->ivalue, a->size * sizeof(int));
+        else
+            put(f, a->value, a->size * sizeof(double));
     }
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static int take(FILE *f, void *data, size_t bytes) { return fread(data, 1, bytes, f) == bytes ? 0 : -1; }
+static int take(FILE *f, void *data, size_t bytes)
+{
+    return fread(data, 1, bytes, f) == bytes ? 0 : -1;
+}
 
 /* 0 if the response is complete; fills got, got_int, ret_got. */
 static int read_response(Case *c)
@@ -115,8 +126,8 @@ static int read_response(Case *c)
     char magic[4];
     uint32_t n, sent = 0;
     for (int i = 0; i < c->n_args; i++) sent += !c->args[i].is_return;
-    int bad = take(f, magic, 4) || memcmp(magic, "EXRS", 4) != 0 || take(f, &c->ret_got, sizeof(double)) ||
-              take(f, &n, sizeof n) || n != sent;
+    int bad = take(f, magic, 4) || memcmp(magic, "EXRS", 4) != 0 ||
+              take(f, &c->ret_got, sizeof(double)) || take(f, &n, sizeof n) || n != sent;
     for (int i = 0; !bad && i < c->n_args; i++) {
         Arg *a = &c->args[i];
         if (a->is_return) {
@@ -237,8 +248,9 @@ static void name_address(uintptr_t address, const ArrayPlace *places, int count,
     for (int i = 0; i < count; i++) {
         const ArrayPlace *a = &places[i];
         uintptr_t distance = address < a->address ? a->address - address
-                             : address >= a->address + a->bytes ? address - (a->address + a->bytes) + 1
-                                                                 : 0;
+                             : address >= a->address + a->bytes
+                                 ? address - (a->address + a->bytes) + 1
+                                 : 0;
         if (distance < best_distance) {
             best = a;
             best_distance = distance;
@@ -286,7 +298,8 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
         snprintf(shown, sizeof shown, "%s", base);
         char *colon = strchr(shown, ':');
         if (colon && (colon = strchr(colon + 1, ':')) != NULL) *colon = 0;
-        snprintf(out, len, "undefined behaviour at %s: %s", shown, message + strlen("runtime error: "));
+        snprintf(out, len, "undefined behaviour at %s: %s", shown,
+                 message + strlen("runtime error: "));
         return;
     }
     if (!asan) {
@@ -322,8 +335,9 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
     } else if (strcmp(kind_word, "SEGV") == 0) {
         int zero_page = strstr(asan, "zero page") != NULL;
         snprintf(out, len, "segmentation fault%s%s: %s", in, where,
-                 zero_page ? "a NULL pointer was used" : "a pointer into memory that is not yours "
-                                                         "(an index far out of range?)");
+                 zero_page ? "a NULL pointer was used"
+                           : "a pointer into memory that is not yours "
+                             "(an index far out of range?)");
     } else if (strcmp(kind_word, "stack-overflow") == 0) {
         snprintf(out, len, "stack overflow%s%s: endless recursion, or a very large local array", in,
                  where);
@@ -338,8 +352,8 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
 /* ---- the runner server and one call ---------------------------------------- */
 
 static struct {
-    pid_t pid;          /* 0: not running */
-    int to, from;       /* pipes to its stdin and from its stdout */
+    pid_t pid;    /* 0: not running */
+    int to, from; /* pipes to its stdin and from its stdout */
     char runner[1024];
 } server;
 
@@ -425,9 +439,12 @@ static int server_call(double seconds, int *status)
         if (used + 1 >= sizeof line) return -1;
     }
     int value;
-    if (sscanf(line, "exit %d", &value) == 1) *status = (value & 0xff) << 8;  /* as W_EXITCODE */
-    else if (sscanf(line, "signal %d", &value) == 1) *status = value & 0x7f;   /* as a signal */
-    else return -1;
+    if (sscanf(line, "exit %d", &value) == 1)
+        *status = (value & 0xff) << 8; /* as W_EXITCODE */
+    else if (sscanf(line, "signal %d", &value) == 1)
+        *status = value & 0x7f; /* as a signal */
+    else
+        return -1;
     return 1;
 }
 
@@ -442,7 +459,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
     }
     if (server.pid && strcmp(server.runner, runner) != 0) server_stop(0);
     if (!server.pid && server_start(runner) != 0) {
-        snprintf(result.message, sizeof result.message, "cannot start %s: %s", runner, strerror(errno));
+        snprintf(result.message, sizeof result.message, "cannot start %s: %s", runner,
+                 strerror(errno));
         return result;
     }
     int status = 0;
@@ -464,7 +482,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
         result.status = RUN_TIMEOUT;
         snprintf(result.message, sizeof result.message,
                  "timed out: still running after %g s (an endless loop? a loop bound that never "
-                 "changes?)", time_limit);
+                 "changes?)",
+                 time_limit);
     } else if (WIFSIGNALED(status)) {
         result.status = RUN_CRASH;
         int sig = WTERMSIG(status);
@@ -475,8 +494,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
         else if (log && (strstr(log, "AddressSanitizer") || strstr(log, "runtime error:")))
             explain_report(log, c, result.message, sizeof result.message);
         else
-            snprintf(result.message, sizeof result.message, "crashed: killed by signal %d (%s)", sig,
-                     strsignal(sig));
+            snprintf(result.message, sizeof result.message, "crashed: killed by signal %d (%s)",
+                     sig, strsignal(sig));
     } else if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
         if (code == 0 && read_response(c) == 0) {
@@ -487,8 +506,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
             result.status = RUN_CRASH;
             explain_report(log ? log : "", c, result.message, sizeof result.message);
         } else if (code == RUNNER_BAD_REQUEST || code == RUNNER_FAILED_EXEC) {
-            snprintf(result.message, sizeof result.message, "the runner %s failed (exit %d): %.300s",
-                     runner, code, log ? log : "");
+            snprintf(result.message, sizeof result.message,
+                     "the runner %s failed (exit %d): %.300s", runner, code, log ? log : "");
         } else {
             result.status = RUN_EXITED;
             snprintf(result.message, sizeof result.message,
