@@ -113,7 +113,7 @@ void hints_add(Hints *h, const char *fmt, ...)
 
 /* ---- the catalogue -------------------------------------------------------- */
 
-static double **prediction_alloc(const Case *c)
+double **prediction_alloc(const Case *c)
 {
     double **pred = xcalloc(MAX_ARGS, sizeof *pred);
     for (int a = 0; a < c->n_args; a++)
@@ -124,7 +124,7 @@ static double **prediction_alloc(const Case *c)
     return pred;
 }
 
-static void prediction_free(double **pred)
+void prediction_free(double **pred)
 {
     for (int a = 0; a < MAX_ARGS; a++) free(pred[a]);
     free(pred);

@@ -185,6 +185,11 @@ void hints_add(Hints *h, const char *fmt, ...) __attribute__((format(printf, 2, 
 int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, int a,
                  const unsigned *arg_status, Hints *out);
 
+/* What a mistake predicts: one array per OUT and INOUT arg (a copy of the
+ * expected answer to start from), NULL for inputs. */
+double **prediction_alloc(const Case *c);
+void prediction_free(double **pred);
+
 /* The index of entry i as "[1][0][2]" and "(n 1, c 0, h 2)". */
 void index_text(const Arg *a, size_t i, char *bracket, size_t blen, char *named, size_t nlen);
 

@@ -45,6 +45,7 @@ typedef struct {
     unsigned long seed;
     double timeout;
     int verbose;
+    int check_catalogue;
 } Options;
 
 typedef struct {
@@ -347,6 +348,76 @@ done:
     return passed;
 }
 
+static int selected(const char *only, const char *topic, const char *function);
+
+/* ---- checking the catalogue ------------------------------------------------- */
+
+/* For every catalogued mistake: if a student's function gave exactly that
+ * mistake's answers, would the grader fail it with that mistake's
+ * diagnosis? A mistake that never changes an answer in these cases, or
+ * that another one earlier in the list hides, is reported. Runs no
+ * student code. Returns the number of problems. */
+static int check_catalogue(const Options *o)
+{
+    int problems = 0, checked = 0;
+    for (int t = 0; t < TOPIC_COUNT; t++)
+        for (const FunctionSpec *spec = topics[t].specs; spec->name; spec++) {
+            if (!selected(o->only, topics[t].topic, spec->name)) continue;
+            for (int k = 0; k < spec->n_mistakes; k++) {
+                const Mistake *m = &spec->mistakes[k];
+                Case cases[MAX_CASES];
+                CaseResult results[MAX_CASES];
+                Rng rng;
+                rng_seed(&rng, o->seed + 1000 * (uint64_t)k);
+                memset(cases, 0, sizeof cases);
+                int first = -1, n = spec->n_cases;
+                for (int j = 0; j < n; j++) {
+                    Case *c = &cases[j];
+                    spec->make_case(c, j, &rng);
+                    double **pred = prediction_alloc(c);
+                    double ret = c->has_return ? c->args[c->n_args - 1].expected[0] : 0;
+                    m->predict(c, pred, &ret);
+                    for (int a = 0; a < c->n_args; a++) {
+                        Arg *arg = &c->args[a];
+                        if (arg->is_int) memcpy(arg->got_int, arg->ivalue, arg->size * sizeof(int));
+                        else memcpy(arg->got, pred[a] ? pred[a] : arg->value, arg->size * sizeof(double));
+                    }
+                    if (c->has_return) c->args[c->n_args - 1].got[0] = c->ret_got = ret;
+                    prediction_free(pred);
+                    evaluate_case(spec, c, &results[j]);
+                    if (results[j].failed && first < 0) first = j;
+                }
+                checked++;
+                int found = 0;
+                if (first >= 0) {
+                    Hints hints = {.count = 0};
+                    for (int a = 0; a < cases[first].n_args; a++) {
+                        if (results[first].cmp[a].ok) continue;
+                        unsigned status[MAX_CASES];
+                        for (int j = 0; j < n; j++) status[j] = !results[j].cmp[a].ok;
+                        diagnose_arg(spec, cases, n, first, a, status, &hints);
+                    }
+                    for (int h = 0; h < hints.count; h++)
+                        found |= strncmp(hints.text[h], "diagnosis: ", 11) == 0 &&
+                                 strcmp(hints.text[h] + 11, m->hint) == 0;
+                    if (!found) {
+                        printf("%s: mistake %d is diagnosed as something else:\n  %.100s\n",
+                               spec->name, k + 1, m->hint);
+                        print_hints(&hints, "    ");
+                    }
+                } else {
+                    printf("%s: mistake %d never changes an answer in these cases:\n  %.100s\n",
+                           spec->name, k + 1, m->hint);
+                }
+                problems += !found;
+                for (int j = 0; j < n; j++) case_free(&cases[j]);
+            }
+        }
+    printf("catalogue: %d mistakes, %d diagnosed as themselves, %d problems\n", checked,
+           checked - problems, problems);
+    return problems;
+}
+
 /* ---- topics --------------------------------------------------------------- */
 
 static int read_status(const char *path, TopicStatus *status)
@@ -429,6 +500,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--check-catalogue") == 0) {
+            o.check_catalogue = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             o.verbose = 1;
         } else if (next && strcmp(a, "--status") == 0) {
@@ -458,11 +531,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (o.only && check_only(o.only) != 0) return 2;
+    if (o.check_catalogue) {
+#ifdef _OPENMP
+        omp_set_num_threads(1);
+#endif
+        return check_catalogue(&o) == 0 ? 0 : 1;
+    }
     if (!o.status_file || !o.dir) {
         usage(stderr);
         return 2;
     }
-    if (o.only && check_only(o.only) != 0) return 2;
     TopicStatus status[TOPIC_COUNT];
     memset(status, 0, sizeof status);
     if (read_status(o.status_file, status) != 0) {

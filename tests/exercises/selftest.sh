@@ -3,6 +3,8 @@
 #
 #   selftest.sh GRADER RUNNER_MAIN_O WORK_DIR
 #
+# 0. Every catalogued mistake, given as a function's answers, is diagnosed
+#    as itself (grader --check-catalogue: no student code runs).
 # 1. The shipped exercises/ score 0/M, every function "not implemented".
 # 2. tests/exercises/solutions scores M/M.
 # 3. Every folder of tests/exercises/mutants (one catalogued mistake each),
@@ -35,6 +37,11 @@ grade() {
 }
 
 show() { sed 's/^/    | /' "$OUT" | head -${1:-40}; }
+
+if "$GRADER" --check-catalogue >"$OUT" 2>&1; then ok; else
+    bad "grader --check-catalogue"
+    show
+fi
 
 M=$("$GRADER" --list | awk '{ n += NF - 1 } END { print n }')
 
