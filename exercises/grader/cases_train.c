@@ -756,7 +756,14 @@ static void adam_case(Case *c, int index, Rng *rng)
     network_free(net);
 }
 
-enum { ADAM_NO_CORRECTION, ADAM_MULTIPLIED, ADAM_EPS_INSIDE, ADAM_T_FROM_ZERO, ADAM_NO_SQRT };
+enum {
+    ADAM_NO_CORRECTION,
+    ADAM_MULTIPLIED,
+    ADAM_EPS_INSIDE,
+    ADAM_T_FROM_ZERO,
+    ADAM_NO_SQRT,
+    ADAM_EPS_BEFORE_CORRECTION,
+};
 
 static void adam_variant(const Case *c, double **pred, int kind)
 {
@@ -773,6 +780,7 @@ static void adam_variant(const Case *c, double **pred, int kind)
         case ADAM_MULTIPLIED: step = m * c1 / (sqrt(v * c2) + eps); break;
         case ADAM_EPS_INSIDE: step = mhat / sqrt(vhat + eps); break;
         case ADAM_NO_SQRT: step = mhat / (vhat + eps); break;
+        case ADAM_EPS_BEFORE_CORRECTION: step = sqrt(c2) / c1 * m / (sqrt(v) + eps); break;
         default: step = mhat / (sqrt(vhat) + eps);
         }
         pred[0][k] = c->args[0].value[k] - lr * step;
@@ -811,6 +819,12 @@ static void predict_adam_no_sqrt(const Case *c, double **pred, double *ret)
     adam_variant(c, pred, ADAM_NO_SQRT);
 }
 
+static void predict_adam_eps_before_correction(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_EPS_BEFORE_CORRECTION);
+}
+
 static const Mistake adam_mistakes[] = {
     {"adam_step is without bias correction: m and v start at 0, so early averages are too "
      "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
@@ -827,6 +841,10 @@ static const Mistake adam_mistakes[] = {
     {"adam_step divides by vhat instead of its square root: the step is lr * mhat / (sqrt(vhat) "
      "+ eps).",
      predict_adam_no_sqrt},
+    {"adam_step adds eps before the bias correction, as in the paper's faster form (lr sqrt(1 - "
+     "beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)); the contract, like PyTorch, adds eps to "
+     "sqrt(vhat). The two differ when the gradients are small.",
+     predict_adam_eps_before_correction},
 };
 
 static const char *const sgd_momentum_step_formulas[] = {

@@ -17,7 +17,7 @@ set -u
 GRADER=$1
 RUNNER_MAIN=$2
 WORK=$3
-DIR=$4
+DIR=${4%/}
 EX=${5:-}
 TOPICS="im2col conv relu maxpool fc softmax batchnorm dropout optim"
 
