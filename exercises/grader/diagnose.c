@@ -340,6 +340,54 @@ static const char *swapped_axes(const Arg *a, char *buf, size_t len)
     return NULL;
 }
 
+/* got - expected depends on one index only (or on none): a term added per
+ * channel, filter or feature (a bias, beta, a mean) is missing, doubled or
+ * wrong. Adds the hint and returns 1 if so. */
+static int offset_pattern(const Arg *a, Hints *out)
+{
+    const size_t n = a->size;
+    double largest = 0;
+    for (size_t i = 0; i < n; i++)
+        largest = fmax(largest, fabs(change(a, a->got, i) - change(a, a->expected, i)));
+    if (!(largest > 0) || !isfinite(largest)) return 0;
+    const double tolerance = 1e-9 * largest;
+    for (int axis = 0; axis < a->ndim; axis++) {
+        size_t inner = 1;
+        for (int d = axis + 1; d < a->ndim; d++) inner *= (size_t)a->dims[d];
+        const int length = a->dims[axis];
+        if ((size_t)length == n) continue;
+        double *offset = xmalloc((size_t)length * sizeof *offset);
+        int same = 1, varies = 0;
+        for (int k = 0; k < length; k++) offset[k] = NAN;
+        for (size_t i = 0; i < n && same; i++) {
+            int k = (int)((i / inner) % (size_t)length);
+            double diff = change(a, a->got, i) - change(a, a->expected, i);
+            if (isnan(offset[k])) offset[k] = diff;
+            else same = fabs(diff - offset[k]) <= tolerance;
+        }
+        for (int k = 1; k < length && same; k++) varies |= fabs(offset[k] - offset[0]) > tolerance;
+        double first = offset[0];
+        free(offset);
+        if (!same) continue;
+        char names[32], *save = NULL;
+        snprintf(names, sizeof names, "%s", a->axes);
+        char *token = strtok_r(names, ",", &save);
+        for (int d = 0; token && d < axis; d++) token = strtok_r(NULL, ",", &save);
+        if (varies)
+            hints_add(out,
+                      "hint: %s is off by an amount that depends only on its index %s: a term "
+                      "added once per %s (a bias, beta, a mean) is missing, doubled or wrong.",
+                      a->name, token ? token : "?", token ? token : "?");
+        else
+            hints_add(out,
+                      "hint: %s is off by the same amount everywhere (%.6g): a constant term is "
+                      "missing, doubled or wrong.",
+                      a->name, first);
+        return 1;
+    }
+    return 0;
+}
+
 /* Prints pattern hints for failing arg a of case c. Returns how many. */
 static int value_patterns(const Case *c, const Arg *a, Hints *out)
 {
@@ -429,6 +477,7 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                 {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
                 {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
             };
+            static const Factor halves[] = {{2, "2"}, {0.5, "1/2"}};
             for (int f = 0; f < 3; f++)
                 if (is_factor(k, logs[f].value)) {
                     hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name,
@@ -447,6 +496,15 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                             sign < 0 ? ", and of the wrong sign" : "");
                         return 1;
                     }
+            for (int f = 0; f < 2; f++)
+                if (is_factor(k, halves[f].value)) {
+                    hints_add(out,
+                              "hint: %s%s is off by a factor of %s: every entry is that many times "
+                              "the right one. Look for a halving or doubling that should not be "
+                              "there.",
+                              what, a->name, halves[f].name);
+                    return 1;
+                }
             hints_add(out,
                       "hint: %s%s is off by a constant factor of %.6g: every entry is that many "
                       "times the right one. A scale is missing or doubled somewhere.\n",
@@ -454,6 +512,10 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
             return 1;
         }
     }
+
+    /* off by an amount that depends on one index only: a per-channel (or
+     * per-filter, per-feature) term missing or wrong */
+    if (a->ndim >= 2 && n > 2 && offset_pattern(a, out)) return 1;
 
     char buf[512];
     const char *swap = swapped_axes(a, buf, sizeof buf);
