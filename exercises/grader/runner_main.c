@@ -27,6 +27,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,8 +235,18 @@ static int run_one(const char *request, const char *response)
     return write_response(response, &r, result) == 0 ? 0 : 3;
 }
 
+/* Dies with its parent (Linux): a server whose grader was interrupted,
+ * and a call whose server is gone, do not linger. */
+static void die_with_parent(void)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+}
+
 static void child(const char *dir, unsigned seconds)
 {
+    die_with_parent();
     char request[1024], response[1024], log[1024];
     snprintf(request, sizeof request, "%s/request", dir);
     snprintf(response, sizeof response, "%s/response", dir);
@@ -269,6 +282,7 @@ static int read_line(char *line, size_t len)
 static int serve(const char *dir)
 {
     char line[64], answer[64];
+    die_with_parent();
     signal(SIGPIPE, SIG_IGN);
     while (read_line(line, sizeof line)) {
         unsigned seconds;

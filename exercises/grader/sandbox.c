@@ -41,6 +41,21 @@ static char work_dir[512];
 static char request_path[600], response_path[600], log_path[600];
 static double time_limit = 3;
 
+static volatile pid_t server_group;
+
+/* Ctrl-C: stop the runner and remove the temporary files (only
+ * async-signal-safe calls), then end as the signal would. */
+static void interrupted(int sig)
+{
+    if (server_group) kill(-server_group, SIGKILL);
+    unlink(request_path);
+    unlink(response_path);
+    unlink(log_path);
+    rmdir(work_dir);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 void sandbox_init(double timeout_seconds)
 {
     time_limit = timeout_seconds;
@@ -57,6 +72,8 @@ void sandbox_init(double timeout_seconds)
     snprintf(response_path, sizeof response_path, "%s/response", work_dir);
     snprintf(log_path, sizeof log_path, "%s/log", work_dir);
     signal(SIGPIPE, SIG_IGN); /* a runner that died must not take the grader with it */
+    signal(SIGINT, interrupted);
+    signal(SIGTERM, interrupted);
 }
 
 static void server_stop(int kill_it);
@@ -373,6 +390,7 @@ static void server_stop(int kill_it)
     waitpid(server.pid, NULL, 0);
     kill(-server.pid, SIGKILL); /* anything a student's function left running */
     server.pid = 0;
+    server_group = 0;
 }
 
 static int server_start(const char *runner)
@@ -406,6 +424,7 @@ static int server_start(const char *runner)
         _exit(RUNNER_FAILED_EXEC);
     }
     setpgid(pid, pid);
+    server_group = pid;
     close(to[0]);
     close(from[1]);
     server.pid = pid;
