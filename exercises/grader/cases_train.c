@@ -629,7 +629,7 @@ static void sgd_case(Case *c, int index, Rng *rng)
     network_free(net);
 }
 
-enum { SGD_CS231N, SGD_NO_DECAY, SGD_OLD_VELOCITY, SGD_LR_IN_VELOCITY };
+enum { SGD_CS231N, SGD_NO_DECAY, SGD_OLD_VELOCITY, SGD_LR_IN_VELOCITY, SGD_STEP_WITH_GRADIENT };
 
 static void sgd_variant(const Case *c, double **pred, int kind)
 {
@@ -645,6 +645,10 @@ static void sgd_variant(const Case *c, double **pred, int kind)
         case SGD_OLD_VELOCITY:
             pred[0][k] = p0[k] - lr * v0[k];
             pred[2][k] = mu * v0[k] + g;
+            break;
+        case SGD_STEP_WITH_GRADIENT:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * g;
             break;
         case SGD_LR_IN_VELOCITY:
             pred[2][k] = mu * v0[k] + lr * g;
@@ -679,6 +683,12 @@ static void predict_sgd_lr_in_velocity(const Case *c, double **pred, double *ret
     sgd_variant(c, pred, SGD_LR_IN_VELOCITY);
 }
 
+static void predict_sgd_step_with_gradient(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_STEP_WITH_GRADIENT);
+}
+
 static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
      "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
@@ -692,6 +702,9 @@ static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step puts lr inside the velocity (v = momentum v + lr g; param -= v): the "
      "contract's velocity is v = momentum v + g, and lr multiplies it in the step.",
      predict_sgd_lr_in_velocity},
+    {"sgd_momentum_step moves param by lr * g, leaving the velocity out of the step: param -= "
+     "lr * velocity, with the velocity just updated, is what makes it momentum.",
+     predict_sgd_step_with_gradient},
 };
 
 typedef struct {

@@ -443,7 +443,8 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                   "hold the garbage the array held before the call.%s\n",
                   untouched, a->name, bracket, named,
                   c->has_windows && c->pad > 0
-                      ? " Entries under the padding must be written too (0)."
+                      ? " Do the loops cover the whole array (its size comes from conv_out_size, "
+                   "padding included)? In im2col, entries over the padding are 0 and need writing too."
                       : "");
         return 1;
     }
