@@ -182,5 +182,6 @@ clean:
 	rm -rf build gradcheck emotion
 
 include src/gemm_bench.mk
+include exercises/grade.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

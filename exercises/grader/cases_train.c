@@ -1,0 +1,883 @@
+/* cases_train.c: batch normalisation, dropout, SGD with momentum, Adam.
+ *
+ * The right answers come from the library: the batchnorm and dropout
+ * layers (layers/batchnorm.c, dropout.c) and the optimizers
+ * (optim/sgd.c, optim/adaptive.c), run on a one-layer network whose
+ * weights are the case's parameters. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adaptive.h"
+#include "batchnorm.h"
+#include "dropout.h"
+#include "error.h"
+#include "fc.h"
+#include "grader.h"
+#include "gradcheck.h"
+#include "network.h"
+#include "sgd.h"
+
+static Tensor view(double *data, int ndim, const int *dims)
+{
+    Tensor t = {.ndim = ndim, .data = data, .size = 1};
+    for (int d = 0; d < ndim; d++) {
+        t.dim[d] = dims[d];
+        t.size *= (size_t)dims[d];
+    }
+    t.capacity = t.size;
+    return t;
+}
+
+typedef struct {
+    Layer *layer;
+    const Tensor *x;
+} LayerFunction;
+
+static void layer_function(void *context, Tensor *out)
+{
+    LayerFunction *f = context;
+    layer_forward(f->layer, f->x, out);
+}
+
+static double numeric_error(Layer *layer, const Arg *x_arg, Tensor *param, const double *dout,
+                            const double *analytic, const char *name)
+{
+    double *x = xmalloc(x_arg->size * sizeof(double));
+    memcpy(x, x_arg->value, x_arg->size * sizeof(double));
+    Tensor tx = view(x, x_arg->ndim, x_arg->dims);
+    Tensor *out = tensor_new2(1, 1);
+    layer_forward(layer, &tx, out);
+    Tensor td = view((double *)dout, out->ndim, out->dim);
+    Tensor *value = param ? param : &tx;
+    Tensor ta = view((double *)analytic, value->ndim, value->dim);
+    LayerFunction f = {layer, &tx};
+    GradcheckRow row =
+        gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
+    tensor_free(out);
+    free(x);
+    return row.max_rel_error;
+}
+
+/* ---- batch normalisation ---------------------------------------------------- */
+
+typedef struct {
+    int N, C, H, W;
+    double mean, scale; /* of x */
+} BatchnormShape;
+
+static const BatchnormShape bn_shapes[] = {
+    {4, 3, 1, 1, 0, 1}, {2, 2, 3, 3, 0, 1}, {3, 1, 2, 5, 0, 1},
+    {5, 4, 1, 1, 5, 3}, {2, 3, 2, 2, 0, 1},
+};
+#define BN_CASES 5
+
+static Layer *bn_layer_for(const Case *c, const double *gamma, const double *beta,
+                           const double *running_mean, const double *running_var)
+{
+    Error err;
+    const int C = c->ints[1];
+    Layer *layer = batchnorm_create(C, &err);
+    BatchnormLayer *bn = (BatchnormLayer *)layer;
+    memcpy(bn->gamma->data, gamma, (size_t)C * sizeof(double));
+    if (beta) memcpy(bn->beta->data, beta, (size_t)C * sizeof(double));
+    if (running_mean) memcpy(bn->running_mean->data, running_mean, (size_t)C * sizeof(double));
+    if (running_var) memcpy(bn->running_var->data, running_var, (size_t)C * sizeof(double));
+    return layer;
+}
+
+static void bn_common(Case *c, int index, Rng *rng, int backward)
+{
+    const BatchnormShape *s = &bn_shapes[index];
+    const int x_dims[4] = {s->N, s->C, s->H, s->W}, c_dims[1] = {s->C};
+    if (backward)
+        fill_normal(case_array(c, "dout", "n,c,h,w", ROLE_IN, 4, x_dims)->value,
+                    (size_t)s->N * s->C * s->H * s->W, 1, rng);
+    Arg *x = case_array(c, "x", "n,c,h,w", ROLE_IN, 4, x_dims);
+    Arg *gamma = case_array(c, "gamma", "c", ROLE_IN, 1, c_dims);
+    for (size_t i = 0; i < x->size; i++) x->value[i] = s->mean + s->scale * rng_normal(rng);
+    for (int i = 0; i < s->C; i++) gamma->value[i] = 1 + 0.5 * rng_normal(rng);
+    if (!backward)
+        fill_normal(case_array(c, "beta", "c", ROLE_IN, 1, c_dims)->value, (size_t)s->C, 1, rng);
+    case_ints(c, 4, (const int[]){s->N, s->C, s->H, s->W});
+    const int M = s->N * s->H * s->W;
+    if (s->N > 1) c->tags |= TAG_BATCH;
+    if (s->C > 1) c->tags |= TAG_CHANNELS;
+    if (s->H * s->W > 1) c->tags |= TAG_IMAGE;
+    case_describe(c, "x (%d, %d, %d, %d): M = %d values per channel, mean about %g, spread %g",
+                  s->N, s->C, s->H, s->W, M, s->mean, s->scale);
+    case_factor(c, M, "M = %d, the values per channel", M);
+    case_factor(c, 1.0 / M, "1/M = 1/%d", M);
+    case_factor(c, 2, "2");
+    case_factor(c, 0.5, "1/2");
+}
+
+static void bn_forward_case(Case *c, int index, Rng *rng)
+{
+    bn_common(c, index, rng, 0);
+    const int C = c->ints[1];
+    Arg *mean = case_array(c, "running_mean", "c", ROLE_INOUT, 1, &C);
+    Arg *var = case_array(c, "running_var", "c", ROLE_INOUT, 1, &C);
+    Arg *out = case_array(c, "out", "n,c,h,w", ROLE_OUT, 4, c->args[0].dims);
+    fill_normal(mean->value, mean->size, 0.5, rng);
+    for (int i = 0; i < C; i++) var->value[i] = rng_range(rng, 0.5, 2);
+    fill_garbage(out, rng);
+    Layer *layer = bn_layer_for(c, c->args[1].value, c->args[2].value, mean->value, var->value);
+    Tensor *tx = tensor_new(4, c->args[0].dims), *tout = tensor_new2(1, 1);
+    memcpy(tx->data, c->args[0].value, tx->size * sizeof(double));
+    layer_forward(layer, tx, tout);
+    BatchnormLayer *bn = (BatchnormLayer *)layer;
+    memcpy(out->expected, tout->data, out->size * sizeof(double));
+    memcpy(mean->expected, bn->running_mean->data, (size_t)C * sizeof(double));
+    memcpy(var->expected, bn->running_var->data, (size_t)C * sizeof(double));
+    tensor_free(tx);
+    tensor_free(tout);
+    layer_free(layer);
+}
+
+static void bn_reference_backward(Case *c)
+{
+    const int C = c->ints[1];
+    Layer *layer = bn_layer_for(c, c->args[2].value, NULL, NULL, NULL);
+    Tensor *tx = tensor_new(4, c->args[1].dims), *tout = tensor_new2(1, 1),
+           *tdx = tensor_new2(1, 1);
+    memcpy(tx->data, c->args[1].value, tx->size * sizeof(double));
+    layer_forward(layer, tx, tout);
+    Tensor td = view(c->args[0].value, 4, c->args[0].dims);
+    layer_backward(layer, &td, tdx);
+    BatchnormLayer *bn = (BatchnormLayer *)layer;
+    memcpy(c->args[3].expected, tdx->data, tdx->size * sizeof(double));
+    memcpy(c->args[4].expected, bn->dgamma->data, (size_t)C * sizeof(double));
+    memcpy(c->args[5].expected, bn->dbeta->data, (size_t)C * sizeof(double));
+    tensor_free(tx);
+    tensor_free(tout);
+    tensor_free(tdx);
+    layer_free(layer);
+}
+
+static double bn_numeric_of(const Case *c, int arg, const double *analytic)
+{
+    Layer *layer = bn_layer_for(c, c->args[2].value, NULL, NULL, NULL);
+    BatchnormLayer *bn = (BatchnormLayer *)layer;
+    Tensor *param = arg == 3 ? NULL : arg == 4 ? bn->gamma : bn->beta;
+    double e =
+        numeric_error(layer, &c->args[1], param, c->args[0].value, analytic, c->args[arg].name);
+    layer_free(layer);
+    return e;
+}
+
+static double bn_numeric(const Case *c, int arg)
+{
+    return arg < 3 ? -1 : bn_numeric_of(c, arg, c->args[arg].got);
+}
+
+static void bn_backward_case(Case *c, int index, Rng *rng)
+{
+    bn_common(c, index, rng, 1);
+    const int C = c->ints[1];
+    Arg *dx = case_array(c, "dx", "n,c,h,w", ROLE_OUT, 4, c->args[1].dims);
+    fill_garbage(dx, rng);
+    fill_garbage(case_array(c, "dgamma", "c", ROLE_OUT, 1, &C), rng);
+    fill_garbage(case_array(c, "dbeta", "c", ROLE_OUT, 1, &C), rng);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (attempt) fill_normal(c->args[0].value, c->args[0].size, 1, rng);
+        bn_reference_backward(c);
+        if (bn_numeric_of(c, 3, c->args[3].expected) < 1e-8 &&
+            bn_numeric_of(c, 4, c->args[4].expected) < 1e-8 &&
+            bn_numeric_of(c, 5, c->args[5].expected) < 1e-8)
+            break;
+    }
+}
+
+/* The batch statistics of channel ch: over (n, h, w), or, per_position,
+ * over n alone at position k (the wrong axes). */
+typedef struct {
+    int unbiased_norm, biased_running, swapped_momentum, eps_outside, per_position;
+    int no_mean_term, no_var_term, dgamma_from_x;
+} BnVariant;
+
+static void bn_variant(const Case *c, BnVariant v, const double *x, const double *gamma,
+                       const double *beta, const double *dout, double *out, double *running_mean,
+                       double *running_var, double *dx, double *dgamma)
+{
+    const int N = c->ints[0], C = c->ints[1], HW = c->ints[2] * c->ints[3];
+    const int groups = v.per_position ? HW : 1, M = v.per_position ? N : N * HW;
+    if (dgamma) memset(dgamma, 0, (size_t)C * sizeof(double));
+    for (int ch = 0; ch < C; ch++)
+        for (int g = 0; g < groups; g++) {
+            /* the M indices of this group */
+            double mu = 0, var = 0;
+#define EACH(body)                                                                     \
+    for (int n = 0; n < N; n++)                                                        \
+        for (int k = v.per_position ? g : 0; k < (v.per_position ? g + 1 : HW); k++) { \
+            size_t i = ((size_t)n * C + ch) * HW + k;                                  \
+            body;                                                                      \
+        }
+            EACH(mu += x[i]);
+            mu /= M;
+            EACH(var += (x[i] - mu) * (x[i] - mu));
+            double biased = var / M, unbiased = M > 1 ? var / (M - 1) : biased;
+            double used = v.unbiased_norm ? unbiased : biased;
+            double s =
+                v.eps_outside ? 1 / (sqrt(used) + BATCHNORM_EPS) : 1 / sqrt(used + BATCHNORM_EPS);
+            if (out) EACH(out[i] = gamma[ch] * (x[i] - mu) * s + beta[ch]);
+            if (running_mean && g == 0) {
+                double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
+                running_mean[ch] = (1 - m) * running_mean[ch] + m * mu;
+                running_var[ch] =
+                    (1 - m) * running_var[ch] + m * (v.biased_running ? biased : unbiased);
+            }
+            if (!dx) continue;
+            double sum_g = 0, sum_gx = 0, sum_dx = 0;
+            EACH(sum_g += gamma[ch] * dout[i]; sum_gx += gamma[ch] * dout[i] * (x[i] - mu) * s;
+                 sum_dx += dout[i] * (v.dgamma_from_x ? x[i] : (x[i] - mu) * s));
+            if (dgamma) dgamma[ch] += sum_dx;
+            EACH(double xhat = (x[i] - mu) * s;
+                 dx[i] = s / M *
+                         (M * gamma[ch] * dout[i] - (v.no_mean_term ? 0 : sum_g) -
+                          (v.no_var_term ? 0 : xhat * sum_gx)));
+#undef EACH
+        }
+}
+
+static void predict_bn_forward(const Case *c, double **pred, BnVariant v)
+{
+    memcpy(pred[3], c->args[3].value, c->args[3].size * sizeof(double));
+    memcpy(pred[4], c->args[4].value, c->args[4].size * sizeof(double));
+    bn_variant(c, v, c->args[0].value, c->args[1].value, c->args[2].value, NULL, pred[5], pred[3],
+               pred[4], NULL, NULL);
+}
+
+static void predict_bn_unbiased_norm(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.unbiased_norm = 1});
+}
+
+static void predict_bn_biased_running(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.biased_running = 1});
+}
+
+static void predict_bn_swapped_momentum(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.swapped_momentum = 1});
+}
+
+static void predict_bn_eps_outside(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.eps_outside = 1});
+}
+
+static void predict_bn_per_position(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.per_position = 1});
+}
+
+static void predict_bn_backward(const Case *c, double **pred, BnVariant v)
+{
+    bn_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, NULL, NULL,
+               pred[3], pred[4]);
+}
+
+static void predict_bn_no_terms(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.no_mean_term = 1, .no_var_term = 1});
+}
+
+static void predict_bn_no_mean_term(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.no_mean_term = 1});
+}
+
+static void predict_bn_no_var_term(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.no_var_term = 1});
+}
+
+static void predict_bn_dgamma_from_x(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dgamma_from_x = 1});
+}
+
+static const Mistake bn_forward_mistakes[] = {
+    {"batchnorm_forward normalises with the unbiased variance (divided by M - 1): training "
+     "normalises with the biased one, (1/M) sum (x - mu)^2; only running_var takes the unbiased "
+     "estimate.",
+     predict_bn_unbiased_norm},
+    {"batchnorm_forward updates running_var with the biased variance: the running estimate "
+     "takes the unbiased one, var * M / (M - 1), as PyTorch does.",
+     predict_bn_biased_running},
+    {"batchnorm_forward applies the momentum the wrong way round: running = (1 - 0.1) running + "
+     "0.1 batch, so the batch's statistic gets the small weight.",
+     predict_bn_swapped_momentum},
+    {"batchnorm_forward adds eps outside the square root: xhat = (x - mu) / sqrt(var + eps).",
+     predict_bn_eps_outside},
+    {"batchnorm_forward takes its statistics over the wrong axes: one mean and variance per "
+     "channel, over all N*H*W values of the channel, not one per pixel position.",
+     predict_bn_per_position},
+};
+
+static const Mistake bn_backward_mistakes[] = {
+    {"batchnorm_backward is missing the terms through the mean and the variance: every x_j also "
+     "moves mu and var, which every xhat_i depends on. dx_j = (s/M) (M g_j - sum_i g_i - xhat_j "
+     "sum_i g_i xhat_i), with g = gamma dout and s = 1/sqrt(var + eps).",
+     predict_bn_no_terms},
+    {"batchnorm_backward is missing the term through the mean: dx_j = (s/M) (M g_j - sum_i g_i "
+     "- xhat_j sum_i g_i xhat_i); the '- sum_i g_i' is the mean's share.",
+     predict_bn_no_mean_term},
+    {"batchnorm_backward is missing the term through the variance: dx_j = (s/M) (M g_j - sum_i "
+     "g_i - xhat_j sum_i g_i xhat_i); the last term is the variance's share.",
+     predict_bn_no_var_term},
+    {"dgamma uses x where it needs xhat: out = gamma xhat + beta, so dgamma = sum of dout * xhat.",
+     predict_bn_dgamma_from_x},
+};
+
+static const char *const batchnorm_forward_formulas[] = {
+    "out[n][c][h][w] = gamma[c] (x[n][c][h][w] - mu[c]) / sqrt(var[c] + BN_EPS) + beta[c], mu "
+    "and var over channel c's N*H*W values",
+    "running_mean[c] = 0.9 running_mean[c] + 0.1 mu[c]",
+    "running_var[c] = 0.9 running_var[c] + 0.1 var[c] M / (M - 1)",
+    NULL,
+};
+
+static const char *const batchnorm_backward_formulas[] = {
+    "dx[j] = (s/M) (M g[j] - the sum of g - xhat[j] times the sum of g xhat), with g = gamma "
+    "dout, s = 1/sqrt(var + BN_EPS), the sums over channel c's M values",
+    "dgamma[c] = the sum of dout * xhat over channel c",
+    "dbeta[c] = the sum of dout over channel c",
+    NULL,
+};
+
+const FunctionSpec batchnorm_specs[] = {
+    {"batchnorm_forward", "batchnorm", BN_CASES, bn_forward_case, NULL, bn_forward_mistakes,
+     sizeof bn_forward_mistakes / sizeof bn_forward_mistakes[0], batchnorm_forward_formulas},
+    {"batchnorm_backward", "batchnorm", BN_CASES, bn_backward_case, bn_numeric,
+     bn_backward_mistakes, sizeof bn_backward_mistakes / sizeof bn_backward_mistakes[0],
+     batchnorm_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+
+/* ---- dropout ------------------------------------------------------------------ */
+
+typedef struct {
+    int n;
+    double p;
+    int training;
+} DropoutShape;
+
+static const DropoutShape dropout_shapes[] = {
+    {20, 0.5, 1}, {50, 0.2, 1}, {30, 0.7, 1}, {16, 0.5, 0}, {40, 0, 1},
+};
+#define DROPOUT_FORWARD_CASES 5
+#define DROPOUT_BACKWARD_CASES 3
+
+static Layer *dropout_layer_for(double p, uint64_t key, int training)
+{
+    Error err;
+    Layer *layer = dropout_create(p, &err);
+    layer->noise_key = key;
+    layer->mode = training ? LAYER_TRAIN : LAYER_EVAL;
+    return layer;
+}
+
+/* x, keep (the library's mask for the case's key), and the p and n ints. */
+static uint64_t dropout_common(Case *c, const DropoutShape *s, Rng *rng, int backward)
+{
+    const int n = s->n;
+    if (backward) fill_normal(case_array(c, "dout", "i", ROLE_IN, 1, &n)->value, (size_t)n, 1, rng);
+    Arg *x = backward ? NULL : case_array(c, "x", "i", ROLE_IN, 1, &n);
+    Arg *keep = case_int_array(c, "keep", (size_t)n);
+    if (x) fill_normal(x->value, x->size, 1, rng);
+    uint64_t key = rng_next(rng);
+    /* the mask the layer draws for this key, in training mode */
+    Layer *layer = dropout_layer_for(s->p, key, 1);
+    Tensor *t = tensor_new2(1, n), *out = tensor_new2(1, 1);
+    layer_forward(layer, t, out);
+    const DropoutLayer *drop = (const DropoutLayer *)layer;
+    for (int i = 0; i < n; i++) keep->ivalue[i] = s->p == 0 ? 1 : drop->mask[i];
+    tensor_free(t);
+    tensor_free(out);
+    layer_free(layer);
+    case_ints(c, 1, &n);
+    if (!backward) case_ints(c, 1, &s->training);
+    case_real(c, s->p);
+    if (!s->training) c->tags |= TAG_EVAL;
+    case_describe(c, "n = %d, p = %g, %s", n, s->p,
+                  s->training ? "training (training = 1)" : "evaluation (training = 0)");
+    case_factor(c, 1 - s->p, "1 - p = %g", 1 - s->p);
+    case_factor(c, 1 / (1 - s->p), "1/(1 - p) = 1/%g", 1 - s->p);
+    return key;
+}
+
+static void dropout_forward_case(Case *c, int index, Rng *rng)
+{
+    const DropoutShape *s = &dropout_shapes[index];
+    uint64_t key = dropout_common(c, s, rng, 0);
+    Arg *out = case_array(c, "out", "i", ROLE_OUT, 1, &s->n);
+    fill_garbage(out, rng);
+    Layer *layer = dropout_layer_for(s->p, key, s->training);
+    Tensor tx = view(c->args[0].value, 1, &s->n);
+    Tensor *o = tensor_new2(1, 1);
+    layer_forward(layer, &tx, o);
+    memcpy(out->expected, o->data, o->size * sizeof(double));
+    tensor_free(o);
+    layer_free(layer);
+}
+
+/* The case's key is kept in the last real, for the numerical check. */
+static void dropout_backward_case(Case *c, int index, Rng *rng)
+{
+    const DropoutShape *s = &dropout_shapes[index];
+    uint64_t key = dropout_common(c, s, rng, 1);
+    Arg *dx = case_array(c, "dx", "i", ROLE_OUT, 1, &s->n);
+    fill_garbage(dx, rng);
+    Layer *layer = dropout_layer_for(s->p, key, 1);
+    Tensor *x = tensor_new2(1, s->n), *o = tensor_new2(1, 1), *d = tensor_new2(1, 1);
+    layer_forward(layer, x, o);
+    Tensor td = view(c->args[0].value, 2, (const int[]){1, s->n});
+    layer_backward(layer, &td, d);
+    memcpy(dx->expected, d->data, d->size * sizeof(double));
+    tensor_free(x);
+    tensor_free(o);
+    tensor_free(d);
+    layer_free(layer);
+    memcpy(&c->reals[MAX_REALS - 1], &key, sizeof key);
+}
+
+static double dropout_numeric(const Case *c, int arg)
+{
+    if (arg != 2) return -1;
+    uint64_t key;
+    memcpy(&key, &c->reals[MAX_REALS - 1], sizeof key);
+    Layer *layer = dropout_layer_for(c->reals[0], key, 1);
+    /* x does not change dropout's derivative: ones will do */
+    Arg x = c->args[0];
+    double *ones = xmalloc(x.size * sizeof(double));
+    for (size_t i = 0; i < x.size; i++) ones[i] = 1;
+    x.value = ones;
+    double e = numeric_error(layer, &x, NULL, c->args[0].value, c->args[2].got, "dx");
+    free(ones);
+    layer_free(layer);
+    return e;
+}
+
+/* out = x * mask * scale, with the mask kept or inverted, scaled or not */
+static void dropout_variant(const Case *c, const double *x, const int *keep, double scale,
+                            int inverted, double *out)
+{
+    for (int i = 0; i < c->ints[0]; i++) out[i] = ((keep[i] != 0) != inverted) ? x[i] * scale : 0;
+}
+
+static void predict_dropout_no_scale(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    int backward = c->n_ints == 1, out = backward ? 2 : 2;
+    if (!backward && !c->ints[1]) return;
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1, 0, pred[out]);
+}
+
+static void predict_dropout_times_keep(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    int backward = c->n_ints == 1;
+    if (!backward && !c->ints[1]) return;
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 - c->reals[0], 0, pred[2]);
+}
+
+static void predict_dropout_inverted(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    int backward = c->n_ints == 1;
+    if (!backward && !c->ints[1]) return;
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 / (1 - c->reals[0]), 1, pred[2]);
+}
+
+static void predict_dropout_eval_dropped(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1]) return; /* only evaluation mode differs */
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 / (1 - c->reals[0]), 0, pred[2]);
+}
+
+static void predict_dropout_eval_scaled(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1]) return;
+    for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
+}
+
+#define HINT_DROPOUT_SCALE(who)                                                                \
+    who " does not divide the kept values by 1 - p: inverted dropout scales what survives by " \
+        "1/(1 - p), so that the expected output equals x and evaluation needs no scaling."
+
+static const Mistake dropout_forward_mistakes[] = {
+    {HINT_DROPOUT_SCALE("dropout_forward"), predict_dropout_no_scale},
+    {"dropout_forward multiplies the kept values by 1 - p where it should divide by it: x * "
+     "keep / (1 - p).",
+     predict_dropout_times_keep},
+    {"dropout_forward keeps the dropped values and drops the kept ones: keep[i] = 1 means the "
+     "value survives.",
+     predict_dropout_inverted},
+    {"dropout_forward drops values in evaluation mode: with training = 0, out = x, whatever "
+     "keep says.",
+     predict_dropout_eval_dropped},
+    {"dropout_forward scales the values in evaluation mode: with inverted dropout the scaling "
+     "happens in training, and evaluation returns x unchanged.",
+     predict_dropout_eval_scaled},
+};
+
+static const Mistake dropout_backward_mistakes[] = {
+    {HINT_DROPOUT_SCALE("dropout_backward"), predict_dropout_no_scale},
+    {"dropout_backward multiplies by 1 - p where it should divide by it: dx = dout * keep / (1 "
+     "- p), the same factor as the forward pass.",
+     predict_dropout_times_keep},
+    {"dropout_backward lets the gradient through where the value was dropped: it passes only "
+     "where keep[i] = 1.",
+     predict_dropout_inverted},
+};
+
+static const char *const dropout_forward_formulas[] = {
+    "out[i] = x[i] * keep[i] / (1 - p) in training, and x[i] in evaluation",
+    NULL,
+};
+
+static const char *const dropout_backward_formulas[] = {
+    "dx[i] = dout[i] * keep[i] / (1 - p)",
+    NULL,
+};
+
+const FunctionSpec dropout_specs[] = {
+    {"dropout_forward", "dropout", DROPOUT_FORWARD_CASES, dropout_forward_case, NULL,
+     dropout_forward_mistakes, sizeof dropout_forward_mistakes / sizeof dropout_forward_mistakes[0],
+     dropout_forward_formulas},
+    {"dropout_backward", "dropout", DROPOUT_BACKWARD_CASES, dropout_backward_case, dropout_numeric,
+     dropout_backward_mistakes,
+     sizeof dropout_backward_mistakes / sizeof dropout_backward_mistakes[0],
+     dropout_backward_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
+};
+
+/* ---- optimizers ------------------------------------------------------------------ */
+
+/* A network whose one weight tensor (an fc layer's w, n x 1, with weight
+ * decay) holds the case's parameters and their gradient. */
+static Network *one_weight_network(int n, const double *param, const double *grad)
+{
+    Error err;
+    Network *net = network_new(n, 1, 1);
+    if (network_add(net, fc_create(n, 1, &err), "fc1", &err) != 0) {
+        fprintf(stderr, "grader: %s\n", err.msg);
+        exit(2);
+    }
+    Param *w = network_param(net, 0, NULL, 0);
+    memcpy(w->value->data, param, (size_t)n * sizeof(double));
+    memcpy(w->grad->data, grad, (size_t)n * sizeof(double));
+    return net;
+}
+
+typedef struct {
+    int n;
+    double lr, momentum, weight_decay;
+    int with_state;
+} SgdShape;
+
+static const SgdShape sgd_shapes[] = {
+    {10, 0.1, 0.9, 0, 0}, {12, 0.05, 0.9, 0, 1},  {8, 0.02, 0.9, 0.1, 1},
+    {6, 0.1, 0, 0, 1},    {9, 0.1, 0.5, 0.01, 0},
+};
+#define SGD_CASES 5
+
+static void sgd_case(Case *c, int index, Rng *rng)
+{
+    const SgdShape *s = &sgd_shapes[index];
+    Arg *param = case_array(c, "param", "i", ROLE_INOUT, 1, &s->n);
+    Arg *grad = case_array(c, "grad", "i", ROLE_IN, 1, &s->n);
+    Arg *velocity = case_array(c, "velocity", "i", ROLE_INOUT, 1, &s->n);
+    fill_normal(param->value, param->size, 1, rng);
+    fill_normal(grad->value, grad->size, 1, rng);
+    if (s->with_state) fill_normal(velocity->value, velocity->size, 1, rng);
+    case_ints(c, 1, &s->n);
+    case_real(c, s->lr);
+    case_real(c, s->momentum);
+    case_real(c, s->weight_decay);
+    if (s->with_state) c->tags |= TAG_STATE;
+    if (s->weight_decay > 0) c->tags |= TAG_DECAY;
+    case_describe(c, "n = %d, lr %g, momentum %g, weight_decay %g, velocity %s on entry", s->n,
+                  s->lr, s->momentum, s->weight_decay, s->with_state ? "NOT zero" : "zero");
+    case_factor(c, s->lr, "lr = %g", s->lr);
+    case_factor(c, 1 / s->lr, "1/lr = 1/%g", s->lr);
+
+    Network *net = one_weight_network(s->n, param->value, grad->value);
+    Optimizer *opt = sgd_create(
+        net, (SgdConfig){.lr = s->lr, .momentum = s->momentum, .weight_decay = s->weight_decay});
+    memcpy(optimizer_state(opt, 0, 0)->data, velocity->value, (size_t)s->n * sizeof(double));
+    optimizer_step(opt, net);
+    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data,
+           (size_t)s->n * sizeof(double));
+    memcpy(velocity->expected, optimizer_state(opt, 0, 0)->data, (size_t)s->n * sizeof(double));
+    optimizer_free(opt);
+    network_free(net);
+}
+
+enum { SGD_CS231N, SGD_NO_DECAY, SGD_OLD_VELOCITY, SGD_LR_IN_VELOCITY, SGD_STEP_WITH_GRADIENT };
+
+static void sgd_variant(const Case *c, double **pred, int kind)
+{
+    const double lr = c->reals[0], mu = c->reals[1], wd = c->reals[2];
+    const double *p0 = c->args[0].value, *grad = c->args[1].value, *v0 = c->args[2].value;
+    for (int k = 0; k < c->ints[0]; k++) {
+        double g = grad[k] + (kind == SGD_NO_DECAY ? 0 : wd * p0[k]);
+        switch (kind) {
+        case SGD_CS231N:
+            pred[2][k] = mu * v0[k] - lr * g;
+            pred[0][k] = p0[k] + pred[2][k];
+            break;
+        case SGD_OLD_VELOCITY:
+            pred[0][k] = p0[k] - lr * v0[k];
+            pred[2][k] = mu * v0[k] + g;
+            break;
+        case SGD_STEP_WITH_GRADIENT:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * g;
+            break;
+        case SGD_LR_IN_VELOCITY:
+            pred[2][k] = mu * v0[k] + lr * g;
+            pred[0][k] = p0[k] - pred[2][k];
+            break;
+        default: pred[2][k] = mu * v0[k] + g; pred[0][k] = p0[k] - lr * pred[2][k];
+        }
+    }
+}
+
+static void predict_sgd_cs231n(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_CS231N);
+}
+
+static void predict_sgd_no_decay(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_NO_DECAY);
+}
+
+static void predict_sgd_old_velocity(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_OLD_VELOCITY);
+}
+
+static void predict_sgd_lr_in_velocity(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_LR_IN_VELOCITY);
+}
+
+static void predict_sgd_step_with_gradient(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_STEP_WITH_GRADIENT);
+}
+
+static const Mistake sgd_mistakes[] = {
+    {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
+     "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
+     "while lr never changes, and the stored velocity differs.",
+     predict_sgd_cs231n},
+    {"sgd_momentum_step ignores weight_decay: the gradient it uses is grad + weight_decay * param.",
+     predict_sgd_no_decay},
+    {"sgd_momentum_step moves param with the velocity from before this step: update velocity "
+     "first, then param -= lr * velocity.",
+     predict_sgd_old_velocity},
+    {"sgd_momentum_step puts lr inside the velocity (v = momentum v + lr g; param -= v): the "
+     "contract's velocity is v = momentum v + g, and lr multiplies it in the step.",
+     predict_sgd_lr_in_velocity},
+    {"sgd_momentum_step moves param by lr * g, leaving the velocity out of the step: param -= "
+     "lr * velocity, with the velocity just updated, is what makes it momentum.",
+     predict_sgd_step_with_gradient},
+};
+
+typedef struct {
+    int n, t;
+    double lr;
+    double grad_scale; /* small gradients make eps matter */
+    int with_state;
+} AdamShape;
+
+static const AdamShape adam_shapes[] = {
+    {10, 1, 1e-3, 1, 0},  {10, 2, 1e-2, 1, 1}, {8, 10, 1e-2, 1, 1},
+    {6, 3, 0.1, 1e-4, 1}, {5, 1, 0.01, 1, 0},
+};
+#define ADAM_CASES 5
+#define ADAM_BETA1 0.9
+#define ADAM_BETA2 0.999
+#define ADAM_EPS 1e-8
+
+static void adam_case(Case *c, int index, Rng *rng)
+{
+    const AdamShape *s = &adam_shapes[index];
+    Arg *param = case_array(c, "param", "i", ROLE_INOUT, 1, &s->n);
+    Arg *grad = case_array(c, "grad", "i", ROLE_IN, 1, &s->n);
+    Arg *m = case_array(c, "m", "i", ROLE_INOUT, 1, &s->n);
+    Arg *v = case_array(c, "v", "i", ROLE_INOUT, 1, &s->n);
+    fill_normal(param->value, param->size, 1, rng);
+    fill_normal(grad->value, grad->size, s->grad_scale, rng);
+    if (s->with_state) {
+        /* what t - 1 earlier steps of similar gradients would leave */
+        for (int k = 0; k < s->n; k++) {
+            double g = s->grad_scale * rng_normal(rng);
+            m->value[k] = (1 - pow(ADAM_BETA1, s->t - 1)) * g;
+            v->value[k] = (1 - pow(ADAM_BETA2, s->t - 1)) * g * g * rng_range(rng, 0.5, 2);
+        }
+        c->tags |= TAG_STATE;
+    }
+    case_ints(c, 2, (const int[]){s->n, s->t});
+    case_real(c, s->lr);
+    case_real(c, ADAM_BETA1);
+    case_real(c, ADAM_BETA2);
+    case_real(c, ADAM_EPS);
+    case_describe(c,
+                  "n = %d, step t = %d, lr %g, beta1 %g, beta2 %g, eps %g, gradients of size "
+                  "%g, m and v %s on entry",
+                  s->n, s->t, s->lr, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, s->grad_scale,
+                  s->with_state ? "NOT zero" : "zero");
+    case_factor(c, s->lr, "lr = %g", s->lr);
+    case_factor(c, 1 / s->lr, "1/lr = 1/%g", s->lr);
+
+    Network *net = one_weight_network(s->n, param->value, grad->value);
+    Optimizer *opt = adam_create(
+        net, (AdamConfig){.lr = s->lr, .beta1 = ADAM_BETA1, .beta2 = ADAM_BETA2, .eps = ADAM_EPS});
+    memcpy(optimizer_state(opt, 0, 0)->data, m->value, (size_t)s->n * sizeof(double));
+    memcpy(optimizer_state(opt, 0, 1)->data, v->value, (size_t)s->n * sizeof(double));
+    opt->steps = s->t - 1;
+    optimizer_step(opt, net);
+    memcpy(param->expected, network_param(net, 0, NULL, 0)->value->data,
+           (size_t)s->n * sizeof(double));
+    memcpy(m->expected, optimizer_state(opt, 0, 0)->data, (size_t)s->n * sizeof(double));
+    memcpy(v->expected, optimizer_state(opt, 0, 1)->data, (size_t)s->n * sizeof(double));
+    optimizer_free(opt);
+    network_free(net);
+}
+
+enum {
+    ADAM_NO_CORRECTION,
+    ADAM_MULTIPLIED,
+    ADAM_EPS_INSIDE,
+    ADAM_T_FROM_ZERO,
+    ADAM_NO_SQRT,
+    ADAM_EPS_BEFORE_CORRECTION,
+};
+
+static void adam_variant(const Case *c, double **pred, int kind)
+{
+    const int t = kind == ADAM_T_FROM_ZERO ? c->ints[1] - 1 : c->ints[1];
+    const double lr = c->reals[0], b1 = c->reals[1], b2 = c->reals[2], eps = c->reals[3];
+    const double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    for (int k = 0; k < c->ints[0]; k++) {
+        double g = c->args[1].value[k];
+        double m = b1 * c->args[2].value[k] + (1 - b1) * g;
+        double v = b2 * c->args[3].value[k] + (1 - b2) * g * g;
+        double mhat = m / c1, vhat = v / c2, step;
+        switch (kind) {
+        case ADAM_NO_CORRECTION: step = m / (sqrt(v) + eps); break;
+        case ADAM_MULTIPLIED: step = m * c1 / (sqrt(v * c2) + eps); break;
+        case ADAM_EPS_INSIDE: step = mhat / sqrt(vhat + eps); break;
+        case ADAM_NO_SQRT: step = mhat / (vhat + eps); break;
+        case ADAM_EPS_BEFORE_CORRECTION: step = sqrt(c2) / c1 * m / (sqrt(v) + eps); break;
+        default: step = mhat / (sqrt(vhat) + eps);
+        }
+        pred[0][k] = c->args[0].value[k] - lr * step;
+        pred[2][k] = m;
+        pred[3][k] = v;
+    }
+}
+
+static void predict_adam_no_correction(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_NO_CORRECTION);
+}
+
+static void predict_adam_multiplied(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_MULTIPLIED);
+}
+
+static void predict_adam_eps_inside(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_EPS_INSIDE);
+}
+
+static void predict_adam_t_from_zero(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_T_FROM_ZERO);
+}
+
+static void predict_adam_no_sqrt(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_NO_SQRT);
+}
+
+static void predict_adam_eps_before_correction(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_EPS_BEFORE_CORRECTION);
+}
+
+static const Mistake adam_mistakes[] = {
+    {"adam_step is without bias correction: m and v start at 0, so early averages are too "
+     "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
+     predict_adam_no_correction},
+    {"adam_step multiplies by the bias correction where it must divide: mhat = m / (1 - "
+     "beta1^t) and vhat = v / (1 - beta2^t) (a bug a well-known JavaScript library shipped for "
+     "years).",
+     predict_adam_multiplied},
+    {"adam_step puts eps inside the square root: the step is lr * mhat / (sqrt(vhat) + eps).",
+     predict_adam_eps_inside},
+    {"adam_step counts steps from 0: t is this step's number, 1 for the first, so the first "
+     "correction is 1 - beta^1 (1 - beta^0 = 0 divides by zero).",
+     predict_adam_t_from_zero},
+    {"adam_step divides by vhat instead of its square root: the step is lr * mhat / (sqrt(vhat) "
+     "+ eps).",
+     predict_adam_no_sqrt},
+    {"adam_step adds eps before the bias correction, as in the paper's faster form (lr sqrt(1 - "
+     "beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)); the contract, like PyTorch, adds eps to "
+     "sqrt(vhat). The two differ when the gradients are small.",
+     predict_adam_eps_before_correction},
+};
+
+static const char *const sgd_momentum_step_formulas[] = {
+    "param[k] = param[k] - lr * velocity[k], with the new velocity",
+    "velocity[k] = momentum * velocity[k] + grad[k] + weight_decay * param[k]",
+    NULL,
+};
+
+static const char *const adam_step_formulas[] = {
+    "param[k] = param[k] - lr * mhat / (sqrt(vhat) + eps), with mhat = m / (1 - beta1^t) and "
+    "vhat = v / (1 - beta2^t) of the new m and v",
+    "m[k] = beta1 * m[k] + (1 - beta1) * grad[k]",
+    "v[k] = beta2 * v[k] + (1 - beta2) * grad[k]^2",
+    NULL,
+};
+
+const FunctionSpec optim_specs[] = {
+    {"sgd_momentum_step", "optim", SGD_CASES, sgd_case, NULL, sgd_mistakes,
+     sizeof sgd_mistakes / sizeof sgd_mistakes[0], sgd_momentum_step_formulas},
+    {"adam_step", "optim", ADAM_CASES, adam_case, NULL, adam_mistakes,
+     sizeof adam_mistakes / sizeof adam_mistakes[0], adam_step_formulas},
+    {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL},
+};

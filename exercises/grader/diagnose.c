@@ -1,0 +1,678 @@
+/* diagnose.c: comparing a student's answer with the library's, and saying
+ * what kind of mistake makes the difference.
+ *
+ * First the catalogue: every function lists known mistakes, each able to
+ * compute what the mistaken code returns (cases_*.c). A mistake whose
+ * answer equals the student's, on the first failing case and preferably
+ * on every case, is the diagnosis. Otherwise the answer is searched for
+ * patterns any function can show: never written, added to garbage, all
+ * zeros, not finite, a constant factor (named when it is one of the case's
+ * numbers: N, 1/N, ...), a transpose or a permutation, wrong only near the
+ * border or only where windows overlap, only for some images; and, over
+ * the cases, a property shared by every failing case and no passing one
+ * ("fails only when the stride is 2"). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "grader.h"
+
+/* ---- comparing ------------------------------------------------------------ */
+
+static double change(const Arg *a, const double *x, size_t i)
+{
+    return a->role == ROLE_INOUT ? x[i] - a->value[i] : x[i];
+}
+
+double tensor_floor(const Arg *a, const double *want)
+{
+    double largest = 0;
+    for (size_t i = 0; i < a->size; i++) {
+        double v = change(a, want, i);
+        if (isfinite(v)) largest = fmax(largest, fabs(v));
+    }
+    return 1e-9 * largest + 1e-300;
+}
+
+double entry_error(const Arg *a, const double *want, const double *have, size_t i, double floor)
+{
+    double w = want[i], h = have[i];
+    if (!isfinite(w) || !isfinite(h)) return (isnan(w) && isnan(h)) || w == h ? 0 : INFINITY;
+    w = change(a, want, i);
+    h = change(a, have, i);
+    double scale = fmax(fmax(fabs(w), fabs(h)), floor);
+    return fabs(w - h) / scale;
+}
+
+int arrays_match(const Arg *a, const double *want, const double *have)
+{
+    double floor = tensor_floor(a, want);
+    for (size_t i = 0; i < a->size; i++)
+        if (!(entry_error(a, want, have, i, floor) < PASS_THRESHOLD)) return 0;
+    return 1;
+}
+
+Comparison compare_arg(const Arg *a)
+{
+    Comparison r = {.ok = 1};
+    double floor = tensor_floor(a, a->expected);
+    for (size_t i = 0; i < a->size; i++) {
+        double e = entry_error(a, a->expected, a->got, i, floor);
+        if (!(e < PASS_THRESHOLD)) {
+            if (r.ok) r.first_wrong = i;
+            r.ok = 0;
+            r.wrong_count++;
+        }
+        if (!(e <= r.max_error)) r.max_error = e;
+    }
+    return r;
+}
+
+void index_text(const Arg *a, size_t i, char *bracket, size_t blen, char *named, size_t nlen)
+{
+    int index[4];
+    size_t rest = i;
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        index[d] = a->dims[d] ? (int)(rest % (size_t)a->dims[d]) : 0;
+        rest = a->dims[d] ? rest / (size_t)a->dims[d] : 0;
+    }
+    char axes[32];
+    snprintf(axes, sizeof axes, "%s", a->axes);
+    const char *axis[4] = {"", "", "", ""};
+    char *save = NULL, *token = strtok_r(axes, ",", &save);
+    for (int d = 0; d < 4 && token; d++, token = strtok_r(NULL, ",", &save)) axis[d] = token;
+    size_t bu = 0, nu = 0;
+    bracket[0] = named[0] = 0;
+    bu += (size_t)snprintf(bracket, blen, "%s", a->name);
+    nu += (size_t)snprintf(named, nlen, "(");
+    for (int d = 0; d < a->ndim; d++) {
+        if (bu < blen) bu += (size_t)snprintf(bracket + bu, blen - bu, "[%d]", index[d]);
+        if (nu < nlen)
+            nu += (size_t)snprintf(named + nu, nlen - nu, "%s%s %d", d ? ", " : "", axis[d],
+                                   index[d]);
+    }
+    if (nu < nlen) snprintf(named + nu, nlen - nu, ")");
+}
+
+void hints_add(Hints *h, const char *fmt, ...)
+{
+    char text[HINT_LENGTH];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(text);
+    if (len && text[len - 1] == '\n') text[len - 1] = 0;
+    for (int i = 0; i < h->count; i++)
+        if (strcmp(h->text[i], text) == 0) return;
+    if (h->count < MAX_HINTS) snprintf(h->text[h->count++], HINT_LENGTH, "%s", text);
+}
+
+/* ---- the catalogue -------------------------------------------------------- */
+
+double **prediction_alloc(const Case *c)
+{
+    double **pred = xcalloc(MAX_ARGS, sizeof *pred);
+    for (int a = 0; a < c->n_args; a++)
+        if (c->args[a].role != ROLE_IN) {
+            pred[a] = xmalloc((c->args[a].size + 1) * sizeof(double));
+            memcpy(pred[a], c->args[a].expected, c->args[a].size * sizeof(double));
+        }
+    return pred;
+}
+
+void prediction_free(double **pred)
+{
+    for (int a = 0; a < MAX_ARGS; a++) free(pred[a]);
+    free(pred);
+}
+
+/* Does mistake m explain arg a of case c?  *relevant: its answer differs
+ * from the right one there. */
+static int mistake_matches(const Mistake *m, const Case *c, int a, int *relevant)
+{
+    double **pred = prediction_alloc(c);
+    double ret = c->has_return ? c->args[c->n_args - 1].expected[0] : 0;
+    m->predict(c, pred, &ret);
+    if (c->has_return) pred[c->n_args - 1][0] = ret;
+    const Arg *arg = &c->args[a];
+    *relevant = !arrays_match(arg, arg->expected, pred[a]);
+    int match = arrays_match(arg, pred[a], arg->got);
+    prediction_free(pred);
+    return match;
+}
+
+/* The catalogued mistake explaining arg a, or NULL. */
+static const Mistake *find_mistake(const FunctionSpec *spec, Case *cases, int n_cases, int first,
+                                   int a, const unsigned *ran)
+{
+    const Mistake *partial = NULL;
+    for (int k = 0; k < spec->n_mistakes; k++) {
+        const Mistake *m = &spec->mistakes[k];
+        int relevant;
+        if (!mistake_matches(m, &cases[first], a, &relevant) || !relevant) continue;
+        int everywhere = 1;
+        for (int j = 0; j < n_cases && everywhere; j++) {
+            int r;
+            if (ran[j] && j != first && !mistake_matches(m, &cases[j], a, &r)) everywhere = 0;
+        }
+        if (everywhere) return m;
+        if (!partial) partial = m;
+    }
+    return partial;
+}
+
+/* ---- patterns ----------------------------------------------------------- */
+
+static const char *tag_words(unsigned tag)
+{
+    switch (tag) {
+    case TAG_STRIDE: return "the stride is more than 1: look at how the stride enters your indices";
+    case TAG_PAD:
+        return "there is padding (pad > 0): look at how pad enters your indices and bounds";
+    case TAG_NONSQUARE:
+        return "the kernel is not square (kH != kW): somewhere kH stands where kW belongs, or the "
+               "reverse";
+    case TAG_BATCH:
+        return "the batch has several images (N > 1): look at how n enters your indices and sums";
+    case TAG_OVERLAP:
+        return "windows overlap (stride smaller than the window): an input under two windows "
+               "must receive both shares (+=)";
+    case TAG_TIES:
+        return "a window has several equal maxima: the contract says which one gets dout";
+    case TAG_LARGE:
+        return "the scores are large (near +-1000): exp overflows unless you subtract each row's "
+               "maximum first";
+    case TAG_ACCUMULATE:
+        return "the array it adds to is not zero on entry: add to it, never clear or overwrite it";
+    case TAG_EVAL: return "training is 0 (evaluation mode): then nothing is dropped or scaled";
+    case TAG_IMAGE:
+        return "the input is an image (C > 1 and H*W > 1): look at the order in which you flatten "
+               "(c, h, w) into a feature index";
+    case TAG_CHANNELS:
+        return "there are several channels (C > 1): look at how c enters your indices";
+    case TAG_STATE:
+        return "the optimizer state is not zero on entry: the update must use the state it is "
+               "given";
+    case TAG_DECAY: return "weight_decay is not 0: it is added to the gradient first";
+    case TAG_FILTERS: return "there are several filters (F > 1): look at how f enters your indices";
+    default: return NULL;
+    }
+}
+
+static const char *tag_short(unsigned tag)
+{
+    switch (tag) {
+    case TAG_STRIDE: return "the stride is more than 1";
+    case TAG_PAD: return "there is padding";
+    case TAG_NONSQUARE: return "the kernel is not square";
+    case TAG_BATCH: return "N > 1";
+    case TAG_OVERLAP: return "windows overlap";
+    case TAG_TIES: return "maxima tie";
+    case TAG_LARGE: return "the scores are large";
+    case TAG_ACCUMULATE: return "the array it adds to is not zero on entry";
+    case TAG_EVAL: return "in evaluation mode";
+    case TAG_IMAGE: return "the input is an image (C > 1 and H*W > 1)";
+    case TAG_CHANNELS: return "C > 1";
+    case TAG_STATE: return "the state is not zero on entry";
+    case TAG_DECAY: return "weight_decay > 0";
+    case TAG_FILTERS: return "F > 1";
+    default: return "?";
+    }
+}
+
+/* The tags that every failing case has and no passing one. Returns 1 if
+ * there are any. */
+static int case_pattern(const Case *cases, int n_cases, const unsigned *ran, const unsigned *failed,
+                        Hints *out)
+{
+    int passing = 0, failing = 0;
+    for (int j = 0; j < n_cases; j++) {
+        if (!ran[j]) continue;
+        failing += failed[j] != 0;
+        passing += failed[j] == 0;
+    }
+    if (!passing || !failing) return 0;
+    unsigned found[TAG_COUNT];
+    int count = 0;
+    for (int t = 0; t < TAG_COUNT; t++) {
+        unsigned tag = 1u << t;
+        int explains = 1;
+        for (int j = 0; j < n_cases && explains; j++)
+            if (ran[j] && ((cases[j].tags & tag) != 0) != (failed[j] != 0)) explains = 0;
+        if (explains && tag_words(tag)) found[count++] = tag;
+    }
+    if (count == 0) return 0;
+    char also[256] = "";
+    size_t used = 0;
+    for (int k = 1; k < count && used < sizeof also; k++)
+        used += (size_t)snprintf(also + used, sizeof also - used, "%s%s", k > 1 ? ", or " : "",
+                                 tag_short(found[k]));
+    if (count == 1)
+        hints_add(out, "hint: it fails only when %s.", tag_words(found[0]));
+    else
+        hints_add(out,
+                  "hint: it fails only when %s. (Those are also exactly the cases where %s: the "
+                  "cause may be there instead.)",
+                  tag_words(found[0]), also);
+    return 1;
+}
+
+/* How many windows cover input pixel (h, w). */
+static int coverage(const Case *c, int h, int w)
+{
+    int rows = 0, columns = 0;
+    for (int oh = 0; oh < c->out_h; oh++) {
+        int top = oh * c->stride - c->pad;
+        rows += h >= top && h < top + c->kH;
+    }
+    for (int ow = 0; ow < c->out_w; ow++) {
+        int left = ow * c->stride - c->pad;
+        columns += w >= left && w < left + c->kW;
+    }
+    return rows * columns;
+}
+
+static int is_factor(double k, double value)
+{
+    return fabs(k - value) <= 1e-6 * fabs(value);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* got equals expected with its axes permuted: axes 0 and 1 swapped, the
+ * last two swapped, or (for 2-d) a plain transpose. Returns a description. */
+static const char *swapped_axes(const Arg *a, char *buf, size_t len)
+{
+    if (a->ndim < 2 || a->role == ROLE_INOUT) return NULL;
+    double floor = tensor_floor(a, a->expected);
+    for (int variant = 0; variant < 2; variant++) {
+        int p = variant == 0 ? 0 : a->ndim - 2, q = p + 1;
+        if (variant == 1 && a->ndim == 2) break;
+        int d[4] = {1, 1, 1, 1};
+        for (int k = 0; k < a->ndim; k++) d[k] = a->dims[k];
+        /* the student's layout: dims with p and q exchanged */
+        int s[4];
+        memcpy(s, d, sizeof s);
+        s[p] = d[q];
+        s[q] = d[p];
+        int ok = 1;
+        for (size_t i = 0; i < a->size && ok; i++) {
+            int idx[4] = {0, 0, 0, 0};
+            size_t rest = i;
+            for (int k = a->ndim - 1; k >= 0; k--) {
+                idx[k] = (int)(rest % (size_t)d[k]);
+                rest /= (size_t)d[k];
+            }
+            int t = idx[p];
+            idx[p] = idx[q];
+            idx[q] = t;
+            size_t j = 0;
+            for (int k = 0; k < a->ndim; k++) j = j * (size_t)s[k] + (size_t)idx[k];
+            double e = a->expected[i], g = a->got[j];
+            ok = fabs(e - g) <= PASS_THRESHOLD * fmax(fmax(fabs(e), fabs(g)), floor);
+        }
+        if (!ok) continue;
+        char names[32], *save = NULL, *axis[4] = {"?", "?", "?", "?"};
+        snprintf(names, sizeof names, "%s", a->axes);
+        char *token = strtok_r(names, ",", &save);
+        for (int k = 0; k < 4 && token; k++, token = strtok_r(NULL, ",", &save)) axis[k] = token;
+        if (a->ndim == 2)
+            snprintf(buf, len,
+                     "%s is transposed: you wrote entry (%s, %s) at index %s*%d + %s (a %d x %d "
+                     "layout); it belongs at %s*%d + %s",
+                     a->name, axis[0], axis[1], axis[1], a->dims[0], axis[0], a->dims[1],
+                     a->dims[0], axis[0], a->dims[1], axis[1]);
+        else
+            snprintf(buf, len,
+                     "%s has its axes %s and %s swapped: the right numbers, laid out as if the "
+                     "array were %s-major where it is %s-major",
+                     a->name, axis[p], axis[q], axis[q], axis[p]);
+        return buf;
+    }
+    return NULL;
+}
+
+/* got - expected depends on one index only (or on none): a term added per
+ * channel, filter or feature (a bias, beta, a mean) is missing, doubled or
+ * wrong. Adds the hint and returns 1 if so. */
+static int offset_pattern(const Arg *a, Hints *out)
+{
+    const size_t n = a->size;
+    double largest = 0;
+    for (size_t i = 0; i < n; i++)
+        largest = fmax(largest, fabs(change(a, a->got, i) - change(a, a->expected, i)));
+    if (!(largest > 0) || !isfinite(largest)) return 0;
+    const double tolerance = 1e-9 * largest;
+    for (int axis = 0; axis < a->ndim; axis++) {
+        size_t inner = 1;
+        for (int d = axis + 1; d < a->ndim; d++) inner *= (size_t)a->dims[d];
+        const int length = a->dims[axis];
+        if ((size_t)length == n) continue;
+        double *offset = xmalloc((size_t)length * sizeof *offset);
+        int same = 1, varies = 0;
+        for (int k = 0; k < length; k++) offset[k] = NAN;
+        for (size_t i = 0; i < n && same; i++) {
+            int k = (int)((i / inner) % (size_t)length);
+            double diff = change(a, a->got, i) - change(a, a->expected, i);
+            if (isnan(offset[k])) offset[k] = diff;
+            else same = fabs(diff - offset[k]) <= tolerance;
+        }
+        for (int k = 1; k < length && same; k++) varies |= fabs(offset[k] - offset[0]) > tolerance;
+        double first = offset[0];
+        free(offset);
+        if (!same) continue;
+        char names[32], *save = NULL;
+        snprintf(names, sizeof names, "%s", a->axes);
+        char *token = strtok_r(names, ",", &save);
+        for (int d = 0; token && d < axis; d++) token = strtok_r(NULL, ",", &save);
+        if (varies)
+            hints_add(out,
+                      "hint: %s is off by an amount that depends only on its index %s: a term "
+                      "added once per %s (a bias, beta, a mean) is missing, doubled or wrong.",
+                      a->name, token ? token : "?", token ? token : "?");
+        else
+            hints_add(out,
+                      "hint: %s is off by the same amount everywhere (%.6g): a constant term is "
+                      "missing, doubled or wrong.",
+                      a->name, first);
+        return 1;
+    }
+    return 0;
+}
+
+/* Prints pattern hints for failing arg a of case c. Returns how many. */
+static int value_patterns(const Case *c, const Arg *a, Hints *out)
+{
+    size_t n = a->size;
+    size_t nonfinite = 0, untouched = 0, zero = 0, added = 0;
+    size_t first_nonfinite = 0, first_untouched = 0;
+    double floor = tensor_floor(a, a->expected);
+    for (size_t i = 0; i < n; i++) {
+        double g = a->got[i], e = a->expected[i], v = a->value[i];
+        if (!isfinite(g) && isfinite(e) && nonfinite++ == 0) first_nonfinite = i;
+        if (g == v && !(fabs(change(a, a->expected, i)) <= floor) && untouched++ == 0)
+            first_untouched = i;
+        zero += g == 0;
+        if (a->role == ROLE_OUT && fabs(g - (v + e)) <= 1e-9 * fmax(fabs(g), 1)) added++;
+    }
+    char bracket[96], named[96];
+    if (nonfinite) {
+        index_text(a, first_nonfinite, bracket, sizeof bracket, named, sizeof named);
+        hints_add(out,
+                  "hint: %s has %zu NaN or infinite entries (the first is %s): an overflow (exp "
+                  "of a large number?), a division by zero, or a value read before it was "
+                  "written.\n",
+                  a->name, nonfinite, bracket);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && untouched == n) {
+        hints_add(out,
+                  "hint: %s is never written: it still holds what the array held before the "
+                  "call (garbage). Your function must write every entry.\n",
+                  a->name);
+        return 1;
+    }
+    if (a->role == ROLE_INOUT && untouched == n) {
+        hints_add(out, "hint: %s is not changed at all: the function must update it in place.\n",
+                  a->name);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && added == n) {
+        hints_add(out,
+                  "hint: %s was added to (+=) without being set first: it holds garbage on "
+                  "entry, so give it its first value with = (or set it to 0) before adding.\n",
+                  a->name);
+        return 1;
+    }
+    if (zero == n && n > 1) {
+        hints_add(out, "hint: every entry of %s is 0: is it ever given a value?\n", a->name);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && untouched) {
+        index_text(a, first_untouched, bracket, sizeof bracket, named, sizeof named);
+        hints_add(out,
+                  "hint: %zu entries of %s are never written (the first is %s %s): they still "
+                  "hold the garbage the array held before the call.%s\n",
+                  untouched, a->name, bracket, named,
+                  c->has_windows && c->pad > 0
+                      ? " Do the loops cover the whole array (its size comes from conv_out_size, "
+                   "padding included)? In im2col, entries over the padding are 0 and need writing too."
+                      : "");
+        return 1;
+    }
+
+    /* a constant factor: got = k * expected (for INOUT, the changes) */
+    double ge = 0, ee = 0, largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = change(a, a->expected, i), g = change(a, a->got, i);
+        ge += g * e;
+        ee += e * e;
+        largest = fmax(largest, fabs(g));
+    }
+    if (ee > 0 && ge != 0) {
+        double k = ge / ee, residual = 0;
+        for (size_t i = 0; i < n; i++)
+            residual = fmax(residual, fabs(change(a, a->got, i) - k * change(a, a->expected, i)));
+        if (residual <= 1e-7 * largest && fabs(k - 1) > 1e-6) {
+            const char *what = a->role == ROLE_INOUT ? "the change in " : "";
+            if (is_factor(k, -1)) {
+                hints_add(
+                    out,
+                    "hint: wrong sign: %s%s is exactly minus the right answer. Look for a "
+                    "subtraction the wrong way round, or a minus sign that should not be "
+                    "there.\n",
+                    what, a->name);
+                return 1;
+            }
+            static const Factor logs[] = {
+                {1.4426950408889634,
+                 "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
+                {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
+                {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
+            };
+            static const Factor halves[] = {{2, "2"}, {0.5, "1/2"}};
+            for (int f = 0; f < 3; f++)
+                if (is_factor(k, logs[f].value)) {
+                    hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name,
+                              logs[f].name);
+                    return 1;
+                }
+            for (int f = 0; f < c->n_factors; f++)
+                for (int sign = 1; sign >= -1; sign -= 2)
+                    if (is_factor(k, sign * c->factors[f].value)) {
+                        hints_add(
+                            out,
+                            "hint: %s%s is off by a factor of %s%s: every entry is that many "
+                            "times the right one. Look for a division or multiplication by it "
+                            "that is missing or doubled.\n",
+                            what, a->name, c->factors[f].name,
+                            sign < 0 ? ", and of the wrong sign" : "");
+                        return 1;
+                    }
+            for (int f = 0; f < 2; f++)
+                if (is_factor(k, halves[f].value)) {
+                    hints_add(out,
+                              "hint: %s%s is off by a factor of %s: every entry is that many times "
+                              "the right one. Look for a halving or doubling that should not be "
+                              "there.",
+                              what, a->name, halves[f].name);
+                    return 1;
+                }
+            hints_add(out,
+                      "hint: %s%s is off by a constant factor of %.6g: every entry is that many "
+                      "times the right one. A scale is missing or doubled somewhere.\n",
+                      what, a->name, k);
+            return 1;
+        }
+    }
+
+    /* off by an amount that depends on one index only: a per-channel (or
+     * per-filter, per-feature) term missing or wrong */
+    if (a->ndim >= 2 && n > 2 && offset_pattern(a, out)) return 1;
+
+    char buf[512];
+    const char *swap = swapped_axes(a, buf, sizeof buf);
+    if (swap) {
+        hints_add(out, "hint: %s.\n", swap);
+        return 1;
+    }
+
+    /* the right numbers in the wrong places */
+    if (a->role == ROLE_OUT && n > 1) {
+        double *e = xmalloc(n * sizeof *e), *g = xmalloc(n * sizeof *g);
+        memcpy(e, a->expected, n * sizeof *e);
+        memcpy(g, a->got, n * sizeof *g);
+        qsort(e, n, sizeof *e, cmp_double);
+        qsort(g, n, sizeof *g, cmp_double);
+        int same = 1;
+        for (size_t i = 0; i < n && same; i++)
+            same = fabs(e[i] - g[i]) <= PASS_THRESHOLD * fmax(fmax(fabs(e[i]), fabs(g[i])), floor);
+        free(e);
+        free(g);
+        if (same) {
+            hints_add(out,
+                      "hint: %s holds the right numbers in the wrong places: check the index "
+                      "arithmetic, the order of the dimensions (%s) in your index formula.\n",
+                      a->name, a->axes);
+            return 1;
+        }
+    }
+
+    int printed = 0;
+    /* wrong exactly where an input of the same shape is positive, or not
+     * (elementwise functions: ReLU, dropout) */
+    for (int b = 0; b < c->n_args && !printed; b++) {
+        const Arg *in = &c->args[b];
+        if (in->role != ROLE_IN || in->size != n || n < 2) continue;
+        size_t agree_positive = 0, agree_other = 0;
+        for (size_t i = 0; i < n; i++) {
+            int bad = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);
+            int positive = in->is_int ? in->ivalue[i] > 0 : in->value[i] > 0;
+            agree_positive += bad == positive;
+            agree_other += bad != positive;
+        }
+        if (agree_positive == n || agree_other == n) {
+            const char *where = agree_positive == n ? "> 0" : "<= 0";
+            const char *right = agree_positive == n ? "<= 0" : "> 0";
+            hints_add(out,
+                      "hint: %s is right where %s %s and wrong exactly where %s %s: look at "
+                      "what your function does there.",
+                      a->name, in->name, right, in->name, where);
+            printed++;
+        }
+    }
+    /* where the wrong entries are: on the input grid of a windowed case */
+    if (!printed && c->has_windows && a->on_input_grid && a->ndim >= 3) {
+        int H = a->dims[a->ndim - 2], W = a->dims[a->ndim - 1];
+        size_t wrong = 0, wrong_overlap = 0, overlap_cells = 0, wrong_border = 0,
+               wrong_uncovered = 0;
+        int reach = c->pad > 0 ? c->pad : 1;
+        for (size_t i = 0; i < n; i++) {
+            int w = (int)(i % (size_t)W), h = (int)((i / (size_t)W) % (size_t)H);
+            int cover = coverage(c, h, w);
+            int bad = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);
+            int border = h < reach || w < reach || h >= H - reach || w >= W - reach;
+            overlap_cells += cover >= 2;
+            wrong += bad;
+            wrong_overlap += bad && cover >= 2;
+            wrong_border += bad && border;
+            wrong_uncovered += bad && cover == 0;
+        }
+        if (wrong && wrong_overlap == wrong && overlap_cells > wrong) {
+            hints_add(
+                out,
+                "hint: %s is wrong only at pixels under two or more overlapping windows: such a "
+                "pixel must receive the sum of every window's share (+=), not the last one.\n",
+                a->name);
+            printed++;
+        } else if (wrong && wrong_uncovered == wrong) {
+            hints_add(
+                out,
+                "hint: %s is wrong only at pixels no window reaches (rows or columns past the "
+                "last window): nothing flows back to them, so they are 0.\n",
+                a->name);
+            printed++;
+        } else if (wrong && wrong_border == wrong && wrong < n / 2) {
+            hints_add(
+                out,
+                "hint: %s is right in the interior and wrong near the border: look at the "
+                "padding, at the pixels where h = oh*stride - pad + i falls outside the image.\n",
+                a->name);
+            printed++;
+        }
+    }
+    /* only some images of the batch */
+    if (!printed && a->ndim >= 2 && strncmp(a->axes, "n,", 2) == 0 && a->dims[0] > 1) {
+        int N = a->dims[0], right = 0, first_right = -1, last_right = -1;
+        size_t item = n / (size_t)N;
+        for (int b = 0; b < N; b++) {
+            int ok = 1;
+            for (size_t i = 0; i < item && ok; i++)
+                ok = entry_error(a, a->expected, a->got, (size_t)b * item + i, floor) <
+                     PASS_THRESHOLD;
+            if (ok) {
+                right++;
+                if (first_right < 0) first_right = b;
+                last_right = b;
+            }
+        }
+        if (right > 0 && right < N) {
+            hints_add(out,
+                      "hint: %s is right for %s and wrong for the other images of the batch: "
+                      "does every image get the same treatment (the loop over n, the offset "
+                      "n*item)?\n",
+                      a->name,
+                      right == 1 ? (first_right == 0      ? "the first image only"
+                                    : last_right == N - 1 ? "the last image only"
+                                                          : "one image only")
+                                 : "some images");
+            printed++;
+        }
+    }
+    return printed;
+}
+
+int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, int a,
+                 const unsigned *case_failed, Hints *out)
+{
+    unsigned ran[64] = {0};
+    for (int j = 0; j < n_cases && j < 64; j++) ran[j] = case_failed[j] != 2;
+    unsigned failed[64] = {0};
+    for (int j = 0; j < n_cases && j < 64; j++) failed[j] = case_failed[j] == 1;
+
+    const Mistake *m = find_mistake(spec, cases, n_cases, first, a, ran);
+    if (m) {
+        hints_add(out, "diagnosis: %s\n", m->hint);
+        return 1;
+    }
+    int printed = value_patterns(&cases[first], &cases[first].args[a], out);
+    printed += case_pattern(cases, n_cases, ran, failed, out);
+    if (!printed) {
+        const char *formula = NULL;
+        size_t len = strlen(cases[first].args[a].name);
+        for (const char *const *f = spec->formulas; f && *f && !formula; f++)
+            if (strncmp(*f, cases[first].args[a].name, len) == 0 &&
+                ((*f)[len] == '[' || (*f)[len] == ' '))
+                formula = *f;
+        if (formula)
+            hints_add(out,
+                      "hint: no known mistake gives this answer. The definition is %s; work out "
+                      "the first wrong entry by hand from it, and compare with what your loops "
+                      "compute.",
+                      formula);
+        else
+            hints_add(out,
+                      "hint: no known mistake gives this answer. Work out the first wrong entry "
+                      "by hand from the formula in the contract, and compare it with what your "
+                      "loops compute.");
+    }
+    return 0;
+}

@@ -1,0 +1,92 @@
+#!/bin/sh
+# grade.sh: compiles a student's exercise files and runs the grader on them.
+# `make grade` calls it; run it through make, which builds the grader first.
+#
+#   grade.sh GRADER RUNNER_MAIN_O WORK_DIR EXERCISES_DIR [EX]
+#
+# Environment (set by exercises/grade.mk): CC, STUDENT_CFLAGS, STUDENT_LDFLAGS,
+# GRADE_FLAGS (extra grader options, e.g. --verbose or --timeout 5).
+#
+# Each TOPIC.c of EXERCISES_DIR is compiled alone, with AddressSanitizer and
+# UBSan; a missing file, or one that does not compile, costs that topic's
+# points and nothing else. The objects are linked with the runner
+# (runner_main.c) into WORK_DIR/runner. If they do not link together (two
+# files define the same helper, say), each file is linked alone, then with
+# the files that did link, so that every file that can run is graded.
+set -u
+GRADER=$1
+RUNNER_MAIN=$2
+WORK=$3
+DIR=${4%/}
+EX=${5:-}
+TOPICS="im2col conv relu maxpool fc softmax batchnorm dropout optim"
+
+if [ ! -d "$DIR" ]; then
+    echo "grade: EXERCISES=$DIR is not a directory" >&2
+    exit 2
+fi
+rm -rf "$WORK"
+mkdir -p "$WORK" || exit 2
+STATUS=$WORK/status
+: >"$STATUS"
+
+# the tab between fields of the status file
+TAB=$(printf '\t')
+
+compiled=""
+for t in $TOPICS; do
+    src=$DIR/$t.c
+    if [ ! -f "$src" ]; then
+        echo "$t${TAB}missing" >>"$STATUS"
+        continue
+    fi
+    # shellcheck disable=SC2086 # STUDENT_CFLAGS is a list of flags
+    if $CC $STUDENT_CFLAGS -c "$src" -o "$WORK/$t.o" 2>"$WORK/$t.log"; then
+        compiled="$compiled $t"
+    else
+        echo "$t${TAB}compile${TAB}$WORK/$t.log" >>"$STATUS"
+    fi
+done
+
+# link RUNNER TOPICS...: links the runner with the given topics' objects.
+link() {
+    out=$1
+    shift
+    objects=""
+    for t in "$@"; do objects="$objects $WORK/$t.o"; done
+    # shellcheck disable=SC2086
+    $CC $RUNNER_MAIN $objects $STUDENT_LDFLAGS -lm -o "$out" 2>"$out.log"
+}
+
+if [ -z "$compiled" ]; then
+    :
+elif link "$WORK/runner" $compiled; then
+    for t in $compiled; do echo "$t${TAB}ok${TAB}$WORK/runner${TAB}$WORK/$t.log" >>"$STATUS"; done
+else
+    alone=""
+    for t in $compiled; do
+        if link "$WORK/runner-$t" "$t"; then alone="$alone $t"; fi
+    done
+    for t in $compiled; do
+        case " $alone " in
+        *" $t "*) echo "$t${TAB}ok${TAB}$WORK/runner-$t${TAB}$WORK/$t.log" >>"$STATUS" ;;
+        *)
+            others=""
+            for o in $alone; do others="$others $o"; done
+            if link "$WORK/runner-$t" "$t" $others; then
+                echo "$t${TAB}ok${TAB}$WORK/runner-$t${TAB}$WORK/$t.log" >>"$STATUS"
+            else
+                echo "$t${TAB}link${TAB}$WORK/runner-$t.log" >>"$STATUS"
+            fi
+            ;;
+        esac
+    done
+fi
+
+if [ -n "$EX" ]; then
+    # shellcheck disable=SC2086 # GRADE_FLAGS is a list of options
+    exec "$GRADER" --status "$STATUS" --dir "$DIR" --only "$EX" ${GRADE_FLAGS:-}
+else
+    # shellcheck disable=SC2086
+    exec "$GRADER" --status "$STATUS" --dir "$DIR" ${GRADE_FLAGS:-}
+fi

@@ -1,0 +1,11 @@
+/* relu.c for the sandbox test: relu_backward writes far outside dx. */
+
+void relu_forward(const double *x, int n, double *out)
+{
+    for (int i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void relu_backward(const double *dout, const double *x, int n, double *dx)
+{
+    for (int i = 0; i < n; i++) dx[(long)i << 34] = x[i] > 0 ? dout[i] : 0;
+}

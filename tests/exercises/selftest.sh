@@ -1,0 +1,89 @@
+#!/bin/sh
+# selftest.sh: the grader's proofs (`make grade-selftest`, part of `make check`).
+#
+#   selftest.sh GRADER RUNNER_MAIN_O WORK_DIR
+#
+# 0. Every catalogued mistake, given as a function's answers, is diagnosed
+#    as itself (grader --check-catalogue: no student code runs).
+# 1. The shipped exercises/ score 0/M, every function "not implemented".
+# 2. tests/exercises/solutions scores M/M.
+# 3. Every folder of tests/exercises/mutants (one catalogued mistake each),
+#    tests/exercises/sandbox (crashes, endless loops, ...) and
+#    tests/exercises/uncatalogued (wrong solutions written apart from the
+#    catalogue) is graded on the topics of its files: it must fail, and
+#    print the phrase on the first line of its HINT file (and, if it has a
+#    SCORE file, end with that score line).
+# Environment: CC, STUDENT_CFLAGS, STUDENT_LDFLAGS (from exercises/grade.mk).
+set -u
+GRADER=$1
+RUNNER_MAIN=$2
+WORK=$3
+HERE=$(dirname "$0")
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+}
+mkdir -p "$WORK"
+OUT=$WORK/output
+
+# grade DIR [EX]: runs the grader on DIR; its output is in $OUT, its status in $status.
+grade() {
+    name=$(echo "$1" | tr '/.' '__')
+    sh exercises/grader/grade.sh "$GRADER" "$RUNNER_MAIN" "$WORK/$name" "$1" "${2:-}" >"$OUT" 2>&1
+    status=$?
+}
+
+show() { sed 's/^/    | /' "$OUT" | head -${1:-40}; }
+
+if "$GRADER" --check-catalogue >"$OUT" 2>&1; then ok; else
+    bad "grader --check-catalogue"
+    show
+fi
+
+M=$("$GRADER" --list | awk '{ n += NF - 1 } END { print n }')
+
+grade exercises
+not_implemented=$(grep -c "not implemented" "$OUT")
+if [ "$status" = 1 ] && grep -qx "score: 0/$M" "$OUT" && [ "$not_implemented" = "$M" ]; then
+    ok
+else
+    bad "exercises/ should score 0/$M with $M 'not implemented' (exit $status, $not_implemented" \
+        "not implemented); if you wrote your answers there, grade them with EXERCISES=DIR instead"
+    show
+fi
+
+grade "$HERE/solutions"
+if [ "$status" = 0 ] && grep -qx "score: $M/$M" "$OUT"; then ok; else
+    bad "tests/exercises/solutions should score $M/$M (exit $status)"
+    show
+fi
+
+for dir in "$HERE"/mutants/*/ "$HERE"/sandbox/*/ "$HERE"/uncatalogued/*/; do
+    [ -f "$dir/HINT" ] || continue
+    dir=${dir%/}
+    topics=""
+    for f in "$dir"/*.c; do topics="$topics${topics:+,}$(basename "$f" .c)"; done
+    phrase=$(head -1 "$dir/HINT")
+    grade "$dir" "$topics"
+    if [ -f "$dir/SCORE" ]; then
+        want=$(head -1 "$dir/SCORE")
+        if grep -qxF "$want" "$OUT" && grep -qF -- "$phrase" "$OUT"; then ok; else
+            bad "$dir: expected '$want' and '$phrase'"
+            show
+        fi
+        continue
+    fi
+    if [ "$status" = 1 ] && grep -q "FAIL\|not implemented\|does not" "$OUT" &&
+        grep -qF -- "$phrase" "$OUT" && ! grep -q "grader error" "$OUT"; then
+        ok
+    else
+        bad "$dir (EX=$topics, exit $status) should fail with '$phrase'"
+        show 60
+    fi
+done
+
+echo "grade-selftest: $pass passed, $fail failed"
+[ "$fail" = 0 ]
