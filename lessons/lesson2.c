@@ -336,6 +336,9 @@ int main(int argc, char **argv)
         "Read im2col() in layers/im2col.c next to im2col_reference(): the fast one handles "
         "the padding outside the inner loop.",
         "Run with `--seed 7`: the maximum differences change but stay at rounding level.",
+        "Write them yourself: im2col in exercises/im2col.c and conv_forward in "
+        "exercises/conv.c; make grade EX=im2col,conv_forward grades them "
+        "(exercises/README.md).",
     };
     lesson_try_next(&lesson, tries, (int)(sizeof tries / sizeof tries[0]));
     return lesson_end(&lesson);

@@ -402,6 +402,9 @@ int main(int argc, char **argv)
         "Use the negative of the edge filter: which features survive the ReLU now?",
         "Make the kink check pass by moving 3e-6 to 3e-4, then compute by hand why it "
         "passes.",
+        "Write ReLU and max-pooling yourself: exercises/relu.c and "
+        "exercises/maxpool.c; make grade EX=relu,maxpool grades them, ties and "
+        "overlapping windows included.",
     };
     lesson_try_next(&lesson, tries, (int)(sizeof tries / sizeof tries[0]));
     return lesson_end(&lesson);

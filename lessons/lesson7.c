@@ -358,9 +358,12 @@ int main(int argc, char **argv)
         "No weight decay (--weight-decay 0): is the gap between train and validation wider?",
         "The same training from the command line: ./emotion train --epochs 6 (writes "
         "runs/ with its own charts).",
+        "Write the SGD-momentum step yourself: sgd_momentum_step in "
+        "exercises/optim.c; make grade EX=sgd_momentum_step compares it with the "
+        "library's.",
         "Next, lesson 8 opens the checkpoint and looks at what the network learned.",
     };
-    lesson_try_next(&lesson, tries, 6);
+    lesson_try_next(&lesson, tries, (int)(sizeof tries / sizeof tries[0]));
     run_free(&runs[0]);
     run_free(&runs[1]);
     dataset_free(&train);
