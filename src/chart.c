@@ -294,8 +294,15 @@ int chart_lines(const char *png_path, const char *data_path, const ChartSpec *sp
     put_titles(f, spec->title, spec->xlabel, spec->ylabel);
     fprintf(f, "set grid\nset key %s box opaque\nset border 3\nset tics nomirror\n",
             spec->key && spec->key[0] ? spec->key : "top right");
+    if (spec->large)
+        fputs("set title font ',16'\nset xlabel font ',14'\nset ylabel font ',14'\n"
+              "set tics font ',13'\nset key font ',13' spacing 1.3\n", f);
     if (spec->csv) fputs("set datafile separator comma\n", f);
     if (spec->ymin < spec->ymax) fprintf(f, "set yrange [%.17g:%.17g]\n", spec->ymin, spec->ymax);
+    if (spec->xmin < spec->xmax) fprintf(f, "set xrange [%.17g:%.17g]\n", spec->xmin, spec->xmax);
+    if (spec->log_x) fputs("set logscale x\nset format x '%g'\n", f);
+    if (spec->log_y) fputs("set logscale y\nset format y '%g'\n", f);
+    if (spec->equal_axes) fputs("set size ratio -1\n", f);
     if (spec->x_whole) {
         /* Epochs read badly with ticks at 0.5: at most ~10 ticks, a whole
          * number apart, from gnuplot's own look at the x column. */
@@ -311,17 +318,32 @@ int chart_lines(const char *png_path, const char *data_path, const ChartSpec *sp
     }
     static const char *const colours[CHART_MAX_SERIES] = {
         "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+    const double width = spec->large ? 3 : 2;
     fputs("plot ", f);
     for (int s = 0; s < spec->num_series; s++) {
+        const ChartSeriesStyle *style = &spec->style[s];
         if (s) fputs(", \\\n     ", f);
-        put_quoted(f, data_path);
+        put_quoted(f, style->data ? style->data : data_path);
         if (spec->header_lines > 0) fprintf(f, " skip %d", spec->header_lines);
-        fprintf(f, " using %d:%d with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title ",
-                spec->x_column, spec->y_columns[s], colours[s]);
+        fprintf(f, " using %d:%d", style->x_column > 0 ? style->x_column : spec->x_column,
+                spec->y_columns[s]);
+        if (style->background) {
+            fputs(" with lines lw 1 lc rgb '#b0b0b0' notitle", f);
+            continue;
+        }
+        int colour = style->colour >= 1 && style->colour <= CHART_MAX_SERIES ? style->colour - 1 : s;
+        if (style->dots)
+            fprintf(f, " with points pt 7 ps %g", spec->large ? 0.5 : 0.35);
+        else if (style->no_points)
+            fprintf(f, " with lines lw %g", width);
+        else
+            fprintf(f, " with linespoints lw %g pt 7 ps %g", width, spec->large ? 1.0 : 0.7);
+        fprintf(f, " dt %d lc rgb '%s' title ", style->dashed ? 2 : 1, colours[colour]);
         put_quoted(f, spec->series_titles[s] ? spec->series_titles[s] : "");
     }
     fputc('\n', f);
-    return finish_script(f, script_path, png_path, 800, 500, err);
+    return finish_script(f, script_path, png_path, spec->large ? 1000 : 800,
+                         spec->large ? 650 : 500, err);
 }
 
 /* ---------------------------------------------------------------------------
