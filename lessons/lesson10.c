@@ -25,6 +25,7 @@
 #include "lesson_common.h"
 #include "network.h"
 #include "optimizers.h"
+#include "schedule.h"
 #include "sgd.h"
 #include "train.h"
 
@@ -514,7 +515,10 @@ static void section_surface(Lesson *lesson, const Surface *surface, int steps)
                  surface->chart_lr[c]);
         spec.series_titles[1 + c] = titles[c];
         spec.y_columns[1 + c] = 3 + 2 * c;
-        spec.style[1 + c] = (ChartSeriesStyle){.x_column = 2 + 2 * c, .no_points = steps > 60};
+        /* SGD keeps a mark at every step, so its crawl along the floor shows
+         * under the paths drawn after it */
+        spec.style[1 + c] = (ChartSeriesStyle){.x_column = 2 + 2 * c,
+                                               .no_points = c > 0 && steps > 60};
     }
     Error err;
     lesson_out_path(lesson, "paths.png", png_path, sizeof png_path);
@@ -531,10 +535,13 @@ static void section_surface(Lesson *lesson, const Surface *surface, int steps)
     if (valley)
         lesson_say("The chart draws each path at the learning rate above. SGD at 0.018, "
                    "just below its limit, zigzags across the valley (each step flips y and "
-                   "shrinks it: 1 - 100 * 0.018 = -0.8) while it crawls along the floor, "
+                   "shrinks it: 1 - 100 * 0.018 = -0.8) while it crawls along the floor "
+                   "(a dot per step), "
                    "where x shrinks by 1 - 0.018 per step: after 100 steps x = -4 * 0.982^100 "
-                   "= -0.65, far from the minimum. Momentum rushes along the floor, overshoots "
-                   "and swings back like a ball in a bowl; Nesterov swings less, because it "
+                   "= -0.65, far from the minimum. Momentum swings from wall to wall for a long "
+                   "time (its velocity keeps 0.9 of every swing) but rushes along the floor, "
+                   "overshoots the minimum and comes back, like a ball in a bowl; Nesterov "
+                   "swings far less, because it "
                    "corrects with the gradient where it is heading. RMSprop and Adam first "
                    "head diagonally (equal steps in x and y, whatever the gradient's "
                    "direction), then run along the floor.");
@@ -546,11 +553,19 @@ static void section_surface(Lesson *lesson, const Surface *surface, int steps)
 
 /* ---- the same network, six optimizers ------------------------------------- */
 
-static const char network_arch[] =
+/* Lesson 9's batchnorm CNN, without its dropout: it learns within an epoch,
+ * so two epochs show each optimizer's whole descent. --plain takes lesson
+ * 9's plain CNN instead, which sits near ln 7 for an epoch or more. */
+static const char batchnorm_arch[] =
+    "conv 16 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, "
+    "conv 32 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, "
+    "fc 128 nobias, batchnorm, relu, fc 7";
+static const char plain_arch[] =
     "conv 16 3x3 pad 1, relu, maxpool 2, conv 32 3x3 pad 1, relu, maxpool 2, fc 128, relu, fc 7";
+static const char *network_arch = batchnorm_arch;
 
 typedef struct {
-    double *loss;        /* (steps,) each step's mini-batch loss */
+    double *loss;        /* (steps,) each step's mini-batch loss, before its update */
     double val_accuracy; /* after the last epoch */
     double val_loss;
     double seconds;
@@ -561,8 +576,8 @@ static void train_with(const Lesson *lesson, const Choice *c, int epochs, const 
                        const Dataset *val, Training *out)
 {
     Error err;
-    Network *net = arch_build_text(network_arch, "lesson 10's network", 1, IMAGE_SIDE, IMAGE_SIDE,
-                                   NUM_CLASSES, &err);
+    Network *net = arch_build_text(network_arch, "lesson 10's network", 1, IMAGE_SIDE,
+                                   IMAGE_SIDE, NUM_CLASSES, &err);
     if (!net) {
         fprintf(stderr, "lesson10: %s\n", err.msg);
         exit(1);
@@ -574,8 +589,11 @@ static void train_with(const Lesson *lesson, const Choice *c, int epochs, const 
     optimizer_defaults(c->name, &defaults);
     out->lr = defaults.lr;
     Optimizer *opt = create_choice(net, c, defaults.lr, defaults.weight_decay);
+    LrSchedule schedule;
+    lr_schedule_init(&schedule, SCHEDULE_COSINE, defaults.lr, epochs, 0, 0.5, 1);
     Loader loader;
-    loader_init(&loader, train, 64, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = lesson->seed});
+    loader_init(&loader, train, 64,
+                (LoaderOptions){.shuffle = 1, .augment = 1, .seed = lesson->seed});
     const int per_epoch = loader_batches_per_epoch(&loader);
     out->loss = xcalloc((size_t)epochs * per_epoch, sizeof *out->loss);
     Tensor *x = tensor_new4(64, 1, IMAGE_SIDE, IMAGE_SIDE);
@@ -583,11 +601,12 @@ static void train_with(const Lesson *lesson, const Choice *c, int epochs, const 
     double start = lesson_seconds();
     network_set_mode(net, LAYER_TRAIN);
     for (int epoch = 0; epoch < epochs; epoch++) {
+        opt->lr = lr_schedule_lr(&schedule, epoch);
         loader_begin_epoch(&loader, epoch);
         while ((n = loader_next(&loader, x, labels)) > 0) {
             double loss = network_loss(net, x, labels);
             out->loss[step++] = loss;
-            if (!isfinite(loss)) {
+            if (!isfinite(loss)) { /* the curve ends here */
                 for (; step < epochs * per_epoch; step++) out->loss[step] = NAN;
                 epoch = epochs;
                 break;
@@ -615,25 +634,30 @@ static double mean_of(const double *loss, int from, int to)
 static void section_network(Lesson *lesson, int epochs, const Dataset *train, const Dataset *val)
 {
     lesson_section(lesson, "The same CNN, six optimizers");
-    lesson_say("A small CNN (%s) on %d faces, flipped and shifted, batch 64, %d epoch%s; the "
-               "same starting weights and the same batches for all six, each at the library's "
-               "default learning rate, weight decay 5e-4 (plain SGD at momentum 0, its only "
-               "difference from 'momentum').",
-               network_arch, train->count, epochs, epochs == 1 ? "" : "s");
+    lesson_say("%s", network_arch == batchnorm_arch
+                         ? "Lesson 9's batchnorm CNN without its dropout:"
+                         : "Lesson 9's plain CNN (--plain):");
+    printf("    %s\n\n", network_arch);
+    lesson_say("on %d faces, flipped and shifted, batch 64, %d epoch%s. All six start from "
+               "the same weights and see the same batches; each runs at the library's default "
+               "learning rate (plain SGD at momentum 0, its one difference from 'momentum'), "
+               "weight decay 5e-4, the rate falling along a cosine from epoch to epoch.",
+               train->count, epochs, epochs == 1 ? "" : "s");
     Training runs[NUM_CHOICES];
-    int steps = 0;
-    printf("  %-9s %7s %15s %15s %10s %9s %8s\n", "optimizer", "lr", "first 10 steps",
-           "last 10 steps", "val loss", "val acc", "seconds");
+    const int steps = epochs * ((train->count + 63) / 64);
+    const int head = steps < 10 ? steps : 10, first_epoch = (train->count + 63) / 64;
+    printf("  %-9s %6s %12s %12s %12s %9s %8s %8s\n", "optimizer", "lr", "steps 1-10",
+           "epoch 1", "last 10", "val loss", "val acc", "seconds");
     for (int c = 0; c < NUM_CHOICES; c++) {
         train_with(lesson, &choices[c], epochs, train, val, &runs[c]);
-        steps = epochs * ((train->count + 63) / 64);
-        int tail = steps < 10 ? steps : 10;
-        printf("  %-9s %7g %15.4f %15.4f %10.4f %8.1f%% %8.1f\n", choices[c].label, runs[c].lr,
-               mean_of(runs[c].loss, 0, tail), mean_of(runs[c].loss, steps - tail, steps),
+        printf("  %-9s %6g %12.4f %12.4f %12.4f %9.4f %7.1f%% %8.1f\n", choices[c].label,
+               runs[c].lr, mean_of(runs[c].loss, 0, head),
+               mean_of(runs[c].loss, 0, first_epoch), mean_of(runs[c].loss, steps - head, steps),
                runs[c].val_loss, 100 * runs[c].val_accuracy, runs[c].seconds);
         fflush(stdout);
     }
-    printf("  (loss columns: the mean mini-batch loss of those steps)\n\n");
+    printf("  (loss columns: the mean mini-batch loss over those steps, each measured before\n"
+           "   its step's update; validation in evaluation mode after the last epoch)\n\n");
 
     /* per-step losses, smoothed over 10 steps for the chart */
     const int window = steps >= 40 ? 10 : 1;
@@ -644,7 +668,8 @@ static void section_network(Lesson *lesson, int epochs, const Dataset *train, co
         perror(data_path);
         exit(1);
     }
-    fprintf(f, "# step, then per optimizer the mean mini-batch loss of the last %d steps:", window);
+    fprintf(f, "# step, then per optimizer the mean mini-batch loss of the last %d steps:",
+            window);
     for (int c = 0; c < NUM_CHOICES; c++) fprintf(f, " %s", choices[c].label);
     fprintf(f, "\n");
     double *smooth[NUM_CHOICES];
@@ -659,19 +684,21 @@ static void section_network(Lesson *lesson, int epochs, const Dataset *train, co
         fprintf(f, "\n");
     }
     fclose(f);
-    char titles[NUM_CHOICES][48];
+    char titles[NUM_CHOICES][48], ylabel[64];
+    snprintf(ylabel, sizeof ylabel, "mini-batch loss, mean of the last %d steps", window);
     ChartSpec spec = {.title = "The same CNN, six optimizers: training loss",
                       .xlabel = "step (mini-batch of 64)",
-                      .ylabel = "mini-batch loss, mean of the last 10 steps",
+                      .ylabel = ylabel,
                       .header_lines = 1,
                       .x_column = 1,
                       .num_series = NUM_CHOICES,
+                      .log_y = 1,
                       .large = 1};
     for (int c = 0; c < NUM_CHOICES; c++) {
         snprintf(titles[c], sizeof titles[c], "%s, lr %g", choices[c].label, runs[c].lr);
         spec.series_titles[c] = titles[c];
         spec.y_columns[c] = 2 + c;
-        /* AdamW nearly hides Adam: dashed, so both show */
+        /* AdamW runs close to Adam: dashed, so both show */
         spec.style[c] = (ChartSeriesStyle){.no_points = 1, .dashed = c == NUM_CHOICES - 1};
     }
     Error err;
@@ -686,22 +713,45 @@ static void section_network(Lesson *lesson, int epochs, const Dataset *train, co
             names[c] = choices[c].label;
         }
         printf("\n");
-        text_chart_lines(stdout, "training loss per step (mean of the last 10)", series, names,
+        text_chart_lines(stdout, "training loss per step (smoothed)", series, names,
                          NUM_CHOICES, steps, 64, 14);
     }
     printf("\n");
-    lesson_say("Plain SGD at lr 0.02 takes the smallest steps and is slowest to leave ln 7 = "
-               "1.95; momentum and Nesterov, at the same lr, move up to ten times as far per "
-               "step. RMSprop and Adam start fastest: at lr 0.001 every weight moves about "
-               "0.001 per step from the first, even the many whose gradients are tiny. "
-               "AdamW's curve lies on Adam's: decoupled decay shrinks each weight by lr * wd "
-               "= 5e-7 per step, next to nothing here; AdamW is usually run with a much larger "
-               "weight decay (PyTorch's default is 0.01).");
-    lesson_say("Which is best depends on the learning rate as much as on the rule, as the "
-               "sweep on the surface showed. A short run like this one favours whichever "
-               "starts fastest; over many epochs, well-tuned SGD with momentum often "
-               "generalises as well as Adam or better, which is why the strongest FER2013 "
-               "results quoted in lesson 7 used SGD with Nesterov momentum.");
+
+    int fastest = 0, slowest = 0, best_val = 0;
+    for (int c = 1; c < NUM_CHOICES; c++) {
+        double e = mean_of(runs[c].loss, 0, first_epoch);
+        if (e < mean_of(runs[fastest].loss, 0, first_epoch)) fastest = c;
+        if (e > mean_of(runs[slowest].loss, 0, first_epoch)) slowest = c;
+        if (runs[c].val_loss < runs[best_val].val_loss) best_val = c;
+    }
+    lesson_say("Over the first epoch %s descends fastest (mean loss %.3f) and %s slowest "
+               "(%.3f); after the last, %s has the lowest validation loss (%.3f). At the same "
+               "lr, momentum and Nesterov move up to ten times as far per step as plain SGD.",
+               choices[fastest].label, mean_of(runs[fastest].loss, 0, first_epoch),
+               choices[slowest].label, mean_of(runs[slowest].loss, 0, first_epoch),
+               choices[best_val].label, runs[best_val].val_loss);
+    const double rmsprop_start = mean_of(runs[3].loss, 0, head);
+    lesson_say("RMSprop has no bias correction: its first average is s = 0.01 g^2, so its "
+               "first step is lr g / sqrt(0.01 g^2) = 10 lr = 0.01 for every weight, whatever "
+               "its gradient, a jolt to all of them at once. %s",
+               rmsprop_start > 1.5 * mean_of(runs[4].loss, 0, head)
+                   ? "Here it throws the loss far up in the first steps (the spike at the left "
+                     "of the chart) before RMSprop recovers."
+                   : "Here the batchnorms absorb it: a layer after a batchnorm sees inputs of "
+                     "the same scale however far the weights below it moved. Without them "
+                     "(--plain) the jolt throws the loss far up in the first steps.");
+    const int close = fabs(runs[4].val_loss - runs[5].val_loss) < 0.1 * runs[4].val_loss;
+    lesson_say("AdamW differs from Adam only in where the weight decay goes; at 5e-4 it "
+               "shrinks each weight by lr * wd = 5e-7 per step, next to nothing, so %s "
+               "(PyTorch's default for AdamW is 0.01; try it). Which "
+               "optimizer wins a short run depends on its learning rate as much as on its "
+               "rule, as the sweep on the surface showed; over long trainings well-tuned SGD "
+               "with momentum often generalises as well as Adam or better, and the strongest "
+               "published FER2013 network was trained with SGD and Nesterov momentum.",
+               close ? "their curves stay close"
+                     : "they start alike; but training amplifies tiny differences, and by the "
+                       "end they have drifted apart");
     for (int c = 0; c < NUM_CHOICES; c++) {
         free(runs[c].loss);
         free(smooth[c]);
@@ -710,12 +760,13 @@ static void section_network(Lesson *lesson, int epochs, const Dataset *train, co
 
 int main(int argc, char **argv)
 {
-    int epochs = 0, steps = 0;
+    int epochs = 0, steps = 0, plain = 0;
     const char *surface_name = "valley";
     const LessonOption options[] = {
         {"--epochs", LESSON_OPTION_INT, &epochs, "N", "epochs of each CNN training (default 2; 1 with --quick)"},
         {"--steps", LESSON_OPTION_INT, &steps, "N", "steps on the surface (default 100)"},
         {"--surface", LESSON_OPTION_STRING, &surface_name, "NAME", "valley (default), tilted or banana"},
+        {"--plain", LESSON_OPTION_FLAG, &plain, NULL, "train lesson 9's plain CNN instead of its batchnorm CNN"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 10, "Optimizers",
@@ -723,8 +774,9 @@ int main(int argc, char **argv)
                  "bias correction worked by hand, their paths on a two-variable surface and "
                  "what the learning rate does to each, and the same CNN trained by all six. "
                  "About a minute on two cores.",
-                 argc, argv, options, 3);
+                 argc, argv, options, 4);
     if (epochs == 0) epochs = lesson.quick ? 1 : 2;
+    if (plain) network_arch = plain_arch;
     if (steps == 0) steps = 100;
     const Surface *surface = NULL;
     for (size_t i = 0; i < sizeof surfaces / sizeof surfaces[0]; i++)
@@ -744,8 +796,12 @@ int main(int argc, char **argv)
     section_network(&lesson, epochs, &train, &val);
 
     const char *tries[] = {
-        "The other surface: ./build/lessons/lesson10 --surface banana --steps 300. Which "
+        "The valley turned by 45 degrees: ./build/lessons/lesson10 --surface tilted. What "
+        "happens to RMSprop's row of the sweep, and why?",
+        "A curved valley: ./build/lessons/lesson10 --surface banana --steps 300. Which "
         "optimizer follows the curved floor?",
+        "Without batchnorm: ./build/lessons/lesson10 --plain --epochs 3. Look at RMSprop's "
+        "first steps and at how long each optimizer stays near ln 7.",
         "Adam at a larger learning rate on the faces: ./emotion train --optimizer adam --lr "
         "0.01 --epochs 3. Does it still beat --lr 0.001?",
         "AdamW with a real weight decay: ./emotion train --optimizer adamw --weight-decay "
@@ -758,7 +814,7 @@ int main(int argc, char **argv)
         "and run this lesson: which column of the table in section 2 changes, and which "
         "test of make check fails?",
     };
-    lesson_try_next(&lesson, tries, 6);
+    lesson_try_next(&lesson, tries, 8);
     dataset_free(&train);
     dataset_free(&val);
     return lesson_end(&lesson);
