@@ -454,12 +454,12 @@ static void section_surface(Lesson *lesson, const Surface *surface, int steps)
                    "so at lr 0.03 SGD and Nesterov blow up and momentum does not. Below their "
                    "limits momentum and Nesterov get far lower than SGD: they build up speed "
                    "along the gentle floor.");
-        lesson_say("RMSprop at lr 0.1 and above ends 15 orders of magnitude below everything "
-                   "else. Dividing each coordinate's step by the size of its own gradients "
-                   "undoes the 100-fold difference exactly, because the valley lies along the "
-                   "axes. Turn the valley by 45 degrees and it cannot: run the lesson with "
-                   "--surface tilted and compare its row. Adam has the same scaling but also "
-                   "momentum, which keeps it circling the minimum.");
+        lesson_say("RMSprop at lr 0.1 and above ends more than ten orders of magnitude "
+                   "below everything else. Dividing each coordinate's step by the size of its "
+                   "own gradients undoes the 100-fold difference exactly, because the valley "
+                   "lies along the axes. Turn the valley by 45 degrees and it cannot: run the "
+                   "lesson with --surface tilted and compare its row. Adam has the same "
+                   "scaling but also momentum, which keeps it circling the minimum.");
     }
 
     /* the paths, each at its chart learning rate */

@@ -401,7 +401,7 @@ static void section_gradcheck(Lesson *lesson, Rng *rng)
     layer_backward(layer, dout, dx);
     TrainForward f = {layer, x};
     GradcheckRow wrong = gradcheck_tensor(train_forward, &f, x, dout, dx, "batchnorm",
-                                          "dx (wrong)");
+                                          "dx wrong");
     int wrong_failed = lesson_print_gradcheck(&wrong, 1);
     printf("\n");
     if (!wrong_failed) lesson->failures++; /* the check must catch it */
@@ -756,8 +756,8 @@ static void section_eval_mode(Lesson *lesson, Network *net, const Dataset *test)
                "its variance is 0, every xhat is 0, and every face leaves it with the same "
                "features, beta. The network then gives %s: %.1f%%.",
                train_1.answers == 1 ? "one answer for every face"
-                                    : "the same answer for every face, but for what dropout's "
-                                      "random masks change",
+                                    : "the same answer for every face, apart from what "
+                                      "dropout's random masks change",
                100 * train_1.accuracy);
     lesson_say("Worse, every training-mode pass also moved the running statistics. After the "
                "%d single faces the mean running variance of bn3 went from %.3f to %.1e, and "
