@@ -331,7 +331,8 @@ int chart_lines(const char *png_path, const char *data_path, const ChartSpec *sp
             fputs(" with lines lw 1 lc rgb '#b0b0b0' notitle", f);
             continue;
         }
-        int colour = style->colour >= 1 && style->colour <= CHART_MAX_SERIES ? style->colour - 1 : s;
+        int colour = style->colour >= 1 && style->colour <= CHART_MAX_SERIES ? style->colour - 1
+                                                                              : s;
         if (style->dots)
             fprintf(f, " with points pt 7 ps %g", spec->large ? 0.5 : 0.35);
         else if (style->no_points)
