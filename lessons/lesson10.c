@@ -775,7 +775,7 @@ int main(int argc, char **argv)
                  "SGD, momentum, Nesterov, RMSprop, Adam and AdamW: their update rules, Adam's "
                  "bias correction worked by hand, their paths on a two-variable surface and "
                  "what the learning rate does to each, and the same CNN trained by all six. "
-                 "About a minute on two cores.",
+                 "Under a minute on two cores.",
                  argc, argv, options, 4);
     if (epochs == 0) epochs = lesson.quick ? 1 : 2;
     if (plain) network_arch = plain_arch;

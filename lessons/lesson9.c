@@ -956,7 +956,7 @@ int main(int argc, char **argv)
                  "batchnorm does to a layer's outputs, its backward pass by hand, the gradient "
                  "checks in both modes, the same CNN trained without and with batchnorm and "
                  "dropout, the bug of evaluating in training mode, and dropout as an ensemble. "
-                 "About a minute and a half on two cores (double precision).",
+                 "About a minute on two cores (double precision).",
                  argc, argv, options, 6);
     if (s.epochs == 0) s.epochs = lesson.quick ? 1 : 4;
     if (masks == 0) masks = lesson.quick ? 100 : 1000;
