@@ -6,7 +6,7 @@
  *     evaluation it uses running averages of the statistics instead;
  *   - dropout (layers/dropout.h) zeroes a random half (say) of its inputs
  *     in training and doubles the rest; in evaluation it passes them on.
- * The lesson shows what batchnorm does to a conv layer's outputs on real
+ * The lesson shows what batchnorm does to a conv layer's outputs on the
  * faces, works its backward pass by hand on four numbers, checks both
  * layers' gradients in both modes, trains the same small CNN with and
  * without them, shows the classic bug of evaluating in training mode, and
@@ -192,7 +192,7 @@ static void section_distributions(Lesson *lesson, const Dataset *train, Rng *rng
     }
     fclose(f);
     char titles[2 * HIST_CHANNELS][48];
-    ChartSpec spec = {.title = "One conv layer on real faces: each channel before (solid) and "
+    ChartSpec spec = {.title = "One conv layer on the faces: each channel before (solid) and "
                                "after batchnorm (dashed)",
                       .xlabel = "value",
                       .ylabel = "density (fraction of values per unit)",
