@@ -121,8 +121,8 @@ $(BUILD)/tests_double: $(TEST_SRC:%.c=$(BUILD)/double/%.o) $(BUILD)/libworkbench
 # Lessons that run gradient checks link the double library; the training
 # lessons link the float one. lessons/lesson_common.c is shared by all.
 # DATA=path/to/fer2013.npz runs them on your own data; LESSON_FLAGS adds flags.
-LESSONS        := 1 2 3 4 5 6 7 8
-LESSONS_DOUBLE := 2 3 4 5 6
+LESSONS        := 1 2 3 4 5 6 7 8 9 10
+LESSONS_DOUBLE := 2 3 4 5 6 9
 LESSON_COMMON  := $(wildcard lessons/lesson_common.c)
 LESSON_ARGS     = $(if $(DATA),--data $(DATA)) $(LESSON_FLAGS)
 

@@ -106,15 +106,17 @@ static char *path_with_extension(const char *path, const char *extension)
  * system). Whatever the path holds, gnuplot never sees it.
  * ------------------------------------------------------------------------- */
 
-enum { WORKSHOP_FILES = 5 };
+enum { WORKSHOP_FILES = 5 + CHART_MAX_SERIES };
 static const char *const workshop_files[WORKSHOP_FILES] = {
     "data",        /* the numbers to plot */
     "setup.gp",    /* terminal and output */
     "chart.gp",    /* the plot commands */
     "chart.png",   /* what gnuplot draws */
     "gnuplot.log", /* gnuplot's complaints, shown if it fails */
+    /* a line chart's series that come from files of their own */
+    "series0", "series1", "series2", "series3", "series4", "series5", "series6", "series7",
 };
-enum { FILE_DATA, FILE_SETUP, FILE_SCRIPT, FILE_PNG, FILE_LOG };
+enum { FILE_DATA, FILE_SETUP, FILE_SCRIPT, FILE_PNG, FILE_LOG, FILE_SERIES };
 
 typedef struct {
     char *dir;                          /* the private folder */
@@ -201,12 +203,12 @@ static int copy_file(const char *from, FILE *out, Error *err)
     return status;
 }
 
-/* The chart's data (a file of the caller's, or the one written beside the
- * PNG) copied into the workshop as "data". */
-static int workshop_take_data(const Workshop *w, const char *data_path, const char *png_path,
-                              Error *err)
+/* A data file (a file of the caller's, or the one written beside the PNG)
+ * copied into the workshop under the fixed name `which` ("data", "series3"). */
+static int workshop_take_data(const Workshop *w, int which, const char *data_path,
+                              const char *png_path, Error *err)
 {
-    FILE *out = workshop_create(w, FILE_DATA, png_path, err);
+    FILE *out = workshop_create(w, which, png_path, err);
     if (!out) return -1;
     int status = copy_file(data_path, out, err);
     if (fclose(out) != 0 && status == 0)
@@ -311,13 +313,17 @@ static int run_gnuplot(const Workshop *w, const char *png_path, int width, int h
  * run, the workshop removed. Returns the chart status (0, 1 or -1). */
 typedef void (*DrawFunction)(FILE *script, const void *chart);
 
-static int draw_chart(const char *png_path, const char *data_path, DrawFunction draw,
+static int draw_chart(const char *png_path, const char *data_path,
+                      const char *const *series_data, DrawFunction draw,
                       const void *chart, int width, int height, Error *err)
 {
     if (!chart_gnuplot_available()) return skipped(data_path);
     Workshop w;
     if (workshop_open(&w, png_path, err)) return -1;
-    int status = workshop_take_data(&w, data_path, png_path, err);
+    int status = workshop_take_data(&w, FILE_DATA, data_path, png_path, err);
+    for (int s = 0; status == 0 && series_data && s < CHART_MAX_SERIES; s++)
+        if (series_data[s])
+            status = workshop_take_data(&w, FILE_SERIES + s, series_data[s], png_path, err);
     if (status == 0) {
         FILE *script = workshop_create(&w, FILE_SCRIPT, png_path, err);
         if (!script) {
@@ -384,8 +390,15 @@ static void draw_lines(FILE *f, const void *chart)
     for (; *key; key++)
         if ((*key >= 'a' && *key <= 'z') || *key == ' ') fputc(*key, f);
     fputs(" box opaque\nset border 3\nset tics nomirror\n", f);
+    if (spec->large)
+        fputs("set title font ',16'\nset xlabel font ',14'\nset ylabel font ',14'\n"
+              "set tics font ',13'\nset key font ',13' spacing 1.3\n", f);
     if (spec->csv) fputs("set datafile separator comma\n", f);
     if (spec->ymin < spec->ymax) fprintf(f, "set yrange [%.17g:%.17g]\n", spec->ymin, spec->ymax);
+    if (spec->xmin < spec->xmax) fprintf(f, "set xrange [%.17g:%.17g]\n", spec->xmin, spec->xmax);
+    if (spec->log_x) fputs("set logscale x\nset format x '%g'\n", f);
+    if (spec->log_y) fputs("set logscale y\nset format y '%g'\n", f);
+    if (spec->equal_axes) fputs("set size ratio -1\n", f);
     if (spec->x_whole) {
         /* Epochs read badly with ticks at 0.5: at most ~10 ticks, a whole
          * number apart, from gnuplot's own look at the x column. */
@@ -400,12 +413,30 @@ static void draw_lines(FILE *f, const void *chart)
     }
     static const char *const colours[CHART_MAX_SERIES] = {
         "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+    const double width = spec->large ? 3 : 2;
     fputs("plot ", f);
     for (int s = 0; s < spec->num_series; s++) {
+        const ChartSeriesStyle *style = &spec->style[s];
         if (s) fputs(", \\\n     ", f);
-        put_data(f, spec->header_lines);
-        fprintf(f, " using %d:%d with linespoints lw 2 pt 7 ps 0.7 lc rgb '%s' title ",
-                spec->x_column, spec->y_columns[s], colours[s]);
+        /* a series with its own data file reads the workshop's copy of it */
+        if (style->data) fprintf(f, "'%s'", workshop_files[FILE_SERIES + s]);
+        else fprintf(f, "'%s'", workshop_files[FILE_DATA]);
+        if (spec->header_lines > 0) fprintf(f, " skip %d", spec->header_lines);
+        fprintf(f, " using %d:%d", style->x_column > 0 ? style->x_column : spec->x_column,
+                spec->y_columns[s]);
+        if (style->background) {
+            fputs(" with lines lw 1 lc rgb '#b0b0b0' notitle", f);
+            continue;
+        }
+        int colour = style->colour >= 1 && style->colour <= CHART_MAX_SERIES ? style->colour - 1
+                                                                              : s;
+        if (style->dots)
+            fprintf(f, " with points pt 7 ps %g", spec->large ? 0.5 : 0.35);
+        else if (style->no_points)
+            fprintf(f, " with lines lw %g", width);
+        else
+            fprintf(f, " with linespoints lw %g pt 7 ps %g", width, spec->large ? 1.0 : 0.7);
+        fprintf(f, " dt %d lc rgb '%s' title ", style->dashed ? 2 : 1, colours[colour]);
         put_quoted(f, spec->series_titles[s] ? spec->series_titles[s] : "");
     }
     fputc('\n', f);
@@ -416,7 +447,10 @@ int chart_lines(const char *png_path, const char *data_path, const ChartSpec *sp
     if (spec->num_series < 1 || spec->num_series > CHART_MAX_SERIES)
         return error_set(err, "%s: a line chart needs 1 to %d series, not %d", png_path,
                          CHART_MAX_SERIES, spec->num_series);
-    return draw_chart(png_path, data_path, draw_lines, spec, 800, 500, err);
+    const char *series_data[CHART_MAX_SERIES] = {0};
+    for (int s = 0; s < spec->num_series; s++) series_data[s] = spec->style[s].data;
+    return draw_chart(png_path, data_path, series_data, draw_lines, spec,
+                      spec->large ? 1000 : 800, spec->large ? 650 : 500, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -494,7 +528,7 @@ int chart_heatmap(const char *png_path, const char *title, const double *matrix,
     const Heatmap h = {title, xlabel, ylabel, matrix, rows, cols, row_labels, col_labels};
     char *data_path = write_data_file(png_path, ".dat", write_heatmap, &h, err);
     if (!data_path) return -1;
-    int status = draw_chart(png_path, data_path, draw_heatmap, &h, 760, 680, err);
+    int status = draw_chart(png_path, data_path, NULL, draw_heatmap, &h, 760, 680, err);
     free(data_path);
     return status;
 }
@@ -549,7 +583,7 @@ int chart_bars(const char *png_path, const char *title, const double *values, in
     const Bars b = {title, xlabel, ylabel, values, count, labels};
     char *data_path = write_data_file(png_path, ".dat", write_bars, &b, err);
     if (!data_path) return -1;
-    int status = draw_chart(png_path, data_path, draw_bars, &b, 800, 500, err);
+    int status = draw_chart(png_path, data_path, NULL, draw_bars, &b, 800, 500, err);
     free(data_path);
     return status;
 }
@@ -655,7 +689,7 @@ int chart_images(const char *png_path, const char *title, const uint8_t *images,
     char *data_path = write_data_file(png_path, ".pgm", write_montage, &im, err);
     if (!data_path) return -1;
     int title_height = title ? 40 : 0;
-    int status = draw_chart(png_path, data_path, draw_montage, &im, im.m.width * im.m.scale,
+    int status = draw_chart(png_path, data_path, NULL, draw_montage, &im, im.m.width * im.m.scale,
                             im.m.height * im.m.scale + title_height, err);
     free(data_path);
     return status;

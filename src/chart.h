@@ -32,6 +32,22 @@
 
 #define CHART_MAX_SERIES 8
 
+/* How one curve of a line chart is drawn, when the defaults will not do
+ * (all zero: the series' own colour, a solid line with a mark at each
+ * point, from the chart's data file and x column). */
+typedef struct {
+    int colour;          /* 1..CHART_MAX_SERIES: that colour of the palette, so that
+                            curves can share one (a run's training and validation);
+                            0: the series' own (series s takes colour s + 1) */
+    int dashed;          /* a dashed line, e.g. validation beside solid training */
+    int no_points;       /* the line alone, no mark at each point (long curves) */
+    int dots;            /* small marks alone, no line: a cloud of samples */
+    int background;      /* thin, grey, no legend entry: e.g. a surface's contour
+                            lines, given as blocks separated by blank lines */
+    const char *data;    /* its own data file instead of the chart's (NULL) */
+    int x_column;        /* its own x column instead of the chart's (0) */
+} ChartSeriesStyle;
+
 /* A line chart over columns of a data file. Columns are numbered from 1,
  * as in gnuplot's `using`. */
 typedef struct {
@@ -48,13 +64,20 @@ typedef struct {
     int x_whole;             /* x takes whole numbers (epochs): ticks on whole numbers only */
     const char *key;         /* where the legend goes, in gnuplot's words: "top right"
                                 (when NULL), "bottom right", "center right", ... */
+    /* Optional; zero keeps the defaults. */
+    int log_x, log_y;        /* logarithmic axes, for what changes by decades */
+    int equal_axes;          /* a unit as long on x as on y: paths on a surface */
+    double xmin, xmax;       /* fixed x range when xmin < xmax, else automatic */
+    int large;               /* bigger lettering and lines, for a projector */
+    ChartSeriesStyle style[CHART_MAX_SERIES]; /* per curve */
 } ChartSpec;
 
 /* 1 if gnuplot can be run (looked up on PATH once per process). */
 int chart_gnuplot_available(void);
 
 /* Line chart of spec's columns of data_path, e.g. training and validation
- * loss per epoch. */
+ * loss per epoch. A series with its own data file (style[s].data) reads
+ * that instead; header_lines are skipped in every file. */
 int chart_lines(const char *png_path, const char *data_path, const ChartSpec *spec, Error *err);
 
 /* Heatmap of matrix (rows, cols), row-major, with each cell's value printed
