@@ -29,8 +29,8 @@
  * running_mean (starts at 0) and running_var (starts at 1) are buffers:
  * saved in checkpoints (bn1.running_mean, bn1.running_var), never trained.
  *
- * Each channel is independent: threads take channels, and every sum runs
- * in a fixed order in double, so results do not depend on the threads. */
+ * The sums run over images in fixed groups, added in group order (double
+ * totals of per-image float sums), so results do not depend on the threads. */
 #ifndef BATCHNORM_H
 #define BATCHNORM_H
 
@@ -45,6 +45,12 @@ typedef struct {
     Tensor *gamma, *beta, *dgamma, *dbeta;
     Tensor *running_mean, *running_var;
     double *mean, *inv_std;   /* (C,) of the last forward: what backward divides by */
+    /* workspaces, (C,) each unless said: a shift or centre per channel, the
+     * channel totals (C, 2), backward's dx coefficients (C, 3), and the
+     * image groups' partial sums (grown on demand) */
+    real *shift, *dx_terms;
+    double *totals, *partials;
+    size_t partials_size;
 } BatchnormLayer;
 
 /* channels: C of the (N, C, H, W) or (N, C) input it will see. */
