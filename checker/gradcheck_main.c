@@ -42,12 +42,16 @@
 #define GRADCHECK_MAX_PARAMS 1e6
 #define GRADCHECK_MAX_ACTIVATION 262144.0
 
-/* The network check: a batch of 2 at a small input. Without --arch or
+/* The network check: a batch of 2 at a small input (4 when the network has
+ * a batchnorm: a feature normalised over only 2 values is always -1 and +1,
+ * whatever came before, which leaves nothing below it to check). Without --arch or
  * --model it checks the seed's network (arch_emotion_text) at small widths:
  * convolutions of 3, 4, ... filters, hidden fully connected layers of 10,
  * the last layer unchanged (its width is the class count, 7). The 48x48
  * network has 2.4 million parameters, each needing two forward passes. */
 #define NET_BATCH 2
+#define NET_BATCH_WITH_BATCHNORM 4
+static int net_batch = NET_BATCH; /* the batch of this run's network check */
 #define NET_CHANNELS 1
 #define NET_SIDE 8
 #define NET_FIRST_CONV_WIDTH 3
@@ -125,7 +129,8 @@ static void usage(FILE *out)
             "  batchnorm batchnorm over (2, 3, 4, 5) per channel and (6, 3) per feature, each\n"
             "            in training mode and in evaluation mode\n"
             "  dropout   dropout p 0.4 on (2, 3, 4, 4), training mode, the mask held fixed\n"
-            "  net       a whole network, batch %d, input %dx%dx%d unless --input says otherwise:\n"
+            "  net       a whole network, batch %d (%d with a batchnorm), input %dx%dx%d unless\n"
+            "            --input says otherwise:\n"
             "            - dx and every parameter, from the scores down: L = sum(scores * dscores)\n"
             "              with a random dscores (rows 'net dx', 'net conv1.w', ...);\n"
             "            - the loss on top: d loss / d scores, the loss being network_loss (the\n"
@@ -163,7 +168,8 @@ static void usage(FILE *out)
             "Exit status: 0 if every row passes, 1 if any fails, 2 on bad usage (a bad or\n"
             "inapplicable option, an unreadable or invalid description, a size a check\n"
             "cannot afford, a network no draw could pose well).\n",
-            GRADCHECK_STEP, GRADCHECK_THRESHOLD, NET_BATCH, NET_CHANNELS, NET_SIDE, NET_SIDE,
+            GRADCHECK_STEP, GRADCHECK_THRESHOLD, NET_BATCH, NET_BATCH_WITH_BATCHNORM, NET_CHANNELS,
+            NET_SIDE, NET_SIDE,
             NET_MAX_DRAWS, NET_CHANNELS, NET_SIDE, NET_SIDE, MAX_WINDOW, MAX_CHANNELS, MAX_SIDE,
             MAX_SIDE, GRADCHECK_MAX_PARAMS, GRADCHECK_MAX_ACTIVATION, GRADCHECK_MAX_WORK);
 }
@@ -475,8 +481,8 @@ static void network_cost(const Network *net, CheckCost *cost)
 /* 0 if a check of this cost is affordable; otherwise says why not. */
 static int affordable(const char *origin, const Options *o, const CheckCost *cost)
 {
-    double checked = NET_BATCH * (o->channels * o->height * o->width + cost->scores) + cost->params;
-    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * NET_BATCH * cost->flops;
+    double checked = net_batch * (o->channels * o->height * o->width + cost->scores) + cost->params;
+    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * net_batch * cost->flops;
     if (cost->params <= GRADCHECK_MAX_PARAMS && cost->largest_activation <= GRADCHECK_MAX_ACTIVATION &&
         work <= GRADCHECK_MAX_WORK)
         return 0;
@@ -514,6 +520,8 @@ static Network *build_net(const Options *o, char *echo, size_t echo_len, int *cl
     } else if (seed_arch(&arch) != 0) {
         return NULL;
     }
+    for (int i = 0; i < arch.count; i++)
+        if (arch.layers[i].kind == ARCH_BATCHNORM) net_batch = NET_BATCH_WITH_BATCHNORM;
 
     /* Before building: refuse what would be too large to allocate. */
     CheckCost cost;
@@ -539,7 +547,7 @@ static Network *build_net(const Options *o, char *echo, size_t echo_len, int *cl
         return NULL;
     }
     int written = snprintf(echo, echo_len, "net: %s, input %dx%dx%d, batch %d, %d classes, training mode\n",
-                           origin, o->channels, o->height, o->width, NET_BATCH, *classes);
+                           origin, o->channels, o->height, o->width, net_batch, *classes);
     if (written > 0 && (size_t)written < echo_len) {
         /* the canonical description, indented */
         char text[4096];
@@ -566,9 +574,9 @@ static int run_net(const Options *o, Rng *rng)
      * whole check: every forward pass drops the same values. */
     network_set_noise(net, rng_next(rng));
 
-    Tensor *x = tensor_new4(NET_BATCH, o->channels, o->height, o->width);
-    Tensor *dscores = tensor_new2(NET_BATCH, classes), *loss_dscores = tensor_new2(NET_BATCH, classes);
-    int labels[NET_BATCH];
+    Tensor *x = tensor_new4(net_batch, o->channels, o->height, o->width);
+    Tensor *dscores = tensor_new2(net_batch, classes), *loss_dscores = tensor_new2(net_batch, classes);
+    int labels[NET_BATCH_WITH_BATCHNORM];
     /* Draw weights, inputs, dscores and labels until the check is well
      * posed: no layer's input within 1e-3 of a kink (a ReLU at 0, a max-pool
      * tie), and no gradient entry too small for double to resolve. */

@@ -131,6 +131,11 @@ expect 2 "$GRADCHECK" net --arch "conv 2 9x9, fc 3"
 expect 2 "$GRADCHECK" net --input 1x32x32
 expect_output "no well-posed check of this network in 1000 draws; in the last, .* came within .* of its kink"
 
+# a network with batchnorm after a conv and after an fc, and dropout: batch 4, every row
+expect 0 "$GRADCHECK" net --arch "conv 3 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 6 nobias, batchnorm, relu, dropout 0.3, fc 4"
+expect_output "batch 4, 4 classes, training mode"
+expect_output "net      bn2.gamma (6,)"
+expect_output "net: every gradient within 1e-7"
 # batchnorm (both shapes, both modes) and dropout (its mask held fixed)
 expect 0 "$GRADCHECK" batchnorm
 expect_output "per channel over (N, H, W), training (the batch's statistics) mode"
