@@ -4,7 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "conv.h"
+#include "dropout.h"
+#include "fc.h"
+#include "pool.h"
+#include "relu.h"
 #include "testutil.h"
 
 START_TEST(forward_of_a_hand_worked_case)
@@ -160,6 +165,52 @@ static void naive_conv_backward(const Tensor *x, const Tensor *w, const Tensor *
 
 /* 11 images: groups of 4, 4 and 3 (conv.c sums dw per group of images).
  * Against the definition; and bit for bit the same with 1 and 3 threads. */
+/* backward overwrites dx and the parameter gradients: called twice on the
+ * same dout, into a dx already holding the first answer, it gives the same
+ * answer again (a backward that adds instead, or forgets to zero dx before
+ * col2im adds into it, doubles it). Every layer is tried the same way. */
+START_TEST(backward_twice_gives_the_same_gradients)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 6);
+    Layer *layers[] = {conv_create(2, 3, 3, 3, 1, 1, &err), conv_create(2, 3, 5, 3, 2, 2, &err),
+                       maxpool_create(3, 3, 1, 1, &err), avgpool_create(2, 2, 2, 0, &err),
+                       fc_create(72, 5, &err), relu_create(), batchnorm_create(2, &err),
+                       dropout_create(0.5, &err)};
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        Layer *layer = layers[i];
+        Tensor *x = tensor_new4(2, 2, 6, 6), *out = tensor_new2(1, 1);
+        Tensor *dx = tensor_new2(1, 1);
+        fill_normal(x, &rng, 1);
+        for (int p = 0; p < layer->num_params; p++) fill_normal(layer->params[p].value, &rng, 1);
+        layer_forward(layer, x, out);
+        Tensor *dout = tensor_like(out);
+        fill_normal(dout, &rng, 1);
+        layer_backward(layer, dout, dx);
+        Tensor *first = tensor_copy(dx);
+        Tensor *grads[LAYER_MAX_PARAMS];
+        for (int p = 0; p < layer->num_params; p++) grads[p] = tensor_copy(layer->params[p].grad);
+        layer_backward(layer, dout, dx);
+        ck_assert_msg(!memcmp(first->data, dx->data, dx->size * sizeof(real)),
+                      "%s: dx differs the second time", layer->ops->kind);
+        for (int p = 0; p < layer->num_params; p++) {
+            ck_assert_msg(!memcmp(grads[p]->data, layer->params[p].grad->data,
+                                  grads[p]->size * sizeof(real)),
+                          "%s: d%s differs the second time", layer->ops->kind,
+                          layer->params[p].name);
+            tensor_free(grads[p]);
+        }
+        tensor_free(first);
+        tensor_free(dout);
+        tensor_free(dx);
+        tensor_free(out);
+        tensor_free(x);
+        layer_free(layer);
+    }
+}
+END_TEST
+
 START_TEST(backward_matches_the_definition_for_any_thread_count)
 {
     Error err;
@@ -245,6 +296,7 @@ Suite *conv_suite(void)
     tcase_add_test(tc, backward_of_a_hand_worked_case);
     tcase_add_loop_test(tc, forward_matches_the_direct_loop, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, backward_without_dx_still_gives_parameter_gradients);
+    tcase_add_test(tc, backward_twice_gives_the_same_gradients);
     tcase_add_test(tc, backward_matches_the_definition_for_any_thread_count);
     tcase_add_test(tc, bad_hyperparameters_are_refused_with_a_message);
     tcase_add_test(tc, a_kernel_larger_than_the_padded_input_is_refused);
