@@ -158,7 +158,11 @@ static void draw_charts(Lesson *lesson, const Run runs[2], int epochs)
                       .num_series = 4,
                       .y_columns = {2, 3, 6, 7},
                       .series_titles = {"train, no augmentation", "validation, no augmentation",
-                                        "train (augmented images)", "validation, augmentation"}};
+                                        "train (augmented images)", "validation, augmentation"},
+                      /* one colour per run; training solid, validation dashed */
+                      .style = {{.colour = 1}, {.colour = 1, .dashed = 1}, {.colour = 2},
+                                {.colour = 2, .dashed = 1}},
+                      .large = 1};
     lesson_out_path(lesson, "loss.png", png_path, sizeof png_path);
     lesson_chart_done(lesson, chart_lines(png_path, data_path, &loss, &err), png_path,
                       "loss curves of both trainings", &err);
