@@ -121,18 +121,20 @@ static void record(Curve *curve, int epoch, SplitScore train, SplitScore val)
     curve->val_accuracy[epoch] = val.accuracy;
 }
 
-/* Writes "epoch train_loss val_loss train_acc val_acc" lines for gnuplot. */
-static void write_curve(const Curve *curve, const char *path)
+/* Writes "epoch train_loss val_loss train_acc val_acc baseline" lines for
+ * gnuplot; baseline is the accuracy of always answering the most common
+ * class, the same every epoch (a level line on the chart). */
+static void write_curve(const Curve *curve, double baseline, const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
         exit(1);
     }
-    fprintf(f, "# epoch train_loss val_loss train_accuracy val_accuracy\n");
+    fprintf(f, "# epoch train_loss val_loss train_accuracy val_accuracy always_most_common\n");
     for (int e = 0; e < curve->length; e++)
-        fprintf(f, "%d %.6f %.6f %.6f %.6f\n", e, curve->train_loss[e], curve->val_loss[e],
-                curve->train_accuracy[e], curve->val_accuracy[e]);
+        fprintf(f, "%d %.6f %.6f %.6f %.6f %.6f\n", e, curve->train_loss[e], curve->val_loss[e],
+                curve->train_accuracy[e], curve->val_accuracy[e], baseline);
     fclose(f);
 }
 
@@ -273,12 +275,27 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
     layer_free(classifier);
 }
 
-static void draw_charts(Lesson *lesson, const Curve *curve)
+/* The fraction of a split that its most common class makes up. */
+static double most_common_fraction(const Dataset *data, const char **name)
 {
-    char data_path[256], png_path[256];
+    int counts[NUM_CLASSES];
+    lesson_class_counts(data, counts);
+    int most = 0;
+    for (int c = 1; c < NUM_CLASSES; c++)
+        if (counts[c] > counts[most]) most = c;
+    *name = class_names[most];
+    return data->count ? (double)counts[most] / data->count : 0;
+}
+
+static void draw_charts(Lesson *lesson, const Curve *curve, const Dataset *val)
+{
+    char data_path[256], png_path[256], baseline_title[64];
     Error err;
+    const char *most;
+    const double baseline = most_common_fraction(val, &most);
+    snprintf(baseline_title, sizeof baseline_title, "always answering %s (validation)", most);
     lesson_out_path(lesson, "linear_loss.dat", data_path, sizeof data_path);
-    write_curve(curve, data_path);
+    write_curve(curve, baseline, data_path);
 
     ChartSpec loss = {.title = "Linear softmax classifier: loss per epoch",
                       .xlabel = "epoch (0 = before training)",
@@ -297,11 +314,14 @@ static void draw_charts(Lesson *lesson, const Curve *curve)
                           .ylabel = "accuracy",
                           .header_lines = 1,
                           .x_column = 1,
-                          .num_series = 2,
-                          .y_columns = {4, 5},
-                          .series_titles = {"train", "validation"},
+                          .num_series = 3,
+                          .y_columns = {4, 5, 6},
+                          .series_titles = {"train", "validation", baseline_title},
+                          .style = {{0}, {.dashed = 1}, {.colour = 8, .dashed = 1, .no_points = 1}},
                           .ymin = 0,
-                          .ymax = 1};
+                          .ymax = 1,
+                          .x_whole = 1,
+                          .large = 1};
     lesson_out_path(lesson, "linear_accuracy.png", png_path, sizeof png_path);
     lesson_chart_done(lesson, chart_lines(png_path, data_path, &accuracy, &err), png_path,
                       "training and validation accuracy", &err);
@@ -471,7 +491,7 @@ int main(int argc, char **argv)
     real *mean = mean_image(&train);
     if (no_centre) memset(mean, 0, IMAGE_PIXELS * sizeof *mean);
     section_training(&lesson, net, &train, &val, mean, epochs, batch_size, lr, &curve);
-    draw_charts(&lesson, &curve);
+    draw_charts(&lesson, &curve, &val);
     draw_templates(&lesson, net);
     section_test(&lesson, net, &test, mean);
 
