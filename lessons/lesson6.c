@@ -303,12 +303,19 @@ static void section_overfit(Lesson *lesson, const char *description, const Datas
     write_steps(data_path, loss, accuracy, steps);
     ChartSpec spec = {.title = "Overfitting a tiny batch: the loss must go to ~0",
                       .xlabel = "SGD step (one step = the whole tiny batch)",
-                      .ylabel = "loss, and accuracy on the tiny batch",
+                      .ylabel = "cross-entropy loss",
                       .header_lines = 1,
                       .x_column = 1,
                       .num_series = 2,
                       .y_columns = {2, 3},
-                      .series_titles = {"cross-entropy loss", "accuracy (fraction right)"}};
+                      .series_titles = {"cross-entropy loss (left axis)",
+                                        "accuracy on the tiny batch (right axis)"},
+                      .style = {{.no_points = 1}, {.right_axis = 1, .no_points = 1}},
+                      .y2label = "accuracy (fraction right)",
+                      .y2min = 0,
+                      .y2max = 1,
+                      .key = "center right",
+                      .large = 1};
     lesson_out_path(lesson, "overfit.png", png_path, sizeof png_path);
     lesson_chart_done(lesson, chart_lines(png_path, data_path, &spec, &err), png_path,
                       "loss and accuracy on the tiny batch", &err);

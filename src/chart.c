@@ -399,6 +399,18 @@ static void draw_lines(FILE *f, const void *chart)
     if (spec->log_x) fputs("set logscale x\nset format x '%g'\n", f);
     if (spec->log_y) fputs("set logscale y\nset format y '%g'\n", f);
     if (spec->equal_axes) fputs("set size ratio -1\n", f);
+    int right = 0;
+    for (int s = 0; s < spec->num_series; s++) right |= spec->style[s].right_axis;
+    if (right) {
+        fputs("set ytics nomirror\nset y2tics\nset border 11\n", f);
+        if (spec->y2min < spec->y2max)
+            fprintf(f, "set y2range [%.17g:%.17g]\n", spec->y2min, spec->y2max);
+        if (spec->y2label) {
+            fputs("set y2label ", f);
+            put_quoted(f, spec->y2label);
+            fputs(spec->large ? " font ',14'\n" : "\n", f);
+        }
+    }
     if (spec->x_whole) {
         /* Epochs read badly with ticks at 0.5: at most ~10 ticks, a whole
          * number apart, from gnuplot's own look at the x column. */
@@ -424,6 +436,7 @@ static void draw_lines(FILE *f, const void *chart)
         if (spec->header_lines > 0) fprintf(f, " skip %d", spec->header_lines);
         fprintf(f, " using %d:%d", style->x_column > 0 ? style->x_column : spec->x_column,
                 spec->y_columns[s]);
+        if (style->right_axis) fputs(" axes x1y2", f);
         if (style->background) {
             fputs(" with lines lw 1 lc rgb '#b0b0b0' notitle", f);
             continue;

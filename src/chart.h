@@ -46,6 +46,7 @@ typedef struct {
                             lines, given as blocks separated by blank lines */
     const char *data;    /* its own data file instead of the chart's (NULL) */
     int x_column;        /* its own x column instead of the chart's (0) */
+    int right_axis;      /* read against the right-hand axis (ChartSpec.y2label) */
 } ChartSeriesStyle;
 
 /* A line chart over columns of a data file. Columns are numbered from 1,
@@ -69,6 +70,10 @@ typedef struct {
     int equal_axes;          /* a unit as long on x as on y: paths on a surface */
     double xmin, xmax;       /* fixed x range when xmin < xmax, else automatic */
     int large;               /* bigger lettering and lines, for a projector */
+    /* a second y axis on the right for the series that ask for it
+     * (style[s].right_axis), e.g. an accuracy beside a loss */
+    const char *y2label;
+    double y2min, y2max;     /* its fixed range when y2min < y2max */
     ChartSeriesStyle style[CHART_MAX_SERIES]; /* per curve */
 } ChartSpec;
 
