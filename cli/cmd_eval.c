@@ -49,7 +49,9 @@ static void usage(FILE *out)
         "  --probs OUT.npz  also write the softmax probabilities: member 'probs'\n"
         "                   float32 (N, 7) in the split's order, with 'labels' and\n"
         "                   'predictions' int64 (N,)\n"
-        "  --chart PNG      draw the confusion matrix as a heatmap in PNG (gnuplot)\n"
+        "  --chart PNG      draw the confusion matrix as a heatmap in PNG (gnuplot), and\n"
+        "                   beside it PNG_by_true_class.png: each row as fractions of its\n"
+        "                   true class, so that a rare class's row is readable too\n"
         "  --batch N        images per forward pass (default %d)\n"
         "  --threads N      OpenMP threads (default: all cores, or OMP_NUM_THREADS)\n"
         "  -h, --help       show this help\n",
@@ -188,21 +190,40 @@ static int write_probs(const char *path, const float *probs, const int *labels,
     return status;
 }
 
-/* The heatmap of m's counts. Returns the chart_heatmap status. */
+/* The heatmap of m's counts, and (by_true_class) of each true class's row
+ * as fractions of that class: a rare class's row is as readable as a
+ * common one's (FER2013's 547 Disgust faces beside 8,989 Happy ones).
+ * Returns the chart_heatmap status. */
 static int draw_confusion(const char *png_path, const ClassMetrics *m, const char *split,
-                          const char *const *names, Error *err)
+                          const char *const *names, int by_true_class, Error *err)
 {
     const int K = m->classes;
-    double *counts = xmalloc((size_t)K * K * sizeof *counts);
+    double *cells = xmalloc((size_t)K * K * sizeof *cells);
     for (int t = 0; t < K; t++)
-        for (int p = 0; p < K; p++) counts[t * K + p] = (double)m->confusion[t][p];
-    char title[160];
-    snprintf(title, sizeof title, "Confusion matrix, %s split: accuracy %.1f%%, macro-F1 %.3f",
-             split, 100 * m->accuracy, m->macro_f1);
-    int status = chart_heatmap(png_path, title, counts, K, K, names, names, "predicted class",
+        for (int p = 0; p < K; p++) {
+            double count = (double)m->confusion[t][p];
+            cells[t * K + p] = !by_true_class ? count
+                               : m->support[t] ? count / (double)m->support[t] : 0;
+        }
+    char title[200];
+    snprintf(title, sizeof title, "Confusion matrix%s, %s split: accuracy %.1f%%, macro-F1 %.3f",
+             by_true_class ? " (each row: fractions of its true class)" : "", split,
+             100 * m->accuracy, m->macro_f1);
+    int status = chart_heatmap(png_path, title, cells, K, K, names, names, "predicted class",
                                "true class", err);
-    free(counts);
+    free(cells);
     return status;
+}
+
+/* "out/c.png" -> "out/c_by_true_class.png" (to free). */
+static char *by_true_class_path(const char *png_path)
+{
+    size_t len = strlen(png_path);
+    size_t stem = len > 4 && !strcmp(png_path + len - 4, ".png") ? len - 4 : len;
+    char *path = xmalloc(stem + sizeof "_by_true_class.png");
+    memcpy(path, png_path, stem);
+    strcpy(path + stem, "_by_true_class.png");
+    return path;
 }
 
 static int evaluate(const EvalOptions *o)
@@ -260,13 +281,16 @@ static int evaluate(const EvalOptions *o)
     int status = 0;
     /* only where asked: never into a folder the user did not name */
     if (o->chart_path) {
-        int drawn = draw_confusion(o->chart_path, &m, o->split, names, &err);
+        char *by_class = by_true_class_path(o->chart_path);
+        int drawn = draw_confusion(o->chart_path, &m, o->split, names, 0, &err);
+        if (drawn == 0) drawn = draw_confusion(by_class, &m, o->split, names, 1, &err);
         if (drawn == 0) {
-            printf("wrote %s\n", o->chart_path);
+            printf("wrote %s and %s\n", o->chart_path, by_class);
         } else if (drawn < 0) {
             fprintf(stderr, "emotion eval: %s\n", err.msg);
             status = 1;
         }
+        free(by_class);
     }
 
     if (o->probs_path) {

@@ -473,8 +473,9 @@ expect_output "^Happy .* 3  (never predicted)"
 expect_output "confusion matrix (rows: true class, columns: predicted class)"
 expect_output "^Happy  *0  *0  *0  *0  *3  *0  *0$"
 if command -v gnuplot >/dev/null 2>&1; then
-    expect_output "wrote $EVAL_TMP/confusion.png"
+    expect_output "wrote $EVAL_TMP/confusion.png and $EVAL_TMP/confusion_by_true_class.png"
     expect 0 test -s "$EVAL_TMP/confusion.png"
+    expect 0 test -s "$EVAL_TMP/confusion_by_true_class.png"
 else
     expect_output "gnuplot not found"
 fi
