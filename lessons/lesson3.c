@@ -447,9 +447,13 @@ int main(int argc, char **argv)
     char png[256];
     lesson_out_path(&lesson, "gradcheck_digits.png", png, sizeof png);
     Error err;
-    int status = chart_bars(png, "Digits of agreement, -log10(max relative error): correct "
-                            "backward vs two bugs (pass: 7 or more)",
-                            values, 5, labels, "tensor", "digits", &err);
+    /* the correct layer's bars green, the bugs' red; the pass mark dashed */
+    const int colours[5] = {3, 3, 3, 2, 2};
+    const ChartBarsStyle style = {.colours = colours, .line = 7,
+                                  .line_label = "pass: 7 digits (relative error 1e-7)"};
+    int status = chart_bars_styled(png, "Digits of agreement, -log10(max relative error): the "
+                                   "correct backward (green) and two bugs (red)",
+                                   values, 5, labels, "tensor", "digits", &style, &err);
     lesson_chart_done(&lesson, status, png, "correct dx, dw, db against the two broken ones",
                       &err);
     if (lesson.terminal) {

@@ -555,45 +555,67 @@ typedef struct {
     const double *values;
     int count;
     const char *const *labels;
+    const ChartBarsStyle *style; /* may be NULL */
 } Bars;
+
+/* The line charts' palette, as 0xRRGGBB for gnuplot's "lc rgb variable". */
+static const unsigned palette[CHART_MAX_SERIES] = {0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e,
+                                                   0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f};
 
 static void write_bars(FILE *data, const void *chart)
 {
     const Bars *b = chart;
-    fputs("# index label value\n", data);
+    fputs("# index label value colour\n", data);
     for (int i = 0; i < b->count; i++) {
         /* labels go in double quotes, so they may hold spaces */
         fprintf(data, "%d \"", i);
         for (const char *s = b->labels && b->labels[i] ? b->labels[i] : ""; *s; s++)
             if (*s != '"' && (unsigned char)*s >= 0x20) fputc(*s, data);
-        fprintf(data, "\" %.9g\n", b->values[i]);
+        int colour = b->style && b->style->colours ? b->style->colours[i] : 0;
+        unsigned rgb = colour >= 1 && colour <= CHART_MAX_SERIES ? palette[colour - 1] : 0x4472c4;
+        fprintf(data, "\" %.9g %u\n", b->values[i], rgb);
     }
 }
 
 static void draw_bars(FILE *f, const void *chart)
 {
     const Bars *b = chart;
-    double largest = 0;
+    const int line = b->style && b->style->line_label;
+    double largest = line ? b->style->line : 0;
     for (int i = 0; i < b->count; i++)
         if (b->values[i] > largest) largest = b->values[i];
     put_titles(f, b->title, b->xlabel, b->ylabel);
     fprintf(f,
-            "set style fill solid 0.85 border -1\nset boxwidth 0.7\nunset key\n"
+            "set style fill solid 0.85 border -1\nset boxwidth 0.7\n%s"
             "set grid ytics\nset border 3\nset tics nomirror\nset xrange [-0.6:%g]\n"
             "set yrange [0:%g]\n",
-            b->count - 0.4, largest > 0 ? largest * 1.15 : 1);
+            line ? "set key top left box opaque\n" : "unset key\n", b->count - 0.4,
+            largest > 0 ? largest * 1.15 : 1);
     fputs("plot ", f);
     put_data(f, 0);
-    fputs(" using 1:3:xtic(2) with boxes lc rgb '#4472c4', \\\n     ", f);
+    fputs(" using 1:3:4:xtic(2) with boxes lc rgb variable notitle, \\\n     ", f);
     put_data(f, 0);
-    fputs(" using 1:3:(sprintf('%g', $3)) with labels offset 0,0.8\n", f);
+    fputs(" using 1:3:(sprintf('%g', $3)) with labels offset 0,0.8 notitle", f);
+    if (line) {
+        fprintf(f, ", \\\n     %.17g with lines dt 2 lw 2 lc rgb 'black' title ", b->style->line);
+        put_quoted(f, b->style->line_label);
+    }
+    fputc('\n', f);
 }
 
 int chart_bars(const char *png_path, const char *title, const double *values, int count,
                const char *const *labels, const char *xlabel, const char *ylabel, Error *err)
 {
     if (count < 1) return error_set(err, "%s: a bar chart needs at least one bar", png_path);
-    const Bars b = {title, xlabel, ylabel, values, count, labels};
+    return chart_bars_styled(png_path, title, values, count, labels, xlabel, ylabel, NULL, err);
+}
+
+int chart_bars_styled(const char *png_path, const char *title, const double *values, int count,
+                      const char *const *labels, const char *xlabel, const char *ylabel,
+                      const ChartBarsStyle *style, Error *err)
+{
+    if (count < 1) return error_set(err, "%s: a bar chart needs at least one bar", png_path);
+    const Bars b = {title, xlabel, ylabel, values, count, labels, style};
     char *data_path = write_data_file(png_path, ".dat", write_bars, &b, err);
     if (!data_path) return -1;
     int status = draw_chart(png_path, data_path, NULL, draw_bars, &b, 800, 500, err);

@@ -98,6 +98,16 @@ int chart_heatmap(const char *png_path, const char *title, const double *matrix,
 int chart_bars(const char *png_path, const char *title, const double *values, int count,
                const char *const *labels, const char *xlabel, const char *ylabel, Error *err);
 
+/* The same, with a colour per bar and a level line, e.g. a pass mark. */
+typedef struct {
+    const int *colours;     /* (count,): palette colour 1..8 of each bar; NULL: all blue */
+    double line;            /* a dashed horizontal line at this value, if line_label */
+    const char *line_label; /* its legend, e.g. "pass: 7 digits"; NULL: no line */
+} ChartBarsStyle;
+int chart_bars_styled(const char *png_path, const char *title, const double *values, int count,
+                      const char *const *labels, const char *xlabel, const char *ylabel,
+                      const ChartBarsStyle *style, Error *err);
+
 /* A montage of n grayscale images (n, h, w), 0 = black, 255 = white, laid
  * out in rows of `columns`, each with its caption (captions may be NULL, or
  * hold NULL entries) above it. For float maps (feature maps, filters,
