@@ -258,7 +258,7 @@ static void edge_filters(Lesson *lesson, const Dataset *faces)
                               tiles, rows_drawn * columns, IMAGE_SIDE, IMAGE_SIDE, columns,
                               captions, &err);
     lesson_chart_done(lesson, status, png,
-                      "face, then horizontal / vertical edges, blur, spots; grey = 0", &err);
+                      "face, then horizontal / vertical edges, blur, spots (each map scaled on its own)", &err);
     if (lesson->terminal && rows_drawn > 0) {
         printf("\n  the horizontal-edge map of the %s face as text (brows, eyes, mouth):\n",
                class_names[classes[0]]);
@@ -318,9 +318,13 @@ int main(int argc, char **argv)
                "where the image gets darker downwards, which is where brows, eyes and mouth "
                "lie; the vertical-edge filter finds the sides of the face; the blur averages "
                "a 3x3 neighbourhood; the Laplacian finds spots and thin lines. Each output "
-               "channel of the convolution is one such feature map. In feature_maps.png mid "
-               "grey is 0, white positive, black negative; the lines along the borders are the "
-               "zero padding, where the image meets black.");
+               "channel of the convolution is one such feature map. How to read "
+               "feature_maps.png: each map is scaled on its own, so shades compare within a "
+               "map, not between maps. The three signed maps (the two edges and the "
+               "Laplacian) go from black at minus their largest |value| to white at plus it, "
+               "so mid grey is exactly 0 there; the blur, never negative, goes from black at "
+               "its smallest value to white at its largest, so its grey is not 0. The lines "
+               "along the borders are the zero padding, where the image meets black.");
     Dataset faces;
     lesson_load_split(&lesson, "val", 0, &faces);
     edge_filters(&lesson, &faces);
