@@ -335,15 +335,22 @@ static void draw_charts(Lesson *lesson, const Curve *curve, const Dataset *val)
 }
 
 static void section_training(Lesson *lesson, Network *net, const Dataset *train,
-                             const Dataset *val, const real *mean, int epochs, int batch_size,
-                             double lr, Curve *curve)
+                             const Dataset *val, const real *mean, int centred, int epochs,
+                             int batch_size, double lr, Curve *curve)
 {
     lesson_section(lesson, "Training with mini-batch SGD");
-    lesson_say("First the faces are centred: the mean training face is subtracted from "
-               "every face (train, validation and test alike), so each pixel varies around "
-               "0. Raw pixels are all positive; then every weight of a template gets a "
-               "gradient of the same sign from a face, the templates can only move in "
-               "lock-step, and SGD zig-zags for dozens of epochs (try --no-centre).");
+    if (centred)
+        lesson_say("First the faces are centred: the mean training face is subtracted from "
+                   "every face (train, validation and test alike), so each pixel varies "
+                   "around 0. Raw pixels are all positive; then every weight of a template "
+                   "gets a gradient of the same sign from a face, the templates can only move "
+                   "in lock-step, and SGD zig-zags for dozens of epochs (try --no-centre).");
+    else
+        lesson_say("This run trains on the raw pixels (--no-centre): nothing is subtracted, "
+                   "so every pixel is positive. Every weight of a template then gets a "
+                   "gradient of the same sign from a face, the templates can only move in "
+                   "lock-step, and SGD zig-zags: compare the curves with a run without "
+                   "--no-centre, where the mean training face is subtracted first.");
     lesson_say("Each step takes a mini-batch of %d shuffled training faces, computes the "
                "loss (forward), every gradient (backward), and moves each parameter a "
                "little against its gradient: w -= lr * v, where v = momentum * v + dw "
@@ -490,7 +497,8 @@ int main(int argc, char **argv)
     Network *net = linear_classifier(0.001, &rng);
     real *mean = mean_image(&train);
     if (no_centre) memset(mean, 0, IMAGE_PIXELS * sizeof *mean);
-    section_training(&lesson, net, &train, &val, mean, epochs, batch_size, lr, &curve);
+    section_training(&lesson, net, &train, &val, mean, !no_centre, epochs, batch_size, lr,
+                     &curve);
     draw_charts(&lesson, &curve, &val);
     draw_templates(&lesson, net);
     section_test(&lesson, net, &test, mean);
