@@ -816,18 +816,20 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
             break;
         }
         lr_schedule_observe(schedule, epoch, row->val.accuracy);
-        int improved = row->val.accuracy > run->best_accuracy;
+        const int improved = row->val.accuracy > run->best_accuracy;
+        row->seconds = progress_elapsed(&bar);
+        const char *const *names = (const char *const *)train->class_names;
+        /* the checkpoints first: only a best.npz that was written is reported as the best */
+        if ((status = checkpoint_save(model_path, net, names, err)) ||
+            (improved && (status = checkpoint_save(best_path, net, names, err))))
+            break;
         if (improved) {
             run->best_accuracy = row->val.accuracy;
             run->best_epoch = run->earlier + epoch + 1;
         }
-        row->seconds = progress_elapsed(&bar);
         run->done = epoch + 1;
-        const char *const *names = (const char *const *)train->class_names;
         ResumeWrite resume = {o, run, net};
-        if ((status = checkpoint_save(model_path, net, names, err)) ||
-            (improved && (status = checkpoint_save(best_path, net, names, err))) ||
-            (status = checkpoint_save_extra(resume_path, net, names, add_resume_members, &resume,
+        if ((status = checkpoint_save_extra(resume_path, net, names, add_resume_members, &resume,
                                             err)) ||
             (status = write_metrics(metrics_path, run->rows, run->earlier + run->done, err))) {
             run->done = epoch; /* not all of this epoch's files were written */
