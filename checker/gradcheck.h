@@ -37,11 +37,15 @@
  * entry with about the same absolute error (the rounding of the outputs it
  * subtracts, near 1e-11 for outputs of size 1). An entry whose true value is
  * a million times smaller than the others' is then measured to only a few
- * digits: its relative error reports rounding, not the backward pass. So,
- * as with kinks, checks draw their random upstream gradient (and, for a
- * network, its weights and input) until every nonzero entry of every
- * checked gradient is at least GRADCHECK_RESOLUTION times the largest entry
- * of its tensor. An all-zero gradient never qualifies. */
+ * digits: its relative error reports rounding, not the backward pass. So
+ * an entry whose analytic and numerical values are both below its tensor's
+ * resolution floor, GRADCHECK_RESOLUTION times the tensor's largest entry,
+ * is judged relative to the floor instead, after taking away what rounding
+ * alone can make (GRADCHECK_ROUNDING_ULPS): it must agree to 1e-7 of the
+ * floor, 1e-10 of the tensor's scale. Every other entry is judged by its
+ * relative error. (A single layer's check also
+ * redraws its upstream gradient until no entry is that small, as before.)
+ * An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
 
 /* An analytic entry of exactly 0 agrees with a centred difference no

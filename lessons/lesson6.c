@@ -175,7 +175,7 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
         lesson->failures++;
     } else {
         printf("  (weights drawn %d time%s until the check was well posed: no ReLU input\n"
-               "   or max-pool tie within 1e-3 of a kink, every gradient entry resolvable)\n\n",
+               "   or max-pool tie within 1e-3 of a kink, no gradient zero)\n\n",
                draws, draws == 1 ? "" : "s");
         lesson->failures += print_network_check(net, x, dscores, labels);
         printf("\n");

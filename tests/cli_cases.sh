@@ -131,6 +131,10 @@ expect 2 "$GRADCHECK" net --arch "conv 2 9x9, fc 3"
 expect 2 "$GRADCHECK" net --input 1x32x32
 expect_output "no well-posed check of this network in 1000 draws; in the last, .* came within .* of its kink"
 
+# a wider described network: 32 filters of 5x5 at stride 2, an average pool, fc 64 and 7
+expect 0 "$GRADCHECK" net --arch "conv 32 5x5 stride 2 pad 2, relu, avgpool 2, fc 64, relu, fc 7"
+expect_output "net      conv1.w   (32, 1, 5, 5)"
+expect_output "net: every gradient within 1e-7"
 # a network with batchnorm after a conv and after an fc, and dropout: batch 4, every row
 expect 0 "$GRADCHECK" net --arch "conv 3 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 6 nobias, batchnorm, relu, dropout 0.3, fc 4"
 expect_output "batch 4, 4 classes, training mode"
