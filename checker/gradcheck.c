@@ -115,6 +115,13 @@ static void layer_function(void *context, Tensor *out)
     layer_forward(f->layer, f->x, out);
 }
 
+GradcheckRow gradcheck_layer_tensor(Layer *layer, const Tensor *x, Tensor *value,
+                                    const Tensor *dout, const Tensor *analytic, const char *tensor)
+{
+    LayerFunction f = {layer, x};
+    return gradcheck_tensor(layer_function, &f, value, dout, analytic, layer->ops->kind, tensor);
+}
+
 int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int max_rows)
 {
     Tensor *out = tensor_new2(1, 1), *dout = tensor_new2(1, 1), *dx = tensor_new2(1, 1);

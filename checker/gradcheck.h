@@ -83,6 +83,12 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
                               const Tensor *dout, const Tensor *analytic,
                               const char *layer, const char *tensor);
 
+/* Checks `analytic` as the gradient of L = sum(layer(x) * dout) with
+ * respect to value (x itself or one of the layer's parameters); the row
+ * is named after the layer's kind and `tensor`. */
+GradcheckRow gradcheck_layer_tensor(Layer *layer, const Tensor *x, Tensor *value,
+                                    const Tensor *dout, const Tensor *analytic, const char *tensor);
+
 /* Checks a layer at input x with a random upstream gradient drawn from rng:
  * dx (row "dx") and every parameter ("dw", "db"). Writes up to max_rows
  * rows and returns how many. */

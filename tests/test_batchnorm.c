@@ -153,23 +153,11 @@ START_TEST(dropout_keeps_about_one_minus_p_and_scales_them)
 END_TEST
 
 #ifdef REAL_IS_DOUBLE
-typedef struct {
-    Layer *layer;
-    const Tensor *x;
-} LayerAt;
-
-static void forward_at(void *context, Tensor *out)
-{
-    LayerAt *at = context;
-    layer_forward(at->layer, at->x, out);
-}
-
 /* The gradient check of dx against a given analytic gradient. */
 static GradcheckRow gradcheck_tensor_of_layer(Layer *layer, Tensor *x, const Tensor *dout,
                                               const Tensor *analytic)
 {
-    LayerAt at = {layer, x};
-    return gradcheck_tensor(forward_at, &at, x, dout, analytic, "batchnorm", "dx");
+    return gradcheck_layer_tensor(layer, x, x, dout, analytic, "dx");
 }
 
 /* Every gradient of batchnorm within 1e-7, in both modes and both shapes. */

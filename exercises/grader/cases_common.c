@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gradcheck.h"
 #include "grader.h"
 
 static size_t product(int ndim, const int *dims)
@@ -167,4 +168,30 @@ const char *shape_text(const Arg *a, char *buf, size_t len)
                                  : d + 1 < a->ndim ? ", "
                                                    : ")");
     return buf;
+}
+
+Tensor tensor_view(double *data, int ndim, const int *dims)
+{
+    Tensor t = {.ndim = ndim, .data = data, .size = 1};
+    for (int d = 0; d < ndim; d++) {
+        t.dim[d] = dims[d];
+        t.size *= (size_t)dims[d];
+    }
+    t.capacity = t.size;
+    return t;
+}
+
+double layer_numeric_error(Layer *layer, double *x, int ndim, const int *x_dims,
+                           Tensor *value_or_x, const double *dout, const double *analytic,
+                           const char *name)
+{
+    Tensor tx = tensor_view(x, ndim, x_dims);
+    Tensor *out = tensor_new2(1, 1);
+    layer_forward(layer, &tx, out);
+    Tensor td = tensor_view((double *)dout, out->ndim, out->dim);
+    Tensor *value = value_or_x ? value_or_x : &tx;
+    Tensor ta = tensor_view((double *)analytic, value->ndim, value->dim);
+    GradcheckRow row = gradcheck_layer_tensor(layer, &tx, value, &td, &ta, name);
+    tensor_free(out);
+    return row.max_rel_error;
 }

@@ -17,17 +17,6 @@
 #include "gradcheck.h"
 #include "im2col.h"
 
-/* A tensor viewing a case's array (nothing is copied or freed). */
-static Tensor view(double *data, int ndim, const int *dims)
-{
-    Tensor t = {.ndim = ndim, .data = data, .size = 1};
-    for (int d = 0; d < ndim; d++) {
-        t.dim[d] = dims[d];
-        t.size *= (size_t)dims[d];
-    }
-    t.capacity = t.size;
-    return t;
-}
 
 /* ---- im2col and col2im_add -------------------------------------------------- */
 
@@ -281,7 +270,7 @@ static void conv_forward_case(Case *c, int index, Rng *rng)
     Arg *out = case_array(c, "out", "n,f,oh,ow", ROLE_OUT, 4, out_dims);
     fill_garbage(out, rng);
     Layer *layer = conv_layer_for(c, w->value, b->value);
-    Tensor tx = view(x->value, 4, x->dims), tout = view(out->expected, 4, out_dims);
+    Tensor tx = tensor_view(x->value, 4, x->dims), tout = tensor_view(out->expected, 4, out_dims);
     Tensor *o = tensor_new4(1, 1, 1, 1);
     layer_forward(layer, &tx, o);
     memcpy(tout.data, o->data, o->size * sizeof(double));
@@ -296,7 +285,7 @@ static void conv_reference_backward(Case *c)
     Arg *dx = &c->args[3], *dw = &c->args[4], *db = &c->args[5];
     double *zeros = xcalloc((size_t)c->ints[4], sizeof(double));
     Layer *layer = conv_layer_for(c, w->value, zeros);
-    Tensor tx = view(x->value, 4, x->dims), tdout = view(dout->value, 4, dout->dims);
+    Tensor tx = tensor_view(x->value, 4, x->dims), tdout = tensor_view(dout->value, 4, dout->dims);
     Tensor *out = tensor_new4(1, 1, 1, 1), *tdx = tensor_new4(1, 1, 1, 1);
     layer_forward(layer, &tx, out);
     layer_backward(layer, &tdout, tdx);
@@ -310,16 +299,6 @@ static void conv_reference_backward(Case *c)
     free(zeros);
 }
 
-typedef struct {
-    Layer *layer;
-    const Tensor *x;
-} LayerFunction;
-
-static void layer_function(void *context, Tensor *out)
-{
-    LayerFunction *f = context;
-    layer_forward(f->layer, f->x, out);
-}
 
 /* The largest relative error of `analytic` (the shape of dx, dw or db)
  * against the numerical gradient of the library's layer. */
@@ -331,12 +310,11 @@ static double conv_numeric_of(const Case *c, int arg, const double *analytic)
     ConvLayer *conv = (ConvLayer *)layer;
     double *x_copy = xmalloc(x->size * sizeof(double));
     memcpy(x_copy, x->value, x->size * sizeof(double));
-    Tensor tx = view(x_copy, 4, x->dims), tdout = view(dout->value, 4, dout->dims);
+    Tensor tx = tensor_view(x_copy, 4, x->dims), tdout = tensor_view(dout->value, 4, dout->dims);
     Tensor *value = arg == 3 ? &tx : arg == 4 ? conv->w : conv->b;
-    Tensor tanalytic = view((double *)analytic, value->ndim, value->dim);
-    LayerFunction f = {layer, &tx};
+    Tensor tanalytic = tensor_view((double *)analytic, value->ndim, value->dim);
     GradcheckRow row =
-        gradcheck_tensor(layer_function, &f, value, &tdout, &tanalytic, "conv", c->args[arg].name);
+        gradcheck_layer_tensor(layer, &tx, value, &tdout, &tanalytic, c->args[arg].name);
     layer_free(layer);
     free(x_copy);
     free(zeros);

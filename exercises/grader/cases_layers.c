@@ -17,27 +17,7 @@
 #include "relu.h"
 #include "softmax_xent.h"
 
-static Tensor view(double *data, int ndim, const int *dims)
-{
-    Tensor t = {.ndim = ndim, .data = data, .size = 1};
-    for (int d = 0; d < ndim; d++) {
-        t.dim[d] = dims[d];
-        t.size *= (size_t)dims[d];
-    }
-    t.capacity = t.size;
-    return t;
-}
 
-typedef struct {
-    Layer *layer;
-    const Tensor *x;
-} LayerFunction;
-
-static void layer_function(void *context, Tensor *out)
-{
-    LayerFunction *f = context;
-    layer_forward(f->layer, f->x, out);
-}
 
 /* Runs layer forward on x (copied into a tensor of x_dims) into `out`,
  * then, if dout, backward into dx. */
@@ -49,7 +29,7 @@ static void run_layer(Layer *layer, const double *x, int ndim, const int *x_dims
     layer_forward(layer, tx, tout);
     if (out) memcpy(out, tout->data, tout->size * sizeof(double));
     if (dout) {
-        Tensor td = view((double *)dout, tout->ndim, tout->dim);
+        Tensor td = tensor_view((double *)dout, tout->ndim, tout->dim);
         layer_backward(layer, &td, tdx);
         memcpy(dx, tdx->data, tdx->size * sizeof(double));
     }
@@ -58,25 +38,6 @@ static void run_layer(Layer *layer, const double *x, int ndim, const int *x_dims
     tensor_free(tdx);
 }
 
-/* The largest relative error of `analytic` against the numerical gradient
- * of layer's forward with respect to `value` (x, or one of its parameters),
- * for upstream gradient dout. */
-static double numeric_error(Layer *layer, double *x, int ndim, const int *x_dims,
-                            Tensor *value_or_x, const double *dout, const double *analytic,
-                            const char *name)
-{
-    Tensor tx = view(x, ndim, x_dims);
-    Tensor *out = tensor_new2(1, 1);
-    layer_forward(layer, &tx, out);
-    Tensor td = view((double *)dout, out->ndim, out->dim);
-    Tensor *value = value_or_x ? value_or_x : &tx;
-    Tensor ta = view((double *)analytic, value->ndim, value->dim);
-    LayerFunction f = {layer, &tx};
-    GradcheckRow row =
-        gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
-    tensor_free(out);
-    return row.max_rel_error;
-}
 
 /* ---- ReLU ---------------------------------------------------------------- */
 
@@ -129,7 +90,7 @@ static double relu_numeric(const Case *c, int arg)
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
     double e =
-        numeric_error(layer, x, 1, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
+        layer_numeric_error(layer, x, 1, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
     free(x);
     layer_free(layer);
     return e;
@@ -273,7 +234,7 @@ static double maxpool_numeric(const Case *c, int arg)
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
     double e =
-        numeric_error(layer, x, 4, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
+        layer_numeric_error(layer, x, 4, c->args[1].dims, NULL, c->args[0].value, c->args[2].got, "dx");
     free(x);
     layer_free(layer);
     return e;
@@ -503,7 +464,7 @@ static double fc_numeric(const Case *c, int arg)
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
     Tensor *value = arg == 3 ? NULL : arg == 4 ? fc->w : fc->b;
-    double e = numeric_error(layer, x, 4, c->args[1].dims, value, c->args[0].value,
+    double e = layer_numeric_error(layer, x, 4, c->args[1].dims, value, c->args[0].value,
                              c->args[arg].got, c->args[arg].name);
     free(x);
     layer_free(layer);
@@ -676,7 +637,7 @@ static void softmax_common(Case *c, int index, Rng *rng)
 static void library_softmax(const Case *c, double *loss, double *dscores)
 {
     const Arg *scores = &c->args[0];
-    Tensor t = view(scores->value, 2, scores->dims);
+    Tensor t = tensor_view(scores->value, 2, scores->dims);
     Tensor *probs = tensor_new2(1, 1), *d = tensor_new2(1, 1);
     double l = softmax_xent_forward(&t, c->args[1].ivalue, probs);
     if (loss) *loss = l;
@@ -715,7 +676,7 @@ static double softmax_numeric_of(const Case *c, const double *analytic)
     const int N = scores->dims[0];
     double *copy = xmalloc(scores->size * sizeof(double));
     memcpy(copy, scores->value, scores->size * sizeof(double));
-    Tensor t = view(copy, 2, scores->dims), a = view((double *)analytic, 2, scores->dims);
+    Tensor t = tensor_view(copy, 2, scores->dims), a = tensor_view((double *)analytic, 2, scores->dims);
     Tensor *mean = tensor_new2(N, 1);
     tensor_fill(mean, 1.0 / N);
     SoftmaxFunction f = {&t, c->args[1].ivalue};

@@ -19,45 +19,17 @@
 #include "network.h"
 #include "sgd.h"
 
-static Tensor view(double *data, int ndim, const int *dims)
-{
-    Tensor t = {.ndim = ndim, .data = data, .size = 1};
-    for (int d = 0; d < ndim; d++) {
-        t.dim[d] = dims[d];
-        t.size *= (size_t)dims[d];
-    }
-    t.capacity = t.size;
-    return t;
-}
 
-typedef struct {
-    Layer *layer;
-    const Tensor *x;
-} LayerFunction;
-
-static void layer_function(void *context, Tensor *out)
-{
-    LayerFunction *f = context;
-    layer_forward(f->layer, f->x, out);
-}
 
 static double numeric_error(Layer *layer, const Arg *x_arg, Tensor *param, const double *dout,
                             const double *analytic, const char *name)
 {
     double *x = xmalloc(x_arg->size * sizeof(double));
     memcpy(x, x_arg->value, x_arg->size * sizeof(double));
-    Tensor tx = view(x, x_arg->ndim, x_arg->dims);
-    Tensor *out = tensor_new2(1, 1);
-    layer_forward(layer, &tx, out);
-    Tensor td = view((double *)dout, out->ndim, out->dim);
-    Tensor *value = param ? param : &tx;
-    Tensor ta = view((double *)analytic, value->ndim, value->dim);
-    LayerFunction f = {layer, &tx};
-    GradcheckRow row =
-        gradcheck_tensor(layer_function, &f, value, &td, &ta, layer->ops->kind, name);
-    tensor_free(out);
+    double error = layer_numeric_error(layer, x, x_arg->ndim, x_arg->dims, param, dout, analytic,
+                                       name);
     free(x);
-    return row.max_rel_error;
+    return error;
 }
 
 /* ---- batch normalisation ---------------------------------------------------- */
@@ -144,7 +116,7 @@ static void bn_reference_backward(Case *c)
            *tdx = tensor_new2(1, 1);
     memcpy(tx->data, c->args[1].value, tx->size * sizeof(double));
     layer_forward(layer, tx, tout);
-    Tensor td = view(c->args[0].value, 4, c->args[0].dims);
+    Tensor td = tensor_view(c->args[0].value, 4, c->args[0].dims);
     layer_backward(layer, &td, tdx);
     BatchnormLayer *bn = (BatchnormLayer *)layer;
     memcpy(c->args[3].expected, tdx->data, tdx->size * sizeof(double));
@@ -426,7 +398,7 @@ static void dropout_forward_case(Case *c, int index, Rng *rng)
     Arg *out = case_array(c, "out", "i", ROLE_OUT, 1, &s->n);
     fill_garbage(out, rng);
     Layer *layer = dropout_layer_for(s->p, key, s->training);
-    Tensor tx = view(c->args[0].value, 1, &s->n);
+    Tensor tx = tensor_view(c->args[0].value, 1, &s->n);
     Tensor *o = tensor_new2(1, 1);
     layer_forward(layer, &tx, o);
     memcpy(out->expected, o->data, o->size * sizeof(double));
@@ -444,7 +416,7 @@ static void dropout_backward_case(Case *c, int index, Rng *rng)
     Layer *layer = dropout_layer_for(s->p, key, 1);
     Tensor *x = tensor_new2(1, s->n), *o = tensor_new2(1, 1), *d = tensor_new2(1, 1);
     layer_forward(layer, x, o);
-    Tensor td = view(c->args[0].value, 2, (const int[]){1, s->n});
+    Tensor td = tensor_view(c->args[0].value, 2, (const int[]){1, s->n});
     layer_backward(layer, &td, d);
     memcpy(dx->expected, d->data, d->size * sizeof(double));
     tensor_free(x);

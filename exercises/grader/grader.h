@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "layer.h"
 #include "rng.h"
 
 #define MAX_ARGS 8
@@ -138,6 +139,16 @@ void case_free(Case *c);
 
 /* Garbage for an OUT array (so that an entry left unwritten, or added to
  * instead of written, is recognisable); expected answers start as copies. */
+/* A tensor viewing a case's array (nothing is copied or freed). */
+Tensor tensor_view(double *data, int ndim, const int *dims);
+
+/* The largest relative error of `analytic` against the numerical gradient
+ * of layer's forward at x (ndim, x_dims) with respect to value_or_x (one of
+ * its parameters, or NULL for x itself), for upstream gradient dout. */
+double layer_numeric_error(Layer *layer, double *x, int ndim, const int *x_dims,
+                           Tensor *value_or_x, const double *dout, const double *analytic,
+                           const char *name);
+
 void fill_normal(double *x, size_t n, double scale, Rng *rng);
 void fill_garbage(Arg *a, Rng *rng);
 /* Distinct values at least `spacing` apart, none within spacing/2 of 0. */
