@@ -19,7 +19,7 @@
 #include "layer.h"
 #include "rng.h"
 
-#define NETWORK_MAX_LAYERS 16
+#define NETWORK_MAX_LAYERS 64
 
 typedef struct {
     int input_dims[3];                    /* (C, H, W) of one input item */

@@ -126,7 +126,7 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
     char many[1024] = "";
     for (int i = 0; i <= ARCH_MAX_LAYERS; i++) strcat(many, "relu,");
     strcat(many, "relu");
-    assert_says(parse_error(many, "--arch"), "at most 16 layers");
+    assert_says(parse_error(many, "--arch"), "at most 64 layers");
 }
 END_TEST
 
