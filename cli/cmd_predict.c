@@ -125,7 +125,7 @@ int cmd_predict(int argc, char **argv)
         }
         warn_about_shape(images[i], width, height, &info);
         int label; /* the dataset's placeholder 0; only the probabilities are used */
-        loader_fill_batch(&one, &first, 1, 0, NULL, x, &label);
+        loader_fill_batch(&one, &first, 1, NULL, NULL, x, &label);
         network_loss(net, x, &label);
         print_prediction(images[i], net->probs->data, info.classes, info.class_names);
     }

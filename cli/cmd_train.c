@@ -46,6 +46,8 @@ typedef struct {
     int plateau_patience;    /* --plateau-patience */
     uint64_t seed;
     int augment, shuffle, flip;
+    Augment recipe;        /* --shift, --rotate, --scale, --erase (flip: the flip above) */
+    int class_weights;     /* --class-weights: CLASS_WEIGHTS_* */
     int threads;           /* 0: OpenMP's default */
     ModelChoice model;     /* --model, --arch */
     const char *resume_dir; /* --resume DIR, or NULL */
@@ -71,6 +73,8 @@ static TrainOptions default_options(void)
         .augment = 1,
         .shuffle = 1,
         .flip = 1,
+        .recipe = {.flip = 1, .shift = AUGMENT_MAX_SHIFT},
+        .class_weights = CLASS_WEIGHTS_NONE,
     };
 }
 
@@ -86,8 +90,9 @@ static void usage(FILE *out)
         "                     [--alpha A] [--beta1 B1] [--beta2 B2] [--eps E]\n"
         "                     [--weight-decay WD] [--schedule NAME] [--warmup N]\n"
         "                     [--plateau-factor F] [--plateau-patience N] [--seed S]\n"
-        "                     [--no-augment] [--no-flip] [--no-shuffle] [--init FILE.npz]\n"
-        "                     [--threads N] [--out DIR]\n"
+        "                     [--no-augment] [--no-flip] [--shift N] [--rotate DEG]\n"
+        "                     [--scale F] [--erase P] [--class-weights NAME] [--no-shuffle]\n"
+        "                     [--init FILE.npz] [--threads N] [--out DIR]\n"
         "       emotion train --resume DIR [--threads N] [--stop-after N]\n"
         "\n"
         "Trains a network by mini-batch gradient descent on the train split, measuring the\n"
@@ -128,9 +133,21 @@ static void usage(FILE *out)
         "  --plateau-patience N  plateau: epochs without improvement tolerated (default %d)\n"
         "  --seed S            seed of the initial weights, the order and the\n"
         "                      augmentation (default %llu)\n"
-        "  --no-augment        no random flips and shifts of the training images\n"
-        "  --no-flip           shifts but no mirror images (for digits, text: data where a\n"
-        "                      mirrored image changes its label)\n"
+        "  --no-augment        no augmentation of the training images (no flips, shifts,\n"
+        "                      or what --rotate, --scale and --erase add)\n"
+        "  --no-flip           no mirror images (for digits, text: data where a mirrored\n"
+        "                      image changes its label)\n"
+        "  --shift N           move each training image by up to N pixels each way (default\n"
+        "                      %d), the edge pixels repeated into the gap\n"
+        "  --rotate DEG        also rotate it by a random angle within +-DEG degrees\n"
+        "                      (default 0: none; at most %g)\n"
+        "  --scale F           also zoom it by a random factor within 1 +- F (default 0;\n"
+        "                      at most %g)\n"
+        "  --erase P           with probability P, also hide a random rectangle (2%% to 33%%\n"
+        "                      of the image) under random grey levels (default 0)\n"
+        "  --class-weights W   none (default), balanced (each class's loss weighted by\n"
+        "                      N / (K n_k), n_k its training images) or sqrt (by\n"
+        "                      sqrt(N / (K n_k)), halfway): rare classes count more\n"
         "  --no-shuffle        visit the training images in file order\n"
         "  --init FILE.npz     start from a checkpoint (the network it describes) instead\n"
         "                      of He init; with --model/--arch, they must describe the same\n"
@@ -146,7 +163,7 @@ static void usage(FILE *out)
         "  -h, --help          show this help\n",
         d.epochs, d.batch_size, sgd.lr, adam.lr, sgd.momentum, adam.alpha, adam.beta1,
         adam.beta2, adam.eps, sgd.weight_decay, d.plateau_factor, d.plateau_patience,
-        (unsigned long long)d.seed);
+        (unsigned long long)d.seed, AUGMENT_MAX_SHIFT, AUGMENT_MAX_ROTATE, AUGMENT_MAX_SCALE);
 }
 
 /* ---------------------------------------------------------------------------
@@ -162,7 +179,8 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
     static const char *const valued[] = {
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
         "--optimizer", "--alpha", "--beta1", "--beta2", "--eps", "--warmup", "--plateau-factor",
-        "--plateau-patience", "--resume", "--stop-after",
+        "--plateau-patience", "--resume", "--stop-after", "--shift", "--rotate", "--scale",
+        "--erase", "--class-weights",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -262,6 +280,21 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             bad = arg_int(PROG, flag, value, 0, 100000, &o->plateau_patience);
         } else if (!strcmp(flag, "--seed")) {
             bad = arg_seed(PROG, flag, value, &o->seed);
+        } else if (!strcmp(flag, "--shift")) {
+            bad = arg_int(PROG, flag, value, 0, 64, &o->recipe.shift);
+        } else if (!strcmp(flag, "--rotate")) {
+            bad = arg_real(PROG, flag, value, 0, AUGMENT_MAX_ROTATE, 0, &o->recipe.rotate);
+        } else if (!strcmp(flag, "--scale")) {
+            bad = arg_real(PROG, flag, value, 0, AUGMENT_MAX_SCALE, 0, &o->recipe.scale);
+        } else if (!strcmp(flag, "--erase")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 0, &o->recipe.erase);
+        } else if (!strcmp(flag, "--class-weights")) {
+            o->class_weights = class_weights_from_name(value);
+            if (o->class_weights < 0) {
+                fprintf(stderr, "emotion train: --class-weights is none, balanced or sqrt, "
+                                "not '%s'\n", value);
+                bad = -1;
+            }
         } else if (!strcmp(flag, "--schedule")) {
             int s = schedule_from_name(value);
             if (s < 0) {
@@ -524,10 +557,30 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     if (o->schedule == SCHEDULE_PLATEAU)
         printf(" (factor %g, patience %d)", o->plateau_factor, o->plateau_patience);
     if (o->warmup) printf(" after %d warm-up epoch%s", o->warmup, o->warmup == 1 ? "" : "s");
-    printf("\n%d epochs, batch %d, seed %llu, augment %s, shuffle %s, threads %d\n", o->epochs,
-           o->batch_size, (unsigned long long)o->seed,
-           o->augment ? (o->flip ? "on" : "on (shifts, no flips)") : "off",
-           o->shuffle ? "on" : "off", omp_get_max_threads());
+    printf("\n%d epochs, batch %d, seed %llu, shuffle %s, threads %d\n", o->epochs,
+           o->batch_size, (unsigned long long)o->seed, o->shuffle ? "on" : "off",
+           omp_get_max_threads());
+    const Augment *r = &o->recipe;
+    if (!o->augment) {
+        printf("augment: off\n");
+    } else {
+        printf("augment: %sshift up to %d px", o->flip ? "flip, " : "", r->shift);
+        if (r->rotate > 0) printf(", rotate up to %g degrees", r->rotate);
+        if (r->scale > 0) printf(", scale %g to %g", 1 - r->scale, 1 + r->scale);
+        if (r->erase > 0) printf(", erase a rectangle with probability %g", r->erase);
+        printf("\n");
+    }
+    if (o->class_weights != CLASS_WEIGHTS_NONE) {
+        const int classes = network_output_size(net);
+        real *w = xmalloc((size_t)classes * sizeof *w);
+        class_weights_compute(train, (ClassWeights)o->class_weights, classes, w);
+        printf("class weights (%s):", class_weights_name((ClassWeights)o->class_weights));
+        for (int k = 0; k < classes; k++)
+            printf("%s %s %.2f", k ? "," : "", k < train->classes ? train->class_names[k] : "?",
+                   (double)w[k]);
+        printf("\n");
+        free(w);
+    }
     fflush(stdout);
 }
 
@@ -777,7 +830,7 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
     Loader loader;
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
-                                .no_flip = !o->flip});
+                                .no_flip = !o->flip, .recipe = o->recipe});
     int status = 0;
 
     const int last = o->stop_after && run->done + o->stop_after < o->epochs
@@ -959,7 +1012,16 @@ int cmd_train(int argc, char **argv)
     }
 
     const int first = run.done;
+    real *weights = NULL;
+    if (o.class_weights != CLASS_WEIGHTS_NONE) {
+        const int classes = network_output_size(net);
+        weights = xmalloc((size_t)classes * sizeof *weights);
+        class_weights_compute(&train, (ClassWeights)o.class_weights, classes, weights);
+        net->class_weights = weights;
+    }
     status = run_epochs(&o, net, &train, &val, &run, &err);
+    net->class_weights = NULL;
+    free(weights);
     if (status) {
         fprintf(stderr, "emotion train: stopped: %s\n", err.msg);
         if (run.done > 0)

@@ -502,7 +502,87 @@ void augment_image(const uint8_t *in, int channels, int height, int width, int f
     }
 }
 
-void loader_fill_batch(const Dataset *data, const int *indices, int count, AugmentMode augment,
+Augment augment_default(void)
+{
+    return (Augment){.flip = 1, .shift = AUGMENT_MAX_SHIFT};
+}
+
+int augment_warps(const Augment *a)
+{
+    return a->rotate > 0 || a->scale > 0;
+}
+
+void augment_warp(const uint8_t *in, int channels, int height, int width, int flip,
+                  double degrees, double zoom, int shift_y, int shift_x, uint8_t *out)
+{
+    const double pi = 3.14159265358979323846;
+    const double cy = 0.5 * (height - 1), cx = 0.5 * (width - 1);
+    /* the inverse map: undo the shift, then the zoom, then the rotation */
+    const double c = cos(degrees * pi / 180) / zoom, s = sin(degrees * pi / 180) / zoom;
+    for (int y = 0; y < height; y++) {
+        for (int x = 0; x < width; x++) {
+            double v = y - shift_y - cy, u = x - shift_x - cx;
+            /* a counter-clockwise turn on screen (y down) read backwards */
+            double sy = cy + s * u + c * v, sx = cx + c * u - s * v;
+            if (flip) sx = (width - 1) - sx;
+            sy = sy < 0 ? 0 : sy > height - 1 ? height - 1 : sy;
+            sx = sx < 0 ? 0 : sx > width - 1 ? width - 1 : sx;
+            int y0 = (int)sy, x0 = (int)sx;
+            int y1 = y0 + 1 < height ? y0 + 1 : y0, x1 = x0 + 1 < width ? x0 + 1 : x0;
+            double fy = sy - y0, fx = sx - x0;
+            for (int ch = 0; ch < channels; ch++) {
+                const uint8_t *p = in + (size_t)ch * height * width;
+                double top = p[(size_t)y0 * width + x0] * (1 - fx) + p[(size_t)y0 * width + x1] * fx;
+                double bottom =
+                    p[(size_t)y1 * width + x0] * (1 - fx) + p[(size_t)y1 * width + x1] * fx;
+                double level = top * (1 - fy) + bottom * fy;
+                out[((size_t)ch * height + y) * width + x] = (uint8_t)(level + 0.5);
+            }
+        }
+    }
+}
+
+void augment_erase(uint8_t *image, int channels, int height, int width, int top, int left,
+                   int rows, int cols, Rng *rng)
+{
+    assert(top >= 0 && left >= 0 && top + rows <= height && left + cols <= width);
+    for (int ch = 0; ch < channels; ch++)
+        for (int y = top; y < top + rows; y++)
+            for (int x = left; x < left + cols; x++)
+                image[((size_t)ch * height + y) * width + x] = (uint8_t)rng_below(rng, 256);
+}
+
+/* One image of a batch through the recipe's draws (see loader_fill_batch). */
+static void augment_one(const uint8_t *image, int channels, int height, int width,
+                        const Augment *recipe, Rng *rng, uint8_t *out)
+{
+    int span = 2 * recipe->shift + 1;
+    int flip = (int)rng_below(rng, 2) && recipe->flip;
+    int shift_y = (int)rng_below(rng, (uint32_t)span) - recipe->shift;
+    int shift_x = (int)rng_below(rng, (uint32_t)span) - recipe->shift;
+    double degrees = recipe->rotate > 0 ? rng_range(rng, -recipe->rotate, recipe->rotate) : 0;
+    double zoom = recipe->scale > 0 ? rng_range(rng, 1 - recipe->scale, 1 + recipe->scale) : 1;
+    if (augment_warps(recipe))
+        augment_warp(image, channels, height, width, flip, degrees, zoom, shift_y, shift_x, out);
+    else
+        augment_image(image, channels, height, width, flip, shift_y, shift_x, out);
+    if (recipe->erase > 0 && rng_uniform(rng) < recipe->erase) {
+        const double pixels = (double)height * width, widest = log(AUGMENT_ERASE_MAX_ASPECT);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            double area = rng_range(rng, AUGMENT_ERASE_MIN_AREA, AUGMENT_ERASE_MAX_AREA);
+            double aspect = exp(rng_range(rng, -widest, widest));
+            int rows = (int)lround(sqrt(area * pixels * aspect));
+            int cols = (int)lround(sqrt(area * pixels / aspect));
+            if (rows < 1 || cols < 1 || rows > height || cols > width) continue;
+            int top = (int)rng_below(rng, (uint32_t)(height - rows + 1));
+            int left = (int)rng_below(rng, (uint32_t)(width - cols + 1));
+            augment_erase(out, channels, height, width, top, left, rows, cols, rng);
+            break;
+        }
+    }
+}
+
+void loader_fill_batch(const Dataset *data, const int *indices, int count, const Augment *recipe,
                        Rng *rng, Tensor *x, int *labels)
 {
     int dims[4] = {count, data->channels, data->height, data->width};
@@ -512,19 +592,13 @@ void loader_fill_batch(const Dataset *data, const int *indices, int count, Augme
     real scale[256];
     for (int p = 0; p < 256; p++) scale[p] = (real)p / (real)255;
 
-    uint8_t *moved = augment ? xmalloc(image_bytes) : NULL;
+    uint8_t *moved = recipe ? xmalloc(image_bytes) : NULL;
     for (int b = 0; b < count; b++) {
         int index = indices[b];
         assert(index >= 0 && index < data->count);
         const uint8_t *image = data->images + (size_t)index * image_bytes;
-        if (augment) {
-            int span = 2 * AUGMENT_MAX_SHIFT + 1;
-            int flip = (int)rng_below(rng, 2);
-            int shift_y = (int)rng_below(rng, (uint32_t)span) - AUGMENT_MAX_SHIFT;
-            int shift_x = (int)rng_below(rng, (uint32_t)span) - AUGMENT_MAX_SHIFT;
-            if (augment == AUGMENT_SHIFT_ONLY) flip = 0;
-            augment_image(image, data->channels, data->height, data->width, flip, shift_y,
-                          shift_x, moved);
+        if (recipe) {
+            augment_one(image, data->channels, data->height, data->width, recipe, rng, moved);
             image = moved;
         }
         real *out = x->data + (size_t)b * image_bytes;
@@ -548,10 +622,11 @@ void loader_init(Loader *loader, const Dataset *data, int batch_size, LoaderOpti
     loader->data = data;
     loader->batch_size = batch_size;
     loader->shuffle = options.shuffle;
-    if (options.augment && !strcmp(data->split, "train"))
-        loader->augment = options.no_flip ? AUGMENT_SHIFT_ONLY : AUGMENT_FLIP_AND_SHIFT;
-    else
-        loader->augment = AUGMENT_NONE;
+    const Augment *r = &options.recipe;
+    int unset = !r->flip && !r->shift && !r->rotate && !r->scale && !r->erase;
+    loader->augmenting = options.augment && !strcmp(data->split, "train");
+    loader->recipe = unset ? augment_default() : *r;
+    if (options.no_flip) loader->recipe.flip = 0;
     loader->seed = options.seed;
     loader->order = xmalloc((size_t)(data->count ? data->count : 1) * sizeof *loader->order);
     loader->batch_indices = xmalloc((size_t)batch_size * sizeof *loader->batch_indices);
@@ -588,8 +663,8 @@ int loader_next(Loader *loader, Tensor *x, int *labels)
     memcpy(loader->batch_indices, loader->order + loader->position,
            (size_t)count * sizeof *loader->batch_indices);
     loader->position += count;
-    loader_fill_batch(loader->data, loader->batch_indices, count, loader->augment,
-                      &loader->augment_rng, x, labels);
+    loader_fill_batch(loader->data, loader->batch_indices, count,
+                      loader->augmenting ? &loader->recipe : NULL, &loader->augment_rng, x, labels);
     return count;
 }
 

@@ -33,13 +33,17 @@
  * is an error naming the file and the member.
  *
  * Augmentation lives here and nowhere else (the converter writes the images
- * untouched): a random horizontal flip and a random shift of up to
- * AUGMENT_MAX_SHIFT pixels in each direction, with the border pixels
- * replicated into the uncovered strip. Both keep the label: a face
- * mirrored or moved by two pixels shows the same emotion. (A digit or a
- * letter mirrored does not: LoaderOptions.no_flip keeps the shifts only.)
- * It is applied only to the "train" split; a Loader over "val" or "test"
- * ignores the augment option, so evaluation always sees the real images. */
+ * untouched). What it does is an Augment recipe; by default a random
+ * horizontal flip and a random shift of up to AUGMENT_MAX_SHIFT pixels in
+ * each direction, with the border pixels replicated into the uncovered
+ * strip. A recipe may add a small rotation, a change of scale (both about
+ * the image's centre, read back by bilinear interpolation) and random
+ * erasing (a rectangle of random grey levels). All keep the label: a face
+ * mirrored, moved by two pixels, tilted by 10 degrees or with a cheek
+ * hidden shows the same emotion. (A digit or a letter mirrored does not:
+ * LoaderOptions.no_flip keeps the rest.) It is applied only to the "train"
+ * split; a Loader over "val" or "test" ignores the augment option, so
+ * evaluation always sees the real images. */
 #ifndef LOADER_H
 #define LOADER_H
 
@@ -101,18 +105,34 @@ size_t dataset_image_bytes(const Dataset *d);
 int dataset_check_fits(const Dataset *d, const char *path, int channels, int height, int width,
                        int classes, Error *err);
 
-/* What a Loader does to training images. */
-typedef enum {
-    AUGMENT_NONE = 0,
-    AUGMENT_FLIP_AND_SHIFT = 1, /* a random flip and a random shift */
-    AUGMENT_SHIFT_ONLY = 2,     /* the same random shift, never a flip */
-} AugmentMode;
+/* What a Loader does to each training image, drawn afresh every time the
+ * image is used. An all-zero recipe means the default one (augment_default). */
+typedef struct {
+    int flip;      /* mirror left-right with probability 1/2 */
+    int shift;     /* move by up to this many pixels down/up and right/left */
+    double rotate; /* rotate by a uniform angle in [-rotate, rotate] degrees */
+    double scale;  /* zoom by a uniform factor in [1 - scale, 1 + scale] */
+    double erase;  /* with this probability, erase one random rectangle */
+} Augment;
+
+#define AUGMENT_MAX_ROTATE 45.0 /* degrees */
+#define AUGMENT_MAX_SCALE 0.5
+#define AUGMENT_ERASE_MIN_AREA 0.02 /* an erased rectangle covers 2% to 33% of the image */
+#define AUGMENT_ERASE_MAX_AREA 0.33
+#define AUGMENT_ERASE_MAX_ASPECT 3.3 /* height / width from 1/3.3 to 3.3 */
+
+/* The default recipe: a flip and a shift of up to AUGMENT_MAX_SHIFT. */
+Augment augment_default(void);
+
+/* Whether a recipe moves pixels off the integer grid (rotate or scale). */
+int augment_warps(const Augment *a);
 
 typedef struct {
     int shuffle;   /* visit the images in a new random order each epoch */
-    int augment;   /* random flips and shifts; honoured for split "train" only */
+    int augment;   /* augment the images; honoured for split "train" only */
     uint64_t seed; /* the order and the augmentation follow from (seed, epoch) */
-    int no_flip;   /* with augment: shifts only (for images that mirroring changes) */
+    int no_flip;   /* with augment: never mirror (for images that mirroring changes) */
+    Augment recipe; /* with augment: what to do; all zero: augment_default() */
 } LoaderOptions;
 
 /* A batch iterator over a dataset. */
@@ -120,7 +140,8 @@ typedef struct {
     const Dataset *data;
     int batch_size;
     int shuffle;
-    AugmentMode augment; /* in effect: from options.augment and no_flip, for split "train" */
+    int augmenting;     /* options.augment, for split "train" */
+    Augment recipe;     /* what augmenting does (no_flip applied) */
     uint64_t seed;
     int epoch;
     int position;       /* next entry of order to hand out */
@@ -163,15 +184,39 @@ int loader_batches_per_epoch(const Loader *loader);
 void augment_image(const uint8_t *in, int channels, int height, int width, int flip, int shift_y,
                    int shift_x, uint8_t *out);
 
+/* The same with a rotation by `degrees` (counter-clockwise as the image is
+ * shown, rows growing downwards) and a zoom by `zoom` (> 1 enlarges), both
+ * about the image's centre, after the flip and before the shift. Each output
+ * pixel is read from the input at
+ *     centre + R(-degrees) * ((y, x) - shift - centre) / zoom
+ * by bilinear interpolation between the four nearest pixels (coordinates
+ * clamped to the image, which replicates the edges), rounded to the nearest
+ * level. With degrees 0, zoom 1 and integer shifts it equals augment_image. */
+void augment_warp(const uint8_t *in, int channels, int height, int width, int flip,
+                  double degrees, double zoom, int shift_y, int shift_x, uint8_t *out);
+
+/* Random erasing: fills the rectangle of `rows` x `cols` pixels whose top
+ * left corner is (top, left), in every channel, with levels drawn by
+ * rng_below(rng, 256), row by row. */
+void augment_erase(uint8_t *image, int channels, int height, int width, int top, int left,
+                   int rows, int cols, Rng *rng);
+
 /* Fills x (resized to (count, C, H, W)) with images indices[0..count) of
- * data as pixel / 255, and labels[0..count) with their classes. With
- * augment, each image takes three draws from rng, in this order: a flip
- * (rng_below(rng, 2), probability 1/2), then a shift in
- * [-AUGMENT_MAX_SHIFT, AUGMENT_MAX_SHIFT] down, then one right (each
- * rng_below(rng, 2 * AUGMENT_MAX_SHIFT + 1) - AUGMENT_MAX_SHIFT).
- * AUGMENT_SHIFT_ONLY draws the flip too and ignores it, so its shifts are
- * those AUGMENT_FLIP_AND_SHIFT would make. */
-void loader_fill_batch(const Dataset *data, const int *indices, int count, AugmentMode augment,
+ * data as pixel / 255, and labels[0..count) with their classes. With a
+ * recipe (NULL: none), each image takes these draws from rng, in order:
+ *   - a flip: rng_below(rng, 2), probability 1/2; drawn even when the
+ *     recipe does not flip, so that the other draws do not depend on it;
+ *   - a shift down, then one right: each rng_below(rng, 2 * shift + 1) - shift;
+ *   - with rotate: an angle, rng_range(rng, -rotate, rotate);
+ *   - with scale: a zoom, rng_range(rng, 1 - scale, 1 + scale);
+ *   - with erase: u = rng_uniform(rng); when u < erase, up to 10 tries of
+ *     an area fraction rng_range(AUGMENT_ERASE_MIN_AREA, ..MAX_AREA) and
+ *     an aspect exp(rng_range(-ln 3.3, ln 3.3)), giving rows = round(
+ *     sqrt(area * H * W * aspect)), cols = round(sqrt(area * H * W / aspect));
+ *     the first that fits gets top = rng_below(H - rows + 1), left =
+ *     rng_below(W - cols + 1) and is erased (augment_erase).
+ * Flip and shift alone use augment_image; with rotate or scale, augment_warp. */
+void loader_fill_batch(const Dataset *data, const int *indices, int count, const Augment *recipe,
                        Rng *rng, Tensor *x, int *labels);
 
 #endif

@@ -36,6 +36,9 @@ typedef struct {
     Tensor *grad_buffers[2];              /* what grad[] points into (owned) */
     Tensor *probs;                        /* softmax of the scores, (N, K) */
     char *description;                    /* the text it was built from, or NULL (owned) */
+    /* (K,) class weights of the loss (softmax_xent.h), or NULL for the plain
+     * mean; not owned: set by the trainer, never saved with the weights */
+    const real *class_weights;
 } Network;
 
 /* An empty network for inputs of shape (N, channels, height, width). */
@@ -53,7 +56,8 @@ int network_output_size(const Network *net);
  * unchanged until backward. */
 const Tensor *network_forward(Network *net, const Tensor *x);
 
-/* forward, then softmax cross-entropy: returns the mean loss, fills net->probs. */
+/* forward, then softmax cross-entropy: returns the mean loss (weighted by
+ * class_weights when set), fills net->probs. */
 double network_loss(Network *net, const Tensor *x, const int *labels);
 
 /* Backpropagates dscores = dL/dscores through every layer, writing every

@@ -40,3 +40,37 @@ void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscor
             dscores->data[(size_t)i * K + j] =
                 (probs->data[(size_t)i * K + j] - (j == labels[i] ? 1 : 0)) / (real)N;
 }
+
+double softmax_xent_forward_weighted(const Tensor *scores, const int *labels, const real *w,
+                                     Tensor *probs)
+{
+    if (!w) return softmax_xent_forward(scores, labels, probs);
+    const int N = scores->dim[0], K = (int)tensor_item_size(scores);
+    softmax_xent_forward(scores, labels, probs);
+    double total = 0, weights = 0;
+    for (int i = 0; i < N; i++) {
+        const real *z = scores->data + (size_t)i * K;
+        total += w[labels[i]] * softmax_xent_item_loss(z, K, labels[i]);
+        weights += w[labels[i]];
+    }
+    return N ? total / weights : 0;
+}
+
+void softmax_xent_backward_weighted(const Tensor *probs, const int *labels, const real *w,
+                                    Tensor *dscores)
+{
+    if (!w) {
+        softmax_xent_backward(probs, labels, dscores);
+        return;
+    }
+    const int N = probs->dim[0], K = (int)tensor_item_size(probs);
+    double weights = 0;
+    for (int i = 0; i < N; i++) weights += w[labels[i]];
+    tensor_resize(dscores, probs->ndim, probs->dim);
+    for (int i = 0; i < N; i++) {
+        const double share = w[labels[i]] / weights;
+        for (int j = 0; j < K; j++)
+            dscores->data[(size_t)i * K + j] =
+                (real)(share * (probs->data[(size_t)i * K + j] - (j == labels[i] ? 1 : 0)));
+    }
+}

@@ -13,7 +13,15 @@
  *
  * Backward: d loss / d z_ij = (p_ij - [j == y_i]) / N. It is not a Layer
  * (it needs the labels and ends the network), but it is checked the same
- * way as the layers. */
+ * way as the layers.
+ *
+ * Class weights (for imbalanced data, as PyTorch's CrossEntropyLoss(weight=w)):
+ * each item's loss counts w[y_i] times, and the mean is taken over the
+ * weights,
+ *   loss = sum_i w[y_i] * (-log p[i][y_i]) / sum_i w[y_i]
+ *   d loss / d z_ij = w[y_i] * (p_ij - [j == y_i]) / sum_i w[y_i]
+ * so a rare class's mistakes cost more, and w = (1, ..., 1) is the plain
+ * mean above. Only the ratios between weights matter. */
 #ifndef SOFTMAX_XENT_H
 #define SOFTMAX_XENT_H
 
@@ -27,5 +35,11 @@ double softmax_xent_forward(const Tensor *scores, const int *labels, Tensor *pro
 
 /* dscores (resized to probs' shape) = (probs - onehot(labels)) / N. */
 void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscores);
+
+/* The same with class weights w (K,), all > 0; w NULL: the plain versions. */
+double softmax_xent_forward_weighted(const Tensor *scores, const int *labels, const real *w,
+                                     Tensor *probs);
+void softmax_xent_backward_weighted(const Tensor *probs, const int *labels, const real *w,
+                                    Tensor *dscores);
 
 #endif

@@ -200,7 +200,8 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
     rng_seed(&rng, lesson->seed);
     Tensor *batch = tensor_new4(1, 1, 1, 1);
     int labels[AUGMENT_EXAMPLES];
-    loader_fill_batch(train, indices, AUGMENT_EXAMPLES, 1, &rng, batch, labels);
+    Augment recipe = augment_default();
+    loader_fill_batch(train, indices, AUGMENT_EXAMPLES, &recipe, &rng, batch, labels);
 
     double changed = 0;
     for (int k = 0; k < AUGMENT_EXAMPLES; k++) {
@@ -239,7 +240,7 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
     loader_init(&train_loader, train, 16, options);
     loader_init(&val_loader, val, 16, options);
     printf("\n  asked for augmentation, the train loader has augment = %d, the val loader "
-           "augment = %d\n\n", train_loader.augment, val_loader.augment);
+           "augment = %d\n\n", train_loader.augmenting, val_loader.augmenting);
     loader_free(&train_loader);
     loader_free(&val_loader);
 }

@@ -179,7 +179,7 @@ static void section_initial_loss(Lesson *lesson, const Dataset *train, Rng *rng)
     int *labels = xmalloc((size_t)count * sizeof *labels);
     int *indices = xmalloc((size_t)count * sizeof *indices);
     for (int i = 0; i < count; i++) indices[i] = i;
-    loader_fill_batch(train, indices, count, 0, NULL, x, labels);
+    loader_fill_batch(train, indices, count, NULL, NULL, x, labels);
 
     const double stds[] = {0.001, 0.01, 0.1};
     printf("  %-22s %12s %14s\n", "weights drawn from", "mean loss", "p of 1st face");
@@ -242,7 +242,7 @@ static void section_gradcheck(Lesson *lesson, const Dataset *train, Rng *rng)
     Tensor *x = tensor_new4(FACES, 1, IMAGE_SIDE, IMAGE_SIDE);
     int labels[FACES], indices[FACES];
     for (int i = 0; i < FACES; i++) indices[i] = i % train->count;
-    loader_fill_batch(train, indices, FACES, 0, NULL, x, labels);
+    loader_fill_batch(train, indices, FACES, NULL, NULL, x, labels);
     Layer *classifier = fc_create(IMAGE_PIXELS, NUM_CLASSES, &err);
     FcLayer *f = (FcLayer *)classifier;
     for (size_t i = 0; i < f->w->size; i++) f->w->data[i] = (real)(0.01 * rng_normal(rng));

@@ -106,7 +106,7 @@ static void section_initial_loss(Lesson *lesson, Network *net, const Dataset *tr
     int *labels = xmalloc((size_t)count * sizeof *labels);
     int *indices = xmalloc((size_t)count * sizeof *indices);
     for (int i = 0; i < count; i++) indices[i] = i;
-    loader_fill_batch(train, indices, count, 0, NULL, x, labels);
+    loader_fill_batch(train, indices, count, NULL, NULL, x, labels);
     double loss = network_loss(net, x, labels);
     printf("  mean loss of %d faces, He-initialised weights: %.4f   (ln 7 = %.4f)\n\n", count,
            loss, log(NUM_CLASSES));
@@ -264,7 +264,7 @@ static void section_overfit(Lesson *lesson, const char *description, const Datas
     int *labels = xmalloc((size_t)images * sizeof *labels);
     int *indices = xmalloc((size_t)images * sizeof *indices);
     for (int i = 0; i < images; i++) indices[i] = i;
-    loader_fill_batch(train, indices, images, 0, NULL, x, labels);
+    loader_fill_batch(train, indices, images, NULL, NULL, x, labels);
 
     double *loss = xcalloc((size_t)max_steps + 1, sizeof *loss);
     double *accuracy = xcalloc((size_t)max_steps + 1, sizeof *accuracy);
@@ -365,7 +365,7 @@ static int memorise(Network *net, const Dataset *train, int images, int max_step
     int *labels = xmalloc((size_t)images * sizeof *labels);
     int *indices = xmalloc((size_t)images * sizeof *indices);
     for (int i = 0; i < images; i++) indices[i] = i;
-    loader_fill_batch(train, indices, images, 0, NULL, x, labels);
+    loader_fill_batch(train, indices, images, NULL, NULL, x, labels);
     int memorised_at = -1;
     for (int step = 0; step <= max_steps && memorised_at < 0; step++) {
         double loss = network_loss(net, x, labels);

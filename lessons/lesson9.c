@@ -61,7 +61,7 @@ static void first_faces(const Dataset *data, int count, Tensor *x, int *labels)
 {
     int *indices = xmalloc((size_t)count * sizeof *indices);
     for (int i = 0; i < count; i++) indices[i] = i;
-    loader_fill_batch(data, indices, count, AUGMENT_NONE, NULL, x, labels);
+    loader_fill_batch(data, indices, count, NULL, NULL, x, labels);
     free(indices);
 }
 
@@ -634,7 +634,7 @@ static Score score_in_mode(Network *net, const Dataset *data, const int *order, 
     network_set_mode(net, mode);
     for (int start = 0; start < data->count; start += batch_size) {
         int n = data->count - start < batch_size ? data->count - start : batch_size;
-        loader_fill_batch(data, order + start, n, AUGMENT_NONE, NULL, x, labels);
+        loader_fill_batch(data, order + start, n, NULL, NULL, x, labels);
         network_set_noise(net, 0x5eed + (uint64_t)start);
         loss += network_loss(net, x, labels) * n;
         correct += count_correct(net->probs, labels);
@@ -806,7 +806,7 @@ static void section_ensemble(Lesson *lesson, Network *net, const Dataset *test, 
     for (int start = 0; start < test->count && face < 0; start += ENSEMBLE_CHUNK) {
         int n = test->count - start < ENSEMBLE_CHUNK ? test->count - start : ENSEMBLE_CHUNK;
         for (int i = 0; i < n; i++) indices[i] = start + i;
-        loader_fill_batch(test, indices, n, AUGMENT_NONE, NULL, x, labels);
+        loader_fill_batch(test, indices, n, NULL, NULL, x, labels);
         network_loss(net, x, labels);
         for (int i = 0; i < n && face < 0; i++) {
             double top = 0;
@@ -820,7 +820,7 @@ static void section_ensemble(Lesson *lesson, Network *net, const Dataset *test, 
 
     double eval_scores[NUM_CLASSES], eval_probs[NUM_CLASSES];
     network_set_mode(net, LAYER_EVAL);
-    loader_fill_batch(test, indices, 1, AUGMENT_NONE, NULL, x, labels);
+    loader_fill_batch(test, indices, 1, NULL, NULL, x, labels);
     network_loss(net, x, labels);
     const int label = labels[0];
     for (int k = 0; k < NUM_CLASSES; k++) {
@@ -838,7 +838,7 @@ static void section_ensemble(Lesson *lesson, Network *net, const Dataset *test, 
         if (!strcmp(net->layers[i]->ops->kind, "dropout")) net->layers[i]->mode = LAYER_TRAIN;
     for (int start = 0; start < masks; start += ENSEMBLE_CHUNK) {
         int n = masks - start < ENSEMBLE_CHUNK ? masks - start : ENSEMBLE_CHUNK;
-        loader_fill_batch(test, indices, n, AUGMENT_NONE, NULL, x, labels);
+        loader_fill_batch(test, indices, n, NULL, NULL, x, labels);
         network_set_noise(net, 0xd1ce + (uint64_t)start);
         network_loss(net, x, labels);
         const Tensor *s = net->out[net->num_layers - 1];

@@ -89,3 +89,29 @@ double evaluate(Network *net, const Dataset *data, int batch_size, double *accur
     if (accuracy) *accuracy = images ? (double)correct / images : NAN;
     return images ? loss_sum / images : NAN;
 }
+
+int class_weights_from_name(const char *name)
+{
+    for (int mode = CLASS_WEIGHTS_NONE; mode <= CLASS_WEIGHTS_SQRT; mode++)
+        if (!strcmp(name, class_weights_name((ClassWeights)mode))) return mode;
+    return -1;
+}
+
+const char *class_weights_name(ClassWeights mode)
+{
+    return mode == CLASS_WEIGHTS_BALANCED ? "balanced" : mode == CLASS_WEIGHTS_SQRT ? "sqrt" : "none";
+}
+
+void class_weights_compute(const Dataset *data, ClassWeights mode, int classes, real *w)
+{
+    int *counts = xcalloc((size_t)classes, sizeof *counts);
+    for (int i = 0; i < data->count; i++)
+        if (data->labels[i] >= 0 && data->labels[i] < classes) counts[data->labels[i]]++;
+    for (int k = 0; k < classes; k++) {
+        double balanced = counts[k] ? (double)data->count / ((double)classes * counts[k]) : 1;
+        w[k] = (real)(mode == CLASS_WEIGHTS_BALANCED ? balanced
+                      : mode == CLASS_WEIGHTS_SQRT   ? sqrt(balanced)
+                                                     : 1);
+    }
+    free(counts);
+}

@@ -57,4 +57,19 @@ int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progres
  * left in it); its parameters are unchanged. */
 double evaluate(Network *net, const Dataset *data, int batch_size, double *accuracy);
 
+/* Class weights of the loss (softmax_xent.h), for data where some classes
+ * are rare (FER2013's Disgust: 1.5% of the training faces). With n_k the
+ * training images of class k, N their total and K the classes:
+ *   balanced: w_k = N / (K n_k)        (each class weighs as much in total)
+ *   sqrt:     w_k = sqrt(N / (K n_k))  (halfway, in ratio, to balanced)
+ * A class without training images gets weight 1 (it never appears). */
+typedef enum { CLASS_WEIGHTS_NONE, CLASS_WEIGHTS_BALANCED, CLASS_WEIGHTS_SQRT } ClassWeights;
+
+/* "none", "balanced", "sqrt" -> the mode, or -1. */
+int class_weights_from_name(const char *name);
+const char *class_weights_name(ClassWeights mode);
+
+/* Fills w (classes,) from data's labels; CLASS_WEIGHTS_NONE: all 1. */
+void class_weights_compute(const Dataset *data, ClassWeights mode, int classes, real *w);
+
 #endif

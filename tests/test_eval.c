@@ -365,7 +365,7 @@ START_TEST(numpy_weights_give_numpys_probabilities)
     int indices[10], labels[10];
     for (int i = 0; i < data.count; i++) indices[i] = i;
     Tensor *x = tensor_new4(1, 1, 1, 1);
-    loader_fill_batch(&data, indices, data.count, 0, NULL, x, labels);
+    loader_fill_batch(&data, indices, data.count, NULL, NULL, x, labels);
     network_loss(net, x, labels);
     /* float: weights and activations rounded to float; double: only the
      * file's float32 weights, computed in double as numpy does */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "fc.h"
+#include "gradcheck.h"
+#include "rng.h"
 #include "softmax_xent.h"
 #include "testutil.h"
 
@@ -142,6 +144,76 @@ START_TEST(uniform_scores_cost_ln_of_the_class_count)
 }
 END_TEST
 
+START_TEST(weighted_softmax_loss_of_a_hand_worked_case)
+{
+    /* The rows above with class weights w = (3, 1, 0.5): row 0 (label 2)
+     * counts 0.5, row 1 (label 0) counts 3, and the mean is over the
+     * weights, 3.5 (PyTorch's CrossEntropyLoss(weight=w)):
+     *   loss = (0.5 * 0.40760596444 + 3 * 1.09861228867) / 3.5
+     *   dscores row 0 = (0.5 / 3.5) (p - onehot), row 1 = (3 / 3.5) (p - onehot) */
+    Tensor *scores = tensor_new2(2, 3), *probs = tensor_new2(1, 1), *dscores = tensor_new2(1, 1);
+    set_values(scores, (double[]){1, 2, 3, 0, 0, 0});
+    int labels[2] = {2, 0};
+    const real w[3] = {3, 1, 0.5};
+    double loss = softmax_xent_forward_weighted(scores, labels, w, probs);
+    double want = (0.5 * 0.4076059644443803 + 3 * 1.0986122886681098) / 3.5;
+    ck_assert_msg(fabs(loss - want) < 1e-6, "loss %.17g, want %.17g", loss, want);
+    const double p[6] = {0.0900305731703805, 0.2447284710547976, 0.6652409557748219,
+                         1.0 / 3, 1.0 / 3, 1.0 / 3};
+    softmax_xent_backward_weighted(probs, labels, w, dscores);
+    const double a = 0.5 / 3.5, b = 3 / 3.5;
+    const double d[6] = {a * p[0], a * p[1], a * (p[2] - 1), b * (p[3] - 1), b * p[4], b * p[5]};
+    assert_values(dscores, d, 1e-7, "dscores");
+    /* equal weights, whatever their size, are the plain mean */
+    const real same[3] = {2.5, 2.5, 2.5};
+    ck_assert(fabs(softmax_xent_forward_weighted(scores, labels, same, probs) -
+                   softmax_xent_forward(scores, labels, probs)) < 1e-12);
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+}
+END_TEST
+
+#ifdef REAL_IS_DOUBLE
+typedef struct {
+    const Tensor *scores;
+    const int *labels;
+    const real *w;
+    Tensor *probs;
+} WeightedLoss;
+
+static void weighted_loss(void *context, Tensor *out)
+{
+    WeightedLoss *c = context;
+    out->data[0] = softmax_xent_forward_weighted(c->scores, c->labels, c->w, c->probs);
+}
+
+START_TEST(weighted_softmax_backward_passes_the_gradient_check)
+{
+    enum { N = 6, K = 5 };
+    Rng rng;
+    rng_seed(&rng, 17);
+    Tensor *scores = tensor_new2(N, K), *probs = tensor_new2(N, K), *dscores = tensor_new2(1, 1);
+    Tensor *out = tensor_new2(1, 1), *dout = tensor_new2(1, 1);
+    for (int i = 0; i < N * K; i++) scores->data[i] = rng_range(&rng, -2, 2);
+    int labels[N] = {0, 4, 4, 1, 2, 4};
+    const real w[K] = {0.7, 2.0, 1.3, 9.0, 0.4};
+    dout->data[0] = 1;
+    WeightedLoss c = {scores, labels, w, probs};
+    softmax_xent_forward_weighted(scores, labels, w, probs);
+    softmax_xent_backward_weighted(probs, labels, w, dscores);
+    GradcheckRow row = gradcheck_tensor(weighted_loss, &c, scores, dout, dscores, "softmax",
+                                        "dscores");
+    ck_assert_msg(row.pass, "weighted dscores: relative error %g", row.max_rel_error);
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+    tensor_free(out);
+    tensor_free(dout);
+}
+END_TEST
+#endif
+
 Suite *fc_suite(void)
 {
     Suite *s = suite_create("fc");
@@ -153,6 +225,10 @@ Suite *fc_suite(void)
     tcase_add_test(tc, softmax_loss_of_a_hand_worked_case);
     tcase_add_test(tc, softmax_is_stable_for_logits_of_1000);
     tcase_add_test(tc, uniform_scores_cost_ln_of_the_class_count);
+    tcase_add_test(tc, weighted_softmax_loss_of_a_hand_worked_case);
+#ifdef REAL_IS_DOUBLE
+    tcase_add_test(tc, weighted_softmax_backward_passes_the_gradient_check);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "classes.h"
@@ -619,7 +620,7 @@ START_TEST(augmented_training_images_are_flips_and_small_shifts)
     for (size_t i = 0; i < (size_t)N * IMAGE_PIXELS; i++) d.images[i] = (uint8_t)rng_below(&rng, 256);
     Loader loader;
     loader_init(&loader, &d, 16, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 3});
-    ck_assert_int_eq(loader.augment, 1);
+    ck_assert_int_eq(loader.augmenting, 1);
     Tensor *x = tensor_new4(1, 1, 1, 1);
     int labels[16], n, flip_seen[2] = {0}, shift_seen[25] = {0}, changed = 0;
     for (int epoch = 0; epoch < 3; epoch++) {
@@ -671,7 +672,7 @@ START_TEST(validation_and_test_splits_are_never_augmented)
         for (size_t i = 0; i < (size_t)20 * IMAGE_PIXELS; i++) d.images[i] = (uint8_t)rng_below(&rng, 256);
         Loader loader;
         loader_init(&loader, &d, 8, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 3});
-        ck_assert_int_eq(loader.augment, 0);
+        ck_assert_int_eq(loader.augmenting, 0);
         Tensor *x = tensor_new4(1, 1, 1, 1);
         int labels[8], n;
         while ((n = loader_next(&loader, x, labels)) > 0)
@@ -753,8 +754,8 @@ END_TEST
 
 /* What loader_fill_batch must produce, from its documented draws: per
  * image a flip (rng_below 2), a shift down, a shift right (each
- * rng_below(5) - 2); AUGMENT_SHIFT_ONLY draws the flip and ignores it. */
-static void reference_batch(const Dataset *d, const int *indices, int count, AugmentMode mode,
+ * rng_below(5) - 2); a recipe without flips draws the flip and ignores it. */
+static void reference_batch(const Dataset *d, const int *indices, int count, int flips,
                             Rng *rng, real *out)
 {
     size_t bytes = dataset_image_bytes(d);
@@ -763,7 +764,7 @@ static void reference_batch(const Dataset *d, const int *indices, int count, Aug
         const uint8_t *image = d->images + (size_t)indices[b] * bytes;
         int flip = (int)rng_below(rng, 2);
         int shift_y = (int)rng_below(rng, 5) - 2, shift_x = (int)rng_below(rng, 5) - 2;
-        if (mode == AUGMENT_SHIFT_ONLY) flip = 0;
+        if (!flips) flip = 0;
         reference_augment(image, d->channels, d->height, d->width, flip, shift_y, shift_x, moved);
         for (size_t i = 0; i < bytes; i++) out[b * bytes + i] = (real)moved[i] / (real)255;
     }
@@ -783,14 +784,15 @@ START_TEST(colour_batches_are_augmented_as_documented)
     for (int i = 0; i < N; i++) indices[i] = (7 * i) % N;
     Tensor *x = tensor_new4(1, 1, 1, 1);
     real *want = malloc(N * dataset_image_bytes(&d) * sizeof *want);
-    AugmentMode modes[2] = {AUGMENT_FLIP_AND_SHIFT, AUGMENT_SHIFT_ONLY};
+    Augment recipes[2] = {augment_default(), augment_default()};
+    recipes[1].flip = 0;
     for (int m = 0; m < 2; m++) {
         Rng a, b;
         rng_seed(&a, 99);
         rng_seed(&b, 99);
         int labels[N];
-        loader_fill_batch(&d, indices, N, modes[m], &a, x, labels);
-        reference_batch(&d, indices, N, modes[m], &b, want);
+        loader_fill_batch(&d, indices, N, &recipes[m], &a, x, labels);
+        reference_batch(&d, indices, N, recipes[m].flip, &b, want);
         ck_assert_int_eq(x->dim[0], N);
         ck_assert_int_eq(x->dim[1], 3);
         ck_assert_int_eq(x->dim[2], 5);
@@ -815,8 +817,8 @@ START_TEST(no_flip_keeps_the_shifts_and_drops_the_flips)
     Loader flips, shifts;
     loader_init(&flips, &d, N, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 6});
     loader_init(&shifts, &d, N, (LoaderOptions){.shuffle = 1, .augment = 1, .seed = 6, .no_flip = 1});
-    ck_assert_int_eq(flips.augment, AUGMENT_FLIP_AND_SHIFT);
-    ck_assert_int_eq(shifts.augment, AUGMENT_SHIFT_ONLY);
+    ck_assert(flips.augmenting && flips.recipe.flip && flips.recipe.shift == AUGMENT_MAX_SHIFT);
+    ck_assert(shifts.augmenting && !shifts.recipe.flip && shifts.recipe.shift == AUGMENT_MAX_SHIFT);
     Tensor *a = tensor_new4(1, 1, 1, 1), *b = tensor_new4(1, 1, 1, 1);
     int labels[N];
     ck_assert_int_eq(loader_next(&flips, a, labels), N);
@@ -909,6 +911,170 @@ START_TEST(grey_48x48_batches_are_bit_identical_to_the_original_loader)
 }
 END_TEST
 
+/* ---- rotation, scale and erasing ---- */
+
+START_TEST(a_warp_without_rotation_or_zoom_is_the_integer_shift)
+{
+    enum { C = 2, H = 6, W = 9 };
+    uint8_t in[C * H * W], want[C * H * W], got[C * H * W];
+    Rng fill;
+    rng_seed(&fill, 12);
+    for (int i = 0; i < C * H * W; i++) in[i] = (uint8_t)rng_below(&fill, 256);
+    for (int flip = 0; flip < 2; flip++)
+        for (int dy = -3; dy <= 3; dy++)
+            for (int dx = -3; dx <= 3; dx++) {
+                reference_augment(in, C, H, W, flip, dy, dx, want);
+                augment_warp(in, C, H, W, flip, 0, 1, dy, dx, got);
+                ck_assert(!memcmp(got, want, sizeof want));
+            }
+}
+END_TEST
+
+START_TEST(a_quarter_turn_is_counter_clockwise_on_screen)
+{
+    /* 5x5, centre (2, 2). A bright pixel right of the centre, at (2, 4),
+     * turned by +90 degrees counter-clockwise as shown (rows grow
+     * downwards) goes to (0, 2), above the centre; one below the centre,
+     * (4, 2), goes to (2, 4). cos 90 is 6e-17, far below rounding. */
+    uint8_t in[25] = {0}, out[25];
+    in[2 * 5 + 4] = 200;
+    augment_warp(in, 1, 5, 5, 0, 90, 1, 0, 0, out);
+    for (int i = 0; i < 25; i++) ck_assert_int_eq(out[i], i == 0 * 5 + 2 ? 200 : 0);
+    memset(in, 0, sizeof in);
+    in[4 * 5 + 2] = 100;
+    augment_warp(in, 1, 5, 5, 0, 90, 1, 0, 0, out);
+    for (int i = 0; i < 25; i++) ck_assert_int_eq(out[i], i == 2 * 5 + 4 ? 100 : 0);
+}
+END_TEST
+
+START_TEST(a_zoom_reads_between_pixels_bilinearly)
+{
+    /* One row of 5 pixels 0, 40, 80, 120, 160 repeated on 5 rows; centre
+     * column 2. Zoom 2: output column x reads input column 2 + (x - 2)/2:
+     * 1, 1.5, 2, 2.5, 3 -> levels 40, 60, 80, 100, 120. Zoom 0.5 reads
+     * columns -2, 0, 2, 4, 6, clamped to 0..4: 0, 0, 80, 160, 160. */
+    uint8_t in[25], out[25];
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 5; x++) in[y * 5 + x] = (uint8_t)(40 * x);
+    const int big[5] = {40, 60, 80, 100, 120}, small[5] = {0, 0, 80, 160, 160};
+    augment_warp(in, 1, 5, 5, 0, 0, 2, 0, 0, out);
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 5; x++) ck_assert_int_eq(out[y * 5 + x], big[x]);
+    augment_warp(in, 1, 5, 5, 0, 0, 0.5, 0, 0, out);
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 5; x++) ck_assert_int_eq(out[y * 5 + x], small[x]);
+}
+END_TEST
+
+START_TEST(erasing_fills_the_rectangle_and_nothing_else)
+{
+    enum { C = 3, H = 7, W = 8 };
+    uint8_t image[C * H * W], before[C * H * W];
+    memset(image, 7, sizeof image);
+    memcpy(before, image, sizeof image);
+    Rng rng, again;
+    rng_seed(&rng, 5);
+    rng_seed(&again, 5);
+    augment_erase(image, C, H, W, 2, 3, 4, 5, &rng);
+    for (int c = 0; c < C; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                size_t i = ((size_t)c * H + y) * W + x;
+                int inside = y >= 2 && y < 6 && x >= 3 && x < 8;
+                if (inside)
+                    ck_assert_int_eq(image[i], (int)rng_below(&again, 256));
+                else
+                    ck_assert_int_eq(image[i], before[i]);
+            }
+}
+END_TEST
+
+/* What loader_fill_batch must produce for a full recipe, from its
+ * documented draws, built from the pieces. */
+static void reference_recipe_batch(const Dataset *d, const int *indices, int count,
+                                   const Augment *r, Rng *rng, real *out)
+{
+    size_t bytes = dataset_image_bytes(d);
+    uint8_t *moved = malloc(bytes);
+    const double pixels = (double)d->height * d->width;
+    for (int b = 0; b < count; b++) {
+        const uint8_t *image = d->images + (size_t)indices[b] * bytes;
+        int flip = (int)rng_below(rng, 2) && r->flip;
+        int span = 2 * r->shift + 1;
+        int dy = (int)rng_below(rng, (uint32_t)span) - r->shift;
+        int dx = (int)rng_below(rng, (uint32_t)span) - r->shift;
+        double degrees = rng_range(rng, -r->rotate, r->rotate);
+        double zoom = rng_range(rng, 1 - r->scale, 1 + r->scale);
+        augment_warp(image, d->channels, d->height, d->width, flip, degrees, zoom, dy, dx, moved);
+        if (rng_uniform(rng) < r->erase)
+            for (int attempt = 0; attempt < 10; attempt++) {
+                double area = rng_range(rng, 0.02, 0.33);
+                double aspect = exp(rng_range(rng, -log(3.3), log(3.3)));
+                int rows = (int)lround(sqrt(area * pixels * aspect));
+                int cols = (int)lround(sqrt(area * pixels / aspect));
+                if (rows < 1 || cols < 1 || rows > d->height || cols > d->width) continue;
+                int top = (int)rng_below(rng, (uint32_t)(d->height - rows + 1));
+                int left = (int)rng_below(rng, (uint32_t)(d->width - cols + 1));
+                augment_erase(moved, d->channels, d->height, d->width, top, left, rows, cols, rng);
+                break;
+            }
+        for (size_t i = 0; i < bytes; i++) out[b * bytes + i] = (real)moved[i] / (real)255;
+    }
+    free(moved);
+}
+
+START_TEST(a_full_recipe_is_applied_as_documented_and_changes_the_pixels)
+{
+    enum { N = 16 };
+    Dataset d;
+    dataset_alloc_shape(&d, N, 1, 12, 10, 3, "train");
+    Rng fill;
+    rng_seed(&fill, 21);
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++) d.images[i] = (uint8_t)rng_below(&fill, 256);
+    int indices[N], labels[N];
+    for (int i = 0; i < N; i++) indices[i] = i;
+    Augment recipe = {.flip = 1, .shift = 3, .rotate = 15, .scale = 0.2, .erase = 0.5};
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    real *want = malloc(N * dataset_image_bytes(&d) * sizeof *want);
+    Rng a, b;
+    rng_seed(&a, 31);
+    rng_seed(&b, 31);
+    loader_fill_batch(&d, indices, N, &recipe, &a, x, labels);
+    reference_recipe_batch(&d, indices, N, &recipe, &b, want);
+    ck_assert(!memcmp(x->data, want, N * dataset_image_bytes(&d) * sizeof *want));
+    ck_assert_int_eq(rng_next(&a), rng_next(&b)); /* the same number of draws */
+    /* and it is not the identity: most pixels move */
+    int same = 0;
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++)
+        same += x->data[i] == (real)d.images[i] / (real)255;
+    ck_assert_int_lt(same, (int)(N * dataset_image_bytes(&d)) / 4);
+    free(want);
+    tensor_free(x);
+    dataset_free(&d);
+}
+END_TEST
+
+START_TEST(a_recipe_never_touches_validation_images)
+{
+    enum { N = 8 };
+    Dataset d;
+    dataset_alloc_shape(&d, N, 1, 6, 6, 2, "val");
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++) d.images[i] = (uint8_t)(i * 37);
+    Loader loader;
+    loader_init(&loader, &d, N, (LoaderOptions){.shuffle = 0, .augment = 1, .seed = 2,
+                                               .recipe = {.flip = 1, .shift = 2, .rotate = 20,
+                                                          .scale = 0.3, .erase = 1}});
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    int labels[N];
+    ck_assert_int_eq(loader_next(&loader, x, labels), N);
+    for (size_t i = 0; i < N * dataset_image_bytes(&d); i++)
+        ck_assert(x->data[i] == (real)d.images[i] / (real)255);
+    tensor_free(x);
+    loader_free(&loader);
+    dataset_free(&d);
+}
+END_TEST
+
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -959,6 +1125,12 @@ Suite *loader_suite(void)
     tcase_add_test(augment, colour_batches_are_augmented_as_documented);
     tcase_add_test(augment, no_flip_keeps_the_shifts_and_drops_the_flips);
     tcase_add_test(augment, grey_48x48_batches_are_bit_identical_to_the_original_loader);
+    tcase_add_test(augment, a_warp_without_rotation_or_zoom_is_the_integer_shift);
+    tcase_add_test(augment, a_quarter_turn_is_counter_clockwise_on_screen);
+    tcase_add_test(augment, a_zoom_reads_between_pixels_bilinearly);
+    tcase_add_test(augment, erasing_fills_the_rectangle_and_nothing_else);
+    tcase_add_test(augment, a_full_recipe_is_applied_as_documented_and_changes_the_pixels);
+    tcase_add_test(augment, a_recipe_never_touches_validation_images);
     suite_add_tcase(s, augment);
     return s;
 }

@@ -343,11 +343,37 @@ START_TEST(text_chart_draws_a_rising_line_corner_to_corner)
 }
 END_TEST
 
+START_TEST(class_weights_follow_the_training_counts)
+{
+    /* 10 images: 6 of class 0, 3 of class 1, 1 of class 2, none of class 3.
+     * balanced: N / (K n_k) = 10 / (4 * 6), 10 / (4 * 3), 10 / 4, and 1 for the
+     * absent class; sqrt: their square roots; none: all 1. */
+    Dataset d;
+    dataset_alloc_shape(&d, 10, 1, 2, 2, 4, "train");
+    const int labels[10] = {0, 1, 0, 2, 0, 1, 0, 0, 1, 0};
+    memcpy(d.labels, labels, sizeof labels);
+    real w[4];
+    const double balanced[4] = {10.0 / 24, 10.0 / 12, 10.0 / 4, 1};
+    class_weights_compute(&d, CLASS_WEIGHTS_BALANCED, 4, w);
+    for (int k = 0; k < 4; k++) ck_assert(fabs(w[k] - balanced[k]) < 1e-6);
+    class_weights_compute(&d, CLASS_WEIGHTS_SQRT, 4, w);
+    for (int k = 0; k < 4; k++) ck_assert(fabs(w[k] - sqrt(balanced[k])) < 1e-6);
+    class_weights_compute(&d, CLASS_WEIGHTS_NONE, 4, w);
+    for (int k = 0; k < 4; k++) ck_assert(w[k] == 1);
+    ck_assert_int_eq(class_weights_from_name("balanced"), CLASS_WEIGHTS_BALANCED);
+    ck_assert_int_eq(class_weights_from_name("sqrt"), CLASS_WEIGHTS_SQRT);
+    ck_assert_int_eq(class_weights_from_name("none"), CLASS_WEIGHTS_NONE);
+    ck_assert_int_eq(class_weights_from_name("Balanced"), -1);
+    dataset_free(&d);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("train");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, class_weights_follow_the_training_counts);
     tcase_add_test(tc, loss_is_ln7_when_every_class_scores_the_same);
     tcase_add_test(tc, he_initialised_loss_is_near_ln7);
     tcase_add_test(tc, sgd_follows_the_hand_worked_momentum_and_decay_steps);
