@@ -5,8 +5,15 @@
  * The softmax probabilities give each image's prediction (the most
  * probable class); predictions against labels give the confusion matrix,
  * and from it accuracy, per-class precision and recall, and macro-F1
- * (src/metrics.h has the definitions). */
+ * (src/metrics.h has the definitions).
+ *
+ * With --tta (test-time augmentation) each image is seen in a few fixed
+ * views instead (mirrored, moved by TTA_SHIFT pixels) and the softmax
+ * probabilities of the views are averaged: the mean of several slightly
+ * different looks is a steadier guess than any one. The loss is then the
+ * cross-entropy of the averaged probabilities. */
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +35,32 @@
 #define DEFAULT_DATA "data/synth.npz"
 #define DEFAULT_SPLIT "test"
 #define DEFAULT_BATCH 128
+#define TTA_SHIFT 2 /* pixels: the views of --tta shifts */
+
+/* The views of each --tta mode: (flip, shift down, shift right). */
+typedef struct {
+    int flip, dy, dx;
+} View;
+static const View views_none[] = {{0, 0, 0}};
+static const View views_flip[] = {{0, 0, 0}, {1, 0, 0}};
+static const View views_shifts[] = {
+    {0, 0, 0},          {0, -TTA_SHIFT, 0}, {0, TTA_SHIFT, 0}, {0, 0, -TTA_SHIFT}, {0, 0, TTA_SHIFT},
+    {1, 0, 0},          {1, -TTA_SHIFT, 0}, {1, TTA_SHIFT, 0}, {1, 0, -TTA_SHIFT}, {1, 0, TTA_SHIFT}};
+static const struct {
+    const char *name;
+    const View *views;
+    int count;
+} tta_modes[] = {{"none", views_none, 1}, {"flip", views_flip, 2}, {"shifts", views_shifts, 10}};
 
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: emotion eval --model FILE [--data FILE] [--split train|val|test]\n"
-        "                    [--probs OUT.npz] [--chart PNG] [--batch N] [--threads N]\n"
+        "                    [--tta none|flip|shifts] [--probs OUT.npz] [--chart PNG]\n"
+        "                    [--batch N] [--threads N]\n"
         "\n"
-        "Runs a checkpoint on every image of one split (in the file's order, no\n"
-        "augmentation) and prints the mean cross-entropy loss, accuracy, macro-F1,\n"
+        "Runs a checkpoint on every image of one split (in the file's order; without\n"
+        "--tta, exactly as stored) and prints the mean cross-entropy loss, accuracy, macro-F1,\n"
         "per-class precision, recall, F1 and support, and the confusion matrix\n"
         "(rows: true class, columns: predicted). The network is rebuilt from the\n"
         "description the checkpoint carries.\n"
@@ -46,6 +70,11 @@ static void usage(FILE *out)
         "  --data FILE      the dataset (default " DEFAULT_DATA ", made by\n"
         "                   './emotion data synth')\n"
         "  --split NAME     train, val or test (default " DEFAULT_SPLIT ")\n"
+        "  --tta MODE       test-time augmentation: average the probabilities over\n"
+        "                   several views of each image: flip (the image and its mirror\n"
+        "                   image) or shifts (those two, each also moved %d pixels up,\n"
+        "                   down, left and right: 10 views); none (default): the image\n"
+        "                   as it is\n"
         "  --probs OUT.npz  also write the softmax probabilities: member 'probs'\n"
         "                   float32 (N, 7) in the split's order, with 'labels' and\n"
         "                   'predictions' int64 (N,)\n"
@@ -55,7 +84,7 @@ static void usage(FILE *out)
         "  --batch N        images per forward pass (default %d)\n"
         "  --threads N      OpenMP threads (default: all cores, or OMP_NUM_THREADS)\n"
         "  -h, --help       show this help\n",
-        DEFAULT_BATCH);
+        TTA_SHIFT, DEFAULT_BATCH);
 }
 
 typedef struct {
@@ -64,6 +93,7 @@ typedef struct {
     const char *split;
     const char *probs_path;
     const char *chart_path;  /* NULL: beside the model */
+    int tta;                 /* index into tta_modes */
     int batch;
     int threads;             /* 0: OpenMP's default */
 } EvalOptions;
@@ -80,7 +110,7 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
             return 0;
         }
         static const char *const valued[] = {"--model", "--data", "--split", "--probs",
-                                             "--chart", "--batch", "--threads"};
+                                             "--chart", "--batch", "--threads", "--tta"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
         if (!known) {
@@ -102,6 +132,14 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
                 goto bad_usage;
             }
             o->split = value;
+        } else if (!strcmp(flag, "--tta")) {
+            o->tta = -1;
+            for (int m = 0; m < (int)(sizeof tta_modes / sizeof tta_modes[0]); m++)
+                if (!strcmp(value, tta_modes[m].name)) o->tta = m;
+            if (o->tta < 0) {
+                fprintf(stderr, "emotion eval: --tta is none, flip or shifts, not '%s'\n\n", value);
+                goto bad_usage;
+            }
         } else if (!strcmp(flag, "--batch")) {
             if (arg_int("emotion eval", flag, value, 1, 4096, &o->batch)) goto bad_value;
         } else if (arg_threads("emotion eval", flag, value, &o->threads)) {
@@ -130,11 +168,12 @@ bad_usage:
     return 2;
 }
 
-/* Runs net on every image of data in order, in batches: probs receives
- * (count, K) softmax probabilities, predictions (count,) the most probable
- * class. Returns the mean cross-entropy loss. */
-static double predict_split(Network *net, const Dataset *data, int batch, float *probs,
-                            int *predictions)
+/* Runs net on every image of data in order, in batches, each seen in the
+ * given views: probs receives (count, K) softmax probabilities averaged
+ * over the views, predictions (count,) the most probable class. Returns
+ * the mean cross-entropy loss of the averaged probabilities. */
+static double predict_split(Network *net, const Dataset *data, int batch, const View *views,
+                            int view_count, float *probs, int *predictions)
 {
     const int K = network_output_size(net);
     Loader loader;
@@ -142,22 +181,38 @@ static double predict_split(Network *net, const Dataset *data, int batch, float 
     network_set_mode(net, LAYER_EVAL);
     Tensor *x = tensor_new4(batch, data->channels, data->height, data->width);
     int *labels = xmalloc((size_t)batch * sizeof *labels);
+    double *mean = xmalloc((size_t)batch * K * sizeof *mean);
     Progress bar;
     progress_begin(&bar, "evaluating", data->count);
     double loss_sum = 0;
     int n, done = 0;
     while ((n = loader_next(&loader, x, labels)) > 0) {
-        loss_sum += n * network_loss(net, x, labels);
         const int *indices = loader_batch_indices(&loader);
+        memset(mean, 0, (size_t)n * K * sizeof *mean);
+        for (int v = 0; v < view_count; v++) {
+            const View *view = &views[v];
+            if (view->flip || view->dy || view->dx)
+                loader_fill_view(data, indices, n, view->flip, view->dy, view->dx, x, labels);
+            double loss = network_loss(net, x, labels);
+            if (view_count == 1) loss_sum += n * loss; /* exact: from the scores */
+            for (size_t i = 0; i < (size_t)n * K; i++)
+                mean[i] += net->probs->data[i] / view_count;
+        }
         for (int i = 0; i < n; i++) {
-            const real *p = &net->probs->data[(size_t)i * K];
-            for (int k = 0; k < K; k++) probs[(size_t)indices[i] * K + k] = (float)p[k];
-            predictions[indices[i]] = argmax(p, K);
+            const double *p = &mean[(size_t)i * K];
+            real row[DATASET_MAX_CLASSES];
+            for (int k = 0; k < K; k++) {
+                probs[(size_t)indices[i] * K + k] = (float)p[k];
+                row[k] = (real)p[k];
+            }
+            predictions[indices[i]] = argmax(row, K);
+            if (view_count > 1) loss_sum -= log(p[labels[i]] > 1e-300 ? p[labels[i]] : 1e-300);
         }
         done += n;
         progress_update(&bar, done, NULL);
     }
     progress_end(&bar);
+    free(mean);
     free(labels);
     tensor_free(x);
     loader_free(&loader);
@@ -265,13 +320,18 @@ static int evaluate(const EvalOptions *o)
     const int N = data.count;
     float *probs = xmalloc((size_t)N * K * sizeof *probs);
     int *predictions = xmalloc((size_t)N * sizeof *predictions);
-    double loss = predict_split(net, &data, o->batch, probs, predictions);
+    double loss = predict_split(net, &data, o->batch, tta_modes[o->tta].views,
+                                tta_modes[o->tta].count, probs, predictions);
     ClassMetrics m;
     metrics_compute(data.labels, predictions, N, K, &m);
 
     printf("model  %s: %zu parameters, %dx%dx%d images, %d classes\n", o->model_path,
            network_param_count(net), info.channels, info.height, info.width, K);
-    printf("data   %s, split %s: %d images\n\n", o->data_path, o->split, N);
+    printf("data   %s, split %s: %d images\n", o->data_path, o->split, N);
+    if (o->tta)
+        printf("tta    %s: probabilities averaged over %d views of each image\n",
+               tta_modes[o->tta].name, tta_modes[o->tta].count);
+    printf("\n");
     printf("loss      %.4f  (mean cross-entropy)\n", loss);
     metrics_print_report(stdout, &m, names);
     printf("\n");

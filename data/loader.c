@@ -608,6 +608,25 @@ void loader_fill_batch(const Dataset *data, const int *indices, int count, const
     free(moved);
 }
 
+void loader_fill_view(const Dataset *data, const int *indices, int count, int flip, int shift_y,
+                      int shift_x, Tensor *x, int *labels)
+{
+    int dims[4] = {count, data->channels, data->height, data->width};
+    tensor_resize(x, 4, dims);
+    const size_t image_bytes = dataset_image_bytes(data);
+    uint8_t *moved = xmalloc(image_bytes);
+    for (int b = 0; b < count; b++) {
+        int index = indices[b];
+        assert(index >= 0 && index < data->count);
+        augment_image(data->images + (size_t)index * image_bytes, data->channels, data->height,
+                      data->width, flip, shift_y, shift_x, moved);
+        real *out = x->data + (size_t)b * image_bytes;
+        for (size_t i = 0; i < image_bytes; i++) out[i] = (real)moved[i] / (real)255;
+        labels[b] = data->labels[index];
+    }
+    free(moved);
+}
+
 /* Distinct seeds for each (seed, epoch, purpose); rng_seed's splitmix64
  * then spreads them over the generator's state. */
 static uint64_t epoch_seed(uint64_t seed, int epoch, int purpose)

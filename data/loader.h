@@ -219,4 +219,10 @@ void augment_erase(uint8_t *image, int channels, int height, int width, int top,
 void loader_fill_batch(const Dataset *data, const int *indices, int count, const Augment *recipe,
                        Rng *rng, Tensor *x, int *labels);
 
+/* The same images all seen one fixed way: mirrored if flip, moved by
+ * (shift_y, shift_x) (augment_image). For test-time augmentation, where
+ * every image is shown in the same few views and the predictions averaged. */
+void loader_fill_view(const Dataset *data, const int *indices, int count, int flip, int shift_y,
+                      int shift_x, Tensor *x, int *labels);
+
 #endif

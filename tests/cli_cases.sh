@@ -492,6 +492,18 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; th
 else
     echo "skip: numpy check of eval --probs (/usr/bin/python3 with numpy not found)"
 fi
+# test-time augmentation: the probabilities averaged over the views, as numpy computes them
+for mode in flip shifts; do
+    expect 0 "$EMOTION" eval --model "$CKPT/good.npz" --data "$CKPT/tiny_dataset.npz" --tta $mode \
+        --probs "$EVAL_TMP/tta_$mode.npz" --batch 4 --threads 1
+    expect_output "tta    $mode: probabilities averaged over"
+    if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+        expect 0 /usr/bin/python3 "$CKPT/make_checkpoints.py" --check-tta $mode "$EVAL_TMP/tta_$mode.npz"
+        expect_output "tta $mode probs match numpy's mean"
+    fi
+done
+expect 2 "$EMOTION" eval --model "$CKPT/good.npz" --tta ten-crop
+expect_output "--tta is none, flip or shifts, not 'ten-crop'"
 expect 1 "$EMOTION" eval --model "$CKPT/good.npz" --data "$CKPT/tiny_dataset.npz" \
     --chart "$EVAL_TMP/no_such_dir/confusion.png" --probs "$EVAL_TMP/no_such_dir/probs.npz"
 expect_output "no_such_dir"
