@@ -184,54 +184,73 @@ static void show_batch(const Dataset *train)
     loader_free(&loader);
 }
 
-/* Row 1: originals; row 2: mirrored; row 3: shifted by (+2, -2); row 4:
- * what the training loader makes of them (random flip and shift). */
+/* One row per augmentation, each applied alone to the same faces, then what
+ * the training loader makes of them: with its default recipe (flip and
+ * shift), and with every augmentation at once (RICH_RECIPE). */
+#define AUGMENT_ROWS 8
+static const Augment RICH_RECIPE = {.flip = 1, .shift = 4, .rotate = 10, .scale = 0.1, .erase = 0.5};
+
 static void show_augmentation(Lesson *lesson, const Dataset *train, const Dataset *val)
 {
-    int n = 4 * AUGMENT_EXAMPLES;
+    int n = AUGMENT_ROWS * AUGMENT_EXAMPLES;
     uint8_t *tiles = xmalloc((size_t)n * IMAGE_PIXELS);
-    const char *captions[4 * AUGMENT_EXAMPLES];
-    static const char *const row_names[4] = {"original", "mirrored", "moved", "loader"};
+    const char *captions[AUGMENT_ROWS * AUGMENT_EXAMPLES];
+    static const char *const row_names[AUGMENT_ROWS] = {
+        "original", "mirrored", "moved (+2,-2)", "rotated 10 deg", "zoomed 1.1x",
+        "erased", "loader: default", "loader: all"};
     int indices[AUGMENT_EXAMPLES];
     for (int k = 0; k < AUGMENT_EXAMPLES; k++) indices[k] = k % train->count;
 
-    /* The loader's own augmentation, drawn from a seeded generator. */
+    /* The loader's own augmentation, drawn from seeded generators. */
     Rng rng;
-    rng_seed(&rng, lesson->seed);
-    Tensor *batch = tensor_new4(1, 1, 1, 1);
+    Tensor *plain = tensor_new4(1, 1, 1, 1), *rich = tensor_new4(1, 1, 1, 1);
     int labels[AUGMENT_EXAMPLES];
     Augment recipe = augment_default();
-    loader_fill_batch(train, indices, AUGMENT_EXAMPLES, &recipe, &rng, batch, labels);
+    rng_seed(&rng, lesson->seed);
+    loader_fill_batch(train, indices, AUGMENT_EXAMPLES, &recipe, &rng, plain, labels);
+    rng_seed(&rng, lesson->seed);
+    loader_fill_batch(train, indices, AUGMENT_EXAMPLES, &RICH_RECIPE, &rng, rich, labels);
+    Rng noise;
+    rng_seed(&noise, lesson->seed);
 
     double changed = 0;
     for (int k = 0; k < AUGMENT_EXAMPLES; k++) {
         const uint8_t *face = train->images + (size_t)indices[k] * IMAGE_PIXELS;
-        uint8_t *row0 = tiles + (size_t)k * IMAGE_PIXELS;
-        memcpy(row0, face, IMAGE_PIXELS);
-        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 1, 0, 0,
-                      tiles + (size_t)(AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
-        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 0, 2, -2,
-                      tiles + (size_t)(2 * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS);
-        uint8_t *row3 = tiles + (size_t)(3 * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS;
+        uint8_t *row[AUGMENT_ROWS];
+        for (int r = 0; r < AUGMENT_ROWS; r++)
+            row[r] = tiles + ((size_t)r * AUGMENT_EXAMPLES + k) * IMAGE_PIXELS;
+        memcpy(row[0], face, IMAGE_PIXELS);
+        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 1, 0, 0, row[1]);
+        augment_image(face, 1, IMAGE_SIDE, IMAGE_SIDE, 0, 2, -2, row[2]);
+        augment_warp(face, 1, IMAGE_SIDE, IMAGE_SIDE, 0, 10, 1, 0, 0, row[3]);
+        augment_warp(face, 1, IMAGE_SIDE, IMAGE_SIDE, 0, 0, 1.1, 0, 0, row[4]);
+        memcpy(row[5], face, IMAGE_PIXELS); /* the mouth hidden: the rest must tell */
+        augment_erase(row[5], 1, IMAGE_SIDE, IMAGE_SIDE, IMAGE_SIDE * 3 / 5, IMAGE_SIDE / 4,
+                      IMAGE_SIDE / 4, IMAGE_SIDE / 2, &noise);
         for (int i = 0; i < IMAGE_PIXELS; i++) {
-            row3[i] = (uint8_t)lround(batch->data[(size_t)k * IMAGE_PIXELS + i] * 255);
-            changed += fabs((double)row3[i] - face[i]);
+            row[6][i] = (uint8_t)lround(plain->data[(size_t)k * IMAGE_PIXELS + i] * 255);
+            row[7][i] = (uint8_t)lround(rich->data[(size_t)k * IMAGE_PIXELS + i] * 255);
+            changed += fabs((double)row[6][i] - face[i]);
         }
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < AUGMENT_ROWS; r++)
             captions[r * AUGMENT_EXAMPLES + k] = k == 0 ? row_names[r] : NULL;
     }
     printf("  the loader's random flips and shifts changed the pixels of these %d faces by\n"
-           "  %.1f grey levels on average (of 255); every label stayed the same.\n\n",
+           "  %.1f grey levels on average (of 255); every label stayed the same.\n",
            AUGMENT_EXAMPLES, changed / (AUGMENT_EXAMPLES * IMAGE_PIXELS));
+    printf("  the last row adds everything (train --shift %d --rotate %g --scale %g --erase %g):\n"
+           "  each face flipped or not, moved, tilted, zoomed, and half of them partly hidden.\n\n",
+           RICH_RECIPE.shift, RICH_RECIPE.rotate, RICH_RECIPE.scale, RICH_RECIPE.erase);
 
     char png[256];
     lesson_out_path(lesson, "augmentation.png", png, sizeof png);
     Error err;
-    int status = chart_images(png, "Augmentation: original, mirrored, moved (+2,-2), loader",
+    int status = chart_images(png, "Augmentation: each change alone, then the loader's random ones",
                               tiles, n, IMAGE_SIDE, IMAGE_SIDE, AUGMENT_EXAMPLES, captions, &err);
     lesson_chart_done(lesson, status, png, "the same faces as the training loader varies them",
                       &err);
-    tensor_free(batch);
+    tensor_free(plain);
+    tensor_free(rich);
     free(tiles);
 
     /* A loader over val ignores the augment option. */
@@ -302,8 +321,12 @@ int main(int argc, char **argv)
     lesson_say("With few faces per class a network can memorise them. Augmentation shows it "
                "a slightly different version of each face every epoch: mirrored left-right "
                "(a mirrored angry face is still angry) and moved by up to %d pixels. These "
-               "changes keep the label, so they add examples for free. Heavy warps would "
-               "not: on 48x48 faces they destroy the expression.",
+               "changes keep the label, so they add examples for free. So do small warps, "
+               "which `emotion train` offers for real faces: a tilt of up to 10 degrees "
+               "(--rotate), a zoom of up to 10%% (--scale), and random erasing (--erase): a "
+               "rectangle of noise over part of the face, so the network cannot lean on any "
+               "one part (the mouth alone) and must use all of it. Heavy warps would not "
+               "keep the label: on 48x48 faces they destroy the expression.",
                AUGMENT_MAX_SHIFT);
     lesson_say("Why in the loader and not in the .npz file: the loader draws a new variant "
                "each epoch (a file would freeze one), the file stays the real data, and "
