@@ -261,8 +261,7 @@ int cmd_bench(int argc, char **argv)
     char cpu[192];
     printf("machine: %s, %d core%s; matrix multiply kernel %s (%d %ss per vector)\n",
            machine_cpu_name(cpu, sizeof cpu), machine_cores(), machine_cores() == 1 ? "" : "s",
-           gemm_kernel_name(),
-           gemm_vector_lanes(), REAL_NAME);
+           gemm_kernel_name(), gemm_vector_lanes(), REAL_NAME);
     arch_print_table(stdout, b.net);
     printf("\n");
     set_threads(threads);
