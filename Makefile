@@ -1,6 +1,8 @@
 # The workbench's build. `make` builds ./gradcheck and ./emotion at the top;
 # `make check` runs the Check suite (float and double builds), the gradient
-# checker and the command-line tests; `make check SANITIZE=1` does the same
+# checker, the command-line tests, the check that comparisons/torch_bench.py
+# builds the same networks (skipped when $(PYTHON) has no torch) and the
+# lessons in their quick mode; `make check SANITIZE=1` does the same
 # under AddressSanitizer and UndefinedBehaviorSanitizer.
 #
 # Every library source is compiled twice from the same file: with
@@ -175,6 +177,8 @@ check: deps
 	@CK_DEFAULT_TIMEOUT=600 ./$(BUILD)/tests_double
 	@echo "== command-line tests"
 	@sh tests/cli.sh ./$(GRADCHECK) ./$(EMOTION)
+	@echo "== the PyTorch comparison builds the same networks (skipped without torch)"
+	@sh tests/comparisons.sh ./$(EMOTION) $(PYTHON)
 	@echo "== lessons, quick mode"
 	@$(MAKE) --no-print-directory lessons-quick
 

@@ -3,8 +3,10 @@
  * Times each layer's forward and backward pass, the matrix multiply on the
  * layers' shapes, and whole training steps (forward, loss, backward, SGD
  * update) and inference passes, on random data of the real shape. Every
- * figure is the median of several runs after a warm-up. The last two lines
- * are machine-readable:
+ * figure is the median of several runs after a warm-up. Then the training
+ * step's arithmetic rate as a fraction of the machine's FMA peak, measured
+ * on the spot. The last three lines are machine-readable:
+ *     train_fma_peak_fraction=<number>
  *     train_img_per_s=<number>
  *     infer_img_per_s=<number> */
 #include <errno.h>
@@ -22,6 +24,8 @@
 #include "bench_gemm.h"
 #include "commands.h"
 #include "arch.h"
+#include "gemm.h"
+#include "machine.h"
 #include "model.h"
 #include "network.h"
 #include "sgd.h"
@@ -38,6 +42,16 @@ static void usage(FILE *out)
             "GFLOP/s, the matrix multiply on the emotion CNN's shapes, training and inference\n"
             "images per second with 1 thread and with all threads, and the scaling between\n"
             "them. Figures are medians after a warm-up.\n"
+            "\n"
+            "Then the training step's arithmetic: its floating-point operations per image\n"
+            "(forward and backward, all layers, as computed: no dx for the first layer) times\n"
+            "the training images/s with all threads, as GFLOP/s and as a fraction of the\n"
+            "machine's FMA peak. The peak is measured on the spot: independent fused\n"
+            "multiply-adds on registers alone, at the matrix multiply's vector width, on as\n"
+            "many threads (so at the clock the cores really run, turbo included); no layer\n"
+            "reaches it, since real products must also move their operands.\n"
+            "The last lines are machine-readable: train_fma_peak_fraction=,\n"
+            "train_img_per_s= and infer_img_per_s=.\n"
             "\n"
             "options:\n"
             "  --model FILE  the network described in FILE (see models/)\n"
@@ -143,9 +157,11 @@ static void layer_table(Bench *b, int repeats)
         char shape[48];
         double f = median(forward + i * repeats, repeats), g = median(backward + i * repeats, repeats);
         const Layer *layer = net->layers[i];
-        double flop = input->dim[0] * layer->ops->flops(layer, input->ndim, input->dim);
-        /* backward: dw costs what forward did, and so does dx (not computed for layer 0) */
-        double back_flop = flop * (i > 0 ? 2 : 1);
+        /* per image; backward as computed (no dx for layer 0) */
+        double flop, back_flop;
+        network_layer_flops(net, i, &flop, &back_flop);
+        flop *= input->dim[0];
+        back_flop *= input->dim[0];
         printf("%-7s %-8s %-16s %10.3f ", net->layers[i]->name, net->layers[i]->ops->kind,
                tensor_shape_string(net->out[i], shape, sizeof shape), 1e3 * f);
         /* element-wise layers and pools move memory: their FLOP rate says little */
@@ -242,6 +258,10 @@ int cmd_bench(int argc, char **argv)
            described ? (choice.model_path ? choice.model_path : "--arch") : "emotion CNN",
            input[0], input[1], input[2], classes, batch, threads, threads == 1 ? "" : "s",
            repeats);
+    char cpu[192];
+    printf("machine: %s, %d core%s; matrix multiply kernel %s (%d %ss per vector)\n",
+           machine_cpu_name(cpu, sizeof cpu), machine_cores(), machine_cores() == 1 ? "" : "s",
+           gemm_kernel_name(), gemm_vector_lanes(), REAL_NAME);
     arch_print_table(stdout, b.net);
     printf("\n");
     set_threads(threads);
@@ -268,7 +288,21 @@ int cmd_bench(int argc, char **argv)
     if (threads > 1)
         printf("scaling from 1 to %d threads: training %.2fx, inference %.2fx\n", threads,
                train / train_1, infer / infer_1);
-    printf("\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n", train, infer);
+
+    /* The step's arithmetic against the machine's, with all the threads. */
+    double forward_flop, backward_flop;
+    network_step_flops(b.net, &forward_flop, &backward_flop);
+    const double step_gflops = (forward_flop + backward_flop) * train * 1e-9;
+    const double peak_gflops = bench_fma_peak_gflops(threads);
+    const double fraction = step_gflops / peak_gflops;
+    printf("\ntraining step: %.1f MFLOP per image (forward %.1f, backward %.1f)\n",
+           (forward_flop + backward_flop) * 1e-6, forward_flop * 1e-6, backward_flop * 1e-6);
+    printf("training step: %.0f GFLOP/s with %d thread%s = %.0f%% of the FMA peak (%.0f GFLOP/s, "
+           "%s, measured)\n",
+           step_gflops, threads, threads == 1 ? "" : "s", 100 * fraction, peak_gflops,
+           gemm_kernel_name());
+    printf("\ntrain_fma_peak_fraction=%.3f\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n",
+           fraction, train, infer);
 
     optimizer_free(b.sgd);
     network_free(b.net);

@@ -60,13 +60,26 @@ static int batchnorm_output_shape(const Layer *layer, int ndim, const int *in, i
     return 0;
 }
 
+static double values_per_item(int ndim, const int *in)
+{
+    double size = 1;
+    for (int i = 1; i < ndim; i++) size *= in[i];
+    return size;
+}
+
 /* About 8 operations per value: the statistics, then the normalisation. */
 static double batchnorm_flops(const Layer *layer, int ndim, const int *in)
 {
     (void)layer;
-    double size = 1;
-    for (int i = 1; i < ndim; i++) size *= in[i];
-    return 8 * size;
+    return 8 * values_per_item(ndim, in);
+}
+
+/* The gradient sums (sum dout, sum dout (x - mean): 4 operations per
+ * value) give dgamma and dbeta; dx = a dout + b (x - mean) + e takes 5 more. */
+static double batchnorm_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    (void)layer;
+    return (with_dx ? 9 : 4) * values_per_item(ndim, in);
 }
 
 /* The per-channel sums of a pass, walked in memory order: images are cut
@@ -241,6 +254,7 @@ static const LayerOps batchnorm_ops = {
     .kind = "batchnorm",
     .output_shape = batchnorm_output_shape,
     .flops = batchnorm_flops,
+    .backward_flops = batchnorm_backward_flops,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
     .destroy = batchnorm_destroy,

@@ -128,6 +128,14 @@ static double conv_flops(const Layer *layer, int ndim, const int *in)
            out[3];
 }
 
+/* dw = dout cols^T makes as many multiply-adds as the forward's w cols, and
+ * so does dx's w^T dout (col2im's additions and the bias sums, like the
+ * forward's bias, are not counted: they are not multiply-adds) */
+static double conv_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    return (with_dx ? 2 : 1) * conv_flops(layer, ndim, in);
+}
+
 static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     ConvLayer *conv = (ConvLayer *)layer;
@@ -230,6 +238,7 @@ static const LayerOps conv_ops = {
     .kind = "conv",
     .output_shape = conv_output_shape,
     .flops = conv_flops,
+    .backward_flops = conv_backward_flops,
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = conv_destroy,

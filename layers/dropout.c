@@ -31,6 +31,12 @@ static double dropout_flops(const Layer *layer, int ndim, const int *in)
     return size;
 }
 
+/* one multiplication per element, and none without dx (no parameters) */
+static double dropout_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    return with_dx ? dropout_flops(layer, ndim, in) : 0;
+}
+
 #define BLOCK 16384
 
 static void dropout_forward(Layer *layer, const Tensor *x, Tensor *out)
@@ -87,6 +93,7 @@ static const LayerOps dropout_ops = {
     .kind = "dropout",
     .output_shape = dropout_output_shape,
     .flops = dropout_flops,
+    .backward_flops = dropout_backward_flops,
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = dropout_destroy,

@@ -29,6 +29,12 @@ static double fc_flops(const Layer *layer, int ndim, const int *in)
     return 2.0 * fc->in_features * fc->out_features;
 }
 
+/* dw = x^T dout and dx = dout w^T: as many multiply-adds as x w each */
+static double fc_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    return (with_dx ? 2 : 1) * fc_flops(layer, ndim, in);
+}
+
 static void fc_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     FcLayer *fc = (FcLayer *)layer;
@@ -77,6 +83,7 @@ static const LayerOps fc_ops = {
     .kind = "fc",
     .output_shape = fc_output_shape,
     .flops = fc_flops,
+    .backward_flops = fc_backward_flops,
     .forward = fc_forward,
     .backward = fc_backward,
     .destroy = fc_destroy,

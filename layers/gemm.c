@@ -90,6 +90,7 @@
 #include "gemm.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -719,4 +720,55 @@ void gemm(int transA, int transB, int M, int N, int K,
     p.by_dot_products = dot_products_win(&p);
     if (!p.by_dot_products && padded_area(N, M) < padded_area(M, N)) p = product_transposed(&p);
     multiply_threaded(&p);
+}
+
+/* ---- The ceiling ----------------------------------------------------------
+ * What the micro-kernel would reach if it did nothing but arithmetic: a
+ * loop of fused multiply-adds on whole vectors, all in registers (nothing
+ * loaded or stored). An FMA's result is ready only some cycles after it
+ * starts (its latency, 4 on recent cores) while the core can start one or
+ * two per cycle, so one chain of dependent FMAs would idle most of the
+ * unit: FMA_CHAINS independent chains keep every FMA pipe busy on any of
+ * the vector kinds above (12 vectors leave room for the two constants in
+ * AVX2's 16 registers). The portable build uses C's fma, fused like the
+ * vector instructions (the a * b + c of its vec_fma is not). */
+enum { FMA_CHAINS = 12 };
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define fused_multiply_add vec_fma
+#elif defined(REAL_IS_DOUBLE)
+#define fused_multiply_add fma
+#else
+#define fused_multiply_add fmaf
+#endif
+
+const char *gemm_kernel_name(void)
+{
+#if defined(__AVX512F__)
+    return "AVX-512";
+#elif defined(__AVX2__) && defined(__FMA__)
+    return "AVX2+FMA";
+#else
+    return "portable C";
+#endif
+}
+
+int gemm_vector_lanes(void) { return VEC_LANES; }
+
+double gemm_fma_loop(long steps, real *result)
+{
+    /* acc = acc * factor + addend tends to addend / (1 - factor) = 1:
+     * the values stay normal numbers, never overflow nor go subnormal */
+    const vec factor = vec_broadcast((real)0.999), addend = vec_broadcast((real)0.001);
+    vec acc[FMA_CHAINS];
+    for (int i = 0; i < FMA_CHAINS; i++) acc[i] = vec_broadcast((real)i);
+    for (long step = 0; step < steps; step++)
+        for (int i = 0; i < FMA_CHAINS; i++) acc[i] = fused_multiply_add(acc[i], factor, addend);
+    /* the sum is handed back so that the compiler cannot drop the loop */
+    real lanes[VEC_LANES], sum = 0;
+    for (int i = 0; i < FMA_CHAINS; i++) {
+        vec_store(lanes, acc[i]);
+        for (int lane = 0; lane < VEC_LANES; lane++) sum += lanes[lane];
+    }
+    *result = sum;
+    return 2.0 * VEC_LANES * FMA_CHAINS * (double)steps;
 }

@@ -23,4 +23,18 @@ void gemm(int transA, int transB, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc);
 
+/* The vector kernel this build's gemm runs ("AVX-512", "AVX2+FMA" or
+ * "portable C", chosen by the compiler flags) and its reals per vector. */
+const char *gemm_kernel_name(void);
+int gemm_vector_lanes(void);
+
+/* The arithmetic ceiling of that kernel on this core: `steps` rounds of
+ * independent fused multiply-adds on registers alone, at the kernel's
+ * vector width, on the calling thread. Returns the floating-point
+ * operations done (2 per lane of each FMA); *result receives a sum of the
+ * results. Timed (src/bench_gemm.c), it gives the core's measured peak,
+ * at whatever clock the core runs it (turbo included): an upper bound that
+ * no real product reaches, since real ones must also load their operands. */
+double gemm_fma_loop(long steps, real *result);
+
 #endif

@@ -80,6 +80,10 @@ typedef struct {
     /* Forward floating-point operations for one item of the given input
      * shape (a multiply-add counts 2), for the model table and the bench. */
     double (*flops)(const Layer *layer, int ndim, const int *in_dims);
+    /* The same for backward: the parameter gradients' operations, plus dx's
+     * when with_dx (a network does not ask its first layer for dx, and the
+     * layer then skips that work). NULL: not counted. */
+    double (*backward_flops)(const Layer *layer, int ndim, const int *in_dims, int with_dx);
     /* How far x is from the nearest point where the layer is not
      * differentiable (ReLU at 0, a max-pool window's tie), so the gradient
      * checker can stay away from kinks. NULL: the layer is smooth. */

@@ -225,6 +225,28 @@ int network_first_non_finite(Network *net, size_t *entry)
     return -1;
 }
 
+void network_layer_flops(const Network *net, int index, double *forward, double *backward)
+{
+    const Layer *layer = net->layers[index];
+    int ndim, in[TENSOR_MAX_DIMS];
+    network_shape_after(net, index, &ndim, in);
+    *forward = layer->ops->flops ? layer->ops->flops(layer, ndim, in) : 0;
+    /* network_loss_backward in training hands the first layer no dx */
+    *backward = layer->ops->backward_flops
+                    ? layer->ops->backward_flops(layer, ndim, in, index > 0) : 0;
+}
+
+void network_step_flops(const Network *net, double *forward, double *backward)
+{
+    *forward = *backward = 0;
+    for (int i = 0; i < net->num_layers; i++) {
+        double f, b;
+        network_layer_flops(net, i, &f, &b);
+        *forward += f;
+        *backward += b;
+    }
+}
+
 double network_bytes(const Network *net, int batch, int training, int threads)
 {
     double params = (double)network_param_count(net) * (training ? 4 : 1);

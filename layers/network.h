@@ -100,6 +100,14 @@ void network_set_description(Network *net, const char *text);
  * index and stores the entry's index, or returns -1 if every one is finite. */
 int network_first_non_finite(Network *net, size_t *entry);
 
+/* Floating-point operations per item (a multiply-add counts 2), as the
+ * layers count them (LayerOps.flops and .backward_flops): layer `index`'s
+ * forward and backward in a training step, whose backward computes no dx
+ * for the first layer (network_loss_backward with dx NULL); and the sums
+ * over all layers. The softmax and the optimizer's update are not counted. */
+void network_layer_flops(const Network *net, int index, double *forward, double *backward);
+void network_step_flops(const Network *net, double *forward, double *backward);
+
 /* About how many bytes the network takes for a batch: parameters (with
  * their gradients and up to two optimizer slots when training), every
  * activation and the two gradient buffers, and the convolutions' per-thread

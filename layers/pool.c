@@ -41,6 +41,17 @@ static double pool_flops(const Layer *layer, int ndim, const int *in)
     return (double)pool->kernel_h * pool->kernel_w * out[1] * out[2] * out[3];
 }
 
+/* max: one addition per output (its gradient goes to the window's max);
+ * average: one division per output and one addition per window element */
+static double pool_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    const PoolLayer *pool = (const PoolLayer *)layer;
+    int out_ndim, out[TENSOR_MAX_DIMS] = {0};
+    if (!with_dx || pool_output_shape(layer, ndim, in, &out_ndim, out, NULL) != 0) return 0;
+    const double outputs = (double)out[1] * out[2] * out[3];
+    return pool->kind == POOL_MAX ? outputs : outputs * (1 + pool->kernel_h * pool->kernel_w);
+}
+
 /* The window of output (oh, ow), clipped to the image: rows [h0, h1), cols [w0, w1). */
 typedef struct {
     int h0, h1, w0, w1;
@@ -233,6 +244,7 @@ static const LayerOps maxpool_ops = {
     .kind = "maxpool",
     .output_shape = pool_output_shape,
     .flops = pool_flops,
+    .backward_flops = pool_backward_flops,
     .kink_distance = maxpool_kink_distance,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -243,6 +255,7 @@ static const LayerOps avgpool_ops = {
     .kind = "avgpool",
     .output_shape = pool_output_shape,
     .flops = pool_flops,
+    .backward_flops = pool_backward_flops,
     .kink_distance = NULL, /* an average is smooth everywhere */
     .forward = pool_forward,
     .backward = pool_backward,

@@ -27,6 +27,12 @@ static double relu_flops(const Layer *layer, int ndim, const int *in)
     return size;
 }
 
+/* one selection per element, and none without dx (no parameters) */
+static double relu_backward_flops(const Layer *layer, int ndim, const int *in, int with_dx)
+{
+    return with_dx ? relu_flops(layer, ndim, in) : 0;
+}
+
 /* Threads take blocks of RELU_BLOCK elements as they come free (dynamic
  * scheduling): if one core is slowed by another program, the other does
  * more. Every element is computed alone, so the result cannot change. */
@@ -82,6 +88,7 @@ static const LayerOps relu_ops = {
     .in_place = 1,
     .output_shape = relu_output_shape,
     .flops = relu_flops,
+    .backward_flops = relu_backward_flops,
     .kink_distance = relu_kink_distance,
     .forward = relu_forward,
     .backward = relu_backward,

@@ -179,17 +179,6 @@ static void fill_uniform(Rng *rng, real *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = (real)rng_range(rng, -1, 1);
 }
 
-static const char *kernel_name(void)
-{
-#if defined(__AVX512F__)
-    return "AVX-512";
-#elif defined(__AVX2__) && defined(__FMA__)
-    return "AVX2+FMA";
-#else
-    return "portable C";
-#endif
-}
-
 void bench_gemm_report(FILE *out, int threads)
 {
     const int use_openblas =
@@ -205,7 +194,7 @@ void bench_gemm_report(FILE *out, int threads)
 
     fprintf(out, "gemm (%s kernel, real = %s), %d thread%s: conv rows run one product per "
                  "thread at once, fc rows one product on all threads\n",
-            kernel_name(), REAL_NAME, threads, threads == 1 ? "" : "s");
+            gemm_kernel_name(), REAL_NAME, threads, threads == 1 ? "" : "s");
     double load;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (getloadavg(&load, 1) == 1 && cores > 0 && load > 0.75 * cores)
@@ -264,4 +253,35 @@ void bench_gemm_report(FILE *out, int threads)
 #ifdef _OPENMP
     set_threads(saved_threads);
 #endif
+}
+
+/* One run of the FMA loop on `threads` threads at once, each `steps` steps:
+ * wall-clock seconds, the operations done by all of them in *flops. */
+static double fma_run_seconds(int threads, long steps, double *flops)
+{
+    double total = 0;
+    const double start = seconds_now();
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+        real result;
+        total += gemm_fma_loop(steps, &result);
+    }
+    *flops = total;
+    return seconds_now() - start;
+}
+
+double bench_fma_peak_gflops(int threads)
+{
+    if (threads < 1) threads = 1;
+    enum { PEAK_RUNS = 5 };
+    double flops, rates[PEAK_RUNS];
+    long steps = 1 << 14;
+    /* long enough runs that starting the threads is nothing: 20 ms or more */
+    while (fma_run_seconds(threads, steps, &flops) < 0.02 && steps < (1L << 40)) steps *= 2;
+    for (int r = 0; r < PEAK_RUNS; r++) {
+        double seconds = fma_run_seconds(threads, steps, &flops);
+        rates[r] = flops / seconds * 1e-9;
+    }
+    qsort(rates, PEAK_RUNS, sizeof rates[0], compare_doubles);
+    return rates[PEAK_RUNS / 2];
 }

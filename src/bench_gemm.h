@@ -18,4 +18,10 @@
  * convolution layer does (one image per thread). */
 void bench_gemm_report(FILE *out, int threads);
 
+/* The machine's measured FMA peak in GFLOP/s: gemm_fma_loop (layers/gemm.h)
+ * on `threads` threads at once, the median of 5 runs of 20 ms or more. A
+ * measured peak, so at the clock the cores really run (turbo included);
+ * the ceiling a training step's arithmetic is compared against. */
+double bench_fma_peak_gflops(int threads);
+
 #endif

@@ -413,10 +413,17 @@ ls "$DATA_TMP" | grep -v '\.npz$' >/tmp/cli_out.$$ 2>&1
 if [ -s /tmp/cli_out.$$ ]; then bad "temporary files left behind: $(cat /tmp/cli_out.$$)"; else ok; fi
 rm -rf "$DATA_TMP"
 
-# ---- emotion bench: per-layer table, then the two machine-readable lines last
+# ---- emotion bench: per-layer table, the step against the FMA peak, then the
+# machine-readable lines, the two img/s lines last
 expect 0 "$EMOTION" bench --batch 4 --repeats 1 --threads 1
 expect_output "conv2   conv"
 expect_output "conv1 forward"
+expect_output "^machine: .*, [0-9]* cores\{0,1\}; matrix multiply kernel [A-Za-z0-9+ -]* ([0-9]* floats per vector)$"
+expect_output "^training step: [0-9.]* MFLOP per image (forward [0-9.]*, backward [0-9.]*)$"
+expect_output "^training step: [0-9]* GFLOP/s with 1 thread = [0-9]*% of the FMA peak ([0-9]* GFLOP/s, .*, measured)$"
+fraction=$(sed -n 's/^train_fma_peak_fraction=//p' /tmp/cli_out.$$)
+if awk -v f="$fraction" 'BEGIN { exit !(f + 0 > 0 && f + 0 < 1.5) }'; then ok; else
+    bad "bench: train_fma_peak_fraction='$fraction' is not in (0, 1.5)"; fi
 expect_output "^train_img_per_s=[0-9][0-9]*$"
 expect_output "^infer_img_per_s=[0-9][0-9]*$"
 if tail -2 /tmp/cli_out.$$ | head -1 | grep -q '^train_img_per_s=' && tail -1 /tmp/cli_out.$$ | grep -q '^infer_img_per_s='; then ok; else bad "bench: the two img/s lines are not last"; fi

@@ -399,6 +399,20 @@ START_TEST(calls_from_a_parallel_region_agree_with_serial_calls)
 }
 END_TEST
 
+/* The loop behind the bench's FMA peak does what it says: 2 operations per
+ * lane of every fused multiply-add, in proportion to the steps, and values
+ * that stay finite (no overflow to slow it down or make it meaningless). */
+START_TEST(the_fma_loop_counts_two_operations_per_lane)
+{
+    real result = 0, twice = 0;
+    const double flops = gemm_fma_loop(1000, &result);
+    ck_assert_double_eq(gemm_fma_loop(2000, &twice), 2 * flops);
+    ck_assert_double_gt(flops, 0);
+    ck_assert_double_eq(fmod(flops, 2000.0 * gemm_vector_lanes()), 0);
+    ck_assert_msg(isfinite(result) && result > 0 && isfinite(twice), "result %g", (double)result);
+}
+END_TEST
+
 Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
@@ -407,6 +421,7 @@ Suite *gemm_suite(void)
     tcase_add_test(edges, alpha_zero_reads_neither_a_nor_b);
     tcase_add_test(edges, empty_products_touch_nothing);
     tcase_add_test(edges, beta_zero_overwrites_nan);
+    tcase_add_test(edges, the_fma_loop_counts_two_operations_per_lane);
     suite_add_tcase(s, edges);
 
     TCase *sizes = tcase_create("sizes");

@@ -35,6 +35,36 @@ START_TEST(the_seed_network_has_its_shapes)
 }
 END_TEST
 
+/* Counted by hand for one 1x6x6 image (a multiply-add counts 2):
+ *   conv1 2 3x3 pad 1 -> (2,6,6): forward 2*F*C*k*k*Ho*Wo = 2*2*1*9*36 = 1296;
+ *                                  backward dw only (the first layer gets no dx) = 1296
+ *   relu1 (2,6,6): one operation per value, 72 forward and 72 backward
+ *   pool1 maxpool 2 -> (2,3,3): 4 comparisons per output = 72; backward 1 per output = 18
+ *   conv2 4 2x2 -> (4,2,2): 2*4*2*4*4 = 256 forward; backward dw and dx = 512
+ *   fc1 16 -> 3: 2*16*3 = 96 forward; backward dw and dx = 192 */
+START_TEST(a_training_step_counts_the_operations_it_computes)
+{
+    Error err;
+    Network *net = arch_build_text("conv 2 3x3 pad 1, relu, maxpool 2, conv 4 2x2, fc 3", "test",
+                                   1, 6, 6, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    const double want_forward[5] = {1296, 72, 72, 256, 96}, want_backward[5] = {1296, 72, 18, 512, 192};
+    ck_assert_int_eq(net->num_layers, 5);
+    for (int i = 0; i < 5; i++) {
+        double forward, backward;
+        network_layer_flops(net, i, &forward, &backward);
+        ck_assert_msg(forward == want_forward[i] && backward == want_backward[i],
+                      "%s: forward %g, backward %g; want %g, %g", net->layers[i]->name, forward,
+                      backward, want_forward[i], want_backward[i]);
+    }
+    double forward, backward;
+    network_step_flops(net, &forward, &backward);
+    ck_assert_double_eq(forward, 1792);
+    ck_assert_double_eq(backward, 2090);
+    network_free(net);
+}
+END_TEST
+
 START_TEST(a_layer_that_does_not_fit_is_refused_by_name)
 {
     Error err;
@@ -164,6 +194,7 @@ Suite *network_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, the_seed_network_has_its_shapes);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
+    tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
     tcase_add_test(tc, forward_follows_the_batch_size);
     tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
     tcase_add_test(tc, shared_buffers_change_no_gradient);
