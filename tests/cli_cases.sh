@@ -814,4 +814,52 @@ expect_output "unknown layer 'rellu'"
 expect 0 "$EMOTION" bench --model models/avgpool_head.net --repeats 1 --batch 2 --threads 1
 expect_output "total                              93575"
 
+# augmentation recipes and class weights: accepted, echoed, refused when out of range
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --shift 4 --rotate 10 --scale 0.1 --erase 0.5 --class-weights balanced --out "$TRAIN_TMP/recipe"
+expect_output "augment: flip, shift up to 4 px, rotate up to 10 degrees, scale 0.9 to 1.1, erase a rectangle with probability 0.5"
+expect_output "class weights (balanced): Angry "
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --no-flip --shift 0 --out "$TRAIN_TMP/recipe"
+expect_output "augment: shift up to 0 px"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --no-augment --rotate 10 --out "$TRAIN_TMP/recipe"
+expect_output "augment: off"
+expect 2 "$EMOTION" train --rotate 90
+expect_output "rotate"
+expect 2 "$EMOTION" train --scale 0.8
+expect_output "scale"
+expect 2 "$EMOTION" train --erase 1.5
+expect_output "erase"
+expect 2 "$EMOTION" train --erase nan
+expect 2 "$EMOTION" train --shift -1
+expect 2 "$EMOTION" train --class-weights inverse
+expect_output "--class-weights is none, balanced or sqrt, not 'inverse'"
+
+# make fer2013's script on a tiny FER2013-style CSV (7 train, 2 val, 2 test faces):
+# converts, trains the recommended network, evaluates val and test; a second run
+# neither converts nor trains again
+FER_OUT="$TRAIN_TMP/fer 2013"
+expect 0 env FER2013_FILE=tests/fixtures/csv/standard.csv FER2013_DIR="$FER_OUT" \
+    FER2013_RECIPE="--epochs 1 --batch 4 --rotate 10 --erase 0.5" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
+expect_output "converting tests/fixtures/csv/standard.csv"
+expect_output "training models/fer2013.net"
+expect_output "best.npz on the test split, with test-time augmentation"
+expect_output "tta    flip: probabilities averaged over 2 views"
+for f in fer2013.npz best.npz model.npz metrics.csv; do expect 0 test -s "$FER_OUT/$f"; done
+if command -v gnuplot >/dev/null 2>&1; then expect 0 test -s "$FER_OUT/confusion.png"; fi
+expect 0 env FER2013_FILE=tests/fixtures/csv/standard.csv FER2013_DIR="$FER_OUT" \
+    FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
+expect_output "not converting again"
+expect_output "nothing to resume: all 1 epochs"
+expect 1 env FER2013_FILE="$TRAIN_TMP/no such.csv" FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
+expect_output "no such.csv: no such file. Bring your own FER2013"
+expect 2 env FER2013_FILE= FER2013_RECIPE="--epochs 1" sh scripts/fer2013.sh
+expect_output "usage: make fer2013 FER2013="
+# an .npz without a test split is evaluated on val only
+expect 0 "$EMOTION" data synth --train 40 --val 10 --test 0 --out "$TRAIN_TMP/no_test.npz"
+expect 0 env FER2013_FILE="$TRAIN_TMP/no_test.npz" FER2013_DIR="$TRAIN_TMP/fer_no_test" \
+    FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
+expect_output "has no test split (x_test): evaluated on validation only"
+
 rm -rf "$TRAIN_TMP"
