@@ -176,6 +176,9 @@ fer2013: export FER2013_FILE = $(FER2013)
 fer2013: export FER2013_DIR = $(FER2013_OUT)
 fer2013: export FER2013_RECIPE := $(FER2013_RECIPE)
 fer2013: export EMOTION_BIN = ./$(EMOTION)
+# measured on this network (2-core AMD EPYC): 341 img/s with passive waiting,
+# 283 with OpenMP's default spinning threads
+fer2013: export OMP_WAIT_POLICY ?= passive
 fer2013: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/fer2013.sh
