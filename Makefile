@@ -137,7 +137,7 @@ lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION)
 endef
 $(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
 
-.PHONY: $(addprefix lesson,$(LESSONS)) lessons lessons-quick
+.PHONY: $(addprefix lesson,$(LESSONS)) lessons lessons-quick check-guides check-guides-all
 lessons: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 	@for n in $(LESSONS); do ./$(BUILD)/lessons/lesson$$n $(LESSON_ARGS) || exit 1; done
 
@@ -148,6 +148,18 @@ lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 	        echo "lesson$$n (quick): ok"; passed=$$((passed + 1)); \
 	    else echo "lesson$$n (quick): FAILED"; tail -20 $(BUILD)/lessons/lesson$$n.log; failed=$$((failed + 1)); fi; \
 	done; echo "lessons: $$passed passed, $$failed failed"; [ $$failed = 0 ]
+
+# The figures the teacher's guides quote as exact (lessons/guide/*.md, between
+# <!-- exact: ... --> markers) against what the lessons print, on the default
+# data: the fast lessons in full, the long ones until their training begins.
+# Part of `make check` (not of the sanitizer run, which already runs every
+# lesson in quick mode: the sanitizers change no figure, only the time).
+# check-guides-all also checks the figures that need a long run (lesson 9's
+# trainings: minutes).
+check-guides: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
+	@sh lessons/check_guides.sh $(BUILD)
+check-guides-all: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
+	@sh lessons/check_guides.sh --all $(BUILD)
 
 # ---- the main job: train the emotion CNN on the built-in synthetic faces
 # (generated on first use), then evaluate the best checkpoint on the test
@@ -203,6 +215,10 @@ check: deps
 	@sh tests/comparisons.sh ./$(EMOTION) $(PYTHON)
 	@echo "== lessons, quick mode"
 	@$(MAKE) --no-print-directory lessons-quick
+ifneq ($(SANITIZE),1)
+	@echo "== the guides' exact figures"
+	@$(MAKE) --no-print-directory check-guides
+endif
 
 clean:
 	rm -rf build gradcheck emotion

@@ -1,8 +1,10 @@
 /* Lesson 1: the data.
  *
  * What a face is to the program (48x48 bytes), what the .npz file holds,
- * how many faces each class has, what the faces look like, and why
- * augmentation is done by the loader on the training split only. */
+ * how many faces each class has, what the faces look like, why
+ * augmentation is done by the loader on the training split only, and how a
+ * batch (N, C, H, W) sits in memory: the offset formula, NumPy's strides,
+ * and the strided view an im2col in NumPy is built on. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "lesson_common.h"
 
 #include "classes.h"
+#include "im2col.h"
 #include "npz.h"
 #include "splits.h"
 #include "synth.h"
@@ -264,13 +267,137 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
     loader_free(&val_loader);
 }
 
+/* Section 7: where element (n, c, y, x) of a batch sits in memory, read
+ * four ways, and what NumPy's strides and an im2col make of the same
+ * arithmetic. The batch is section 5's (the same loader, the same seed). */
+static void show_memory_layout(const Dataset *train)
+{
+    const int batch_size = 64;
+    Loader loader;
+    loader_init(&loader, train, batch_size, (LoaderOptions){.shuffle = 1, .augment = 0, .seed = 1});
+    Tensor *batch = tensor_new4(1, 1, 1, 1);
+    int *labels = xmalloc((size_t)batch_size * sizeof *labels);
+    int count = loader_next(&loader, batch, labels);
+    const int N = batch->dim[0], C = batch->dim[1], H = batch->dim[2], W = batch->dim[3];
+    /* a pixel between the eyes and the mouth of the fourth face */
+    const int n = count > 3 ? 3 : count - 1, c = 0, y = 24, x = 17;
+    const size_t offset = (((size_t)n * C + c) * H + y) * W + x;
+    const size_t item = sizeof(real);
+
+    char shape[32];
+    printf("  x %s: one block of %zu %ss (%zu bytes), no gaps\n\n",
+           tensor_shape_string(batch, shape, sizeof shape), batch->size,
+           item == sizeof(float) ? "float" : "double", batch->size * item);
+    printf("  element (n, c, y, x) = (%d, %d, %d, %d): offset ((n*C + c)*H + y)*W + x\n"
+           "    = ((%d*%d + %d)*%d + %d)*%d + %d = %zu\n", n, c, y, x, n, C, c, H, y, W, x, offset);
+    /* Read 1: the formula. Read 2: C's own 4-D indexing of the same block
+     * (a pointer to (C, H, W) arrays: the compiler does the arithmetic). */
+    const real value = batch->data[offset];
+    const real (*as_array)[C][H][W] = (const real (*)[C][H][W])batch->data;
+    const real indexed = as_array[n][c][y][x];
+    /* Read 3: the byte in the file that the loader converted. */
+    const int image = loader_batch_indices(&loader)[n];
+    const uint8_t byte = train->images[(size_t)image * IMAGE_PIXELS + y * IMAGE_SIDE + x];
+    /* Read 4: the same pixel where im2col put it, in the columns of image n
+     * for a 3x3 convolution without padding: window (y - 1, x - 1), its
+     * centre (i, j) = (1, 1). */
+    ConvGeometry g;
+    Error err;
+    conv_geometry_init(&g, C, H, W, 3, 3, 1, 0, &err);
+    real *cols = xmalloc((size_t)conv_geometry_rows(&g) * conv_geometry_cols(&g) * sizeof *cols);
+    im2col(&g, batch->data + (size_t)n * C * H * W, cols);
+    const int oh = y - 1, ow = x - 1, i = 1, j = 1;
+    const int col_row = (c * 3 + i) * 3 + j, col_column = oh * g.out_w + ow;
+    const real from_cols = cols[(size_t)col_row * conv_geometry_cols(&g) + col_column];
+    char how[4][96];
+    snprintf(how[0], sizeof how[0], "x->data[%zu]", offset);
+    snprintf(how[1], sizeof how[1], "((real (*)[%d][%d][%d])x->data)[%d][%d][%d][%d]", C, H, W, n,
+             c, y, x);
+    snprintf(how[2], sizeof how[2], "x_train[%d][%d][%d] / 255 = %d / 255", image, y, x, byte);
+    snprintf(how[3], sizeof how[3], "im2col of image %d: cols[%d][%d]", n, col_row, col_column);
+    const real read[4] = {value, indexed, (real)(byte / 255.0), from_cols};
+    char why[4][96];
+    snprintf(why[0], sizeof why[0], "the block, at the offset");
+    snprintf(why[1], sizeof why[1], "C's own 4-D indexing");
+    snprintf(why[2], sizeof why[2], "the file's byte (pick %d)", n);
+    snprintf(why[3], sizeof why[3], "window (%d, %d), centre", oh, ow);
+    for (int k = 0; k < 4; k++) printf("    %-46s %.6f  %s\n", how[k], read[k], why[k]);
+    printf("\n");
+    int same = read[1] == read[0] && read[2] == read[0] && read[3] == read[0];
+
+    const size_t stride[4] = {(size_t)C * H * W, (size_t)H * W, (size_t)W, 1};
+    printf("  one step along each axis moves this far in the block (elements; x %zu for bytes):\n"
+           "    n + 1: %zu (%zu bytes)   c + 1: %zu (%zu)   y + 1: %zu (%zu)   x + 1: %zu (%zu)\n\n",
+           item, stride[0], stride[0] * item, stride[1], stride[1] * item, stride[2],
+           stride[2] * item, stride[3], stride[3] * item);
+    lesson_say("This is row-major (C) order, the layout NCHW names: the last index, x, is "
+               "the fastest, so a row of the image is %d neighbouring values, an image is %d "
+               "rows one after the other, and the batch is %d images one after the other. "
+               "With one grey channel, stepping c and stepping n move by the same %zu "
+               "values; a colour batch (C = 3) would put the three planes of an image one "
+               "after the other, and n would step by 3 x %zu. In C the formula is the whole "
+               "story: Tensor keeps a shape and one pointer (layers/tensor.h), and every "
+               "layer computes offsets like this one.%s",
+               W, H, N, stride[1], stride[1], same ? "" : " (THE FOUR READS DIFFER: a bug.)");
+    lesson_say("NumPy stores the same batch in the same order (C order is its default) and "
+               "describes it by strides, the bytes to step along each axis. np.load gives "
+               "you the file's uint8 x_train with strides (%d, %d, 1); the float batch, "
+               "built as the loader builds it, shows:", H * W, W);
+    printf("    >>> x = np.empty((%d, %d, %d, %d), np.float32)\n"
+           "    >>> x[:, 0] = x_train[picks] / 255      # picks: the loader's 64 images\n"
+           "    >>> x.shape, x.strides\n"
+           "    ((%d, %d, %d, %d), (%zu, %zu, %zu, %zu))\n"
+           "    >>> np.ravel_multi_index((%d, %d, %d, %d), x.shape)\n"
+           "    %zu\n"
+           "    >>> x.ravel()[%zu] == x[%d, %d, %d, %d]\n"
+           "    True\n\n",
+           N, C, H, W, N, C, H, W, stride[0] * sizeof(float), stride[1] * sizeof(float),
+           stride[2] * sizeof(float), stride[3] * sizeof(float), n, c, y, x, offset, offset, n,
+           c, y, x);
+    lesson_say("(Made with a new axis instead, (x_train[picks] / 255).astype(np.float32)[:, "
+               "None], the same numbers show strides (%zu, 0, %zu, %zu): an axis of length 1 "
+               "is never stepped along, so any stride will do there. The offset formula is "
+               "what strides become in C order.)",
+               stride[0] * sizeof(float), stride[2] * sizeof(float), stride[3] * sizeof(float));
+    lesson_say("A transpose or a slice in NumPy changes only the strides, never the data, "
+               "and that is the trick an im2col in NumPy relies on. The 3x3 windows of a "
+               "convolution (stride 1, no padding) are a 6-D view (N, C, H_out, W_out, kH, "
+               "kW) of the very same bytes, with strides (sN, sC, sH, sW, sH, sW): moving "
+               "to the next output position and moving within the window are the same "
+               "step. Nothing is copied until the view is reshaped into cols, whose rows are "
+               "(c, i, j) and whose columns are the output positions, as in lesson 2:");
+    printf("    >>> from numpy.lib.stride_tricks import as_strided\n"
+           "    >>> sN, sC, sH, sW = x.strides\n"
+           "    >>> v = as_strided(x, shape=(%d, %d, %d, %d, 3, 3), strides=(sN, sC, sH, sW, sH, sW))\n"
+           "    >>> v[%d, %d, %d, %d, %d, %d] == x[%d, %d, %d, %d]     # byte %zu = %zu x %zu either way\n"
+           "    True\n"
+           "    >>> cols = v[%d].transpose(0, 3, 4, 1, 2).reshape(%d, %d)   # the copy\n"
+           "    >>> cols[%d, %d] == x[%d, %d, %d, %d]\n"
+           "    True\n\n",
+           N, C, g.out_h, g.out_w, n, c, oh, ow, i, j, n, c, y, x, offset * sizeof(float), offset,
+           sizeof(float), n, conv_geometry_rows(&g), conv_geometry_cols(&g), col_row, col_column,
+           n, c, y, x);
+    lesson_say("np.lib.stride_tricks.sliding_window_view builds the same view safely (a "
+               "wrong stride in as_strided reads memory outside the array). CS231n's "
+               "im2col_indices takes the other road: it builds arrays of row and column "
+               "indices, offset (y, x) by window and by position, and gathers "
+               "x_padded[:, k, i, j] with fancy indexing, which copies. Either way the "
+               "arithmetic is the offset formula above; layers/im2col.c does it in C, one "
+               "image at a time (lesson 2).");
+    free(cols);
+    free(labels);
+    tensor_free(batch);
+    loader_free(&loader);
+}
+
 int main(int argc, char **argv)
 {
     Lesson lesson;
     lesson_begin(&lesson, 1, "The data",
                  "What the network learns from: 48x48 grey faces, each with one of seven "
                  "emotion labels. We open the dataset file, count the classes, look at the "
-                 "faces, and see why augmentation happens in the loader.",
+                 "faces, see why augmentation happens in the loader, and find where a "
+                 "pixel of a batch sits in memory.",
                  argc, argv, NULL, 0);
 
     Dataset splits[NUM_SPLITS];
@@ -335,6 +462,12 @@ int main(int argc, char **argv)
                "changing them would measure something else and make the numbers noisy from "
                "one run to the next.");
     show_augmentation(&lesson, &splits[SPLIT_TRAIN], &splits[SPLIT_VAL]);
+
+    lesson_section(&lesson, "How a batch sits in memory");
+    lesson_say("Section 5's batch x is a 4-D array to us, but memory is one long row of "
+               "numbers. Where does element (n, c, y, x) go? Here is the same batch again, "
+               "one pixel of it read four ways.");
+    show_memory_layout(&splits[SPLIT_TRAIN]);
 
     const char *const tries[] = {
         "Run `make lesson1 DATA=data/fer2013.npz` on the real FER2013 (convert the CSV with "

@@ -6,7 +6,9 @@
  * the window's whole gradient to that one input. The lesson prints both on
  * 4x4 examples, follows a face through conv -> ReLU -> pool -> pool and
  * back, runs the gradient checks, and shows where such checks go wrong:
- * at the kinks. */
+ * at the kinks. Last, exact ties: which input of a tied window gets the
+ * gradient here (the first in row-major order), and why any fixed rule is
+ * a valid subgradient. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -339,6 +341,164 @@ static void kink_checks(Lesson *lesson)
     layer_free(pool);
 }
 
+/* ---- section 6: exact ties ----------------------------------------------- */
+
+/* Index (row-major, in a plane of `width` columns) of the first largest
+ * value of the window with top-left corner (top, left), kh x kw. */
+static int first_max_in_window(const real *plane, int width, int top, int left, int kh, int kw)
+{
+    int best = top * width + left;
+    for (int y = top; y < top + kh; y++)
+        for (int x = left; x < left + kw; x++)
+            if (plane[y * width + x] > plane[best]) best = y * width + x;
+    return best;
+}
+
+/* 2x2 windows at stride 2 of each face's ReLU'd edge map (pool1's windows in
+ * section 3) whose largest value occurs more than once; *all_zero counts
+ * those whose four values are all 0. */
+static int count_tied_windows(const Tensor *map, int *all_zero)
+{
+    const int side = map->dim[3];
+    int tied = 0;
+    *all_zero = 0;
+    for (int top = 0; top + 1 < side; top += 2)
+        for (int left = 0; left + 1 < side; left += 2) {
+            const real *v = map->data;
+            real a = v[top * side + left], b = v[top * side + left + 1];
+            real c = v[(top + 1) * side + left], d = v[(top + 1) * side + left + 1];
+            real m = fmax(fmax(a, b), fmax(c, d));
+            int copies = (a == m) + (b == m) + (c == m) + (d == m);
+            if (copies > 1) tied++;
+            if (m == 0 && copies == 4) (*all_zero)++;
+        }
+    return tied;
+}
+
+static void tie_section(Lesson *lesson, const Dataset *faces)
+{
+    Error err;
+    /* Four 2x2 windows: two 7s side by side; three 5s; four 0s (as after a
+     * ReLU); two 9s on a diagonal. */
+    const real values[16] = {7, 7, 3, 5, 2, 1, 5, 5, 0, 0, 4, 9, 0, 0, 9, 2};
+    Tensor *x = tensor_from(4, 4, values);
+    lesson_print_matrix("x (1, 1, 4, 4), every 2x2 window holding a tie", values, 4, 4, 6, 0);
+    printf("\n");
+    Layer *fast = checked(maxpool_create(2, 2, 2, 0, &err), &err);
+    Layer *general = checked(maxpool_create(2, 2, 1, 0, &err), &err);
+    Tensor *out = tensor_new4(1, 1, 1, 1), *dx = tensor_new4(1, 1, 1, 1);
+    layer_forward(fast, x, out);
+    Tensor *dout = tensor_like(out);
+    for (int i = 0; i < 4; i++) dout->data[i] = i + 1;
+    layer_backward(fast, dout, dx);
+    const int *picked = ((PoolLayer *)fast)->argmax;
+    printf("  max-pool 2x2, stride 2: the input each window picked (row, column):");
+    for (int i = 0; i < 4; i++) printf(" (%d, %d)", picked[i] / 4, picked[i] % 4);
+    printf("\n");
+    lesson_print_matrix("dx for dout = (1, 2 / 3, 4)", dx->data, 4, 4, 6, 0);
+
+    /* The general loop (stride 1 is not the 2x2 stride-2 fast path) on the
+     * same windows: outputs (0, 0), (0, 2), (2, 0), (2, 2) of its 3x3 map. */
+    Tensor *out_general = tensor_new4(1, 1, 1, 1);
+    layer_forward(general, x, out_general);
+    const int *picked_general = ((PoolLayer *)general)->argmax;
+    int agree = 1;
+    for (int i = 0; i < 4; i++) {
+        int top = 2 * (i / 2), left = 2 * (i % 2);
+        int first = first_max_in_window(x->data, 4, top, left, 2, 2);
+        agree &= picked[i] == first && picked_general[top * 3 + left] == first;
+    }
+    printf("  the general loop of pool.c (2x2 at stride 1) picks the same inputs, and both are\n"
+           "  the first maximum of each window in row-major order: %s\n\n", agree ? "yes" : "NO");
+    if (!agree) lesson->failures++;
+    lesson_say("Both loops of layers/pool.c compare with '>': a later value equal to the "
+               "largest so far does not replace it. So on a tie the first maximum in "
+               "row-major order (along the top row, then the next) wins and takes the "
+               "window's whole dout; the other tied inputs get 0. The window of four zeros "
+               "sends its gradient to its top-left 0.");
+
+    /* One-sided and centred slopes of the first window's output with
+     * respect to its two tied 7s. */
+    const double h = 1e-5;
+    printf("  the first window's output f, nudging one of its two 7s by h = 1e-5:\n");
+    printf("  %-16s %18s %20s %9s\n", "input", "up: (f(x+h)-f)/h", "down: (f-f(x-h))/h",
+           "centred");
+    for (int k = 0; k < 2; k++) {
+        double f[3];
+        for (int step = -1; step <= 1; step++) {
+            x->data[k] = values[k] + step * h;
+            layer_forward(fast, x, out);
+            f[step + 1] = out->data[0];
+        }
+        x->data[k] = values[k];
+        printf("  x[0][%d]%-9s %18.4f %20.4f %9.4f\n", k, k == 0 ? " (picked)" : "",
+               (f[2] - f[1]) / h, (f[1] - f[0]) / h, (f[2] - f[0]) / (2 * h));
+    }
+    printf("\n");
+    lesson_say("At a tie, max has no derivative: raising either 7 raises the output (slope "
+               "1), lowering either leaves the other 7 as the output (slope 0). What exists "
+               "is a set of subgradients: every way of sharing dout among the tied inputs "
+               "with weights t >= 0 that add up to 1, (t, 1 - t) here, all of them convex "
+               "combinations of 'all to one input'. Any fixed rule picks one of them and is "
+               "right: first in row-major order (this code), the last, or half each. They "
+               "differ only in which input gets the gradient, never in the total passed "
+               "down (dx sums to dout in every case): a convention, like ReLU's slope of 0 "
+               "at exactly 0. What must not happen is a rule that sends dout to two inputs "
+               "in full, counting it twice.");
+
+    GradcheckRow row;
+    Rng rng;
+    rng_seed(&rng, lesson->seed);
+    gradcheck_layer(fast, x, &rng, &row, 1);
+    printf("  the gradient check of max-pool at this x:\n");
+    lesson_print_gradcheck(&row, 1);
+    printf("\n");
+    lesson_say("The check fails, and for that reason alone: the centred difference measures "
+               "the average of the two one-sided slopes, half of dout to each tied input, "
+               "while the layer (rightly) gives all of it to one; the input that gets 0 "
+               "shows a relative error of 1 (|0 - d/2| / (d/2)). A tie is a kink like a "
+               "ReLU at 0. That is why the checks draw distinct values "
+               "(gradcheck_fill_distinct) and why ./gradcheck net redraws its weights until "
+               "no window's two largest values are within 1e-3 of each other.");
+    if (row.pass) lesson->failures++; /* a tie must fail the check */
+
+    int index = lesson_find_class(faces, 3, 0); /* the Happy face of section 3 */
+    if (index >= 0) {
+        Layer *conv = checked(conv_create(1, 1, 3, 3, 1, 1, &err), &err);
+        const real horizontal_edges[9] = {1, 2, 1, 0, 0, 0, -1, -2, -1};
+        memcpy(((ConvLayer *)conv)->w->data, horizontal_edges, sizeof horizontal_edges);
+        Layer *relu = relu_create();
+        Tensor *face = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
+        Tensor *edges = tensor_new4(1, 1, 1, 1), *rectified = tensor_new4(1, 1, 1, 1);
+        lesson_face_tensor(faces, index, face);
+        layer_forward(conv, face, edges);
+        layer_forward(relu, edges, rectified);
+        int all_zero, tied = count_tied_windows(rectified, &all_zero);
+        int windows = (IMAGE_SIDE / 2) * (IMAGE_SIDE / 2);
+        lesson_say("Exact ties are not rare in a network. In section 3's Happy face, %d of "
+                   "pool1's %d windows over the ReLU'd edge map hold a tie; %d of them are "
+                   "windows of four zeros, where ReLU left nothing positive, and there the choice "
+                   "does not matter at all (ReLU's backward stops the gradient at whichever "
+                   "input gets it). The other %d are ties between equal positive values: "
+                   "pixels are whole grey levels (0..255), so equal edge responses are "
+                   "common.",
+                   tied, windows, all_zero, tied - all_zero);
+        tensor_free(rectified);
+        tensor_free(edges);
+        tensor_free(face);
+        layer_free(relu);
+        layer_free(conv);
+    }
+
+    tensor_free(out_general);
+    tensor_free(dout);
+    tensor_free(dx);
+    tensor_free(out);
+    tensor_free(x);
+    layer_free(fast);
+    layer_free(general);
+}
+
 int main(int argc, char **argv)
 {
     /* Every tensor here is tiny: threads would cost more than they save,
@@ -382,7 +542,6 @@ int main(int argc, char **argv)
     Dataset faces;
     lesson_load_split(&lesson, "val", 0, &faces);
     face_through_layers(&lesson, &faces);
-    dataset_free(&faces);
 
     lesson_section(&lesson, "Gradient checks of ReLU, max-pool and avg-pool");
     lesson_say("The same centred-difference check as lesson 3. None of these layers has "
@@ -393,6 +552,13 @@ int main(int argc, char **argv)
     lesson_say("ReLU and max are not differentiable everywhere: ReLU has a corner at 0, max "
                "a corner where two values tie. Two checks on purpose at such points:");
     kink_checks(&lesson);
+
+    lesson_section(&lesson, "Exact ties: which input gets the gradient");
+    lesson_say("Section 2's windows each had one largest value. When two or more inputs of "
+               "a window are equal and largest, which one receives dout? The answer is in "
+               "the code, and any fixed answer is right:");
+    tie_section(&lesson, &faces);
+    dataset_free(&faces);
 
     const char *const tries[] = {
         "In relu_example, change a value to exactly 0: what does the backward give it, and "

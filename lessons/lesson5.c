@@ -3,11 +3,14 @@
  * The simplest classifier that can learn: one fully connected layer from
  * the 2,304 pixels to 7 scores, then softmax cross-entropy. It has one
  * 48x48 "template" per class; the score of a class is how well the face
- * matches its template. The lesson shows the loss it must start at (ln 7),
- * checks the gradients of both pieces, trains it with mini-batch SGD and
+ * matches its template. The lesson shows why softmax is computed in its
+ * log-sum-exp form (the textbook formula overflows at scores of 1000),
+ * derives dscores = (p - onehot(y)) / N, shows the loss it must start at
+ * (ln 7), checks the gradients of both pieces, trains it with mini-batch SGD and
  * measures its accuracy: the baseline the CNN of lessons 6-8 must beat.
  *
  * Built with the double library (the gradient check needs it). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +165,181 @@ static void section_model(Lesson *lesson, const Dataset *train)
     lesson_say("Parameters: %d x %d weights + %d biases = %d. Training images: %d.",
                IMAGE_PIXELS, NUM_CLASSES, NUM_CLASSES, IMAGE_PIXELS * NUM_CLASSES + NUM_CLASSES,
                train->count);
+}
+
+/* ---- softmax computed safely, and its gradient derived ------------------ */
+
+/* A number as C computed it, with inf and NaN spelled the same on every C
+ * library (glibc prints the NaN of inf / inf as "-nan"). */
+static const char *number_text(double v, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "NaN");
+    else if (isinf(v))
+        snprintf(buf, len, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(buf, len, "%.4f", v);
+    return buf;
+}
+
+/* One line of the table: how p and the loss of true class 0 came out. */
+static void print_softmax_row(const char *how, const double *p, int K, double loss)
+{
+    char text[32], row[160] = "";
+    for (int k = 0; k < K; k++) {
+        size_t at = strlen(row);
+        snprintf(row + at, sizeof row - at, "%s%s", k ? ", " : "(", number_text(p[k], text, sizeof text));
+    }
+    strncat(row, ")", sizeof row - strlen(row) - 1);
+    printf("    %-24s p = %-28s loss = %s\n", how, row, number_text(loss, text, sizeof text));
+}
+
+/* The textbook formula p_k = exp(s_k) / sum_j exp(s_j), in float. */
+static void naive_softmax_float(const double *s, int K, double *p, double *loss)
+{
+    float e[8], sum = 0;
+    for (int k = 0; k < K; k++) sum += e[k] = expf((float)s[k]);
+    for (int k = 0; k < K; k++) p[k] = e[k] / sum;
+    *loss = -logf((float)p[0]);
+}
+
+/* The same in double. */
+static void naive_softmax_double(const double *s, int K, double *p, double *loss)
+{
+    double e[8], sum = 0;
+    for (int k = 0; k < K; k++) sum += e[k] = exp(s[k]);
+    for (int k = 0; k < K; k++) p[k] = e[k] / sum;
+    *loss = -log(p[0]);
+}
+
+/* The library's softmax_xent_forward (the log-sum-exp form), true class 0. */
+static void library_softmax(const double *s, int K, double *p, double *loss)
+{
+    Tensor *scores = tensor_new2(1, K), *probs = tensor_new2(1, K);
+    for (int k = 0; k < K; k++) scores->data[k] = (real)s[k];
+    const int label = 0;
+    *loss = softmax_xent_forward(scores, &label, probs);
+    for (int k = 0; k < K; k++) p[k] = probs->data[k];
+    tensor_free(probs);
+    tensor_free(scores);
+}
+
+static void section_log_sum_exp(Lesson *lesson)
+{
+    lesson_section(lesson, "Softmax without overflow: log-sum-exp");
+    lesson_say("p_k = exp(s_k) / sum_j exp(s_j) is right as mathematics and fragile as "
+               "arithmetic. The largest float is %.4g, so expf(s) is inf from s = %.2f on; "
+               "the largest double is %.4g, so exp(s) is inf from s = %.2f on. Scores that "
+               "large do occur: in float, a score of 89 is enough, and a network whose "
+               "training has gone wrong (or lesson 9's batchnorm network evaluated in the "
+               "wrong mode) multiplies its scores by hundreds. Then the numerator and the "
+               "sum are both inf, "
+               "and inf / inf is NaN: not a number, which poisons every sum it enters. "
+               "Below, each set of scores computed three ways, the true class being class 0:",
+               FLT_MAX, log(FLT_MAX), DBL_MAX, log(DBL_MAX));
+    static const struct {
+        int K;
+        double s[3];
+    } cases[] = {
+        {3, {1000, 999, 998}},
+        {3, {100, 99, 98}},
+        {3, {-1000, -999, -998}},
+        {2, {0, 800}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int K = cases[c].K;
+        const double *s = cases[c].s;
+        double p[3] = {0}, loss;
+        printf("  scores (");
+        for (int k = 0; k < K; k++) printf("%s%g", k ? ", " : "", s[k]);
+        printf("):\n");
+        naive_softmax_float(s, K, p, &loss);
+        print_softmax_row("exp / sum, float", p, K, loss);
+        naive_softmax_double(s, K, p, &loss);
+        print_softmax_row("exp / sum, double", p, K, loss);
+        library_softmax(s, K, p, &loss);
+        print_softmax_row("shifted (the library)", p, K, loss);
+    }
+    printf("\n  in double: exp(1000) = %g, exp(-1000) = %g, exp(800) = %g, exp(-800) = %g\n\n",
+           exp(1000.0), exp(-1000.0), exp(800.0), exp(-800.0));
+    lesson_say("The cure is to subtract the largest score m from every score first. It "
+               "changes nothing in p, since exp(s_k - m) / sum_j exp(s_j - m) = exp(s_k) "
+               "e^-m / (e^-m sum_j exp(s_j)), and softmax depends only on the differences "
+               "between scores: (1000, 999, 998) and (100, 99, 98) give the same p above. "
+               "After the shift the largest exponent is exactly 0, so exp cannot overflow, "
+               "and the sum is at least 1, so it cannot underflow to 0 either: the "
+               "(-1000, -999, -998) row, where every exp is 0 and 0 / 0 is NaN, comes out "
+               "right too. The loss is taken in the same form, never as -log p_y:\n"
+               "    -log p_y = m + log sum_j exp(s_j - m) - s_y       (log-sum-exp)\n"
+               "In the last case p_0 = exp(-800) is smaller than the smallest double and "
+               "rounds to 0; -log 0 = inf, while the log-sum-exp form gives the true loss, "
+               "800. This is softmax_xent_forward in layers/softmax_xent.c.");
+}
+
+/* The gradient of the mean loss of a tiny batch, derived and then measured. */
+static void section_softmax_gradient(Lesson *lesson)
+{
+    lesson_section(lesson, "Where dscores = (p - onehot(y)) / N comes from");
+    lesson_say("The loss of a batch is the mean over its N faces:\n"
+               "    L = -(1/N) sum_i log p_{i,y_i}\n"
+               "The scores of face i appear only in face i's term, so dL/ds_ik is -(1/N) "
+               "times the derivative of log p_{i,y_i}: work on one face, drop the index i, "
+               "and divide by N at the end. Write the log of the softmax out:\n"
+               "    log p_y = s_y - log sum_j exp(s_j)\n"
+               "Differentiate both terms with respect to one score s_k:\n"
+               "    d s_y / d s_k = delta_ky          (the Kronecker delta: 1 if k = y, else 0)\n"
+               "    d/ds_k log sum_j exp(s_j) = exp(s_k) / sum_j exp(s_j) = p_k\n"
+               "(the chain rule: 1 / sum times d sum / d s_k, and only the j = k term of "
+               "the sum depends on s_k). So d(-log p_y)/ds_k = p_k - delta_ky, one row of "
+               "p - onehot(y), and with the mean:\n"
+               "    dL/ds_ik = (p_ik - delta_{k,y_i}) / N");
+    lesson_say("The same on numbers: two faces, three classes. The last block is the "
+               "centred difference (L(s + h) - L(s - h)) / 2h of the library's mean loss, "
+               "one score at a time, h = 1e-5; it agrees with the formula, which is what "
+               "softmax_xent_backward computes.");
+    enum { N = 2, K = 3 };
+    const real s[N * K] = {2.0, 1.0, 0.1, 0.5, 2.5, -1.0};
+    const int labels[N] = {0, 2};
+    Tensor *scores = tensor_new2(N, K), *probs = tensor_new2(N, K), *dscores = tensor_new2(N, K);
+    memcpy(scores->data, s, sizeof s);
+    double loss = softmax_xent_forward(scores, labels, probs);
+    softmax_xent_backward(probs, labels, dscores);
+    real delta[N * K], numerical[N * K];
+    const double h = 1e-5;
+    for (int i = 0; i < N * K; i++) {
+        delta[i] = probs->data[i] - (i % K == labels[i / K] ? 1 : 0);
+        Tensor *nudged = tensor_copy(scores);
+        nudged->data[i] = s[i] + h;
+        double up = softmax_xent_forward(nudged, labels, probs);
+        nudged->data[i] = s[i] - h;
+        double down = softmax_xent_forward(nudged, labels, probs);
+        numerical[i] = (real)((up - down) / (2 * h));
+        tensor_free(nudged);
+    }
+    softmax_xent_forward(scores, labels, probs); /* probs of the unnudged scores again */
+    for (int i = 0; i < N; i++)
+        printf("  face %d: scores (%g, %g, %g), true class %d\n", i, s[i * K], s[i * K + 1],
+               s[i * K + 2], labels[i]);
+    printf("  mean loss L = %.4f\n\n", loss);
+    lesson_print_matrix("p (one row per face)", probs->data, N, K, 8, 4);
+    lesson_print_matrix("p - onehot(y)", delta, N, K, 8, 4);
+    lesson_print_matrix("dscores = (p - onehot(y)) / N, softmax_xent_backward", dscores->data,
+                        N, K, 8, 4);
+    lesson_print_matrix("centred differences of L", numerical, N, K, 8, 4);
+    double row_sum[N] = {0}, diff = lesson_max_abs_diff(dscores->data, numerical, N * K);
+    for (int i = 0; i < N * K; i++) row_sum[i / K] += dscores->data[i];
+    printf("\n  largest |dscores - centred difference| = %.1e; each row of dscores sums to "
+           "%.1g and %.1g\n\n", diff, fabs(row_sum[0]), fabs(row_sum[1]));
+    if (diff > 1e-8) lesson->failures++;
+    lesson_say("Read the rows: the true class's score is pushed up (its entry is negative, "
+               "and a step goes against the gradient), every other score is pushed down in "
+               "proportion to the probability it took, and each row sums to 0 because the "
+               "p_k sum to 1. Every entry lies between -1/N and 1/N whatever the scores: "
+               "however wrong the network is, this gradient cannot explode, even where the "
+               "loss itself is huge.");
+    tensor_free(dscores);
+    tensor_free(probs);
+    tensor_free(scores);
 }
 
 /* The first sanity check of any classifier: with small weights every score
@@ -486,6 +664,8 @@ int main(int argc, char **argv)
     lesson_load_split(&lesson, "test", 0, &test);
 
     section_model(&lesson, &train);
+    section_log_sum_exp(&lesson);
+    section_softmax_gradient(&lesson);
     section_initial_loss(&lesson, &train, &rng);
     section_gradcheck(&lesson, &train, &rng);
 

@@ -28,6 +28,7 @@
 
 #define FILTER_ZOOM 8      /* each 3x3 kernel drawn as 24x24 pixels */
 #define WRONG_SHOWN 12     /* confidently wrong faces in the montage */
+#define MAPS_PER_ROW 8     /* filters and feature maps per row of their charts */
 
 /* The network's answer for every test face. */
 typedef struct {
@@ -233,7 +234,8 @@ static void enlarge(const uint8_t *in, int h, int w, int zoom, uint8_t *out)
         for (int x = 0; x < w * zoom; x++) out[y * w * zoom + x] = in[(y / zoom) * w + x / zoom];
 }
 
-static void section_filters(Lesson *lesson, Network *net, const Dataset *test)
+static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
+                            const Predictions *p)
 {
     lesson_section(lesson, "The learned first-layer filters");
     ConvLayer *conv1 = (ConvLayer *)net->layers[0];
@@ -245,46 +247,87 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test)
     const int side = kh * FILTER_ZOOM, kernel = kh * kw;
     uint8_t *small = xmalloc((size_t)kernel);
     uint8_t *images = xmalloc((size_t)filters * side * kw * FILTER_ZOOM);
+    char (*filter_captions)[24] = xmalloc((size_t)filters * sizeof *filter_captions);
+    const char **filter_caption_ptrs = xmalloc((size_t)filters * sizeof *filter_caption_ptrs);
     for (int f = 0; f < filters; f++) {
         /* Each filter scaled on its own, 0 = mid grey: white weights add the
          * pixel under them, black ones subtract it. */
         lesson_map_to_grey(w->data + (size_t)f * kernel, kernel, 1, small);
         enlarge(small, kh, kw, FILTER_ZOOM, images + (size_t)f * side * kw * FILTER_ZOOM);
+        snprintf(filter_captions[f], sizeof filter_captions[f], "filter %d", f);
+        filter_caption_ptrs[f] = filter_captions[f];
     }
+    /* Large lettering and large tiles: these charts are for a projector. */
+    const ChartImagesStyle big = {.large = 1, .width = 1400};
     char png_path[256];
     Error err;
     lesson_out_path(lesson, "filters.png", png_path, sizeof png_path);
-    int status = chart_images(png_path, "conv1's 3x3 filters (white +, black -, grey 0)", images,
-                              filters, side, kw * FILTER_ZOOM, 8, NULL, &err);
-    lesson_chart_done(lesson, status, png_path, "the learned conv1 filters", &err);
+    int status = chart_images_styled(png_path, "conv1's 3x3 filters (white +, black -, grey 0)",
+                                     images, filters, side, kw * FILTER_ZOOM, MAPS_PER_ROW,
+                                     filter_caption_ptrs, &big, &err);
+    lesson_chart_done(lesson, status, png_path, "the learned conv1 filters, numbered", &err);
     printf("\n");
 
-    /* What those filters make of one face: conv1's 32 output maps. */
+    /* What those filters make of one face: conv1's maps before ReLU, in rows
+     * of MAPS_PER_ROW, each row starting with the face itself so that every
+     * map sits next to what it was computed from. */
+    const int face = 0;
     Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
-    lesson_face_tensor(test, 0, x);
+    lesson_face_tensor(test, face, x);
     Tensor *maps = tensor_new2(1, 1);
     layer_forward(net->layers[0], x, maps); /* conv1 alone: the maps before ReLU */
-    uint8_t *map_images = xmalloc((size_t)(filters + 1) * IMAGE_PIXELS);
-    memcpy(map_images, test->images, IMAGE_PIXELS);
-    for (int f = 0; f < filters; f++)
-        lesson_map_to_grey(maps->data + (size_t)f * IMAGE_PIXELS, IMAGE_PIXELS, 1,
-                           map_images + (size_t)(f + 1) * IMAGE_PIXELS);
+    const int rows = (filters + MAPS_PER_ROW - 1) / MAPS_PER_ROW, columns = 1 + MAPS_PER_ROW;
+    const int tiles = rows * columns;
+    uint8_t *map_images = xmalloc((size_t)tiles * IMAGE_PIXELS);
+    memset(map_images, 255, (size_t)tiles * IMAGE_PIXELS); /* a missing map stays white */
+    char (*captions)[24] = xcalloc((size_t)tiles, sizeof *captions);
+    const char **caption_ptrs = xmalloc((size_t)tiles * sizeof *caption_ptrs);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *row = map_images + (size_t)r * columns * IMAGE_PIXELS;
+        memcpy(row, test->images + (size_t)face * IMAGE_PIXELS, IMAGE_PIXELS);
+        snprintf(captions[r * columns], sizeof captions[0], "test face %d", face);
+        for (int k = 0; k < MAPS_PER_ROW; k++) {
+            int f = r * MAPS_PER_ROW + k;
+            if (f >= filters) break;
+            lesson_map_to_grey(maps->data + (size_t)f * IMAGE_PIXELS, IMAGE_PIXELS, 1,
+                               row + (size_t)(1 + k) * IMAGE_PIXELS);
+            snprintf(captions[r * columns + 1 + k], sizeof captions[0], "filter %d", f);
+        }
+    }
+    for (int t = 0; t < tiles; t++) caption_ptrs[t] = captions[t];
+    const int truth = test->labels[face], said = p->predicted[face];
+    char title[160];
+    snprintf(title, sizeof title, "conv1's %d maps of test face %d (%s, said %s), before ReLU: "
+             "white +, black -, grey 0", filters, face, class_names[truth], class_names[said]);
+    printf("  the face: test face %d, true class %s, the network says %s (%.1f%%)\n", face,
+           class_names[truth], class_names[said], 100 * p->probs[(size_t)face * NUM_CLASSES + said]);
     lesson_out_path(lesson, "feature_maps.png", png_path, sizeof png_path);
-    status = chart_images(png_path, "A test face (top left) and conv1's 32 maps of it", map_images,
-                          filters + 1, IMAGE_SIDE, IMAGE_SIDE, 11, NULL, &err);
-    lesson_chart_done(lesson, status, png_path, "conv1's feature maps of one face", &err);
+    status = chart_images_styled(png_path, title, map_images, tiles, IMAGE_SIDE, IMAGE_SIDE,
+                                 columns, caption_ptrs, &(ChartImagesStyle){.large = 1, .width = 1800},
+                                 &err);
+    lesson_chart_done(lesson, status, png_path,
+                      "conv1's feature maps of one face, each row led by the face", &err);
     printf("\n");
     lesson_say("Nobody designed these filters: they started as random numbers and gradient "
                "descent shaped them. Look for the ones like the hand-made edge filters of "
                "lesson 2, light on one side and dark on the other: edges are what the later "
                "layers need to find eyebrows and mouths. Others still look close to random: "
                "a 3x3 filter has only 9 weights, a few epochs move them little, and what "
-               "matters is the maps they produce together. In the feature maps, a filter "
-               "lights up (white) where its pattern occurs in the face and goes dark where "
-               "the opposite does; many of them outline the eyes, brows and mouth.");
+               "matters is the maps they produce together. feature_maps.png shows them: "
+               "each row starts with the face and goes on with %d maps, each under the "
+               "number of the filter that made it in filters.png, all %d before conv1's "
+               "ReLU. A map lights up (white) where its filter's pattern occurs in the "
+               "face and goes dark where the opposite does; many of them outline the eyes, "
+               "brows and mouth, and a filter whose weights add up to a positive number "
+               "gives a light copy of the whole face, one adding up to a negative number "
+               "a dark one.", MAPS_PER_ROW, filters);
+    free(caption_ptrs);
+    free(captions);
     free(map_images);
     tensor_free(maps);
     tensor_free(x);
+    free(filter_caption_ptrs);
+    free(filter_captions);
     free(images);
     free(small);
 }
@@ -469,7 +512,7 @@ int main(int argc, char **argv)
     ClassMetrics m;
     section_confusion(&lesson, &test, &predictions, &m);
     section_per_class(&lesson, &train, &m);
-    section_filters(&lesson, net, &test);
+    section_filters(&lesson, net, &test, &predictions);
     section_saliency(&lesson, net, &test, &predictions);
     section_wrong(&lesson, &test, &predictions);
 

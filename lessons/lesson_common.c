@@ -242,6 +242,9 @@ void lesson_section(Lesson *lesson, const char *title)
 {
     lesson->sections++;
     printf("\n== %d. %s ==\n\n", lesson->sections, title);
+    /* Out at once, even into a pipe or a file: whoever reads along (tee, a
+     * log, lessons/check_guides.sh) sees each section as it starts. */
+    fflush(stdout);
 }
 
 void lesson_say(const char *fmt, ...)

@@ -98,7 +98,8 @@ int lesson_end(const Lesson *lesson);
 /* ---- narration ---------------------------------------------------------- */
 
 /* "== 2. title ==" with a blank line before it; sections are numbered in
- * the order they are printed. */
+ * the order they are printed. Flushes stdout, so a section's heading is out
+ * as soon as it starts, even when the output goes to a file. */
 void lesson_section(Lesson *lesson, const char *title);
 
 /* A paragraph, printf-formatted, wrapped to LESSON_TEXT_WIDTH columns and

@@ -636,7 +636,11 @@ typedef struct {
     int scale;             /* PNG pixels per montage pixel */
 } Montage;
 
-static Montage montage_layout(int n, int h, int w, int columns, int has_captions)
+/* caption_pixels: the height of a caption line in the PNG (16 for the
+ * default lettering); target_width: the PNG width small images are enlarged
+ * towards (by a whole factor). */
+static Montage montage_layout(int n, int h, int w, int columns, int has_captions,
+                              int caption_pixels, int target_width)
 {
     Montage m;
     m.columns = columns < 1 ? 1 : columns > n ? n : columns;
@@ -644,11 +648,10 @@ static Montage montage_layout(int n, int h, int w, int columns, int has_captions
     m.gap = w / 8 > 2 ? w / 8 : 2;
     int raw_width = m.columns * (w + m.gap) + m.gap;
     /* Small images are enlarged so a 48x48 face is worth looking at. */
-    m.scale = 900 / raw_width;
+    m.scale = target_width / raw_width;
     if (m.scale < 1) m.scale = 1;
     if (m.scale > 8) m.scale = 8;
-    /* a caption line is ~16 PNG pixels high */
-    m.caption = has_captions ? (16 + m.scale - 1) / m.scale + 1 : 0;
+    m.caption = has_captions ? (caption_pixels + m.scale - 1) / m.scale + 1 : 0;
     m.width = raw_width;
     m.height = m.rows * (h + m.gap + m.caption) + m.gap;
     return m;
@@ -660,6 +663,7 @@ typedef struct {
     int n, h, w;
     const char *const *captions;
     int has_captions;
+    int large;             /* lettering for a projector */
     Montage m;
     int header_len;        /* bytes of the PGM header before the pixels */
 } Images;
@@ -688,6 +692,7 @@ static void draw_montage(FILE *f, const void *chart)
     const Images *im = chart;
     const Montage *m = &im->m;
     put_titles(f, im->title, NULL, NULL);
+    if (im->large) fputs("set title font ',20'\n", f);
     /* The PGM's pixels, read as raw bytes after its header; pixel (x, y) is
      * drawn at (x, y) with y growing downwards, as in the file. */
     fprintf(f,
@@ -696,14 +701,14 @@ static void draw_montage(FILE *f, const void *chart)
             "set lmargin 0\nset rmargin 0\nset bmargin 0\nset tmargin %d\n"
             "set size ratio -1\n"
             "set xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
-            im->title ? 3 : 0, m->width - 0.5, m->height - 0.5);
+            im->title ? (im->large ? 4 : 3) : 0, m->width - 0.5, m->height - 0.5);
     for (int i = 0; im->has_captions && i < im->n; i++) {
         if (!im->captions[i] || !im->captions[i][0]) continue;
         double x = m->gap + (i % m->columns) * (im->w + m->gap) + (im->w - 1) / 2.0;
         double y = m->gap + (i / m->columns) * (im->h + m->gap + m->caption) + (m->caption - 1) / 2.0;
         fputs("set label ", f);
         put_quoted(f, im->captions[i]);
-        fprintf(f, " at %g,%g center front font ',9'\n", x, y);
+        fprintf(f, " at %g,%g center front font ',%d'\n", x, y, im->large ? 15 : 9);
     }
     fputs("plot ", f);
     put_data(f, 0);
@@ -714,16 +719,27 @@ static void draw_montage(FILE *f, const void *chart)
 int chart_images(const char *png_path, const char *title, const uint8_t *images, int n, int h,
                  int w, int columns, const char *const *captions, Error *err)
 {
+    return chart_images_styled(png_path, title, images, n, h, w, columns, captions, NULL, err);
+}
+
+int chart_images_styled(const char *png_path, const char *title, const uint8_t *images, int n,
+                        int h, int w, int columns, const char *const *captions,
+                        const ChartImagesStyle *style, Error *err)
+{
     if (n < 1 || h < 1 || w < 1)
         return error_set(err, "%s: a montage needs at least one image", png_path);
-    Images im = {.title = title, .images = images, .n = n, .h = h, .w = w, .captions = captions};
+    const int large = style && style->large;
+    const int target_width = style && style->width > 0 ? style->width : 900;
+    Images im = {.title = title, .images = images, .n = n, .h = h, .w = w, .captions = captions,
+                 .large = large};
     for (int i = 0; captions && i < n; i++)
         if (captions[i] && captions[i][0]) im.has_captions = 1;
-    im.m = montage_layout(n, h, w, columns, im.has_captions);
+    /* a caption line is ~16 PNG pixels high, ~26 in large lettering */
+    im.m = montage_layout(n, h, w, columns, im.has_captions, large ? 26 : 16, target_width);
     im.header_len = snprintf(NULL, 0, "P5\n%d %d\n255\n", im.m.width, im.m.height);
     char *data_path = write_data_file(png_path, ".pgm", write_montage, &im, err);
     if (!data_path) return -1;
-    int title_height = title ? 40 : 0;
+    int title_height = title ? (large ? 56 : 40) : 0;
     int status = draw_chart(png_path, data_path, NULL, draw_montage, &im, im.m.width * im.m.scale,
                             im.m.height * im.m.scale + title_height, err);
     free(data_path);

@@ -115,6 +115,17 @@ int chart_bars_styled(const char *png_path, const char *title, const double *val
 int chart_images(const char *png_path, const char *title, const uint8_t *images, int n, int h,
                  int w, int columns, const char *const *captions, Error *err);
 
+/* The same, for a projector: lettering large enough to read from the back
+ * of a room, and the images enlarged towards a wider picture. */
+typedef struct {
+    int large;  /* larger title and captions */
+    int width;  /* the PNG width the images are enlarged towards, by a whole
+                   factor of at most 8 (0: 900 pixels, chart_images's) */
+} ChartImagesStyle;
+int chart_images_styled(const char *png_path, const char *title, const uint8_t *images, int n,
+                        int h, int w, int columns, const char *const *captions,
+                        const ChartImagesStyle *style, Error *err);
+
 /* Draws num_series curves of `length` points each on a width x height grid
  * of characters, with the y range on the left and a legend below:
  * series[s] is (length,), names[s] its legend entry. Each curve gets its
