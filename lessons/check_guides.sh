@@ -108,7 +108,8 @@ make_run() {
     shift
     if [ -n "$until" ]; then
         # The lesson flushes each section's heading as it starts: stop it there.
-        (cd "$out.dir" && exec "$project/$build/lessons/$lesson" "$@") >"$out.raw" 2>&1 &
+        : >"$out.raw"
+        (cd "$out.dir" && exec "$project/$build/lessons/$lesson" "$@") >>"$out.raw" 2>&1 &
         pid=$!
         while kill -0 $pid 2>/dev/null && ! grep -q "^== $until\. " "$out.raw"; do sleep 0.2; done
         kill $pid 2>/dev/null
