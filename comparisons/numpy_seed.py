@@ -17,9 +17,7 @@ compares the backward pass with centred differences in float64.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 
 def parse_options(argv):
@@ -46,6 +44,7 @@ if OPTIONS:
 import numpy as np  # noqa: E402
 
 import blas_info  # noqa: E402
+from timing import median_images_per_second  # noqa: E402
 
 
 # ---- im2col and its adjoint ------------------------------------------------------
@@ -227,17 +226,6 @@ def check_gradients(rng):
             worst = max(worst, abs(numerical - analytic) / scale if scale > 0 else 0.0)
     print(f"gradient check (float64, 5 entries per parameter): largest relative error {worst:.1e}")
     return worst < 1e-5
-
-
-def median_images_per_second(step, batch, warmup, repeats):
-    for _ in range(warmup):
-        step()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
-    return batch / statistics.median(seconds)
 
 
 def main(options):

@@ -22,11 +22,10 @@ line or item, as the workbench's does).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import blas_info
+from timing import median_images_per_second
 
 # models/emotion.net without its comments, the default (arch_emotion_text in layers/arch.c)
 EMOTION_CNN = """conv 32 3x3 pad 1
@@ -222,17 +221,6 @@ def build(layers, origin, input_shape, classes, nn):
 
 
 # ---- timing ------------------------------------------------------------------------
-
-def median_images_per_second(step, batch, warmup, repeats):
-    for _ in range(warmup):
-        step()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
-    return batch / statistics.median(seconds)
-
 
 def parse_options(argv):
     parser = argparse.ArgumentParser(
