@@ -490,7 +490,8 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
     if (worst == 0)
         snprintf(buf, len, "the gradient of %s was zero, or zero up to rounding: the network's output "
                  "does not depend on it (as for a bias just before a batchnorm, or anything before a "
-                 "per-feature batchnorm, which maps a batch of 2 to about -1 and 1)", where);
+                 "per-feature batchnorm over a batch of 2, which maps every feature to about -1 and 1)",
+                 where);
     else
         snprintf(buf, len, "well posed");
     tensor_free(dx);

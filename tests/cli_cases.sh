@@ -846,6 +846,7 @@ expect_output "converting tests/fixtures/csv/standard.csv"
 expect_output "training models/fer2013.net"
 expect_output "best.npz on the test split, with test-time augmentation"
 expect_output "tta    flip: probabilities averaged over 2 views"
+expect_output "make fer2013 took 0 min"
 for f in fer2013.npz best.npz model.npz metrics.csv; do expect 0 test -s "$FER_OUT/$f"; done
 if command -v gnuplot >/dev/null 2>&1; then expect 0 test -s "$FER_OUT/confusion.png"; fi
 expect 0 env FER2013_FILE=tests/fixtures/csv/standard.csv FER2013_DIR="$FER_OUT" \
@@ -861,5 +862,6 @@ expect 0 "$EMOTION" data synth --train 40 --val 10 --test 0 --out "$TRAIN_TMP/no
 expect 0 env FER2013_FILE="$TRAIN_TMP/no_test.npz" FER2013_DIR="$TRAIN_TMP/fer_no_test" \
     FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
 expect_output "has no test split (x_test): evaluated on validation only"
+expect_output "make fer2013 took"
 
 rm -rf "$TRAIN_TMP"
