@@ -48,6 +48,7 @@ typedef struct {
     int augment, shuffle, flip;
     Augment recipe;        /* --shift, --rotate, --scale, --erase (flip: the flip above) */
     int class_weights;     /* --class-weights: CLASS_WEIGHTS_* */
+    double smoothing;      /* --label-smoothing */
     int threads;           /* 0: OpenMP's default */
     ModelChoice model;     /* --model, --arch */
     const char *resume_dir; /* --resume DIR, or NULL */
@@ -91,8 +92,9 @@ static void usage(FILE *out)
         "                     [--weight-decay WD] [--schedule NAME] [--warmup N]\n"
         "                     [--plateau-factor F] [--plateau-patience N] [--seed S]\n"
         "                     [--no-augment] [--no-flip] [--shift N] [--rotate DEG]\n"
-        "                     [--scale F] [--erase P] [--class-weights NAME] [--no-shuffle]\n"
-        "                     [--init FILE.npz] [--threads N] [--out DIR]\n"
+        "                     [--scale F] [--erase P] [--class-weights NAME]\n"
+        "                     [--label-smoothing E] [--no-shuffle] [--init FILE.npz]\n"
+        "                     [--threads N] [--out DIR]\n"
         "       emotion train --resume DIR [--threads N] [--stop-after N]\n"
         "\n"
         "Trains a network by mini-batch gradient descent on the train split, measuring the\n"
@@ -148,6 +150,9 @@ static void usage(FILE *out)
         "  --class-weights W   none (default), balanced (each class's loss weighted by\n"
         "                      N / (K n_k), n_k its training images) or sqrt (by\n"
         "                      sqrt(N / (K n_k)), halfway): rare classes count more\n"
+        "  --label-smoothing E train towards 1 - E + E/K on the true class and E/K on\n"
+        "                      each other one (K classes) instead of 1 and 0, 0 <= E < 1\n"
+        "                      (default 0); the losses in metrics.csv include it\n"
         "  --no-shuffle        visit the training images in file order\n"
         "  --init FILE.npz     start from a checkpoint (the network it describes) instead\n"
         "                      of He init; with --model/--arch, they must describe the same\n"
@@ -180,7 +185,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
         "--optimizer", "--alpha", "--beta1", "--beta2", "--eps", "--warmup", "--plateau-factor",
         "--plateau-patience", "--resume", "--stop-after", "--shift", "--rotate", "--scale",
-        "--erase", "--class-weights",
+        "--erase", "--class-weights", "--label-smoothing",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -288,6 +293,8 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             bad = arg_real(PROG, flag, value, 0, AUGMENT_MAX_SCALE, 0, &o->recipe.scale);
         } else if (!strcmp(flag, "--erase")) {
             bad = arg_real(PROG, flag, value, 0, 1, 0, &o->recipe.erase);
+        } else if (!strcmp(flag, "--label-smoothing")) {
+            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->smoothing);
         } else if (!strcmp(flag, "--class-weights")) {
             o->class_weights = class_weights_from_name(value);
             if (o->class_weights < 0) {
@@ -581,6 +588,7 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
         printf("\n");
         free(w);
     }
+    if (o->smoothing > 0) printf("label smoothing %g\n", o->smoothing);
     fflush(stdout);
 }
 
@@ -1017,10 +1025,10 @@ int cmd_train(int argc, char **argv)
         const int classes = network_output_size(net);
         weights = xmalloc((size_t)classes * sizeof *weights);
         class_weights_compute(&train, (ClassWeights)o.class_weights, classes, weights);
-        net->class_weights = weights;
     }
+    net->loss = (LossOptions){.class_weights = weights, .smoothing = o.smoothing};
     status = run_epochs(&o, net, &train, &val, &run, &err);
-    net->class_weights = NULL;
+    net->loss = (LossOptions){0};
     free(weights);
     if (status) {
         fprintf(stderr, "emotion train: stopped: %s\n", err.msg);

@@ -118,7 +118,7 @@ const Tensor *network_forward(Network *net, const Tensor *x)
 double network_loss(Network *net, const Tensor *x, const int *labels)
 {
     const Tensor *scores = network_forward(net, x);
-    return softmax_xent_forward_weighted(scores, labels, net->class_weights, net->probs);
+    return softmax_xent_forward_with(scores, labels, &net->loss, net->probs);
 }
 
 void network_backward(Network *net, const Tensor *dscores, Tensor *dx)
@@ -137,7 +137,7 @@ void network_backward(Network *net, const Tensor *dscores, Tensor *dx)
 void network_loss_backward(Network *net, const int *labels, Tensor *dx)
 {
     Tensor *dscores = net->grad[net->num_layers - 1];
-    softmax_xent_backward_weighted(net->probs, labels, net->class_weights, dscores);
+    softmax_xent_backward_with(net->probs, labels, &net->loss, dscores);
     network_backward(net, dscores, dx);
 }
 

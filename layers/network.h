@@ -18,6 +18,7 @@
 
 #include "layer.h"
 #include "rng.h"
+#include "softmax_xent.h"
 
 #define NETWORK_MAX_LAYERS 64
 
@@ -36,9 +37,10 @@ typedef struct {
     Tensor *grad_buffers[2];              /* what grad[] points into (owned) */
     Tensor *probs;                        /* softmax of the scores, (N, K) */
     char *description;                    /* the text it was built from, or NULL (owned) */
-    /* (K,) class weights of the loss (softmax_xent.h), or NULL for the plain
-     * mean; not owned: set by the trainer, never saved with the weights */
-    const real *class_weights;
+    /* class weights and label smoothing of the loss (softmax_xent.h); zero
+     * for the plain mean. Set by the trainer (the weights not owned), never
+     * saved with the weights. */
+    LossOptions loss;
 } Network;
 
 /* An empty network for inputs of shape (N, channels, height, width). */
@@ -57,7 +59,7 @@ int network_output_size(const Network *net);
 const Tensor *network_forward(Network *net, const Tensor *x);
 
 /* forward, then softmax cross-entropy: returns the mean loss (weighted by
- * class_weights when set), fills net->probs. */
+ * net->loss's class weights, smoothed as it says), fills net->probs. */
 double network_loss(Network *net, const Tensor *x, const int *labels);
 
 /* Backpropagates dscores = dL/dscores through every layer, writing every

@@ -41,36 +41,68 @@ void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscor
                 (probs->data[(size_t)i * K + j] - (j == labels[i] ? 1 : 0)) / (real)N;
 }
 
-double softmax_xent_forward_weighted(const Tensor *scores, const int *labels, const real *w,
-                                     Tensor *probs)
+/* log sum_j exp(z_j), computed stably: -log p_j is this minus z_j */
+static double log_sum_exp(const real *z, int K)
 {
-    if (!w) return softmax_xent_forward(scores, labels, probs);
+    double m = z[0], sum = 0;
+    for (int j = 1; j < K; j++) m = z[j] > m ? z[j] : m;
+    for (int j = 0; j < K; j++) sum += exp((double)z[j] - m);
+    return m + log(sum);
+}
+
+static int is_plain(const LossOptions *o)
+{
+    return !o || (!o->class_weights && o->smoothing == 0);
+}
+
+static double class_weight(const LossOptions *o, int k)
+{
+    return o->class_weights ? o->class_weights[k] : 1;
+}
+
+double softmax_xent_forward_with(const Tensor *scores, const int *labels, const LossOptions *o,
+                                 Tensor *probs)
+{
+    if (is_plain(o)) return softmax_xent_forward(scores, labels, probs);
     const int N = scores->dim[0], K = (int)tensor_item_size(scores);
+    const double eps = o->smoothing;
     softmax_xent_forward(scores, labels, probs);
     double total = 0, weights = 0;
     for (int i = 0; i < N; i++) {
         const real *z = scores->data + (size_t)i * K;
-        total += w[labels[i]] * softmax_xent_item_loss(z, K, labels[i]);
-        weights += w[labels[i]];
+        const double lse = log_sum_exp(z, K), w_y = class_weight(o, labels[i]);
+        total += (1 - eps) * w_y * (lse - z[labels[i]]);
+        if (eps > 0) {
+            double spread = 0; /* sum_j w[j] (-log p_ij) */
+            for (int j = 0; j < K; j++) spread += class_weight(o, j) * (lse - z[j]);
+            total += eps / K * spread;
+        }
+        weights += w_y;
     }
     return N ? total / weights : 0;
 }
 
-void softmax_xent_backward_weighted(const Tensor *probs, const int *labels, const real *w,
-                                    Tensor *dscores)
+void softmax_xent_backward_with(const Tensor *probs, const int *labels, const LossOptions *o,
+                                Tensor *dscores)
 {
-    if (!w) {
+    if (is_plain(o)) {
         softmax_xent_backward(probs, labels, dscores);
         return;
     }
     const int N = probs->dim[0], K = (int)tensor_item_size(probs);
-    double weights = 0;
-    for (int i = 0; i < N; i++) weights += w[labels[i]];
+    const double eps = o->smoothing;
+    double weights = 0, W = 0;
+    for (int i = 0; i < N; i++) weights += class_weight(o, labels[i]);
+    for (int j = 0; j < K; j++) W += class_weight(o, j);
     tensor_resize(dscores, probs->ndim, probs->dim);
     for (int i = 0; i < N; i++) {
-        const double share = w[labels[i]] / weights;
-        for (int j = 0; j < K; j++)
-            dscores->data[(size_t)i * K + j] =
-                (real)(share * (probs->data[(size_t)i * K + j] - (j == labels[i] ? 1 : 0)));
+        const double share = class_weight(o, labels[i]) / weights;
+        for (int j = 0; j < K; j++) {
+            const real p = probs->data[(size_t)i * K + j];
+            double d = share * (p - (j == labels[i] ? 1 : 0));
+            if (eps > 0)
+                d = (1 - eps) * d + eps / K * (W * p - class_weight(o, j)) / weights;
+            dscores->data[(size_t)i * K + j] = (real)d;
+        }
     }
 }

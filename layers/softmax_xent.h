@@ -21,7 +21,22 @@
  *   loss = sum_i w[y_i] * (-log p[i][y_i]) / sum_i w[y_i]
  *   d loss / d z_ij = w[y_i] * (p_ij - [j == y_i]) / sum_i w[y_i]
  * so a rare class's mistakes cost more, and w = (1, ..., 1) is the plain
- * mean above. Only the ratios between weights matter. */
+ * mean above. Only the ratios between weights matter.
+ *
+ * Label smoothing eps (as PyTorch's CrossEntropyLoss(label_smoothing=eps)):
+ * the target is no longer the one-hot vector but
+ *   t_ij = (1 - eps) [j == y_i] + eps / K
+ * (the true class 1 - eps + eps/K, every class eps/K), and the loss is the
+ * cross-entropy against it, -sum_j t_ij log p_ij. The gradient keeps its
+ * form, d loss / d z_ij = (p_ij - t_ij) / N, so the network can no longer
+ * lower the loss by pushing one logit ever higher: it is least at p = t.
+ * It is a regulariser: a network that fits its training faces is kept from
+ * growing more and more certain of them. With class weights too, item i's
+ * loss is
+ *   (1 - eps) w[y_i] (-log p[i][y_i]) + (eps/K) sum_j w[j] (-log p_ij)
+ * and the mean is over sum_i w[y_i], as PyTorch's; its gradient is
+ *   ((1 - eps) w[y_i] (p_ij - [j == y_i]) + (eps/K) (W p_ij - w[j])) / sum_i w[y_i]
+ * with W = sum_j w[j]. */
 #ifndef SOFTMAX_XENT_H
 #define SOFTMAX_XENT_H
 
@@ -36,10 +51,17 @@ double softmax_xent_forward(const Tensor *scores, const int *labels, Tensor *pro
 /* dscores (resized to probs' shape) = (probs - onehot(labels)) / N. */
 void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscores);
 
-/* The same with class weights w (K,), all > 0; w NULL: the plain versions. */
-double softmax_xent_forward_weighted(const Tensor *scores, const int *labels, const real *w,
-                                     Tensor *probs);
-void softmax_xent_backward_weighted(const Tensor *probs, const int *labels, const real *w,
-                                    Tensor *dscores);
+/* What the loss is taken against, besides the labels. */
+typedef struct {
+    const real *class_weights; /* (K,), all > 0, or NULL: every class counts 1 */
+    double smoothing;          /* label smoothing eps, 0 <= eps < 1 (0: none) */
+} LossOptions;
+
+/* The same with class weights and label smoothing; o NULL, or no weights
+ * and no smoothing: the plain versions above, to the last bit. */
+double softmax_xent_forward_with(const Tensor *scores, const int *labels, const LossOptions *o,
+                                 Tensor *probs);
+void softmax_xent_backward_with(const Tensor *probs, const int *labels, const LossOptions *o,
+                                Tensor *dscores);
 
 #endif

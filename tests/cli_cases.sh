@@ -820,6 +820,13 @@ expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMAL
 expect_output "augment: flip, shift up to 4 px, rotate up to 10 degrees, scale 0.9 to 1.1, erase a rectangle with probability 0.5"
 expect_output "class weights (balanced): Angry "
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --label-smoothing 0.1 --out "$TRAIN_TMP/recipe"
+expect_output "label smoothing 0.1"
+expect 2 "$EMOTION" train --label-smoothing 1
+expect_output "--label-smoothing"
+expect 2 "$EMOTION" train --label-smoothing -0.1
+expect 2 "$EMOTION" train --label-smoothing nan
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
     --no-flip --shift 0 --out "$TRAIN_TMP/recipe"
 expect_output "augment: shift up to 0 px"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \

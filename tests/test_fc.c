@@ -155,19 +155,83 @@ START_TEST(weighted_softmax_loss_of_a_hand_worked_case)
     set_values(scores, (double[]){1, 2, 3, 0, 0, 0});
     int labels[2] = {2, 0};
     const real w[3] = {3, 1, 0.5};
-    double loss = softmax_xent_forward_weighted(scores, labels, w, probs);
+    const LossOptions weighted = {.class_weights = w};
+    double loss = softmax_xent_forward_with(scores, labels, &weighted, probs);
     double want = (0.5 * 0.4076059644443803 + 3 * 1.0986122886681098) / 3.5;
     ck_assert_msg(fabs(loss - want) < 1e-6, "loss %.17g, want %.17g", loss, want);
     const double p[6] = {0.0900305731703805, 0.2447284710547976, 0.6652409557748219,
                          1.0 / 3, 1.0 / 3, 1.0 / 3};
-    softmax_xent_backward_weighted(probs, labels, w, dscores);
+    softmax_xent_backward_with(probs, labels, &weighted, dscores);
     const double a = 0.5 / 3.5, b = 3 / 3.5;
     const double d[6] = {a * p[0], a * p[1], a * (p[2] - 1), b * (p[3] - 1), b * p[4], b * p[5]};
     assert_values(dscores, d, 1e-7, "dscores");
     /* equal weights, whatever their size, are the plain mean */
     const real same[3] = {2.5, 2.5, 2.5};
-    ck_assert(fabs(softmax_xent_forward_weighted(scores, labels, same, probs) -
+    const LossOptions equal = {.class_weights = same};
+    ck_assert(fabs(softmax_xent_forward_with(scores, labels, &equal, probs) -
                    softmax_xent_forward(scores, labels, probs)) < 1e-12);
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+}
+END_TEST
+
+START_TEST(smoothed_softmax_loss_matches_pytorch)
+{
+    /* The rows above, against PyTorch's cross_entropy(label_smoothing=eps),
+     * printed in double by tests/fixtures/reference/make_smoothing_reference.py.
+     * By hand, eps 0.1: row 1 (p = 1/3 each, label 0) has the target
+     * (0.9 + 0.1/3, 0.1/3, 0.1/3), so its dscores are (p - t) / 2 =
+     * (-0.3, 0.15, 0.15), and its loss ln 3 whatever the target. */
+    Tensor *scores = tensor_new2(2, 3), *probs = tensor_new2(1, 1), *dscores = tensor_new2(1, 1);
+    set_values(scores, (double[]){1, 2, 3, 0, 0, 0});
+    int labels[2] = {2, 0};
+    const LossOptions smoothed = {.smoothing = 0.1};
+    double loss = softmax_xent_forward_with(scores, labels, &smoothed, probs);
+    ck_assert_msg(fabs(loss - 0.80310912655624511) < 1e-6, "loss %.17g", loss);
+    softmax_xent_backward_with(probs, labels, &smoothed, dscores);
+    assert_values(dscores,
+                  (const double[]){0.028348619918523551, 0.10569756886073216,
+                                   -0.13404618877925578, -0.3, 0.15, 0.15},
+                  1e-7, "dscores, eps 0.1");
+    /* with class weights (3, 1, 0.5) as well, eps 0.2 */
+    const real w[3] = {3, 1, 0.5};
+    const LossOptions both = {.class_weights = w, .smoothing = 0.2};
+    loss = softmax_xent_forward_with(scores, labels, &both, probs);
+    ck_assert_msg(fabs(loss - 1.0623554346233228) < 1e-6, "weighted loss %.17g", loss);
+    softmax_xent_backward_with(probs, labels, &both, dscores);
+    assert_values(dscores,
+                  (const double[]){-0.039136742508781047, 0.029898075163340487,
+                                   0.0092386673454405502, -0.48571428571428577,
+                                   0.23809523809523808, 0.24761904761904763},
+                  1e-7, "dscores, weights and eps 0.2");
+    /* no smoothing and no weights is the plain loss, to the last bit */
+    const LossOptions none = {0};
+    double plain = softmax_xent_forward(scores, labels, probs);
+    ck_assert(softmax_xent_forward_with(scores, labels, &none, probs) == plain);
+    tensor_free(scores);
+    tensor_free(probs);
+    tensor_free(dscores);
+}
+END_TEST
+
+START_TEST(smoothing_caps_how_sure_the_loss_wants_to_be)
+{
+    /* Without smoothing, the loss of a right answer falls towards 0 as its
+     * logit grows; with eps it is least where p = t, and a logit pushed
+     * beyond that costs more again. K = 2, eps = 0.2: t = (0.9, 0.1), whose
+     * logit gap is ln 9; a gap of 10 costs more than ln 9 does. */
+    Tensor *scores = tensor_new2(1, 2), *probs = tensor_new2(1, 1), *dscores = tensor_new2(1, 1);
+    int label = 0;
+    const LossOptions smoothed = {.smoothing = 0.2};
+    scores->data[0] = (real)log(9.0);
+    scores->data[1] = 0;
+    double at_target = softmax_xent_forward_with(scores, &label, &smoothed, probs);
+    softmax_xent_backward_with(probs, &label, &smoothed, dscores);
+    assert_values(dscores, (const double[]){0, 0}, 1e-7, "dscores at p = t");
+    scores->data[0] = 10;
+    ck_assert(softmax_xent_forward_with(scores, &label, &smoothed, probs) > at_target + 0.5);
+    ck_assert(softmax_xent_forward(scores, &label, probs) < 1e-4);
     tensor_free(scores);
     tensor_free(probs);
     tensor_free(dscores);
@@ -178,17 +242,17 @@ END_TEST
 typedef struct {
     const Tensor *scores;
     const int *labels;
-    const real *w;
+    const LossOptions *o;
     Tensor *probs;
-} WeightedLoss;
+} OptionsLoss;
 
-static void weighted_loss(void *context, Tensor *out)
+static void options_loss(void *context, Tensor *out)
 {
-    WeightedLoss *c = context;
-    out->data[0] = softmax_xent_forward_weighted(c->scores, c->labels, c->w, c->probs);
+    OptionsLoss *c = context;
+    out->data[0] = softmax_xent_forward_with(c->scores, c->labels, c->o, c->probs);
 }
 
-START_TEST(weighted_softmax_backward_passes_the_gradient_check)
+START_TEST(weighted_and_smoothed_softmax_backward_pass_the_gradient_check)
 {
     enum { N = 6, K = 5 };
     Rng rng;
@@ -198,13 +262,18 @@ START_TEST(weighted_softmax_backward_passes_the_gradient_check)
     for (int i = 0; i < N * K; i++) scores->data[i] = rng_range(&rng, -2, 2);
     int labels[N] = {0, 4, 4, 1, 2, 4};
     const real w[K] = {0.7, 2.0, 1.3, 9.0, 0.4};
+    const LossOptions cases[3] = {{.class_weights = w},
+                                  {.smoothing = 0.15},
+                                  {.class_weights = w, .smoothing = 0.3}};
     dout->data[0] = 1;
-    WeightedLoss c = {scores, labels, w, probs};
-    softmax_xent_forward_weighted(scores, labels, w, probs);
-    softmax_xent_backward_weighted(probs, labels, w, dscores);
-    GradcheckRow row = gradcheck_tensor(weighted_loss, &c, scores, dout, dscores, "softmax",
-                                        "dscores");
-    ck_assert_msg(row.pass, "weighted dscores: relative error %g", row.max_rel_error);
+    for (int k = 0; k < 3; k++) {
+        OptionsLoss c = {scores, labels, &cases[k], probs};
+        softmax_xent_forward_with(scores, labels, &cases[k], probs);
+        softmax_xent_backward_with(probs, labels, &cases[k], dscores);
+        GradcheckRow row = gradcheck_tensor(options_loss, &c, scores, dout, dscores, "softmax",
+                                            "dscores");
+        ck_assert_msg(row.pass, "case %d: dscores relative error %g", k, row.max_rel_error);
+    }
     tensor_free(scores);
     tensor_free(probs);
     tensor_free(dscores);
@@ -226,8 +295,10 @@ Suite *fc_suite(void)
     tcase_add_test(tc, softmax_is_stable_for_logits_of_1000);
     tcase_add_test(tc, uniform_scores_cost_ln_of_the_class_count);
     tcase_add_test(tc, weighted_softmax_loss_of_a_hand_worked_case);
+    tcase_add_test(tc, smoothed_softmax_loss_matches_pytorch);
+    tcase_add_test(tc, smoothing_caps_how_sure_the_loss_wants_to_be);
 #ifdef REAL_IS_DOUBLE
-    tcase_add_test(tc, weighted_softmax_backward_passes_the_gradient_check);
+    tcase_add_test(tc, weighted_and_smoothed_softmax_backward_pass_the_gradient_check);
 #endif
     suite_add_tcase(s, tc);
     return s;
