@@ -182,7 +182,7 @@ train: deps
 # through a shell command line.
 FER2013_OUT ?= runs/fer2013
 FER2013_RECIPE ?= --epochs 36 --optimizer nesterov --lr 0.05 --schedule cosine --warmup 1 \
-                  --shift 4 --rotate 10 --scale 0.1
+                  --shift 4 --rotate 10 --scale 0.1 --label-smoothing 0.1
 .PHONY: fer2013
 fer2013: export FER2013_FILE = $(FER2013)
 fer2013: export FER2013_DIR = $(FER2013_OUT)
