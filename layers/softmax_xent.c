@@ -3,12 +3,18 @@
 #include <assert.h>
 #include <math.h>
 
-double softmax_xent_item_loss(const real *z, int K, int label)
+/* log sum_j exp(z_j), computed stably: -log p_j is this minus z_j */
+static double log_sum_exp(const real *z, int K)
 {
     double m = z[0], sum = 0;
     for (int j = 1; j < K; j++) m = z[j] > m ? z[j] : m;
     for (int j = 0; j < K; j++) sum += exp((double)z[j] - m);
-    return m + log(sum) - (double)z[label];
+    return m + log(sum);
+}
+
+double softmax_xent_item_loss(const real *z, int K, int label)
+{
+    return log_sum_exp(z, K) - (double)z[label];
 }
 
 double softmax_xent_forward(const Tensor *scores, const int *labels, Tensor *probs)
@@ -39,15 +45,6 @@ void softmax_xent_backward(const Tensor *probs, const int *labels, Tensor *dscor
         for (int j = 0; j < K; j++)
             dscores->data[(size_t)i * K + j] =
                 (probs->data[(size_t)i * K + j] - (j == labels[i] ? 1 : 0)) / (real)N;
-}
-
-/* log sum_j exp(z_j), computed stably: -log p_j is this minus z_j */
-static double log_sum_exp(const real *z, int K)
-{
-    double m = z[0], sum = 0;
-    for (int j = 1; j < K; j++) m = z[j] > m ? z[j] : m;
-    for (int j = 0; j < K; j++) sum += exp((double)z[j] - m);
-    return m + log(sum);
 }
 
 static int is_plain(const LossOptions *o)

@@ -26,7 +26,7 @@
  * Label smoothing eps (as PyTorch's CrossEntropyLoss(label_smoothing=eps)):
  * the target is no longer the one-hot vector but
  *   t_ij = (1 - eps) [j == y_i] + eps / K
- * (the true class 1 - eps + eps/K, every class eps/K), and the loss is the
+ * (the true class 1 - eps + eps/K, every other class eps/K), and the loss is the
  * cross-entropy against it, -sum_j t_ij log p_ij. The gradient keeps its
  * form, d loss / d z_ij = (p_ij - t_ij) / N, so the network can no longer
  * lower the loss by pushing one logit ever higher: it is least at p = t.

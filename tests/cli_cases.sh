@@ -823,7 +823,7 @@ expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMAL
     --label-smoothing 0.1 --out "$TRAIN_TMP/recipe"
 expect_output "label smoothing 0.1"
 expect 2 "$EMOTION" train --label-smoothing 1
-expect_output "--label-smoothing"
+expect_output "--label-smoothing needs a number from 0 to 1 (excluded), not '1'"
 expect 2 "$EMOTION" train --label-smoothing -0.1
 expect 2 "$EMOTION" train --label-smoothing nan
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
