@@ -191,7 +191,8 @@ static double predict_split(Network *net, const Dataset *data, int batch, const 
         memset(mean, 0, (size_t)n * K * sizeof *mean);
         for (int v = 0; v < view_count; v++) {
             const View *view = &views[v];
-            if (view->flip || view->dy || view->dx)
+            /* x holds the images as stored until a view overwrites it */
+            if (v > 0 || view->flip || view->dy || view->dx)
                 loader_fill_view(data, indices, n, view->flip, view->dy, view->dx, x, labels);
             double loss = network_loss(net, x, labels);
             if (view_count == 1) loss_sum += n * loss; /* exact: from the scores */

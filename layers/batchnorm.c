@@ -178,7 +178,7 @@ static void batchnorm_forward(Layer *layer, const Tensor *x, Tensor *out)
         bn->inv_std[c] = 1 / sqrt(var + BATCHNORM_EPS);
     }
     /* out = gamma (x - mean) inv_std + beta = scale x + offset, plane by plane */
-    #pragma omp parallel for schedule(dynamic, 16) if (x->size > 65536)
+    #pragma omp parallel for schedule(dynamic, planes_per_chunk(HW)) if (x->size > 65536)
     for (long plane = 0; plane < (long)N * C; plane++) {
         const int c = (int)(plane % C);
         const double inv_std = bn->inv_std[c], gamma = bn->gamma->data[c];
@@ -221,7 +221,7 @@ static void batchnorm_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     }
     if (!dx) return;
     tensor_resize(dx, x->ndim, x->dim);
-    #pragma omp parallel for schedule(dynamic, 16) if (x->size > 65536)
+    #pragma omp parallel for schedule(dynamic, planes_per_chunk(HW)) if (x->size > 65536)
     for (long plane = 0; plane < (long)N * C; plane++) {
         const int c = (int)(plane % C);
         const real a = bn->dx_terms[3 * c], b = bn->dx_terms[3 * c + 1];

@@ -79,7 +79,7 @@ static void geometry_for(const ConvLayer *conv, const Tensor *x, ConvGeometry *g
     (void)ok;
 }
 
-enum { IMAGES_PER_GROUP = 4 };
+enum { IMAGES_PER_GROUP = 4, SUM_BLOCK = 4096 };
 
 /* Per-thread workspace: cols and dcols, (rows x cols) each. */
 static size_t workspace_per_thread(const ConvGeometry *g)
@@ -193,14 +193,19 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         real *dcol_buffer = col_buffer + (size_t)rows * cols;
         real *dw_partial = partials + partial_size * (size_t)group;
         real *db_partial = dw_partial + (size_t)F * rows;
-        memset(dw_partial, 0, partial_size * sizeof(real));
-        const int end = group * IMAGES_PER_GROUP + IMAGES_PER_GROUP;
-        for (int n = group * IMAGES_PER_GROUP; n < end && n < N; n++) {
+        const int first = group * IMAGES_PER_GROUP, end = first + IMAGES_PER_GROUP;
+        for (int n = first; n < end && n < N; n++) {
             const real *dout_n = dout->data + (size_t)n * out_item;
             im2col(&g, x->data + (size_t)n * x_item, col_buffer);
-            /* dw += dout[n] (F, cols) * cols^T (cols, rows) */
-            gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, 1, dw_partial, rows);
-            for (int f = 0; f < F; f++) db_partial[f] += sum_of(dout_n + (size_t)f * cols, cols);
+            /* dw = dout[n] (F, cols) * cols^T (cols, rows) for the group's
+             * first image (beta = 0: no need to zero the partial first),
+             * dw += the same for the others */
+            gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, n == first ? 0 : 1,
+                 dw_partial, rows);
+            for (int f = 0; f < F; f++) {
+                const real sum = sum_of(dout_n + (size_t)f * cols, cols);
+                db_partial[f] = n == first ? sum : db_partial[f] + sum;
+            }
             if (dx) {
                 /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
                 real *dx_n = dx->data + (size_t)n * x_item;
@@ -211,13 +216,24 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         }
     }
 
-    /* Add the partial sums in group order: the same result whoever ran them. */
-    tensor_zero(conv->dw);
+    /* Add the partial sums in group order: the same result whoever ran them.
+     * The threads share dw out in blocks of SUM_BLOCK numbers, each number
+     * still summed over the groups in order. */
+    const size_t dw_size = conv->dw->size, blocks = (dw_size + SUM_BLOCK - 1) / SUM_BLOCK;
+    #pragma omp parallel for schedule(dynamic) if (dw_size > 4 * SUM_BLOCK)
+    for (size_t block = 0; block < blocks; block++) {
+        const size_t begin = block * SUM_BLOCK;
+        const size_t count = begin + SUM_BLOCK < dw_size ? SUM_BLOCK : dw_size - begin;
+        real *dw = conv->dw->data + begin;
+        memset(dw, 0, count * sizeof(real));
+        for (int group = 0; group < groups; group++) {
+            const real *dw_partial = partials + partial_size * (size_t)group + begin;
+            for (size_t i = 0; i < count; i++) dw[i] += dw_partial[i];
+        }
+    }
     tensor_zero(conv->db);
     for (int group = 0; group < groups; group++) {
-        const real *dw_partial = partials + partial_size * (size_t)group;
-        const real *db_partial = dw_partial + (size_t)F * rows;
-        for (size_t i = 0; i < conv->dw->size; i++) conv->dw->data[i] += dw_partial[i];
+        const real *db_partial = partials + partial_size * (size_t)group + dw_size;
         for (int f = 0; f < F; f++) conv->db->data[f] += db_partial[f];
     }
 }

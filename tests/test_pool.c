@@ -187,15 +187,20 @@ static void naive_maxpool(const Tensor *x, int k, int stride, Tensor *out, Tenso
             }
 }
 
-/* The 2x2 stride-2 case has a vectorised path of its own; on planes wide
- * enough for whole vectors, with many ties (values 0..3), and on an odd size
- * (which takes the general loop), it must agree with the definition exactly. */
+/* The 2x2 stride-2 case has vectorised paths of its own: row by row for
+ * planes wide enough for whole vectors, a flat run of windows for narrow
+ * planes (outputs fewer than 8 wide, at most 1024 per plane). On both, with
+ * many ties (values 0..3), on a narrow plane too large for the flat run,
+ * and on an odd size (which takes the general loop), it must agree with
+ * the definition exactly. */
 START_TEST(maxpool_2x2_matches_the_definition_with_ties)
 {
-    const int shapes[3][2] = {{6, 48}, {24, 24}, {7, 41}};
+    const int shapes[][2] = {{6, 48}, {24, 24}, {7, 41}, {6, 6},  {12, 12},
+                             {2, 2},  {40, 14}, {100, 4}, {2050, 2}};
+    const int count = (int)(sizeof shapes / sizeof shapes[0]);
     Rng rng;
     rng_seed(&rng, 11);
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < count; s++) {
         Error err;
         Layer *pool = maxpool_create(2, 2, 2, 0, &err);
         Tensor *x = tensor_new4(2, 3, shapes[s][0], shapes[s][1]);
