@@ -105,7 +105,8 @@ static inline void maxpool_2x2_window(const real *restrict in, int first, int W,
  * each window's top-left index looked up in a table: a run of 9 outputs
  * vectorises where 3 rows of 3 cannot. Row by row, the short rows ran as
  * scalar code whose comparisons the branch predictor guesses badly: 5 times
- * slower on fer2013.net's 12x12 planes, 11 times on its 6x6 ones (1 thread). */
+ * slower on fer2013.net's 12x12 planes, 11 times on its 6x6 ones (1 thread,
+ * AVX-512 machine). */
 enum { NARROW_ROW = 8, NARROW_PLANE = 1024 };
 
 /* in (H, W) -> out (H/2, W/2) and argmax (H/2, W/2), index into in.
