@@ -18,6 +18,7 @@
 #include "args.h"
 #include "batchnorm.h"
 #include "conv.h"
+#include "crop.h"
 #include "dropout.h"
 #include "fc.h"
 #include "files.h"
@@ -94,6 +95,7 @@ static const struct {
     {"softmax", 0},
     {"batchnorm", 0},
     {"dropout", 0},
+    {"crop", 0},
     {"net", OPT_INPUT | OPT_ARCH | OPT_MODEL},
 };
 #define NUM_CHECKS (int)(sizeof checks / sizeof checks[0])
@@ -129,6 +131,8 @@ static void usage(FILE *out)
             "  batchnorm batchnorm over (2, 3, 4, 5) per channel and (6, 3) per feature, each\n"
             "            in training mode and in evaluation mode\n"
             "  dropout   dropout p 0.4 on (2, 3, 4, 4), training mode, the mask held fixed\n"
+            "  crop      a 4x3 crop of (3, 2, 7, 6): training mode (random windows, held\n"
+            "            fixed) and evaluation mode (the central window)\n"
             "  net       a whole network, batch %d (%d with a batchnorm), input %dx%dx%d unless\n"
             "            --input says otherwise:\n"
             "            - dx and every parameter, from the scores down: L = sum(scores * dscores)\n"
@@ -140,8 +144,8 @@ static void usage(FILE *out)
             "            the seed's emotion CNN (conv relu maxpool conv relu maxpool fc relu fc)\n"
             "            with widths 3, 4 and 10. The class count is the number of scores the\n"
             "            last layer gives (the seed's: 7). Layers run in training mode:\n"
-            "            batchnorm on the batch's statistics, dropout with one mask for the\n"
-            "            whole check. Weights (He), inputs, dscores and labels are drawn\n"
+            "            batchnorm on the batch's statistics, dropout with one mask and crop\n"
+            "            with one set of windows for the whole check. Weights (He), inputs, dscores and labels are drawn\n"
             "            again, up to %d times, until no layer's input is within 1e-3 of a\n"
             "            kink and no gradient is zero; an entry below 1e-3 of its tensor's\n"
             "            largest is judged against that floor. Only small networks get there\n"
@@ -355,6 +359,26 @@ static int run_dropout(Rng *rng)
     return check_layer(drop, x, rng);
 }
 
+/* A 4x3 crop of 7x6 images, in training mode (each image's window drawn
+ * from one noise key, held for the whole check) and in evaluation mode. */
+static int run_crop(Rng *rng)
+{
+    Error err;
+    int failures = 0;
+    for (int mode = LAYER_TRAIN; mode <= LAYER_EVAL; mode++) {
+        Layer *crop = crop_create(4, 3, &err);
+        crop->noise_key = rng_next(rng);
+        crop->mode = (LayerMode)mode;
+        Tensor *x = tensor_new4(3, 2, 7, 6);
+        print_echo_shape("crop", "input", x);
+        printf(", a 4x3 window, %s\n", mode == LAYER_TRAIN ? "training mode (random windows, held)"
+                                                           : "evaluation mode (the central window)");
+        for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
+        failures += check_layer(crop, x, rng);
+    }
+    return failures;
+}
+
 static int run_softmax(Rng *rng)
 {
     Tensor *scores = tensor_new2(6, 7);
@@ -447,6 +471,11 @@ static int walk_cost(const Arch *arch, int channels, int height, int width, Chec
             W = out_w;
             break;
         }
+        case ARCH_CROP: /* copies a window: no arithmetic */
+            if (flat || H < layer->kernel_h || W < layer->kernel_w) return -1;
+            H = layer->kernel_h;
+            W = layer->kernel_w;
+            break;
         case ARCH_BATCHNORM: /* a scale and a shift per channel */
             cost->params += 2 * C;
             cost->flops += 4 * in_size;
@@ -618,6 +647,7 @@ static int run(const char *name, const Options *o)
     if (!strcmp(name, "softmax")) return run_softmax(&rng);
     if (!strcmp(name, "batchnorm")) return run_batchnorm(&rng);
     if (!strcmp(name, "dropout")) return run_dropout(&rng);
+    if (!strcmp(name, "crop")) return run_crop(&rng);
     return run_net(o, &rng);
 }
 

@@ -39,9 +39,9 @@ relu
 fc 7
 """
 
-KINDS = ("conv", "relu", "maxpool", "avgpool", "fc", "batchnorm", "dropout")
+KINDS = ("conv", "relu", "maxpool", "avgpool", "fc", "batchnorm", "dropout", "crop")
 NAME_PREFIX = {"conv": "conv", "relu": "relu", "maxpool": "pool", "avgpool": "pool", "fc": "fc",
-               "batchnorm": "bn", "dropout": "drop"}
+               "batchnorm": "bn", "dropout": "drop", "crop": "crop"}
 MAX_WIDTH, MAX_KERNEL = 65536, 1024
 
 
@@ -72,7 +72,7 @@ def parse_item(words):
     kind = words[0]
     if kind not in KINDS:
         raise DescriptionError(f"unknown layer '{kind}' (the layers are conv, relu, maxpool, "
-                               "avgpool, fc, batchnorm and dropout)")
+                               "avgpool, fc, batchnorm, dropout and crop)")
     layer = {"kind": kind, "bias": True}
     rest = words[1:]
     if kind == "dropout":
@@ -88,6 +88,10 @@ def parse_item(words):
             raise DescriptionError("'dropout' needs a probability from 0 up to (not including) "
                                    f"1, not '{text}'")
         layer["p"] = p
+    elif kind == "crop":
+        if not rest:
+            raise DescriptionError("'crop' needs a window size, e.g. 'crop 40' or 'crop 40x36'")
+        layer["kernel"] = kernel_size(rest.pop(0), "crop")
     elif kind == "fc":
         if not rest:
             raise DescriptionError("'fc' needs a number of outputs, e.g. 'fc 256'")
@@ -158,6 +162,24 @@ def parse_description(text, origin):
     return layers
 
 
+def crop_module(nn, height, width):
+    """layers/crop.h in PyTorch: a random window per image in training, the
+    central one in evaluation."""
+    import torch
+
+    class Crop(nn.Module):
+        def forward(self, x):
+            H, W = x.shape[2], x.shape[3]
+            if not self.training:
+                top, left = (H - height) // 2, (W - width) // 2
+                return x[:, :, top:top + height, left:left + width]
+            tops = torch.randint(0, H - height + 1, (x.shape[0],)).tolist()
+            lefts = torch.randint(0, W - width + 1, (x.shape[0],)).tolist()
+            return torch.stack([x[n, :, t:t + height, l:l + width]
+                                for n, (t, l) in enumerate(zip(tops, lefts))])
+    return Crop()
+
+
 def output_size(size, kernel, stride, pad):
     return (size + 2 * pad - kernel) // stride + 1
 
@@ -196,6 +218,16 @@ def build(layers, origin, input_shape, classes, nn):
                 # the workbench divides every window's sum by its full size, padding included
                 module = nn.AvgPool2d((kh, kw), stride=stride, padding=pad, count_include_pad=True)
                 shape = (shape[0], out_h, out_w)
+        elif kind == "crop":
+            (kh, kw) = layer["kernel"]
+            if len(shape) != 3:
+                raise DescriptionError(f"{where}: 'crop' needs an image map (C, H, W), but it "
+                                       f"meets the {shape[0]} values a fully connected layer gives")
+            if kh > shape[1] or kw > shape[2]:
+                raise DescriptionError(f"{where}: the {kh}x{kw} window is larger than the "
+                                       f"{shape[1]}x{shape[2]} map it meets")
+            module = crop_module(nn, kh, kw)
+            shape = (shape[0], kh, kw)
         elif kind == "fc":
             if len(shape) == 3:
                 modules.append(("flatten", nn.Flatten()))  # (C, H, W) order, as the workbench

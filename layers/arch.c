@@ -14,6 +14,7 @@
 
 #include "batchnorm.h"
 #include "conv.h"
+#include "crop.h"
 #include "dropout.h"
 #include "fc.h"
 #include "pool.h"
@@ -36,10 +37,11 @@ const char arch_emotion_text[] =
 #define ARCH_MAX_ACTIVATIONS 16777216.0 /* per image and layer: 64 MB of floats */
 
 static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc",
-                                         "batchnorm", "dropout"};
-/* The prefix of each kind's layer names: conv1, relu1, pool1, fc1, bn1, drop1. Max
- * and average pools share one count. */
-static const char *const name_prefixes[] = {"conv", "relu", "pool", "pool", "fc", "bn", "drop"};
+                                         "batchnorm", "dropout", "crop"};
+/* The prefix of each kind's layer names: conv1, relu1, pool1, fc1, bn1, drop1,
+ * crop1. Max and average pools share one count. */
+static const char *const name_prefixes[] = {"conv", "relu", "pool", "pool", "fc", "bn", "drop",
+                                            "crop"};
 
 /* ---- parsing ----------------------------------------------------------- */
 
@@ -95,7 +97,7 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
         if (!strcmp(name, kind_names[k])) kind = k;
     if (kind < 0)
         return error_set(err, "unknown layer '%s' (the layers are conv, relu, maxpool, avgpool, "
-                              "fc, batchnorm and dropout)", name);
+                              "fc, batchnorm, dropout and crop)", name);
     memset(layer, 0, sizeof *layer);
     layer->kind = (ArchKind)kind;
     layer->stride = 1;
@@ -122,6 +124,14 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
         next++;
         break;
     }
+    case ARCH_CROP:
+        if (next >= count)
+            return error_set(err, "'crop' needs a window size, e.g. 'crop 40' or 'crop 40x36'");
+        if (read_kernel(words[next], &layer->kernel_h, &layer->kernel_w))
+            return error_set(err, "'crop' needs a window size K or KHxKW (whole numbers from 1 "
+                                  "to %d), not '%s'", ARCH_MAX_KERNEL, words[next]);
+        next++;
+        break;
     case ARCH_FC:
         if (next >= count) return error_set(err, "'fc' needs a number of outputs, e.g. 'fc 256'");
         if (read_number(words[next], 0, ARCH_MAX_WIDTH, &layer->width))
@@ -258,6 +268,8 @@ static int format_layer(const ArchLayer *l, char *buf, size_t len)
         return snprintf(buf, len, "batchnorm");
     case ARCH_DROPOUT:
         return snprintf(buf, len, "dropout %s", l->p_text);
+    case ARCH_CROP:
+        return snprintf(buf, len, "crop %dx%d", l->kernel_h, l->kernel_w);
     case ARCH_FC:
         return snprintf(buf, len, "fc %d%s", l->width, l->no_bias ? " nobias" : "");
     case ARCH_CONV:
@@ -295,7 +307,8 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error 
 {
     char text[128];
     format_layer(l, text, sizeof text);
-    const int needs_map = l->kind == ARCH_CONV || l->kind == ARCH_MAXPOOL || l->kind == ARCH_AVGPOOL;
+    const int needs_map = l->kind == ARCH_CONV || l->kind == ARCH_MAXPOOL ||
+                          l->kind == ARCH_AVGPOOL || l->kind == ARCH_CROP;
     if (needs_map && ndim != 4) {
         error_set(err, "'%s' needs an image map (C, H, W), but it meets the %d values a fully "
                        "connected layer gives (put convolutions and pools before 'fc')",
@@ -332,6 +345,8 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error 
         return batchnorm_create(dims[1], err);
     case ARCH_DROPOUT:
         return dropout_create(l->p, err);
+    case ARCH_CROP:
+        return crop_create(l->kernel_h, l->kernel_w, err);
     case ARCH_MAXPOOL:
         return maxpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
     case ARCH_AVGPOOL:

@@ -18,6 +18,8 @@
  *     conv ... nobias, fc M nobias   no bias (it stays 0): before a batchnorm, which
  *                              subtracts the mean, a bias has no effect
  *     dropout P                drops each value with probability P in training, 0 <= P < 1
+ *     crop K                   a K x K (or KHxKW) window of each image: random in
+ *                              training, the central one in evaluation (layers/crop.h)
  *
  * Softmax cross-entropy is the loss after the last layer, which must give
  * one score per class. The input shape (C, H, W) and the class count come
@@ -29,7 +31,7 @@
  * of a comma-separated list, and what is wrong.
  *
  * Layers are named by kind and count, in order: conv1, conv2, relu1,
- * pool1 (max or average), fc1, fc2, bn1, drop1, ... Checkpoints name
+ * pool1 (max or average), fc1, fc2, bn1, drop1, crop1, ... Checkpoints name
  * parameters after them: conv1.w, conv1.b, fc1.w, bn1.gamma, ... */
 #ifndef ARCH_H
 #define ARCH_H
@@ -46,13 +48,14 @@
 #define ARCH_MAX_KERNEL 1024
 
 typedef enum {
-    ARCH_CONV, ARCH_RELU, ARCH_MAXPOOL, ARCH_AVGPOOL, ARCH_FC, ARCH_BATCHNORM, ARCH_DROPOUT
+    ARCH_CONV, ARCH_RELU, ARCH_MAXPOOL, ARCH_AVGPOOL, ARCH_FC, ARCH_BATCHNORM, ARCH_DROPOUT,
+    ARCH_CROP
 } ArchKind;
 
 typedef struct {
     ArchKind kind;
     int width;                   /* conv: filters F; fc: outputs M */
-    int kernel_h, kernel_w;      /* conv, pools */
+    int kernel_h, kernel_w;      /* conv, pools; crop: the window */
     int stride, pad;             /* conv, pools */
     int no_bias;                 /* conv, fc: 'nobias' */
     double p;                    /* dropout: the probability of dropping a value */

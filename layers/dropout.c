@@ -2,17 +2,6 @@
 
 #include <stdlib.h>
 
-/* A 64-bit mix of (key, i): a counter-based random number (splitmix64's
- * finaliser), so value i's draw needs no state and threads can draw any
- * part of the mask in any order. */
-static uint64_t mix(uint64_t key, uint64_t i)
-{
-    uint64_t z = key + (i + 1) * 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 static int dropout_output_shape(const Layer *layer, int ndim, const int *in, int *out_ndim,
                                 int *out, Error *err)
 {
@@ -61,7 +50,7 @@ static void dropout_forward(Layer *layer, const Tensor *x, Tensor *out)
     uint8_t *mask = drop->mask;
     #pragma omp parallel for schedule(dynamic, BLOCK) if (n > 4 * BLOCK)
     for (long i = 0; i < n; i++) {
-        mask[i] = (mix(key, (uint64_t)i) >> 11) >= threshold;
+        mask[i] = (layer_noise(key, (uint64_t)i) >> 11) >= threshold;
         out->data[i] = mask[i] ? x->data[i] * scale : 0;
     }
 }

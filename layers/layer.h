@@ -144,4 +144,17 @@ static inline int planes_per_chunk(size_t plane_size)
     return chunk > 0 ? (int)chunk : 1;
 }
 
+/* A random 64-bit number that depends only on (key, i): the finaliser of
+ * splitmix64 applied to the i-th step of a Weyl sequence from key. Layers
+ * that draw in training (dropout's mask, crop's offsets) take draw i from
+ * their noise key, so draws need no state and threads can take any of them
+ * in any order. */
+static inline uint64_t layer_noise(uint64_t key, uint64_t i)
+{
+    uint64_t z = key + (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 #endif

@@ -149,9 +149,20 @@ expect_output "batchnorm: every gradient within 1e-7"
 expect 0 "$GRADCHECK" dropout
 expect_output "dropout  dx        (2, 3, 4, 4)"
 expect 2 "$GRADCHECK" batchnorm --kernel 3
+# crop: random windows held fixed (training), the central one (evaluation); inside a network
+expect 0 "$GRADCHECK" crop
+expect_output "crop: input (3, 2, 7, 6), a 4x3 window, training mode (random windows, held)"
+expect_output "crop: input (3, 2, 7, 6), a 4x3 window, evaluation mode (the central window)"
+expect_output "crop: every gradient within 1e-7"
+expect 0 "$GRADCHECK" net --arch "crop 6x5, conv 3 3x3 pad 1, relu, maxpool 2, fc 4"
+expect_output "^    crop 6x5$"
+expect_output "^net      dx        (2, 1, 8, 8) .*PASS"
+expect 2 "$GRADCHECK" net --arch "crop 9, fc 4"
+expect_output "the 9x9 window is larger than the 8x8 map it meets"
 expect 0 "$GRADCHECK" all
 expect_output "batchnorm dgamma"
 expect_output "dropout  dx"
+expect_output "crop     dx"
 
 # ---- emotion data, emotion data info: the .npz reader (tests/test_npz.c has the details)
 NPZ_FIXTURES=tests/fixtures/npz
@@ -809,6 +820,23 @@ expect 2 "$EMOTION" train --warmup 10 --epochs 10
 expect_output "leaves no epoch of the schedule"
 expect 2 "$EMOTION" train --arch "conv 8 3x3, dropout 1, fc 7"
 expect_output "'dropout' needs a probability from 0 up to (not including) 1, not '1'"
+# a network that starts with a crop: trained on random 40x40 windows, evaluated and
+# asked to predict on the central one, the checkpoint carrying the layer; resumed the same
+CROP_ARCH="crop 40, conv 4 3x3 pad 1, relu, maxpool 2, fc 16, relu, dropout 0.3, fc 7"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$CROP_ARCH" --out "$TRAIN_TMP/crop"
+expect_output "crop1    (1, 40, 40)                            0.000"
+expect_output "pool1    (4, 20, 20)"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$CROP_ARCH" \
+    --out "$TRAIN_TMP/crop_halves" --stop-after 1
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/crop_halves"
+expect 0 cmp "$TRAIN_TMP/crop/model.npz" "$TRAIN_TMP/crop_halves/model.npz"
+expect 0 "$EMOTION" eval --model "$TRAIN_TMP/crop/model.npz" --data "$TRAIN_TMP/small.npz" --split val
+expect_output "^accuracy "
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/crop/model.npz" tests/fixtures/checkpoints/face.pgm
+expect 2 "$EMOTION" train --arch "crop 40x, fc 7"
+expect_output "'crop' needs a window size K or KHxKW (whole numbers from 1 to 1024), not '40x'"
+expect 2 "$EMOTION" bench --arch "crop 50, fc 7"
+expect_output "'crop 50x50': the 50x50 window is larger than the 48x48 map it meets"
 expect 2 "$EMOTION" bench --arch "conv 8 3x3, rellu"
 expect_output "unknown layer 'rellu'"
 expect 0 "$EMOTION" bench --model models/avgpool_head.net --repeats 1 --batch 2 --threads 1

@@ -37,7 +37,7 @@ same_count() {
 }
 
 for model in models/*.net; do same_count "$model" --model "$model"; done
-same_count "--arch with batchnorm, dropout, nobias, padded and non-square pools" --arch \
-    "conv 16 3x5 stride 2 pad 1 nobias, batchnorm, relu, avgpool 3 stride 2 pad 1, maxpool 2x3 stride 1, dropout 0.25, fc 64 nobias, batchnorm, relu, fc 7"
+same_count "--arch with a crop, batchnorm, dropout, nobias, padded and non-square pools" --arch \
+    "crop 40x44, conv 16 3x5 stride 2 pad 1 nobias, batchnorm, relu, avgpool 3 stride 2 pad 1, maxpool 2x3 stride 1, dropout 0.25, fc 64 nobias, batchnorm, relu, fc 7"
 echo "comparisons: $pass passed, $fail failed"
 [ "$fail" = 0 ]

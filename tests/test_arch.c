@@ -101,7 +101,7 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
 {
     assert_says(parse_error("conv 4 3x3, rellu, fc 7", "--arch"),
                 "--arch item 2: unknown layer 'rellu' (the layers are conv, relu, maxpool, "
-                "avgpool, fc, batchnorm and dropout)");
+                "avgpool, fc, batchnorm, dropout and crop)");
     assert_says(parse_error("conv 4 3x3\nrelu\n\nCONV 2 3\n", "m.net"),
                 "m.net line 4: unknown layer 'CONV'");
     assert_says(parse_error("conv 3x3 8", "--arch"),
@@ -118,6 +118,11 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
     assert_says(parse_error("conv 8 3 stride 0", "--arch"), "from 1 to 1024, not '0'");
     assert_says(parse_error("maxpool 2 pad -1", "--arch"), "from 0 to 1024, not '-1'");
     assert_says(parse_error("relu 3", "--arch"), "unexpected '3' after 'relu'");
+    assert_says(parse_error("crop", "--arch"), "'crop' needs a window size, e.g. 'crop 40'");
+    assert_says(parse_error("crop 40x", "--arch"), "'crop' needs a window size K or KHxKW (whole "
+                                                   "numbers from 1 to 1024), not '40x'");
+    assert_says(parse_error("crop 0", "--arch"), "not '0'");
+    assert_says(parse_error("crop 40 pad 1", "--arch"), "unexpected 'pad' after 'crop'");
     assert_says(parse_error("relu,, fc 7", "--arch"), "item 2: empty item between commas");
     assert_says(parse_error("maxpool 2x3", "--arch"), "needs 'stride S'");
     assert_says(parse_error("conv 4 3, relu\nfc 7 extra\n", "m.net"), "m.net line 2: unexpected 'extra'");
@@ -140,6 +145,10 @@ START_TEST(shapes_that_do_not_fit_are_named_with_the_map_size)
                 "item 1: 'conv 2 9x9 stride 1 pad 0': the 9x9 kernel is larger than the 8x8 map");
     assert_says(build_error("conv 2 11x11 pad 1, fc 3", 1, 8, 8, 3),
                 "the 11x11 kernel is larger than the 8x8 map it meets (10x10 with padding 1)");
+    assert_says(build_error("crop 9x4, fc 3", 1, 8, 8, 3),
+                "item 1: 'crop 9x4': the 9x4 window is larger than the 8x8 map it meets");
+    assert_says(build_error("fc 10, crop 2, fc 3", 1, 8, 8, 3),
+                "item 2: 'crop 2x2' needs an image map (C, H, W), but it meets the 10 values");
     assert_says(build_error("fc 10, conv 2 3, fc 3", 1, 8, 8, 3),
                 "item 2: 'conv 2 3x3 stride 1 pad 0' needs an image map (C, H, W), but it meets "
                 "the 10 values");
