@@ -571,10 +571,17 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     if (!o->augment) {
         printf("augment: off\n");
     } else {
-        printf("augment: %sshift up to %d px", o->flip ? "flip, " : "", r->shift);
-        if (r->rotate > 0) printf(", rotate up to %g degrees", r->rotate);
-        if (r->scale > 0) printf(", scale %g to %g", 1 - r->scale, 1 + r->scale);
-        if (r->erase > 0) printf(", erase a rectangle with probability %g", r->erase);
+        /* the changes asked for, in the loader's order */
+        int changes = 0;
+        printf("augment:");
+        if (o->flip) printf("%s flip", changes++ ? "," : "");
+        if (r->shift > 0) printf("%s shift up to %d px", changes++ ? "," : "", r->shift);
+        if (r->rotate > 0) printf("%s rotate up to %g degrees", changes++ ? "," : "", r->rotate);
+        if (r->scale > 0)
+            printf("%s scale %g to %g", changes++ ? "," : "", 1 - r->scale, 1 + r->scale);
+        if (r->erase > 0)
+            printf("%s erase a rectangle with probability %g", changes++ ? "," : "", r->erase);
+        if (!changes) printf(" none (no flip, no shift: the images as they are)");
         printf("\n");
     }
     if (o->class_weights != CLASS_WEIGHTS_NONE) {

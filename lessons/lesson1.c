@@ -13,6 +13,7 @@
 #include "lesson_common.h"
 
 #include "classes.h"
+#include "crop.h"
 #include "im2col.h"
 #include "npz.h"
 #include "splits.h"
@@ -189,8 +190,11 @@ static void show_batch(const Dataset *train)
 
 /* One row per augmentation, each applied alone to the same faces, then what
  * the training loader makes of them: with its default recipe (flip and
- * shift), and with every augmentation at once (RICH_RECIPE). */
-#define AUGMENT_ROWS 8
+ * shift), and with every augmentation at once (RICH_RECIPE); last, the
+ * windows a network's first layer 'crop 40' keeps in training (the rest of
+ * each face dimmed). */
+#define AUGMENT_ROWS 9
+#define CROP_SIDE 40
 static const Augment RICH_RECIPE = {.flip = 1, .shift = 4, .rotate = 10, .scale = 0.1, .erase = 0.5};
 
 static void show_augmentation(Lesson *lesson, const Dataset *train, const Dataset *val)
@@ -200,7 +204,7 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
     const char *captions[AUGMENT_ROWS * AUGMENT_EXAMPLES];
     static const char *const row_names[AUGMENT_ROWS] = {
         "original", "mirrored", "moved (+2,-2)", "rotated 10 deg", "zoomed 1.1x",
-        "erased", "loader: default", "loader: all"};
+        "erased", "loader: default", "loader: all", "crop 40 (a layer)"};
     int indices[AUGMENT_EXAMPLES];
     for (int k = 0; k < AUGMENT_EXAMPLES; k++) indices[k] = k % train->count;
 
@@ -215,6 +219,17 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
     loader_fill_batch(train, indices, AUGMENT_EXAMPLES, &RICH_RECIPE, &rng, rich, labels);
     Rng noise;
     rng_seed(&noise, lesson->seed);
+    /* The crop layer in training mode on the faces as they are: its windows
+     * are drawn from its noise key, here the lesson's seed. */
+    Error err;
+    Layer *crop = crop_create(CROP_SIDE, CROP_SIDE, &err);
+    Tensor *faces = tensor_new4(AUGMENT_EXAMPLES, 1, IMAGE_SIDE, IMAGE_SIDE), *cropped = tensor_new2(1, 1);
+    for (int k = 0; k < AUGMENT_EXAMPLES; k++)
+        for (int i = 0; i < IMAGE_PIXELS; i++)
+            faces->data[(size_t)k * IMAGE_PIXELS + i] =
+                train->images[(size_t)indices[k] * IMAGE_PIXELS + i];
+    crop->noise_key = lesson->seed;
+    layer_forward(crop, faces, cropped);
 
     double changed = 0;
     for (int k = 0; k < AUGMENT_EXAMPLES; k++) {
@@ -235,20 +250,33 @@ static void show_augmentation(Lesson *lesson, const Dataset *train, const Datase
             row[7][i] = (uint8_t)lround(rich->data[(size_t)k * IMAGE_PIXELS + i] * 255);
             changed += fabs((double)row[6][i] - face[i]);
         }
+        /* the window the layer kept, at full brightness; the rest at a quarter */
+        const int top = ((CropLayer *)crop)->corners[2 * k], left = ((CropLayer *)crop)->corners[2 * k + 1];
+        for (int i = 0; i < IMAGE_PIXELS; i++) row[8][i] = (uint8_t)(face[i] / 4);
+        for (int i = 0; i < CROP_SIDE; i++)
+            for (int j = 0; j < CROP_SIDE; j++)
+                row[8][(top + i) * IMAGE_SIDE + left + j] =
+                    (uint8_t)cropped->data[((size_t)k * CROP_SIDE + i) * CROP_SIDE + j];
         for (int r = 0; r < AUGMENT_ROWS; r++)
             captions[r * AUGMENT_EXAMPLES + k] = k == 0 ? row_names[r] : NULL;
     }
     printf("  the loader's random flips and shifts changed the pixels of these %d faces by\n"
            "  %.1f grey levels on average (of 255); every label stayed the same.\n",
            AUGMENT_EXAMPLES, changed / (AUGMENT_EXAMPLES * IMAGE_PIXELS));
-    printf("  the last row adds everything (train --shift %d --rotate %g --scale %g --erase %g):\n"
-           "  each face flipped or not, moved, tilted, zoomed, and half of them partly hidden.\n\n",
-           RICH_RECIPE.shift, RICH_RECIPE.rotate, RICH_RECIPE.scale, RICH_RECIPE.erase);
+    printf("  the row 'loader: all' adds everything (train --shift %d --rotate %g --scale %g --erase %g):\n"
+           "  each face flipped or not, moved, tilted, zoomed, and half of them partly hidden.\n"
+           "  below them, the %dx%d windows a network that starts with 'crop %d' trains on\n"
+           "  (layers/crop.h): one of %d positions per face, drawn afresh at every step; in\n"
+           "  evaluation it keeps the central one.\n\n",
+           RICH_RECIPE.shift, RICH_RECIPE.rotate, RICH_RECIPE.scale, RICH_RECIPE.erase, CROP_SIDE,
+           CROP_SIDE, CROP_SIDE, (IMAGE_SIDE - CROP_SIDE + 1) * (IMAGE_SIDE - CROP_SIDE + 1));
 
+    layer_free(crop);
+    tensor_free(faces);
+    tensor_free(cropped);
     char png[256];
     lesson_out_path(lesson, "augmentation.png", png, sizeof png);
-    Error err;
-    int status = chart_images(png, "Augmentation: each change alone, then the loader's random ones",
+    int status = chart_images(png, "Augmentation: each change alone, the loader's random ones, a crop layer's",
                               tiles, n, IMAGE_SIDE, IMAGE_SIDE, AUGMENT_EXAMPLES, captions, &err);
     lesson_chart_done(lesson, status, png, "the same faces as the training loader varies them",
                       &err);

@@ -856,7 +856,10 @@ expect 2 "$EMOTION" train --label-smoothing -0.1
 expect 2 "$EMOTION" train --label-smoothing nan
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
     --no-flip --shift 0 --out "$TRAIN_TMP/recipe"
-expect_output "augment: shift up to 0 px"
+expect_output "augment: none (no flip, no shift: the images as they are)"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --shift 0 --rotate 5 --out "$TRAIN_TMP/recipe"
+expect_output "augment: flip, rotate up to 5 degrees$"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
     --no-augment --rotate 10 --out "$TRAIN_TMP/recipe"
 expect_output "augment: off"
