@@ -17,6 +17,7 @@
 #include "chart.h"
 #include "arch.h"
 #include "checkpoint.h"
+#include "clock.h"
 #include "commands.h"
 #include "files.h"
 #include "loader.h"
@@ -35,7 +36,10 @@ typedef struct {
     int data_given;        /* --data was given (else the built-in set) */
     const char *out_dir;
     const char *init_path; /* --init, or NULL */
-    int epochs;
+    int epochs;            /* with --time-budget: the most it may become */
+    double time_budget;    /* --time-budget in minutes (0: none), see fit_epochs_to_budget */
+    double started;        /* clock_seconds() when this invocation began */
+    char epochs_text[24];  /* the --epochs the budget chose, for the resume file's arguments */
     int batch_size;
     OptimizerSettings optimizer; /* --optimizer and its settings */
     /* which settings the command line gave (the rest: the optimizer's defaults) */
@@ -94,7 +98,7 @@ static void usage(FILE *out)
         "                     [--no-augment] [--no-flip] [--shift N] [--rotate DEG]\n"
         "                     [--scale F] [--erase P] [--class-weights NAME]\n"
         "                     [--label-smoothing E] [--no-shuffle] [--init FILE.npz]\n"
-        "                     [--threads N] [--out DIR]\n"
+        "                     [--time-budget MIN] [--threads N] [--out DIR]\n"
         "       emotion train --resume DIR [--threads N] [--stop-after N]\n"
         "\n"
         "Trains a network by mini-batch gradient descent on the train split, measuring the\n"
@@ -114,6 +118,11 @@ static void usage(FILE *out)
         "  --data FILE.npz     dataset with x_train/y_train and x_val/y_val (default\n"
         "                      " DEFAULT_DATA ", the synthetic faces, generated if missing)\n"
         "  --epochs N          passes over the training set (default %d)\n"
+        "  --time-budget MIN   train for as many epochs as fit in MIN minutes, at most\n"
+        "                      --epochs: the count is fixed once the warm-up epochs and\n"
+        "                      the schedule's first (whose rates do not depend on it)\n"
+        "                      have been timed, planning 5%% slower than they ran; the\n"
+        "                      run is then the one --epochs N gives, byte for byte\n"
         "  --batch N           images per mini-batch (default %d)\n"
         "  --optimizer NAME    sgd (default, with momentum), nesterov (SGD with Nesterov\n"
         "                      momentum), rmsprop, adam or adamw (Adam, weight decay\n"
@@ -184,8 +193,8 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
     static const char *const valued[] = {
         "--data", "--epochs", "--batch", "--lr", "--momentum", "--weight-decay", "--schedule",
         "--optimizer", "--alpha", "--beta1", "--beta2", "--eps", "--warmup", "--plateau-factor",
-        "--plateau-patience", "--resume", "--stop-after", "--shift", "--rotate", "--scale",
-        "--erase", "--class-weights", "--label-smoothing",
+        "--plateau-patience", "--resume", "--stop-after", "--time-budget", "--shift", "--rotate",
+        "--scale", "--erase", "--class-weights", "--label-smoothing",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -238,6 +247,12 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             o->model.arch_text = value;
         } else if (!strcmp(flag, "--epochs")) {
             bad = arg_int(PROG, flag, value, 1, 100000, &o->epochs);
+        } else if (!strcmp(flag, "--time-budget")) {
+            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->time_budget);
+            if (!bad && o->time_budget == 0) {
+                fprintf(stderr, "emotion train: --time-budget must be above 0 minutes\n");
+                bad = -1;
+            }
         } else if (!strcmp(flag, "--batch")) {
             bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
@@ -564,7 +579,13 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     if (o->schedule == SCHEDULE_PLATEAU)
         printf(" (factor %g, patience %d)", o->plateau_factor, o->plateau_patience);
     if (o->warmup) printf(" after %d warm-up epoch%s", o->warmup, o->warmup == 1 ? "" : "s");
-    printf("\n%d epochs, batch %d, seed %llu, shuffle %s, threads %d\n", o->epochs,
+    printf("\n");
+    if (o->time_budget > 0)
+        printf("as many epochs as fit in %g minutes, at most %d (counted after epoch %d), ",
+               o->time_budget, o->epochs, LR_SCHEDULE_TIMED_EPOCHS(o->warmup));
+    else
+        printf("%d epochs, ", o->epochs);
+    printf("batch %d, seed %llu, shuffle %s, threads %d\n",
            o->batch_size, (unsigned long long)o->seed, o->shuffle ? "on" : "off",
            omp_get_max_threads());
     const Augment *r = &o->recipe;
@@ -828,11 +849,54 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
     return 0;
 }
 
+/* --time-budget: the pace is planned this much slower than measured, so
+ * that a machine that slows down a little later still ends in time */
+#define BUDGET_MARGIN 1.05
+
+/* --time-budget, once the epochs whose learning rates do not depend on
+ * their number are done (LR_SCHEDULE_TIMED_EPOCHS, schedule.h): fixes the
+ * number, so that the run is the one `--epochs N` would have made. Counts
+ * this start's wall time (loading, then the epochs: training, validation,
+ * saving) and the recorded times of the epochs before a --resume. The
+ * resume file then records `--epochs N` in place of the budget. */
+static void fit_epochs_to_budget(TrainOptions *o, Run *run, int first, double loop_start)
+{
+    const double now = clock_seconds();
+    double resumed = 0; /* the epochs done before a --resume */
+    for (int e = 0; e < first; e++) resumed += run->rows[run->earlier + e].seconds;
+    const double spent = now - o->started + resumed;
+    const double pace = (now - loop_start + resumed) / run->done;
+    const int epochs = epochs_within_budget(60 * o->time_budget, spent, pace * BUDGET_MARGIN,
+                                            run->done, o->epochs);
+    printf("time budget: %d epoch%s in all (%.1f of %g minutes spent, %.1f s per epoch; "
+           "planned at %.1f s, %d%% to spare)%s\n",
+           epochs, epochs == 1 ? "" : "s", spent / 60, o->time_budget, pace,
+           pace * BUDGET_MARGIN, (int)lround(100 * (BUDGET_MARGIN - 1)),
+           epochs == o->epochs ? ": the most --epochs allows" : "");
+    fflush(stdout);
+    o->epochs = epochs;
+    o->time_budget = 0;
+    run->schedule.epochs = epochs;
+    /* the resume file's arguments: this run is now `--epochs N` without a budget */
+    snprintf(o->epochs_text, sizeof o->epochs_text, "%d", epochs);
+    int kept = 0;
+    for (int i = 0; i < o->argc; i++) {
+        if (!strcmp(o->argv[i], "--epochs") || !strcmp(o->argv[i], "--time-budget")) {
+            i++; /* parse_options saw to it that a value follows */
+            continue;
+        }
+        o->argv[kept++] = o->argv[i];
+    }
+    o->argv[kept++] = (char *)"--epochs"; /* room: the budget's two arguments went */
+    o->argv[kept++] = o->epochs_text;
+    o->argc = kept;
+}
+
 /* The loop over the epochs from run->done on, saving after each (model.npz,
  * best.npz when it improves, resume.npz, metrics.csv). Returns 0, or -1
  * when training stopped (NaN loss or a file that cannot be written),
  * message in err; run->done counts the epochs finished. */
-static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
+static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
                       const Dataset *val, Run *run, Error *err)
 {
     char *model_path = join_path(o->out_dir, "model.npz");
@@ -848,9 +912,11 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                                 .no_flip = !o->flip, .recipe = o->recipe});
     int status = 0;
 
+    const int first = run->done;
+    const double loop_start = clock_seconds();
     const int last = o->stop_after && run->done + o->stop_after < o->epochs
                          ? run->done + o->stop_after : o->epochs;
-    for (int epoch = run->done; epoch < last; epoch++) {
+    for (int epoch = run->done; epoch < last && epoch < o->epochs; epoch++) {
         EpochRow *row = &rows[epoch];
         row->lr = opt->lr = lr_schedule_lr(schedule, epoch);
         char label[32];
@@ -909,6 +975,14 @@ static int run_epochs(const TrainOptions *o, Network *net, const Dataset *train,
                100 * row->train.accuracy, row->val.loss, 100 * row->val.accuracy, row->lr,
                row->seconds, row->train.images / row->train.seconds, improved ? "  *best" : "");
         fflush(stdout);
+        if (o->time_budget > 0 && run->done == LR_SCHEDULE_TIMED_EPOCHS(o->warmup)) {
+            fit_epochs_to_budget(o, run, first, loop_start);
+            /* the resume file written above still holds the budget: rewrite it with the
+             * count, so that --resume continues this run and not a new decision */
+            if ((status = checkpoint_save_extra(resume_path, net, names, add_resume_members,
+                                                &resume, err)))
+                break;
+        }
     }
     if (run->done > 0)
         printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * run->best_accuracy,
@@ -957,6 +1031,7 @@ done:
 
 int cmd_train(int argc, char **argv)
 {
+    const double started = clock_seconds();
     TrainOptions o = default_options();
     int parsed = parse_options(argc, argv, &o);
     if (parsed > 0) {
@@ -977,6 +1052,7 @@ int cmd_train(int argc, char **argv)
     Run run = {0};
     int status = 1, usage_fault = 0;
     if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
+    o.started = started;
     if (o.threads > 0) omp_set_num_threads(o.threads);
     if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) goto fail;
     if (load_splits(o.data_path, &train, &val, &err)) goto fail;

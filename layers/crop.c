@@ -44,8 +44,9 @@ static void crop_forward(Layer *layer, const Tensor *x, Tensor *out)
     for (int n = 0; n < N; n++) {
         int top = (H - h) / 2, left = (W - w) / 2;
         if (layer->mode == LAYER_TRAIN) {
-            /* two 32-bit halves of one draw; (2^32 mod 9) / 2^32 is the
-             * bias of the remainder, far below anything measurable */
+            /* two 32-bit halves of one draw; taking the remainder by P
+             * positions favours some by at most P / 2^32 (a window's side
+             * is at most 1024, so below 3e-7), far below anything measurable */
             const uint64_t draw = layer_noise(layer->noise_key, (uint64_t)n);
             top = (int)((draw & 0xffffffffu) % (uint64_t)(H - h + 1));
             left = (int)((draw >> 32) % (uint64_t)(W - w + 1));

@@ -56,3 +56,9 @@ void lr_schedule_observe(LrSchedule *s, int epoch, double val_accuracy)
         s->stale = 0;
     }
 }
+
+int epochs_within_budget(double budget, double spent, double pace, int done, int most)
+{
+    const double more = spent < budget && pace > 0 ? floor((budget - spent) / pace) : 0;
+    return more < most - done ? done + (int)more : most;
+}

@@ -56,4 +56,15 @@ double lr_schedule_lr(const LrSchedule *s, int epoch);
 /* After epoch: its validation accuracy, which the plateau schedule follows. */
 void lr_schedule_observe(LrSchedule *s, int epoch, double val_accuracy);
 
+/* A time budget (train --time-budget). The learning rates of epochs 0 to W
+ * (the warm-up and the schedule's first epoch, t = 0) do not depend on the
+ * number of epochs E, so a run may time them and only then fix E:
+ * LR_SCHEDULE_TIMED_EPOCHS(W) epochs. */
+#define LR_SCHEDULE_TIMED_EPOCHS(warmup) ((warmup) + 1)
+
+/* The epochs a run may have in all: the `done` ones, which took `spent`
+ * seconds of `budget`, and as many more as fit in the rest at `pace`
+ * seconds each; never fewer than done, never more than most. */
+int epochs_within_budget(double budget, double spent, double pace, int done, int most);
+
 #endif

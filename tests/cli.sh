@@ -19,6 +19,10 @@ expect() {
 expect_output() {
     if grep -q -- "$1" /tmp/cli_out.$$; then ok; else bad "output lacks '$1'"; fi
 }
+# expect_no_output PATTERN: the last command's output does not contain PATTERN.
+expect_no_output() {
+    if grep -q -- "$1" /tmp/cli_out.$$; then bad "output has '$1'"; else ok; fi
+}
 
 . "$(dirname "$0")/cli_cases.sh"
 

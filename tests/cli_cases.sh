@@ -833,6 +833,40 @@ expect 0 cmp "$TRAIN_TMP/crop/model.npz" "$TRAIN_TMP/crop_halves/model.npz"
 expect 0 "$EMOTION" eval --model "$TRAIN_TMP/crop/model.npz" --data "$TRAIN_TMP/small.npz" --split val
 expect_output "^accuracy "
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/crop/model.npz" tests/fixtures/checkpoints/face.pgm
+# --time-budget: the count of epochs is fixed once the warm-up epoch and the schedule's
+# first have been timed. A budget every epoch fits in gives the run --epochs gives, byte
+# for byte; a budget spent by then ends the run there (the decision falling in a resumed
+# start), the run of --epochs 2. Either way the resume file then holds the count.
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --schedule cosine --warmup 1 \
+    --arch "$BN_ARCH" --out "$TRAIN_TMP/cosine3"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --schedule cosine --warmup 1 \
+    --arch "$BN_ARCH" --time-budget 100000 --out "$TRAIN_TMP/budget_all"
+expect_output "^as many epochs as fit in 100000 minutes, at most 3 (counted after epoch 2), batch 64"
+expect_output "^time budget: 3 epochs in all (.* of 100000 minutes spent, .* s per epoch; planned at .* s, 5% to spare): the most --epochs allows$"
+expect 0 cmp "$TRAIN_TMP/cosine3/model.npz" "$TRAIN_TMP/budget_all/model.npz"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/budget_all"
+expect_output "nothing to resume: all 3 epochs"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --schedule cosine --warmup 1 \
+    --arch "$BN_ARCH" --out "$TRAIN_TMP/cosine2"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 30 --schedule cosine --warmup 1 \
+    --arch "$BN_ARCH" --time-budget 0.000001 --out "$TRAIN_TMP/budget_spent" --stop-after 1
+expect_output "^as many epochs as fit in 1e-06 minutes, at most 30 (counted after epoch 2)"
+expect_no_output "^time budget:"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent"
+expect_output "^epoch  2/30 "
+expect_output "^time budget: 2 epochs in all ("
+expect_no_output "^epoch  3/"
+expect 0 cmp "$TRAIN_TMP/cosine2/model.npz" "$TRAIN_TMP/budget_spent/model.npz"
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent"
+expect_output "nothing to resume: all 2 epochs"
+expect 2 "$EMOTION" train --time-budget 0
+expect_output "--time-budget must be above 0 minutes"
+expect 2 "$EMOTION" train --time-budget -5
+expect_output "--time-budget needs a number from 0 to 1e+06, not '-5'"
+expect 2 "$EMOTION" train --time-budget nan
+expect_output "not 'nan'"
+expect 2 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent" --time-budget 5
+expect_output "only --threads and --stop-after may be given with it (not '--time-budget')"
 expect 2 "$EMOTION" train --arch "crop 40x, fc 7"
 expect_output "'crop' needs a window size K or KHxKW (whole numbers from 1 to 1024), not '40x'"
 expect 2 "$EMOTION" bench --arch "crop 50, fc 7"
@@ -891,6 +925,14 @@ expect 0 env FER2013_FILE=tests/fixtures/csv/standard.csv FER2013_DIR="$FER_OUT"
     FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
 expect_output "not converting again"
 expect_output "nothing to resume: all 1 epochs"
+# the Makefile's own recipe, as it is: one epoch of it on the tiny set (the time budget
+# it sets is counted after the second)
+FER_RECIPE=$(make -s --no-print-directory --eval='print-recipe: ; @echo $(FER2013_RECIPE)' print-recipe)
+# shellcheck disable=SC2086
+expect 0 "$EMOTION" train --model models/fer2013.net --data "$FER_OUT/fer2013.npz" $FER_RECIPE \
+    --stop-after 1 --out "$TRAIN_TMP/fer_recipe"
+expect_output "^as many epochs as fit in "
+expect_output "^epoch  1/"
 expect 1 env FER2013_FILE="$TRAIN_TMP/no such.csv" FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
 expect_output "no such.csv: no such file. Bring your own FER2013"
 expect 2 env FER2013_FILE= FER2013_RECIPE="--epochs 1" sh scripts/fer2013.sh

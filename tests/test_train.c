@@ -301,6 +301,44 @@ START_TEST(a_warm_up_ramps_then_the_schedule_runs_over_the_rest)
 }
 END_TEST
 
+/* --time-budget fixes the number of epochs only after
+ * LR_SCHEDULE_TIMED_EPOCHS(W) of them: their rates must be the same for
+ * every number, for every schedule (else a budgeted run would not be the
+ * run --epochs gives). */
+START_TEST(the_timed_epochs_rates_do_not_depend_on_the_number_of_epochs)
+{
+    const Schedule kinds[] = {SCHEDULE_CONSTANT, SCHEDULE_STEP, SCHEDULE_COSINE, SCHEDULE_PLATEAU};
+    for (int k = 0; k < 4; k++)
+        for (int warmup = 0; warmup <= 3; warmup++)
+            for (int e = 0; e < LR_SCHEDULE_TIMED_EPOCHS(warmup); e++) {
+                LrSchedule few, many;
+                lr_schedule_init(&few, kinds[k], 0.1, warmup + 1, warmup, 0.5, 1);
+                lr_schedule_init(&many, kinds[k], 0.1, 500, warmup, 0.5, 1);
+                ck_assert_double_eq(lr_schedule_lr(&few, e), lr_schedule_lr(&many, e));
+            }
+    /* and the epoch after them does depend on it (so the count is fixed no later) */
+    LrSchedule a, b;
+    lr_schedule_init(&a, SCHEDULE_COSINE, 0.1, 10, 1, 0.5, 1);
+    lr_schedule_init(&b, SCHEDULE_COSINE, 0.1, 20, 1, 0.5, 1);
+    ck_assert_double_ne(lr_schedule_lr(&a, LR_SCHEDULE_TIMED_EPOCHS(1)),
+                        lr_schedule_lr(&b, LR_SCHEDULE_TIMED_EPOCHS(1)));
+}
+END_TEST
+
+/* 2 epochs done in 130 s of a 600 s budget at 100 s each: 4 more fit
+ * (470 / 100), 6 in all; capped by the most; none more once it is spent. */
+START_TEST(a_budget_allows_the_epochs_that_fit_in_what_is_left)
+{
+    ck_assert_int_eq(epochs_within_budget(600, 130, 100, 2, 50), 6);
+    ck_assert_int_eq(epochs_within_budget(600, 130, 100, 2, 5), 5);
+    ck_assert_int_eq(epochs_within_budget(600, 200, 100, 2, 50), 6); /* 400 / 100: exactly 4 */
+    ck_assert_int_eq(epochs_within_budget(600, 201, 100, 2, 50), 5);
+    ck_assert_int_eq(epochs_within_budget(600, 600, 100, 2, 50), 2);
+    ck_assert_int_eq(epochs_within_budget(600, 900, 100, 3, 50), 3);
+    ck_assert_int_eq(epochs_within_budget(1e9, 1, 1e-3, 1, 100000), 100000); /* no overflow */
+}
+END_TEST
+
 /* Plateau, factor 0.5, patience 2, on a hand-made accuracy curve: the lr
  * halves after the third epoch in a row without a gain, and a gain of less
  * than 1e-4 of the best is no gain (PyTorch's rel threshold). */
@@ -384,6 +422,8 @@ Suite *train_suite(void)
     tcase_add_test(tc, count_correct_compares_the_largest_probability_with_the_label);
     tcase_add_test(tc, learning_rate_schedules_follow_their_formulas);
     tcase_add_test(tc, a_warm_up_ramps_then_the_schedule_runs_over_the_rest);
+    tcase_add_test(tc, the_timed_epochs_rates_do_not_depend_on_the_number_of_epochs);
+    tcase_add_test(tc, a_budget_allows_the_epochs_that_fit_in_what_is_left);
     tcase_add_test(tc, plateau_lowers_the_rate_after_patience_epochs_without_gain);
     tcase_add_test(tc, text_chart_draws_a_rising_line_corner_to_corner);
     suite_add_tcase(s, tc);

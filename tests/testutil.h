@@ -10,6 +10,7 @@
 #endif
 
 #include "arch.h"
+#include "gradcheck.h"
 #include "rng.h"
 #include "tensor.h"
 
@@ -24,6 +25,17 @@
 static inline void fill_normal(Tensor *t, Rng *rng, double scale)
 {
     for (size_t i = 0; i < t->size; i++) t->data[i] = (real)(scale * rng_normal(rng));
+}
+
+/* A layer without parameters (dropout, crop) passes the gradient check
+ * on x filled with normal noise: one row, dx, within the checker's
+ * tolerance. */
+static inline void assert_dx_passes_gradcheck(Layer *layer, Tensor *x, Rng *rng)
+{
+    fill_normal(x, rng, 1.0);
+    GradcheckRow row;
+    ck_assert_int_eq(gradcheck_layer(layer, x, rng, &row, 1), 1);
+    ck_assert_msg(row.pass, "%.3e", row.max_rel_error);
 }
 
 /* Every entry of got within tolerance * max(1, |want|) of want. */
