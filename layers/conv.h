@@ -21,10 +21,12 @@ typedef struct {
     Tensor *w, *b;              /* parameters */
     Tensor *dw, *db;            /* their gradients, written by backward */
     /* Grown on demand and kept between calls, so training steps do not
-     * allocate: the cols buffers (one slice per thread) and the partial
-     * sums of dw and db (one per group of images, see conv.c). */
-    real *workspace, *partials;
-    size_t workspace_size, partials_size;
+     * allocate: each thread's work space (cols, or padded images and the
+     * tables of where cols' rows start), the partial sums of dw and db (one
+     * per group of images), and the filters turned for dx (see conv.c). */
+    real *workspace, *partials, *turned;
+    long *row_tables;
+    size_t workspace_size, partials_size, row_tables_size;
 } ConvLayer;
 
 /* A convolution with zero weights and biases (the network initialises them).
@@ -34,6 +36,12 @@ typedef struct {
  * or pad < 0. */
 Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,
                    int stride, int pad, Error *err);
+
+/* How the layer computes for (C, H, W) inputs, H x W large enough to hold
+ * the kernel (conv.c explains the two ways): *forward and *dx are 1 when
+ * that pass reads the padded image through shifted rows, 0 when it goes
+ * through im2col. For the tests. */
+void conv_paths(const Layer *layer, int H, int W, int *forward, int *dx);
 
 /* The definition above as six nested loops: no im2col, no matrix multiply.
  * Tests and lessons compare the layer against it. out must be sized. */

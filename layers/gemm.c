@@ -38,17 +38,17 @@
  *    whatever their layout, so one micro-kernel serves all four cases.
  *
  * 4. Cache blocking. Pack and multiply in blocks sized for the caches:
- *    KC values of k at a time, so that one A sliver (MR x KC, 12 KiB) stays
- *    in the L1 cache (48 KiB) while it meets every B sliver of the block;
- *    and NC columns of B at a time, so that the packed B block (KC x NC,
- *    under 1 MiB) stays in the L2 cache (2 MiB) while every A sliver of the
- *    block streams past it. The loops, outermost first:
+ *    KC values of k at a time and MC rows of A, so that the packed A block
+ *    (MC x KC, at most 768 KiB) stays in the L2 cache (1 MiB or more); and
+ *    NC columns of B at a time. A B sliver (KC x NR) meets every A sliver
+ *    of the block in turn: it comes from memory once and then from the L1
+ *    or L2 cache. The loops, outermost first:
  *
  *        for each block of MC rows of A              (i0)
  *          for each block of KC values of k          (k0)  pack A block
  *            for each block of NC columns of B       (j0)  pack B block
- *              for each A sliver (MR rows)           in L1
- *                for each B sliver (NR columns)      from L2
+ *              for each B sliver (NR columns)        once from memory
+ *                for each A sliver (MR rows)         from L2
  *                  micro-kernel: C tile += A sliver * B sliver
  *
  *    Blocks over k mean C is updated once per k block: the first block
@@ -67,7 +67,24 @@
  *    way round, compute the transpose instead: C^T = op(B)^T op(A)^T. With
  *    strided views of the operands (below) this is just swapping strides.
  *
- * 7. Small C, long k. Packing pays off because each packed number is used
+ * 7. B read in place. When B's rows are contiguous (op(B) = B), a B
+ *    sliver needs no packing: its row k is NR numbers side by side in B
+ *    itself. The micro-kernel takes the sliver as a base address and a
+ *    table of where each of its rows starts: k * NR when packed, k times
+ *    B's row stride in place. Skipping the copy matters most when A is
+ *    short, as the convolutions' 32 to 128 filters are: each B number is
+ *    then used only M times, and packing it costs about as much as 16 to 32
+ *    of those multiply-adds. Two kinds of sliver are still packed: the
+ *    last one when it is narrower than NR (packing pads it with zeros), and
+ *    all of them when B's rows lie a multiple of 2 KiB apart, for then they
+ *    fall into the same few sets of the L1 cache and evict one another.
+ *    Packed or in place, the micro-kernel multiplies the same numbers in the
+ *    same order: the results are identical.
+ *    The row table also lets a B whose rows lie anywhere in memory be
+ *    multiplied without copying it: gemm_rows, with which the convolution
+ *    layer multiplies by im2col's matrix without building it (conv.c).
+ *
+ * 8. Small C, long k. Packing pays off because each packed number is used
  *    many times: on average M*N / (M + N) times. The first convolution's
  *    weight gradient (32 x 9 outputs, k = 2304) would use each packed
  *    number 7 times, too few to repay a transposing copy. There both
@@ -164,7 +181,7 @@ static inline vec vec_add(vec a, vec b) { return a + b; }
 
 enum {
     NR = VECS_PER_ROW * VEC_LANES, /* tile columns */
-    DOT_COLS = 3, /* the dot-product tile is DOT_ROWS x DOT_COLS, see 7. */
+    DOT_COLS = 3, /* the dot-product tile is DOT_ROWS x DOT_COLS, see 8. */
     /* Cache blocks (see 4. above). KC: the k extent of a packed sliver.
      * MC, NC: rows of A and columns of B packed at a time; multiples of
      * MR and NR so that blocks are made of whole tiles. */
@@ -176,10 +193,14 @@ enum {
 /* A strided view of a matrix: element (i, j) is data[i * row_stride +
  * j * col_stride]. A row-major matrix with leading dimension ld is the view
  * (ld, 1); its transpose is the same data seen as (1, ld). Views let one
- * packing routine serve op(A), op(B) and their transposes. */
+ * packing routine serve op(A), op(B) and their transposes.
+ * gemm_rows's B is a view whose rows lie anywhere: row_start, when not
+ * NULL, replaces the row stride (element (i, j) is
+ * data[row_start[i] + j * col_stride]); such a view is never transposed. */
 typedef struct {
     const real *data;
     long row_stride, col_stride;
+    const long *row_start;
 } MatrixView;
 
 /* One product C = alpha * a * b + beta * C with a (M x K), b (K x N) and
@@ -190,7 +211,8 @@ typedef struct {
     MatrixView a, b;
     real *c;
     long c_row_stride, c_col_stride;
-    int by_dot_products; /* decided once for the whole product, see 7. */
+    int by_dot_products; /* decided once for the whole product, see 8. */
+    int b_in_place;      /* B's slivers read where they are, see 7. */
 } Product;
 
 static inline int min_int(int x, int y) { return x < y ? x : y; }
@@ -198,13 +220,23 @@ static inline int ceil_div(int x, int y) { return (x + y - 1) / y; }
 
 static MatrixView view_at(MatrixView v, int i, int j)
 {
-    v.data += i * v.row_stride + j * v.col_stride;
+    if (v.row_start)
+        v.row_start += i;
+    else
+        v.data += i * v.row_stride;
+    v.data += j * v.col_stride;
     return v;
+}
+
+static const real *view_row(MatrixView v, int i)
+{
+    return v.data + (v.row_start ? v.row_start[i] : i * v.row_stride);
 }
 
 static MatrixView view_transposed(MatrixView v)
 {
-    MatrixView t = {v.data, v.col_stride, v.row_stride};
+    assert(!v.row_start);
+    MatrixView t = {v.data, v.col_stride, v.row_stride, NULL};
     return t;
 }
 
@@ -228,19 +260,21 @@ static void update_c(const real *sums, int sums_stride, int m, int n, real alpha
 
 /* ---- The micro-kernel ------------------------------------------------------
  * a is an A sliver: MR x kc, packed k by k (a[k * MR + r]).
- * b is a B sliver: kc x NR, packed k by k (b[k * NR + j]).
+ * b is a B sliver: kc x NR, its row k at b + b_rows[k] (b[k * NR + j] when
+ * packed k by k, see 7. for the others).
  * c is the tile's top-left element of C, with strides c_row_stride and
  * c_col_stride; only its first m rows and n columns exist (m <= MR,
  * n <= NR; the packed zeros fill the rest of the registers).
  *
  *     C[0:m, 0:n] = alpha * (a * b)[0:m, 0:n] + beta * C[0:m, 0:n]
  *
- * The k loop is the hot loop of the whole program: per k, VECS_PER_ROW
- * loads of B, MR broadcasts of A, MR * VECS_PER_ROW FMAs, nothing else.
+ * The k loop is the hot loop of the whole program: per k, where B's row
+ * starts, VECS_PER_ROW loads of B, MR broadcasts of A, MR * VECS_PER_ROW
+ * FMAs, nothing else.
  * "#pragma GCC unroll" makes the compiler unroll the loops over r and v
  * completely, so that acc[][] lives in registers rather than in memory. */
-static void micro_kernel(int kc, const real *a, const real *b, real alpha, real beta,
-                         real *c, long c_row_stride, long c_col_stride, int m, int n)
+static void micro_kernel(int kc, const real *a, const real *b, const long *b_rows, real alpha,
+                         real beta, real *c, long c_row_stride, long c_col_stride, int m, int n)
 {
     vec acc[MR][VECS_PER_ROW];
 #pragma GCC unroll 16
@@ -251,7 +285,7 @@ static void micro_kernel(int kc, const real *a, const real *b, real alpha, real 
     for (int k = 0; k < kc; k++) {
         vec b_row[VECS_PER_ROW];
 #pragma GCC unroll 4
-        for (int v = 0; v < VECS_PER_ROW; v++) b_row[v] = vec_load(b + v * VEC_LANES);
+        for (int v = 0; v < VECS_PER_ROW; v++) b_row[v] = vec_load(b + b_rows[k] + v * VEC_LANES);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
             vec a_r = vec_broadcast(a[r]);
@@ -259,7 +293,6 @@ static void micro_kernel(int kc, const real *a, const real *b, real alpha, real 
             for (int v = 0; v < VECS_PER_ROW; v++) acc[r][v] = vec_fma(a_r, b_row[v], acc[r][v]);
         }
         a += MR;
-        b += NR;
     }
 
     if (m == MR && n == NR && c_col_stride == 1) {
@@ -404,6 +437,8 @@ static void pack_b_block(MatrixView b, int kc, int nc, real *packed)
 typedef struct PackBuffers {
     _Alignas(64) real a[MC * KC]; /* an A block: mc x kc as A slivers */
     _Alignas(64) real b[KC * NC]; /* a B block: kc x nc as B slivers */
+    long packed_rows[KC];         /* k * NR: where a packed sliver's rows start */
+    long strided_rows[KC];        /* k * B's row stride, for B read in place */
     struct PackBuffers *next;     /* every buffer ever made, see below */
 } PackBuffers;
 
@@ -421,6 +456,7 @@ static PackBuffers *pack_buffers(void)
                     sizeof(PackBuffers));
             abort();
         }
+        for (int k = 0; k < KC; k++) buffers->packed_rows[k] = (long)k * NR;
 #pragma omp critical(gemm_pack_buffers)
         {
             buffers->next = all_pack_buffers;
@@ -431,12 +467,41 @@ static PackBuffers *pack_buffers(void)
     return this_thread_pack_buffers;
 }
 
+/* The last B sliver, n < NR columns wide, of a B read in place: packed,
+ * zeros to the right of its n columns. */
+static void pack_b_partial(MatrixView b, int kc, int n, real *packed)
+{
+    for (int k = 0; k < kc; k++, packed += NR) {
+        const real *row = view_row(b, k);
+        for (int j = 0; j < n; j++) packed[j] = row[j * b.col_stride];
+        for (int j = n; j < NR; j++) packed[j] = 0;
+    }
+}
+
+/* The sliver of columns jr .. jr + n - 1 of a kc x nc B block (`block`, as
+ * it lies in B): its first row and, in *rows, where its rows start. */
+static const real *b_sliver(const Product *p, MatrixView block, int kc, int jr, int n,
+                            PackBuffers *packed, const long **rows)
+{
+    const MatrixView sliver = view_at(block, 0, jr);
+    if (p->b_in_place && n == NR) {
+        *rows = sliver.row_start ? sliver.row_start : packed->strided_rows;
+        return sliver.data;
+    }
+    *rows = packed->packed_rows;
+    if (!p->b_in_place) return packed->b + jr * kc; /* the block was packed */
+    pack_b_partial(sliver, kc, n, packed->b);
+    return packed->b;
+}
+
 static void multiply_blocked(const Product *p)
 {
     PackBuffers *packed = pack_buffers();
     /* K is cut into equal blocks of at most KC (576 = 2 x 288, not
      * 384 + 192), so no block is short. */
     const int kc_max = ceil_div(p->K, ceil_div(p->K, KC));
+    if (p->b_in_place && !p->b.row_start)
+        for (int k = 0; k < kc_max; k++) packed->strided_rows[k] = k * p->b.row_stride;
 
     for (int i0 = 0; i0 < p->M; i0 += MC) {
         const int mc = min_int(MC, p->M - i0);
@@ -447,14 +512,17 @@ static void multiply_blocked(const Product *p)
 
             for (int j0 = 0; j0 < p->N; j0 += NC) {
                 const int nc = min_int(NC, p->N - j0);
-                pack_b_block(view_at(p->b, k0, j0), kc, nc, packed->b);
+                const MatrixView b_block = view_at(p->b, k0, j0);
+                if (!p->b_in_place) pack_b_block(b_block, kc, nc, packed->b);
 
-                for (int ir = 0; ir < mc; ir += MR) {
-                    for (int jr = 0; jr < nc; jr += NR) {
+                for (int jr = 0; jr < nc; jr += NR) {
+                    const int n = min_int(NR, nc - jr);
+                    const long *b_rows;
+                    const real *b = b_sliver(p, b_block, kc, jr, n, packed, &b_rows);
+                    for (int ir = 0; ir < mc; ir += MR) {
                         real *c = p->c + (i0 + ir) * p->c_row_stride + (j0 + jr) * p->c_col_stride;
-                        micro_kernel(kc, packed->a + ir * kc, packed->b + jr * kc, p->alpha,
-                                     beta, c, p->c_row_stride, p->c_col_stride,
-                                     min_int(MR, mc - ir), min_int(NR, nc - jr));
+                        micro_kernel(kc, packed->a + ir * kc, b, b_rows, p->alpha, beta, c,
+                                     p->c_row_stride, p->c_col_stride, min_int(MR, mc - ir), n);
                     }
                 }
             }
@@ -462,7 +530,7 @@ static void multiply_blocked(const Product *p)
     }
 }
 
-/* ---- Small C, long k: dot products (see 7. above) -------------------------
+/* ---- Small C, long k: dot products (see 8. above) -------------------------
  * Here a's rows and b's columns are contiguous along k (a.col_stride == 1,
  * b.row_stride == 1). A tile of DOT_ROWS x DOT_COLS outputs keeps one
  * vector accumulator per output: lane l sums the products at k = l,
@@ -582,6 +650,12 @@ static int dot_products_win(const Product *p)
 {
     return p->a.col_stride == 1 && p->b.row_stride == 1 && p->K >= 4 * VEC_LANES &&
            (long)p->M * p->N <= 16L * (p->M + p->N);
+}
+
+/* B read in place (see 7.): rows contiguous, not a multiple of 2 KiB apart */
+static int b_in_place_wins(const Product *p)
+{
+    return p->b.col_stride == 1 && (p->b.row_stride * (long)sizeof(real)) % 2048 != 0;
 }
 
 /* One thread's share: rows or columns of C, by the method chosen for the
@@ -710,7 +784,7 @@ void gemm(int transA, int transB, int M, int N, int K,
     }
 
     /* op(A) is A (M x K, lda) or A^T (A stored K x M); likewise op(B). */
-    MatrixView a = {A, lda, 1}, b = {B, ldb, 1};
+    MatrixView a = {A, lda, 1, NULL}, b = {B, ldb, 1, NULL};
     Product p = {
         .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
         .a = transA ? view_transposed(a) : a,
@@ -719,6 +793,27 @@ void gemm(int transA, int transB, int M, int N, int K,
     };
     p.by_dot_products = dot_products_win(&p);
     if (!p.by_dot_products && padded_area(N, M) < padded_area(M, N)) p = product_transposed(&p);
+    p.b_in_place = !p.by_dot_products && b_in_place_wins(&p);
+    multiply_threaded(&p);
+}
+
+void gemm_rows(int transA, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, const long *b_rows, real beta, real *C, int ldc)
+{
+    assert(M >= 0 && N >= 0 && K >= 0);
+    assert(lda >= (transA ? M : K) && ldc >= N);
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    MatrixView a = {A, lda, 1, NULL}, b = {B, 0, 1, b_rows};
+    Product p = {
+        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+        .a = transA ? view_transposed(a) : a, .b = b,
+        .c = C, .c_row_stride = ldc, .c_col_stride = 1,
+        .by_dot_products = 0, .b_in_place = 1, /* never transposed: rows anywhere are read in place */
+    };
     multiply_threaded(&p);
 }
 

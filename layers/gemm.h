@@ -23,6 +23,13 @@ void gemm(int transA, int transB, int M, int N, int K,
           real alpha, const real *A, int lda, const real *B, int ldb,
           real beta, real *C, int ldc);
 
+/* The same product, op(B) = B, with B given by where its rows are: row k is
+ * the N numbers B[b_rows[k]], ..., B[b_rows[k] + N - 1]. The rows may lie
+ * anywhere, overlap or repeat. The convolution layer multiplies by
+ * im2col's matrix this way without building it (see conv.c). */
+void gemm_rows(int transA, int M, int N, int K, real alpha, const real *A, int lda,
+               const real *B, const long *b_rows, real beta, real *C, int ldc);
+
 /* The vector kernel this build's gemm runs ("AVX-512", "AVX2+FMA" or
  * "portable C", chosen by the compiler flags) and its reals per vector. */
 const char *gemm_kernel_name(void);

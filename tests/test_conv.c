@@ -140,7 +140,7 @@ static void naive_conv_backward(const Tensor *x, const Tensor *w, const Tensor *
                                 double *dw, double *db, double *dx)
 {
     const int N = x->dim[0], C = x->dim[1], H = x->dim[2], W = x->dim[3];
-    const int F = w->dim[0], K = w->dim[2], Ho = dout->dim[2], Wo = dout->dim[3];
+    const int F = w->dim[0], kH = w->dim[2], kW = w->dim[3], Ho = dout->dim[2], Wo = dout->dim[3];
     memset(dw, 0, w->size * sizeof *dw);
     memset(db, 0, (size_t)F * sizeof *db);
     memset(dx, 0, x->size * sizeof *dx);
@@ -151,16 +151,41 @@ static void naive_conv_backward(const Tensor *x, const Tensor *w, const Tensor *
                     double d = dout->data[(((size_t)n * F + f) * Ho + oh) * Wo + ow];
                     db[f] += d;
                     for (int c = 0; c < C; c++)
-                        for (int i = 0; i < K; i++)
-                            for (int j = 0; j < K; j++) {
+                        for (int i = 0; i < kH; i++)
+                            for (int j = 0; j < kW; j++) {
                                 int h = oh - pad + i, v = ow - pad + j;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
                                 size_t at = (((size_t)n * C + c) * H + h) * W + v;
-                                size_t wi = (((size_t)f * C + c) * K + i) * K + j;
+                                size_t wi = (((size_t)f * C + c) * kH + i) * kW + j;
                                 dw[wi] += d * x->data[at];
                                 dx[at] += d * w->data[wi];
                             }
                 }
+}
+
+/* dw, db and dx against naive_conv_backward, each within tol relative to
+ * max(1, |definition|) */
+static void assert_gradients_match_the_definition(const Tensor *x, const Tensor *w,
+                                                  const Tensor *dout, int pad, const Tensor *dw,
+                                                  const Tensor *db, const Tensor *dx, double tol)
+{
+    double *want_dw = xmalloc(w->size * sizeof(double));
+    double *want_db = xmalloc((size_t)w->dim[0] * sizeof(double));
+    double *want_dx = xmalloc(x->size * sizeof(double));
+    naive_conv_backward(x, w, dout, pad, want_dw, want_db, want_dx);
+    for (size_t i = 0; i < dw->size; i++)
+        ck_assert_msg(fabs(dw->data[i] - want_dw[i]) <= tol * fmax(1, fabs(want_dw[i])),
+                      "dw[%zu] = %g, definition %g", i, (double)dw->data[i], want_dw[i]);
+    for (int f = 0; f < w->dim[0]; f++)
+        ck_assert_msg(fabs(db->data[f] - want_db[f]) <= tol * fmax(1, fabs(want_db[f])),
+                      "db[%d] = %g, definition %g", f, (double)db->data[f], want_db[f]);
+    ck_assert_int_eq(dx->size, x->size);
+    for (size_t i = 0; i < x->size; i++)
+        ck_assert_msg(fabs(dx->data[i] - want_dx[i]) <= tol * fmax(1, fabs(want_dx[i])),
+                      "dx[%zu] = %g, definition %g", i, (double)dx->data[i], want_dx[i]);
+    free(want_dw);
+    free(want_db);
+    free(want_dx);
 }
 
 /* backward overwrites dx and the parameter gradients: called twice on the
@@ -243,21 +268,8 @@ START_TEST(backward_matches_the_definition_for_any_thread_count)
         assert_close(conv->db->data, db->data, db->size, 0, "db with 3 threads");
         assert_close(dx3->data, dx->data, dx->size, 0, "dx with 3 threads");
 
-        double *want_dw = xmalloc(dw->size * sizeof(double));
-        double *want_db = xmalloc((size_t)F * sizeof(double));
-        double *want_dx = xmalloc(x->size * sizeof(double));
-        naive_conv_backward(x, conv->w, dout, 1, want_dw, want_db, want_dx);
         /* sums of up to N * H*W (dw, db) or F * 9 (dx) products, against sums in double */
-        const double tol = 100 * TEST_TOLERANCE;
-        for (size_t i = 0; i < dw->size; i++)
-            ck_assert_msg(fabs(dw->data[i] - want_dw[i]) <= tol * fmax(1, fabs(want_dw[i])), "dw[%zu]", i);
-        for (int f = 0; f < F; f++)
-            ck_assert_msg(fabs(db->data[f] - want_db[f]) <= tol * fmax(1, fabs(want_db[f])), "db[%d]", f);
-        for (size_t i = 0; i < x->size; i++)
-            ck_assert_msg(fabs(dx->data[i] - want_dx[i]) <= tol * fmax(1, fabs(want_dx[i])), "dx[%zu]", i);
-        free(want_dw);
-        free(want_db);
-        free(want_dx);
+        assert_gradients_match_the_definition(x, conv->w, dout, 1, dw, db, dx, 100 * TEST_TOLERANCE);
         tensor_free(dw);
         tensor_free(db);
         tensor_free(dout);
@@ -265,6 +277,80 @@ START_TEST(backward_matches_the_definition_for_any_thread_count)
         tensor_free(dx3);
         tensor_free(x);
         tensor_free(out);
+        layer_free(layer);
+    }
+}
+END_TEST
+
+/* Stride 1 on large enough images reads the padded image through shifted
+ * rows (conv.c): the forward, and dx as the convolution of dout by the
+ * turned filters. Each case takes that path for both passes (checked), with
+ * "same", "valid" (pad 0: dout padded by k - 1) and in-between padding,
+ * non-square kernels, and images that are not square; forward, dw, db and
+ * dx must match the definition. */
+START_TEST(shifted_rows_match_the_definition)
+{
+    const struct { int N, C, H, W, F, kh, kw, pad; } shapes[] = {
+        {3, 8, 24, 24, 16, 3, 3, 1}, {2, 3, 30, 44, 8, 5, 5, 2}, {2, 8, 26, 28, 9, 3, 3, 0},
+        {2, 4, 27, 45, 5, 5, 5, 1}, {2, 6, 24, 46, 7, 3, 5, 1},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int N = shapes[s].N, C = shapes[s].C, F = shapes[s].F, pad = shapes[s].pad;
+        Error err;
+        Rng rng;
+        rng_seed(&rng, 40 + s);
+        Layer *layer = conv_create(C, F, shapes[s].kh, shapes[s].kw, 1, pad, &err);
+        ConvLayer *conv = (ConvLayer *)layer;
+        int forward_shifted, dx_shifted;
+        conv_paths(layer, shapes[s].H, shapes[s].W, &forward_shifted, &dx_shifted);
+        ck_assert_msg(forward_shifted && dx_shifted, "shape %zu does not take shifted rows", s);
+
+        Tensor *x = tensor_new4(N, C, shapes[s].H, shapes[s].W), *out = tensor_new2(1, 1);
+        Tensor *dx = tensor_new2(1, 1);
+        fill_normal(x, &rng, 1);
+        fill_normal(conv->w, &rng, 1);
+        fill_normal(conv->b, &rng, 1);
+        layer_forward(layer, x, out);
+        Tensor *want = tensor_like(out);
+        conv_forward_direct(x, conv->w, conv->b, 1, pad, want);
+        const int depth = C * shapes[s].kh * shapes[s].kw;
+        assert_close(out->data, want->data, out->size, TEST_TOLERANCE * 4 * depth, "out");
+
+        Tensor *dout = tensor_like(out);
+        fill_normal(dout, &rng, 1);
+        layer_backward(layer, dout, dx);
+        assert_gradients_match_the_definition(x, conv->w, dout, pad, conv->dw, conv->db, dx,
+                                              100 * TEST_TOLERANCE);
+        tensor_free(want);
+        tensor_free(dout);
+        tensor_free(dx);
+        tensor_free(x);
+        tensor_free(out);
+        layer_free(layer);
+    }
+}
+END_TEST
+
+/* The other way: strides above 1, padding as wide as the kernel, small
+ * images whose grid would waste more than a tenth, and short products (the
+ * first layer's 1 x 3 x 3) go through im2col; the shapes of the FER2013
+ * network take the path its measurements chose. */
+START_TEST(im2col_is_kept_where_shifted_rows_do_not_pay)
+{
+    const struct { int C, F, k, stride, pad, H, forward, dx; } layers[] = {
+        {8, 16, 3, 2, 1, 24, 0, 0},  {8, 16, 3, 1, 3, 24, 0, 0},  {8, 16, 3, 1, 1, 12, 0, 0},
+        {1, 32, 3, 1, 1, 48, 0, 1},  {32, 32, 3, 1, 1, 48, 1, 1}, {32, 64, 3, 1, 1, 24, 1, 1},
+        {64, 128, 3, 1, 1, 12, 0, 0}, {128, 256, 3, 1, 1, 6, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        Error err;
+        Layer *layer = conv_create(layers[i].C, layers[i].F, layers[i].k, layers[i].k,
+                                   layers[i].stride, layers[i].pad, &err);
+        int forward, dx;
+        conv_paths(layer, layers[i].H, layers[i].H, &forward, &dx);
+        ck_assert_msg(forward == layers[i].forward && dx == layers[i].dx,
+                      "layer %zu: forward %d dx %d, expected %d %d", i, forward, dx,
+                      layers[i].forward, layers[i].dx);
         layer_free(layer);
     }
 }
@@ -308,6 +394,8 @@ Suite *conv_suite(void)
     tcase_add_test(tc, backward_without_dx_still_gives_parameter_gradients);
     tcase_add_test(tc, backward_twice_gives_the_same_gradients);
     tcase_add_test(tc, backward_matches_the_definition_for_any_thread_count);
+    tcase_add_test(tc, shifted_rows_match_the_definition);
+    tcase_add_test(tc, im2col_is_kept_where_shifted_rows_do_not_pay);
     tcase_add_test(tc, bad_hyperparameters_are_refused_with_a_message);
     tcase_add_test(tc, a_kernel_larger_than_the_padded_input_is_refused);
     suite_add_tcase(s, tc);

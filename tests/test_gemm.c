@@ -300,6 +300,81 @@ START_TEST(products_larger_than_the_cache_blocks)
 }
 END_TEST
 
+/* When op(B) = B, B's slivers are read where they lie, except when its rows
+ * are a multiple of 2 KiB apart (then they are packed): both ways, and both
+ * with a last sliver narrower than a tile, must give the reference's
+ * numbers. Row strides 512 (packed) and 100 + 5 (in place). */
+START_TEST(b_read_in_place_or_packed_gives_the_reference)
+{
+    const int pads[] = {412, 5};
+    uint64_t seed = 450;
+    for (int p = 0; p < 2; p++)
+        for (int transA = 0; transA < 2; transA++) {
+            Case t = {transA, 0, 45, 100, 39, -0.5, 0.25, pads[p], SMALL_INTEGERS, 0, 0};
+            check_case(&t, seed++);
+            Case wide = {transA, 0, 20, 96, 500, 1, 0, pads[p], SMALL_INTEGERS, 0, 0};
+            check_case(&wide, seed++);
+        }
+}
+END_TEST
+
+/* gemm_rows against gemm_reference on the matrix its rows make. The rows
+ * start anywhere in a source of N + K + 3 numbers, so they overlap, and
+ * some repeat; the source is allocated to end at the last number a row may
+ * read, for the sanitizer build to catch a read past a row. */
+static void check_gemm_rows(int transA, int M, int N, int K, real alpha, real beta, uint64_t seed)
+{
+    Rng rng;
+    rng_seed(&rng, seed);
+    const int source_size = N + K + 3;
+    real *source = xmalloc((size_t)source_size * sizeof(real));
+    for (int i = 0; i < source_size; i++) source[i] = draw(&rng, SMALL_INTEGERS);
+    long *rows = xmalloc((size_t)K * sizeof(long));
+    real *b = xmalloc((size_t)K * N * sizeof(real));
+    for (int k = 0; k < K; k++) {
+        rows[k] = rng_below(&rng, (uint32_t)(source_size - N + 1));
+        for (int j = 0; j < N; j++) b[(size_t)k * N + j] = source[rows[k] + j];
+    }
+    real *a = xmalloc((size_t)M * K * sizeof(real));
+    for (int i = 0; i < M * K; i++) a[i] = draw(&rng, SMALL_INTEGERS);
+    real *c = xmalloc((size_t)M * N * sizeof(real)), *want = xmalloc((size_t)M * N * sizeof(real));
+    for (int i = 0; i < M * N; i++) c[i] = want[i] = beta == 0 ? NAN : draw(&rng, SMALL_INTEGERS);
+    const int lda = transA ? M : K;
+
+    gemm_reference(transA, 0, M, N, K, alpha, a, lda, b, N, beta, want, N);
+    gemm_rows(transA, M, N, K, alpha, a, lda, source, rows, beta, c, N);
+    for (int i = 0; i < M * N; i++)
+        ck_assert_msg(c[i] == want[i], "transA %d M %d N %d K %d: C(%d, %d) = %g, reference %g",
+                      transA, M, N, K, i / N, i % N, (double)c[i], (double)want[i]);
+    free(source);
+    free(rows);
+    free(b);
+    free(a);
+    free(c);
+    free(want);
+}
+
+START_TEST(gemm_rows_equals_the_reference_on_the_matrix_its_rows_make)
+{
+    /* odd sizes, a B narrower than one tile, k beyond one k block, and
+     * products split among threads by columns and by rows */
+    const int shapes[][3] = {{7, 33, 17}, {33, 100, 130}, {5, 3, 40}, {20, 70, 1000},
+                             {64, 700, 300}, {300, 40, 50}};
+    uint64_t seed = 900;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int transA = 0; transA < 2; transA++) {
+            check_gemm_rows(transA, shapes[s][0], shapes[s][1], shapes[s][2], 1, 0, seed++);
+            check_gemm_rows(transA, shapes[s][0], shapes[s][1], shapes[s][2], -0.5, 0.25, seed++);
+        }
+    for (int threads = 1; threads <= 3; threads += 2) {
+        int saved = set_threads(threads);
+        check_gemm_rows(0, 64, 700, 300, 1, 1, seed);
+        check_gemm_rows(1, 300, 40, 50, 1, 1, seed + 1);
+        set_threads(saved);
+    }
+}
+END_TEST
+
 /* The products the layers make (batch 64), see layers/conv.c, layers/fc.c */
 static const Case layer_shapes[] = {
     {0, 0, 32, 2304, 9, 1, 1, 0, SMALL_INTEGERS, 0, 0},    /* conv1 forward */
@@ -430,6 +505,8 @@ Suite *gemm_suite(void)
     tcase_add_test(sizes, alpha_and_beta_take_zero_one_and_other_values);
     tcase_add_test(sizes, strides_larger_than_rows_are_respected);
     tcase_add_test(sizes, products_larger_than_the_cache_blocks);
+    tcase_add_test(sizes, b_read_in_place_or_packed_gives_the_reference);
+    tcase_add_test(sizes, gemm_rows_equals_the_reference_on_the_matrix_its_rows_make);
     suite_add_tcase(s, sizes);
 
     TCase *layers = tcase_create("layer shapes");
