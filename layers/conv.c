@@ -108,8 +108,19 @@ enum { IMAGES_PER_GROUP = 4, SUM_BLOCK = 4096 };
  * and output channels exchanged,
  *     turned[c][f][i][j] = w[f][c][kH - 1 - i][kW - 1 - j].
  * So dx needs neither dcols nor col2im either; it needs pad < kH and kW.
- * dw = dout * cols^T still builds cols: there cols is the right-hand
- * operand transposed, which the matrix multiply copies anyway. */
+ *
+ * dw = dout * cols^T: dw[f][c][i][j] = sum over q of dout[f][q] *
+ * padded[c][q + i*Wp + j], with dout laid out on the same grid (zeros at
+ * the positions that are not outputs). Here cols is transposed, and its
+ * rows would have to be packed. Instead, store the padded image channels
+ * last (padded_cl[p*C + c], p = h*Wp + w): then, for kernel row i, the
+ * kW*C numbers (j, c) that dw's row block i multiplies at grid position q
+ * lie side by side, from padded_cl + (q + i*Wp)*C on. So
+ *     dw_i (F, kW*C) = dout_grid (F, run) * B_i (run, kW*C),
+ *     row q of B_i at padded_cl + (q + i*Wp)*C,
+ * rows that overlap (each starts C numbers after the one before), which
+ * gemm_rows reads where they lie. dw comes out in (i, j, c) order and is
+ * put back in (c, i, j) order when the groups' partial sums are added. */
 
 /* One image's padded layout, pad_h rows above and below, pad_w columns
  * left and right, and the grid of its stride-1 convolution by kH x kW. */
@@ -145,11 +156,11 @@ static int shifted_pays(const Shifted *s)
     return depth >= 64 && 10L * s->run <= 11L * s->out_h * s->out_w;
 }
 
-/* How one layer computes, for one input size: the forward and dx through
- * shifted rows or through im2col (dw always through im2col), and the work
- * space each thread needs for it, in reals. */
+/* How one layer computes, for one input size: the forward and dw (on the
+ * forward's grid) and dx through shifted rows or through im2col, and the
+ * work space each thread needs for it, in reals. */
 typedef struct {
-    int forward_shifted, dx_shifted;
+    int forward_shifted, dx_shifted; /* dw goes the forward's way */
     Shifted forward, dx; /* x padded by pad; dout padded by k - 1 - pad */
     size_t slice;
 } ConvPlan;
@@ -164,15 +175,16 @@ static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
                              kW - 1 - conv->pad);
     plan.forward_shifted = stride_1 && shifted_pays(&plan.forward);
     plan.dx_shifted = stride_1 && shifted_pays(&plan.dx);
-    /* forward: cols, or the padded image and the grid; backward: cols for
-     * dw, then dcols, or the padded dout and the grid */
+    /* forward: cols, or the padded image and the grid; backward: for dw,
+     * cols or the padded image (channels last) and dout's grid, then for
+     * dx, dcols or the padded dout and the grid */
     const size_t cols = (size_t)conv_geometry_rows(g) * (size_t)conv_geometry_cols(g);
-    const size_t forward = plan.forward_shifted ? shifted_padded_size(&plan.forward) +
-                                                      (size_t)conv->filters * plan.forward.run
-                                                : cols;
-    const size_t backward = cols + (plan.dx_shifted ? shifted_padded_size(&plan.dx) +
-                                                          (size_t)g->channels * plan.dx.run
-                                                    : cols);
+    const size_t forward_grid = shifted_padded_size(&plan.forward) +
+                                (size_t)conv->filters * plan.forward.run;
+    const size_t forward = plan.forward_shifted ? forward_grid : cols;
+    const size_t backward = forward + (plan.dx_shifted ? shifted_padded_size(&plan.dx) +
+                                                             (size_t)g->channels * plan.dx.run
+                                                       : cols);
     plan.slice = forward > backward ? forward : backward;
     return plan;
 }
@@ -224,12 +236,13 @@ static void convolve_shifted(const Shifted *s, const real *weights, int F, const
     take_outputs(s, F, grid, out);
 }
 
-/* The threads' tables of where cols' rows start, *per_thread entries each
- * (C*kH*kW or F*kH*kW) */
-static long *row_tables(ConvLayer *conv, size_t *per_thread)
+/* The threads' tables of where rows start, *per_thread entries each: cols'
+ * rows (C*kH*kW or F*kH*kW) or dw's (one per grid position) */
+static long *row_tables(ConvLayer *conv, const ConvPlan *plan, size_t *per_thread)
 {
     const int channels = conv->in_channels > conv->filters ? conv->in_channels : conv->filters;
     *per_thread = (size_t)channels * conv->kernel_h * conv->kernel_w;
+    if (*per_thread < (size_t)plan->forward.run) *per_thread = (size_t)plan->forward.run;
     const size_t need = *per_thread * (size_t)max_threads();
     if (need > conv->row_tables_size) {
         free(conv->row_tables);
@@ -304,7 +317,7 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
                                      slice * (size_t)max_threads());
     size_t table_size;
-    long *tables = row_tables(conv, &table_size);
+    long *tables = row_tables(conv, &plan, &table_size);
 
     #pragma omp parallel for schedule(dynamic)
     for (int n = 0; n < N; n++) {
@@ -326,6 +339,61 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
             for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] += bias;
         }
     }
+}
+
+/* x (C, H, W) into padded_cl, channels last: padded_cl[(h*width + w)*C + c]
+ * = padded[c][h][w] (see above). Position by position, the C numbers are
+ * read from C planes at once; each cache line read serves 16 positions. */
+static void pad_channels_last(const Shifted *s, const real *restrict x, real *restrict padded_cl)
+{
+    const int C = s->channels, H = s->image_h, W = s->image_w, width = s->width;
+    const long plane = (long)H * W;
+    memset(padded_cl, 0, shifted_padded_size(s) * sizeof(real));
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+            real *restrict to = padded_cl + ((long)(h + s->pad_h) * width + w + s->pad_w) * C;
+            const real *restrict from = x + (long)h * W + w;
+            for (int c = 0; c < C; c++) to[c] = from[c * plane];
+        }
+}
+
+/* dout (F, out_h, out_w) onto the grid (F x run): 0 where no output is */
+static void put_on_grid(const Shifted *s, int F, const real *restrict dout, real *restrict grid)
+{
+    const int out_h = s->out_h, out_w = s->out_w, width = s->width;
+    for (int f = 0; f < F; f++)
+        for (int oh = 0; oh < out_h; oh++) {
+            real *restrict to = grid + (long)f * s->run + (long)oh * width;
+            for (int ow = 0; ow < out_w; ow++) to[ow] = *dout++;
+            for (int ow = out_w; ow < width && oh + 1 < out_h; ow++) to[ow] = 0;
+        }
+}
+
+/* dw_partial (F, kH*kW*C, in (i, j, c) order) = or += dout (F, out_h,
+ * out_w) times the padded image of x, through shifted rows (see above).
+ * work: shifted_padded_size + F * run reals; rows: run entries. */
+static void dw_shifted(const Shifted *s, int F, const real *x, const real *dout, real beta,
+                       real *dw_partial, real *work, long *rows)
+{
+    const int C = s->channels, width_C = s->kernel_w * C, depth = s->kernel_h * width_C;
+    real *padded_cl = work, *grid = work + shifted_padded_size(s);
+    pad_channels_last(s, x, padded_cl);
+    put_on_grid(s, F, dout, grid);
+    for (int q = 0; q < s->run; q++) rows[q] = (long)q * C;
+    for (int i = 0; i < s->kernel_h; i++)
+        gemm_rows(0, F, width_C, s->run, 1, grid, s->run, padded_cl + (long)i * s->width * C, rows,
+                  beta, dw_partial + i * width_C, depth);
+}
+
+/* dw[f][c][i][j] = shifted[f][i][j][c]: dw_shifted's order put back */
+static void from_kernel_rows_order(const ConvLayer *conv, const real *shifted, real *dw)
+{
+    const int F = conv->filters, C = conv->in_channels, kH = conv->kernel_h, kW = conv->kernel_w;
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < kH; i++)
+                for (int j = 0; j < kW; j++)
+                    dw[((f * C + c) * kH + i) * kW + j] = shifted[((f * kH + i) * kW + j) * C + c];
 }
 
 /* turned[c][f][i][j] = w[f][c][kH - 1 - i][kW - 1 - j], for dx (see above) */
@@ -360,7 +428,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     real *partials = buffer_of_size(&conv->partials, &conv->partials_size,
                                     partial_size * (size_t)groups);
     size_t table_size;
-    long *tables = row_tables(conv, &table_size);
+    long *tables = row_tables(conv, &plan, &table_size);
     assert(dout->size == (size_t)N * out_item);
     if (dx) {
         tensor_resize(dx, x->ndim, x->dim);
@@ -369,19 +437,27 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 
     #pragma omp parallel for schedule(dynamic)
     for (int group = 0; group < groups; group++) {
-        real *col_buffer = workspace + slice * (size_t)thread_id();
-        real *more_work = col_buffer + (size_t)rows * cols;
+        real *work = workspace + slice * (size_t)thread_id();
+        real *more_work = work + (plan.forward_shifted ? shifted_padded_size(&plan.forward) +
+                                                             (size_t)F * plan.forward.run
+                                                       : (size_t)rows * cols);
+        long *table = tables + table_size * (size_t)thread_id();
         real *dw_partial = partials + partial_size * (size_t)group;
         real *db_partial = dw_partial + (size_t)F * rows;
         const int first = group * IMAGES_PER_GROUP, end = first + IMAGES_PER_GROUP;
         for (int n = first; n < end && n < N; n++) {
             const real *dout_n = dout->data + (size_t)n * out_item;
-            im2col(&g, x->data + (size_t)n * x_item, col_buffer);
+            const real *x_n = x->data + (size_t)n * x_item;
             /* dw = dout[n] (F, cols) * cols^T (cols, rows) for the group's
              * first image (beta = 0: no need to zero the partial first),
              * dw += the same for the others */
-            gemm(0, 1, F, rows, cols, 1, dout_n, cols, col_buffer, cols, n == first ? 0 : 1,
-                 dw_partial, rows);
+            if (plan.forward_shifted) {
+                dw_shifted(&plan.forward, F, x_n, dout_n, n == first ? 0 : 1, dw_partial, work, table);
+            } else {
+                im2col(&g, x_n, work);
+                gemm(0, 1, F, rows, cols, 1, dout_n, cols, work, cols, n == first ? 0 : 1,
+                     dw_partial, rows);
+            }
             for (int f = 0; f < F; f++) {
                 const real sum = sum_of(dout_n + (size_t)f * cols, cols);
                 db_partial[f] = n == first ? sum : db_partial[f] + sum;
@@ -391,8 +467,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             if (plan.dx_shifted) {
                 /* dx[n] = the convolution of dout[n] by the turned filters */
                 convolve_shifted(&plan.dx, conv->turned, g.channels, dout_n, dx_n, more_work,
-                                 more_work + shifted_padded_size(&plan.dx),
-                                 tables + table_size * (size_t)thread_id());
+                                 more_work + shifted_padded_size(&plan.dx), table);
             } else {
                 /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
                 gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, more_work, cols);
@@ -402,21 +477,24 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         }
     }
 
-    /* Add the partial sums in group order: the same result whoever ran them.
-     * The threads share dw out in blocks of SUM_BLOCK numbers, each number
-     * still summed over the groups in order. */
+    /* Add the partial sums in group order, into the first group's: the
+     * same result whoever ran them. The threads share dw out in blocks of
+     * SUM_BLOCK numbers, each number still summed over the groups in order. */
     const size_t dw_size = conv->dw->size, blocks = (dw_size + SUM_BLOCK - 1) / SUM_BLOCK;
     #pragma omp parallel for schedule(dynamic) if (dw_size > 4 * SUM_BLOCK)
     for (size_t block = 0; block < blocks; block++) {
         const size_t begin = block * SUM_BLOCK;
         const size_t count = begin + SUM_BLOCK < dw_size ? SUM_BLOCK : dw_size - begin;
-        real *dw = conv->dw->data + begin;
-        memset(dw, 0, count * sizeof(real));
-        for (int group = 0; group < groups; group++) {
+        real *sum = partials + begin;
+        for (int group = 1; group < groups; group++) {
             const real *dw_partial = partials + partial_size * (size_t)group + begin;
-            for (size_t i = 0; i < count; i++) dw[i] += dw_partial[i];
+            for (size_t i = 0; i < count; i++) sum[i] += dw_partial[i];
         }
     }
+    if (plan.forward_shifted)
+        from_kernel_rows_order(conv, partials, conv->dw->data);
+    else
+        memcpy(conv->dw->data, partials, dw_size * sizeof(real));
     tensor_zero(conv->db);
     for (int group = 0; group < groups; group++) {
         const real *db_partial = partials + partial_size * (size_t)group + dw_size;

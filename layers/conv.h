@@ -38,9 +38,9 @@ Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,
                    int stride, int pad, Error *err);
 
 /* How the layer computes for (C, H, W) inputs, H x W large enough to hold
- * the kernel (conv.c explains the two ways): *forward and *dx are 1 when
- * that pass reads the padded image through shifted rows, 0 when it goes
- * through im2col. For the tests. */
+ * the kernel (conv.c explains the two ways): *forward is 1 when the forward
+ * and dw read the padded image through shifted rows, *dx when dx reads the
+ * padded dout so; 0 when they go through im2col. For the tests. */
 void conv_paths(const Layer *layer, int H, int W, int *forward, int *dx);
 
 /* The definition above as six nested loops: no im2col, no matrix multiply.
