@@ -162,8 +162,25 @@ static int shifted_pays(const Shifted *s)
 typedef struct {
     int forward_shifted, dx_shifted; /* dw goes the forward's way */
     Shifted forward, dx; /* x padded by pad; dout padded by k - 1 - pad */
+    int images;          /* through im2col: images side by side per product */
     size_t slice;
 } ConvPlan;
+
+/* Small images through im2col: a 6x6 output makes products 36 columns
+ * wide, narrower than one tile of the matrix multiply's (48), which then
+ * computes a third of its work on padding. Put the cols of several images
+ * side by side in one matrix, and the product is 4 x 36 = 144 columns wide,
+ * three whole tiles: out (F, images * cols) = w * [cols_0 cols_1 ...]. In
+ * the backward pass, dw = [dout_0 dout_1 ...] * [cols_0 cols_1 ...]^T adds
+ * the images' shares within one product. At most IMAGES_PER_GROUP, so the
+ * backward's groups hold whole products. */
+static int images_per_product(int cols)
+{
+    int images = 144 / cols;
+    if (images > IMAGES_PER_GROUP) images = IMAGES_PER_GROUP;
+    while (images > 1 && IMAGES_PER_GROUP % images) images--;
+    return images < 1 ? 1 : images;
+}
 
 static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
 {
@@ -175,13 +192,16 @@ static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
                              kW - 1 - conv->pad);
     plan.forward_shifted = stride_1 && shifted_pays(&plan.forward);
     plan.dx_shifted = stride_1 && shifted_pays(&plan.dx);
-    /* forward: cols, or the padded image and the grid; backward: for dw,
-     * cols or the padded image (channels last) and dout's grid, then for
-     * dx, dcols or the padded dout and the grid */
-    const size_t cols = (size_t)conv_geometry_rows(g) * (size_t)conv_geometry_cols(g);
+    plan.images = plan.forward_shifted ? 1 : images_per_product(conv_geometry_cols(g));
+    /* forward: cols and the product, or the padded image and the grid;
+     * backward: for dw, cols and dout side by side, or the padded image
+     * (channels last) and dout's grid; then for dx, dcols, or the padded
+     * dout and the grid */
+    const size_t width = (size_t)plan.images * conv_geometry_cols(g);
+    const size_t cols = (size_t)conv_geometry_rows(g) * width, outs = (size_t)conv->filters * width;
     const size_t forward_grid = shifted_padded_size(&plan.forward) +
                                 (size_t)conv->filters * plan.forward.run;
-    const size_t forward = plan.forward_shifted ? forward_grid : cols;
+    const size_t forward = plan.forward_shifted ? forward_grid : cols + outs;
     const size_t backward = forward + (plan.dx_shifted ? shifted_padded_size(&plan.dx) +
                                                              (size_t)g->channels * plan.dx.run
                                                        : cols);
@@ -320,23 +340,38 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     long *tables = row_tables(conv, &plan, &table_size);
 
     #pragma omp parallel for schedule(dynamic)
-    for (int n = 0; n < N; n++) {
+    for (int first = 0; first < N; first += plan.images) {
         real *work = workspace + slice * (size_t)thread_id();
-        const real *x_n = x->data + (size_t)n * x_item;
-        real *out_n = out->data + (size_t)n * out_item;
+        const int count = N - first < plan.images ? N - first : plan.images;
+        real *out_first = out->data + (size_t)first * out_item;
         if (plan.forward_shifted) {
-            convolve_shifted(&plan.forward, conv->w->data, F, x_n, out_n, work,
-                             work + shifted_padded_size(&plan.forward),
+            convolve_shifted(&plan.forward, conv->w->data, F, x->data + (size_t)first * x_item,
+                             out_first, work, work + shifted_padded_size(&plan.forward),
                              tables + table_size * (size_t)thread_id());
-        } else {
+        } else if (count == 1) {
             /* out[n] = w (F, rows) * cols (rows, cols) */
-            im2col(&g, x_n, work);
-            gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, work, cols, 0, out_n, cols);
+            im2col(&g, x->data + (size_t)first * x_item, work);
+            gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, work, cols, 0, out_first, cols);
+        } else {
+            /* the same for `count` images side by side, then each image's
+             * columns of the product to its own out[n] */
+            const int width = count * cols;
+            real *product = work + (size_t)rows * width;
+            for (int m = 0; m < count; m++)
+                im2col_strided(&g, x->data + (size_t)(first + m) * x_item, work + m * cols, width);
+            gemm(0, 0, F, width, rows, 1, conv->w->data, rows, work, width, 0, product, width);
+            for (int m = 0; m < count; m++)
+                for (int f = 0; f < F; f++)
+                    memcpy(out_first + m * out_item + (size_t)f * cols,
+                           product + (size_t)f * width + m * cols, (size_t)cols * sizeof(real));
         }
         /* then + b, while out[n] is still in the cache the product left it in */
-        for (int f = 0; f < F; f++) {
-            const real bias = conv->b->data[f];
-            for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] += bias;
+        for (int m = 0; m < count; m++) {
+            real *out_n = out_first + m * out_item;
+            for (int f = 0; f < F; f++) {
+                const real bias = conv->b->data[f];
+                for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] += bias;
+            }
         }
     }
 }
@@ -438,41 +473,60 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     #pragma omp parallel for schedule(dynamic)
     for (int group = 0; group < groups; group++) {
         real *work = workspace + slice * (size_t)thread_id();
+        const size_t width_max = (size_t)plan.images * cols;
         real *more_work = work + (plan.forward_shifted ? shifted_padded_size(&plan.forward) +
                                                              (size_t)F * plan.forward.run
-                                                       : (size_t)rows * cols);
+                                                       : (size_t)(rows + F) * width_max);
         long *table = tables + table_size * (size_t)thread_id();
         real *dw_partial = partials + partial_size * (size_t)group;
         real *db_partial = dw_partial + (size_t)F * rows;
-        const int first = group * IMAGES_PER_GROUP, end = first + IMAGES_PER_GROUP;
-        for (int n = first; n < end && n < N; n++) {
+        const int first = group * IMAGES_PER_GROUP;
+        const int stop = N - first < IMAGES_PER_GROUP ? N : first + IMAGES_PER_GROUP;
+        for (int n = first; n < stop; n += plan.images) {
+            const int count = stop - n < plan.images ? stop - n : plan.images, width = count * cols;
             const real *dout_n = dout->data + (size_t)n * out_item;
             const real *x_n = x->data + (size_t)n * x_item;
+            for (int m = 0; m < count; m++)
+                for (int f = 0; f < F; f++) {
+                    const real sum = sum_of(dout_n + m * out_item + (size_t)f * cols, cols);
+                    db_partial[f] = n + m == first ? sum : db_partial[f] + sum;
+                }
             /* dw = dout[n] (F, cols) * cols^T (cols, rows) for the group's
              * first image (beta = 0: no need to zero the partial first),
-             * dw += the same for the others */
+             * dw += the same for the others; with several images side by
+             * side, dout's and cols' columns for all of them */
+            const real beta = n == first ? 0 : 1;
+            const real *dout_side = dout_n;
             if (plan.forward_shifted) {
-                dw_shifted(&plan.forward, F, x_n, dout_n, n == first ? 0 : 1, dw_partial, work, table);
+                dw_shifted(&plan.forward, F, x_n, dout_n, beta, dw_partial, work, table);
             } else {
-                im2col(&g, x_n, work);
-                gemm(0, 1, F, rows, cols, 1, dout_n, cols, work, cols, n == first ? 0 : 1,
-                     dw_partial, rows);
-            }
-            for (int f = 0; f < F; f++) {
-                const real sum = sum_of(dout_n + (size_t)f * cols, cols);
-                db_partial[f] = n == first ? sum : db_partial[f] + sum;
+                for (int m = 0; m < count; m++)
+                    im2col_strided(&g, x_n + m * x_item, work + m * cols, width);
+                if (count > 1) {
+                    real *side = work + (size_t)rows * width;
+                    for (int m = 0; m < count; m++)
+                        for (int f = 0; f < F; f++)
+                            memcpy(side + (size_t)f * width + m * cols,
+                                   dout_n + m * out_item + (size_t)f * cols, (size_t)cols * sizeof(real));
+                    dout_side = side;
+                }
+                gemm(0, 1, F, rows, width, 1, dout_side, width, work, width, beta, dw_partial, rows);
             }
             if (!dx) continue;
             real *dx_n = dx->data + (size_t)n * x_item;
             if (plan.dx_shifted) {
                 /* dx[n] = the convolution of dout[n] by the turned filters */
-                convolve_shifted(&plan.dx, conv->turned, g.channels, dout_n, dx_n, more_work,
-                                 more_work + shifted_padded_size(&plan.dx), table);
+                for (int m = 0; m < count; m++)
+                    convolve_shifted(&plan.dx, conv->turned, g.channels, dout_n + m * out_item,
+                                     dx_n + m * x_item, more_work,
+                                     more_work + shifted_padded_size(&plan.dx), table);
             } else {
                 /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
-                gemm(1, 0, rows, cols, F, 1, conv->w->data, rows, dout_n, cols, 0, more_work, cols);
-                memset(dx_n, 0, x_item * sizeof(real)); /* col2im adds */
-                col2im_add(&g, more_work, dx_n);
+                gemm(1, 0, rows, width, F, 1, conv->w->data, rows, dout_side, width, 0, more_work,
+                     width);
+                memset(dx_n, 0, count * x_item * sizeof(real)); /* col2im adds */
+                for (int m = 0; m < count; m++)
+                    col2im_add_strided(&g, more_work + m * cols, width, dx_n + m * x_item);
             }
         }
     }

@@ -95,14 +95,14 @@ static void valid_range(int out_size, int in_size, int stride, int offset, int *
  * those entries are padding and are zeroed after the copy. One long copy
  * and a few stores replace H short copies per row of cols. */
 static void im2col_same_stride_1(const ConvGeometry *g, const real *restrict x,
-                                 real *restrict cols)
+                                 real *restrict cols, long ld)
 {
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
     const long plane = (long)H * W;
     for (int c = 0; c < C; c++)
         for (int i = 0; i < kH; i++)
             for (int j = 0; j < kW; j++) {
-                real *row = cols + ((long)(c * kH + i) * kW + j) * plane;
+                real *row = cols + ((long)(c * kH + i) * kW + j) * ld;
                 const real *image = x + c * plane;
                 const int di = i - g->pad, dj = j - g->pad;
                 const long shift = (long)di * W + dj;
@@ -126,18 +126,22 @@ static void im2col_same_stride_1(const ConvGeometry *g, const real *restrict x,
  * moves without testing for overlap at run time on every row. */
 void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols)
 {
+    im2col_strided(g, x, cols, conv_geometry_cols(g));
+}
+
+void im2col_strided(const ConvGeometry *g, const real *restrict x, real *restrict cols, long ld)
+{
     if (g->stride == 1 && g->out_h == g->height && g->out_w == g->width) {
-        im2col_same_stride_1(g, x, cols);
+        im2col_same_stride_1(g, x, cols, ld);
         return;
     }
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
     const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
-    const int n_cols = out_h * out_w;
     for (int c = 0; c < C; c++) {
         const real *image = x + (long)c * H * W;
         for (int i = 0; i < kH; i++)
             for (int j = 0; j < kW; j++) {
-                real *row = cols + (long)((c * kH + i) * kW + j) * n_cols;
+                real *row = cols + (long)((c * kH + i) * kW + j) * ld;
                 int ow_first, ow_last;
                 valid_range(out_w, W, s, j - pad, &ow_first, &ow_last);
                 for (int oh = 0; oh < out_h; oh++) {
@@ -167,7 +171,7 @@ void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols)
  * nothing). The copy goes through a small buffer, SEGMENT numbers at a time. */
 enum { SEGMENT = 1024 };
 
-static void col2im_add_same_stride_1(const ConvGeometry *g, const real *restrict cols,
+static void col2im_add_same_stride_1(const ConvGeometry *g, const real *restrict cols, long ld,
                                      real *restrict x)
 {
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
@@ -176,7 +180,7 @@ static void col2im_add_same_stride_1(const ConvGeometry *g, const real *restrict
     for (int c = 0; c < C; c++)
         for (int i = 0; i < kH; i++)
             for (int j = 0; j < kW; j++) {
-                const real *row = cols + ((long)(c * kH + i) * kW + j) * plane;
+                const real *row = cols + ((long)(c * kH + i) * kW + j) * ld;
                 real *image = x + c * plane;
                 const int di = i - g->pad, dj = j - g->pad;
                 const long shift = (long)di * W + dj;
@@ -200,18 +204,23 @@ static void col2im_add_same_stride_1(const ConvGeometry *g, const real *restrict
 
 void col2im_add(const ConvGeometry *g, const real *restrict cols, real *restrict x)
 {
+    col2im_add_strided(g, cols, conv_geometry_cols(g), x);
+}
+
+void col2im_add_strided(const ConvGeometry *g, const real *restrict cols, long ld,
+                        real *restrict x)
+{
     if (g->stride == 1 && g->out_h == g->height && g->out_w == g->width) {
-        col2im_add_same_stride_1(g, cols, x);
+        col2im_add_same_stride_1(g, cols, ld, x);
         return;
     }
     const int C = g->channels, H = g->height, W = g->width, kH = g->kernel_h, kW = g->kernel_w;
     const int s = g->stride, pad = g->pad, out_h = g->out_h, out_w = g->out_w;
-    const int n_cols = out_h * out_w;
     for (int c = 0; c < C; c++) {
         real *image = x + (long)c * H * W;
         for (int i = 0; i < kH; i++)
             for (int j = 0; j < kW; j++) {
-                const real *row = cols + (long)((c * kH + i) * kW + j) * n_cols;
+                const real *row = cols + (long)((c * kH + i) * kW + j) * ld;
                 int ow_first, ow_last;
                 valid_range(out_w, W, s, j - pad, &ow_first, &ow_last);
                 for (int oh = 0; oh < out_h; oh++) {

@@ -39,11 +39,17 @@ int conv_geometry_cols(const ConvGeometry *g);
 /* x is one image (C, H, W); cols is (C*kH*kW, H_out*W_out), overwritten.
  * x and cols must not overlap. */
 void im2col(const ConvGeometry *g, const real *restrict x, real *restrict cols);
+
+/* The same with cols' rows ld >= H_out*W_out numbers apart: several images'
+ * cols side by side in one matrix (conv.c does that for small images). */
+void im2col_strided(const ConvGeometry *g, const real *restrict x, real *restrict cols, long ld);
 void im2col_reference(const ConvGeometry *g, const real *x, real *cols);
 
 /* x (C, H, W) += the adjoint of im2col applied to cols (C*kH*kW, H_out*W_out).
  * Accumulates: zero x first for a plain col2im. */
 void col2im_add(const ConvGeometry *g, const real *restrict cols, real *restrict x);
+void col2im_add_strided(const ConvGeometry *g, const real *restrict cols, long ld,
+                        real *restrict x);
 void col2im_add_reference(const ConvGeometry *g, const real *cols, real *x);
 
 #endif
