@@ -88,18 +88,22 @@ enum { IMAGES_PER_GROUP = 4, SUM_BLOCK = 4096 };
 /* ---- Stride 1: im2col's matrix, never built ------------------------------
  * With stride 1, row (c, i, j) of cols is channel c of the zero-padded
  * image moved i rows up and j columns left. Lay the padded image out flat,
- * Wp = W + 2*pad numbers per row, and compute the output on the same grid,
- * output (oh, ow) at position q = oh*Wp + ow. Then
- *     cols[(c, i, j)][q] = padded[c][oh + i][ow + j] = padded_flat[c*Hp*Wp + i*Wp + j + q]:
- * row (c, i, j) of cols is the run of the flat padded image that starts at
- * c*Hp*Wp + i*Wp + j. gemm_rows multiplies by a matrix given by where its
- * rows start, so out = w * cols reads the padded image where it lies, and
- * the kH*kW copies of the image that im2col makes are never made. The
- * grid's last Wp - W_out positions of each row are not outputs (their
- * windows straddle the border): they are computed and dropped, 4% more
- * multiply-adds for a 3x3 kernel at 48x48, 8% at 24x24, 15% at 12x12;
- * so small images keep im2col (shifted_pays below). Every output is the
- * same sum, in the same order, as through im2col.
+ * S = W + pad numbers per row: pad zeros, then the image row. The pad zeros
+ * that start a row also end the row before (the padding on the right of
+ * one row and on the left of the next are the same zeros), and pad rows of
+ * zeros lie above and below. Compute the output on the same grid, output
+ * (oh, ow) at position q = oh*S + ow. Then
+ *     cols[(c, i, j)][q] = padded[c][oh + i][ow + j] = padded_flat[c*P + i*S + j + q]
+ * (P the length of one channel's plane): row (c, i, j) of cols is the run
+ * of the flat padded image that starts at c*P + i*S + j. gemm_rows
+ * multiplies by a matrix given by where its rows start, so out = w * cols
+ * reads the padded image where it lies, and the kH*kW copies of the image
+ * that im2col makes are never made. The grid's last S - W_out positions of
+ * each row are not outputs (their windows wrap round into the next row):
+ * they are computed and dropped, 2% more multiply-adds for a 3x3 kernel
+ * at 48x48, 4% at 24x24, 8% at 12x12, 14% at 6x6; so the small images
+ * keep im2col (shifted_pays below). Every output is the same sum, in the
+ * same order, as through im2col.
  *
  * dx is such a convolution too. Input pixel (c, h, w) gathers
  * w[f][c][i][j] * dout[f][h + pad - i][w + pad - j] over f, i, j: that is
@@ -110,50 +114,55 @@ enum { IMAGES_PER_GROUP = 4, SUM_BLOCK = 4096 };
  * So dx needs neither dcols nor col2im either; it needs pad < kH and kW.
  *
  * dw = dout * cols^T: dw[f][c][i][j] = sum over q of dout[f][q] *
- * padded[c][q + i*Wp + j], with dout laid out on the same grid (zeros at
+ * padded[c][q + i*S + j], with dout laid out on the same grid (zeros at
  * the positions that are not outputs). Here cols is transposed, and its
  * rows would have to be packed. Instead, store the padded image channels
- * last (padded_cl[p*C + c], p = h*Wp + w): then, for kernel row i, the
- * kW*C numbers (j, c) that dw's row block i multiplies at grid position q
- * lie side by side, from padded_cl + (q + i*Wp)*C on. So
+ * last (padded_cl[p*C + c], p the flat position): then, for kernel row i,
+ * the kW*C numbers (j, c) that dw's row block i multiplies at grid
+ * position q lie side by side, from padded_cl + (q + i*S)*C on. So
  *     dw_i (F, kW*C) = dout_grid (F, run) * B_i (run, kW*C),
- *     row q of B_i at padded_cl + (q + i*Wp)*C,
+ *     row q of B_i at padded_cl + (q + i*S)*C,
  * rows that overlap (each starts C numbers after the one before), which
  * gemm_rows reads where they lie. dw comes out in (i, j, c) order and is
  * put back in (c, i, j) order when the groups' partial sums are added. */
 
-/* One image's padded layout, pad_h rows above and below, pad_w columns
- * left and right, and the grid of its stride-1 convolution by kH x kW. */
+/* One image's padded layout, pad_h rows above and below, pad_w zeros
+ * between rows (and before the first, after the last), and the grid of
+ * its stride-1 convolution by kH x kW. */
 typedef struct {
     int channels, image_h, image_w, kernel_h, kernel_w, pad_h, pad_w;
-    int height, width;  /* padded: image_h + 2*pad_h, image_w + 2*pad_w */
-    int out_h, out_w;   /* height - kH + 1, width - kW + 1 */
+    int rows, stride;   /* padded: image_h + 2*pad_h rows, image_w + pad_w apart */
+    long plane;         /* one channel: rows * stride, and pad_w zeros after */
+    int out_h, out_w;   /* image_h + 2*pad_h - kH + 1, image_w + 2*pad_w - kW + 1 */
     int run;            /* grid positions from the first output to the last */
 } Shifted;
 
 static Shifted shifted_layout(int C, int H, int W, int kH, int kW, int pad_h, int pad_w)
 {
     Shifted s = {.channels = C, .image_h = H, .image_w = W, .kernel_h = kH, .kernel_w = kW,
-                 .pad_h = pad_h, .pad_w = pad_w, .height = H + 2 * pad_h, .width = W + 2 * pad_w};
-    s.out_h = s.height - kH + 1;
-    s.out_w = s.width - kW + 1;
-    s.run = (s.out_h - 1) * s.width + s.out_w;
+                 .pad_h = pad_h, .pad_w = pad_w, .rows = H + 2 * pad_h, .stride = W + pad_w};
+    s.plane = (long)s.rows * s.stride + pad_w;
+    s.out_h = H + 2 * pad_h - kH + 1;
+    s.out_w = W + 2 * pad_w - kW + 1;
+    s.run = (s.out_h - 1) * s.stride + s.out_w;
     return s;
 }
 
 static size_t shifted_padded_size(const Shifted *s)
 {
-    return (size_t)s->channels * s->height * s->width;
+    return (size_t)s->channels * (size_t)s->plane;
 }
 
 /* Shifted rows pay when the products are long (at least 64 multiply-adds
  * per output: shorter ones cost less than copying the outputs out of the
- * grid) and the grid wastes at most 10%: measured on the FER2013 network,
- * they win at 48x48 and 24x24 and lose at 12x12 and 6x6. */
+ * grid) and the grid wastes at most 5%. Measured on the FER2013 network,
+ * they win at 48x48 and 24x24 and lose at 12x12 and 6x6: at 12x12 the grid
+ * is 155 positions long, and its last 11 take a whole fourth tile of the
+ * matrix multiply's, where im2col's 144 columns fill three. */
 static int shifted_pays(const Shifted *s)
 {
     const long depth = (long)s->channels * s->kernel_h * s->kernel_w;
-    return depth >= 64 && 10L * s->run <= 11L * s->out_h * s->out_w;
+    return depth >= 64 && 100L * s->run <= 105L * s->out_h * s->out_w;
 }
 
 /* How one layer computes, for one input size: the forward and dw (on the
@@ -209,33 +218,31 @@ static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
     return plan;
 }
 
-/* x (C, H, W) into padded (C planes, height x width): zeros around x.
+/* x (C, H, W) into padded (C planes, see Shifted): zeros around x.
  * The rows are short (6 to 50 numbers): plain loops, which the compiler
  * turns into vector moves, cost less than as many calls to memcpy. */
 static void pad_image(const Shifted *s, const real *restrict x, real *restrict padded)
 {
-    const int H = s->image_h, W = s->image_w, width = s->width, pad_h = s->pad_h, pad_w = s->pad_w;
-    const long plane = (long)s->height * width;
+    const int H = s->image_h, W = s->image_w, stride = s->stride, pad_h = s->pad_h, pad_w = s->pad_w;
     for (int c = 0; c < s->channels; c++) {
-        real *restrict to = padded + c * plane;
+        real *restrict to = padded + c * s->plane;
         const real *restrict from = x + (long)c * H * W;
-        for (long k = 0; k < (long)pad_h * width; k++) *to++ = 0;
+        for (long k = 0; k < (long)pad_h * stride; k++) *to++ = 0;
         for (int h = 0; h < H; h++, from += W) {
             for (int w = 0; w < pad_w; w++) *to++ = 0;
             for (int w = 0; w < W; w++) *to++ = from[w];
-            for (int w = 0; w < pad_w; w++) *to++ = 0;
         }
-        for (long k = 0; k < (long)pad_h * width; k++) *to++ = 0;
+        for (long k = 0; k < (long)pad_h * stride + pad_w; k++) *to++ = 0;
     }
 }
 
 /* out (F, out_h, out_w) = the first out_w positions of each grid row */
 static void take_outputs(const Shifted *s, int F, const real *restrict grid, real *restrict out)
 {
-    const int out_h = s->out_h, out_w = s->out_w, width = s->width;
+    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
     for (int f = 0; f < F; f++) {
         const real *restrict from = grid + (long)f * s->run;
-        for (int oh = 0; oh < out_h; oh++, from += width)
+        for (int oh = 0; oh < out_h; oh++, from += stride)
             for (int ow = 0; ow < out_w; ow++) *out++ = from[ow];
     }
 }
@@ -247,11 +254,11 @@ static void convolve_shifted(const Shifted *s, const real *weights, int F, const
                              real *out, real *padded, real *grid, long *rows)
 {
     const int kH = s->kernel_h, kW = s->kernel_w, depth = s->channels * kH * kW;
-    const long plane = (long)s->height * s->width;
     pad_image(s, x, padded);
     for (int c = 0; c < s->channels; c++)
         for (int i = 0; i < kH; i++)
-            for (int j = 0; j < kW; j++) rows[(c * kH + i) * kW + j] = c * plane + i * s->width + j;
+            for (int j = 0; j < kW; j++)
+                rows[(c * kH + i) * kW + j] = c * s->plane + (long)i * s->stride + j;
     gemm_rows(0, F, s->run, depth, 1, weights, depth, padded, rows, 0, grid, s->run);
     take_outputs(s, F, grid, out);
 }
@@ -376,31 +383,32 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     }
 }
 
-/* x (C, H, W) into padded_cl, channels last: padded_cl[(h*width + w)*C + c]
- * = padded[c][h][w] (see above). Position by position, the C numbers are
- * read from C planes at once; each cache line read serves 16 positions. */
+/* x (C, H, W) into padded_cl, channels last: padded_cl[p*C + c] =
+ * padded_flat[c*P + p] (see above). Position by position, the C numbers
+ * are read from C planes at once; each cache line read serves 16
+ * positions. */
 static void pad_channels_last(const Shifted *s, const real *restrict x, real *restrict padded_cl)
 {
-    const int C = s->channels, H = s->image_h, W = s->image_w, width = s->width;
-    const long plane = (long)H * W;
+    const int C = s->channels, H = s->image_h, W = s->image_w;
+    const long image = (long)H * W;
     memset(padded_cl, 0, shifted_padded_size(s) * sizeof(real));
     for (int h = 0; h < H; h++)
         for (int w = 0; w < W; w++) {
-            real *restrict to = padded_cl + ((long)(h + s->pad_h) * width + w + s->pad_w) * C;
+            real *restrict to = padded_cl + ((long)(h + s->pad_h) * s->stride + s->pad_w + w) * C;
             const real *restrict from = x + (long)h * W + w;
-            for (int c = 0; c < C; c++) to[c] = from[c * plane];
+            for (int c = 0; c < C; c++) to[c] = from[c * image];
         }
 }
 
 /* dout (F, out_h, out_w) onto the grid (F x run): 0 where no output is */
 static void put_on_grid(const Shifted *s, int F, const real *restrict dout, real *restrict grid)
 {
-    const int out_h = s->out_h, out_w = s->out_w, width = s->width;
+    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
     for (int f = 0; f < F; f++)
         for (int oh = 0; oh < out_h; oh++) {
-            real *restrict to = grid + (long)f * s->run + (long)oh * width;
+            real *restrict to = grid + (long)f * s->run + (long)oh * stride;
             for (int ow = 0; ow < out_w; ow++) to[ow] = *dout++;
-            for (int ow = out_w; ow < width && oh + 1 < out_h; ow++) to[ow] = 0;
+            for (int ow = out_w; ow < stride && oh + 1 < out_h; ow++) to[ow] = 0;
         }
 }
 
@@ -416,7 +424,7 @@ static void dw_shifted(const Shifted *s, int F, const real *x, const real *dout,
     put_on_grid(s, F, dout, grid);
     for (int q = 0; q < s->run; q++) rows[q] = (long)q * C;
     for (int i = 0; i < s->kernel_h; i++)
-        gemm_rows(0, F, width_C, s->run, 1, grid, s->run, padded_cl + (long)i * s->width * C, rows,
+        gemm_rows(0, F, width_C, s->run, 1, grid, s->run, padded_cl + (long)i * s->stride * C, rows,
                   beta, dw_partial + i * width_C, depth);
 }
 
