@@ -69,18 +69,24 @@
  *    columns would waste most of each tile. When tiles fit better the other
  *    way round, compute the transpose instead: C^T = op(B)^T op(A)^T. With
  *    strided views of the operands (below) this is just swapping strides.
+ *    With AVX-512 the tile also comes 32 columns wide: a product 256 wide
+ *    (the fully connected layers') is 8 such tiles exactly, where 48-wide
+ *    ones pad it to 288. Of the two orientations and the two widths, gemm
+ *    takes the one that pads C least.
  *
  * 7. B read in place. When B's rows are contiguous (op(B) = B), a B
  *    sliver needs no packing: its row k is NR numbers side by side in B
  *    itself. The micro-kernel takes the sliver as a base address and a
- *    table of where each of its rows starts: k * NR when packed, k times
+ *    table of where each of its rows starts: k * its width when packed, k times
  *    B's row stride in place. Skipping the copy matters most when A is
  *    short, as the convolutions' 32 to 128 filters are: each B number is
  *    then used only M times, and packing it costs about as much as 16 to 32
  *    of those multiply-adds. Two kinds of sliver are still packed: the
- *    last one when it is narrower than NR (packing pads it with zeros), and
- *    all of them when B's rows lie a multiple of 2 KiB apart, for then they
- *    fall into the same few sets of the L1 cache and evict one another.
+ *    last one when it is narrower than the tile (packing pads it with
+ *    zeros), and all of them when B's rows lie a multiple of 1 KiB apart,
+ *    for then they fall into at most 4 of the L1 cache's 64 sets and evict
+ *    one another (the fully connected layers' 256-wide weights measured 12%
+ *    slower in place).
  *    Packed or in place, the micro-kernel multiplies the same numbers in the
  *    same order: the results are identical.
  *    The row table also lets a B whose rows lie anywhere in memory be
@@ -123,13 +129,15 @@
 
 /* ---- The vector vocabulary ------------------------------------------------
  * vec holds VEC_LANES reals. MR is the number of tile rows; each tile row is
- * VECS_PER_ROW vectors, so NR = VECS_PER_ROW * VEC_LANES columns. MR is
- * chosen so the MR * VECS_PER_ROW accumulators plus the B row and a
- * broadcast fit in the register file (32 registers with AVX-512, 16 with
- * AVX2); likewise the DOT_ROWS x 3 accumulators of the dot products. */
+ * VECS_PER_ROW vectors, so NR = VECS_PER_ROW * VEC_LANES columns, or, in
+ * the narrow tile, VECS_NARROW vectors (see 6.; the same with AVX2 and in
+ * plain C). MR is chosen so the MR * VECS_PER_ROW accumulators plus the B
+ * row and a broadcast fit in the register file (32 registers with AVX-512,
+ * 16 with AVX2); likewise the DOT_ROWS x 3 accumulators of the dot
+ * products. */
 #if defined(__AVX512F__) && !defined(REAL_IS_DOUBLE)
 typedef __m512 vec;
-enum { VEC_LANES = 16, VECS_PER_ROW = 3, MR = 8, DOT_ROWS = 8 };
+enum { VEC_LANES = 16, VECS_PER_ROW = 3, VECS_NARROW = 2, MR = 8, DOT_ROWS = 8 };
 static inline vec vec_zero(void) { return _mm512_setzero_ps(); }
 static inline vec vec_load(const real *p) { return _mm512_loadu_ps(p); }
 static inline void vec_store(real *p, vec v) { _mm512_storeu_ps(p, v); }
@@ -139,7 +147,7 @@ static inline vec vec_mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
 static inline vec vec_add(vec a, vec b) { return _mm512_add_ps(a, b); }
 #elif defined(__AVX512F__)
 typedef __m512d vec;
-enum { VEC_LANES = 8, VECS_PER_ROW = 3, MR = 8, DOT_ROWS = 8 };
+enum { VEC_LANES = 8, VECS_PER_ROW = 3, VECS_NARROW = 2, MR = 8, DOT_ROWS = 8 };
 static inline vec vec_zero(void) { return _mm512_setzero_pd(); }
 static inline vec vec_load(const real *p) { return _mm512_loadu_pd(p); }
 static inline void vec_store(real *p, vec v) { _mm512_storeu_pd(p, v); }
@@ -149,7 +157,7 @@ static inline vec vec_mul(vec a, vec b) { return _mm512_mul_pd(a, b); }
 static inline vec vec_add(vec a, vec b) { return _mm512_add_pd(a, b); }
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(REAL_IS_DOUBLE)
 typedef __m256 vec;
-enum { VEC_LANES = 8, VECS_PER_ROW = 2, MR = 6, DOT_ROWS = 4 };
+enum { VEC_LANES = 8, VECS_PER_ROW = 2, VECS_NARROW = 2, MR = 6, DOT_ROWS = 4 };
 static inline vec vec_zero(void) { return _mm256_setzero_ps(); }
 static inline vec vec_load(const real *p) { return _mm256_loadu_ps(p); }
 static inline void vec_store(real *p, vec v) { _mm256_storeu_ps(p, v); }
@@ -159,7 +167,7 @@ static inline vec vec_mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 static inline vec vec_add(vec a, vec b) { return _mm256_add_ps(a, b); }
 #elif defined(__AVX2__) && defined(__FMA__)
 typedef __m256d vec;
-enum { VEC_LANES = 4, VECS_PER_ROW = 2, MR = 6, DOT_ROWS = 4 };
+enum { VEC_LANES = 4, VECS_PER_ROW = 2, VECS_NARROW = 2, MR = 6, DOT_ROWS = 4 };
 static inline vec vec_zero(void) { return _mm256_setzero_pd(); }
 static inline vec vec_load(const real *p) { return _mm256_loadu_pd(p); }
 static inline void vec_store(real *p, vec v) { _mm256_storeu_pd(p, v); }
@@ -172,7 +180,7 @@ static inline vec vec_add(vec a, vec b) { return _mm256_add_pd(a, b); }
  * the compiler keeps in registers. a * b + c is not fused here (ISO C does
  * not contract it by default), which changes rounding, not the algorithm. */
 typedef real vec;
-enum { VEC_LANES = 1, VECS_PER_ROW = 4, MR = 4, DOT_ROWS = 4 };
+enum { VEC_LANES = 1, VECS_PER_ROW = 4, VECS_NARROW = 4, MR = 4, DOT_ROWS = 4 };
 static inline vec vec_zero(void) { return 0; }
 static inline vec vec_load(const real *p) { return *p; }
 static inline void vec_store(real *p, vec v) { *p = v; }
@@ -183,14 +191,17 @@ static inline vec vec_add(vec a, vec b) { return a + b; }
 #endif
 
 enum {
-    NR = VECS_PER_ROW * VEC_LANES, /* tile columns */
+    NR = VECS_PER_ROW * VEC_LANES,        /* tile columns */
+    NR_NARROW = VECS_NARROW * VEC_LANES, /* the narrow tile's */
     DOT_COLS = 3, /* the dot-product tile is DOT_ROWS x DOT_COLS, see 8. */
     /* Cache blocks (see 4. above). KC: the k extent of a packed sliver.
      * MC, NC: rows of A and columns of B packed at a time; multiples of
-     * MR and NR so that blocks are made of whole tiles. */
+     * MR and of both tile widths so that blocks are made of whole tiles. */
     KC = 384,
     MC = 64 * MR,
-    NC = 20 * NR,
+    NC = 20 * NR, /* 60 vectors with AVX-512: also 30 narrow tiles */
+    SLIVERS = NC / NR_NARROW, /* B slivers in a block, at most */
+    SHORT_K = 128, /* below, a tile's time goes mostly to writing C */
 };
 
 /* A strided view of a matrix: element (i, j) is data[i * row_stride +
@@ -216,6 +227,7 @@ typedef struct {
     long c_row_stride, c_col_stride;
     int by_dot_products; /* decided once for the whole product, see 8. */
     int b_in_place;      /* B's slivers read where they are, see 7. */
+    int vecs;            /* the tile's width in vectors, see 6. */
 } Product;
 
 static inline int min_int(int x, int y) { return x < y ? x : y; }
@@ -275,43 +287,47 @@ static void update_c(const real *sums, int sums_stride, int m, int n, real alpha
 }
 
 /* ---- The micro-kernel ------------------------------------------------------
+ * The tile is `vecs` vectors wide: nr = vecs * VEC_LANES columns (NR, or
+ * NR_NARROW, see 6.); vecs is a constant in each of the two versions the
+ * wrappers below make of it.
  * a is an A sliver: MR x kc, packed k by k (a[k * MR + r]).
- * b is a B sliver: kc x NR, its row k at b + b_rows[k] (b[k * NR + j] when
+ * b is a B sliver: kc x nr, its row k at b + b_rows[k] (b[k * nr + j] when
  * packed k by k, see 7. for the others).
  * c is the tile's top-left element of C, with strides c_row_stride and
  * c_col_stride; only its first m rows and n columns exist (m <= MR,
- * n <= NR; the packed zeros fill the rest of the registers).
+ * n <= nr; the packed zeros fill the rest of the registers).
  *
  *     C[0:m, 0:n] = alpha * (a * b)[0:m, 0:n] + beta * C[0:m, 0:n]
  *
  * The k loop is the hot loop of the whole program: per k, where B's row
- * starts, VECS_PER_ROW loads of B, MR broadcasts of A, MR * VECS_PER_ROW
- * FMAs, nothing else.
- * "#pragma GCC unroll" makes the compiler unroll the loops over r and v
- * completely, so that acc[][] lives in registers rather than in memory. */
-static void micro_kernel(int kc, const real *a, const real *b, const long *b_rows, real alpha,
-                         real beta, real *c, long c_row_stride, long c_col_stride, int m, int n)
+ * starts, vecs loads of B, MR broadcasts of A, MR * vecs FMAs, nothing
+ * else. "#pragma GCC unroll" makes the compiler unroll the loops over r and
+ * v completely, so that acc[][] lives in registers rather than in memory. */
+static inline __attribute__((always_inline)) void
+micro_kernel(const int vecs, int kc, const real *a, const real *b, const long *b_rows, real alpha,
+             real beta, real *c, long c_row_stride, long c_col_stride, int m, int n)
 {
+    const int nr = vecs * VEC_LANES;
     vec acc[MR][VECS_PER_ROW];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < VECS_PER_ROW; v++) acc[r][v] = vec_zero();
+        for (int v = 0; v < vecs; v++) acc[r][v] = vec_zero();
 
     for (int k = 0; k < kc; k++) {
         vec b_row[VECS_PER_ROW];
 #pragma GCC unroll 4
-        for (int v = 0; v < VECS_PER_ROW; v++) b_row[v] = vec_load(b + b_rows[k] + v * VEC_LANES);
+        for (int v = 0; v < vecs; v++) b_row[v] = vec_load(b + b_rows[k] + v * VEC_LANES);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
             vec a_r = vec_broadcast(a[r]);
 #pragma GCC unroll 4
-            for (int v = 0; v < VECS_PER_ROW; v++) acc[r][v] = vec_fma(a_r, b_row[v], acc[r][v]);
+            for (int v = 0; v < vecs; v++) acc[r][v] = vec_fma(a_r, b_row[v], acc[r][v]);
         }
         a += MR;
     }
 
-    if (m == MR && n == NR && c_col_stride == 1) {
+    if (m == MR && n == nr && c_col_stride == 1) {
         /* A whole tile of contiguous rows: update C with vector loads and
          * stores. beta == 0 must not read C (it may hold NaN); 1 * x is x
          * exactly, so skipping those products changes nothing but time. */
@@ -319,7 +335,7 @@ static void micro_kernel(int kc, const real *a, const real *b, const long *b_row
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
 #pragma GCC unroll 4
-            for (int v = 0; v < VECS_PER_ROW; v++) {
+            for (int v = 0; v < vecs; v++) {
                 real *out = c + r * c_row_stride + v * VEC_LANES;
                 vec result = alpha == 1 ? acc[r][v] : vec_mul(alpha_v, acc[r][v]);
                 if (beta == 1)
@@ -336,10 +352,25 @@ static void micro_kernel(int kc, const real *a, const real *b, const long *b_row
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
-            for (int v = 0; v < VECS_PER_ROW; v++)
-                vec_store(tile + r * NR + v * VEC_LANES, acc[r][v]);
-        update_c(tile, NR, m, n, alpha, beta, c, c_row_stride, c_col_stride);
+            for (int v = 0; v < vecs; v++)
+                vec_store(tile + r * nr + v * VEC_LANES, acc[r][v]);
+        update_c(tile, nr, m, n, alpha, beta, c, c_row_stride, c_col_stride);
     }
+}
+
+/* The two versions: tiles NR wide, and NR_NARROW wide */
+static void micro_kernel_wide(int kc, const real *a, const real *b, const long *b_rows,
+                              real alpha, real beta, real *c, long c_row_stride,
+                              long c_col_stride, int m, int n)
+{
+    micro_kernel(VECS_PER_ROW, kc, a, b, b_rows, alpha, beta, c, c_row_stride, c_col_stride, m, n);
+}
+
+static void micro_kernel_narrow(int kc, const real *a, const real *b, const long *b_rows,
+                                real alpha, real beta, real *c, long c_row_stride,
+                                long c_col_stride, int m, int n)
+{
+    micro_kernel(VECS_NARROW, kc, a, b, b_rows, alpha, beta, c, c_row_stride, c_col_stride, m, n);
 }
 
 /* ---- Packing ----------------------------------------------------------------
@@ -414,6 +445,10 @@ static inline void pack_slivers(MatrixView v, int rows, int depth, int width, re
             if (width == NR)
                 for (; d < depth; d++)
                     memcpy(packed + d * NR, sliver.data + d * v.col_stride, NR * sizeof(real));
+            else if (width == NR_NARROW)
+                for (; d < depth; d++)
+                    memcpy(packed + d * NR_NARROW, sliver.data + d * v.col_stride,
+                           NR_NARROW * sizeof(real));
             else if (width == MR)
                 for (; d < depth; d++)
                     memcpy(packed + d * MR, sliver.data + d * v.col_stride, MR * sizeof(real));
@@ -440,10 +475,10 @@ static void pack_a_block(MatrixView a, int mc, int kc, real *packed)
     pack_slivers(a, mc, kc, MR, packed);
 }
 
-/* A kc x nc block of op(B) into B slivers. */
-static void pack_b_block(MatrixView b, int kc, int nc, real *packed)
+/* A kc x nc block of op(B) into B slivers nr wide. */
+static void pack_b_block(MatrixView b, int kc, int nc, int nr, real *packed)
 {
-    pack_slivers(view_transposed(b), nc, kc, NR, packed);
+    pack_slivers(view_transposed(b), nc, kc, nr, packed);
 }
 
 /* ---- The blocked product on one thread ------------------------------------ */
@@ -453,7 +488,7 @@ static void pack_b_block(MatrixView b, int kc, int nc, real *packed)
 typedef struct PackBuffers {
     _Alignas(64) real a[MC * KC]; /* an A block: mc x kc as A slivers */
     _Alignas(64) real b[KC * NC]; /* a B block: kc x nc as B slivers */
-    long packed_rows[KC];         /* k * NR: where a packed sliver's rows start */
+    long packed_rows[KC];         /* k * nr: where a packed sliver's rows start */
     long strided_rows[KC];        /* k * B's row stride, for B read in place */
     struct PackBuffers *next;     /* every buffer ever made, see below */
 } PackBuffers;
@@ -472,7 +507,6 @@ static PackBuffers *pack_buffers(void)
                     sizeof(PackBuffers));
             abort();
         }
-        for (int k = 0; k < KC; k++) buffers->packed_rows[k] = (long)k * NR;
 #pragma omp critical(gemm_pack_buffers)
         {
             buffers->next = all_pack_buffers;
@@ -483,14 +517,14 @@ static PackBuffers *pack_buffers(void)
     return this_thread_pack_buffers;
 }
 
-/* The last B sliver, n < NR columns wide, of a B read in place: packed,
+/* The last B sliver, n < nr columns wide, of a B read in place: packed,
  * zeros to the right of its n columns. */
-static void pack_b_partial(MatrixView b, int kc, int n, real *packed)
+static void pack_b_partial(MatrixView b, int kc, int n, int nr, real *packed)
 {
-    for (int k = 0; k < kc; k++, packed += NR) {
+    for (int k = 0; k < kc; k++, packed += nr) {
         const real *row = view_row(b, k);
         for (int j = 0; j < n; j++) packed[j] = row[j * b.col_stride];
-        for (int j = n; j < NR; j++) packed[j] = 0;
+        for (int j = n; j < nr; j++) packed[j] = 0;
     }
 }
 
@@ -500,14 +534,27 @@ static const real *b_sliver(const Product *p, MatrixView block, int kc, int jr, 
                             PackBuffers *packed, const long **rows)
 {
     const MatrixView sliver = view_at(block, 0, jr);
-    if (p->b_in_place && n == NR) {
+    const int nr = p->vecs * VEC_LANES;
+    if (p->b_in_place && n == nr) {
         *rows = sliver.row_start ? sliver.row_start : packed->strided_rows;
         return sliver.data;
     }
     *rows = packed->packed_rows;
     if (!p->b_in_place) return packed->b + jr * kc; /* the block was packed */
-    pack_b_partial(sliver, kc, n, packed->b);
+    pack_b_partial(sliver, kc, n, nr, packed->b);
     return packed->b;
+}
+
+/* C's tile at (i, j), m x n, = (or +=) an A sliver times a B sliver */
+static void multiply_tile(const Product *p, int kc, const real *a, const real *b,
+                          const long *b_rows, real beta, int i, int j, int m, int n)
+{
+    real *c = p->c + i * p->c_row_stride + j * p->c_col_stride;
+    if (p->vecs == VECS_PER_ROW)
+        micro_kernel_wide(kc, a, b, b_rows, p->alpha, beta, c, p->c_row_stride, p->c_col_stride, m, n);
+    else
+        micro_kernel_narrow(kc, a, b, b_rows, p->alpha, beta, c, p->c_row_stride, p->c_col_stride,
+                            m, n);
 }
 
 static void multiply_blocked(const Product *p)
@@ -515,7 +562,8 @@ static void multiply_blocked(const Product *p)
     PackBuffers *packed = pack_buffers();
     /* K is cut into equal blocks of at most KC (576 = 2 x 288, not
      * 384 + 192), so no block is short. */
-    const int kc_max = ceil_div(p->K, ceil_div(p->K, KC));
+    const int kc_max = ceil_div(p->K, ceil_div(p->K, KC)), nr = p->vecs * VEC_LANES;
+    for (int k = 0; k < kc_max; k++) packed->packed_rows[k] = (long)k * nr;
     if (p->b_in_place && !p->b.row_start)
         for (int k = 0; k < kc_max; k++) packed->strided_rows[k] = k * p->b.row_stride;
 
@@ -529,17 +577,27 @@ static void multiply_blocked(const Product *p)
             for (int j0 = 0; j0 < p->N; j0 += NC) {
                 const int nc = min_int(NC, p->N - j0);
                 const MatrixView b_block = view_at(p->b, k0, j0);
-                if (!p->b_in_place) pack_b_block(b_block, kc, nc, packed->b);
+                if (!p->b_in_place) pack_b_block(b_block, kc, nc, nr, packed->b);
+                const real *b[SLIVERS];
+                const long *b_rows[SLIVERS];
+                const int slivers = ceil_div(nc, nr);
+                for (int s = 0; s < slivers; s++)
+                    b[s] = b_sliver(p, b_block, kc, s * nr, min_int(nr, nc - s * nr), packed,
+                                    &b_rows[s]);
 
-                for (int jr = 0; jr < nc; jr += NR) {
-                    const int n = min_int(NR, nc - jr);
-                    const long *b_rows;
-                    const real *b = b_sliver(p, b_block, kc, jr, n, packed, &b_rows);
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        real *c = p->c + (i0 + ir) * p->c_row_stride + (j0 + jr) * p->c_col_stride;
-                        micro_kernel(kc, packed->a + ir * kc, b, b_rows, p->alpha, beta, c,
-                                     p->c_row_stride, p->c_col_stride, min_int(MR, mc - ir), n);
-                    }
+                /* Each B sliver meets every A sliver in turn (see 4.); but
+                 * when k is short, the tiles mostly write C: then go along
+                 * C's rows, so that C is written in order. */
+                if (kc >= SHORT_K) {
+                    for (int s = 0; s < slivers; s++)
+                        for (int ir = 0; ir < mc; ir += MR)
+                            multiply_tile(p, kc, packed->a + ir * kc, b[s], b_rows[s], beta, i0 + ir,
+                                          j0 + s * nr, min_int(MR, mc - ir), min_int(nr, nc - s * nr));
+                } else {
+                    for (int ir = 0; ir < mc; ir += MR)
+                        for (int s = 0; s < slivers; s++)
+                            multiply_tile(p, kc, packed->a + ir * kc, b[s], b_rows[s], beta, i0 + ir,
+                                          j0 + s * nr, min_int(MR, mc - ir), min_int(nr, nc - s * nr));
                 }
             }
         }
@@ -668,10 +726,10 @@ static int dot_products_win(const Product *p)
            (long)p->M * p->N <= 16L * (p->M + p->N);
 }
 
-/* B read in place (see 7.): rows contiguous, not a multiple of 2 KiB apart */
+/* B read in place (see 7.): rows contiguous, not a multiple of 1 KiB apart */
 static int b_in_place_wins(const Product *p)
 {
-    return p->b.col_stride == 1 && (p->b.row_stride * (long)sizeof(real)) % 2048 != 0;
+    return p->b.col_stride == 1 && (p->b.row_stride * (long)sizeof(real)) % 1024 != 0;
 }
 
 /* One thread's share: rows or columns of C, by the method chosen for the
@@ -686,10 +744,18 @@ static void multiply_part(const Product *p)
 
 /* ---- Shape decisions and threads ------------------------------------------ */
 
-/* Tile padding: how many elements of C the tiles would cover. */
-static long padded_area(int rows, int cols)
+/* Tile padding: how many elements of C tiles nr wide would cover. */
+static long padded_area(int rows, int cols, int nr)
 {
-    return (long)ceil_div(rows, MR) * MR * ((long)ceil_div(cols, NR) * NR);
+    return (long)ceil_div(rows, MR) * MR * ((long)ceil_div(cols, nr) * nr);
+}
+
+/* The tile width, wide or narrow, that covers C's columns with less
+ * padding (the wide one on a tie: fewer loads per multiply-add). */
+static int tile_vecs(int rows, int cols)
+{
+    return padded_area(rows, cols, NR_NARROW) < padded_area(rows, cols, NR) ? VECS_NARROW
+                                                                              : VECS_PER_ROW;
 }
 
 /* C^T = b^T a^T: the same product with rows and columns exchanged. */
@@ -751,7 +817,7 @@ static int threads_for(const Product *p, int tiles)
 static void multiply_threaded(const Product *p)
 {
     const int split_columns = p->N >= p->M;
-    const int tile = split_columns ? NR : MR;
+    const int tile = split_columns ? p->vecs * VEC_LANES : MR;
     const int extent = split_columns ? p->N : p->M;
     const int tiles = ceil_div(extent, tile);
     const int threads = threads_for(p, tiles);
@@ -808,7 +874,15 @@ void gemm(int transA, int transB, int M, int N, int K,
         .c = C, .c_row_stride = ldc, .c_col_stride = 1,
     };
     p.by_dot_products = dot_products_win(&p);
-    if (!p.by_dot_products && padded_area(N, M) < padded_area(M, N)) p = product_transposed(&p);
+    /* the orientation and tile width that pad C least (see 6.) */
+    const int vecs = tile_vecs(M, N), vecs_t = tile_vecs(N, M);
+    if (!p.by_dot_products &&
+        padded_area(N, M, vecs_t * VEC_LANES) < padded_area(M, N, vecs * VEC_LANES)) {
+        p = product_transposed(&p);
+        p.vecs = vecs_t;
+    } else {
+        p.vecs = vecs;
+    }
     p.b_in_place = !p.by_dot_products && b_in_place_wins(&p);
     multiply_threaded(&p);
 }
@@ -829,6 +903,7 @@ void gemm_rows(int transA, int M, int N, int K, real alpha, const real *A, int l
         .a = transA ? view_transposed(a) : a, .b = b,
         .c = C, .c_row_stride = ldc, .c_col_stride = 1,
         .by_dot_products = 0, .b_in_place = 1, /* never transposed: rows anywhere are read in place */
+        .vecs = tile_vecs(M, N),
     };
     multiply_threaded(&p);
 }

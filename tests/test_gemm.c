@@ -301,7 +301,7 @@ START_TEST(products_larger_than_the_cache_blocks)
 END_TEST
 
 /* When op(B) = B, B's slivers are read where they lie, except when its rows
- * are a multiple of 2 KiB apart (then they are packed): both ways, and both
+ * are a multiple of 1 KiB apart (then they are packed): both ways, and both
  * with a last sliver narrower than a tile, must give the reference's
  * numbers. Row strides 512 (packed) and 100 + 5 (in place). */
 START_TEST(b_read_in_place_or_packed_gives_the_reference)
