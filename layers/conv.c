@@ -236,22 +236,29 @@ static void pad_image(const Shifted *s, const real *restrict x, real *restrict p
     }
 }
 
-/* out (F, out_h, out_w) = the first out_w positions of each grid row */
-static void take_outputs(const Shifted *s, int F, const real *restrict grid, real *restrict out)
+/* out (F, out_h, out_w) = the first out_w positions of each grid row,
+ * + bias[f] if bias is not NULL (in the same pass: one sweep less) */
+static void take_outputs(const Shifted *s, int F, const real *restrict grid,
+                         const real *restrict bias, real *restrict out)
 {
     const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
     for (int f = 0; f < F; f++) {
         const real *restrict from = grid + (long)f * s->run;
-        for (int oh = 0; oh < out_h; oh++, from += stride)
-            for (int ow = 0; ow < out_w; ow++) *out++ = from[ow];
+        for (int oh = 0; oh < out_h; oh++, from += stride) {
+            if (bias)
+                for (int ow = 0; ow < out_w; ow++) *out++ = from[ow] + bias[f];
+            else
+                for (int ow = 0; ow < out_w; ow++) *out++ = from[ow];
+        }
     }
 }
 
-/* out (F, out_h, out_w) = weights (F, C*kH*kW) * cols(x), x one (C, H, W)
- * image, stride 1, through the padded image (see above). Work space:
- * padded (shifted_padded_size), grid (F * run) and rows (C*kH*kW). */
-static void convolve_shifted(const Shifted *s, const real *weights, int F, const real *x,
-                             real *out, real *padded, real *grid, long *rows)
+/* out (F, out_h, out_w) = weights (F, C*kH*kW) * cols(x) (+ bias, if not
+ * NULL), x one (C, H, W) image, stride 1, through the padded image (see
+ * above). Work space: padded (shifted_padded_size), grid (F * run) and rows
+ * (C*kH*kW). */
+static void convolve_shifted(const Shifted *s, const real *weights, const real *bias, int F,
+                             const real *x, real *out, real *padded, real *grid, long *rows)
 {
     const int kH = s->kernel_h, kW = s->kernel_w, depth = s->channels * kH * kW;
     pad_image(s, x, padded);
@@ -260,7 +267,7 @@ static void convolve_shifted(const Shifted *s, const real *weights, int F, const
             for (int j = 0; j < kW; j++)
                 rows[(c * kH + i) * kW + j] = c * s->plane + (long)i * s->stride + j;
     gemm_rows(0, F, s->run, depth, 1, weights, depth, padded, rows, 0, grid, s->run);
-    take_outputs(s, F, grid, out);
+    take_outputs(s, F, grid, bias, out);
 }
 
 /* The threads' tables of where rows start, *per_thread entries each: cols'
@@ -352,10 +359,14 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         const int count = N - first < plan.images ? N - first : plan.images;
         real *out_first = out->data + (size_t)first * out_item;
         if (plan.forward_shifted) {
-            convolve_shifted(&plan.forward, conv->w->data, F, x->data + (size_t)first * x_item,
-                             out_first, work, work + shifted_padded_size(&plan.forward),
+            /* out[n] = w * cols + b, cols never built (see above) */
+            convolve_shifted(&plan.forward, conv->w->data, conv->b->data, F,
+                             x->data + (size_t)first * x_item, out_first, work,
+                             work + shifted_padded_size(&plan.forward),
                              tables + table_size * (size_t)thread_id());
-        } else if (count == 1) {
+            continue;
+        }
+        if (count == 1) {
             /* out[n] = w (F, rows) * cols (rows, cols) */
             im2col(&g, x->data + (size_t)first * x_item, work);
             gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, work, cols, 0, out_first, cols);
@@ -525,7 +536,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             if (plan.dx_shifted) {
                 /* dx[n] = the convolution of dout[n] by the turned filters */
                 for (int m = 0; m < count; m++)
-                    convolve_shifted(&plan.dx, conv->turned, g.channels, dout_n + m * out_item,
+                    convolve_shifted(&plan.dx, conv->turned, NULL, g.channels, dout_n + m * out_item,
                                      dx_n + m * x_item, more_work,
                                      more_work + shifted_padded_size(&plan.dx), table);
             } else {
