@@ -4,8 +4,8 @@
  *     cols = im2col(x[n])                      (C*kH*kW, H_out*W_out)
  *     out[n] = w * cols + b                    (F, H_out*W_out)
  * with w viewed as the matrix (F, C*kH*kW): one row per filter.
- * (With stride 1 the same product is made without building cols: see
- * "Stride 1" below. The numbers are the same; only the copying differs.)
+ * (With stride 1 the same product is made without building cols:
+ * shifted_rows.h. The numbers are the same; only the copying differs.)
  *
  * Backward. Given dout = dL/dout (N, F, H_out, W_out), the forward
  * out[n] = w * cols + b is an ordinary matrix product, so:
@@ -15,8 +15,9 @@
  *     dx[n]  = col2im_add(dcols)               each patch entry goes back to its pixel
  * col2im adds because a pixel that sits in several overlapping patches
  * influenced the loss through each of them. (With stride 1, dx is computed
- * as a convolution of dout instead, also without dcols: "Stride 1" below.
- * Same sums, in another order: the last bits may differ.)
+ * as a convolution of dout instead, also without dcols, and dw without
+ * cols: shifted_rows.h. Same sums, in another order: the last bits may
+ * differ.)
  *
  * Images are independent, so both passes run over images in parallel
  * (OpenMP), each thread with its own cols buffers. Threads take images as
@@ -37,6 +38,7 @@
 
 #include "gemm.h"
 #include "im2col.h"
+#include "shifted_rows.h"
 
 static int max_threads(void)
 {
@@ -84,86 +86,6 @@ static void geometry_for(const ConvLayer *conv, const Tensor *x, ConvGeometry *g
 }
 
 enum { IMAGES_PER_GROUP = 4, SUM_BLOCK = 4096 };
-
-/* ---- Stride 1: im2col's matrix, never built ------------------------------
- * With stride 1, row (c, i, j) of cols is channel c of the zero-padded
- * image moved i rows up and j columns left. Lay the padded image out flat,
- * S = W + pad numbers per row: pad zeros, then the image row. The pad zeros
- * that start a row also end the row before (the padding on the right of
- * one row and on the left of the next are the same zeros), and pad rows of
- * zeros lie above and below. Compute the output on the same grid, output
- * (oh, ow) at position q = oh*S + ow. Then
- *     cols[(c, i, j)][q] = padded[c][oh + i][ow + j] = padded_flat[c*P + i*S + j + q]
- * (P the length of one channel's plane): row (c, i, j) of cols is the run
- * of the flat padded image that starts at c*P + i*S + j. gemm_rows
- * multiplies by a matrix given by where its rows start, so out = w * cols
- * reads the padded image where it lies, and the kH*kW copies of the image
- * that im2col makes are never made. The grid's last S - W_out positions of
- * each row are not outputs (their windows wrap round into the next row):
- * they are computed and dropped, 2% more multiply-adds for a 3x3 kernel
- * at 48x48, 4% at 24x24, 8% at 12x12, 14% at 6x6; so the small images
- * keep im2col (shifted_pays below). Every output is the same sum, in the
- * same order, as through im2col.
- *
- * dx is such a convolution too. Input pixel (c, h, w) gathers
- * w[f][c][i][j] * dout[f][h + pad - i][w + pad - j] over f, i, j: that is
- * the stride-1 convolution of dout, zero-padded by kH - 1 - pad rows and
- * kW - 1 - pad columns, with the filters turned half a turn and their input
- * and output channels exchanged,
- *     turned[c][f][i][j] = w[f][c][kH - 1 - i][kW - 1 - j].
- * So dx needs neither dcols nor col2im either; it needs pad < kH and kW.
- *
- * dw = dout * cols^T: dw[f][c][i][j] = sum over q of dout[f][q] *
- * padded[c][q + i*S + j], with dout laid out on the same grid (zeros at
- * the positions that are not outputs). Here cols is transposed, and its
- * rows would have to be packed. Instead, store the padded image channels
- * last (padded_cl[p*C + c], p the flat position): then, for kernel row i,
- * the kW*C numbers (j, c) that dw's row block i multiplies at grid
- * position q lie side by side, from padded_cl + (q + i*S)*C on. So
- *     dw_i (F, kW*C) = dout_grid (F, run) * B_i (run, kW*C),
- *     row q of B_i at padded_cl + (q + i*S)*C,
- * rows that overlap (each starts C numbers after the one before), which
- * gemm_rows reads where they lie. dw comes out in (i, j, c) order and is
- * put back in (c, i, j) order when the groups' partial sums are added. */
-
-/* One image's padded layout, pad_h rows above and below, pad_w zeros
- * between rows (and before the first, after the last), and the grid of
- * its stride-1 convolution by kH x kW. */
-typedef struct {
-    int channels, image_h, image_w, kernel_h, kernel_w, pad_h, pad_w;
-    int rows, stride;   /* padded: image_h + 2*pad_h rows, image_w + pad_w apart */
-    long plane;         /* one channel: rows * stride, and pad_w zeros after */
-    int out_h, out_w;   /* image_h + 2*pad_h - kH + 1, image_w + 2*pad_w - kW + 1 */
-    int run;            /* grid positions from the first output to the last */
-} Shifted;
-
-static Shifted shifted_layout(int C, int H, int W, int kH, int kW, int pad_h, int pad_w)
-{
-    Shifted s = {.channels = C, .image_h = H, .image_w = W, .kernel_h = kH, .kernel_w = kW,
-                 .pad_h = pad_h, .pad_w = pad_w, .rows = H + 2 * pad_h, .stride = W + pad_w};
-    s.plane = (long)s.rows * s.stride + pad_w;
-    s.out_h = H + 2 * pad_h - kH + 1;
-    s.out_w = W + 2 * pad_w - kW + 1;
-    s.run = (s.out_h - 1) * s.stride + s.out_w;
-    return s;
-}
-
-static size_t shifted_padded_size(const Shifted *s)
-{
-    return (size_t)s->channels * (size_t)s->plane;
-}
-
-/* Shifted rows pay when the products are long (at least 64 multiply-adds
- * per output: shorter ones cost less than copying the outputs out of the
- * grid) and the grid wastes at most 5%. Measured on the FER2013 network,
- * they win at 48x48 and 24x24 and lose at 12x12 and 6x6: at 12x12 the grid
- * is 155 positions long, and its last 11 take a whole fourth tile of the
- * matrix multiply's, where im2col's 144 columns fill three. */
-static int shifted_pays(const Shifted *s)
-{
-    const long depth = (long)s->channels * s->kernel_h * s->kernel_w;
-    return depth >= 64 && 100L * s->run <= 105L * s->out_h * s->out_w;
-}
 
 /* How one layer computes, for one input size: the forward and dw (on the
  * forward's grid) and dx through shifted rows or through im2col, and the
@@ -216,58 +138,6 @@ static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
                                                        : cols);
     plan.slice = forward > backward ? forward : backward;
     return plan;
-}
-
-/* x (C, H, W) into padded (C planes, see Shifted): zeros around x.
- * The rows are short (6 to 50 numbers): plain loops, which the compiler
- * turns into vector moves, cost less than as many calls to memcpy. */
-static void pad_image(const Shifted *s, const real *restrict x, real *restrict padded)
-{
-    const int H = s->image_h, W = s->image_w, stride = s->stride, pad_h = s->pad_h, pad_w = s->pad_w;
-    for (int c = 0; c < s->channels; c++) {
-        real *restrict to = padded + c * s->plane;
-        const real *restrict from = x + (long)c * H * W;
-        for (long k = 0; k < (long)pad_h * stride; k++) *to++ = 0;
-        for (int h = 0; h < H; h++, from += W) {
-            for (int w = 0; w < pad_w; w++) *to++ = 0;
-            for (int w = 0; w < W; w++) *to++ = from[w];
-        }
-        for (long k = 0; k < (long)pad_h * stride + pad_w; k++) *to++ = 0;
-    }
-}
-
-/* out (F, out_h, out_w) = the first out_w positions of each grid row,
- * + bias[f] if bias is not NULL (in the same pass: one sweep less) */
-static void take_outputs(const Shifted *s, int F, const real *restrict grid,
-                         const real *restrict bias, real *restrict out)
-{
-    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
-    for (int f = 0; f < F; f++) {
-        const real *restrict from = grid + (long)f * s->run;
-        for (int oh = 0; oh < out_h; oh++, from += stride) {
-            if (bias)
-                for (int ow = 0; ow < out_w; ow++) *out++ = from[ow] + bias[f];
-            else
-                for (int ow = 0; ow < out_w; ow++) *out++ = from[ow];
-        }
-    }
-}
-
-/* out (F, out_h, out_w) = weights (F, C*kH*kW) * cols(x) (+ bias, if not
- * NULL), x one (C, H, W) image, stride 1, through the padded image (see
- * above). Work space: padded (shifted_padded_size), grid (F * run) and rows
- * (C*kH*kW). */
-static void convolve_shifted(const Shifted *s, const real *weights, const real *bias, int F,
-                             const real *x, real *out, real *padded, real *grid, long *rows)
-{
-    const int kH = s->kernel_h, kW = s->kernel_w, depth = s->channels * kH * kW;
-    pad_image(s, x, padded);
-    for (int c = 0; c < s->channels; c++)
-        for (int i = 0; i < kH; i++)
-            for (int j = 0; j < kW; j++)
-                rows[(c * kH + i) * kW + j] = c * s->plane + (long)i * s->stride + j;
-    gemm_rows(0, F, s->run, depth, 1, weights, depth, padded, rows, 0, grid, s->run);
-    take_outputs(s, F, grid, bias, out);
 }
 
 /* The threads' tables of where rows start, *per_thread entries each: cols'
@@ -360,7 +230,7 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         real *out_first = out->data + (size_t)first * out_item;
         if (plan.forward_shifted) {
             /* out[n] = w * cols + b, cols never built (see above) */
-            convolve_shifted(&plan.forward, conv->w->data, conv->b->data, F,
+            shifted_convolve(&plan.forward, conv->w->data, conv->b->data, F,
                              x->data + (size_t)first * x_item, out_first, work,
                              work + shifted_padded_size(&plan.forward),
                              tables + table_size * (size_t)thread_id());
@@ -394,74 +264,6 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     }
 }
 
-/* x (C, H, W) into padded_cl, channels last: padded_cl[p*C + c] =
- * padded_flat[c*P + p] (see above). Position by position, the C numbers
- * are read from C planes at once; each cache line read serves 16
- * positions. */
-static void pad_channels_last(const Shifted *s, const real *restrict x, real *restrict padded_cl)
-{
-    const int C = s->channels, H = s->image_h, W = s->image_w;
-    const long image = (long)H * W;
-    memset(padded_cl, 0, shifted_padded_size(s) * sizeof(real));
-    for (int h = 0; h < H; h++)
-        for (int w = 0; w < W; w++) {
-            real *restrict to = padded_cl + ((long)(h + s->pad_h) * s->stride + s->pad_w + w) * C;
-            const real *restrict from = x + (long)h * W + w;
-            for (int c = 0; c < C; c++) to[c] = from[c * image];
-        }
-}
-
-/* dout (F, out_h, out_w) onto the grid (F x run): 0 where no output is */
-static void put_on_grid(const Shifted *s, int F, const real *restrict dout, real *restrict grid)
-{
-    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
-    for (int f = 0; f < F; f++)
-        for (int oh = 0; oh < out_h; oh++) {
-            real *restrict to = grid + (long)f * s->run + (long)oh * stride;
-            for (int ow = 0; ow < out_w; ow++) to[ow] = *dout++;
-            for (int ow = out_w; ow < stride && oh + 1 < out_h; ow++) to[ow] = 0;
-        }
-}
-
-/* dw_partial (F, kH*kW*C, in (i, j, c) order) = or += dout (F, out_h,
- * out_w) times the padded image of x, through shifted rows (see above).
- * work: shifted_padded_size + F * run reals; rows: run entries. */
-static void dw_shifted(const Shifted *s, int F, const real *x, const real *dout, real beta,
-                       real *dw_partial, real *work, long *rows)
-{
-    const int C = s->channels, width_C = s->kernel_w * C, depth = s->kernel_h * width_C;
-    real *padded_cl = work, *grid = work + shifted_padded_size(s);
-    pad_channels_last(s, x, padded_cl);
-    put_on_grid(s, F, dout, grid);
-    for (int q = 0; q < s->run; q++) rows[q] = (long)q * C;
-    for (int i = 0; i < s->kernel_h; i++)
-        gemm_rows(0, F, width_C, s->run, 1, grid, s->run, padded_cl + (long)i * s->stride * C, rows,
-                  beta, dw_partial + i * width_C, depth);
-}
-
-/* dw[f][c][i][j] = shifted[f][i][j][c]: dw_shifted's order put back */
-static void from_kernel_rows_order(const ConvLayer *conv, const real *shifted, real *dw)
-{
-    const int F = conv->filters, C = conv->in_channels, kH = conv->kernel_h, kW = conv->kernel_w;
-    for (int f = 0; f < F; f++)
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < kH; i++)
-                for (int j = 0; j < kW; j++)
-                    dw[((f * C + c) * kH + i) * kW + j] = shifted[((f * kH + i) * kW + j) * C + c];
-}
-
-/* turned[c][f][i][j] = w[f][c][kH - 1 - i][kW - 1 - j], for dx (see above) */
-static void turn_filters(const ConvLayer *conv, real *turned)
-{
-    const int F = conv->filters, C = conv->in_channels, kH = conv->kernel_h, kW = conv->kernel_w;
-    for (int c = 0; c < C; c++)
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < kH; i++)
-                for (int j = 0; j < kW; j++)
-                    turned[((c * F + f) * kH + i) * kW + j] =
-                        conv->w->data[((f * C + c) * kH + (kH - 1 - i)) * kW + (kW - 1 - j)];
-}
-
 static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 {
     ConvLayer *conv = (ConvLayer *)layer;
@@ -486,7 +288,9 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     assert(dout->size == (size_t)N * out_item);
     if (dx) {
         tensor_resize(dx, x->ndim, x->dim);
-        if (plan.dx_shifted) turn_filters(conv, conv->turned);
+        if (plan.dx_shifted)
+            shifted_turn_filters(F, g.channels, conv->kernel_h, conv->kernel_w, conv->w->data,
+                                 conv->turned);
     }
 
     #pragma omp parallel for schedule(dynamic)
@@ -517,7 +321,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             const real beta = n == first ? 0 : 1;
             const real *dout_side = dout_n;
             if (plan.forward_shifted) {
-                dw_shifted(&plan.forward, F, x_n, dout_n, beta, dw_partial, work, table);
+                shifted_dw(&plan.forward, F, x_n, dout_n, beta, dw_partial, work, table);
             } else {
                 for (int m = 0; m < count; m++)
                     im2col_strided(&g, x_n + m * x_item, work + m * cols, width);
@@ -536,7 +340,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             if (plan.dx_shifted) {
                 /* dx[n] = the convolution of dout[n] by the turned filters */
                 for (int m = 0; m < count; m++)
-                    convolve_shifted(&plan.dx, conv->turned, NULL, g.channels, dout_n + m * out_item,
+                    shifted_convolve(&plan.dx, conv->turned, NULL, g.channels, dout_n + m * out_item,
                                      dx_n + m * x_item, more_work,
                                      more_work + shifted_padded_size(&plan.dx), table);
             } else {
@@ -565,7 +369,8 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         }
     }
     if (plan.forward_shifted)
-        from_kernel_rows_order(conv, partials, conv->dw->data);
+        shifted_dw_in_filter_order(F, g.channels, conv->kernel_h, conv->kernel_w, partials,
+                                   conv->dw->data);
     else
         memcpy(conv->dw->data, partials, dw_size * sizeof(real));
     tensor_zero(conv->db);

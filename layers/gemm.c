@@ -5,8 +5,9 @@
  * gemm_reference.c computes the same thing with three nested loops, at 1-2
  * GFLOP/s. This file computes the same products and sums (in `real`
  * precision, where the reference sums in double) 50-100 times faster on
- * the layers' shapes, about as fast as OpenBLAS (1.09x over a training
- * batch's products; 0.8x to 1.2x shape by shape, see the README). Nothing
+ * the layers' shapes, about as fast as OpenBLAS (1.08x over a training
+ * batch's products; 0.7x to 1.2x shape by shape, the slowest being the
+ * tiniest products, see the README). Nothing
  * is skipped: the speed comes from *where the numbers are* when they are
  * multiplied. The structure is the one of BLIS and OpenBLAS (Goto and van
  * de Geijn, "Anatomy of high-performance matrix multiplication", 2008).
