@@ -56,7 +56,10 @@
  *                  micro-kernel: C tile += A sliver * B sliver
  *
  *    Blocks over k mean C is updated once per k block: the first block
- *    applies the caller's beta, the later ones add (beta = 1).
+ *    applies the caller's beta, the later ones add (beta = 1). When k is
+ *    short (under SHORT_K), a tile spends its time writing C rather than
+ *    multiplying, and the last two loops swap: along C's rows, so that C is
+ *    written in order.
  *
  * 5. Threads. Outside an OpenMP parallel region, a large product is split
  *    into column (or row) ranges of C, one per thread, at tile boundaries;
@@ -76,8 +79,8 @@
  *    takes the one that pads C least.
  *
  * 7. B read in place. When B's rows are contiguous (op(B) = B), a B
- *    sliver needs no packing: its row k is NR numbers side by side in B
- *    itself. The micro-kernel takes the sliver as a base address and a
+ *    sliver needs no packing: its row k is a tile's width of numbers side
+ *    by side in B itself. The micro-kernel takes the sliver as a base address and a
  *    table of where each of its rows starts: k * its width when packed, k times
  *    B's row stride in place. Skipping the copy matters most when A is
  *    short, as the convolutions' 32 to 128 filters are: each B number is
@@ -92,7 +95,8 @@
  *    same order: the results are identical.
  *    The row table also lets a B whose rows lie anywhere in memory be
  *    multiplied without copying it: gemm_rows, with which the convolution
- *    layer multiplies by im2col's matrix without building it (conv.c).
+ *    layer multiplies by im2col's matrix without building it
+ *    (shifted_rows.h).
  *
  * 8. Small C, long k. Packing pays off because each packed number is used
  *    many times: on average M*N / (M + N) times. The first convolution's

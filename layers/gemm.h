@@ -26,7 +26,7 @@ void gemm(int transA, int transB, int M, int N, int K,
 /* The same product, op(B) = B, with B given by where its rows are: row k is
  * the N numbers B[b_rows[k]], ..., B[b_rows[k] + N - 1]. The rows may lie
  * anywhere, overlap or repeat. The convolution layer multiplies by
- * im2col's matrix this way without building it (see conv.c). */
+ * im2col's matrix this way without building it (see shifted_rows.h). */
 void gemm_rows(int transA, int M, int N, int K, real alpha, const real *A, int lda,
                const real *B, const long *b_rows, real beta, real *C, int ldc);
 
