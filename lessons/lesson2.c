@@ -163,7 +163,11 @@ static void real_shapes(Lesson *lesson, int batch)
     printf("\n");
 }
 
-/* Section 4: why bother. The same convolution timed both ways. */
+/* Section 4: why bother. The same convolution timed three ways: im2col and
+ * one matrix product per image, written out here; the layer, which for a
+ * stride-1 convolution like this one skips im2col's copies and multiplies
+ * by shifted runs of the padded image instead (layers/shifted_rows.h); and
+ * the six nested loops of the definition. */
 static void time_both_ways(Lesson *lesson, int batch)
 {
     Rng rng;
@@ -177,15 +181,35 @@ static void time_both_ways(Lesson *lesson, int batch)
     layer_forward(layer, x, out); /* warm up: the workspace is allocated once */
     double start = lesson_seconds();
     layer_forward(layer, x, out);
-    double with_gemm = lesson_seconds() - start;
+    double with_layer = lesson_seconds() - start;
+
+    ConvGeometry g;
+    conv_geometry_init(&g, 32, 24, 24, 3, 3, 1, 1, NULL);
+    const int rows = conv_geometry_rows(&g), cols = conv_geometry_cols(&g);
+    real *col_matrix = xmalloc((size_t)rows * cols * sizeof(real));
+    Tensor *by_hand = tensor_like(out);
+    double with_gemm = 0;
+    for (int run = 0; run < 2; run++) { /* the first run warms up, as the layer's did */
+        start = lesson_seconds();
+        for (int n = 0; n < batch; n++) {
+            im2col(&g, x->data + (size_t)n * 32 * 24 * 24, col_matrix);
+            gemm(0, 0, 64, cols, rows, 1, conv->w->data, rows, col_matrix, cols, 0,
+                 by_hand->data + (size_t)n * 64 * cols, cols); /* b = 0 */
+        }
+        with_gemm = lesson_seconds() - start;
+    }
+
     Tensor *direct = tensor_like(out);
     start = lesson_seconds();
     conv_forward_direct(x, conv->w, conv->b, 1, 1, direct);
     double with_loops = lesson_seconds() - start;
     printf("  conv2 forward on %d images of (32, 24, 24), double precision:\n"
            "    im2col + gemm      %8.1f ms\n"
-           "    six nested loops   %8.1f ms   (%.1fx slower)\n\n",
-           batch, 1e3 * with_gemm, 1e3 * with_loops, with_loops / with_gemm);
+           "    the layer          %8.1f ms   (no im2col copies: layers/shifted_rows.h)\n"
+           "    six nested loops   %8.1f ms   (%.1fx slower than im2col + gemm)\n\n",
+           batch, 1e3 * with_gemm, 1e3 * with_layer, 1e3 * with_loops, with_loops / with_gemm);
+    free(col_matrix);
+    tensor_free(by_hand);
     tensor_free(direct);
     tensor_free(out);
     tensor_free(x);
