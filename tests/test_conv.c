@@ -283,7 +283,7 @@ START_TEST(backward_matches_the_definition_for_any_thread_count)
 END_TEST
 
 /* Stride 1 on large enough images reads the padded image through shifted
- * rows (conv.c): the forward, dw (from the image stored channels last),
+ * rows (shifted_rows.h): the forward, dw (from the image stored channels last),
  * and dx as the convolution of dout by the turned filters. Each case takes
  * that path for all three (checked), with
  * "same", "valid" (pad 0: dout padded by k - 1) and in-between padding,
