@@ -223,6 +223,10 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     size_t table_size;
     long *tables = row_tables(conv, &plan, &table_size);
 
+    /* A network that lists w alone ('nobias') leaves b at 0 and never
+     * reads db: then no bias is added and db is not summed. */
+    const real *bias = layer->num_params > 1 ? conv->b->data : NULL;
+
     #pragma omp parallel for schedule(dynamic)
     for (int first = 0; first < N; first += plan.images) {
         real *work = workspace + slice * (size_t)thread_id();
@@ -230,37 +234,37 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         real *out_first = out->data + (size_t)first * out_item;
         if (plan.forward_shifted) {
             /* out[n] = w * cols + b, cols never built (see above) */
-            shifted_convolve(&plan.forward, conv->w->data, conv->b->data, F,
+            shifted_convolve(&plan.forward, conv->w->data, bias, F,
                              x->data + (size_t)first * x_item, out_first, work,
                              work + shifted_padded_size(&plan.forward),
                              tables + table_size * (size_t)thread_id());
             continue;
         }
         if (count == 1) {
-            /* out[n] = w (F, rows) * cols (rows, cols) */
+            /* out[n] = w (F, rows) * cols (rows, cols), then + b while
+             * out[n] is still in the cache the product left it in */
             im2col(&g, x->data + (size_t)first * x_item, work);
             gemm(0, 0, F, cols, rows, 1, conv->w->data, rows, work, cols, 0, out_first, cols);
-        } else {
-            /* the same for `count` images side by side, then each image's
-             * columns of the product to its own out[n] */
-            const int width = count * cols;
-            real *product = work + (size_t)rows * width;
-            for (int m = 0; m < count; m++)
-                im2col_strided(&g, x->data + (size_t)(first + m) * x_item, work + m * cols, width);
-            gemm(0, 0, F, width, rows, 1, conv->w->data, rows, work, width, 0, product, width);
-            for (int m = 0; m < count; m++)
-                for (int f = 0; f < F; f++)
-                    memcpy(out_first + m * out_item + (size_t)f * cols,
-                           product + (size_t)f * width + m * cols, (size_t)cols * sizeof(real));
+            for (int f = 0; bias && f < F; f++)
+                for (int p = 0; p < cols; p++) out_first[(size_t)f * cols + p] += bias[f];
+            continue;
         }
-        /* then + b, while out[n] is still in the cache the product left it in */
-        for (int m = 0; m < count; m++) {
-            real *out_n = out_first + m * out_item;
+        /* the same for `count` images side by side, then each image's
+         * columns of the product to its own out[n], + b on the way */
+        const int width = count * cols;
+        real *product = work + (size_t)rows * width;
+        for (int m = 0; m < count; m++)
+            im2col_strided(&g, x->data + (size_t)(first + m) * x_item, work + m * cols, width);
+        gemm(0, 0, F, width, rows, 1, conv->w->data, rows, work, width, 0, product, width);
+        for (int m = 0; m < count; m++)
             for (int f = 0; f < F; f++) {
-                const real bias = conv->b->data[f];
-                for (int p = 0; p < cols; p++) out_n[(size_t)f * cols + p] += bias;
+                real *to = out_first + m * out_item + (size_t)f * cols;
+                const real *from = product + (size_t)f * width + m * cols;
+                if (bias)
+                    for (int p = 0; p < cols; p++) to[p] = from[p] + bias[f];
+                else
+                    memcpy(to, from, (size_t)cols * sizeof(real));
             }
-        }
     }
 }
 
@@ -285,6 +289,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
                                     partial_size * (size_t)groups);
     size_t table_size;
     long *tables = row_tables(conv, &plan, &table_size);
+    const int has_bias = layer->num_params > 1; /* see conv_forward */
     assert(dout->size == (size_t)N * out_item);
     if (dx) {
         tensor_resize(dx, x->ndim, x->dim);
@@ -309,7 +314,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             const int count = stop - n < plan.images ? stop - n : plan.images, width = count * cols;
             const real *dout_n = dout->data + (size_t)n * out_item;
             const real *x_n = x->data + (size_t)n * x_item;
-            for (int m = 0; m < count; m++)
+            for (int m = 0; has_bias && m < count; m++)
                 for (int f = 0; f < F; f++) {
                     const real sum = sum_of(dout_n + m * out_item + (size_t)f * cols, cols);
                     db_partial[f] = n + m == first ? sum : db_partial[f] + sum;
@@ -374,7 +379,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     else
         memcpy(conv->dw->data, partials, dw_size * sizeof(real));
     tensor_zero(conv->db);
-    for (int group = 0; group < groups; group++) {
+    for (int group = 0; has_bias && group < groups; group++) {
         const real *db_partial = partials + partial_size * (size_t)group + dw_size;
         for (int f = 0; f < F; f++) conv->db->data[f] += db_partial[f];
     }

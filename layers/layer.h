@@ -73,6 +73,12 @@ typedef struct {
      * input alone, and its backward does not need x. A network then runs
      * the layer in place, in its input's buffer (relu.h says why it can). */
     int in_place;
+    /* 1 if backward alone accepts dx == dout: each element of dx comes from
+     * the same element of dout, read before it is written (batchnorm,
+     * dropout). The network then gives dout and dx one buffer: the write
+     * lands on cache lines just read, where a second buffer would first
+     * be fetched from memory to be written over. (in_place implies it.) */
+    int backward_in_place;
     /* The output shape for an input shape (ndim/dims), or -1 with a message
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,

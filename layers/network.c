@@ -51,13 +51,14 @@ static int shape_after(const Network *net, int count, int *ndim, int *dims, Erro
 
 /* grad[i] for every layer, from the top: the scores' gradient goes in
  * buffer 0, and each layer's dx goes in the other buffer from its dout,
- * or the same one if the layer works in place. */
+ * or the same one if the layer's backward works in place. */
 static void assign_gradient_buffers(Network *net)
 {
     int buffer = 0;
     for (int i = net->num_layers - 1; i >= 0; i--) {
         net->grad[i] = net->grad_buffers[buffer];
-        if (i > 0 && net->out[i] != net->out[i - 1]) buffer = 1 - buffer;
+        const LayerOps *ops = net->layers[i]->ops;
+        if (!ops->in_place && !ops->backward_in_place) buffer = 1 - buffer;
     }
 }
 

@@ -127,6 +127,25 @@ static void maxpool_2x2_plane(const ConvGeometry *g, const int *first_of,
                                &argmax[oh * out_w + ow]);
 }
 
+/* The backward of maxpool_2x2_plane. The windows tile the plane, so every
+ * input is in exactly one: it gets its window's gradient if it was the
+ * max, else 0. Each is written once, with no zeroing pass first. */
+static void maxpool_2x2_backward_plane(const ConvGeometry *g, const int *restrict argmax,
+                                       const real *restrict d_out, real *restrict d_in)
+{
+    const int W = g->width, out_w = g->out_w;
+    for (int h = 0; h < g->height; h++) {
+        const int *restrict window_max = argmax + (h / 2) * out_w;
+        const real *restrict d = d_out + (h / 2) * out_w;
+        real *restrict row = d_in + h * W;
+        for (int q = 0; q < out_w; q++) {
+            const int at = window_max[q] - (h * W + 2 * q); /* 0, 1, or not in this row */
+            row[2 * q] = at == 0 ? d[q] : 0;
+            row[2 * q + 1] = at == 1 ? d[q] : 0;
+        }
+    }
+}
+
 static void pool_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     PoolLayer *pool = (PoolLayer *)layer;
@@ -199,11 +218,16 @@ static void pool_backward(Layer *layer, const Tensor *dout, Tensor *dx)
     const int planes = x->dim[0] * x->dim[1];
     const size_t plane_in = (size_t)g.height * g.width, plane_out = (size_t)g.out_h * g.out_w;
     const real window_size = (real)(g.kernel_h * g.kernel_w);
+    const int fast = pool->kind == POOL_MAX && is_2x2_stride_2(&g);
 
     #pragma omp parallel for schedule(dynamic, planes_per_chunk(plane_in))
     for (int plane = 0; plane < planes; plane++) {
         real *d_in = dx->data + plane * plane_in;
         const real *d_out = dout->data + plane * plane_out;
+        if (fast) {
+            maxpool_2x2_backward_plane(&g, pool->argmax + plane * plane_out, d_out, d_in);
+            continue;
+        }
         memset(d_in, 0, plane_in * sizeof(real)); /* the windows add their shares */
         if (pool->kind == POOL_MAX) {
             const int *argmax = pool->argmax + plane * plane_out;

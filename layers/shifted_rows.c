@@ -2,7 +2,6 @@
  * it costs, and the copies around the products. */
 #include "shifted_rows.h"
 
-#include <string.h>
 
 #include "gemm.h"
 
@@ -84,20 +83,28 @@ void shifted_convolve(const Shifted *s, const real *weights, const real *bias, i
 }
 
 /* x (C, H, W) into padded_cl, channels last: padded_cl[p*C + c] =
- * padded_flat[c*P + p]. Position by position, the C numbers
- * are read from C planes at once; each cache line read serves 16
- * positions. */
+ * padded_flat[c*P + p]. A transpose, row by row of the image: eight
+ * channels at a time, each of their rows read along, eight numbers written
+ * side by side per position. (Reading all C channels per position instead
+ * jumps between C planes for every number: 1.6 times as slow.) Only the
+ * padding is zeroed. */
 static void pad_channels_last(const Shifted *s, const real *restrict x, real *restrict padded_cl)
 {
-    const int C = s->channels, H = s->image_h, W = s->image_w;
-    const long image = (long)H * W;
-    memset(padded_cl, 0, shifted_padded_size(s) * sizeof(real));
-    for (int h = 0; h < H; h++)
-        for (int w = 0; w < W; w++) {
-            real *restrict to = padded_cl + ((long)(h + s->pad_h) * s->stride + s->pad_w + w) * C;
-            const real *restrict from = x + (long)h * W + w;
-            for (int c = 0; c < C; c++) to[c] = from[c * image];
-        }
+    const int C = s->channels, H = s->image_h, W = s->image_w, pad_w = s->pad_w;
+    const long image = (long)H * W, C_pad = (long)C * pad_w;
+    real *restrict to = padded_cl;
+    for (long k = 0; k < (long)s->pad_h * s->stride * C; k++) *to++ = 0;
+    for (int h = 0; h < H; h++, to += (long)W * C) {
+        for (long k = 0; k < C_pad; k++) *to++ = 0;
+        const real *restrict row = x + (long)h * W;
+        int c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int w = 0; w < W; w++)
+                for (int k = 0; k < 8; k++) to[(long)w * C + c + k] = row[(c + k) * image + w];
+        for (; c < C; c++)
+            for (int w = 0; w < W; w++) to[(long)w * C + c] = row[c * image + w];
+    }
+    for (long k = 0; k < ((long)s->pad_h * s->stride + pad_w) * C; k++) *to++ = 0;
 }
 
 /* dout (F, out_h, out_w) onto the grid (F x run): 0 where no output is */

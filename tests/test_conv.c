@@ -357,6 +357,54 @@ START_TEST(im2col_is_kept_where_shifted_rows_do_not_pay)
 }
 END_TEST
 
+/* A convolution without its bias ('nobias': the network lists w alone)
+ * adds none and sums no db. It must compute what the same layer computes
+ * with b = 0 (out, dw and dx bit for bit) and leave db at 0, on each path:
+ * shifted rows (24x24), im2col one image per product (stride 2) and
+ * several (6x6). */
+START_TEST(a_convolution_without_bias_computes_as_with_a_zero_bias)
+{
+    const struct { int C, H, stride, shifted; } shapes[] = {{8, 24, 1, 1}, {8, 24, 2, 0}, {8, 6, 1, 0}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        Error err;
+        Rng rng;
+        rng_seed(&rng, 60 + s);
+        Layer *with = conv_create(shapes[s].C, 16, 3, 3, shapes[s].stride, 1, &err);
+        Layer *without = conv_create(shapes[s].C, 16, 3, 3, shapes[s].stride, 1, &err);
+        without->num_params = 1;
+        int forward_shifted, dx_shifted;
+        conv_paths(with, shapes[s].H, shapes[s].H, &forward_shifted, &dx_shifted);
+        ck_assert_int_eq(forward_shifted, shapes[s].shifted);
+        ConvLayer *a = (ConvLayer *)with, *b = (ConvLayer *)without;
+        Tensor *x = tensor_new4(9, shapes[s].C, shapes[s].H, shapes[s].H);
+        fill_normal(x, &rng, 1);
+        fill_normal(a->w, &rng, 1);
+        memcpy(b->w->data, a->w->data, a->w->size * sizeof(real));
+        fill_normal(b->db, &rng, 1); /* stale: backward must overwrite it */
+        Tensor *out_a = tensor_new2(1, 1), *out_b = tensor_new2(1, 1);
+        Tensor *dx_a = tensor_new2(1, 1), *dx_b = tensor_new2(1, 1);
+        layer_forward(with, x, out_a);
+        layer_forward(without, x, out_b);
+        assert_close(out_b->data, out_a->data, out_a->size, 0, "out");
+        Tensor *dout = tensor_like(out_a);
+        fill_normal(dout, &rng, 1);
+        layer_backward(with, dout, dx_a);
+        layer_backward(without, dout, dx_b);
+        assert_close(b->dw->data, a->dw->data, a->dw->size, 0, "dw");
+        assert_close(dx_b->data, dx_a->data, dx_a->size, 0, "dx");
+        for (int f = 0; f < 16; f++) ck_assert(b->db->data[f] == 0);
+        tensor_free(dout);
+        tensor_free(dx_a);
+        tensor_free(dx_b);
+        tensor_free(out_a);
+        tensor_free(out_b);
+        tensor_free(x);
+        layer_free(with);
+        layer_free(without);
+    }
+}
+END_TEST
+
 START_TEST(bad_hyperparameters_are_refused_with_a_message)
 {
     Error err;
@@ -397,6 +445,7 @@ Suite *conv_suite(void)
     tcase_add_test(tc, backward_matches_the_definition_for_any_thread_count);
     tcase_add_test(tc, shifted_rows_match_the_definition);
     tcase_add_test(tc, im2col_is_kept_where_shifted_rows_do_not_pay);
+    tcase_add_test(tc, a_convolution_without_bias_computes_as_with_a_zero_bias);
     tcase_add_test(tc, bad_hyperparameters_are_refused_with_a_message);
     tcase_add_test(tc, a_kernel_larger_than_the_padded_input_is_refused);
     suite_add_tcase(s, tc);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "conv.h"
 #include "fc.h"
 #include "gradcheck.h"
@@ -112,14 +113,39 @@ START_TEST(relus_share_buffers_and_gradients_take_two)
 }
 END_TEST
 
+/* A network with batchnorm and dropout: their backward runs in place
+ * (dx in dout's buffer), as ReLU's does. */
+static Network *batchnorm_network(void)
+{
+    Error err;
+    Network *net = arch_build_text("conv 4 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, "
+                                   "conv 6 3x3 pad 1, batchnorm, relu, maxpool 2, fc 8 nobias, "
+                                   "batchnorm, relu, dropout 0.5, fc 7",
+                                   "--arch", 1, 16, 16, 7, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    return net;
+}
+
+START_TEST(batchnorm_and_dropout_share_their_gradient_buffer)
+{
+    Network *net = batchnorm_network();
+    for (int i = 1; i < net->num_layers; i++) {
+        const char *kind = net->layers[i]->ops->kind;
+        int in_place = !strcmp(kind, "relu") || !strcmp(kind, "batchnorm") || !strcmp(kind, "dropout");
+        ck_assert_msg((net->grad[i] == net->grad[i - 1]) == in_place, "layer %d (%s)", i, kind);
+    }
+    network_free(net);
+}
+END_TEST
+
 /* The network's backward, with its shared buffers, against the same layers
  * run one by one with a tensor of their own for every output and every
- * gradient: the same arithmetic, so the results must be identical. */
-START_TEST(shared_buffers_change_no_gradient)
+ * gradient: the same arithmetic, so the results must be identical. On the
+ * seed's network and on one with batchnorm and dropout. */
+static void assert_shared_buffers_change_no_gradient(Network *net)
 {
     Rng rng;
     rng_seed(&rng, 5);
-    Network *net = seed_cnn(16, 4, 6, 8, 7);
     network_init(net, &rng);
     const int L = net->num_layers, P = network_num_params(net);
     Tensor *x = tensor_new4(3, 1, 16, 16), *dscores = tensor_new2(3, 7);
@@ -166,6 +192,12 @@ START_TEST(shared_buffers_change_no_gradient)
     tensor_free(dscores);
     network_free(net);
 }
+
+START_TEST(shared_buffers_change_no_gradient)
+{
+    assert_shared_buffers_change_no_gradient(seed_cnn(16, 4, 6, 8, 7));
+    assert_shared_buffers_change_no_gradient(batchnorm_network());
+}
 END_TEST
 
 #ifdef REAL_IS_DOUBLE
@@ -197,6 +229,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
     tcase_add_test(tc, forward_follows_the_batch_size);
     tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
+    tcase_add_test(tc, batchnorm_and_dropout_share_their_gradient_buffer);
     tcase_add_test(tc, shared_buffers_change_no_gradient);
 #ifdef REAL_IS_DOUBLE
     tcase_add_test(tc, the_whole_network_passes_the_gradient_check);
