@@ -140,3 +140,14 @@ int arg_size2(const char *program, const char *flag, const char *text, long max,
     *width = (int)w;
     return 0;
 }
+
+int arg_once(const char *program, ArgSeen *seen, const char *flag)
+{
+    for (int k = 0; k < seen->count; k++)
+        if (!strcmp(seen->flags[k], flag)) {
+            fprintf(stderr, "%s: %s given twice\n", program, flag);
+            return -1;
+        }
+    if (seen->count < ARG_MAX_FLAGS) seen->flags[seen->count++] = flag;
+    return 0;
+}

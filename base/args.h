@@ -37,4 +37,15 @@ int arg_size2(const char *program, const char *flag, const char *text, long max,
 /* A shape "CxHxW" (three whole numbers, each in [1, max]) into dims[3]. */
 int arg_shape3(const char *program, const char *flag, const char *text, long max, int *dims);
 
+/* Each flag once: given twice ("--epochs 10 ... --epochs 20"), the second
+ * would silently win, so it is refused. A parser keeps an ArgSeen (zeroed)
+ * and calls arg_once with each flag it reads; the second time a flag
+ * comes, it prints "PROGRAM: FLAG given twice" and returns -1. */
+#define ARG_MAX_FLAGS 64
+typedef struct {
+    const char *flags[ARG_MAX_FLAGS];
+    int count;
+} ArgSeen;
+int arg_once(const char *program, ArgSeen *seen, const char *flag);
+
 #endif

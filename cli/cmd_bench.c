@@ -185,11 +185,17 @@ int cmd_bench(int argc, char **argv)
 #else
     int threads = 1;
 #endif
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             usage(stdout);
             return 0;
+        }
+        if (arg[0] == '-' && arg_once("emotion bench", &seen, arg)) {
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
         }
         if (!strcmp(arg, "--no-gemm")) {
             gemm_table = 0;

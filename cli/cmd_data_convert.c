@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "clock.h"
 #include "commands.h"
 #include "fer_csv.h"
@@ -39,10 +40,16 @@ int cmd_data_convert(int argc, char **argv)
 {
     const char *csv_path = NULL, *out_path = DEFAULT_OUT;
     int compress = 0;
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
+        } else if ((!strcmp(argv[i], "--out") || !strcmp(argv[i], "--compress")) &&
+                   arg_once("emotion data convert", &seen, argv[i])) {
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
         } else if (!strcmp(argv[i], "--out")) {
             if (++i == argc) {
                 fprintf(stderr, "emotion data convert: --out needs a file name\n\n");

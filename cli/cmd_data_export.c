@@ -50,7 +50,13 @@ static int parse_indices(const char *text, int *indices, int *count)
             fprintf(stderr, PROG ": --index lists at most %d numbers\n", MAX_INDICES);
             return -1;
         }
-        if (arg_int(PROG, "--index", part, 0, 2147483647L, &indices[(*count)++])) return -1;
+        if (arg_int(PROG, "--index", part, 0, 2147483647L, &indices[*count])) return -1;
+        for (int k = 0; k < *count; k++)
+            if (indices[k] == indices[*count]) {
+                fprintf(stderr, PROG ": --index lists %d twice\n", indices[k]);
+                return -1;
+            }
+        (*count)++;
     }
     return 0;
 }
@@ -73,6 +79,7 @@ int cmd_data_export(int argc, char **argv)
 {
     const char *data_path = NULL, *split = "test", *out = NULL;
     int *indices = xmalloc(MAX_INDICES * sizeof *indices), count = 0, status = 2;
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -81,6 +88,10 @@ int cmd_data_export(int argc, char **argv)
             return 0;
         }
         if (!strcmp(arg, "--split") || !strcmp(arg, "--index")) {
+            if (arg_once(PROG, &seen, arg)) {
+                fputc('\n', stderr);
+                goto usage_error;
+            }
             if (++i == argc) {
                 fprintf(stderr, PROG ": %s needs a value\n\n", arg);
                 goto usage_error;
@@ -111,6 +122,14 @@ int cmd_data_export(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n\n", !data_path ? "which dataset?" : count == 0
                                              ? "which images? --index I[,I...] is required"
                                              : "where to? give the output file (or folder)");
+        goto usage_error;
+    }
+
+    /* The image replaces its file only once written whole, but it would
+     * still replace the dataset it came from. */
+    if (count == 1 && same_file(data_path, out)) {
+        fprintf(stderr, PROG ": %s is the dataset itself; write the image somewhere else\n\n",
+                out);
         goto usage_error;
     }
 

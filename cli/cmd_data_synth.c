@@ -51,11 +51,16 @@ int cmd_data_synth(int argc, char **argv)
     /* A million images per split is ~2.3 GB: a generous ceiling that keeps
      * sizes in int range everywhere. */
     const unsigned long long max_images = 1000000;
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
             usage(stdout);
             return 0;
+        } else if (flag[0] == '-' && arg_once(PROG, &seen, flag)) {
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
         } else if (!strcmp(flag, "--balanced")) {
             options.balanced = 1;
         } else if (!strcmp(flag, "--compress")) {

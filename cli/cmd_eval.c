@@ -100,9 +100,29 @@ typedef struct {
 
 /* Fills options from argv. Returns -1 to go on and evaluate, or the exit
  * code to stop with: 0 after --help, 2 on bad usage (usage printed). */
+/* "out/c.png" -> "out/c_by_true_class.png" (to free). */
+static char *by_true_class_path(const char *png_path)
+{
+    size_t len = strlen(png_path);
+    size_t stem = len > 4 && !strcmp(png_path + len - 4, ".png") ? len - 4 : len;
+    char *path = xmalloc(stem + sizeof "_by_true_class.png");
+    memcpy(path, png_path, stem);
+    strcpy(path + stem, "_by_true_class.png");
+    return path;
+}
+
+/* A copy of text, to free. */
+static char *copy_of(const char *text)
+{
+    char *copy = xmalloc(strlen(text) + 1);
+    strcpy(copy, text);
+    return copy;
+}
+
 static int parse_options(int argc, char **argv, EvalOptions *o)
 {
     *o = (EvalOptions){.data_path = DEFAULT_DATA, .split = DEFAULT_SPLIT, .batch = DEFAULT_BATCH};
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
@@ -115,6 +135,10 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
         if (!known) {
             fprintf(stderr, "emotion eval: unknown option '%s'\n\n", flag);
+            goto bad_usage;
+        }
+        if (arg_once("emotion eval", &seen, flag)) {
+            fputc('\n', stderr);
             goto bad_usage;
         }
         if (++i == argc) {
@@ -150,16 +174,34 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
         fprintf(stderr, "emotion eval: which model? --model FILE is required\n\n");
         goto bad_usage;
     }
-    /* an output must never replace an input */
-    const char *outputs[2] = {o->probs_path, o->chart_path};
+    /* an output must never replace an input: --probs, --chart, and the
+     * chart's companions (its data file, the by-true-class chart and its
+     * data file) */
+    char *outputs[5] = {NULL};
+    int clash = 0;
+    if (o->chart_path) {
+        outputs[0] = copy_of(o->chart_path);
+        outputs[1] = chart_file_beside(o->chart_path, ".dat");
+        outputs[2] = by_true_class_path(o->chart_path);
+        outputs[3] = chart_file_beside(outputs[2], ".dat");
+    }
+    if (o->probs_path) outputs[4] = copy_of(o->probs_path);
     const char *inputs[2] = {o->model_path, o->data_path};
-    for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 2; k++)
-            if (outputs[i] && same_file(outputs[i], inputs[k])) {
-                fprintf(stderr, "emotion eval: %s %s is the %s file: it would be replaced\n\n",
-                        i == 0 ? "--probs" : "--chart", outputs[i], k == 0 ? "model" : "data");
-                goto bad_usage;
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 2 && outputs[i] && !clash; k++)
+            if (same_file(outputs[i], inputs[k])) {
+                const char *what = k == 0 ? "model" : "data";
+                if (i == 0 || i == 4)
+                    fprintf(stderr, "emotion eval: %s %s is the %s file: it would be replaced\n\n",
+                            i == 0 ? "--chart" : "--probs", outputs[i], what);
+                else
+                    fprintf(stderr, "emotion eval: --chart %s would also write %s, which is the "
+                                    "%s file: choose another name\n\n", o->chart_path,
+                            outputs[i], what);
+                clash = 1;
             }
+    for (int i = 0; i < 5; i++) free(outputs[i]);
+    if (clash) goto bad_usage;
     return -1;
 bad_value:
     fputc('\n', stderr);
@@ -171,10 +213,13 @@ bad_usage:
 /* Runs net on every image of data in order, in batches, each seen in the
  * given views: probs receives (count, K) softmax probabilities averaged
  * over the views, predictions (count,) the most probable class. Returns
- * the mean cross-entropy loss of the averaged probabilities. */
+ * the mean cross-entropy loss of the averaged probabilities. *not_finite
+ * gets the first image whose probabilities are not finite numbers (weights
+ * that overflow float give NaN scores), or -1. */
 static double predict_split(Network *net, const Dataset *data, int batch, const View *views,
-                            int view_count, float *probs, int *predictions)
+                            int view_count, float *probs, int *predictions, int *not_finite)
 {
+    *not_finite = -1;
     const int K = network_output_size(net);
     Loader loader;
     loader_init(&loader, data, batch, (LoaderOptions){.shuffle = 0, .augment = 0, .seed = 0});
@@ -205,6 +250,7 @@ static double predict_split(Network *net, const Dataset *data, int batch, const 
             for (int k = 0; k < K; k++) {
                 probs[(size_t)indices[i] * K + k] = (float)p[k];
                 row[k] = (real)p[k];
+                if (!isfinite(p[k]) && *not_finite < 0) *not_finite = indices[i];
             }
             predictions[indices[i]] = argmax(row, K);
             if (view_count > 1) loss_sum -= log(p[labels[i]] > 1e-300 ? p[labels[i]] : 1e-300);
@@ -271,17 +317,6 @@ static int draw_confusion(const char *png_path, const ClassMetrics *m, const cha
     return status;
 }
 
-/* "out/c.png" -> "out/c_by_true_class.png" (to free). */
-static char *by_true_class_path(const char *png_path)
-{
-    size_t len = strlen(png_path);
-    size_t stem = len > 4 && !strcmp(png_path + len - 4, ".png") ? len - 4 : len;
-    char *path = xmalloc(stem + sizeof "_by_true_class.png");
-    memcpy(path, png_path, stem);
-    strcpy(path + stem, "_by_true_class.png");
-    return path;
-}
-
 static int evaluate(const EvalOptions *o)
 {
     Error err;
@@ -321,8 +356,17 @@ static int evaluate(const EvalOptions *o)
     const int N = data.count;
     float *probs = xmalloc((size_t)N * K * sizeof *probs);
     int *predictions = xmalloc((size_t)N * sizeof *predictions);
+    int not_finite;
     double loss = predict_split(net, &data, o->batch, tta_modes[o->tta].views,
-                                tta_modes[o->tta].count, probs, predictions);
+                                tta_modes[o->tta].count, probs, predictions, &not_finite);
+    if (not_finite >= 0) {
+        fprintf(stderr, "emotion eval: %s: the network's scores for image %d of the %s split are "
+                        "not finite numbers (its weights or batchnorm statistics overflow), so "
+                        "there are no figures to give\n", o->model_path, not_finite, o->split);
+        free(probs);
+        free(predictions);
+        goto fail_data;
+    }
     ClassMetrics m;
     metrics_compute(data.labels, predictions, N, K, &m);
 

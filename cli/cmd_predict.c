@@ -9,6 +9,7 @@
  * A file that cannot be read is reported on stderr and skipped; the other
  * images are still predicted, and the exit code is 1 if any failed, so a
  * script notices while a person still sees every answer that was possible. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,13 +23,14 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: emotion predict --model FILE IMAGE...\n"
+        "usage: emotion predict --model FILE [--] IMAGE...\n"
         "\n"
         "Classifies each image (PGM or PPM: P2, P3, P5, P6, any size) with the network\n"
         "the checkpoint describes: the image is resized to the model's input (48x48 for\n"
         "the emotion CNN) and made grey or colour as the model takes it. Prints the\n"
-        "predicted class and every class's probability. An unreadable image is reported\n"
-        "and skipped; the exit code is then 1.\n"
+        "predicted class and every class's probability. An unreadable image, or one the\n"
+        "network gives no finite scores for, is reported and skipped; the exit code is\n"
+        "then 1. After '--' every argument is an image, even one named -face.pgm.\n"
         "\n"
         "options:\n"
         "  --model FILE   the checkpoint (.npz written by emotion train); required\n"
@@ -74,11 +76,21 @@ int cmd_predict(int argc, char **argv)
     const char *model_path = NULL;
     const char *images[argc];  /* the image arguments, at most argc of them */
     int image_count = 0;
+    int options_end = 0; /* after "--", every argument is an image, even "-face.pgm" */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        if (options_end) {
+            images[image_count++] = argv[i];
+        } else if (!strcmp(argv[i], "--")) {
+            options_end = 1;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--model")) {
+            if (model_path) {
+                fprintf(stderr, "emotion predict: --model given twice\n\n");
+                usage(stderr);
+                return 2;
+            }
             if (++i == argc) {
                 fprintf(stderr, "emotion predict: --model needs a value\n\n");
                 usage(stderr);
@@ -114,7 +126,7 @@ int cmd_predict(int argc, char **argv)
     dataset_alloc_shape(&one, 1, info.channels, info.height, info.width, info.classes, "test");
     Tensor *x = tensor_new4(1, info.channels, info.height, info.width);
     const int first = 0;
-    int failures = 0;
+    int failures = 0, not_finite = 0;
     for (int i = 0; i < image_count; i++) {
         int width, height;
         if (image_size(images[i], &width, &height, &err) ||
@@ -127,6 +139,16 @@ int cmd_predict(int argc, char **argv)
         int label; /* the dataset's placeholder 0; only the probabilities are used */
         loader_fill_batch(&one, &first, 1, NULL, NULL, x, &label);
         network_loss(net, x, &label);
+        int finite = 1;
+        for (int k = 0; k < info.classes; k++) finite &= isfinite(net->probs->data[k]) != 0;
+        if (!finite) {
+            /* weights that overflow float give NaN scores: no answer to print */
+            fprintf(stderr, "emotion predict: %s: the network's scores for %s are not finite "
+                            "numbers (its weights or batchnorm statistics overflow)\n",
+                    model_path, images[i]);
+            not_finite++;
+            continue;
+        }
         print_prediction(images[i], net->probs->data, info.classes, info.class_names);
     }
     dataset_free(&one);
@@ -136,5 +158,5 @@ int cmd_predict(int argc, char **argv)
     if (failures)
         fprintf(stderr, "emotion predict: %d of %d image%s could not be read\n", failures,
                 image_count, image_count == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    return failures || not_finite ? 1 : 0;
 }

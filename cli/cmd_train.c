@@ -196,11 +196,16 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         "--plateau-patience", "--resume", "--stop-after", "--time-budget", "--shift", "--rotate",
         "--scale", "--erase", "--class-weights", "--label-smoothing",
         "--seed", "--init", "--out", "--threads", "--model", "--arch"};
+    ArgSeen seen = {0};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (!strcmp(flag, "-h") || !strcmp(flag, "--help")) {
             usage(stdout);
             return 1;
+        } else if ((!strcmp(flag, "--no-augment") || !strcmp(flag, "--no-flip") ||
+                    !strcmp(flag, "--no-shuffle")) && arg_once(PROG, &seen, flag)) {
+            fputc('\n', stderr);
+            return -1;
         } else if (!strcmp(flag, "--no-augment")) {
             o->augment = 0;
             continue;
@@ -222,6 +227,10 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(flag, valued[k]);
         if (!known) {
             fprintf(stderr, "emotion train: unknown option '%s'\n\n", flag);
+            return -1;
+        }
+        if (arg_once(PROG, &seen, flag)) {
+            fputc('\n', stderr);
             return -1;
         }
         if (++i == argc) {
@@ -1029,6 +1038,31 @@ done:
     return status;
 }
 
+/* The run writes these into its folder; none of them may be an input of
+ * the run (a dataset named model.npz in --out, say), which it would write
+ * over. (--init may be one: it is read before anything is written, and
+ * continuing a run from its own model.npz is what --init is for.) */
+static int outputs_spare_inputs(const TrainOptions *o, Error *err)
+{
+    static const char *const outputs[] = {"model.npz",   "best.npz", "resume.npz",
+                                          "metrics.csv", "loss.png", "accuracy.png"};
+    const struct { const char *path, *what; } inputs[] = {
+        {o->data_path, "--data"}, {o->model.model_path, "--model"}};
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
+        char *path = join_path(o->out_dir, outputs[k]);
+        for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+            if (inputs[i].path && same_file(path, inputs[i].path)) {
+                error_set(err, "%s %s is the %s the run writes in %s: give another --out, or "
+                               "move the file", inputs[i].what, inputs[i].path, outputs[k],
+                          o->out_dir);
+                free(path);
+                return -1;
+            }
+        free(path);
+    }
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const double started = clock_seconds();
@@ -1053,6 +1087,10 @@ int cmd_train(int argc, char **argv)
     int status = 1, usage_fault = 0;
     if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
     o.started = started;
+    if (outputs_spare_inputs(&o, &err)) {
+        usage_fault = 1;
+        goto fail;
+    }
     if (o.threads > 0) omp_set_num_threads(o.threads);
     if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) goto fail;
     if (load_splits(o.data_path, &train, &val, &err)) goto fail;

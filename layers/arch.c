@@ -164,9 +164,13 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
         /* pools step by their window unless told otherwise */
         if (layer->kind != ARCH_CONV) layer->stride = layer->kernel_h;
         if (layer->kind != ARCH_CONV && layer->kernel_h != layer->kernel_w) layer->stride = 0;
-        while (next < count) {
+        /* each option at most once: a second would silently win */
+        for (int given = 0; next < count; ) {
             const char *option = words[next];
             int is_stride = !strcmp(option, "stride"), is_pad = !strcmp(option, "pad");
+            int bit = is_stride ? 1 : is_pad ? 2 : !strcmp(option, "nobias") ? 4 : 0;
+            if (given & bit) return error_set(err, "'%s' given twice", option);
+            given |= bit;
             if (layer->kind == ARCH_CONV && !strcmp(option, "nobias")) {
                 layer->no_bias = 1;
                 next++;
@@ -197,6 +201,9 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
 int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
 {
     memset(arch, 0, sizeof *arch);
+    /* a file saved by some editors (Notepad) starts with the UTF-8 byte
+     * order mark, invisible in a message: skip it */
+    if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
     const int multiline = strchr(text, '\n') != NULL && strchr(text, '\n')[1] != '\0';
     char *copy = xmalloc(strlen(text) + 1);
     strcpy(copy, text);
@@ -208,6 +215,15 @@ int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
         if (rest) *rest++ = '\0';
         line++;
         char *hash = strchr(line_text, '#');
+        if (hash && !multiline && strchr(hash, ',')) {
+            /* on one line, a comment would silently drop the items after it */
+            const char *hidden = strchr(hash, ',') + 1;
+            while (*hidden == ' ' || *hidden == '\t') hidden++;
+            status = error_set(err, "%s: '#' starts a comment that runs to the end of the line, "
+                                    "so it would hide the items after it ('%s'); on one line, "
+                                    "put a comment only at the end", origin, hidden);
+            break;
+        }
         if (hash) *hash = '\0';
         /* the items of this line */
         int items_on_line = 1;

@@ -290,6 +290,7 @@ Layer *batchnorm_create(int channels, Error *err)
                                  .init = PARAM_INIT_ZERO};
     bn->base.num_buffers = 2;
     bn->base.buffers[0] = (Buffer){.name = "running_mean", .value = bn->running_mean};
-    bn->base.buffers[1] = (Buffer){.name = "running_var", .value = bn->running_var};
+    bn->base.buffers[1] = (Buffer){.name = "running_var", .value = bn->running_var,
+                                   .nonnegative = 1};
     return &bn->base;
 }

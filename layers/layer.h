@@ -54,6 +54,7 @@ typedef struct {
 typedef struct {
     const char *name;
     Tensor *value;
+    int nonnegative; /* 1: a variance, which a checkpoint cannot hold negative */
 } Buffer;
 
 #define LAYER_MAX_BUFFERS 2

@@ -92,6 +92,11 @@ static char *path_with_extension(const char *path, const char *extension)
     return out;
 }
 
+char *chart_file_beside(const char *png_path, const char *extension)
+{
+    return path_with_extension(png_path, extension);
+}
+
 /* ---------------------------------------------------------------------------
  * The workshop: where gnuplot runs
  *

@@ -80,6 +80,11 @@ typedef struct {
 /* 1 if gnuplot can be run (looked up on PATH once per process). */
 int chart_gnuplot_available(void);
 
+/* The data file a chart writes beside png_path (above): png_path with its
+ * extension replaced by `extension` (".dat", ".pgm"), to free. For a
+ * command to check, before it draws, that the file is none of its inputs. */
+char *chart_file_beside(const char *png_path, const char *extension);
+
 /* Line chart of spec's columns of data_path, e.g. training and validation
  * loss per epoch. A series with its own data file (style[s].data) reads
  * that instead; header_lines are skipped in every file. */

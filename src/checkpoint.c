@@ -276,6 +276,12 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
             goto fail;
         }
         if (load_tensor(a, path, name, buffer->value, err) != 0) goto fail;
+        for (size_t k = 0; buffer->nonnegative && k < buffer->value->size; k++)
+            if (buffer->value->data[k] < 0) {
+                error_set(err, "%s: array '%s' holds %g at index %zu: a variance cannot be "
+                               "negative", path, name, (double)buffer->value->data[k], k);
+                goto fail;
+            }
     }
     for (int m = 0; m < npz.count; m++) {
         const char *name = npz.arrays[m].name;

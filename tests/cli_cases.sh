@@ -528,7 +528,7 @@ expect_output "no_such_dir"
 
 # predict: the class and seven probabilities summing to 1; bad images reported, good ones kept
 expect 0 "$EMOTION" predict --help
-expect_output "usage: emotion predict --model FILE IMAGE"
+expect_output "usage: emotion predict --model FILE \[--\] IMAGE"
 expect 2 "$EMOTION" predict "$CKPT/face.pgm"
 expect_output "which model"
 expect 2 "$EMOTION" predict --model "$CKPT/good.npz"
@@ -738,6 +738,20 @@ expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" "$TRAIN_TMP/x.pgm"
 expect_output "which images?"
 expect 0 "$EMOTION" data export "$LOADER_FIXTURES/colour.npz" --split train --index 1 "$TRAIN_TMP/colour.ppm"
 expect 0 sh -c "head -c 2 '$TRAIN_TMP/colour.ppm' | grep -q P6"
+# the image must not replace the dataset it comes from; an index listed twice is a mistake
+cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/export_self.npz"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/export_self.npz" --index 0 "$TRAIN_TMP/export_self.npz"
+expect_output "export_self.npz is the dataset itself"
+expect 0 cmp "$TRAIN_TMP/export_self.npz" "$TRAIN_TMP/small.npz"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,3,0 "$TRAIN_TMP/twice"
+expect_output "--index lists 0 twice"
+expect 1 test -e "$TRAIN_TMP/twice"
+# after --, every argument is an image, even one whose name starts with '-'
+cp "$TRAIN_TMP/face4.pgm" "$TRAIN_TMP/-face.pgm"
+expect 0 sh -c "cd '$TRAIN_TMP' && '$EMOTION_ABS' predict --model run/model.npz -- -face.pgm"
+expect_output "^-face.pgm: "
+expect 2 sh -c "cd '$TRAIN_TMP' && '$EMOTION_ABS' predict --model run/model.npz -face.pgm"
+expect_output "unknown option '-face.pgm'"
 # predict warns about a picture far from the model's shape, or much larger (a montage)
 printf 'P2\n200 40\n255\n' >"$TRAIN_TMP/wide.pgm"
 i=0; while [ $i -lt 8000 ]; do echo 128; i=$((i + 1)); done >>"$TRAIN_TMP/wide.pgm"
@@ -770,6 +784,77 @@ expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/small.
 expect_output "is the data file"
 expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/small.npz" --chart "$TRAIN_TMP/keep.npz"
 expect 0 cmp "$TRAIN_TMP/keep.npz" "$TRAIN_TMP/run/model.npz"
+# --chart c.png also writes c.dat, c_by_true_class.png and c_by_true_class.dat: none may be an input
+cp "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/c_by_true_class.png"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/c_by_true_class.png" --data "$TRAIN_TMP/small.npz" --chart "$TRAIN_TMP/c.png"
+expect_output "--chart .*c.png would also write .*c_by_true_class.png, which is the model file"
+expect 0 cmp "$TRAIN_TMP/c_by_true_class.png" "$TRAIN_TMP/run/model.npz"
+cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/c.dat"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --data "$TRAIN_TMP/c.dat" --chart "$TRAIN_TMP/c.png"
+expect_output "would also write .*c.dat, which is the data file"
+expect 0 cmp "$TRAIN_TMP/c.dat" "$TRAIN_TMP/small.npz"
+# train writes model.npz, best.npz, resume.npz ... into --out: never over its --data
+mkdir -p "$TRAIN_TMP/own_out"
+cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/own_out/best.npz"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/own_out/best.npz" --epochs 1 --arch "$SMALL_ARCH" --out "$TRAIN_TMP/own_out"
+expect_output "--data .*own_out/best.npz is the best.npz the run writes in"
+expect 0 cmp "$TRAIN_TMP/own_out/best.npz" "$TRAIN_TMP/small.npz"
+expect 1 test -e "$TRAIN_TMP/own_out/model.npz"
+
+# a flag given twice is refused (the second would silently win), as is an option twice in a layer
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --epochs 2 --out "$TRAIN_TMP/bad"
+expect_output "emotion train: --epochs given twice"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --no-flip --no-flip --out "$TRAIN_TMP/bad"
+expect_output "--no-flip given twice"
+expect 2 "$EMOTION" eval --model "$TRAIN_TMP/keep.npz" --model "$TRAIN_TMP/run/model.npz"
+expect_output "emotion eval: --model given twice"
+expect 2 "$EMOTION" predict --model "$TRAIN_TMP/keep.npz" --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/face4.pgm"
+expect_output "emotion predict: --model given twice"
+expect 2 "$EMOTION" bench --batch 2 --batch 3
+expect_output "emotion bench: --batch given twice"
+expect 2 "$EMOTION" data synth --train 5 --train 6 --out "$TRAIN_TMP/bad.npz"
+expect_output "emotion data synth: --train given twice"
+expect 2 "$EMOTION" data convert "$TRAIN_TMP/no.csv" --out a.npz --out b.npz
+expect_output "emotion data convert: --out given twice"
+expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0 --index 1 "$TRAIN_TMP/x.pgm"
+expect_output "emotion data export: --index given twice"
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 2 3x3 pad 1 pad 3, fc 7" --out "$TRAIN_TMP/bad"
+expect_output "--arch item 1: 'pad' given twice"
+expect 2 "$EMOTION" bench --arch "conv 2 3x3 nobias stride 1 nobias, fc 7"
+expect_output "'nobias' given twice"
+expect 1 test -e "$TRAIN_TMP/bad/model.npz"
+# on one line, a comment that would hide the items after it is refused; a byte order mark is skipped
+expect 2 "$EMOTION" bench --arch "conv 2 3x3 # note, fc 7"
+expect_output "'#' starts a comment that runs to the end of the line, so it would hide the items after it ('fc 7')"
+expect 0 "$EMOTION" bench --arch "conv 2 3x3, relu, fc 7 # the scores" --repeats 1 --batch 2 --threads 1
+printf '\357\273\277conv 2 3x3\nrelu\nfc 7\n' >"$TRAIN_TMP/bom.net"
+expect 0 "$EMOTION" bench --model "$TRAIN_TMP/bom.net" --repeats 1 --batch 2 --threads 1
+expect_output "conv1"
+
+# weights that overflow float, or a negative running variance: no figures from NaN scores
+if python3 -c 'import zipfile' 2>/dev/null; then
+    python3 - "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/overflow.npz" <<'PYTHON'
+import struct, sys, zipfile
+# conv1.w's last 18 floats set to 3e38: the first layer's sums overflow to inf, the scores are NaN
+source, target = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w")
+for name in source.namelist():
+    data = source.read(name)
+    if name == "conv1.w.npy":
+        data = data[:-72] + struct.pack("<18f", *[3e38] * 18)
+    target.writestr(name, data)
+target.close()
+PYTHON
+    expect 1 "$EMOTION" eval --model "$TRAIN_TMP/overflow.npz" --data "$TRAIN_TMP/small.npz"
+    expect_output "scores for image 0 of the test split are not finite numbers"
+    expect_no_output "accuracy"
+    # the same image (test image 0) through predict
+    "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0 "$TRAIN_TMP/test0.pgm" >/dev/null
+    expect 1 "$EMOTION" predict --model "$TRAIN_TMP/overflow.npz" "$TRAIN_TMP/test0.pgm"
+    expect_output "scores for .*test0.pgm are not finite numbers"
+    expect_no_output "nan"
+else
+    ok; ok; ok; ok; ok; ok
+fi
 
 # sizes the machine cannot hold are refused before anything is allocated
 expect 2 "$EMOTION" bench --threads 100000
@@ -798,6 +883,24 @@ expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves" --threads 1
 expect_output "resuming $TRAIN_TMP/halves after epoch 2 of 4"
 expect 0 cmp "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/halves/model.npz"
 expect 0 cmp "$TRAIN_TMP/whole/best.npz" "$TRAIN_TMP/halves/best.npz"
+# a checkpoint whose batchnorm variance is negative is refused as it loads
+if python3 -c 'import zipfile' 2>/dev/null; then
+    python3 - "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/negative_var.npz" <<'PYTHON'
+import struct, sys, zipfile
+# bn1.running_var's last two entries set to -1
+source, target = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w")
+for name in source.namelist():
+    data = source.read(name)
+    if name == "bn1.running_var.npy":
+        data = data[:-8] + struct.pack("<2f", -1, -1)
+    target.writestr(name, data)
+target.close()
+PYTHON
+    expect 1 "$EMOTION" eval --model "$TRAIN_TMP/negative_var.npz" --data "$TRAIN_TMP/small.npz"
+    expect_output "array 'bn1.running_var' holds -1 at index 6: a variance cannot be negative"
+else
+    ok; ok
+fi
 expect 0 grep -q "^4," "$TRAIN_TMP/halves/metrics.csv"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves"
 expect_output "nothing to resume: all 4 epochs"
