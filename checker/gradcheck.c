@@ -23,15 +23,37 @@ static double relative_error(double a, double n)
 #define REAL_EPSILON FLT_EPSILON
 #endif
 
-/* The one loop every check runs. f maps the current values to an output
- * tensor; the scalar being differentiated is L = sum_k out_k * dout_k, so
+/* The centred difference of L = sum_k out_k * dout_k at entry i of value,
+ * with step `step`:
  *
  *     (L(t+h) - L(t-h)) / 2h = sum_k (out_k(t+h) - out_k(t-h)) * dout_k / 2h.
  *
  * It is computed in the second form (as CS231n's eval_numerical_gradient_array
  * does): outputs are subtracted before they are summed, so the parts of L
  * that an entry does not touch cancel exactly instead of leaving their
- * rounding error behind.
+ * rounding error behind. magnitude receives sum_k |out_k(t+h) * dout_k|,
+ * the size of the terms whose rounding the difference carries. */
+static double centred_difference(GradcheckFunction f, void *context, Tensor *value, size_t i,
+                                 double step, const Tensor *dout, Tensor *plus, Tensor *minus,
+                                 double *magnitude)
+{
+    real saved = value->data[i];
+    value->data[i] = saved + (real)step;
+    f(context, plus);
+    value->data[i] = saved - (real)step;
+    f(context, minus);
+    value->data[i] = saved;
+    double sum = 0;
+    *magnitude = 0;
+    for (size_t k = 0; k < dout->size; k++) {
+        sum += ((double)plus->data[k] - minus->data[k]) * dout->data[k];
+        *magnitude += fabs((double)plus->data[k] * dout->data[k]);
+    }
+    return sum / (2 * step);
+}
+
+/* An entry's error: relative, or, below its tensor's resolution floor, the
+ * difference beyond what rounding alone can make, relative to the floor.
  *
  * An analytic gradient of exactly 0 usually meets a numerical one of
  * exactly 0 (the entry touches nothing: a dead ReLU unit, a pixel no
@@ -40,9 +62,31 @@ static double relative_error(double a, double n)
  * batchnorm subtracts the mean right after it; the centred difference is
  * then the rounding of the outputs it subtracts, and |0 - rounding| /
  * |rounding| = 1 would report a correct zero as wrong. So an analytic exact
- * 0 agrees with a numerical value within GRADCHECK_ROUNDING_ULPS roundings
- * of the terms it sums, divided by 2h. No nonzero analytic entry is judged
- * any differently: the threshold is not loosened. */
+ * 0 agrees with a numerical value within `rounding`. No nonzero analytic
+ * entry above the floor is judged any differently: the threshold is not
+ * loosened. */
+static double entry_error(double analytic, double numerical, double rounding, double floor)
+{
+    if (fabs(analytic) < floor && fabs(numerical) < floor)
+        return fmax(0, fabs(analytic - numerical) - rounding) / floor;
+    if (analytic == 0 && fabs(numerical) <= rounding) return 0;
+    return relative_error(analytic, numerical);
+}
+
+/* The one loop every check runs: each entry's centred difference against
+ * its analytic value, where `rounding` is GRADCHECK_ROUNDING_ULPS roundings
+ * of the terms the difference sums, divided by 2h.
+ *
+ * A centred difference is also off by h^2 f'''/6. That is far below the
+ * threshold where L curves on a scale much larger than h, but not where it
+ * curves on a scale of a thousand h: a weight that alone feeds a batchnorm
+ * channel, drawn so small that batchnorm's eps shapes the output. So an
+ * entry that disagrees is measured again at step 2h and, with D(h) the
+ * centred difference at step h, the two are combined (Richardson):
+ * (4 D(h) - D(2h)) / 3 is off by O(h^4), though its rounding is up to
+ * (4 + 1/2) / 3 = 1.5 times D(h)'s. The entry is wrong only if both
+ * measurements say so (a real mistake disagrees with both), and its error
+ * is then D(h)'s, the one the threshold speaks of. */
 GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
                               const Tensor *dout, const Tensor *analytic,
                               const char *layer, const char *tensor)
@@ -62,24 +106,17 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
     const double floor = GRADCHECK_RESOLUTION * largest;
 
     for (size_t i = 0; i < value->size; i++) {
-        real saved = value->data[i];
-        value->data[i] = saved + (real)GRADCHECK_STEP;
-        f(context, plus);
-        value->data[i] = saved - (real)GRADCHECK_STEP;
-        f(context, minus);
-        value->data[i] = saved;
-        double sum = 0, magnitude = 0;
-        for (size_t k = 0; k < dout->size; k++) {
-            sum += ((double)plus->data[k] - minus->data[k]) * dout->data[k];
-            magnitude += fabs((double)plus->data[k] * dout->data[k]);
-        }
-        double numerical = sum / (2 * GRADCHECK_STEP), a = analytic->data[i];
+        double a = analytic->data[i], magnitude;
+        double numerical = centred_difference(f, context, value, i, GRADCHECK_STEP, dout, plus, minus,
+                                              &magnitude);
         double rounding = GRADCHECK_ROUNDING_ULPS * REAL_EPSILON * magnitude / (2 * GRADCHECK_STEP);
-        double error = a == 0 && fabs(numerical) <= rounding ? 0 : relative_error(a, numerical);
-        /* below the floor: the difference beyond what rounding alone can
-         * make, relative to the floor */
-        if (fabs(a) < floor && fabs(numerical) < floor)
-            error = fmax(0, fabs(a - numerical) - rounding) / floor;
+        double error = entry_error(a, numerical, rounding, floor);
+        if (error >= GRADCHECK_THRESHOLD) {
+            double coarse = centred_difference(f, context, value, i, 2 * GRADCHECK_STEP, dout, plus,
+                                               minus, &magnitude);
+            double extrapolated = entry_error(a, (4 * numerical - coarse) / 3, 1.5 * rounding, floor);
+            if (extrapolated < GRADCHECK_THRESHOLD) error = extrapolated;
+        }
         row.max_rel_error = fmax(row.max_rel_error, error);
         row.max_abs_analytic = fmax(row.max_abs_analytic, fabs(a));
     }
@@ -247,36 +284,76 @@ static double largest_entry(const Tensor *t)
     return largest;
 }
 
+/* What rounding alone moves a centred difference of L = sum(scores *
+ * dscores) by, at these scores: see GRADCHECK_RESOLVABLE_ROUNDINGS. */
+static double difference_rounding(const Tensor *scores, const Tensor *dscores)
+{
+    double magnitude = 0;
+    for (size_t k = 0; k < scores->size; k++)
+        magnitude += fabs((double)scores->data[k] * dscores->data[k]);
+    return REAL_EPSILON * magnitude / (2 * GRADCHECK_STEP);
+}
+
+/* The smallest entry of t that gradcheck_tensor judges by its relative
+ * error: those at or above the resolution floor of t, whose largest is
+ * `largest`. */
+static double smallest_judged_alone(const Tensor *t, double largest)
+{
+    double smallest = INFINITY;
+    for (size_t i = 0; i < t->size; i++) {
+        double v = fabs((double)t->data[i]);
+        if (v >= GRADCHECK_RESOLUTION * largest) smallest = fmin(smallest, v);
+    }
+    return smallest;
+}
+
 /* Over the gradients a network check compares (dx, then every parameter's,
  * as backward just left them): the smallest ratio of a nonzero entry to
- * the largest of its tensor, or 0 for a tensor that is zero, or zero up to
- * rounding (its largest entry below GRADCHECK_ZERO_FLOOR times the largest
- * of all). where (if not NULL) receives the least resolvable tensor's name. */
-static double least_resolvable(Network *net, const Tensor *dx, char *where, size_t where_len)
+ * the largest of its tensor, or 0 for a tensor the check cannot resolve:
+ * one that is zero, or zero up to rounding (its largest entry below
+ * GRADCHECK_ZERO_FLOOR times the largest of all), or one with an entry
+ * judged by its relative error that rounding alone could fail (below
+ * GRADCHECK_RESOLVABLE_ROUNDINGS times `rounding` over the threshold).
+ * where (if not NULL) receives the least resolvable tensor's name, and
+ * too_small (if not NULL) the entry too small to judge, or 0. */
+static double least_resolvable(Network *net, const Tensor *dx, double rounding, char *where,
+                               size_t where_len, double *too_small)
 {
     const int count = 1 + network_num_params(net);
+    const double resolvable = GRADCHECK_RESOLVABLE_ROUNDINGS * rounding / GRADCHECK_THRESHOLD;
     double largest_of_all = largest_entry(dx);
     for (int p = 0; p + 1 < count; p++)
         largest_of_all = fmax(largest_of_all, largest_entry(network_param(net, p, NULL, 0)->grad));
     double worst = INFINITY;
+    if (too_small) *too_small = 0;
     for (int k = 0; k < count; k++) {
         char name[32] = "dx";
         const Tensor *t = k == 0 ? dx : network_param(net, k - 1, name, sizeof name)->grad;
-        double ratio = largest_entry(t) <= GRADCHECK_ZERO_FLOOR * largest_of_all ? 0 : smallest_ratio(t, 1.0);
-        if (ratio < worst) {
-            worst = ratio;
+        /* Ranked from the worst: a zero tensor (-1: the network's shape
+         * stands in the way, not this draw), then one too small, by how far
+         * it falls short (in -1..0), then the smallest ratio (0..1). */
+        double largest = largest_entry(t), smallest = 0, rank;
+        if (largest <= GRADCHECK_ZERO_FLOOR * largest_of_all)
+            rank = -1;
+        else if ((smallest = smallest_judged_alone(t, largest)) < resolvable)
+            rank = smallest / resolvable - 1;
+        else
+            rank = smallest_ratio(t, 1.0);
+        if (rank < worst) {
+            worst = rank;
             if (where) snprintf(where, where_len, "%s", name);
+            if (too_small) *too_small = smallest;
         }
     }
-    return worst;
+    return fmax(worst, 0);
 }
 
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores)
 {
     Tensor *dx = tensor_like(x);
-    network_forward(net, x);
+    double rounding = difference_rounding(network_forward(net, x), dscores);
     network_backward(net, dscores, dx);
-    double ratio = least_resolvable(net, dx, NULL, 0);
+    double ratio = least_resolvable(net, dx, rounding, NULL, 0, NULL);
     tensor_free(dx);
     return ratio;
 }
@@ -476,18 +553,25 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
     }
     /* the least resolvable gradient tensor: dx, every parameter, the loss row */
     Tensor *dx = tensor_like(x), *loss_dscores = tensor_new2(1, 1);
-    network_forward(net, x);
+    double rounding = difference_rounding(network_forward(net, x), dscores), too_small;
     network_backward(net, dscores, dx);
-    double worst = least_resolvable(net, dx, where, sizeof where);
+    double worst = least_resolvable(net, dx, rounding, where, sizeof where, &too_small);
     if (labels) {
         gradcheck_network_loss_dscores(net, x, labels, loss_dscores);
         double ratio = smallest_ratio(loss_dscores, 1.0);
         if (ratio < worst) {
             worst = ratio;
             snprintf(where, sizeof where, "the loss's dscores");
+            too_small = 0;
         }
     }
-    if (worst == 0)
+    if (worst == 0 && too_small > 0)
+        snprintf(buf, len, "the gradient of %s had an entry of %.1e, too small to resolve: rounding "
+                 "alone moves a centred difference by about %.1e here, more than %.1e of it (as for "
+                 "a weight that alone feeds a batchnorm channel, which the output depends on only "
+                 "through batchnorm's eps)",
+                 where, too_small, rounding, rounding / too_small);
+    else if (worst == 0)
         snprintf(buf, len, "the gradient of %s was zero, or zero up to rounding: the network's output "
                  "does not depend on it (as for a bias just before a batchnorm, or anything before a "
                  "per-feature batchnorm over a batch of 2, which maps every feature to about -1 and 1)",

@@ -611,7 +611,7 @@ static int run_net(const Options *o, Rng *rng)
      * tie), and no gradient entry too small for double to resolve. */
     int failures = -1;
     if (gradcheck_draw_loss_case(net, x, 1, dscores, labels, rng, NET_MAX_DRAWS) < 0) {
-        char why[256];
+        char why[512];
         gradcheck_network_explain(net, x, dscores, labels, why, sizeof why);
         fprintf(stderr,
                 "gradcheck: no well-posed check of this network in %d draws; in the last, %s.\n"

@@ -339,6 +339,155 @@ START_TEST(a_parameter_the_output_does_not_depend_on_is_not_resolvable)
     network_free(net);
 }
 END_TEST
+/* A weight that alone feeds a batchnorm channel: batchnorm undoes its
+ * scale, so the output depends on it only through batchnorm's eps, and
+ * its gradient, sum(dxhat (x - mean)) eps / (w^2 var + eps)^(3/2), is about
+ * 1e-4 at He weights. That is not zero, but rounding moves a centred
+ * difference by 1e-10, 1e-6 of it: the draw is not well posed, and the
+ * explanation names the weight rather than calling it wrong. */
+static const char *const eps_only_networks[] = {
+    "conv 4 1x1 nobias, batchnorm, relu, fc 3",
+    "fc 4 nobias, batchnorm, relu, fc 3",
+};
+
+static Network *eps_only_network(int which)
+{
+    Error err;
+    const int side = which == 0 ? 8 : 1;
+    Network *net = arch_build_text(eps_only_networks[which], "test", 1, side, side, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    return net;
+}
+
+START_TEST(a_gradient_only_batchnorms_eps_makes_is_too_small_to_resolve_at_he_weights)
+{
+    Rng rng;
+    rng_seed(&rng, 69 + (uint64_t)_i);
+    Network *net = eps_only_network(_i);
+    Tensor *x = tensor_new4(4, 1, net->input_dims[1], net->input_dims[2]);
+    Tensor *dscores = tensor_new2(4, 3);
+    network_init(net, &rng);
+    const double he_sized[4] = {1.2, -0.9, 1.6, 0.7}; /* w^2 var far above eps */
+    set_values(network_param(net, 0, NULL, 0)->value, he_sized);
+    for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(&rng);
+    fill_normal(dscores, &rng, 1);
+    ck_assert(gradcheck_network_resolution(net, x, dscores) == 0);
+    ck_assert(!gradcheck_network_well_posed(net, x, dscores));
+    char why[512];
+    gradcheck_network_explain(net, x, dscores, NULL, why, sizeof why);
+    const char *named = _i == 0 ? "the gradient of conv1.w had an entry of"
+                                : "the gradient of fc1.w had an entry of";
+    ck_assert_msg(strstr(why, named) && strstr(why, "too small to resolve"), "%s", why);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+
+/* ... and a draw where it is resolvable exists: weights small enough for
+ * eps to matter make it large. There batchnorm's output curves on a scale
+ * of about 1e-2 in the weight, a thousand steps, which is what measuring
+ * again at 2h and extrapolating is for. Every row passes. */
+START_TEST(a_gradient_only_batchnorms_eps_makes_passes_once_well_posed)
+{
+    Rng rng;
+    rng_seed(&rng, 71 + (uint64_t)_i);
+    Network *net = eps_only_network(_i);
+    Tensor *x = tensor_new4(4, 1, net->input_dims[1], net->input_dims[2]);
+    Tensor *dscores = tensor_new2(4, 3), *analytic = tensor_new2(1, 1);
+    int labels[4];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    int max_rows = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    for (int i = 0; i < max_rows; i++)
+        ck_assert_msg(rows[i].pass, "%s: %s %.3e", eps_only_networks[_i], rows[i].tensor,
+                      rows[i].max_rel_error);
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_msg(loss.pass, "loss dscores %.3e", loss.max_rel_error);
+    free(rows);
+    tensor_free(analytic);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+
+/* What the two rules above must not hide: the same network, well posed,
+ * with a convolution whose dw is 0.1% too large, fails that row. */
+START_TEST(a_wrong_weight_gradient_before_a_batchnorm_still_fails)
+{
+    Rng rng;
+    rng_seed(&rng, 71);
+    Network *net = eps_only_network(0);
+    Tensor *x = tensor_new4(4, 1, 8, 8), *dscores = tensor_new2(4, 3);
+    int labels[4];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    Layer *conv = net->layers[0];
+    conv_ops_copy = *conv->ops;
+    LayerOps broken = *conv->ops;
+    broken.backward = scaled_dw_backward;
+    conv->ops = &broken;
+    int max_rows = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    ck_assert_str_eq(rows[1].tensor, "conv1.w");
+    ck_assert_msg(!rows[1].pass, "dw 0.1%% off passed with error %.3e", rows[1].max_rel_error);
+    ck_assert(rows[1].max_rel_error > 5e-4);
+    for (int i = 0; i < max_rows; i++)
+        if (i != 1) ck_assert_msg(rows[i].pass, "%s: %.3e", rows[i].tensor, rows[i].max_rel_error);
+    conv->ops = &conv_ops_copy;
+    free(rows);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+
+/* out = s exp(v / s) entry by entry, with s = 5e-3: L curves on a scale
+ * of 500 steps, and a centred difference is off by h^2 / (6 s^2) = 6.7e-7
+ * of the gradient exp(v / s). */
+#define STEEP_SCALE 5e-3
+static void steep_exponential(void *context, Tensor *out)
+{
+    const Tensor *v = context;
+    for (size_t i = 0; i < v->size; i++)
+        out->data[i] = (real)(STEEP_SCALE * exp(v->data[i] / STEEP_SCALE));
+}
+
+START_TEST(an_entry_the_step_is_too_coarse_for_is_measured_again_not_failed)
+{
+    Tensor *v = tensor_new2(1, 3), *dout = tensor_new2(1, 3), *analytic = tensor_new2(1, 3);
+    const double values[3] = {0.004, -0.003, 0.01};
+    set_values(v, values);
+    tensor_fill(dout, 1);
+    for (size_t i = 0; i < v->size; i++) analytic->data[i] = (real)exp(v->data[i] / STEEP_SCALE);
+    /* the premise: the centred difference alone disagrees with the truth */
+    Tensor *plus = tensor_like(dout), *minus = tensor_like(dout);
+    v->data[0] += (real)GRADCHECK_STEP;
+    steep_exponential(v, plus);
+    v->data[0] -= (real)(2 * GRADCHECK_STEP);
+    steep_exponential(v, minus);
+    v->data[0] = (real)values[0];
+    double centred = ((double)plus->data[0] - minus->data[0]) / (2 * GRADCHECK_STEP);
+    ck_assert_msg(fabs(centred / analytic->data[0] - 1) > 5e-7, "%.3e", centred / analytic->data[0] - 1);
+
+    GradcheckRow row = gradcheck_tensor(steep_exponential, v, v, dout, analytic, "test", "dv");
+    ck_assert_msg(row.pass, "a right gradient failed with error %.3e", row.max_rel_error);
+    ck_assert(row.max_rel_error < 1e-9);
+    /* a gradient 1e-6 too small disagrees with both measurements */
+    for (size_t i = 0; i < v->size; i++) analytic->data[i] *= (real)(1 - 1e-6);
+    row = gradcheck_tensor(steep_exponential, v, v, dout, analytic, "test", "dv");
+    ck_assert(!row.pass);
+    ck_assert_msg(row.max_rel_error > 5e-7, "%.3e", row.max_rel_error);
+    tensor_free(plus);
+    tensor_free(minus);
+    tensor_free(v);
+    tensor_free(dout);
+    tensor_free(analytic);
+}
+END_TEST
 /* out = (v - mean(v), v_0^2 / 2) for v of 8 entries: with dout all ones,
  * L = v_0^2 / 2 + sum(v - mean(v)), whose gradient is (v_0, 0, ..., 0): the
  * zeros come from cancellation, and the centred differences of the first 8
@@ -565,6 +714,11 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, a_softmax_backward_without_its_1_over_N_fails_the_loss_row);
     tcase_add_test(tc, a_parameter_the_output_does_not_depend_on_is_not_resolvable);
     tcase_add_test(tc, a_zero_gradient_by_cancellation_agrees_but_a_wrong_zero_does_not);
+    tcase_add_loop_test(tc, a_gradient_only_batchnorms_eps_makes_is_too_small_to_resolve_at_he_weights,
+                        0, 2);
+    tcase_add_loop_test(tc, a_gradient_only_batchnorms_eps_makes_passes_once_well_posed, 0, 2);
+    tcase_add_test(tc, a_wrong_weight_gradient_before_a_batchnorm_still_fails);
+    tcase_add_test(tc, an_entry_the_step_is_too_coarse_for_is_measured_again_not_failed);
     tcase_add_loop_test(tc, described_networks_pass_the_whole_check, 0,
                         (int)(sizeof described / sizeof described[0]));
 #endif

@@ -451,11 +451,13 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
 
     /* a constant factor: got = k * expected (for INOUT, the changes) */
     double ge = 0, ee = 0, largest = 0;
+    size_t nonzero = 0;
     for (size_t i = 0; i < n; i++) {
         double e = change(a, a->expected, i), g = change(a, a->got, i);
         ge += g * e;
         ee += e * e;
         largest = fmax(largest, fabs(g));
+        nonzero += e != 0;
     }
     if (ee > 0 && ge != 0) {
         double k = ge / ee, residual = 0;
@@ -506,11 +508,15 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                               what, a->name, halves[f].name);
                     return 1;
                 }
-            hints_add(out,
-                      "hint: %s%s is off by a constant factor of %.6g: every entry is that many "
-                      "times the right one. A scale is missing or doubled somewhere.\n",
-                      what, a->name, k);
-            return 1;
+            /* Any one number is some factor times the right one: only a
+             * factor that several entries share shows a scale gone wrong. */
+            if (nonzero >= 2) {
+                hints_add(out,
+                          "hint: %s%s is off by a constant factor of %.6g: every entry is that "
+                          "many times the right one. A scale is missing or doubled somewhere.\n",
+                          what, a->name, k);
+                return 1;
+            }
         }
     }
 
@@ -548,17 +554,21 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
 
     int printed = 0;
     /* wrong exactly where an input of the same shape is positive, or not
-     * (elementwise functions: ReLU, dropout) */
+     * (elementwise functions: ReLU, dropout). Only an input with entries on
+     * both sides of 0 can say so: if all of them are positive, "right where
+     * it is <= 0" is true of nowhere, and says nothing. */
     for (int b = 0; b < c->n_args && !printed; b++) {
         const Arg *in = &c->args[b];
         if (in->role != ROLE_IN || in->size != n || n < 2) continue;
-        size_t agree_positive = 0, agree_other = 0;
+        size_t agree_positive = 0, agree_other = 0, positives = 0;
         for (size_t i = 0; i < n; i++) {
             int bad = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);
             int positive = in->is_int ? in->ivalue[i] > 0 : in->value[i] > 0;
             agree_positive += bad == positive;
             agree_other += bad != positive;
+            positives += positive;
         }
+        if (positives == 0 || positives == n) continue;
         if (agree_positive == n || agree_other == n) {
             const char *where = agree_positive == n ? "> 0" : "<= 0";
             const char *right = agree_positive == n ? "<= 0" : "> 0";
