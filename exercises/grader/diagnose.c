@@ -439,9 +439,11 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     if (a->role == ROLE_OUT && untouched) {
         index_text(a, first_untouched, bracket, sizeof bracket, named, sizeof named);
         hints_add(out,
-                  "hint: %zu entries of %s are never written (the first is %s %s): they still "
-                  "hold the garbage the array held before the call.%s\n",
-                  untouched, a->name, bracket, named,
+                  "hint: %zu %s of %s %s never written (the first is %s %s): %s the "
+                  "garbage the array held before the call.%s\n",
+                  untouched, untouched == 1 ? "entry" : "entries", a->name,
+                  untouched == 1 ? "is" : "are", bracket, named,
+                  untouched == 1 ? "it still holds" : "they still hold",
                   c->has_windows && c->pad > 0
                       ? " Do the loops cover the whole array (its size comes from conv_out_size, "
                    "padding included)? In im2col, entries over the padding are 0 and need writing too."
