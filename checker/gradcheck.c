@@ -87,9 +87,9 @@ static double entry_error(double analytic, double numerical, double rounding, do
  * (4 + 1/2) / 3 = 1.5 times D(h)'s. The entry is wrong only if both
  * measurements say so (a real mistake disagrees with both), and its error
  * is then D(h)'s, the one the threshold speaks of. */
-GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
-                              const Tensor *dout, const Tensor *analytic,
-                              const char *layer, const char *tensor)
+static GradcheckRow check_tensor(GradcheckFunction f, void *context, Tensor *value,
+                                 const Tensor *dout, const Tensor *analytic, const char *layer,
+                                 const char *tensor, double least_floor)
 {
     GradcheckRow row = {0};
     snprintf(row.layer, sizeof row.layer, "%s", layer);
@@ -103,7 +103,7 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
      * centred difference resolves, and its rounding would read as error. */
     double largest = 0;
     for (size_t i = 0; i < analytic->size; i++) largest = fmax(largest, fabs((double)analytic->data[i]));
-    const double floor = GRADCHECK_RESOLUTION * largest;
+    const double floor = fmax(GRADCHECK_RESOLUTION * largest, least_floor);
 
     for (size_t i = 0; i < value->size; i++) {
         double a = analytic->data[i], magnitude;
@@ -124,6 +124,13 @@ GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
     tensor_free(plus);
     tensor_free(minus);
     return row;
+}
+
+GradcheckRow gradcheck_tensor(GradcheckFunction f, void *context, Tensor *value,
+                              const Tensor *dout, const Tensor *analytic,
+                              const char *layer, const char *tensor)
+{
+    return check_tensor(f, context, value, dout, analytic, layer, tensor, 0);
 }
 
 /* min over the tensors of (smallest nonzero |entry|) / (largest |entry|);
@@ -285,13 +292,38 @@ static double largest_entry(const Tensor *t)
 }
 
 /* What rounding alone moves a centred difference of L = sum(scores *
- * dscores) by, at these scores: see GRADCHECK_RESOLVABLE_ROUNDINGS. */
-static double difference_rounding(const Tensor *scores, const Tensor *dscores)
+ * dscores) by, at (x, dscores): u of GRADCHECK_RESOLVABLE_ROUNDINGS, from
+ * every layer's input and the scores, each times its gradient. A forward
+ * and a backward of its own, layer by layer into buffers of its own: the
+ * network's runs its ReLUs in place and keeps no layer's input gradient.
+ * Parameter gradients are overwritten. */
+static double difference_rounding(Network *net, const Tensor *x, const Tensor *dscores)
 {
-    double magnitude = 0;
-    for (size_t k = 0; k < scores->size; k++)
-        magnitude += fabs((double)scores->data[k] * dscores->data[k]);
-    return REAL_EPSILON * magnitude / (2 * GRADCHECK_STEP);
+    const int count = net->num_layers;
+    /* outputs[i] is layer i's output, and layer i + 1's input */
+    Tensor **outputs = xcalloc((size_t)count, sizeof *outputs);
+    for (int i = 0; i < count; i++) {
+        outputs[i] = tensor_new2(1, 1);
+        layer_forward(net->layers[i], i == 0 ? x : outputs[i - 1], outputs[i]);
+    }
+    double squares = 0;
+    Tensor *gradient = tensor_copy(dscores);
+    for (int i = count; i >= 0; i--) {
+        const Tensor *value = i == 0 ? x : outputs[i - 1];
+        for (size_t k = 0; k < value->size; k++) {
+            double term = (double)value->data[k] * gradient->data[k];
+            squares += term * term;
+        }
+        if (i == 0) break;
+        Tensor *below = tensor_new2(1, 1);
+        layer_backward(net->layers[i - 1], gradient, below);
+        tensor_free(gradient);
+        gradient = below;
+    }
+    tensor_free(gradient);
+    for (int i = 0; i < count; i++) tensor_free(outputs[i]);
+    free(outputs);
+    return REAL_EPSILON * sqrt(squares) / (2 * GRADCHECK_STEP);
 }
 
 /* The smallest entry of t that gradcheck_tensor judges by its relative
@@ -305,6 +337,22 @@ static double smallest_judged_alone(const Tensor *t, double largest)
         if (v >= GRADCHECK_RESOLUTION * largest) smallest = fmin(smallest, v);
     }
     return smallest;
+}
+
+/* The same u for the loss row, whose function is the loss of the scores:
+ * per image, log(sum_k exp s_k) - s_label, two terms about the size of the
+ * largest |score| that cancel down to the loss, their roundings left. */
+static double loss_rounding(const Tensor *scores)
+{
+    const int N = scores->dim[0];
+    const size_t K = scores->size / (size_t)N;
+    double magnitude = 0;
+    for (int n = 0; n < N; n++) {
+        double largest = 0;
+        for (size_t k = 0; k < K; k++) largest = fmax(largest, fabs((double)scores->data[n * K + k]));
+        magnitude += 2 * largest + log((double)K);
+    }
+    return REAL_EPSILON * magnitude / N / (2 * GRADCHECK_STEP);
 }
 
 /* Over the gradients a network check compares (dx, then every parameter's,
@@ -351,7 +399,8 @@ static double least_resolvable(Network *net, const Tensor *dx, double rounding, 
 double gradcheck_network_resolution(Network *net, const Tensor *x, const Tensor *dscores)
 {
     Tensor *dx = tensor_like(x);
-    double rounding = difference_rounding(network_forward(net, x), dscores);
+    double rounding = difference_rounding(net, x, dscores);
+    network_forward(net, x);
     network_backward(net, dscores, dx);
     double ratio = least_resolvable(net, dx, rounding, NULL, 0, NULL);
     tensor_free(dx);
@@ -465,6 +514,12 @@ GradcheckRow gradcheck_network_loss(Network *net, const Tensor *x, const int *la
 {
     const Tensor *scores = network_forward(net, x);
     assert(analytic->size == scores->size);
+    /* The loss cancels terms about the size of the scores down to a few
+     * (loss_rounding), so its rounding is theirs, not the loss's own: the
+     * dscores entries too small to be judged against that alone are
+     * judged against it, as entries below the resolution floor are. */
+    const double least_floor = GRADCHECK_RESOLVABLE_ROUNDINGS * loss_rounding(scores) /
+                               GRADCHECK_THRESHOLD;
     Tensor *shift = tensor_like(analytic), *one = tensor_new2(1, 1);
     tensor_zero(shift);
     tensor_fill(one, 1);
@@ -472,7 +527,8 @@ GradcheckRow gradcheck_network_loss(Network *net, const Tensor *x, const int *la
     probe_install(&probe, net);
     probe.shift = shift;
     LossFunction f = {net, x, labels};
-    GradcheckRow row = gradcheck_tensor(loss_function, &f, shift, one, analytic, "loss", "dscores");
+    GradcheckRow row = check_tensor(loss_function, &f, shift, one, analytic, "loss", "dscores",
+                                    least_floor);
     probe_remove(&probe, net);
     tensor_free(shift);
     tensor_free(one);
@@ -553,7 +609,8 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
     }
     /* the least resolvable gradient tensor: dx, every parameter, the loss row */
     Tensor *dx = tensor_like(x), *loss_dscores = tensor_new2(1, 1);
-    double rounding = difference_rounding(network_forward(net, x), dscores), too_small;
+    double rounding = difference_rounding(net, x, dscores), too_small;
+    network_forward(net, x);
     network_backward(net, dscores, dx);
     double worst = least_resolvable(net, dx, rounding, where, sizeof where, &too_small);
     if (labels) {
@@ -569,7 +626,8 @@ void gradcheck_network_explain(Network *net, const Tensor *x, const Tensor *dsco
         snprintf(buf, len, "the gradient of %s had an entry of %.1e, too small to resolve: rounding "
                  "alone moves a centred difference by about %.1e here, more than %.1e of it (as for "
                  "a weight that alone feeds a batchnorm channel, which the output depends on only "
-                 "through batchnorm's eps)",
+                 "through batchnorm's eps, or where a batchnorm divides by a small spread terms "
+                 "that nearly cancel, and so multiplies their rounding)",
                  where, too_small, rounding, rounding / too_small);
     else if (worst == 0)
         snprintf(buf, len, "the gradient of %s was zero, or zero up to rounding: the network's output "

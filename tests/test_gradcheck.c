@@ -445,6 +445,92 @@ START_TEST(a_wrong_weight_gradient_before_a_batchnorm_still_fails)
 }
 END_TEST
 
+/* Two batchnorms in a row, as in a network whose second convolution
+ * sums the first's channels: with conv2's first filter (1, -0.99, 0) the
+ * first two channels (the same after bn1: their weights are equal) nearly
+ * cancel, and bn2 divides their difference, 0.01 of the terms
+ * summed, by its spread: the rounding of those terms reaches the output
+ * 100 times larger than the scores' own, and so does every centred
+ * difference through them. */
+#define CANCELLING_ARCH "conv 3 1x1 nobias, batchnorm, relu, conv 3 1x1 nobias, batchnorm, relu, fc 3"
+
+static Network *cancelling_network(Rng *rng, Tensor *x, Tensor *dscores)
+{
+    Error err;
+    Network *net = arch_build_text(CANCELLING_ARCH, "test", 1, 8, 8, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    network_init(net, rng);
+    /* small enough for batchnorm's eps to give conv1.w a resolvable gradient */
+    set_values(network_param(net, 0, NULL, 0)->value, (double[]){0.01, 0.01, -0.012});
+    const double conv2[9] = {1.0, -0.99, 0, 0.3, 0.9, -0.7, -0.5, 0.4, 1.1};
+    set_values(network_param(net, 3, NULL, 0)->value, conv2);
+    for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_uniform(rng);
+    fill_normal(dscores, rng, 1);
+    return net;
+}
+
+START_TEST(a_batchnorm_that_amplifies_a_cancellation_is_not_well_posed)
+{
+    Rng rng;
+    rng_seed(&rng, 79);
+    Tensor *x = tensor_new4(4, 1, 8, 8), *dscores = tensor_new2(4, 3);
+    Network *net = cancelling_network(&rng, x, dscores);
+    ck_assert(gradcheck_network_kink_distance(net, x, NULL, 0) > GRADCHECK_KINK_MARGIN);
+    ck_assert(gradcheck_network_resolution(net, x, dscores) == 0);
+    ck_assert(!gradcheck_network_well_posed(net, x, dscores));
+    char why[512];
+    gradcheck_network_explain(net, x, dscores, NULL, why, sizeof why);
+    ck_assert_msg(strstr(why, "too small to resolve") && strstr(why, "nearly cancel"), "%s", why);
+    network_free(net);
+    tensor_free(x);
+    tensor_free(dscores);
+}
+END_TEST
+
+/* What that rule must not hide: on the same network, well posed, a
+ * batchnorm whose dgamma is 0.1% too large fails bn2.gamma's row. */
+static LayerOps batchnorm_ops_copy;
+static void scaled_dgamma_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    const LayerOps *broken = layer->ops;
+    layer->ops = &batchnorm_ops_copy;
+    layer_backward(layer, dout, dx);
+    layer->ops = broken;
+    Tensor *dgamma = layer->params[0].grad;
+    for (size_t i = 0; i < dgamma->size; i++) dgamma->data[i] *= (real)1.001;
+}
+
+START_TEST(a_wrong_dgamma_after_two_batchnorms_still_fails)
+{
+    Error err;
+    Rng rng;
+    rng_seed(&rng, 74);
+    Network *net = arch_build_text(CANCELLING_ARCH, "test", 1, 8, 8, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    Tensor *x = tensor_new4(4, 1, 8, 8), *dscores = tensor_new2(4, 3);
+    Layer *bn2 = net->layers[4];
+    ck_assert_str_eq(bn2->ops->kind, "batchnorm");
+    batchnorm_ops_copy = *bn2->ops;
+    LayerOps broken = *bn2->ops;
+    broken.backward = scaled_dgamma_backward;
+    bn2->ops = &broken;
+    int labels[4];
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
+    int max_rows = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    for (int i = 0; i < max_rows; i++) {
+        int wrong = !strcmp(rows[i].tensor, "bn2.gamma");
+        ck_assert_msg(rows[i].pass != wrong, "%s: %.3e", rows[i].tensor, rows[i].max_rel_error);
+    }
+    bn2->ops = &batchnorm_ops_copy;
+    free(rows);
+    tensor_free(x);
+    tensor_free(dscores);
+    network_free(net);
+}
+END_TEST
+
 /* out = s exp(v / s) entry by entry, with s = 5e-3: L curves on a scale
  * of 500 steps, and a centred difference is off by h^2 / (6 s^2) = 6.7e-7
  * of the gradient exp(v / s). */
@@ -718,6 +804,8 @@ Suite *gradcheck_suite(void)
                         0, 2);
     tcase_add_loop_test(tc, a_gradient_only_batchnorms_eps_makes_passes_once_well_posed, 0, 2);
     tcase_add_test(tc, a_wrong_weight_gradient_before_a_batchnorm_still_fails);
+    tcase_add_test(tc, a_batchnorm_that_amplifies_a_cancellation_is_not_well_posed);
+    tcase_add_test(tc, a_wrong_dgamma_after_two_batchnorms_still_fails);
     tcase_add_test(tc, an_entry_the_step_is_too_coarse_for_is_measured_again_not_failed);
     tcase_add_loop_test(tc, described_networks_pass_the_whole_check, 0,
                         (int)(sizeof described / sizeof described[0]));
