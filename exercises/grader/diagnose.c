@@ -433,7 +433,9 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         return 1;
     }
     if (zero == n && n > 1) {
-        hints_add(out, "hint: every entry of %s is 0: is it ever given a value?\n", a->name);
+        hints_add(out, "hint: every entry of %s is 0: is it ever given a value? (A loop whose "
+                       "bounds let it run zero times, such as n < N - 1 with N = 1, leaves it "
+                       "so too.)\n", a->name);
         return 1;
     }
     if (a->role == ROLE_OUT && untouched) {

@@ -1,0 +1,39 @@
+/* fc.c, written as a student might: db's sum over the batch stops at
+ * N - 2, one image short. On a case with N = 1 the loop runs zero times and
+ * db is all 0, so the grader's "is it ever given a value?" must also point
+ * at a loop whose bounds let it run zero times. */
+
+void fc_forward(const double *x, const double *w, const double *b, int N, int C, int H, int W,
+                int M, double *out)
+{
+    const int D = C * H * W;
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            double sum = b[m];
+            for (int d = 0; d < D; d++) sum += x[(long)n * D + d] * w[(long)d * M + m];
+            out[(long)n * M + m] = sum;
+        }
+}
+
+void fc_backward(const double *dout, const double *x, const double *w, int N, int C, int H, int W,
+                 int M, double *dx, double *dw, double *db)
+{
+    const int D = C * H * W;
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) {
+            double sum = 0;
+            for (int m = 0; m < M; m++) sum += dout[(long)n * M + m] * w[(long)d * M + m];
+            dx[(long)n * D + d] = sum;
+        }
+    for (int d = 0; d < D; d++)
+        for (int m = 0; m < M; m++) {
+            double sum = 0;
+            for (int n = 0; n < N; n++) sum += x[(long)n * D + d] * dout[(long)n * M + m];
+            dw[(long)d * M + m] = sum;
+        }
+    for (int m = 0; m < M; m++) {
+        double sum = 0;
+        for (int n = 0; n < N - 1; n++) sum += dout[(long)n * M + m];
+        db[m] = sum;
+    }
+}
