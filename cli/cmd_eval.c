@@ -111,14 +111,6 @@ static char *by_true_class_path(const char *png_path)
     return path;
 }
 
-/* A copy of text, to free. */
-static char *copy_of(const char *text)
-{
-    char *copy = xmalloc(strlen(text) + 1);
-    strcpy(copy, text);
-    return copy;
-}
-
 static int parse_options(int argc, char **argv, EvalOptions *o)
 {
     *o = (EvalOptions){.data_path = DEFAULT_DATA, .split = DEFAULT_SPLIT, .batch = DEFAULT_BATCH};
@@ -177,16 +169,15 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
     /* an output must never replace an input: --probs, --chart, and the
      * chart's companions (its data file, the by-true-class chart and its
      * data file) */
-    char *outputs[5] = {NULL};
-    int clash = 0;
+    char *beside[3] = {NULL}; /* the names --chart makes: to free */
     if (o->chart_path) {
-        outputs[0] = copy_of(o->chart_path);
-        outputs[1] = chart_file_beside(o->chart_path, ".dat");
-        outputs[2] = by_true_class_path(o->chart_path);
-        outputs[3] = chart_file_beside(outputs[2], ".dat");
+        beside[0] = chart_file_beside(o->chart_path, ".dat");
+        beside[1] = by_true_class_path(o->chart_path);
+        beside[2] = chart_file_beside(beside[1], ".dat");
     }
-    if (o->probs_path) outputs[4] = copy_of(o->probs_path);
+    const char *outputs[5] = {o->chart_path, beside[0], beside[1], beside[2], o->probs_path};
     const char *inputs[2] = {o->model_path, o->data_path};
+    int clash = 0;
     for (int i = 0; i < 5; i++)
         for (int k = 0; k < 2 && outputs[i] && !clash; k++)
             if (same_file(outputs[i], inputs[k])) {
@@ -200,7 +191,7 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
                             outputs[i], what);
                 clash = 1;
             }
-    for (int i = 0; i < 5; i++) free(outputs[i]);
+    for (int i = 0; i < 3; i++) free(beside[i]);
     if (clash) goto bad_usage;
     return -1;
 bad_value:

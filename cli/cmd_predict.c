@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "checkpoint.h"
 #include "classes.h"
 #include "commands.h"
@@ -76,6 +77,7 @@ int cmd_predict(int argc, char **argv)
     const char *model_path = NULL;
     const char *images[argc];  /* the image arguments, at most argc of them */
     int image_count = 0;
+    ArgSeen seen = {0};
     int options_end = 0; /* after "--", every argument is an image, even "-face.pgm" */
     for (int i = 1; i < argc; i++) {
         if (options_end) {
@@ -86,8 +88,8 @@ int cmd_predict(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--model")) {
-            if (model_path) {
-                fprintf(stderr, "emotion predict: --model given twice\n\n");
+            if (arg_once("emotion predict", &seen, argv[i])) {
+                fputc('\n', stderr);
                 usage(stderr);
                 return 2;
             }

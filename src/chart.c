@@ -80,7 +80,7 @@ static void put_quoted(FILE *f, const char *s)
 /* "dir/name.png" + ".dat" -> "dir/name.dat" (the extension replaced, or
  * appended if the file name has none, or if replacing it would give the
  * PNG's own name). */
-static char *path_with_extension(const char *path, const char *extension)
+char *chart_file_beside(const char *path, const char *extension)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
@@ -90,11 +90,6 @@ static char *path_with_extension(const char *path, const char *extension)
     memcpy(out, path, stem);
     strcpy(out + stem, extension);
     return out;
-}
-
-char *chart_file_beside(const char *png_path, const char *extension)
-{
-    return path_with_extension(png_path, extension);
 }
 
 /* ---------------------------------------------------------------------------
@@ -354,7 +349,7 @@ typedef void (*WriteFunction)(FILE *data, const void *chart);
 static char *write_data_file(const char *png_path, const char *extension, WriteFunction write,
                              const void *chart, Error *err)
 {
-    char *data_path = path_with_extension(png_path, extension);
+    char *data_path = chart_file_beside(png_path, extension);
     AtomicFile af;
     FILE *data = atomic_open(&af, data_path, err);
     if (data) {

@@ -855,19 +855,11 @@ printf '\357\273\277conv 2 3x3\nrelu\nfc 7\n' >"$TRAIN_TMP/bom.net"
 expect 0 "$EMOTION" bench --model "$TRAIN_TMP/bom.net" --repeats 1 --batch 2 --threads 1
 expect_output "conv1"
 
-# weights that overflow float, or a negative running variance: no figures from NaN scores
+# weights that overflow float: no figures from NaN scores (conv1.w's last 18 floats set to
+# 3e38: the first layer's sums overflow to inf, and the scores are NaN)
 if python3 -c 'import zipfile' 2>/dev/null; then
-    python3 - "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/overflow.npz" <<'PYTHON'
-import struct, sys, zipfile
-# conv1.w's last 18 floats set to 3e38: the first layer's sums overflow to inf, the scores are NaN
-source, target = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w")
-for name in source.namelist():
-    data = source.read(name)
-    if name == "conv1.w.npy":
-        data = data[:-72] + struct.pack("<18f", *[3e38] * 18)
-    target.writestr(name, data)
-target.close()
-PYTHON
+    python3 tests/fixtures/patch_npz_member.py "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/overflow.npz" \
+        conv1.w.npy "<18f" 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38 3e38
     expect 1 "$EMOTION" eval --model "$TRAIN_TMP/overflow.npz" --data "$TRAIN_TMP/small.npz"
     expect_output "scores for image 0 of the test split are not finite numbers"
     expect_no_output "accuracy"
@@ -907,19 +899,10 @@ expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves" --threads 1
 expect_output "resuming $TRAIN_TMP/halves after epoch 2 of 4"
 expect 0 cmp "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/halves/model.npz"
 expect 0 cmp "$TRAIN_TMP/whole/best.npz" "$TRAIN_TMP/halves/best.npz"
-# a checkpoint whose batchnorm variance is negative is refused as it loads
+# a checkpoint whose batchnorm variance is negative (its last two entries -1) is refused as it loads
 if python3 -c 'import zipfile' 2>/dev/null; then
-    python3 - "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/negative_var.npz" <<'PYTHON'
-import struct, sys, zipfile
-# bn1.running_var's last two entries set to -1
-source, target = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2], "w")
-for name in source.namelist():
-    data = source.read(name)
-    if name == "bn1.running_var.npy":
-        data = data[:-8] + struct.pack("<2f", -1, -1)
-    target.writestr(name, data)
-target.close()
-PYTHON
+    python3 tests/fixtures/patch_npz_member.py "$TRAIN_TMP/whole/model.npz" "$TRAIN_TMP/negative_var.npz" \
+        bn1.running_var.npy "<2f" -1 -1
     expect 1 "$EMOTION" eval --model "$TRAIN_TMP/negative_var.npz" --data "$TRAIN_TMP/small.npz"
     expect_output "array 'bn1.running_var' holds -1 at index 6: a variance cannot be negative"
 else

@@ -285,6 +285,37 @@ static const struct {
     {"conv 2 3x3, relu, batchnorm, maxpool 2, fc 3", 1, 8, 8, 3},
 };
 
+/* Every row of the network check at (x, dscores): dx and each parameter,
+ * to free; *count receives how many. */
+static GradcheckRow *network_rows(Network *net, Tensor *x, const Tensor *dscores, int *count)
+{
+    *count = 1 + network_num_params(net);
+    GradcheckRow *rows = calloc((size_t)*count, sizeof *rows);
+    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, *count), *count);
+    return rows;
+}
+
+/* Draws a well-posed case of net into x and dscores (labels beside them),
+ * then asserts that every row passes, the loss's too; what names the
+ * network in a failure. */
+static void assert_the_whole_check_passes(Network *net, Tensor *x, Tensor *dscores, Rng *rng,
+                                          const char *what)
+{
+    int *labels = calloc((size_t)x->dim[0], sizeof *labels);
+    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, rng, 1000), 0);
+    int count;
+    GradcheckRow *rows = network_rows(net, x, dscores, &count);
+    for (int i = 0; i < count; i++)
+        ck_assert_msg(rows[i].pass, "%s: %s %.3e", what, rows[i].tensor, rows[i].max_rel_error);
+    Tensor *analytic = tensor_new2(1, 1);
+    gradcheck_network_loss_dscores(net, x, labels, analytic);
+    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
+    ck_assert_msg(loss.pass, "%s: loss dscores %.3e", what, loss.max_rel_error);
+    tensor_free(analytic);
+    free(rows);
+    free(labels);
+}
+
 START_TEST(described_networks_pass_the_whole_check)
 {
     Error err;
@@ -297,19 +328,7 @@ START_TEST(described_networks_pass_the_whole_check)
     network_set_noise(net, 99); /* dropout's mask: fixed for the whole check */
     Tensor *x = tensor_new4(2, described[_i].channels, described[_i].height, described[_i].width);
     Tensor *dscores = tensor_new2(2, described[_i].classes);
-    Tensor *analytic = tensor_new2(1, 1);
-    int labels[2];
-    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
-    int max_rows = 1 + network_num_params(net);
-    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
-    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
-    for (int i = 0; i < max_rows; i++)
-        ck_assert_msg(rows[i].pass, "%s: %s %.3e", described[_i].text, rows[i].tensor, rows[i].max_rel_error);
-    gradcheck_network_loss_dscores(net, x, labels, analytic);
-    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
-    ck_assert_msg(loss.pass, "%s: loss dscores %.3e", described[_i].text, loss.max_rel_error);
-    free(rows);
-    tensor_free(analytic);
+    assert_the_whole_check_passes(net, x, dscores, &rng, described[_i].text);
     tensor_free(dscores);
     tensor_free(x);
     network_free(net);
@@ -394,20 +413,8 @@ START_TEST(a_gradient_only_batchnorms_eps_makes_passes_once_well_posed)
     rng_seed(&rng, 71 + (uint64_t)_i);
     Network *net = eps_only_network(_i);
     Tensor *x = tensor_new4(4, 1, net->input_dims[1], net->input_dims[2]);
-    Tensor *dscores = tensor_new2(4, 3), *analytic = tensor_new2(1, 1);
-    int labels[4];
-    ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
-    int max_rows = 1 + network_num_params(net);
-    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
-    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
-    for (int i = 0; i < max_rows; i++)
-        ck_assert_msg(rows[i].pass, "%s: %s %.3e", eps_only_networks[_i], rows[i].tensor,
-                      rows[i].max_rel_error);
-    gradcheck_network_loss_dscores(net, x, labels, analytic);
-    GradcheckRow loss = gradcheck_network_loss(net, x, labels, analytic);
-    ck_assert_msg(loss.pass, "loss dscores %.3e", loss.max_rel_error);
-    free(rows);
-    tensor_free(analytic);
+    Tensor *dscores = tensor_new2(4, 3);
+    assert_the_whole_check_passes(net, x, dscores, &rng, eps_only_networks[_i]);
     tensor_free(x);
     tensor_free(dscores);
     network_free(net);
@@ -429,9 +436,8 @@ START_TEST(a_wrong_weight_gradient_before_a_batchnorm_still_fails)
     LayerOps broken = *conv->ops;
     broken.backward = scaled_dw_backward;
     conv->ops = &broken;
-    int max_rows = 1 + network_num_params(net);
-    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
-    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    int max_rows;
+    GradcheckRow *rows = network_rows(net, x, dscores, &max_rows);
     ck_assert_str_eq(rows[1].tensor, "conv1.w");
     ck_assert_msg(!rows[1].pass, "dw 0.1%% off passed with error %.3e", rows[1].max_rel_error);
     ck_assert(rows[1].max_rel_error > 5e-4);
@@ -516,9 +522,8 @@ START_TEST(a_wrong_dgamma_after_two_batchnorms_still_fails)
     bn2->ops = &broken;
     int labels[4];
     ck_assert_int_gt(gradcheck_draw_loss_case(net, x, 1, dscores, labels, &rng, 1000), 0);
-    int max_rows = 1 + network_num_params(net);
-    GradcheckRow *rows = calloc((size_t)max_rows, sizeof *rows);
-    ck_assert_int_eq(gradcheck_network(net, x, dscores, rows, max_rows), max_rows);
+    int max_rows;
+    GradcheckRow *rows = network_rows(net, x, dscores, &max_rows);
     for (int i = 0; i < max_rows; i++) {
         int wrong = !strcmp(rows[i].tensor, "bn2.gamma");
         ck_assert_msg(rows[i].pass != wrong, "%s: %.3e", rows[i].tensor, rows[i].max_rel_error);
