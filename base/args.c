@@ -44,7 +44,7 @@ int arg_int(const char *program, const char *flag, const char *text, long min, l
 }
 
 int arg_real(const char *program, const char *flag, const char *text, double min, double max,
-             int max_open, double *value)
+             int open, double *value)
 {
     /* strtod also reads hexadecimal, "inf", "nan" and leading blanks: none
      * of them is a decimal number a user means. */
@@ -57,9 +57,10 @@ int arg_real(const char *program, const char *flag, const char *text, double min
     /* ERANGE with a small result is underflow: the number rounds to 0 */
     int overflow = errno == ERANGE && fabs(v) >= 1;
     if (!shaped || *end || overflow || !isfinite(v) || v < min || v > max ||
-        (max_open && v == max)) {
-        fprintf(stderr, "%s: %s needs a number from %g to %g%s, not '%s'\n", program, flag, min,
-                max, max_open ? " (excluded)" : "", text);
+        ((open & ARG_MIN_OPEN) && v == min) || ((open & ARG_MAX_OPEN) && v == max)) {
+        fprintf(stderr, "%s: %s needs a number from %g%s to %g%s, not '%s'\n", program, flag, min,
+                open & ARG_MIN_OPEN ? " (excluded)" : "", max,
+                open & ARG_MAX_OPEN ? " (excluded)" : "", text);
         return -1;
     }
     *value = v;

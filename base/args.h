@@ -17,10 +17,15 @@
 int arg_int(const char *program, const char *flag, const char *text, long min, long max,
             int *value);
 
-/* A finite decimal number in [min, max], or [min, max) when max_open. A
- * value too small to represent (1e-400) is taken as the 0 it rounds to. */
+/* Which ends of arg_real's range are excluded: ARG_MAX_OPEN for [min, max),
+ * ARG_MIN_OPEN for (min, max], both for (min, max); 0 for [min, max]. */
+enum { ARG_MAX_OPEN = 1, ARG_MIN_OPEN = 2 };
+
+/* A finite decimal number in the range from min to max, its ends included
+ * unless open says otherwise (ARG_MIN_OPEN, ARG_MAX_OPEN). A value too small
+ * to represent (1e-400) is taken as the 0 it rounds to. */
 int arg_real(const char *program, const char *flag, const char *text, double min, double max,
-             int max_open, double *value);
+             int open, double *value);
 
 /* A seed: any whole number from 0 to 2^64 - 1. */
 int arg_seed(const char *program, const char *flag, const char *text, uint64_t *value);

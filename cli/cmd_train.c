@@ -257,11 +257,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--epochs")) {
             bad = arg_int(PROG, flag, value, 1, 100000, &o->epochs);
         } else if (!strcmp(flag, "--time-budget")) {
-            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->time_budget);
-            if (!bad && o->time_budget == 0) {
-                fprintf(stderr, "emotion train: --time-budget must be above 0 minutes\n");
-                bad = -1;
-            }
+            bad = arg_real(PROG, flag, value, 0, 1e6, ARG_MIN_OPEN, &o->time_budget);
         } else if (!strcmp(flag, "--batch")) {
             bad = arg_int(PROG, flag, value, 1, 65536, &o->batch_size);
         } else if (!strcmp(flag, "--threads")) {
@@ -280,16 +276,16 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->optimizer.lr);
             o->lr_given = 1;
         } else if (!strcmp(flag, "--momentum")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.momentum);
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->optimizer.momentum);
             o->momentum_given = 1;
         } else if (!strcmp(flag, "--alpha")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.alpha);
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->optimizer.alpha);
             o->alpha_given = 1;
         } else if (!strcmp(flag, "--beta1")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.beta1);
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->optimizer.beta1);
             o->beta1_given = 1;
         } else if (!strcmp(flag, "--beta2")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->optimizer.beta2);
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->optimizer.beta2);
             o->beta2_given = 1;
         } else if (!strcmp(flag, "--eps")) {
             bad = arg_real(PROG, flag, value, 0, 1, 0, &o->optimizer.eps);
@@ -300,11 +296,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--warmup")) {
             bad = arg_int(PROG, flag, value, 0, 100000, &o->warmup);
         } else if (!strcmp(flag, "--plateau-factor")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->plateau_factor);
-            if (!bad && o->plateau_factor == 0) {
-                fprintf(stderr, "emotion train: --plateau-factor must be above 0\n");
-                bad = -1;
-            }
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MIN_OPEN | ARG_MAX_OPEN, &o->plateau_factor);
         } else if (!strcmp(flag, "--plateau-patience")) {
             bad = arg_int(PROG, flag, value, 0, 100000, &o->plateau_patience);
         } else if (!strcmp(flag, "--seed")) {
@@ -318,7 +310,7 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         } else if (!strcmp(flag, "--erase")) {
             bad = arg_real(PROG, flag, value, 0, 1, 0, &o->recipe.erase);
         } else if (!strcmp(flag, "--label-smoothing")) {
-            bad = arg_real(PROG, flag, value, 0, 1, 1, &o->smoothing);
+            bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->smoothing);
         } else if (!strcmp(flag, "--class-weights")) {
             o->class_weights = class_weights_from_name(value);
             if (o->class_weights < 0) {

@@ -970,9 +970,13 @@ expect 0 cmp "$TRAIN_TMP/cosine2/model.npz" "$TRAIN_TMP/budget_spent/model.npz"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent"
 expect_output "nothing to resume: all 2 epochs"
 expect 2 "$EMOTION" train --time-budget 0
-expect_output "--time-budget must be above 0 minutes"
+expect_output "--time-budget needs a number from 0 (excluded) to 1e+06, not '0'"
 expect 2 "$EMOTION" train --time-budget -5
-expect_output "--time-budget needs a number from 0 to 1e+06, not '-5'"
+expect_output "--time-budget needs a number from 0 (excluded) to 1e+06, not '-5'"
+expect 2 "$EMOTION" train --schedule plateau --plateau-factor 0
+expect_output "--plateau-factor needs a number from 0 (excluded) to 1 (excluded), not '0'"
+expect 2 "$EMOTION" train --schedule plateau --plateau-factor 1
+expect_output "--plateau-factor needs a number from 0 (excluded) to 1 (excluded), not '1'"
 expect 2 "$EMOTION" train --time-budget nan
 expect_output "not 'nan'"
 expect 2 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent" --time-budget 5
