@@ -126,7 +126,7 @@ static void usage(FILE *out)
         "  --batch N           images per mini-batch (default %d)\n"
         "  --optimizer NAME    sgd (default, with momentum), nesterov (SGD with Nesterov\n"
         "                      momentum), rmsprop, adam or adamw (Adam, weight decay\n"
-        "                      decoupled), with PyTorch's update rules and defaults\n"
+        "                      decoupled), with PyTorch's update rules\n"
         "  --lr LR             learning rate (default %g for sgd and nesterov, %g for the\n"
         "                      others)\n"
         "  --momentum M        sgd, nesterov: momentum, 0 <= M < 1 (default %g)\n"
@@ -214,10 +214,21 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             continue;
         } else if (!strcmp(flag, "--conv1") || !strcmp(flag, "--conv2") ||
                    !strcmp(flag, "--hidden")) {
-            fprintf(stderr, "emotion train: %s is gone: describe the network instead, e.g.\n"
-                            "    --arch \"conv 16 3x3 pad 1, relu, maxpool 2, conv 32 3x3 pad 1, "
-                            "relu, maxpool 2, fc 128, relu, fc 7\"\n"
-                            "or copy models/emotion.net and change its widths\n\n", flag);
+            /* the options of earlier versions set one width of models/emotion.net */
+            int widths[3] = {32, 64, 256}, which = flag[2] == 'h' ? 2 : flag[6] - '1';
+            char *end = NULL;
+            long width = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            fprintf(stderr, "emotion train: %s is gone: describe the network instead", flag);
+            if (end && end != argv[i + 1] && !*end && width >= 1 && width <= 65536) {
+                widths[which] = (int)width;
+                fprintf(stderr, "; %s %s is\n", flag, argv[i + 1]);
+            } else {
+                fprintf(stderr, ", e.g.\n");
+            }
+            fprintf(stderr, "    --arch \"conv %d 3x3 pad 1, relu, maxpool 2, conv %d 3x3 pad 1, "
+                            "relu, maxpool 2, fc %d, relu, fc 7\"\n"
+                            "or copy models/emotion.net and change its widths\n\n",
+                    widths[0], widths[1], widths[2]);
             return -1;
         } else if (!strcmp(flag, "--no-shuffle")) {
             o->shuffle = 0;
@@ -975,6 +986,11 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
                snprintf(NULL, 0, "%d", o->epochs), epoch + 1, o->epochs, row->train.loss,
                100 * row->train.accuracy, row->val.loss, 100 * row->val.accuracy, row->lr,
                row->seconds, row->train.images / row->train.seconds, improved ? "  *best" : "");
+        /* guessing uniformly scores ln K; a loss far above it is the mark of divergence */
+        if (row->train.loss > 10 * log(train->classes))
+            printf("warning: the training loss %.4g is far above ln %d = %.2f, a uniform "
+                   "guess's: the learning rate (%g) is probably too high\n", row->train.loss,
+                   train->classes, log(train->classes), row->lr);
         fflush(stdout);
         if (o->time_budget > 0 && run->done == LR_SCHEDULE_TIMED_EPOCHS(o->warmup)) {
             fit_epochs_to_budget(o, run, first, loop_start);
@@ -988,6 +1004,10 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
     if (run->done > 0)
         printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * run->best_accuracy,
                run->best_epoch, best_path);
+    if (status == 0 && run->done < o->epochs)
+        printf("stopped after epoch %d of %d, as --stop-after %d asked; continue with: emotion "
+               "train --resume %s\n", run->done, o->epochs, o->stop_after,
+               o->resume_dir ? o->resume_dir : o->out_dir);
     fflush(stdout);
     loader_free(&loader);
     free(model_path);

@@ -255,8 +255,10 @@ static void section_rules(Lesson *lesson)
     optimizer_defaults("sgd", &sgd);
     optimizer_defaults("rmsprop", &rmsprop);
     optimizer_defaults("adam", &adam);
-    lesson_say("Defaults (PyTorch's, optimizer_defaults): mu = %g; alpha = %g; b1 = %g, b2 = "
-               "%g, eps = %g; lr %g for the SGDs and %g for the others. Momentum sums "
+    lesson_say("Defaults (optimizer_defaults): mu = %g; alpha = %g; b1 = %g, b2 = %g, eps = %g "
+               "(alpha, b1, b2 and eps are PyTorch's; its SGD has momentum 0 and no default "
+               "lr, so mu and the learning rates are this workbench's); lr %g for the SGDs and "
+               "%g for the others. Momentum sums "
                "gradients, so a steady g moves p by up to lr g / (1 - mu) = 10 lr g per step. "
                "RMSprop and Adam divide by a running root mean square of g, so every weight "
                "moves about lr per step whatever the size of its gradient.",
@@ -815,8 +817,10 @@ int main(int argc, char **argv)
         "In optim/adaptive.c, multiply by the bias corrections instead of dividing, rebuild "
         "and run this lesson: which column of the table in section 2 changes, and which "
         "test of make check fails?",
+        "Write Adam's step yourself: adam_step in exercises/optim.c; make grade "
+        "EX=adam_step knows the bias-correction mistakes.",
     };
-    lesson_try_next(&lesson, tries, 8);
+    lesson_try_next(&lesson, tries, (int)(sizeof tries / sizeof tries[0]));
     dataset_free(&train);
     dataset_free(&val);
     return lesson_end(&lesson);

@@ -522,7 +522,7 @@ int main(int argc, char **argv)
         "backward_with_transposed_dw). Which row fails, and by how much?",
         "Set GRADCHECK_STEP to 1e-2 or 1e-9 in checker/gradcheck.h and rebuild: the error "
         "grows from truncation (large h) or rounding (tiny h).",
-        "Run `./gradcheck` for the checks of every layer in the workbench.",
+        "Run `./gradcheck all` for the checks of every layer in the workbench.",
         "Write the backward yourself: col2im_add in exercises/im2col.c and "
         "conv_backward in exercises/conv.c; make grade EX=col2im_add,conv_backward "
         "says which mistake a wrong one makes.",

@@ -688,7 +688,7 @@ int main(int argc, char **argv)
         "up with training accuracy?",
         "Change the step size: --lr 0.001 (slow, smooth) and --lr 0.1 (fast, noisy or "
         "diverging). Watch the loss curve in out/lesson5/linear_loss.png.",
-        "Start from large weights: in section 2, std 0.1 starts far above ln 7. Why does "
+        "Start from large weights: in section 4, std 0.1 starts far above ln 7. Why does "
         "a bad start cost training time?",
         "Run it on FER2013: make lesson5 DATA=data/fer2013.npz. How far do seven "
         "templates get on real faces, against 25% for always answering Happy?",

@@ -340,10 +340,22 @@ static void section_overfit(Lesson *lesson, const char *description, const Datas
             if (loss[k] > loss[peak]) peak = k;
         if (loss[peak] > 1.2 * loss[0])
             lesson_say("The first steps overshoot: the loss jumps from %.2f to %.2f at step "
-                       "%d before it settles. The first gradients are large, and momentum "
-                       "keeps adding them up; lr %g is a large step for this batch "
-                       "(--lr %g starts smoothly but needs about twice the steps).",
+                       "%d before it settles (the table shows every 10th step, the chart "
+                       "every step). The first gradients are large, and momentum keeps "
+                       "adding them up; lr %g is a large step for this batch (--lr %g starts "
+                       "smoothly but needs about twice the steps).",
                        loss[0], loss[peak], peak, lr, lr / 2);
+        /* a later bump: the loss well above the lowest it had reached */
+        int bump = -1;
+        double lowest = loss[0];
+        for (int k = 11; k < steps; k++) {
+            lowest = fmin(lowest, loss[k - 1]);
+            if (loss[k] > 2 * lowest && (bump < 0 || loss[k] > loss[bump])) bump = k;
+        }
+        if (bump >= 0)
+            lesson_say("Later the loss climbs again, to %.2f at step %d, before it falls "
+                       "again: momentum carries the weights past the bottom of a valley and up "
+                       "its far side before they turn back.", loss[bump], bump);
     }
     free(loss);
     free(accuracy);

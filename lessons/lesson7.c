@@ -234,14 +234,17 @@ static void section_results(Lesson *lesson, const Run runs[2], int epochs, int t
                "flipped and shifted faces.");
     const Run *plain = &runs[0], *augmented = &runs[1];
     const int last = epochs - 1;
+    const int plain_lower = plain->train_loss[last] < augmented->train_loss[last];
     lesson_say("Without augmentation the network sees the very same %d images every epoch, "
-               "and its training loss falls faster: %.3f against %.3f at the end. Validation "
+               "so its training loss should fall faster: %.3f against %.3f at the end%s. "
+               "Validation "
                "minus training loss is %.3f without augmentation and %.3f with it: a gap that "
                "opens is the start of overfitting, learning these faces rather than faces. "
                "With augmentation each epoch brings slightly different images, so the "
                "training loss stays higher (the task is harder) while the validation loss "
                "ends %s (%.3f against %.3f).",
                train_count, plain->train_loss[last], augmented->train_loss[last],
+               plain_lower ? "" : " (not yet: too few steps for the difference to show)",
                plain->val_loss[last] - plain->train_loss[last],
                augmented->val_loss[last] - augmented->train_loss[last],
                augmented->val_loss[last] < plain->val_loss[last] ? "lower" : "no lower",

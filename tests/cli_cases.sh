@@ -613,7 +613,12 @@ expect 2 "$EMOTION" train --lr -0.1
 expect 2 "$EMOTION" train --schedule linear
 expect_output "constant, step, cosine or plateau"
 expect 2 "$EMOTION" train --init x.npz --hidden 64
-expect_output "hidden is gone: describe the network instead"
+expect_output "hidden is gone: describe the network instead; --hidden 64 is"
+expect_output 'arch "conv 32 3x3 pad 1, relu, maxpool 2, conv 64 3x3 pad 1, relu, maxpool 2, fc 64, relu, fc 7"'
+expect 2 "$EMOTION" train --conv1 8
+expect_output 'arch "conv 8 3x3 pad 1, relu, maxpool 2, conv 64 3x3 pad 1, relu, maxpool 2, fc 256, relu, fc 7"'
+expect 2 "$EMOTION" train --conv2 x
+expect_output "conv2 is gone: describe the network instead, e.g."
 expect 1 "$EMOTION" train --data "$TRAIN_TMP/no_such.npz" --out "$TRAIN_TMP/none"
 expect_output "no_such.npz"
 expect 1 test -e "$TRAIN_TMP/none/model.npz"
@@ -625,6 +630,11 @@ SMALL_ARCH="conv 4 3x3 pad 1, relu, maxpool 2, conv 8 3x3 pad 1, relu, maxpool 2
 expect 0 "$EMOTION" data synth --train 200 --val 50 --test 50 --out "$TRAIN_TMP/small.npz"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --out "$TRAIN_TMP/run"
 expect_output "epoch 1/1  train loss [0-9.]* acc .*val loss [0-9.]* acc"
+expect_no_output "warning"
+# a learning rate far too high: warned of while the loss is still finite
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" --lr 20 \
+    --out "$TRAIN_TMP/diverging"
+expect_output "^warning: the training loss [0-9.e+]* is far above ln 7 = 1.95, a uniform guess's: the learning rate (20) is probably too high"
 expect 0 test -s "$TRAIN_TMP/run/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/best.npz"
 expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
@@ -938,7 +948,9 @@ expect_output "crop1    (1, 40, 40)                            0.000"
 expect_output "pool1    (4, 20, 20)"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 2 --arch "$CROP_ARCH" \
     --out "$TRAIN_TMP/crop_halves" --stop-after 1
+expect_output "^stopped after epoch 1 of 2, as --stop-after 1 asked; continue with: emotion train --resume $TRAIN_TMP/crop_halves\$"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/crop_halves"
+expect_no_output "^stopped after"
 expect 0 cmp "$TRAIN_TMP/crop/model.npz" "$TRAIN_TMP/crop_halves/model.npz"
 expect 0 "$EMOTION" eval --model "$TRAIN_TMP/crop/model.npz" --data "$TRAIN_TMP/small.npz" --split val
 expect_output "^accuracy "
