@@ -1147,6 +1147,13 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     print_setup(&o, net, &train, &val);
+    if (!o.resume_dir && run.earlier == 0) {
+        char *path = join_path(o.out_dir, "model.npz");
+        if (access(path, F_OK) == 0)
+            printf("%s already holds a run: this one replaces its files as it goes (--out DIR "
+                   "writes elsewhere)\n", o.out_dir);
+        free(path);
+    }
     if (o.resume_dir) {
         printf("resuming %s after epoch %d of %d (best val accuracy %.1f%% at epoch %d)\n",
                o.out_dir, run.done, o.epochs, 100 * run.best_accuracy, run.best_epoch);

@@ -21,7 +21,8 @@ static const Command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: emotion COMMAND [OPTIONS]\n\n"
-                 "The emotion CNN workbench: 48x48 grayscale faces, 7 classes (FER2013 order).\n\n"
+                 "The emotion CNN workbench: networks described in text, trained and checked on\n"
+                 "grayscale images; by default FER2013's 48x48 faces and its 7 classes.\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);

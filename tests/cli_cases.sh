@@ -635,6 +635,10 @@ expect_no_output "warning"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" --lr 20 \
     --out "$TRAIN_TMP/diverging"
 expect_output "^warning: the training loss [0-9.e+]* is far above ln 7 = 1.95, a uniform guess's: the learning rate (20) is probably too high"
+expect_no_output "already holds a run"
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
+    --out "$TRAIN_TMP/diverging"
+expect_output "^$TRAIN_TMP/diverging already holds a run: this one replaces its files as it goes (--out DIR writes elsewhere)"
 expect 0 test -s "$TRAIN_TMP/run/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/best.npz"
 expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
