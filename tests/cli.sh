@@ -25,6 +25,7 @@ expect_no_output() {
 }
 
 . "$(dirname "$0")/cli_cases.sh"
+. "$(dirname "$0")/cli_cases_checker.sh"
 
 rm -f /tmp/cli_out.$$
 echo "cli: $pass passed, $fail failed"
