@@ -182,11 +182,26 @@ static int create_temporary(AtomicFile *af, const char *path)
     return -1;
 }
 
+int atomic_replaceable(const char *path, Error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0; /* absent, or a file */
+    const char *what = S_ISLNK(st.st_mode)                          ? "a symbolic link"
+                       : S_ISDIR(st.st_mode)                        ? "a folder"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                       : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                                                                    : "not a regular file";
+    return error_set(err, "%s is %s: an output replaces only a regular file; name a new file",
+                     path, what);
+}
+
 FILE *atomic_open(AtomicFile *af, const char *path, Error *err)
 {
-    size_t len = strlen(path);
     af->file = NULL;
+    af->final_path = af->temp_path = NULL;
     af->tracked = -1;
+    if (atomic_replaceable(path, err)) return NULL;
+    size_t len = strlen(path);
     af->final_path = xmalloc(len + 1);
     memcpy(af->final_path, path, len + 1);
     af->temp_path = xmalloc(len + sizeof ".XXXXXX" + sizeof temp_suffix);

@@ -39,8 +39,15 @@ typedef struct {
 
 /* Creates a unique temporary file beside path and returns it open for
  * binary writing, or NULL with a message naming path. Stale temporaries
- * of path are swept first (atomic_sweep). */
+ * of path are swept first (atomic_sweep). Only a regular file is ever
+ * replaced: a path that exists as anything else (a device such as
+ * /dev/null, a FIFO, a folder, a symbolic link) is refused, since the
+ * rename would put a plain file in its place. */
 FILE *atomic_open(AtomicFile *af, const char *path, Error *err);
+
+/* 0 if path is absent or a regular file, which an output may replace;
+ * else -1 with a message saying what it is. */
+int atomic_replaceable(const char *path, Error *err);
 
 /* Flushes, syncs and closes the temporary file, then renames it onto the
  * final path. Any write error seen on the way (a full disk shows up here)

@@ -242,6 +242,7 @@ static void first_line(const char *path, char *line, size_t len)
  * else a copy through an atomic file, so png_path is never half written. */
 static int move_png_into_place(const Workshop *w, const char *png_path, Error *err)
 {
+    if (atomic_replaceable(png_path, err)) return -1;
     if (rename(w->paths[FILE_PNG], png_path) == 0) return 0;
     if (errno != EXDEV)
         return error_set(err, "%s: cannot move the chart into place: %s", png_path, strerror(errno));
@@ -317,6 +318,7 @@ static int draw_chart(const char *png_path, const char *data_path,
                       const char *const *series_data, DrawFunction draw,
                       const void *chart, int width, int height, Error *err)
 {
+    if (atomic_replaceable(png_path, err)) return -1; /* with gnuplot or without */
     if (!chart_gnuplot_available()) return skipped(data_path);
     Workshop w;
     if (workshop_open(&w, png_path, err)) return -1;
