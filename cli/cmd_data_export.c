@@ -173,6 +173,13 @@ int cmd_data_export(int argc, char **argv)
             size_t len = strlen(out) + strlen(split) + strlen(name) + 40;
             path = xmalloc(len);
             snprintf(path, len, "%s/%s_%d_%s.%s", out, split, index, name, extension);
+            /* a name the folder already holds might be the dataset itself */
+            if (same_file(data_path, path)) {
+                fprintf(stderr, PROG ": %s is the dataset itself; write the images somewhere "
+                                "else\n", path);
+                free(path);
+                goto done;
+            }
         }
         int written = write_image(path, &d, index, &err);
         if (written == 0)

@@ -781,6 +781,13 @@ cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/export_self.npz"
 expect 2 "$EMOTION" data export "$TRAIN_TMP/export_self.npz" --index 0 "$TRAIN_TMP/export_self.npz"
 expect_output "export_self.npz is the dataset itself"
 expect 0 cmp "$TRAIN_TMP/export_self.npz" "$TRAIN_TMP/small.npz"
+# ... nor when several images go into a folder that holds it under one of their names
+expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,1 "$TRAIN_TMP/export_dir"
+FIRST_IMAGE=$(ls "$TRAIN_TMP/export_dir" | head -n 1)
+cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/export_dir/$FIRST_IMAGE"
+expect 1 "$EMOTION" data export "$TRAIN_TMP/export_dir/$FIRST_IMAGE" --index 0,1 "$TRAIN_TMP/export_dir"
+expect_output "export_dir/$FIRST_IMAGE is the dataset itself; write the images somewhere else"
+expect 0 cmp "$TRAIN_TMP/export_dir/$FIRST_IMAGE" "$TRAIN_TMP/small.npz"
 expect 2 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,3,0 "$TRAIN_TMP/twice"
 expect_output "--index lists 0 twice"
 expect 1 test -e "$TRAIN_TMP/twice"
