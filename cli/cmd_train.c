@@ -1119,6 +1119,10 @@ int cmd_train(int argc, char **argv)
     } else if (!(net = build_network(&o, &train, &usage_fault, &err))) {
         goto fail;
     }
+    /* the val split is measured by the same network: its images must fit it too */
+    if (dataset_check_fits(&val, o.data_path, net->input_dims[0], net->input_dims[1],
+                           net->input_dims[2], network_output_size(net), &err))
+        goto fail;
     if (model_fits_memory(net, o.batch_size, 1, &err)) {
         usage_fault = 1;
         goto fail;

@@ -639,6 +639,10 @@ expect_no_output "already holds a run"
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 1 --arch "$SMALL_ARCH" \
     --out "$TRAIN_TMP/diverging"
 expect_output "^$TRAIN_TMP/diverging already holds a run: this one replaces its files as it goes (--out DIR writes elsewhere)"
+# a val split whose images do not fit the network is refused before any training
+expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/val_shape.npz" --arch "fc 3" --out "$TRAIN_TMP/val_shape"
+expect_output "val_shape.npz: the val split has images of (C, H, W) = (1, 4, 4) in 3 classes; expected (1, 8, 8) images"
+expect 1 test -e "$TRAIN_TMP/val_shape/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/best.npz"
 expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
