@@ -319,7 +319,11 @@ int arch_format(const Arch *arch, char *buf, size_t len)
 
 /* The layer for a description entry, given the map it meets (ndim 2 or 4,
  * dims per item: dims[1..]). NULL with a message if it cannot take it. */
-static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error *err)
+/* The layer l, meeting items of shape dims[1..ndim) in a network that
+ * already holds `held` parameters; NULL with a message if it cannot be
+ * built or would take the network past ARCH_MAX_PARAMS. Nothing large is
+ * allocated before that check. */
+static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double held, Error *err)
 {
     char text[128];
     format_layer(l, text, sizeof text);
@@ -349,9 +353,12 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error 
     for (int d = 1; d < ndim; d++) in_size *= dims[d];
     switch (l->kind) {
     case ARCH_CONV:
-        if ((double)l->width * dims[1] * l->kernel_h * l->kernel_w > ARCH_MAX_PARAMS) {
-            error_set(err, "'%s' would hold %.0f weights, more than the %.0f a network may hold",
-                      text, (double)l->width * dims[1] * l->kernel_h * l->kernel_w, ARCH_MAX_PARAMS);
+        if (held + (double)l->width * dims[1] * l->kernel_h * l->kernel_w > ARCH_MAX_PARAMS) {
+            error_set(err, "'%s' would hold %.0f weights, and the network %.0f in all, more "
+                           "than the %.0f a network may hold",
+                      text, (double)l->width * dims[1] * l->kernel_h * l->kernel_w,
+                      held + (double)l->width * dims[1] * l->kernel_h * l->kernel_w,
+                      ARCH_MAX_PARAMS);
             return NULL;
         }
         return conv_create(dims[1], l->width, l->kernel_h, l->kernel_w, l->stride, l->pad, err);
@@ -368,10 +375,12 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, Error 
     case ARCH_AVGPOOL:
         return avgpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
     case ARCH_FC:
-        if (in_size * l->width > ARCH_MAX_PARAMS) {
-            error_set(err, "'%s' meets %.0f values: %.0f weights, more than the %.0f a network "
-                           "may hold (pool or stride the maps down first)",
-                      text, in_size, in_size * l->width, ARCH_MAX_PARAMS);
+        if (held + in_size * l->width > ARCH_MAX_PARAMS) {
+            error_set(err, "'%s' meets %.0f values: %.0f weights, and the network %.0f in all, "
+                           "more than the %.0f a network may hold (pool or stride the maps "
+                           "down first)",
+                      text, in_size, in_size * l->width, held + in_size * l->width,
+                      ARCH_MAX_PARAMS);
             return NULL;
         }
         return fc_create((int)in_size, l->width, err);
@@ -392,24 +401,32 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
         const ArchLayer *l = &arch->layers[i];
         int ndim, dims[TENSOR_MAX_DIMS];
         network_item_shape(net, &ndim, dims);
-        Layer *layer = create_layer(l, ndim, dims, err);
+        Layer *layer = create_layer(l, ndim, dims, (double)network_param_count(net), err);
         char name[32];
         int kind = l->kind == ARCH_AVGPOOL ? ARCH_MAXPOOL : l->kind;
         snprintf(name, sizeof name, "%s%d", name_prefixes[l->kind], ++counts[kind]);
         /* without its bias: the bias (params[1] of conv and fc) stays 0, unlisted,
          * so no optimizer moves it and no checkpoint holds it */
         if (layer && l->no_bias) layer->num_params = 1;
-        if (!layer || network_add(net, layer, name, err) != 0) {
+        /* the output's size is checked before network_add allocates it */
+        int out_ndim, out[TENSOR_MAX_DIMS];
+        if (!layer || layer_output_shape(layer, ndim, dims, &out_ndim, out, err) != 0) {
             error_prefix(err, "%s %s", origin, l->where);
+            layer_free(layer);
             network_free(net);
             return NULL;
         }
-        network_item_shape(net, &ndim, dims);
         double size = 1;
-        for (int d = 1; d < ndim; d++) size *= dims[d];
+        for (int d = 1; d < out_ndim; d++) size *= out[d];
         if (size > ARCH_MAX_ACTIVATIONS) {
             error_set(err, "%s %s: the layer's output holds %.0f values per image, more than "
                            "%.0f", origin, l->where, size, ARCH_MAX_ACTIVATIONS);
+            layer_free(layer);
+            network_free(net);
+            return NULL;
+        }
+        if (network_add(net, layer, name, err) != 0) {
+            error_prefix(err, "%s %s", origin, l->where);
             network_free(net);
             return NULL;
         }

@@ -921,6 +921,12 @@ expect_output "at batch 65536 this network needs about"
 expect 1 test -e "$TRAIN_TMP/huge/model.npz"
 expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7" --out "$TRAIN_TMP/huge"
 expect_output "more than the 100000000 a network may hold"
+# the limits are checked before anything is allocated: an output of 18 GB or a network whose
+# layers add up past the limit is refused at once, with little memory used
+expect 2 "$EMOTION" bench --arch "conv 1024 3x3 pad 1024, fc 7"
+expect_output "item 1: the layer's output holds 4490072064 values per image, more than 16777216"
+expect 2 "$EMOTION" bench --arch "fc 7000, fc 7000, fc 7000, fc 7"
+expect_output "item 3: 'fc 7000' meets 7000 values: 49000000 weights, and the network 114142000 in all, more than"
 expect 2 "$EMOTION" train --threads 100000
 
 # optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
