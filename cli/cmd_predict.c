@@ -20,6 +20,7 @@
 #include "image_io.h"
 #include "loader.h"
 #include "metrics.h"
+#include "model.h"
 
 static void usage(FILE *out)
 {
@@ -119,6 +120,12 @@ int cmd_predict(int argc, char **argv)
     Network *net = checkpoint_load(model_path, &info, &err);
     if (!net) {
         fprintf(stderr, "emotion predict: %s\n", err.msg);
+        return 1;
+    }
+    if (model_fits_memory(net, 1, 0, &err)) {
+        fprintf(stderr, "emotion predict: %s (the model %s)\n", err.msg, model_path);
+        network_free(net);
+        checkpoint_info_free(&info);
         return 1;
     }
     network_set_mode(net, LAYER_EVAL);

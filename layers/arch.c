@@ -35,6 +35,7 @@ const char arch_emotion_text[] =
  * description asking for 154 GB is an error message, not an abort. */
 #define ARCH_MAX_PARAMS 100000000.0     /* 400 MB of float weights */
 #define ARCH_MAX_ACTIVATIONS 16777216.0 /* per image and layer: 64 MB of floats */
+#define ARCH_MAX_ALL_ACTIVATIONS (4 * ARCH_MAX_ACTIVATIONS) /* per image, every layer's output */
 
 static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc",
                                          "batchnorm", "dropout", "crop"};
@@ -397,6 +398,7 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
     }
     Network *net = network_new(channels, height, width);
     int counts[sizeof kind_names / sizeof kind_names[0]] = {0};
+    double all_outputs = 0; /* per image, the layers that get a buffer of their own */
     for (int i = 0; i < arch->count; i++) {
         const ArchLayer *l = &arch->layers[i];
         int ndim, dims[TENSOR_MAX_DIMS];
@@ -418,9 +420,15 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
         }
         double size = 1;
         for (int d = 1; d < out_ndim; d++) size *= out[d];
-        if (size > ARCH_MAX_ACTIVATIONS) {
-            error_set(err, "%s %s: the layer's output holds %.0f values per image, more than "
-                           "%.0f", origin, l->where, size, ARCH_MAX_ACTIVATIONS);
+        if (!layer->ops->in_place) all_outputs += size;
+        if (size > ARCH_MAX_ACTIVATIONS || all_outputs > ARCH_MAX_ALL_ACTIVATIONS) {
+            if (size > ARCH_MAX_ACTIVATIONS)
+                error_set(err, "%s %s: the layer's output holds %.0f values per image, more "
+                               "than %.0f", origin, l->where, size, ARCH_MAX_ACTIVATIONS);
+            else
+                error_set(err, "%s %s: the layers' outputs so far hold %.0f values per image, "
+                               "more than %.0f", origin, l->where, all_outputs,
+                          ARCH_MAX_ALL_ACTIVATIONS);
             layer_free(layer);
             network_free(net);
             return NULL;

@@ -81,6 +81,7 @@ static void dropout_destroy(Layer *layer)
 static const LayerOps dropout_ops = {
     .kind = "dropout",
     .backward_in_place = 1, /* dx[i] = mask[i] dout[i] scale */
+    .cache_bytes_per_output = 1, /* mask */
     .output_shape = dropout_output_shape,
     .flops = dropout_flops,
     .backward_flops = dropout_backward_flops,

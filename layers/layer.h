@@ -80,6 +80,9 @@ typedef struct {
      * lands on cache lines just read, where a second buffer would first
      * be fetched from memory to be written over. (in_place implies it.) */
     int backward_in_place;
+    /* Bytes the layer keeps per output value for its backward (max-pool's
+     * argmax: an int; dropout's mask: a byte), for the memory estimate. */
+    int cache_bytes_per_output;
     /* The output shape for an input shape (ndim/dims), or -1 with a message
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,

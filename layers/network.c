@@ -251,13 +251,14 @@ void network_step_flops(const Network *net, double *forward, double *backward)
 double network_bytes(const Network *net, int batch, int training, int threads)
 {
     double params = (double)network_param_count(net) * (training ? 4 : 1);
-    double activations = 0, largest = 0;
+    double activations = 0, largest = 0, cache_bytes = 0;
     int ndim, dims[TENSOR_MAX_DIMS];
     for (int i = 0; i <= net->num_layers; i++) {
         network_shape_after(net, i, &ndim, dims);
         double size = 1;
         for (int d = 1; d < ndim; d++) size *= dims[d];
         if (i == 0 || !net->layers[i - 1]->ops->in_place) activations += size;
+        if (i > 0) cache_bytes += size * net->layers[i - 1]->ops->cache_bytes_per_output;
         largest = size > largest ? size : largest;
     }
     /* a convolution's cols and dcols for each thread: (C kH kW) x (H_out W_out), twice */
@@ -275,7 +276,7 @@ double network_bytes(const Network *net, int batch, int training, int threads)
         }
     }
     double per_batch = activations * batch + (training ? 2 * largest * batch : largest * batch);
-    return (params + per_batch + workspace) * (double)sizeof(real);
+    return (params + per_batch + workspace) * (double)sizeof(real) + cache_bytes * batch;
 }
 
 void network_init(Network *net, Rng *rng)

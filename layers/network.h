@@ -112,8 +112,10 @@ void network_step_flops(const Network *net, double *forward, double *backward);
 
 /* About how many bytes the network takes for a batch: parameters (with
  * their gradients and up to two optimizer slots when training), every
- * activation and the two gradient buffers, and the convolutions' per-thread
- * workspaces. An estimate to refuse impossible sizes before allocating. */
+ * activation and the two gradient buffers, what layers keep for their
+ * backward (LayerOps.cache_bytes_per_output), and the convolutions'
+ * per-thread workspaces. An estimate to refuse impossible sizes before
+ * allocating. */
 double network_bytes(const Network *net, int batch, int training, int threads);
 
 /* Every parameter from its role: weights He-initialised, w ~ N(0, 2/fan_in),

@@ -299,6 +299,7 @@ static void pool_destroy(Layer *layer)
 
 static const LayerOps maxpool_ops = {
     .kind = "maxpool",
+    .cache_bytes_per_output = sizeof(int), /* argmax */
     .output_shape = pool_output_shape,
     .flops = pool_flops,
     .backward_flops = pool_backward_flops,

@@ -927,6 +927,8 @@ expect 2 "$EMOTION" bench --arch "conv 1024 3x3 pad 1024, fc 7"
 expect_output "item 1: the layer's output holds 4490072064 values per image, more than 16777216"
 expect 2 "$EMOTION" bench --arch "fc 7000, fc 7000, fc 7000, fc 7"
 expect_output "item 3: 'fc 7000' meets 7000 values: 49000000 weights, and the network 114142000 in all, more than"
+expect 2 "$EMOTION" bench --input 3x1024x1024 --arch "conv 16 1x1, maxpool 1, maxpool 1, maxpool 1, maxpool 1, maxpool 1, fc 2"
+expect_output "item 5: the layers' outputs so far hold 83886080 values per image, more than 67108864"
 expect 2 "$EMOTION" train --threads 100000
 
 # optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run

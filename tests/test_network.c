@@ -81,6 +81,21 @@ START_TEST(a_layer_that_does_not_fit_is_refused_by_name)
 }
 END_TEST
 
+/* The memory estimate, by hand, for 1x4x4 -> maxpool 2 -> fc 3 in
+ * evaluation at batch 2: parameters 4*3 + 3 = 15; activations per image
+ * 16 + 4 + 3 = 23, and one more buffer of the largest size (16), as
+ * network_bytes counts in evaluation; so 15 + 2 (23 + 16) = 93 reals.
+ * Plus the max-pool's argmax: 4 ints per image, 32 bytes. */
+START_TEST(the_memory_estimate_counts_what_layers_keep)
+{
+    Error err;
+    Network *net = arch_build_text("maxpool 2, fc 3", "test", 1, 4, 4, 3, &err);
+    ck_assert_ptr_nonnull(net);
+    ck_assert_double_eq(network_bytes(net, 2, 0, 1), 93.0 * sizeof(real) + 2 * 4 * sizeof(int));
+    network_free(net);
+}
+END_TEST
+
 START_TEST(forward_follows_the_batch_size)
 {
     Rng rng;
@@ -227,6 +242,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, the_seed_network_has_its_shapes);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
+    tcase_add_test(tc, the_memory_estimate_counts_what_layers_keep);
     tcase_add_test(tc, forward_follows_the_batch_size);
     tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
     tcase_add_test(tc, batchnorm_and_dropout_share_their_gradient_buffer);
