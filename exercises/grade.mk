@@ -1,9 +1,11 @@
 # exercises/grade.mk: the exercises' grader (included by the Makefile).
 #
 #   make grade                         grades exercises/ (every topic)
-#   make grade EX=conv                 one topic (or a function: EX=conv_backward, or a list: EX=relu,fc)
+#   make grade EX=conv                 one file's functions (or a function: EX=conv_backward,
+#                                      or a list: EX=relu,fc; EX=im2col is the function, im2col.c the file)
 #   make grade EXERCISES=DIR           a student's folder; a file missing from DIR counts as not written
 #   make grade GRADE_FLAGS=--verbose   also every case's errors, and what the functions print
+#   make grade GRADE_FLAGS=--help      the options (--seed, --timeout, --list, ...)
 #   make grade-selftest                proves the grader (part of `make check`)
 #
 # The grader (exercises/grader/*.c) links the double-precision library,

@@ -32,29 +32,46 @@ static const Geometry im2col_geometries[] = {
 };
 #define IM2COL_CASES 6
 
-/* im2col or col2im with the window origin at oh*stride_index - pad_index:
- * the definition when they are the case's stride and pad. For col2im,
- * assign_order 1 or 2 assigns instead of adding, in the loop order
- * (c, i, j, oh, ow) or (oh, ow, c, i, j). */
-static void window_copy(const Case *c, int stride_index, int pad_index, int to_columns,
-                        int assign_order, double *x, double *cols)
+/* im2col or col2im as the definition says, or with one thing changed. */
+typedef struct {
+    int stride_index, pad_index; /* the window origin is oh*stride_index - pad_index */
+    /* col2im: 1 or 2 assigns instead of adding, in the loop order
+     * (c, i, j, oh, ow) or (oh, ow, c, i, j) */
+    int assign_order;
+    int swap_hw;          /* x read at [c][w][h] (its index with h and w exchanged) */
+    int last_oh, last_ow; /* the loops over oh and ow stop here: out_h - 1 for one short */
+} WindowVariant;
+
+static WindowVariant windows_as_defined(const Case *c)
+{
+    return (WindowVariant){
+        .stride_index = c->stride, .pad_index = c->pad, .last_oh = c->out_h, .last_ow = c->out_w};
+}
+
+/* Copies x's windows into cols (to_columns), or adds cols back onto x. A
+ * read outside x, which the sanitizer would have stopped, gives NaN. */
+static void window_copy(const Case *c, WindowVariant v, int to_columns, double *x, double *cols)
 {
     const int rows = c->C * c->kH * c->kW, P = c->out_h * c->out_w;
-    const int outer = assign_order == 2 ? P : rows, inner = assign_order == 2 ? rows : P;
+    const int outer = v.assign_order == 2 ? P : rows, inner = v.assign_order == 2 ? rows : P;
+    const size_t x_size = (size_t)c->C * c->H * c->W;
     for (int a = 0; a < outer; a++)
         for (int b = 0; b < inner; b++) {
-            int r = assign_order == 2 ? b : a, p = assign_order == 2 ? a : b;
+            int r = v.assign_order == 2 ? b : a, p = v.assign_order == 2 ? a : b;
             int ch = r / (c->kH * c->kW), i = r / c->kW % c->kH, j = r % c->kW;
             int oh = p / c->out_w, ow = p % c->out_w;
-            int h = oh * stride_index - pad_index + i, w = ow * stride_index - pad_index + j;
+            if (oh >= v.last_oh || ow >= v.last_ow) continue;
+            int h = oh * v.stride_index - v.pad_index + i;
+            int w = ow * v.stride_index - v.pad_index + j;
             int inside = h >= 0 && h < c->H && w >= 0 && w < c->W;
-            double *pixel = inside ? &x[((size_t)ch * c->H + h) * c->W + w] : NULL;
+            size_t k = ((size_t)ch * c->H + h) * c->W + w;
+            if (v.swap_hw) k = ((size_t)ch * c->H + w) * c->W + h;
             if (to_columns)
-                cols[(size_t)r * P + p] = inside ? *pixel : 0;
-            else if (inside && assign_order)
-                *pixel = cols[(size_t)r * P + p];
+                cols[(size_t)r * P + p] = !inside ? 0 : k < x_size ? x[k] : NAN;
+            else if (inside && v.assign_order)
+                x[k] = cols[(size_t)r * P + p];
             else if (inside)
-                *pixel += cols[(size_t)r * P + p];
+                x[k] += cols[(size_t)r * P + p];
         }
 }
 
@@ -106,52 +123,88 @@ static void col2im_case(Case *c, int index, Rng *rng)
 static void predict_im2col_no_pad(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    window_copy(c, c->stride, 0, 1, 0, c->args[0].value, pred[1]);
+    WindowVariant v = windows_as_defined(c);
+    v.pad_index = 0;
+    window_copy(c, v, 1, c->args[0].value, pred[1]);
 }
 
 static void predict_im2col_no_stride(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    window_copy(c, 1, c->pad, 1, 0, c->args[0].value, pred[1]);
+    WindowVariant v = windows_as_defined(c);
+    v.stride_index = 1;
+    window_copy(c, v, 1, c->args[0].value, pred[1]);
 }
 
-static void col2im_variant(const Case *c, double **pred, int stride_index, int pad_index,
-                           int assign_order, int clear)
+static void predict_im2col_swapped_hw(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    WindowVariant v = windows_as_defined(c);
+    v.swap_hw = 1;
+    window_copy(c, v, 1, c->args[0].value, pred[1]);
+}
+
+/* col2im_add's variant v, onto x as it came (or cleared first) */
+static void col2im_variant(const Case *c, double **pred, WindowVariant v, int clear)
 {
     const Arg *x = &c->args[1];
     memcpy(pred[1], x->value, x->size * sizeof(double));
     if (clear) memset(pred[1], 0, x->size * sizeof(double));
-    window_copy(c, stride_index, pad_index, 0, assign_order, pred[1], c->args[0].value);
+    window_copy(c, v, 0, pred[1], c->args[0].value);
 }
 
 static void predict_col2im_assign(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    col2im_variant(c, pred, c->stride, c->pad, 1, 0);
+    WindowVariant v = windows_as_defined(c);
+    v.assign_order = 1;
+    col2im_variant(c, pred, v, 0);
 }
 
 static void predict_col2im_assign_window_order(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    col2im_variant(c, pred, c->stride, c->pad, 2, 0);
+    WindowVariant v = windows_as_defined(c);
+    v.assign_order = 2;
+    col2im_variant(c, pred, v, 0);
 }
 
 static void predict_col2im_clears(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    col2im_variant(c, pred, c->stride, c->pad, 0, 1);
+    col2im_variant(c, pred, windows_as_defined(c), 1);
 }
 
 static void predict_col2im_no_pad(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    col2im_variant(c, pred, c->stride, 0, 0, 0);
+    WindowVariant v = windows_as_defined(c);
+    v.pad_index = 0;
+    col2im_variant(c, pred, v, 0);
 }
 
 static void predict_col2im_no_stride(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    col2im_variant(c, pred, 1, c->pad, 0, 0);
+    WindowVariant v = windows_as_defined(c);
+    v.stride_index = 1;
+    col2im_variant(c, pred, v, 0);
+}
+
+static void predict_col2im_oh_short(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    WindowVariant v = windows_as_defined(c);
+    v.last_oh = c->out_h - 1;
+    col2im_variant(c, pred, v, 0);
+}
+
+static void predict_col2im_ow_short(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    WindowVariant v = windows_as_defined(c);
+    v.last_ow = c->out_w - 1;
+    col2im_variant(c, pred, v, 0);
 }
 
 #define HINT_PADDING_IGNORED(who)                                                                \
@@ -166,9 +219,17 @@ static void predict_col2im_no_stride(const Case *c, double **pred, double *ret)
     "the last window's share instead of the sum of all of them (which is why it is right "      \
     "wherever windows do not overlap, as with a 2x2 kernel at stride 2)."
 
+#define HINT_SWAPPED_HW(who)                                                               \
+    who " reads x with h and w swapped, at [c][w][h]: pixel (h, w) of channel c is at (c*H " \
+        "+ h)*W + w."
+#define HINT_LOOP_SHORT(who, o, O, line)                                                          \
+    who "'s loop over " o " stops one short (" o " < " O " - 1): the last " line " of windows " \
+        "adds nothing to x. The loop runs over all of them, " o " < " O "."
+
 static const Mistake im2col_mistakes[] = {
     {HINT_PADDING_IGNORED("im2col"), predict_im2col_no_pad},
     {HINT_STRIDE_IGNORED("im2col"), predict_im2col_no_stride},
+    {HINT_SWAPPED_HW("im2col"), predict_im2col_swapped_hw},
 };
 
 static const Mistake col2im_mistakes[] = {
@@ -179,6 +240,8 @@ static const Mistake col2im_mistakes[] = {
      predict_col2im_clears},
     {HINT_PADDING_IGNORED("col2im_add"), predict_col2im_no_pad},
     {HINT_STRIDE_IGNORED("col2im_add"), predict_col2im_no_stride},
+    {HINT_LOOP_SHORT("col2im_add", "oh", "H_out", "row"), predict_col2im_oh_short},
+    {HINT_LOOP_SHORT("col2im_add", "ow", "W_out", "column"), predict_col2im_ow_short},
 };
 
 static const char *const im2col_formulas[] = {
@@ -351,6 +414,13 @@ static void conv_backward_case(Case *c, int index, Rng *rng)
     }
 }
 
+/* A forward whose sum is not started afresh for each output: when it is
+ * set back (never, or once per filter), and where the bias goes in (into
+ * the sum at each output, into the output written only, or as the sum's
+ * start when it is set back). */
+enum { SUM_RESET_EACH_OUTPUT, SUM_NEVER_RESET, SUM_RESET_EACH_FILTER };
+enum { BIAS_INTO_SUM, BIAS_AT_OUTPUT, BIAS_AT_RESET };
+
 /* conv's definition, with the window origin at oh*stride_index -
  * pad_index, images n0..n1-1 in dw and db, and db read with the filter as
  * dout's last axis (channels-last) when db_channels_last. */
@@ -359,6 +429,9 @@ typedef struct {
     int dw_first_image, db_first_image; /* images that reach dw, db: [first, N) */
     int db_channels_last;
     int flip;
+    int swap_hw;     /* x read at [n][c][w][h]; a read outside x gives NaN */
+    int dw_assigned; /* dw[k] = x * dout: the last contribution only */
+    int sum_reset, bias; /* the forward's sum kept across outputs: SUM_..., BIAS_... */
 } ConvVariant;
 
 static ConvVariant plain(const Case *c)
@@ -375,12 +448,17 @@ static void conv_variant(const Case *c, ConvVariant v, const double *x, const do
     if (dx) memset(dx, 0, (size_t)N * C * H * W * sizeof(double));
     if (dw) memset(dw, 0, (size_t)F * C * kH * kW * sizeof(double));
     if (db) memset(db, 0, (size_t)F * sizeof(double));
+    const size_t x_size = (size_t)N * C * H * W;
+    double kept = 0; /* the sum carried from the output before, if it is not reset */
     for (int n = 0; n < N; n++)
-        for (int f = 0; f < F; f++)
+        for (int f = 0; f < F; f++) {
+            if (v.sum_reset == SUM_RESET_EACH_FILTER) kept = v.bias == BIAS_AT_RESET ? b[f] : 0;
             for (int oh = 0; oh < Ho; oh++)
                 for (int ow = 0; ow < Wo; ow++) {
                     size_t o = (((size_t)n * F + f) * Ho + oh) * Wo + ow;
                     double sum = b ? b[f] : 0, d = dout ? dout[o] : 0;
+                    if (v.sum_reset != SUM_RESET_EACH_OUTPUT)
+                        sum = kept + (v.bias == BIAS_INTO_SUM ? b[f] : 0);
                     if (db && n >= v.db_first_image) {
                         size_t channels_last = (((size_t)n * Ho + oh) * Wo + ow) * F + f;
                         db[f] += dout[v.db_channels_last ? channels_last : o];
@@ -393,13 +471,23 @@ static void conv_variant(const Case *c, ConvVariant v, const double *x, const do
                                 if (h < 0 || h >= H || wc < 0 || wc >= W) continue;
                                 int wi = v.flip ? kH - 1 - i : i, wj = v.flip ? kW - 1 - j : j;
                                 size_t xi = (((size_t)n * C + ch) * H + h) * W + wc;
+                                if (v.swap_hw) xi = (((size_t)n * C + ch) * H + wc) * W + h;
                                 size_t k = (((size_t)f * C + ch) * kH + wi) * kW + wj;
+                                if (xi >= x_size) {
+                                    sum = NAN;
+                                    continue;
+                                }
                                 sum += w[k] * x[xi];
                                 if (dx) dx[xi] += w[k] * d;
-                                if (dw && n >= v.dw_first_image) dw[k] += x[xi] * d;
+                                if (dw && n >= v.dw_first_image && v.dw_assigned)
+                                    dw[k] = x[xi] * d;
+                                else if (dw && n >= v.dw_first_image)
+                                    dw[k] += x[xi] * d;
                             }
-                    if (out) out[o] = sum;
+                    kept = sum;
+                    if (out) out[o] = sum + (v.bias == BIAS_AT_OUTPUT ? b[f] : 0);
                 }
+        }
 }
 
 static void forward_variant(const Case *c, double **pred, ConvVariant v, int with_bias)
@@ -438,6 +526,55 @@ static void predict_forward_no_stride(const Case *c, double **pred, double *ret)
     forward_variant(c, pred, v, 1);
 }
 
+static void forward_sum_kept(const Case *c, double **pred, int reset, int bias)
+{
+    ConvVariant v = plain(c);
+    v.sum_reset = reset;
+    v.bias = bias;
+    forward_variant(c, pred, v, 1);
+}
+
+static void predict_forward_sum_never_reset(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    forward_sum_kept(c, pred, SUM_NEVER_RESET, BIAS_INTO_SUM);
+}
+
+static void predict_forward_sum_never_reset_bias_at_output(const Case *c, double **pred,
+                                                            double *ret)
+{
+    (void)ret;
+    forward_sum_kept(c, pred, SUM_NEVER_RESET, BIAS_AT_OUTPUT);
+}
+
+static void predict_forward_sum_reset_per_filter(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    forward_sum_kept(c, pred, SUM_RESET_EACH_FILTER, BIAS_INTO_SUM);
+}
+
+static void predict_forward_sum_reset_per_filter_bias_at_output(const Case *c, double **pred,
+                                                                 double *ret)
+{
+    (void)ret;
+    forward_sum_kept(c, pred, SUM_RESET_EACH_FILTER, BIAS_AT_OUTPUT);
+}
+
+static void predict_forward_sum_reset_per_filter_to_bias(const Case *c, double **pred,
+                                                          double *ret)
+{
+    (void)ret;
+    forward_sum_kept(c, pred, SUM_RESET_EACH_FILTER, BIAS_AT_RESET);
+}
+
+static void predict_forward_swapped_hw(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.swap_hw = 1;
+    forward_variant(c, pred, v, 1);
+}
+
 /* A backward variant for all three gradients. */
 static void backward_variant(const Case *c, double **pred, ConvVariant v)
 {
@@ -454,6 +591,14 @@ static void predict_dw_last_image(const Case *c, double **pred, double *ret)
     conv_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, NULL,
                  pred[4], db);
     free(db);
+}
+
+static void predict_dw_assigned(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.dw_assigned = 1;
+    backward_variant(c, pred, v);
 }
 
 static void predict_db_last_image(const Case *c, double **pred, double *ret)
@@ -502,6 +647,11 @@ static void predict_backward_flipped(const Case *c, double **pred, double *ret)
     backward_variant(c, pred, v);
 }
 
+#define HINT_SUM_KEPT                                                                            \
+    "conv_forward does not start its sum afresh for each output: out[n][f][oh][ow] also holds "  \
+    "the sums of the outputs before it. Set the sum to b[f] inside the loop over ow, just before " \
+    "the loops over c, i and j."
+
 static const Mistake conv_forward_mistakes[] = {
     {"conv_forward never adds the bias: every output of filter f starts from b[f].",
      predict_forward_no_bias},
@@ -510,12 +660,22 @@ static const Mistake conv_forward_mistakes[] = {
      predict_forward_flipped},
     {HINT_PADDING_IGNORED("conv_forward"), predict_forward_no_pad},
     {HINT_STRIDE_IGNORED("conv_forward"), predict_forward_no_stride},
+    {HINT_SUM_KEPT, predict_forward_sum_never_reset},
+    {HINT_SUM_KEPT, predict_forward_sum_never_reset_bias_at_output},
+    {HINT_SUM_KEPT, predict_forward_sum_reset_per_filter},
+    {HINT_SUM_KEPT, predict_forward_sum_reset_per_filter_bias_at_output},
+    {HINT_SUM_KEPT, predict_forward_sum_reset_per_filter_to_bias},
+    {HINT_SWAPPED_HW("conv_forward"), predict_forward_swapped_hw},
 };
 
 static const Mistake conv_backward_mistakes[] = {
     {"dw holds only the last image's contribution: dw sums over every image of the batch. Set "
      "it to 0 once, before the loop over n, and add (+=) inside the loop.",
      predict_dw_last_image},
+    {"dw is assigned (dw[...] = x * dout) where it must add (+=): every weight is used at every "
+     "output position of every image, and dw sums all those contributions; as written it keeps "
+     "the last one only.",
+     predict_dw_assigned},
     {"db holds only the last image's contribution: db sums over every image of the batch. Set "
      "it to 0 once, before the loop over n, and add (+=) inside the loop.",
      predict_db_last_image},

@@ -41,16 +41,33 @@ static void run_layer(Layer *layer, const double *x, int ndim, const int *x_dims
 
 /* ---- ReLU ---------------------------------------------------------------- */
 
-static const int relu_sizes[] = {10, 37, 64};
-#define RELU_CASES 3
+/* The last case has some x exactly 0, where the contract takes ReLU's
+ * derivative as 0: there the numerical gradient (which measures 1/2 at the
+ * kink) does not count, only the library's answer. */
+static const int relu_sizes[] = {10, 37, 64, 20};
+#define RELU_CASES 4
+#define RELU_ZEROS_CASE 3
 
-/* normal values, none closer to 0 (ReLU's kink) than 0.05 */
-static void fill_away_from_zero(double *x, size_t n, Rng *rng)
+/* normal values, none closer to 0 (ReLU's kink) than 0.05; in the zeros
+ * case every fourth one is exactly 0 */
+static void relu_fill_x(Case *c, double *x, size_t n, int index, Rng *rng)
 {
     for (size_t i = 0; i < n; i++) {
         double v = rng_normal(rng);
         x[i] = v < 0 ? v - 0.05 : v + 0.05;
+        if (index == RELU_ZEROS_CASE && i % 4 == 1) x[i] = 0;
     }
+    if (index == RELU_ZEROS_CASE) c->numeric_skip = 1;
+}
+
+static void relu_describe(Case *c, const Arg *x, const char *what)
+{
+    int zeros = 0;
+    for (size_t i = 0; i < x->size; i++) zeros += x->value[i] == 0;
+    char also[64] = "";
+    if (zeros)
+        snprintf(also, sizeof also, "; %d of x exactly 0 (the derivative there is 0)", zeros);
+    case_describe(c, "n = %zu values%s%s", x->size, what, also);
 }
 
 static void relu_forward_case(Case *c, int index, Rng *rng)
@@ -58,10 +75,10 @@ static void relu_forward_case(Case *c, int index, Rng *rng)
     int n = relu_sizes[index];
     Arg *x = case_array(c, "x", "i", ROLE_IN, 1, &n);
     Arg *out = case_array(c, "out", "i", ROLE_OUT, 1, &n);
-    fill_away_from_zero(x->value, x->size, rng);
+    relu_fill_x(c, x->value, x->size, index, rng);
     fill_garbage(out, rng);
     case_ints(c, 1, &n);
-    case_describe(c, "n = %d values, about half of them negative", n);
+    relu_describe(c, x, ", about half of them negative");
     Layer *layer = relu_create();
     run_layer(layer, x->value, 1, &n, out->expected, NULL, NULL);
     layer_free(layer);
@@ -74,10 +91,10 @@ static void relu_backward_case(Case *c, int index, Rng *rng)
     Arg *x = case_array(c, "x", "i", ROLE_IN, 1, &n);
     Arg *dx = case_array(c, "dx", "i", ROLE_OUT, 1, &n);
     fill_normal(dout->value, dout->size, 1, rng);
-    fill_away_from_zero(x->value, x->size, rng);
+    relu_fill_x(c, x->value, x->size, index, rng);
     fill_garbage(dx, rng);
     case_ints(c, 1, &n);
-    case_describe(c, "n = %d values; x and dout each about half negative", n);
+    relu_describe(c, x, "; x and dout each about half negative");
     Layer *layer = relu_create();
     run_layer(layer, x->value, 1, &n, NULL, dout->value, dx->expected);
     layer_free(layer);
@@ -85,7 +102,7 @@ static void relu_backward_case(Case *c, int index, Rng *rng)
 
 static double relu_numeric(const Case *c, int arg)
 {
-    if (arg != 2) return -1;
+    if (arg != 2 || c->numeric_skip) return -1;
     Layer *layer = relu_create();
     double *x = xmalloc(c->args[1].size * sizeof(double));
     memcpy(x, c->args[1].value, c->args[1].size * sizeof(double));
@@ -109,6 +126,13 @@ static void predict_relu_inverted(const Case *c, double **pred, double *ret)
     (void)ret;
     const double *dout = c->args[0].value, *x = c->args[1].value;
     for (size_t i = 0; i < c->args[0].size; i++) pred[2][i] = x[i] <= 0 ? dout[i] : 0;
+}
+
+static void predict_relu_mask_at_zero(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    const double *dout = c->args[0].value, *x = c->args[1].value;
+    for (size_t i = 0; i < c->args[0].size; i++) pred[2][i] = x[i] >= 0 ? dout[i] : 0;
 }
 
 static void predict_relu_no_dout(const Case *c, double **pred, double *ret)
@@ -137,6 +161,9 @@ static const Mistake relu_backward_mistakes[] = {
     {"relu_backward multiplies dout by max(0, x): the derivative of max(0, x) is 1 where x > 0, "
      "not x.",
      predict_relu_times_out},
+    {"relu_backward lets the gradient through where x = 0 (its mask is x >= 0, not x > 0): "
+     "max(0, x) has no derivative at 0, and the contract takes it as 0, as PyTorch does.",
+     predict_relu_mask_at_zero},
 };
 
 static const char *const relu_forward_formulas[] = {
@@ -318,10 +345,20 @@ static void predict_pool_forward_average(const Case *c, double **pred, double *r
             }
 }
 
+static void predict_pool_forward_from_zero(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    for (size_t i = 0; i < c->args[1].size; i++) pred[1][i] = fmax(0, c->args[1].expected[i]);
+}
+
 static const Mistake maxpool_forward_mistakes[] = {
     {"maxpool_forward averages each window instead of taking its maximum (that is average "
      "pooling).",
      predict_pool_forward_average},
+    {"maxpool_forward starts its running maximum at 0: a window whose values are all negative "
+     "then gives 0 instead of its largest value. Start from the window's first value (or "
+     "-INFINITY).",
+     predict_pool_forward_from_zero},
 };
 
 static const Mistake maxpool_backward_mistakes[] = {
@@ -558,6 +595,37 @@ static void predict_fc_dw_last_image(const Case *c, double **pred, double *ret)
                                          c->args[0].value[(size_t)(N - 1) * M + m];
 }
 
+/* w as a student reads it with w[m*D + d] for w[d][m]: the (D, M) array
+ * whose entry [d][m] is w's entry m*D + d. */
+static double *w_read_transposed(const Case *c, const double *w)
+{
+    const int D = c->ints[1] * c->ints[2] * c->ints[3], M = c->ints[4];
+    double *read = xmalloc((size_t)D * M * sizeof(double));
+    for (int d = 0; d < D; d++)
+        for (int m = 0; m < M; m++) read[(size_t)d * M + m] = w[(size_t)m * D + d];
+    return read;
+}
+
+static void predict_fc_forward_w_transposed(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    double *w = w_read_transposed(c, c->args[1].value);
+    fc_variant(c, c->args[0].value, w, c->args[2].value, NULL, pred[3], NULL, NULL, NULL);
+    free(w);
+}
+
+static void predict_fc_dx_w_transposed(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    double *w = w_read_transposed(c, c->args[2].value);
+    fc_variant(c, c->args[1].value, w, NULL, c->args[0].value, NULL, pred[3], NULL, NULL);
+    free(w);
+}
+
+#define HINT_W_TRANSPOSED(who)                                                                 \
+    who " reads w transposed, as w[m*D + d]: w is (D, M), so w[d][m] is at d*M + m (D = C*H*W " \
+        "features, M outputs)."
+
 #define HINT_FLATTEN                                                                            \
     "flattens each image in the wrong order, (H, W, C) instead of (C, H, W): feature d of "     \
     "x[n][c][h][w] is d = (c*H + h)*W + w, which is simply x's memory order, so x can be read " \
@@ -566,6 +634,7 @@ static void predict_fc_dw_last_image(const Case *c, double **pred, double *ret)
 static const Mistake fc_forward_mistakes[] = {
     {"fc_forward " HINT_FLATTEN, predict_fc_forward_flatten},
     {"fc_forward never adds the bias: out[n][m] starts from b[m].", predict_fc_forward_no_bias},
+    {HINT_W_TRANSPOSED("fc_forward"), predict_fc_forward_w_transposed},
 };
 
 static const Mistake fc_backward_mistakes[] = {
@@ -579,6 +648,7 @@ static const Mistake fc_backward_mistakes[] = {
     {"dw holds only the last image's contribution: dw = x^T dout sums over every image of the "
      "batch.",
      predict_fc_dw_last_image},
+    {HINT_W_TRANSPOSED("fc_backward's dx"), predict_fc_dx_w_transposed},
 };
 
 static const char *const fc_forward_formulas[] = {
@@ -737,6 +807,49 @@ static void naive_softmax(const Case *c, int through_p, double *loss, double *ds
     if (loss) *loss = total / N;
 }
 
+/* The maximum m subtracted inside the log-sum-exp and never added back:
+ * lse = log sum exp(z - m), the loss lse - z_y, p = exp(z - lse). */
+static void softmax_lse_without_max(const Case *c, double *loss, double *dscores)
+{
+    const int N = c->ints[0], K = c->ints[1];
+    const int *y = c->args[1].ivalue;
+    double total = 0;
+    for (int i = 0; i < N; i++) {
+        const double *z = c->args[0].value + (size_t)i * K;
+        double m = z[0], sum = 0;
+        for (int j = 1; j < K; j++) m = fmax(m, z[j]);
+        for (int j = 0; j < K; j++) sum += exp(z[j] - m);
+        double lse = log(sum);
+        total += lse - z[y[i]];
+        if (dscores)
+            for (int j = 0; j < K; j++)
+                dscores[(size_t)i * K + j] = (exp(z[j] - lse) - (j == y[i])) / N;
+    }
+    if (loss) *loss = total / N;
+}
+
+static void predict_loss_lse_without_max(const Case *c, double **pred, double *ret)
+{
+    (void)pred;
+    softmax_lse_without_max(c, ret, NULL);
+}
+
+static void predict_gradient_lse_without_max(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    softmax_lse_without_max(c, NULL, pred[2]);
+}
+
+static void predict_gradient_onehot_undivided(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    const int N = c->ints[0], K = c->ints[1];
+    for (int i = 0; i < N; i++) {
+        size_t k = (size_t)i * K + (size_t)c->args[1].ivalue[i];
+        pred[2][k] = c->args[2].expected[k] + 1.0 / N - 1;
+    }
+}
+
 static void predict_loss_no_max(const Case *c, double **pred, double *ret)
 {
     (void)pred;
@@ -776,9 +889,14 @@ static void predict_gradient_no_onehot(const Case *c, double **pred, double *ret
         "underflows to 0), giving inf or NaN. Subtract each row's largest score from its scores " \
         "before exp; the softmax does not change."
 
+#define HINT_LSE_WITHOUT_MAX(who)                                                                \
+    who " subtracts the maximum m inside the log-sum-exp but never adds it back: log sum_j "      \
+        "exp(z_j) = m + log sum_j exp(z_j - m). Without the m, the log-sum-exp is m too small."
+
 static const Mistake softmax_loss_mistakes[] = {
     {HINT_NO_MAX("softmax_xent_loss"), predict_loss_no_max},
     {HINT_NO_MAX("softmax_xent_loss"), predict_loss_no_max_through_p},
+    {HINT_LSE_WITHOUT_MAX("softmax_xent_loss"), predict_loss_lse_without_max},
 };
 
 static const Mistake softmax_gradient_mistakes[] = {
@@ -787,6 +905,10 @@ static const Mistake softmax_gradient_mistakes[] = {
     {"softmax_xent_gradient forgets to subtract 1 at the true class: the gradient is (p - "
      "onehot(label)) / N, and p alone is (p - 0) / N.",
      predict_gradient_no_onehot},
+    {"softmax_xent_gradient divides p by N but not the one-hot: the loss is the mean over the "
+     "batch, so the whole difference is divided, (p - onehot(label)) / N.",
+     predict_gradient_onehot_undivided},
+    {HINT_LSE_WITHOUT_MAX("softmax_xent_gradient"), predict_gradient_lse_without_max},
 };
 
 static const char *const softmax_xent_loss_formulas[] = {

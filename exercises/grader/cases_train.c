@@ -165,16 +165,21 @@ static void bn_backward_case(Case *c, int index, Rng *rng)
 /* The batch statistics of channel ch: over (n, h, w), or, per_position,
  * over n alone at position k (the wrong axes). */
 typedef struct {
-    int unbiased_norm, biased_running, swapped_momentum, eps_outside, per_position;
-    int no_mean_term, no_var_term, dgamma_from_x;
+    int unbiased_norm, biased_running, inverted_running, swapped_momentum, eps_outside;
+    int per_position;
+    int no_mean_term, no_var_term, dgamma_from_x, no_gamma;
+    /* the backward's sums over a channel are never set back to 0: 1 for
+     * sums of dout (gamma applied after), 2 for sums of g = gamma dout */
+    int sums_carried;
 } BnVariant;
 
 static void bn_variant(const Case *c, BnVariant v, const double *x, const double *gamma,
                        const double *beta, const double *dout, double *out, double *running_mean,
-                       double *running_var, double *dx, double *dgamma)
+                       double *running_var, double *dx, double *dgamma, double *dbeta)
 {
     const int N = c->ints[0], C = c->ints[1], HW = c->ints[2] * c->ints[3];
     const int groups = v.per_position ? HW : 1, M = v.per_position ? N : N * HW;
+    double sum_dout = 0, sum_dout_xhat = 0, sum_g = 0, sum_g_xhat = 0, sum_dgamma = 0;
     if (dgamma) memset(dgamma, 0, (size_t)C * sizeof(double));
     for (int ch = 0; ch < C; ch++)
         for (int g = 0; g < groups; g++) {
@@ -197,18 +202,28 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
             if (running_mean && g == 0) {
                 double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
                 running_mean[ch] = (1 - m) * running_mean[ch] + m * mu;
-                running_var[ch] =
-                    (1 - m) * running_var[ch] + m * (v.biased_running ? biased : unbiased);
+                double inverted = M > 1 ? biased * (M - 1) / M : biased;
+                running_var[ch] = (1 - m) * running_var[ch] +
+                                  m * (v.biased_running     ? biased
+                                       : v.inverted_running ? inverted
+                                                            : unbiased);
             }
             if (!dx) continue;
-            double sum_g = 0, sum_gx = 0, sum_dx = 0;
-            EACH(sum_g += gamma[ch] * dout[i]; sum_gx += gamma[ch] * dout[i] * (x[i] - mu) * s;
-                 sum_dx += dout[i] * (v.dgamma_from_x ? x[i] : (x[i] - mu) * s));
-            if (dgamma) dgamma[ch] += sum_dx;
+            if (!v.sums_carried) sum_dout = sum_dout_xhat = sum_g = sum_g_xhat = sum_dgamma = 0;
+            const double gm = v.no_gamma ? 1 : gamma[ch];
+            EACH(double xhat = (x[i] - mu) * s; sum_dout += dout[i];
+                 sum_dout_xhat += dout[i] * xhat; sum_g += gm * dout[i];
+                 sum_g_xhat += gm * dout[i] * xhat;
+                 sum_dgamma += dout[i] * (v.dgamma_from_x ? x[i] : xhat));
+            if (dgamma) dgamma[ch] += sum_dgamma;
+            if (dbeta) dbeta[ch] = sum_dout;
+            /* the two sums of g: with sums of dout carried over, gamma multiplies them after */
+            double mean_term = v.sums_carried == 1 ? gm * sum_dout : sum_g;
+            double var_term = v.sums_carried == 1 ? gm * sum_dout_xhat : sum_g_xhat;
             EACH(double xhat = (x[i] - mu) * s;
                  dx[i] = s / M *
-                         (M * gamma[ch] * dout[i] - (v.no_mean_term ? 0 : sum_g) -
-                          (v.no_var_term ? 0 : xhat * sum_gx)));
+                         (M * gm * dout[i] - (v.no_mean_term ? 0 : mean_term) -
+                          (v.no_var_term ? 0 : xhat * var_term)));
 #undef EACH
         }
 }
@@ -218,7 +233,7 @@ static void predict_bn_forward(const Case *c, double **pred, BnVariant v)
     memcpy(pred[3], c->args[3].value, c->args[3].size * sizeof(double));
     memcpy(pred[4], c->args[4].value, c->args[4].size * sizeof(double));
     bn_variant(c, v, c->args[0].value, c->args[1].value, c->args[2].value, NULL, pred[5], pred[3],
-               pred[4], NULL, NULL);
+               pred[4], NULL, NULL, NULL);
 }
 
 static void predict_bn_unbiased_norm(const Case *c, double **pred, double *ret)
@@ -231,6 +246,12 @@ static void predict_bn_biased_running(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     predict_bn_forward(c, pred, (BnVariant){.biased_running = 1});
+}
+
+static void predict_bn_inverted_running(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.inverted_running = 1});
 }
 
 static void predict_bn_swapped_momentum(const Case *c, double **pred, double *ret)
@@ -254,7 +275,7 @@ static void predict_bn_per_position(const Case *c, double **pred, double *ret)
 static void predict_bn_backward(const Case *c, double **pred, BnVariant v)
 {
     bn_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, NULL, NULL,
-               pred[3], pred[4]);
+               pred[3], pred[4], pred[5]);
 }
 
 static void predict_bn_no_terms(const Case *c, double **pred, double *ret)
@@ -281,6 +302,24 @@ static void predict_bn_dgamma_from_x(const Case *c, double **pred, double *ret)
     predict_bn_backward(c, pred, (BnVariant){.dgamma_from_x = 1});
 }
 
+static void predict_bn_no_gamma(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.no_gamma = 1});
+}
+
+static void predict_bn_sums_carried(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.sums_carried = 1});
+}
+
+static void predict_bn_g_sums_carried(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.sums_carried = 2});
+}
+
 static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward normalises with the unbiased variance (divided by M - 1): training "
      "normalises with the biased one, (1/M) sum (x - mu)^2; only running_var takes the unbiased "
@@ -289,6 +328,9 @@ static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward updates running_var with the biased variance: the running estimate "
      "takes the unbiased one, var * M / (M - 1), as PyTorch does.",
      predict_bn_biased_running},
+    {"batchnorm_forward corrects the variance the wrong way round, var * (M - 1) / M: the "
+     "running variance takes the unbiased estimate, var * M / (M - 1), which is larger.",
+     predict_bn_inverted_running},
     {"batchnorm_forward applies the momentum the wrong way round: running = (1 - 0.1) running + "
      "0.1 batch, so the batch's statistic gets the small weight.",
      predict_bn_swapped_momentum},
@@ -298,6 +340,11 @@ static const Mistake bn_forward_mistakes[] = {
      "channel, over all N*H*W values of the channel, not one per pixel position.",
      predict_bn_per_position},
 };
+
+#define HINT_BN_SUMS_CARRIED                                                                     \
+    "batchnorm_backward does not set its sums back to 0 for each channel: channel c's sum of "    \
+    "dout (and of dout * xhat) still holds every earlier channel's, so dbeta, dgamma and dx are " \
+    "right for the first channel only. Set them to 0 inside the loop over c."
 
 static const Mistake bn_backward_mistakes[] = {
     {"batchnorm_backward is missing the terms through the mean and the variance: every x_j also "
@@ -312,6 +359,12 @@ static const Mistake bn_backward_mistakes[] = {
      predict_bn_no_var_term},
     {"dgamma uses x where it needs xhat: out = gamma xhat + beta, so dgamma = sum of dout * xhat.",
      predict_bn_dgamma_from_x},
+    {"batchnorm_backward leaves gamma out of dx: out = gamma xhat + beta, so the gradient that "
+     "reaches xhat is g = gamma dout, and every term of dx_j = (s/M) (M g_j - sum_i g_i - xhat_j "
+     "sum_i g_i xhat_i) carries gamma.",
+     predict_bn_no_gamma},
+    {HINT_BN_SUMS_CARRIED, predict_bn_sums_carried},
+    {HINT_BN_SUMS_CARRIED, predict_bn_g_sums_carried},
 };
 
 static const char *const batchnorm_forward_formulas[] = {
@@ -388,6 +441,8 @@ static uint64_t dropout_common(Case *c, const DropoutShape *s, Rng *rng, int bac
                   s->training ? "training (training = 1)" : "evaluation (training = 0)");
     case_factor(c, 1 - s->p, "1 - p = %g", 1 - s->p);
     case_factor(c, 1 / (1 - s->p), "1/(1 - p) = 1/%g", 1 - s->p);
+    case_factor(c, (1 - s->p) / s->p, "(1 - p)/p = %g: a division by p where 1 - p belongs",
+                (1 - s->p) / s->p);
     return key;
 }
 
@@ -453,9 +508,9 @@ static void dropout_variant(const Case *c, const double *x, const int *keep, dou
 static void predict_dropout_no_scale(const Case *c, double **pred, double *ret)
 {
     (void)ret;
-    int backward = c->n_ints == 1, out = backward ? 2 : 2;
+    int backward = c->n_ints == 1;
     if (!backward && !c->ints[1]) return;
-    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1, 0, pred[out]);
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1, 0, pred[2]);
 }
 
 static void predict_dropout_times_keep(const Case *c, double **pred, double *ret)
@@ -464,6 +519,14 @@ static void predict_dropout_times_keep(const Case *c, double **pred, double *ret
     int backward = c->n_ints == 1;
     if (!backward && !c->ints[1]) return;
     dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 - c->reals[0], 0, pred[2]);
+}
+
+static void predict_dropout_divided_by_p(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    int backward = c->n_ints == 1;
+    if (!backward && !c->ints[1]) return;
+    dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 / c->reals[0], 0, pred[2]);
 }
 
 static void predict_dropout_inverted(const Case *c, double **pred, double *ret)
@@ -492,11 +555,17 @@ static void predict_dropout_eval_scaled(const Case *c, double **pred, double *re
     who " does not divide the kept values by 1 - p: inverted dropout scales what survives by " \
         "1/(1 - p), so that the expected output equals x and evaluation needs no scaling."
 
+#define HINT_DROPOUT_DIVIDED_BY_P(who)                                                       \
+    who " divides by p where it must divide by 1 - p: p is the probability of dropping a "   \
+        "value, 1 - p that of keeping it, and the kept values are scaled by 1/(1 - p). (At p " \
+        "= 0.5 the two agree.)"
+
 static const Mistake dropout_forward_mistakes[] = {
     {HINT_DROPOUT_SCALE("dropout_forward"), predict_dropout_no_scale},
     {"dropout_forward multiplies the kept values by 1 - p where it should divide by it: x * "
      "keep / (1 - p).",
      predict_dropout_times_keep},
+    {HINT_DROPOUT_DIVIDED_BY_P("dropout_forward"), predict_dropout_divided_by_p},
     {"dropout_forward keeps the dropped values and drops the kept ones: keep[i] = 1 means the "
      "value survives.",
      predict_dropout_inverted},
@@ -513,6 +582,7 @@ static const Mistake dropout_backward_mistakes[] = {
     {"dropout_backward multiplies by 1 - p where it should divide by it: dx = dout * keep / (1 "
      "- p), the same factor as the forward pass.",
      predict_dropout_times_keep},
+    {HINT_DROPOUT_DIVIDED_BY_P("dropout_backward"), predict_dropout_divided_by_p},
     {"dropout_backward lets the gradient through where the value was dropped: it passes only "
      "where keep[i] = 1.",
      predict_dropout_inverted},
@@ -686,14 +756,34 @@ typedef struct {
     int with_state;
 } AdamShape;
 
+/* No lr equals one of Adam's own numbers (1 - beta1 = 0.1, 1 - beta2 =
+ * 0.001, the bias corrections), so that a factor that is off is named as
+ * the right one of them. */
 static const AdamShape adam_shapes[] = {
-    {10, 1, 1e-3, 1, 0},  {10, 2, 1e-2, 1, 1}, {8, 10, 1e-2, 1, 1},
-    {6, 3, 0.1, 1e-4, 1}, {5, 1, 0.01, 1, 0},
+    {10, 1, 0.002, 1, 0},  {10, 2, 0.01, 1, 1}, {8, 10, 0.02, 1, 1},
+    {6, 3, 0.05, 1e-4, 1}, {5, 1, 0.005, 1, 0},
 };
 #define ADAM_CASES 5
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8
+
+/* Adam's own numbers for beta (beta1 or beta2, named "1" or "2") at step
+ * t, as factors: 1 - beta, which weights the new gradient, and the bias
+ * correction 1 - beta^t (the same number at t = 1), each with its
+ * inverse. */
+static void adam_factors(Case *c, const char *which, double beta, int t)
+{
+    const double weight = 1 - beta, correction = 1 - pow(beta, t);
+    case_factor(c, weight, "1 - beta%s = %g%s", which, weight,
+                t == 1 ? " (at t = 1 also the bias correction)" : "");
+    case_factor(c, 1 / weight, "1/(1 - beta%s) = 1/%g%s", which, weight,
+                t == 1 ? " (at t = 1 also the bias correction)" : "");
+    if (t == 1) return;
+    case_factor(c, correction, "1 - beta%s^t = %.4g, the bias correction", which, correction);
+    case_factor(c, 1 / correction, "1/(1 - beta%s^t) = 1/%.4g, the bias correction", which,
+                correction);
+}
 
 static void adam_case(Case *c, int index, Rng *rng)
 {
@@ -725,6 +815,8 @@ static void adam_case(Case *c, int index, Rng *rng)
                   s->with_state ? "NOT zero" : "zero");
     case_factor(c, s->lr, "lr = %g", s->lr);
     case_factor(c, 1 / s->lr, "1/lr = 1/%g", s->lr);
+    adam_factors(c, "1", ADAM_BETA1, s->t);
+    adam_factors(c, "2", ADAM_BETA2, s->t);
 
     Network *net = one_weight_network(s->n, param->value, grad->value);
     Optimizer *opt = adam_create(
@@ -748,6 +840,10 @@ enum {
     ADAM_T_FROM_ZERO,
     ADAM_NO_SQRT,
     ADAM_EPS_BEFORE_CORRECTION,
+    ADAM_M_WITHOUT_WEIGHT,  /* m = beta1 m + grad */
+    ADAM_V_WITHOUT_WEIGHT,  /* v = beta2 v + grad^2 */
+    ADAM_V_WITH_BETA1,      /* v = beta2 v + (1 - beta1) grad^2 */
+    ADAM_STORES_CORRECTED,  /* m = mhat, v = vhat */
 };
 
 static void adam_variant(const Case *c, double **pred, int kind)
@@ -757,8 +853,10 @@ static void adam_variant(const Case *c, double **pred, int kind)
     const double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
     for (int k = 0; k < c->ints[0]; k++) {
         double g = c->args[1].value[k];
-        double m = b1 * c->args[2].value[k] + (1 - b1) * g;
-        double v = b2 * c->args[3].value[k] + (1 - b2) * g * g;
+        double m = b1 * c->args[2].value[k] + (kind == ADAM_M_WITHOUT_WEIGHT ? 1 : 1 - b1) * g;
+        double v_weight = kind == ADAM_V_WITHOUT_WEIGHT ? 1 : kind == ADAM_V_WITH_BETA1 ? 1 - b1
+                                                                                         : 1 - b2;
+        double v = b2 * c->args[3].value[k] + v_weight * g * g;
         double mhat = m / c1, vhat = v / c2, step;
         switch (kind) {
         case ADAM_NO_CORRECTION: step = m / (sqrt(v) + eps); break;
@@ -769,8 +867,8 @@ static void adam_variant(const Case *c, double **pred, int kind)
         default: step = mhat / (sqrt(vhat) + eps);
         }
         pred[0][k] = c->args[0].value[k] - lr * step;
-        pred[2][k] = m;
-        pred[3][k] = v;
+        pred[2][k] = kind == ADAM_STORES_CORRECTED ? mhat : m;
+        pred[3][k] = kind == ADAM_STORES_CORRECTED ? vhat : v;
     }
 }
 
@@ -810,6 +908,30 @@ static void predict_adam_eps_before_correction(const Case *c, double **pred, dou
     adam_variant(c, pred, ADAM_EPS_BEFORE_CORRECTION);
 }
 
+static void predict_adam_m_without_weight(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_M_WITHOUT_WEIGHT);
+}
+
+static void predict_adam_v_without_weight(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_V_WITHOUT_WEIGHT);
+}
+
+static void predict_adam_v_with_beta1(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_V_WITH_BETA1);
+}
+
+static void predict_adam_stores_corrected(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_STORES_CORRECTED);
+}
+
 static const Mistake adam_mistakes[] = {
     {"adam_step is without bias correction: m and v start at 0, so early averages are too "
      "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
@@ -830,6 +952,19 @@ static const Mistake adam_mistakes[] = {
      "beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)); the contract, like PyTorch, adds eps to "
      "sqrt(vhat). The two differ when the gradients are small.",
      predict_adam_eps_before_correction},
+    {"adam_step leaves (1 - beta1) out of m's update: m[k] = beta1 m[k] + (1 - beta1) grad[k], "
+     "a weighted mean of the gradients whose weights add up to 1.",
+     predict_adam_m_without_weight},
+    {"adam_step leaves (1 - beta2) out of v's update: v[k] = beta2 v[k] + (1 - beta2) grad[k]^2, "
+     "a weighted mean of the squared gradients whose weights add up to 1.",
+     predict_adam_v_without_weight},
+    {"adam_step weights v's update with (1 - beta1): v has its own pair of weights, v[k] = beta2 "
+     "v[k] + (1 - beta2) grad[k]^2.",
+     predict_adam_v_with_beta1},
+    {"adam_step stores the bias-corrected mhat and vhat back into m and v: they are for this "
+     "step's update only. m and v keep the plain averages, which the next step continues from "
+     "(and corrects with its own t).",
+     predict_adam_stores_corrected},
 };
 
 static const char *const sgd_momentum_step_formulas[] = {

@@ -131,7 +131,10 @@ void prediction_free(double **pred)
 }
 
 /* Does mistake m explain arg a of case c?  *relevant: its answer differs
- * from the right one there. */
+ * from the right one there. The other outputs must not contradict it:
+ * wherever the mistake changes one of them, the student's must have
+ * changed the same way (an output the mistake leaves right may be wrong
+ * for another reason). */
 static int mistake_matches(const Mistake *m, const Case *c, int a, int *relevant)
 {
     double **pred = prediction_alloc(c);
@@ -141,6 +144,13 @@ static int mistake_matches(const Mistake *m, const Case *c, int a, int *relevant
     const Arg *arg = &c->args[a];
     *relevant = !arrays_match(arg, arg->expected, pred[a]);
     int match = arrays_match(arg, pred[a], arg->got);
+    for (int b = 0; b < c->n_args && match; b++) {
+        const Arg *other = &c->args[b];
+        if (b == a || other->role == ROLE_IN) continue;
+        if (!arrays_match(other, other->expected, pred[b]) &&
+            !arrays_match(other, pred[b], other->got))
+            match = 0;
+    }
     prediction_free(pred);
     return match;
 }
@@ -388,6 +398,47 @@ static int offset_pattern(const Arg *a, Hints *out)
     return 0;
 }
 
+/* Every entry of got is the running total of the right entries up to it,
+ * starting over every `run` entries (the whole array, or each index of an
+ * outer axis): a sum not set back to 0 for each entry. Adds the hint and
+ * returns 1 if so. */
+static int running_total_pattern(const Arg *a, Hints *out)
+{
+    if (a->role != ROLE_OUT || a->size < 2) return 0;
+    size_t run = a->size;
+    for (int axis = 0; axis < a->ndim; axis++) {
+        if (axis > 0) run /= (size_t)a->dims[axis - 1];
+        if (run < 2) break;
+        double total = 0, largest = 0;
+        for (size_t i = 0; i < a->size; i++) largest = fmax(largest, fabs(a->expected[i]));
+        int ok = 1;
+        for (size_t i = 0; i < a->size && ok; i++) {
+            if (i % run == 0) total = 0;
+            total += a->expected[i];
+            ok = fabs(a->got[i] - total) <= 1e-9 * fmax(fabs(total), largest);
+        }
+        if (!ok) continue;
+        char names[32], *save = NULL, *axis_name = "?";
+        snprintf(names, sizeof names, "%s", a->axes);
+        char *token = strtok_r(names, ",", &save);
+        for (int d = 0; token && d < axis - 1; d++) token = strtok_r(NULL, ",", &save);
+        if (token) axis_name = token;
+        char order[64] = "";
+        if (axis > 0)
+            snprintf(order, sizeof order, " (in memory order, starting over at each %s)",
+                     axis_name);
+        else if (a->ndim > 1)
+            snprintf(order, sizeof order, " (in memory order)");
+        hints_add(out,
+                  "hint: each entry of %s is the running total of the right entries up to it%s: "
+                  "a sum is not set back to 0 for each entry. Start it afresh inside the loop, "
+                  "just before it adds up that entry's terms.",
+                  a->name, order);
+        return 1;
+    }
+    return 0;
+}
+
 /* Prints pattern hints for failing arg a of case c. Returns how many. */
 static int value_patterns(const Case *c, const Arg *a, Hints *out)
 {
@@ -432,10 +483,11 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                   a->name);
         return 1;
     }
-    if (zero == n && n > 1) {
-        hints_add(out, "hint: every entry of %s is 0: is it ever given a value? (A loop whose "
-                       "bounds let it run zero times, such as n < N - 1 with N = 1, leaves it "
-                       "so too.)\n", a->name);
+    if (zero == n) {
+        hints_add(out,
+                  "hint: %s%s is 0: is it ever given a value? (A loop whose bounds let it run "
+                  "zero times, such as n < N - 1 with N = 1, leaves it so too.)\n",
+                  n > 1 ? "every entry of " : "", a->name);
         return 1;
     }
     if (a->role == ROLE_OUT && untouched) {
@@ -524,6 +576,8 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         }
     }
 
+    if (running_total_pattern(a, out)) return 1;
+
     /* off by an amount that depends on one index only: a per-channel (or
      * per-filter, per-feature) term missing or wrong */
     if (a->ndim >= 2 && n > 2 && offset_pattern(a, out)) return 1;
@@ -563,7 +617,8 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
      * it is <= 0" is true of nowhere, and says nothing. */
     for (int b = 0; b < c->n_args && !printed; b++) {
         const Arg *in = &c->args[b];
-        if (in->role != ROLE_IN || in->size != n || n < 2) continue;
+        if (in->role != ROLE_IN || in->ndim != a->ndim || n < 2) continue;
+        if (memcmp(in->dims, a->dims, (size_t)a->ndim * sizeof *a->dims) != 0) continue;
         size_t agree_positive = 0, agree_other = 0, positives = 0;
         for (size_t i = 0; i < n; i++) {
             int bad = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);

@@ -51,7 +51,7 @@ typedef struct {
 /* A number of the case a wrong answer may be off by ("N, the batch size"). */
 typedef struct {
     double value;
-    char name[64];
+    char name[96];
 } Factor;
 
 /* Properties of a case, for hints like "fails only when the stride is 2". */

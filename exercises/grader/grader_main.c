@@ -1,6 +1,7 @@
 /* grader_main.c: grades a student's exercises and prints the score.
  *
- *   grader --status FILE --dir DIR [--only TOPICS] [--seed N] [--timeout S] [--verbose]
+ *   grader --status FILE --dir DIR [--only NAMES] [--seed N] [--timeout S] [--verbose]
+ *   grader --list | --help | --check-catalogue
  *
  * `make grade` runs it through grade.sh, which compiles the student's files
  * and writes FILE: one line per topic, "topic<TAB>state<TAB>path[<TAB>log]",
@@ -54,13 +55,31 @@ typedef struct {
     char log[1024];  /* compiler warnings (state ok) */
 } TopicStatus;
 
+/* The help a student reads: how to run the grader through make, and the
+ * options GRADE_FLAGS passes on. */
 static void usage(FILE *to)
 {
-    fprintf(
-        to,
-        "usage: grader --status FILE --dir DIR [--only TOPIC,...] [--seed N] [--timeout "
-        "SECONDS]\n              [--verbose]\n       grader --list\nRun it with `make grade "
-        "[EXERCISES=DIR] [EX=TOPIC]`, which compiles DIR's files first.\n");
+    fputs("usage: make grade [EX=NAME,...] [EXERCISES=DIR] [GRADE_FLAGS='OPTION ...']\n"
+          "\n"
+          "Compiles your files (exercises/, or DIR), runs each function on its cases and\n"
+          "compares every answer with the workbench's own layers; for a wrong answer it\n"
+          "names the case, the first wrong entry and, when it can, the kind of mistake.\n"
+          "\n"
+          "  EX=NAME,...     grade only these: a function (EX=conv_backward, EX=im2col)\n"
+          "                  or every function of a file (EX=relu, EX=im2col.c)\n"
+          "  EXERCISES=DIR   your own folder of .c files; a file it lacks counts as not written\n"
+          "\n"
+          "options, in GRADE_FLAGS:\n"
+          "  --verbose       also every case's errors, and what your functions print\n"
+          "  --timeout S     seconds each call may take before it counts as an endless loop\n"
+          "                  (default 3, from 0.1 to 600)\n"
+          "  --seed N        draw other cases (default 1; the same N gives the same cases)\n"
+          "  --list          the files and their functions\n"
+          "  --help          this text\n"
+          "\n"
+          "make runs build/grade/grader --status FILE --dir DIR [--only NAME,...] [OPTION ...],\n"
+          "FILE being the compiler's verdict on each file (exercises/grader/grade.sh writes it).\n",
+          to);
 }
 
 /* ---- printing ------------------------------------------------------------- */
@@ -198,6 +217,30 @@ static void print_case_line(int index, int count, const Case *c)
     printf("      case %d of %d: %s\n", index + 1, count, c->what);
 }
 
+/* Every case's largest error, output by output (--verbose). */
+static void print_case_errors(int ran, int count, const Case *cases, const CaseResult *results)
+{
+    for (int j = 0; j < ran; j++) {
+        print_case_line(j, count, &cases[j]);
+        for (int a = 0; a < cases[j].n_args; a++) {
+            const Arg *arg = &cases[j].args[a];
+            if (results[j].input_changed[a])
+                printf("          %s: changed by your function\n", arg->name);
+            if (arg->role == ROLE_IN) continue;
+            const Comparison *cmp = &results[j].cmp[a];
+            printf("          %s: max relative error %.1e against the library", arg->name,
+                   cmp->max_error);
+            if (!cmp->ok && arg->size > 1)
+                printf(" (%zu of %zu entries wrong)", cmp->wrong_count, arg->size);
+            else if (!cmp->ok)
+                printf(" (wrong)");
+            if (results[j].numeric[a] >= 0)
+                printf(", %.1e against the numerical gradient", results[j].numeric[a]);
+            printf("\n");
+        }
+    }
+}
+
 static void print_case_list(const CaseResult *results, int ran, int count, RunStatus stop)
 {
     const char *stopped = stop == RUN_TIMEOUT  ? "timed out"
@@ -269,33 +312,14 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
         char verdict[64];
         snprintf(verdict, sizeof verdict, "ok (%d case%s)", n, n == 1 ? "" : "s");
         print_name(spec->name, verdict);
-        if (o->verbose)
-            for (int j = 0; j < n; j++) {
-                print_case_line(j, n, &cases[j]);
-                for (int a = 0; a < cases[j].n_args; a++) {
-                    if (cases[j].args[a].role == ROLE_IN) continue;
-                    printf("          %s: max relative error %.1e against the library",
-                           cases[j].args[a].name, results[j].cmp[a].max_error);
-                    if (results[j].numeric[a] >= 0)
-                        printf(", %.1e against the numerical gradient", results[j].numeric[a]);
-                    printf("\n");
-                }
-            }
+        if (o->verbose) print_case_errors(n, n, cases, results);
         passed = 1;
         goto done;
     }
 
     print_name(spec->name, "FAIL");
-    if (run.status != RUN_OK) {
-        /* a crash, a time-out or an exit: the case it happened in */
-        print_case_line(ran, n, &cases[ran]);
-        print_wrapped("      ", "", run.message);
-        if (run.output[0]) {
-            printf("      it printed:\n");
-            for (char *line = strtok(run.output, "\n"); line; line = strtok(NULL, "\n"))
-                printf("        | %s\n", line);
-        }
-    }
+    /* the reports in case order: the first wrong answer, then a crash,
+     * time-out or exit (which ends the run, so it comes last) */
     if (failed_first >= 0) {
         Case *c = &cases[failed_first];
         CaseResult *r = &results[failed_first];
@@ -335,7 +359,20 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
         }
         print_hints(&hints, "      ");
     }
+    if (run.status != RUN_OK) {
+        print_case_line(ran, n, &cases[ran]);
+        print_wrapped("      ", "", run.message);
+        if (run.output[0]) {
+            printf("      it printed:\n");
+            for (char *line = strtok(run.output, "\n"); line; line = strtok(NULL, "\n"))
+                printf("        | %s\n", line);
+        }
+    }
     if (n > 1) print_case_list(results, ran, n, run.status);
+    if (o->verbose && ran > 0) {
+        printf("      the largest errors, case by case:\n");
+        print_case_errors(ran, n, cases, results);
+    }
 
 done:
     if (o->verbose && printed_output[0]) {
@@ -443,7 +480,18 @@ static int read_status(const char *path, TopicStatus *status)
     return 0;
 }
 
-/* Is topic t (or function f of it) selected by the comma list `only`? */
+static int is_function(const char *name)
+{
+    for (int t = 0; t < TOPIC_COUNT; t++)
+        for (const FunctionSpec *s = topics[t].specs; s->name; s++)
+            if (strcmp(name, s->name) == 0) return 1;
+    return 0;
+}
+
+/* Is `function` of file `topic` selected by the comma list `only`? A name
+ * is a function's if one has it (im2col is the function im2col), else a
+ * file's (relu: both functions of relu.c); a name ending in .c is always a
+ * file's (im2col.c: im2col and col2im_add). */
 static int selected(const char *only, const char *topic, const char *function)
 {
     if (!only || !*only) return 1;
@@ -452,8 +500,13 @@ static int selected(const char *only, const char *topic, const char *function)
     char *save = NULL;
     for (char *item = strtok_r(list, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         size_t len = strlen(item);
-        if (len > 2 && strcmp(item + len - 2, ".c") == 0) item[len - 2] = 0;
-        if (strcmp(item, topic) == 0 || (function && strcmp(item, function) == 0)) return 1;
+        int file = len > 2 && strcmp(item + len - 2, ".c") == 0;
+        if (file) item[len - 2] = 0;
+        if (!file && is_function(item)) {
+            if (strcmp(item, function) == 0) return 1;
+            continue;
+        }
+        if (strcmp(item, topic) == 0) return 1;
         if (strcmp(item, "pool") == 0 && strcmp(topic, "maxpool") == 0) return 1;
     }
     return 0;
@@ -470,9 +523,9 @@ static int check_only(const char *only)
             for (const FunctionSpec *s = topics[t].specs; s->name && !found; s++)
                 found = selected(item, topics[t].topic, s->name);
         if (!found) {
-            fprintf(stderr, "grader: EX=%s: no such exercise. Topics:", item);
+            fprintf(stderr, "grader: EX=%s: no such exercise. Files:", item);
             for (int t = 0; t < TOPIC_COUNT; t++) fprintf(stderr, " %s", topics[t].topic);
-            fprintf(stderr, " (or a function name, e.g. conv_backward)\n");
+            fprintf(stderr, " (or a function: `make grade GRADE_FLAGS=--list` lists them)\n");
             return -1;
         }
     }
@@ -539,6 +592,8 @@ int main(int argc, char **argv)
         return check_catalogue(&o) == 0 ? 0 : 1;
     }
     if (!o.status_file || !o.dir) {
+        fprintf(stderr, "grader: %s: it grades the files that `make grade` compiles for it.\n\n",
+                argc == 1 ? "nothing to grade" : "--status and --dir are both needed");
         usage(stderr);
         return 2;
     }

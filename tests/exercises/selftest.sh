@@ -6,13 +6,15 @@
 # 0. Every catalogued mistake, given as a function's answers, is diagnosed
 #    as itself (grader --check-catalogue: no student code runs).
 # 1. The shipped exercises/ score 0/M, every function "not implemented".
+#    If a student has written answers in exercises/ of a git clone, the
+#    skeletons the commit holds are checked instead (git show HEAD:...).
 # 2. tests/exercises/solutions scores M/M.
 # 3. Every folder of tests/exercises/mutants (one catalogued mistake each),
 #    tests/exercises/sandbox (crashes, endless loops, ...) and
 #    tests/exercises/uncatalogued (wrong solutions written apart from the
-#    catalogue) is graded on the topics of its files: it must fail, and
-#    print the phrase on the first line of its HINT file (and, if it has a
-#    SCORE file, end with that score line).
+#    catalogue) is graded on its files (EX=relu.c,...: every function of
+#    each file): it must fail, and print the phrase on the first line of
+#    its HINT file (and, if it has a SCORE file, end with that score line).
 # Environment: CC, STUDENT_CFLAGS, STUDENT_LDFLAGS (from exercises/grade.mk).
 set -u
 GRADER=$1
@@ -45,7 +47,14 @@ fi
 
 M=$("$GRADER" --list | awk '{ n += NF - 1 } END { print n }')
 
-grade exercises
+SKELETONS=exercises
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet HEAD -- ':(glob)exercises/*.c' 2>/dev/null; then
+    SKELETONS=$WORK/shipped_exercises
+    mkdir -p "$SKELETONS"
+    for f in exercises/*.c; do git show "HEAD:$f" >"$SKELETONS/$(basename "$f")"; done
+    echo "note: exercises/ holds answers of your own: the skeletons of the commit are checked instead"
+fi
+grade "$SKELETONS"
 not_implemented=$(grep -c "not implemented" "$OUT")
 if [ "$status" = 1 ] && grep -qx "score: 0/$M" "$OUT" && [ "$not_implemented" = "$M" ]; then
     ok
@@ -65,7 +74,7 @@ for dir in "$HERE"/mutants/*/ "$HERE"/sandbox/*/ "$HERE"/uncatalogued/*/; do
     [ -f "$dir/HINT" ] || continue
     dir=${dir%/}
     topics=""
-    for f in "$dir"/*.c; do topics="$topics${topics:+,}$(basename "$f" .c)"; done
+    for f in "$dir"/*.c; do topics="$topics${topics:+,}$(basename "$f")"; done
     phrase=$(head -1 "$dir/HINT")
     grade "$dir" "$topics"
     if [ -f "$dir/SCORE" ]; then
