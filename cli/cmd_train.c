@@ -1111,6 +1111,11 @@ int cmd_train(int argc, char **argv)
                   train.count == 0 ? "train" : "val");
         goto fail;
     }
+    if (train.classes < 2) {
+        error_set(&err, "%s: the data has only one class; a classifier needs at least two (its "
+                        "labels, or its class_names)", o.data_path);
+        goto fail;
+    }
     if (net) {
         const int *in = net->input_dims;
         if (dataset_check_fits(&train, o.data_path, in[0], in[1], in[2],

@@ -210,10 +210,7 @@ static char **default_class_names(int classes)
     return names;
 }
 
-/* A name must be 1..CLASS_NAME_MAX bytes of UTF-8 without control
- * characters (C0, DEL and C1: they would garble every table and chart the
- * name is printed in). what names the entry in messages. */
-static int check_class_name(const char *name, const char *path, const char *what, Error *err)
+int class_name_check(const char *name, const char *path, const char *what, Error *err)
 {
     size_t n = strlen(name);
     if (n == 0) return error_set(err, "%s: %s is empty; every class needs a name", path, what);
@@ -253,7 +250,7 @@ static int read_class_names(const NpyArray *a, const char *path,
             snprintf(what, sizeof what, "class_names[%zu]", k);
             if (npy_string_element(a, k, text, cap, err))
                 status = error_prefix(err, "%s", path);
-            else if (check_class_name(text, path, what, err) == 0)
+            else if (class_name_check(text, path, what, err) == 0)
                 memcpy(texts[k], text, strlen(text) + 1);
             else
                 status = -1;
@@ -283,7 +280,7 @@ static int read_class_names(const NpyArray *a, const char *path,
                                       "%d bytes of UTF-8", path, what, n, CLASS_NAME_MAX);
             memcpy(texts[k], text, n);
             texts[k][n] = '\0';
-            if (check_class_name(texts[k], path, what, err)) return -1;
+            if (class_name_check(texts[k], path, what, err)) return -1;
             k++;
             text = newline ? newline + 1 : end;
         }

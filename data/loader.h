@@ -61,6 +61,13 @@
 #define DATASET_MAX_CLASSES 1000
 #define CLASS_NAME_MAX 64        /* bytes of UTF-8 in one class name */
 
+/* A class name must be 1..CLASS_NAME_MAX bytes of UTF-8 without control
+ * characters (C0, DEL and C1: they would garble every table and chart the
+ * name is printed in, or drive the terminal). Returns 0, or -1 with a
+ * message naming path and what (the entry, e.g. "class_names[3]"). The
+ * loader and the checkpoint reader both hold names to it. */
+int class_name_check(const char *name, const char *path, const char *what, Error *err);
+
 typedef struct {
     int count;
     int channels, height, width; /* every image is (channels, height, width) */

@@ -7,12 +7,12 @@
 
 #include "arch.h"
 #include "classes.h"
+#include "loader.h"
 #include "npz.h"
 
-/* Images and class counts a checkpoint may declare. */
+/* The image sides a checkpoint may declare (its class count and names
+ * follow the loader's rules: DATASET_MAX_CLASSES, class_name_check). */
 #define MAX_SIDE 1024
-#define MAX_CLASSES 1000
-#define MAX_NAME 64
 
 const char *class_default_name(int k, int classes, char *buf, size_t len)
 {
@@ -60,7 +60,7 @@ int checkpoint_save_extra(const char *path, Network *net, const char *const *cla
     }
     const int classes = network_output_size(net);
     size_t names_len = 1;
-    char buf[MAX_NAME];
+    char buf[CLASS_NAME_MAX + 1];
     for (int k = 0; k < classes; k++)
         names_len += strlen(class_names_given ? class_names_given[k]
                                               : class_default_name(k, classes, buf, sizeof buf)) + 1;
@@ -164,19 +164,21 @@ static int read_class_names(const char *text, const char *path, CheckpointInfo *
 {
     int count = 0;
     for (const char *c = text; *c; c++) count += *c == '\n';
-    if (count < 2 || count > MAX_CLASSES)
-        return error_set(err, "%s: 'class_names' holds %d names (2 to %d)", path, count, MAX_CLASSES);
+    if (count < 2 || count > DATASET_MAX_CLASSES)
+        return error_set(err, "%s: 'class_names' holds %d names (2 to %d)", path, count,
+                         DATASET_MAX_CLASSES);
     info->classes = count;
     info->class_names = xcalloc((size_t)count, sizeof *info->class_names);
     const char *start = text;
     for (int k = 0; k < count; k++) {
         const char *end = strchr(start, '\n');
         size_t len = (size_t)(end - start);
-        if (len == 0 || len >= MAX_NAME)
-            return error_set(err, "%s: class name %d is %s", path, k, len ? "too long" : "empty");
         info->class_names[k] = xmalloc(len + 1);
         memcpy(info->class_names[k], start, len);
         info->class_names[k][len] = '\0';
+        char what[32];
+        snprintf(what, sizeof what, "class name %d", k);
+        if (class_name_check(info->class_names[k], path, what, err)) return -1;
         start = end + 1;
     }
     return 0;
@@ -309,7 +311,7 @@ fail:
     net = NULL;
 done:
     if (net && !info.class_names) {
-        char buf[MAX_NAME];
+        char buf[CLASS_NAME_MAX + 1];
         info.class_names = xcalloc((size_t)info.classes, sizeof *info.class_names);
         for (int k = 0; k < info.classes; k++) {
             class_default_name(k, info.classes, buf, sizeof buf);

@@ -643,6 +643,11 @@ expect_output "^$TRAIN_TMP/diverging already holds a run: this one replaces its 
 expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/val_shape.npz" --arch "fc 3" --out "$TRAIN_TMP/val_shape"
 expect_output "val_shape.npz: the val split has images of (C, H, W) = (1, 4, 4) in 3 classes; expected (1, 8, 8) images"
 expect 1 test -e "$TRAIN_TMP/val_shape/model.npz"
+expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/one_class.npz" --arch "fc 1" --out "$TRAIN_TMP/one_class"
+expect_output "one_class.npz: the data has only one class; a classifier needs at least two"
+# a checkpoint's class names follow the loader's rules: no terminal escapes reach the screen
+expect 1 "$EMOTION" predict --model "$CKPT/escape_names.npz" "$CKPT/face.pgm"
+expect_output "escape_names.npz: class name 0 holds the control character U+001B (at byte 0); class names must be printable"
 expect 0 test -s "$TRAIN_TMP/run/model.npz"
 expect 0 test -s "$TRAIN_TMP/run/best.npz"
 expect 0 "$EMOTION" data info "$TRAIN_TMP/run/model.npz"
