@@ -390,7 +390,8 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
                      Error *err)
 {
     memset(out, 0, sizeof *out);
-    char x_name[40], y_name[40], members[256];
+    /* as long as any member's name may be: a split's name is one less "x_" */
+    char x_name[sizeof ((NpyArray *)0)->name], y_name[sizeof x_name], members[256];
     snprintf(x_name, sizeof x_name, "x_%s", split);
     snprintf(y_name, sizeof y_name, "y_%s", split);
     const NpyArray *x = npz_find(npz, x_name), *y = npz_find(npz, y_name);

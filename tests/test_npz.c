@@ -469,6 +469,7 @@ static const HostileCase hostile_cases[] = {
     {"zip64_extra_short.npz", "x.npy", "ZIP64 extra field too short"},
     {"zip64_record_huge_count.npz", NULL, "entries cannot fit"},
     {"member_not_npy.npz", "readme.txt", "not an .npy file"},
+    {"member_name_escape.npz", "?[31mx.npy", "control character U+001B (at byte 0)"},
     {"npy_bad_magic.npz", "bad.npy", "magic"},
     {"npy_bad_version.npz", "bad.npy", "version 4.0"},
     {"npy_header_past_end.npz", "bad.npy", "truncated .npy header"},
