@@ -39,6 +39,7 @@
 
 #include "atomic_file.h"
 #include "files.h"
+#include "machine.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------ */
@@ -969,6 +970,14 @@ static int read_archive(Archive *z, const char *label, NpzFile *out, Error *err)
             }
     }
     free(names);
+    /* The caps above hold on any machine; this one is the machine's own:
+     * a 1 MB deflate bomb can still declare a gigabyte, which is refused
+     * here when the unpacked arrays could not fit beside everything else. */
+    const double memory = (double)machine_memory_bytes();
+    if (status == 0 && memory > 0 && (double)total > memory / 2)
+        status = error_set(err, "%s: the members add up to %.1f GB unpacked, more than half of "
+                                "this machine's memory (%.1f GB)", label, (double)total / 1e9,
+                           memory / 1e9);
 
     NpzFile npz = {0, xcalloc((size_t)count ? (size_t)count : 1, sizeof(NpyArray))};
     at = 0;
