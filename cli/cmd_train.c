@@ -823,6 +823,12 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
         c[2] > c[0] + c[4] || c[3] < 0)
         return error_set(err, "%s: its counters (%lld epochs done of %d) make no sense", path,
                          (long long)c[0], o->epochs);
+    /* best accuracy in [0, 1]; plateau's rate in [0, the run's own]; its best in [0, 1],
+     * or -1 before the first epoch ('!(... )' also refuses NaN) */
+    if (!(v[0] >= 0 && v[0] <= 1) || !(v[1] >= 0 && v[1] <= o->optimizer.lr) ||
+        !(v[2] == -1 || (v[2] >= 0 && v[2] <= 1)))
+        return error_set(err, "%s: its values (best accuracy %g, plateau rate %g and best %g) "
+                              "make no sense", path, v[0], v[1], v[2]);
     run->done = (int)c[0];
     run->earlier = (int)c[4];
     run->rows = xrealloc(run->rows, (size_t)(run->earlier + o->epochs) * sizeof *run->rows);
@@ -855,7 +861,12 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
             const NpyArray *a = resume_member(npz, path, name, NPY_FLOAT32, state->size, err);
             if (!a) return -1;
             const float *data = a->data;
-            for (size_t k = 0; k < state->size; k++) state->data[k] = (real)data[k];
+            for (size_t k = 0; k < state->size; k++) {
+                if (!isfinite(data[k]))
+                    return error_set(err, "%s: '%s'[%zu] is %g, not a finite number", path, name,
+                                     k, (double)data[k]);
+                state->data[k] = (real)data[k];
+            }
         }
     }
     return 0;

@@ -959,6 +959,24 @@ if python3 -c 'import zipfile' 2>/dev/null; then
 else
     ok; ok
 fi
+# a resume file whose values or optimizer state were tampered with is refused, naming them
+expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --arch "$SMALL_ARCH" \
+    --schedule plateau --out "$TRAIN_TMP/tamper" --stop-after 1
+if python3 -c 'import zipfile' 2>/dev/null; then
+    cp -r "$TRAIN_TMP/tamper" "$TRAIN_TMP/tamper_lr"
+    python3 tests/fixtures/patch_npz_member.py "$TRAIN_TMP/tamper/resume.npz" \
+        "$TRAIN_TMP/tamper_lr/resume.npz" resume.values.npy "<3d" 0.3 -5 0.3
+    expect 1 "$EMOTION" train --resume "$TRAIN_TMP/tamper_lr"
+    expect_output "its values (best accuracy 0.3, plateau rate -5 and best 0.3) make no sense"
+    cp -r "$TRAIN_TMP/tamper" "$TRAIN_TMP/tamper_nan"
+    python3 tests/fixtures/patch_npz_member.py "$TRAIN_TMP/tamper/resume.npz" \
+        "$TRAIN_TMP/tamper_nan/resume.npz" resume.velocity.fc2.b.npy "<f" nan
+    expect 1 "$EMOTION" train --resume "$TRAIN_TMP/tamper_nan"
+    expect_output "'resume.velocity.fc2.b'\\[6\\] is nan, not a finite number"
+else
+    ok; ok; ok; ok
+fi
+expect 0 "$EMOTION" train --resume "$TRAIN_TMP/tamper"
 expect 0 grep -q "^4," "$TRAIN_TMP/halves/metrics.csv"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves"
 expect_output "nothing to resume: all 4 epochs"
