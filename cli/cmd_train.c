@@ -1144,6 +1144,15 @@ int cmd_train(int argc, char **argv)
         goto fail;
     }
     if (make_directories(o.out_dir, &err)) goto fail;
+    {
+        /* that the folder takes files is found out now, not after the first epoch */
+        char *probe_path = join_path(o.out_dir, "model.npz");
+        AtomicFile probe;
+        int writable = atomic_open(&probe, probe_path, &err) != NULL;
+        if (writable) atomic_abort(&probe);
+        free(probe_path);
+        if (!writable) goto fail;
+    }
     run_start(&o, net, &run);
     if (o.resume_dir) {
         char *path = join_path(o.resume_dir, "resume.npz");

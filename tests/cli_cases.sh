@@ -643,6 +643,14 @@ expect_output "^$TRAIN_TMP/diverging already holds a run: this one replaces its 
 expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/val_shape.npz" --arch "fc 3" --out "$TRAIN_TMP/val_shape"
 expect_output "val_shape.npz: the val split has images of (C, H, W) = (1, 4, 4) in 3 classes; expected (1, 8, 8) images"
 expect 1 test -e "$TRAIN_TMP/val_shape/model.npz"
+# an --out folder that takes no files is found out before the first epoch
+if [ -d /proc/self ]; then
+    expect 1 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "fc 7" --out /proc
+    expect_output "/proc/model.npz: cannot create a temporary file beside it"
+    expect_no_output "^epoch"
+else
+    ok; ok; ok
+fi
 expect 1 "$EMOTION" train --data "$LOADER_FIXTURES/one_class.npz" --arch "fc 1" --out "$TRAIN_TMP/one_class"
 expect_output "one_class.npz: the data has only one class; a classifier needs at least two"
 # a checkpoint's class names follow the loader's rules: no terminal escapes reach the screen
