@@ -207,7 +207,8 @@ deps:
 # threads would slow to a crawl on a busy machine.
 check: export OMP_WAIT_POLICY = passive
 check: deps
-	@$(MAKE) --no-print-directory $(BUILD)/tests_float $(BUILD)/tests_double $(GRADCHECK) $(EMOTION)
+	@$(MAKE) --no-print-directory $(BUILD)/tests_float $(BUILD)/tests_double $(GRADCHECK) $(EMOTION) \
+		$(addprefix $(BUILD)/lessons/lesson,$(LESSONS))
 	@echo "== unit tests, float build"
 	@CK_DEFAULT_TIMEOUT=600 ./$(BUILD)/tests_float
 	@echo "== unit tests, double build"

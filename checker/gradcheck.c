@@ -173,7 +173,7 @@ int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int m
     tensor_resize(dout, out->ndim, out->dim);
     /* Draw the upstream gradient until every gradient entry is resolvable
      * (see GRADCHECK_RESOLUTION); after many tries, check the last draw anyway. */
-    for (int attempt = 0; attempt < 1000; attempt++) {
+    for (int attempt = 0; attempt < GRADCHECK_LAYER_MAX_DRAWS; attempt++) {
         for (size_t i = 0; i < dout->size; i++) dout->data[i] = (real)rng_normal(rng);
         layer_backward(layer, dout, dx);
         double ratio = smallest_ratio(dx, 1.0);

@@ -120,7 +120,10 @@ GradcheckRow gradcheck_layer_tensor(Layer *layer, const Tensor *x, Tensor *value
 
 /* Checks a layer at input x with a random upstream gradient drawn from rng:
  * dx (row "dx") and every parameter ("dw", "db"). Writes up to max_rows
- * rows and returns how many. */
+ * rows and returns how many. The upstream gradient is drawn, with a
+ * backward pass each time, up to GRADCHECK_LAYER_MAX_DRAWS times, until
+ * every gradient entry is resolvable (see GRADCHECK_RESOLUTION). */
+#define GRADCHECK_LAYER_MAX_DRAWS 1000
 int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int max_rows);
 
 /* Checks softmax cross-entropy's dscores at the given scores and labels. */

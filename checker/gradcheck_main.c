@@ -28,14 +28,15 @@
 
 /* What a check can afford. Every checked number costs two forward passes,
  * so sizes are capped where a check still takes seconds, and an absurd
- * value is refused before anything is allocated:
+ * value is refused before anything is allocated or computed:
  * - a kernel side, a stride or a pad of at most 64;
  * - a network input of at most 3 channels of 64x64;
- * - a network whose check (two forward passes of the batch per input
- *   value, parameter and score, and the draws before them) needs at most
- *   GRADCHECK_MAX_WORK floating-point operations (about 15 s here), with at
- *   most GRADCHECK_MAX_PARAMS parameters and no activation over
- *   GRADCHECK_MAX_ACTIVATION values per item. */
+ * - a check, of a layer or of a network, that needs at most
+ *   GRADCHECK_MAX_WORK floating-point operations (about 15 s here; see
+ *   check_work): a 64x64 kernel with a pad of 64 passes the first cap but
+ *   would take hours;
+ * - a network of at most GRADCHECK_MAX_PARAMS parameters and no activation
+ *   over GRADCHECK_MAX_ACTIVATION values per item. */
 #define MAX_WINDOW 64
 #define MAX_CHANNELS 3
 #define MAX_SIDE 64
@@ -168,9 +169,10 @@ static void usage(FILE *out)
             "An option a check does not take is an error.\n"
             "\n"
             "Sizes a check can afford: kernel, stride and pad at most %d; --input at most\n"
-            "%dx%dx%d; for net at most %.0e parameters, %.0f values per item in any\n"
-            "activation, and %.0e floating-point operations for the whole check (two\n"
-            "forward passes per checked number, and the draws). Larger ones are refused.\n"
+            "%dx%dx%d; for net at most %.0e parameters and %.0f values per item in any\n"
+            "activation; for every check, at most %.0e floating-point operations in all\n"
+            "(two forward passes per checked number, and the draws before them), which\n"
+            "also bounds a large kernel with a large pad. Larger ones are refused.\n"
             "\n"
             "Exit status: 0 if every row passes, 1 if any fails, 2 on bad usage (a bad or\n"
             "inapplicable option, an unreadable or invalid description, a size a check\n"
@@ -238,15 +240,52 @@ static int check_layer(Layer *layer, Tensor *x, Rng *rng)
     return failures;
 }
 
-/* The layer's input shape must suit its kernel; say so clearly if not. */
-static int check_shape(Layer *layer, const Tensor *x)
+/* The one rule for what a check costs, a layer's or a network's, in
+ * floating-point operations: two forward passes (of forward_flops each) for
+ * every one of the `checked` numbers, and before them up to `draws` draws
+ * of the case, draw_flops each. */
+static double check_work(double checked, double forward_flops, double draws, double draw_flops)
+{
+    return 2 * checked * forward_flops + draws * draw_flops;
+}
+
+/* Refuses a check too large to run, in one form for every check:
+ *   gradcheck: WHAT is too large to check:
+ *     [SIZES,]
+ *     WORK operations for the check (at most 5e+10); use ADVICE
+ * sizes (may be NULL) names other limits the check went over. */
+static void say_too_large(const char *what, const char *sizes, double work, const char *advice)
+{
+    fprintf(stderr, "gradcheck: %s is too large to check:\n", what);
+    if (sizes) fprintf(stderr, "  %s,\n", sizes);
+    fprintf(stderr, "  %.2g operations for the check (at most %.0e); use %s\n", work,
+            GRADCHECK_MAX_WORK, advice);
+}
+
+/* A layer's check at x must suit the layer's kernel, and be affordable:
+ * checking dx and every parameter (gradcheck_layer), after up to
+ * GRADCHECK_LAYER_MAX_DRAWS draws of dout, each a backward pass. Says
+ * clearly what is wrong if not; `echo` describes the configuration. */
+static int check_fits(Layer *layer, const Tensor *x, const char *echo)
 {
     int ndim, dims[TENSOR_MAX_DIMS];
     Error err;
+    char shape[64];
+    tensor_shape_string(x, shape, sizeof shape);
     if (layer_output_shape(layer, x->ndim, x->dim, &ndim, dims, &err) != 0) {
-        char shape[64];
-        fprintf(stderr, "gradcheck: %s on input %s: %s\n", layer->ops->kind,
-                tensor_shape_string(x, shape, sizeof shape), err.msg);
+        fprintf(stderr, "gradcheck: %s on input %s: %s\n", layer->ops->kind, shape, err.msg);
+        return -1;
+    }
+    const LayerOps *ops = layer->ops;
+    double checked = (double)x->size, items = x->dim[0];
+    for (int p = 0; p < layer->num_params; p++) checked += (double)layer->params[p].value->size;
+    double forward = ops->flops ? items * ops->flops(layer, x->ndim, x->dim) : 0;
+    double backward = ops->backward_flops ? items * ops->backward_flops(layer, x->ndim, x->dim, 1) : 0;
+    double work = check_work(checked, forward, GRADCHECK_LAYER_MAX_DRAWS, backward);
+    if (work > GRADCHECK_MAX_WORK) {
+        char what[160];
+        snprintf(what, sizeof what, "%s on input %s with %s", ops->kind, shape, echo);
+        say_too_large(what, NULL, work, "a smaller --kernel or --pad, or a larger --stride");
         return -1;
     }
     return 0;
@@ -263,13 +302,15 @@ static int run_conv(const Options *o, Rng *rng)
         return -1;
     }
     Tensor *x = tensor_new4(2, 3, 9, 9);
-    if (check_shape(conv, x)) {
+    char echo[96];
+    snprintf(echo, sizeof echo, "4 filters, kernel %dx%d, stride %d, pad %d", kh, kw, stride, pad);
+    if (check_fits(conv, x, echo)) {
         layer_free(conv);
         tensor_free(x);
         return -1;
     }
     print_echo_shape("conv", "input", x);
-    printf(", 4 filters, kernel %dx%d, stride %d, pad %d\n", kh, kw, stride, pad);
+    printf(", %s\n", echo);
     for (size_t i = 0; i < x->size; i++) x->data[i] = (real)rng_normal(rng);
     fill_params(conv, rng);
     return check_layer(conv, x, rng);
@@ -296,13 +337,15 @@ static int run_pool(const Options *o, Rng *rng, int max)
         return -1;
     }
     Tensor *x = tensor_new4(2, 3, 8, 8);
-    if (check_shape(pool, x)) {
+    char echo[96];
+    snprintf(echo, sizeof echo, "kernel %dx%d, stride %d, pad %d", kh, kw, stride, pad);
+    if (check_fits(pool, x, echo)) {
         layer_free(pool);
         tensor_free(x);
         return -1;
     }
     print_echo_shape(name, "input", x);
-    printf(", kernel %dx%d, stride %d, pad %d\n", kh, kw, stride, pad);
+    printf(", %s\n", echo);
     gradcheck_fill_distinct(x, 1e-2, rng); /* neighbours >= 7.5e-3 apart: no near-ties */
     return check_layer(pool, x, rng);
 }
@@ -510,20 +553,23 @@ static void network_cost(const Network *net, CheckCost *cost)
     }
 }
 
-/* 0 if a check of this cost is affordable; otherwise says why not. */
+/* 0 if a check of this cost is affordable; otherwise says why not. Every
+ * input value, parameter and score of the batch is checked, after up to
+ * NET_MAX_DRAWS draws of about four forward passes each. */
 static int affordable(const char *origin, const Options *o, const CheckCost *cost)
 {
     double checked = net_batch * (o->channels * o->height * o->width + cost->scores) + cost->params;
-    double work = (checked * 2 + NET_MAX_DRAWS * 4.0) * net_batch * cost->flops;
+    double forward = net_batch * cost->flops;
+    double work = check_work(checked, forward, NET_MAX_DRAWS, 4 * forward);
     if (cost->params <= GRADCHECK_MAX_PARAMS && cost->largest_activation <= GRADCHECK_MAX_ACTIVATION &&
         work <= GRADCHECK_MAX_WORK)
         return 0;
-    fprintf(stderr,
-            "gradcheck: %s at input %dx%dx%d is too large to check:\n"
-            "  %.0f parameters (at most %.0f), an activation of %.0f values per item (at most %.0f),\n"
-            "  %.2g operations for the check (at most %.0e); use narrower layers or a smaller --input\n",
-            origin, o->channels, o->height, o->width, cost->params, GRADCHECK_MAX_PARAMS,
-            cost->largest_activation, GRADCHECK_MAX_ACTIVATION, work, GRADCHECK_MAX_WORK);
+    char what[512], sizes[160];
+    snprintf(what, sizeof what, "%s at input %dx%dx%d", origin, o->channels, o->height, o->width);
+    snprintf(sizes, sizeof sizes,
+             "%.0f parameters (at most %.0f), an activation of %.0f values per item (at most %.0f)",
+             cost->params, GRADCHECK_MAX_PARAMS, cost->largest_activation, GRADCHECK_MAX_ACTIVATION);
+    say_too_large(what, sizes, work, "narrower layers or a smaller --input");
     return -1;
 }
 
@@ -701,6 +747,7 @@ int main(int argc, char **argv)
     Options o = {.seed = 1, .kernel_h = -1, .kernel_w = -1, .stride = -1, .pad = -1,
                  .channels = NET_CHANNELS, .height = NET_SIDE, .width = NET_SIDE};
     const char *name = NULL;
+    ArgSeen seen = {0}; /* each option once: a second --seed would silently win */
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -716,10 +763,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "gradcheck: %s needs a value\n", arg);
                 return bad_usage();
             }
-            if (o.given & bit) {
-                fprintf(stderr, "gradcheck: %s given twice\n", arg);
-                return bad_usage();
-            }
+            if (arg_once("gradcheck", &seen, arg) != 0) return bad_usage();
             o.given |= bit;
             if (parse_option(arg, argv[++i], &o) != 0) return bad_usage();
         } else if (arg[0] == '-') {

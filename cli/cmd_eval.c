@@ -398,6 +398,7 @@ static int evaluate(const EvalOptions *o)
                    o->probs_path, N, K, N, N);
         }
     }
+    metrics_free(&m);
     free(probs);
     free(predictions);
     dataset_free(&data);

@@ -629,6 +629,7 @@ static void section_test(Lesson *lesson, Network *net, const Dataset *test, cons
                "90%%: the CNN of lessons 6 and 7 must beat %.1f%%. Look at the rare class "
                "(Disgust): with few examples, its template barely gets trained.",
                100 * score.accuracy);
+    metrics_free(&m);
     free(predictions);
 }
 

@@ -26,7 +26,7 @@
 #include "sgd.h"
 #include "train.h"
 
-#define FILTER_ZOOM 8      /* each 3x3 kernel drawn as 24x24 pixels */
+#define FILTER_ZOOM 8      /* each kernel weight drawn as 8x8 pixels: a 3x3 as 24x24 */
 #define WRONG_SHOWN 12     /* confidently wrong faces in the montage */
 #define MAPS_PER_ROW 8     /* filters and feature maps per row of their charts */
 
@@ -98,6 +98,28 @@ static void warn_if_other_data(const Lesson *lesson, const char *model_path)
                "  same --data first, or pass --model.\n", looking_at);
 }
 
+/* Everything below feeds the checkpoint this lesson's faces and reads one
+ * score per class: it must be a network for (C, H, W) images of the data's
+ * shape with exactly NUM_CLASSES scores. Any other would stop at its first
+ * layer, or at the loss, so it is refused here, naming both sides. */
+static void check_model_fits(const Lesson *lesson, const char *model_path, const Network *net,
+                             const Dataset *train)
+{
+    const int *in = net->input_dims, scores = network_output_size(net);
+    const char *data_name = lesson->quick && !lesson->data_given ? "the quick synthetic faces"
+                                                                 : lesson->data_path;
+    Error err;
+    if (dataset_check_fits(train, data_name, in[0], in[1], in[2], scores, &err) == 0) {
+        if (scores == NUM_CLASSES) return;
+        snprintf(err.msg, sizeof err.msg, "lesson 8 reads exactly %d scores, one for each emotion "
+                 "it names (%s ... %s)", NUM_CLASSES, class_names[0], class_names[NUM_CLASSES - 1]);
+    }
+    fprintf(stderr, "lesson8: %s is a network for (C, H, W) = (%d, %d, %d) images in %d classes, "
+            "which does not fit this lesson's faces:\n  %s\n", model_path, in[0], in[1], in[2],
+            scores, err.msg);
+    exit(1);
+}
+
 static Network *section_model(Lesson *lesson, const char *model_path, const Dataset *train,
                               int epochs)
 {
@@ -109,6 +131,7 @@ static Network *section_model(Lesson *lesson, const char *model_path, const Data
             fprintf(stderr, "lesson8: %s\n", err.msg);
             exit(1);
         }
+        check_model_fits(lesson, model_path, net, train);
         printf("  loaded %s: %zu parameters, the network it describes:\n", model_path,
                network_param_count(net));
         arch_print_table(stdout, net);
@@ -227,17 +250,24 @@ static void section_per_class(Lesson *lesson, const Dataset *train, const ClassM
                100.0 * train_counts[1] / train->count, m->support[1], m->total);
 }
 
-/* Nearest-neighbour enlargement of a (h, w) grey image by `zoom`. */
-static void enlarge(const uint8_t *in, int h, int w, int zoom, uint8_t *out)
+/* Nearest-neighbour resampling of a (h, w) grey image to (out_h, out_w):
+ * each output pixel takes the input pixel it falls on. */
+static void stretch(const uint8_t *in, int h, int w, uint8_t *out, int out_h, int out_w)
 {
-    for (int y = 0; y < h * zoom; y++)
-        for (int x = 0; x < w * zoom; x++) out[y * w * zoom + x] = in[(y / zoom) * w + x / zoom];
+    for (int y = 0; y < out_h; y++)
+        for (int x = 0; x < out_w; x++) out[y * out_w + x] = in[(y * h / out_h) * w + x * w / out_w];
 }
 
 static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
                             const Predictions *p)
 {
     lesson_section(lesson, "The learned first-layer filters");
+    if (strcmp(net->layers[0]->ops->kind, "conv") != 0) {
+        lesson_say("This network's first layer is %s (%s), not a convolution: it has no "
+                   "filters to show. Lesson 7's network starts with conv1.",
+                   net->layers[0]->name, net->layers[0]->ops->kind);
+        return;
+    }
     ConvLayer *conv1 = (ConvLayer *)net->layers[0];
     const Tensor *w = conv1->w;
     const int filters = w->dim[0], kh = w->dim[2], kw = w->dim[3];
@@ -253,7 +283,7 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
         /* Each filter scaled on its own, 0 = mid grey: white weights add the
          * pixel under them, black ones subtract it. */
         lesson_map_to_grey(w->data + (size_t)f * kernel, kernel, 1, small);
-        enlarge(small, kh, kw, FILTER_ZOOM, images + (size_t)f * side * kw * FILTER_ZOOM);
+        stretch(small, kh, kw, images + (size_t)f * side * kw * FILTER_ZOOM, side, kw * FILTER_ZOOM);
         snprintf(filter_captions[f], sizeof filter_captions[f], "filter %d", f);
         filter_caption_ptrs[f] = filter_captions[f];
     }
@@ -261,21 +291,26 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
     const ChartImagesStyle big = {.large = 1, .width = 1400};
     char png_path[256];
     Error err;
+    char filters_title[96];
+    snprintf(filters_title, sizeof filters_title, "conv1's %dx%d filters (white +, black -, grey 0)",
+             kh, kw);
     lesson_out_path(lesson, "filters.png", png_path, sizeof png_path);
-    int status = chart_images_styled(png_path, "conv1's 3x3 filters (white +, black -, grey 0)",
-                                     images, filters, side, kw * FILTER_ZOOM, MAPS_PER_ROW,
-                                     filter_caption_ptrs, &big, &err);
+    int status = chart_images_styled(png_path, filters_title, images, filters, side,
+                                     kw * FILTER_ZOOM, MAPS_PER_ROW, filter_caption_ptrs, &big, &err);
     lesson_chart_done(lesson, status, png_path, "the learned conv1 filters, numbered", &err);
     printf("\n");
 
     /* What those filters make of one face: conv1's maps before ReLU, in rows
      * of MAPS_PER_ROW, each row starting with the face itself so that every
-     * map sits next to what it was computed from. */
+     * map sits next to what it was computed from. A map of another size than
+     * the face (a stride of 2 halves it) is stretched to the face's. */
     const int face = 0;
     Tensor *x = tensor_new4(1, 1, IMAGE_SIDE, IMAGE_SIDE);
     lesson_face_tensor(test, face, x);
     Tensor *maps = tensor_new2(1, 1);
-    layer_forward(net->layers[0], x, maps); /* conv1 alone: the maps before ReLU */
+    layer_forward(net->layers[0], x, maps); /* conv1 alone: the maps before ReLU, (1, F, H, W) */
+    const int map_h = maps->dim[2], map_w = maps->dim[3], map_size = map_h * map_w;
+    uint8_t *map_grey = xmalloc((size_t)map_size);
     const int rows = (filters + MAPS_PER_ROW - 1) / MAPS_PER_ROW, columns = 1 + MAPS_PER_ROW;
     const int tiles = rows * columns;
     uint8_t *map_images = xmalloc((size_t)tiles * IMAGE_PIXELS);
@@ -289,8 +324,9 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
         for (int k = 0; k < MAPS_PER_ROW; k++) {
             int f = r * MAPS_PER_ROW + k;
             if (f >= filters) break;
-            lesson_map_to_grey(maps->data + (size_t)f * IMAGE_PIXELS, IMAGE_PIXELS, 1,
-                               row + (size_t)(1 + k) * IMAGE_PIXELS);
+            lesson_map_to_grey(maps->data + (size_t)f * map_size, map_size, 1, map_grey);
+            stretch(map_grey, map_h, map_w, row + (size_t)(1 + k) * IMAGE_PIXELS, IMAGE_SIDE,
+                    IMAGE_SIDE);
             snprintf(captions[r * columns + 1 + k], sizeof captions[0], "filter %d", f);
         }
     }
@@ -312,7 +348,7 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
                "descent shaped them. Look for the ones like the hand-made edge filters of "
                "lesson 2, light on one side and dark on the other: edges are what the later "
                "layers need to find eyebrows and mouths. Others still look close to random: "
-               "a 3x3 filter has only 9 weights, a few epochs move them little, and what "
+               "a %dx%d filter has only %d weights, a few epochs move them little, and what "
                "matters is the maps they produce together. feature_maps.png shows them: "
                "each row starts with the face and goes on with %d maps, each under the "
                "number of the filter that made it in filters.png, all %d before conv1's "
@@ -320,9 +356,10 @@ static void section_filters(Lesson *lesson, Network *net, const Dataset *test,
                "face and goes dark where the opposite does; many of them outline the eyes, "
                "brows and mouth, and a filter whose weights add up to a positive number "
                "gives a light copy of the whole face, one adding up to a negative number "
-               "a dark one.", MAPS_PER_ROW, filters);
+               "a dark one.", kh, kw, kernel, MAPS_PER_ROW, filters);
     free(caption_ptrs);
     free(captions);
+    free(map_grey);
     free(map_images);
     tensor_free(maps);
     tensor_free(x);
@@ -526,7 +563,8 @@ int main(int argc, char **argv)
         "On real faces: make lesson7 DATA=data/fer2013.npz, then make lesson8 "
         "DATA=data/fer2013.npz. Which emotions does FER2013 confuse?",
     };
-    lesson_try_next(&lesson, tries, 4);
+    lesson_try_next(&lesson, tries, (int)(sizeof tries / sizeof tries[0]));
+    metrics_free(&m);
     free(predictions.probs);
     free(predictions.predicted);
     network_free(net);

@@ -110,6 +110,9 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
     lesson->data_path = LESSON_DEFAULT_DATA;
     lesson->seed = LESSON_DEFAULT_SEED;
     lesson->terminal = lesson_is_terminal();
+    char program[16];
+    snprintf(program, sizeof program, "lesson%d", number);
+    ArgSeen seen = {0}; /* each option once: a second --epochs would silently win */
 
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -117,16 +120,17 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
             print_usage(stdout, lesson, summary, extra, num_extra);
             exit(0);
         }
+        const LessonOption *option = NULL;
+        for (int k = 0; k < num_extra; k++)
+            if (!strcmp(flag, extra[k].name)) option = &extra[k];
+        int common = !strcmp(flag, "--quick") || !strcmp(flag, "--data") || !strcmp(flag, "--seed");
+        if (!option && !common)
+            usage_error(lesson, summary, extra, num_extra, "unknown option '%s'%s", flag, "");
+        if (arg_once(program, &seen, flag)) bad_value(lesson, summary, extra, num_extra);
         if (!strcmp(flag, "--quick")) {
             lesson->quick = 1;
             continue;
         }
-        const LessonOption *option = NULL;
-        for (int k = 0; k < num_extra; k++)
-            if (!strcmp(flag, extra[k].name)) option = &extra[k];
-        int common_with_value = !strcmp(flag, "--data") || !strcmp(flag, "--seed");
-        if (!option && !common_with_value)
-            usage_error(lesson, summary, extra, num_extra, "unknown option '%s'%s", flag, "");
         if (option && option->kind == LESSON_OPTION_FLAG) {
             apply_extra(lesson, option, NULL);
             continue;
@@ -138,8 +142,6 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
             lesson->data_path = value;
             lesson->data_given = 1;
         } else if (!strcmp(flag, "--seed")) {
-            char program[16];
-            snprintf(program, sizeof program, "lesson%d", number);
             if (arg_seed(program, flag, value, &lesson->seed)) bad_value(lesson, summary, extra, num_extra);
         } else if (apply_extra(lesson, option, value)) {
             bad_value(lesson, summary, extra, num_extra);

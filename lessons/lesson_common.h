@@ -27,8 +27,9 @@
  *   --seed N      the random seed (default LESSON_DEFAULT_SEED), so the
  *                 teacher's guide can quote the numbers printed
  *   -h, --help    its own usage
- * plus any options the lesson declares (LessonOption). An unknown flag or a
- * missing value prints the usage to stderr and exits with status 2.
+ * plus any options the lesson declares (LessonOption). An unknown flag, a
+ * missing value or a flag given twice (the second would silently win)
+ * prints the usage to stderr and exits with status 2.
  *
  * Lessons are programs, not library code: a helper here that cannot go on
  * (the dataset cannot be read, out/lessonN cannot be created) prints the

@@ -1,7 +1,10 @@
 #include "metrics.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
 
 int argmax(const real *scores, int count)
 {
@@ -11,12 +14,35 @@ int argmax(const real *scores, int count)
     return best;
 }
 
+void metrics_alloc(ClassMetrics *m, int classes)
+{
+    assert(classes >= 1);
+    const size_t K = (size_t)classes;
+    memset(m, 0, sizeof *m);
+    m->classes = classes;
+    m->confusion = xmalloc(K * sizeof *m->confusion);
+    long *cells = xcalloc(K * K + 2 * K, sizeof *cells); /* the matrix, then support, predicted */
+    for (size_t t = 0; t < K; t++) m->confusion[t] = cells + t * K;
+    m->support = cells + K * K;
+    m->predicted = m->support + K;
+    double *rates = xcalloc(3 * K, sizeof *rates);
+    m->precision = rates;
+    m->recall = rates + K;
+    m->f1 = rates + 2 * K;
+}
+
+void metrics_free(ClassMetrics *m)
+{
+    if (m->confusion) free(m->confusion[0]);
+    free(m->confusion);
+    free(m->precision);
+    memset(m, 0, sizeof *m);
+}
+
 void metrics_compute(const int *labels, const int *predictions, int count, int classes,
                      ClassMetrics *m)
 {
-    assert(classes >= 1 && classes <= METRICS_MAX_CLASSES);
-    memset(m, 0, sizeof *m);
-    m->classes = classes;
+    metrics_alloc(m, classes);
     for (int i = 0; i < count; i++) {
         assert(labels[i] >= 0 && labels[i] < classes);
         assert(predictions[i] >= 0 && predictions[i] < classes);

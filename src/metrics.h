@@ -34,19 +34,19 @@
 
 #include "real.h"
 
-#define METRICS_MAX_CLASSES 100
-
+/* The figures of K classes; the arrays are sized by metrics_compute (or
+ * metrics_alloc) and freed by metrics_free. */
 typedef struct {
-    int classes;                              /* K */
-    long total;                               /* images scored, sum of C */
-    long correct;                             /* trace of C */
-    long confusion[METRICS_MAX_CLASSES][METRICS_MAX_CLASSES]; /* [true][predicted] */
-    long support[METRICS_MAX_CLASSES];        /* row sums: images of each true class */
-    long predicted[METRICS_MAX_CLASSES];      /* column sums: predictions of each class */
-    double precision[METRICS_MAX_CLASSES];
-    double recall[METRICS_MAX_CLASSES];
-    double f1[METRICS_MAX_CLASSES];
-    double accuracy;                          /* 0 for an empty set */
+    int classes;         /* K */
+    long total;          /* images scored, sum of C */
+    long correct;        /* trace of C */
+    long **confusion;    /* (K, K): confusion[true][predicted] */
+    long *support;       /* (K,) row sums: images of each true class */
+    long *predicted;     /* (K,) column sums: predictions of each class */
+    double *precision;   /* (K,) */
+    double *recall;      /* (K,) */
+    double *f1;          /* (K,) */
+    double accuracy;     /* 0 for an empty set */
     double macro_f1;                          /* over the classes present; 0 if none */
     int classes_in_macro;                     /* how many classes macro_f1 averages */
 } ClassMetrics;
@@ -54,9 +54,14 @@ typedef struct {
 /* Index of the largest of scores[0..count); the first one on a tie. */
 int argmax(const real *scores, int count);
 
+/* Sizes m for `classes` classes, every count 0. */
+void metrics_alloc(ClassMetrics *m, int classes);
+
+/* Frees what metrics_alloc (or metrics_compute) sized. */
+void metrics_free(ClassMetrics *m);
+
 /* Counts the confusion matrix of labels and predictions, both (count,)
- * with values 0..classes-1, and derives every figure above from it.
- * classes is at most METRICS_MAX_CLASSES. */
+ * with values 0..classes-1, and derives every figure above from it. */
 void metrics_compute(const int *labels, const int *predictions, int count, int classes,
                      ClassMetrics *m);
 

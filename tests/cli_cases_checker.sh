@@ -1,2 +1,113 @@
 # Command-line cases for ./gradcheck and the lessons' options (sourced by tests/cli.sh,
 # after cli_cases.sh: expect, expect_output and expect_no_output are defined there).
+
+# ---- gradcheck: a single-layer check that would take hours is refused at once, by the
+# same budget of operations as a network's (it used to run silently: a 64x64 kernel with
+# a pad of 64 is within the caps on each option, but is 1e14 operations)
+expect 2 "$GRADCHECK" conv --kernel 64 --pad 64
+expect_output "^gradcheck: conv on input (2, 3, 9, 9) with 4 filters, kernel 64x64, stride 1, pad 64 is too large to check:$"
+expect_output "^  1.1e+14 operations for the check (at most 5e+10); use a smaller --kernel or --pad, or a larger --stride$"
+expect_no_output "^conv: input"
+expect 2 "$GRADCHECK" conv --kernel 3x64 --pad 64
+expect_output "too large to check"
+expect 2 "$GRADCHECK" conv --kernel 16 --pad 16
+expect_output "7.6e+10 operations for the check (at most 5e+10)"
+# just under the budget, and a larger stride bringing a large kernel under it: checked
+expect 0 "$GRADCHECK" conv --kernel 8 --pad 8
+expect_output "^conv: input (2, 3, 9, 9), 4 filters, kernel 8x8, stride 1, pad 8$"
+expect_output "conv: every gradient within 1e-7"
+expect 0 "$GRADCHECK" conv --kernel 16 --pad 16 --stride 8
+expect_output "conv: every gradient within 1e-7"
+# the largest pools a check takes cost little: still checked
+expect 0 "$GRADCHECK" maxpool --kernel 64 --pad 32 --stride 64
+expect_output "maxpool: every gradient within 1e-7"
+expect 0 "$GRADCHECK" avgpool --kernel 64 --pad 32
+expect_output "avgpool: every gradient within 1e-7"
+# the network's refusal keeps its form, from the same rule
+expect 2 "$GRADCHECK" net --input 3x64x64
+expect_output "^gradcheck: the seed's network at small widths at input 3x64x64 is too large to check:$"
+expect_output "^  10523 parameters (at most 1000000), an activation of 12288 values per item (at most 262144),$"
+expect_output "^  1.4e+11 operations for the check (at most 5e+10); use narrower layers or a smaller --input$"
+
+# ---- gradcheck: every option once (a second --seed used to win silently)
+expect 2 "$GRADCHECK" crop --seed 1 --seed 2
+expect_output "^gradcheck: --seed given twice$"
+expect_output "usage: gradcheck"
+expect_no_output "crop: input"
+expect 2 "$GRADCHECK" net --arch "fc 3" --arch "fc 4"
+expect_output "^gradcheck: --arch given twice$"
+expect 2 "$GRADCHECK" net --input 1x8x8 --input 1x8x8
+expect_output "^gradcheck: --input given twice$"
+expect 2 "$GRADCHECK" maxpool --kernel 2 --stride 2 --kernel 3
+expect_output "^gradcheck: --kernel given twice$"
+expect 0 "$GRADCHECK" relu --seed 2
+expect_output "relu: every gradient within 1e-7"
+
+# ---- the lessons (built by `make lessons-quick`, which make check runs after this file;
+# skipped when they are not built yet)
+if [ "$(dirname "$GRADCHECK")" = "." ]; then LESSONS_BIN=build/lessons; else LESSONS_BIN=$(dirname "$GRADCHECK")/lessons; fi
+if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
+    # every option once, the lesson's own and the common ones
+    expect 2 "$LESSONS_BIN/lesson5" --quick --epochs 1 --epochs 3
+    expect_output "^lesson5: --epochs given twice$"
+    expect_output "usage: lesson5"
+    expect_no_output "Quick mode"
+    expect 2 "$LESSONS_BIN/lesson5" --seed 1 --quick --seed 2
+    expect_output "^lesson5: --seed given twice$"
+    expect 2 "$LESSONS_BIN/lesson5" --quick --quick
+    expect_output "^lesson5: --quick given twice$"
+    expect 2 "$LESSONS_BIN/lesson5" --no-centre --quick --no-centre
+    expect_output "^lesson5: --no-centre given twice$"
+    expect 2 "$LESSONS_BIN/lesson8" --model a.npz --quick --model b.npz
+    expect_output "^lesson8: --model given twice$"
+    expect 2 "$LESSONS_BIN/lesson8" --data a.npz --data b.npz
+    expect_output "^lesson8: --data given twice$"
+
+    # lesson 8 checks a checkpoint against its faces, (1, 48, 48) in 7 classes, before
+    # using it: another image shape or another class count is refused, naming both
+    # (they used to abort in the first layer or in the loss)
+    LESSON_TMP=$(mktemp -d /tmp/workbench_cli_lessons.XXXXXX)
+    "$EMOTION" train --data tests/fixtures/loader/grey28.npz --arch "fc 5" --epochs 1 --batch 2 \
+        --out "$LESSON_TMP/grey28" >/dev/null 2>&1
+    expect 1 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/grey28/model.npz"
+    expect_output "^lesson8: $LESSON_TMP/grey28/model.npz is a network for (C, H, W) = (1, 28, 28) images in 5 classes, which does not fit this lesson's faces:$"
+    expect_output "^  the quick synthetic faces: the train split has images of (C, H, W) = (1, 48, 48) in 7 classes; expected (1, 28, 28) images in at most 5 classes$"
+    expect_no_output "Assertion"
+    expect_no_output "== 2\."
+    "$EMOTION" data synth --train 21 --val 7 --test 7 --out "$LESSON_TMP/faces.npz" >/dev/null 2>&1
+    # the built-in faces with 3 classes (labels 0..2), when numpy can write them
+    if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+        /usr/bin/python3 -c "
+import numpy as np, sys
+d = dict(np.load(sys.argv[1]))
+for split in ('train', 'val', 'test'):
+    d['y_' + split] = d['y_' + split] % 3
+np.savez(sys.argv[2], **d)" "$LESSON_TMP/faces.npz" "$LESSON_TMP/faces3.npz"
+        "$EMOTION" train --data "$LESSON_TMP/faces3.npz" --arch "conv 2 3x3 pad 1, relu, maxpool 8, fc 3" \
+            --epochs 1 --batch 7 --out "$LESSON_TMP/three" >/dev/null 2>&1
+        expect 1 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/three/model.npz"
+        expect_output "is a network for (C, H, W) = (1, 48, 48) images in 3 classes, which does not fit this lesson's faces:$"
+        expect_output "the train split has images of (C, H, W) = (1, 48, 48) in 7 classes; expected (1, 48, 48) images in at most 3 classes$"
+        expect_no_output "Assertion"
+        # the same 3 classes in the data too: still not the 7 scores the lesson reads
+        expect 1 "$LESSONS_BIN/lesson8" --quick --data "$LESSON_TMP/faces3.npz" --model "$LESSON_TMP/three/model.npz"
+        expect_output "^  lesson 8 reads exactly 7 scores, one for each emotion it names (Angry ... Neutral)$"
+    else
+        echo "skip: lesson 8 with a 3-class checkpoint (/usr/bin/python3 with numpy not found)"
+    fi
+    # checkpoints that fit but differ from lesson 7's: a first layer that is not a
+    # convolution (no filters to show), a strided one (its smaller maps are stretched)
+    "$EMOTION" train --data "$LESSON_TMP/faces.npz" --arch "fc 7" --epochs 1 --batch 7 \
+        --out "$LESSON_TMP/fc" >/dev/null 2>&1
+    expect 0 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/fc/model.npz"
+    expect_output "This network's first layer is fc1 (fc), not a convolution"
+    expect_output "Lesson 8 done"
+    "$EMOTION" train --data "$LESSON_TMP/faces.npz" --arch "conv 2 5x5 stride 2, relu, maxpool 4, fc 7" \
+        --epochs 1 --batch 7 --out "$LESSON_TMP/strided" >/dev/null 2>&1
+    expect 0 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/strided/model.npz"
+    expect_output "conv1.w (2, 1, 5, 5): 2 filters of 5x5 over the one grey channel"
+    expect_output "Lesson 8 done"
+    rm -rf "$LESSON_TMP"
+else
+    echo "skip: the lessons' command-line cases ($LESSONS_BIN/lesson5 and lesson8 are not built yet)"
+fi

@@ -66,6 +66,7 @@ START_TEST(metrics_match_a_hand_computed_case)
     }
     ck_assert_double_eq_tol(m.macro_f1, 38.0 / 63, EXACT);
     ck_assert_int_eq(m.classes_in_macro, 3);
+    metrics_free(&m);
 }
 END_TEST
 
@@ -93,6 +94,7 @@ START_TEST(metrics_follow_sklearns_zero_division_convention)
     }
     ck_assert_int_eq(m.classes_in_macro, 3);
     ck_assert_double_eq_tol(m.macro_f1, 2.0 / 15, EXACT);
+    metrics_free(&m);
 }
 END_TEST
 
@@ -103,6 +105,29 @@ START_TEST(an_empty_set_scores_zero_without_dividing_by_zero)
     ck_assert_double_eq(m.accuracy, 0);
     ck_assert_double_eq(m.macro_f1, 0);
     ck_assert_int_eq(m.classes_in_macro, 0);
+    metrics_free(&m);
+}
+
+/* More classes than a struct of fixed arrays held (100): every count kept. */
+START_TEST(metrics_hold_a_thousand_classes)
+{
+    enum { K = 1000, N = 3000 };
+    int *labels = xmalloc(N * sizeof *labels), *predictions = xmalloc(N * sizeof *predictions);
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % K;
+        predictions[i] = i < 2 * K ? i % K : (i + 1) % K; /* the last K images one class off */
+    }
+    ClassMetrics m;
+    metrics_compute(labels, predictions, N, K, &m);
+    ck_assert_int_eq(m.correct, 2 * K);
+    ck_assert_int_eq(m.confusion[K - 1][0], 1);
+    ck_assert_int_eq(m.confusion[K - 1][K - 1], 2);
+    ck_assert_int_eq(m.support[K - 1], 3);
+    ck_assert_double_eq_tol(m.recall[K - 1], 2.0 / 3, EXACT);
+    ck_assert_double_eq_tol(m.accuracy, 2.0 / 3, EXACT);
+    metrics_free(&m);
+    free(labels);
+    free(predictions);
 }
 END_TEST
 
@@ -133,6 +158,7 @@ START_TEST(the_report_names_classes_and_shows_the_figures)
     ck_assert_msg(strstr(text, "true\\pred   Angry Disgust    Fear"), "%s", text);
     ck_assert_msg(strstr(text, "Angry           2       1       1"), "%s", text);
     free(text);
+    metrics_free(&m);
 }
 END_TEST
 
@@ -393,6 +419,7 @@ Suite *eval_suite(void)
     tcase_add_test(tc, metrics_match_a_hand_computed_case);
     tcase_add_test(tc, metrics_follow_sklearns_zero_division_convention);
     tcase_add_test(tc, an_empty_set_scores_zero_without_dividing_by_zero);
+    tcase_add_test(tc, metrics_hold_a_thousand_classes);
     tcase_add_test(tc, argmax_takes_the_first_of_equal_scores);
     tcase_add_test(tc, the_report_names_classes_and_shows_the_figures);
     suite_add_tcase(s, tc);
