@@ -417,6 +417,18 @@ static char *join_path(const char *dir, const char *name)
     return path;
 }
 
+/* Whether files can be written into dir, found out before the first epoch
+ * rather than after it: a temporary is made beside model.npz and removed. */
+static int out_dir_takes_files(const char *dir, Error *err)
+{
+    char *path = join_path(dir, "model.npz");
+    AtomicFile trial;
+    int writable = atomic_open(&trial, path, err) != NULL;
+    if (writable) atomic_abort(&trial);
+    free(path);
+    return writable ? 0 : -1;
+}
+
 /* The train and val splits of one .npz, read once. */
 static int load_splits(const char *path, Dataset *train, Dataset *val, Error *err)
 {
@@ -1143,16 +1155,7 @@ int cmd_train(int argc, char **argv)
         usage_fault = 1;
         goto fail;
     }
-    if (make_directories(o.out_dir, &err)) goto fail;
-    {
-        /* that the folder takes files is found out now, not after the first epoch */
-        char *probe_path = join_path(o.out_dir, "model.npz");
-        AtomicFile probe;
-        int writable = atomic_open(&probe, probe_path, &err) != NULL;
-        if (writable) atomic_abort(&probe);
-        free(probe_path);
-        if (!writable) goto fail;
-    }
+    if (make_directories(o.out_dir, &err) || out_dir_takes_files(o.out_dir, &err)) goto fail;
     run_start(&o, net, &run);
     if (o.resume_dir) {
         char *path = join_path(o.resume_dir, "resume.npz");
