@@ -48,7 +48,8 @@ static void info_usage(FILE *out)
         "Exits 0 if the file reads cleanly, 1 with the reason otherwise.\n"
         "\n"
         "options:\n"
-        "  -h, --help   show this help\n");
+        "  -h, --help   show this help\n"
+        "  --           what follows is the file, even one named -data.npz\n");
 }
 
 /* The file's classes, as the loader decides them, for counting labels. */
@@ -173,11 +174,15 @@ static int has_suffix(const char *s, const char *suffix)
 static int cmd_data_info(int argc, char **argv)
 {
     const char *path = NULL;
+    int options_end = 0; /* after "--", the argument is the file, even "-data.npz" */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        const int option = !options_end && argv[i][0] == '-' && argv[i][1] != '\0';
+        if (option && !strcmp(argv[i], "--")) {
+            options_end = 1;
+        } else if (option && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
             info_usage(stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+        } else if (option) {
             fprintf(stderr, "emotion data info: unknown option '%s'\n\n", argv[i]);
             info_usage(stderr);
             return 2;

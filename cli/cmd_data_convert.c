@@ -33,7 +33,8 @@ static void usage(FILE *out)
         "  --out FILE.npz   output file (default " DEFAULT_OUT ")\n"
         "  --compress       deflate the arrays, as np.savez_compressed (default: stored,\n"
         "                   as np.savez; faster to write and to load)\n"
-        "  -h, --help       show this help\n");
+        "  -h, --help       show this help\n"
+        "  --               what follows is the CSV file, even one named -fer.csv\n");
 }
 
 int cmd_data_convert(int argc, char **argv)
@@ -41,25 +42,29 @@ int cmd_data_convert(int argc, char **argv)
     const char *csv_path = NULL, *out_path = DEFAULT_OUT;
     int compress = 0;
     ArgSeen seen = {0};
+    int options_end = 0; /* after "--", the argument is the CSV, even "-fer.csv" */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        const int option = !options_end && argv[i][0] == '-' && argv[i][1] != '\0';
+        if (option && !strcmp(argv[i], "--")) {
+            options_end = 1;
+        } else if (option && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
             usage(stdout);
             return 0;
-        } else if ((!strcmp(argv[i], "--out") || !strcmp(argv[i], "--compress")) &&
+        } else if (option && (!strcmp(argv[i], "--out") || !strcmp(argv[i], "--compress")) &&
                    arg_once("emotion data convert", &seen, argv[i])) {
             fputc('\n', stderr);
             usage(stderr);
             return 2;
-        } else if (!strcmp(argv[i], "--out")) {
+        } else if (option && !strcmp(argv[i], "--out")) {
             if (++i == argc) {
                 fprintf(stderr, "emotion data convert: --out needs a file name\n\n");
                 usage(stderr);
                 return 2;
             }
             out_path = argv[i];
-        } else if (!strcmp(argv[i], "--compress")) {
+        } else if (option && !strcmp(argv[i], "--compress")) {
             compress = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+        } else if (option) {
             fprintf(stderr, "emotion data convert: unknown option '%s'\n\n", argv[i]);
             usage(stderr);
             return 2;

@@ -30,7 +30,8 @@ static void usage(FILE *out)
         "options:\n"
         "  --split NAME    the split to take images from (default test)\n"
         "  --index LIST    image numbers, counted from 0, separated by commas: 17 or 3,17,40\n"
-        "  -h, --help      show this help\n");
+        "  -h, --help      show this help\n"
+        "  --              what follows are the dataset and the output, even named -x\n");
 }
 
 /* "3,17,40" -> indices; -1 with a message for anything else. */
@@ -80,14 +81,20 @@ int cmd_data_export(int argc, char **argv)
     const char *data_path = NULL, *split = "test", *out = NULL;
     int *indices = xmalloc(MAX_INDICES * sizeof *indices), count = 0, status = 2;
     ArgSeen seen = {0};
+    int options_end = 0; /* after "--", the arguments are the dataset and the output */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+        const int option = !options_end && arg[0] == '-' && arg[1] != '\0';
+        if (option && !strcmp(arg, "--")) {
+            options_end = 1;
+            continue;
+        }
+        if (option && (!strcmp(arg, "-h") || !strcmp(arg, "--help"))) {
             usage(stdout);
             free(indices);
             return 0;
         }
-        if (!strcmp(arg, "--split") || !strcmp(arg, "--index")) {
+        if (option && (!strcmp(arg, "--split") || !strcmp(arg, "--index"))) {
             if (arg_once(PROG, &seen, arg)) {
                 fputc('\n', stderr);
                 goto usage_error;
@@ -106,7 +113,7 @@ int cmd_data_export(int argc, char **argv)
                 fputc('\n', stderr);
                 goto usage_error;
             }
-        } else if (arg[0] == '-' && arg[1]) {
+        } else if (option) {
             fprintf(stderr, PROG ": unknown option '%s'\n\n", arg);
             goto usage_error;
         } else if (!data_path) {

@@ -798,6 +798,14 @@ cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/export_self.npz"
 expect 2 "$EMOTION" data export "$TRAIN_TMP/export_self.npz" --index 0 "$TRAIN_TMP/export_self.npz"
 expect_output "export_self.npz is the dataset itself"
 expect 0 cmp "$TRAIN_TMP/export_self.npz" "$TRAIN_TMP/small.npz"
+# after '--', a file may start with '-'
+cp "$TRAIN_TMP/small.npz" "$TRAIN_TMP/-dash.npz"
+EMOTION_ABS=$(cd "$(dirname "$EMOTION")" && pwd)/$(basename "$EMOTION")
+(cd "$TRAIN_TMP" && "$EMOTION_ABS" data info -- -dash.npz >out.txt 2>&1; echo $? >rc.txt)
+expect 0 grep -qx 0 "$TRAIN_TMP/rc.txt"
+expect 0 grep -q "^-dash.npz: 6 arrays" "$TRAIN_TMP/out.txt"
+(cd "$TRAIN_TMP" && "$EMOTION_ABS" data export --index 0 -- -dash.npz -dash.pgm >out.txt 2>&1)
+expect 0 test -s "$TRAIN_TMP/-dash.pgm"
 # ... nor when several images go into a folder that holds it under one of their names
 expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --index 0,1 "$TRAIN_TMP/export_dir"
 FIRST_IMAGE=$(ls "$TRAIN_TMP/export_dir" | head -n 1)
