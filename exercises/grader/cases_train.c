@@ -76,7 +76,7 @@ static void bn_common(Case *c, int index, Rng *rng, int backward)
     const int M = s->N * s->H * s->W;
     if (s->N > 1) c->tags |= TAG_BATCH;
     if (s->C > 1) c->tags |= TAG_CHANNELS;
-    if (s->H * s->W > 1) c->tags |= TAG_IMAGE;
+    if (s->H * s->W > 1) c->tags |= TAG_MAPS;
     case_describe(c, "x (%d, %d, %d, %d): M = %d values per channel, mean about %g, spread %g",
                   s->N, s->C, s->H, s->W, M, s->mean, s->scale);
     case_factor(c, M, "M = %d, the values per channel", M);

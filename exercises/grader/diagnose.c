@@ -155,7 +155,13 @@ static int mistake_matches(const Mistake *m, const Case *c, int a, int *relevant
     return match;
 }
 
-/* The catalogued mistake explaining arg a, or NULL. */
+/* The catalogued mistake explaining arg a, or NULL. It must give the
+ * student's answer on the first failing case, and no other case may
+ * contradict it: where the mistake would change the answer, the student's
+ * must be the mistake's. (A case the mistake leaves right may still fail:
+ * the student made a second mistake there.) The first case is often the
+ * most degenerate (t = 1, zero state, N = 1), where two mistakes can give
+ * the same numbers; the other cases tell them apart. */
 static const Mistake *find_mistake(const FunctionSpec *spec, Case *cases, int n_cases, int first,
                                    int a, const unsigned *ran)
 {
@@ -164,13 +170,15 @@ static const Mistake *find_mistake(const FunctionSpec *spec, Case *cases, int n_
         const Mistake *m = &spec->mistakes[k];
         int relevant;
         if (!mistake_matches(m, &cases[first], a, &relevant) || !relevant) continue;
-        int everywhere = 1;
-        for (int j = 0; j < n_cases && everywhere; j++) {
-            int r;
-            if (ran[j] && j != first && !mistake_matches(m, &cases[j], a, &r)) everywhere = 0;
+        int everywhere = 1, contradicted = 0;
+        for (int j = 0; j < n_cases && !contradicted; j++) {
+            int changes;
+            if (!ran[j] || j == first || mistake_matches(m, &cases[j], a, &changes)) continue;
+            everywhere = 0;
+            contradicted = changes;
         }
         if (everywhere) return m;
-        if (!partial) partial = m;
+        if (!partial && !contradicted) partial = m;
     }
     return partial;
 }
@@ -189,8 +197,9 @@ static const char *tag_words(unsigned tag)
     case TAG_BATCH:
         return "the batch has several images (N > 1): look at how n enters your indices and sums";
     case TAG_OVERLAP:
-        return "windows overlap (stride smaller than the window): an input under two windows "
-               "must receive both shares (+=)";
+        return "windows overlap (stride smaller than the window; a 1x1 kernel never does): in a "
+               "backward pass an input under two windows must receive both shares (+=); in a "
+               "forward pass, look at how the kernel offsets (i, j) enter your indices";
     case TAG_TIES:
         return "a window has several equal maxima: the contract says which one gets dout";
     case TAG_LARGE:
@@ -204,6 +213,9 @@ static const char *tag_words(unsigned tag)
                "(c, h, w) into a feature index";
     case TAG_CHANNELS:
         return "there are several channels (C > 1): look at how c enters your indices";
+    case TAG_MAPS:
+        return "each channel is a map (H*W > 1): its statistics run over M = N*H*W values, not "
+               "over the N images alone";
     case TAG_STATE:
         return "the optimizer state is not zero on entry: the update must use the state it is "
                "given";
@@ -227,6 +239,7 @@ static const char *tag_short(unsigned tag)
     case TAG_EVAL: return "in evaluation mode";
     case TAG_IMAGE: return "the input is an image (C > 1 and H*W > 1)";
     case TAG_CHANNELS: return "C > 1";
+    case TAG_MAPS: return "H*W > 1";
     case TAG_STATE: return "the state is not zero on entry";
     case TAG_DECAY: return "weight_decay > 0";
     case TAG_FILTERS: return "F > 1";
@@ -709,6 +722,23 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     return printed;
 }
 
+/* Every entry within 1e-5 of the right answer, though not within the
+ * 1e-7 a pass needs: the rounding of float, not a wrong formula. Adds the
+ * hint and returns 1 if so. */
+static int precision_pattern(const Arg *a, Hints *out)
+{
+    double least = tensor_floor(a, a->expected), worst = 0;
+    for (size_t i = 0; i < a->size; i++)
+        worst = fmax(worst, entry_error(a, a->expected, a->got, i, least));
+    if (!(worst < 1e-5)) return 0;
+    hints_add(out,
+              "hint: %s is right to about %.0f digits, not to the 7 a pass needs: that is the "
+              "rounding of float, not a wrong formula. Compute in double, as the contract says, "
+              "sums included.\n",
+              a->name, floor(-log10(worst)));
+    return 1;
+}
+
 int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, int a,
                  const unsigned *case_failed, Hints *out)
 {
@@ -722,6 +752,7 @@ int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, 
         hints_add(out, "diagnosis: %s\n", m->hint);
         return 1;
     }
+    if (precision_pattern(&cases[first].args[a], out)) return 0;
     int printed = value_patterns(&cases[first], &cases[first].args[a], out);
     printed += case_pattern(cases, n_cases, ran, failed, out);
     if (!printed) {

@@ -70,8 +70,9 @@ enum {
     TAG_STATE = 1 << 11,     /* optimizer state nonzero on entry */
     TAG_DECAY = 1 << 12,     /* weight decay > 0 */
     TAG_FILTERS = 1 << 13,   /* F > 1 */
+    TAG_MAPS = 1 << 14,      /* batchnorm on maps: H*W > 1 */
 };
-#define TAG_COUNT 14
+#define TAG_COUNT 15
 
 typedef struct {
     char what[256]; /* the case in words: shapes and options */
