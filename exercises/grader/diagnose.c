@@ -577,9 +577,11 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
                               what, a->name, halves[f].name);
                     return 1;
                 }
-            /* Any one number is some factor times the right one: only a
-             * factor that several entries share shows a scale gone wrong. */
-            if (nonzero >= 2) {
+            /* Any one number is some factor times the right one, and so is
+             * any pair that sums to 0 (a softmax gradient of two classes):
+             * only a factor three or more entries share shows a scale gone
+             * wrong. */
+            if (nonzero >= 3) {
                 hints_add(out,
                           "hint: %s%s is off by a constant factor of %.6g: every entry is that "
                           "many times the right one. A scale is missing or doubled somewhere.\n",
