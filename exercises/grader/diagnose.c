@@ -619,7 +619,8 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
         if (same) {
             hints_add(out,
                       "hint: %s holds the right numbers in the wrong places: check the index "
-                      "arithmetic, the order of the dimensions (%s) in your index formula.\n",
+                      "arithmetic (the order of the dimensions (%s) in your index formula) and "
+                      "the bounds of the loops that choose where each value goes.\n",
                       a->name, a->axes);
             return 1;
         }
