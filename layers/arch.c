@@ -319,11 +319,10 @@ int arch_format(const Arch *arch, char *buf, size_t len)
 /* ---- building ---------------------------------------------------------- */
 
 /* The layer for a description entry, given the map it meets (ndim 2 or 4,
- * dims per item: dims[1..]). NULL with a message if it cannot take it. */
-/* The layer l, meeting items of shape dims[1..ndim) in a network that
- * already holds `held` parameters; NULL with a message if it cannot be
- * built or would take the network past ARCH_MAX_PARAMS. Nothing large is
- * allocated before that check. */
+ * dims per item: dims[1..]) in a network that already holds `held`
+ * parameters. NULL with a message if it cannot take that map or would take
+ * the network past ARCH_MAX_PARAMS; nothing large is allocated before that
+ * check. */
 static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double held, Error *err)
 {
     char text[128];
@@ -353,16 +352,16 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double
     double in_size = 1;
     for (int d = 1; d < ndim; d++) in_size *= dims[d];
     switch (l->kind) {
-    case ARCH_CONV:
-        if (held + (double)l->width * dims[1] * l->kernel_h * l->kernel_w > ARCH_MAX_PARAMS) {
+    case ARCH_CONV: {
+        const double weights = (double)l->width * dims[1] * l->kernel_h * l->kernel_w;
+        if (held + weights > ARCH_MAX_PARAMS) {
             error_set(err, "'%s' would hold %.0f weights, and the network %.0f in all, more "
                            "than the %.0f a network may hold",
-                      text, (double)l->width * dims[1] * l->kernel_h * l->kernel_w,
-                      held + (double)l->width * dims[1] * l->kernel_h * l->kernel_w,
-                      ARCH_MAX_PARAMS);
+                      text, weights, held + weights, ARCH_MAX_PARAMS);
             return NULL;
         }
         return conv_create(dims[1], l->width, l->kernel_h, l->kernel_w, l->stride, l->pad, err);
+    }
     case ARCH_RELU:
         return relu_create();
     case ARCH_BATCHNORM:
