@@ -75,7 +75,7 @@ typedef struct {
     char **class_names;          /* (classes,) UTF-8 names; one allocation */
     uint8_t *images;             /* (count, channels, height, width) levels 0..255 */
     int *labels;                 /* (count,) classes 0..K-1 */
-    char split[16];              /* "train", "val" or "test" */
+    char split[256];             /* "train", "val", "test": any name an npz member allows */
 } Dataset;
 
 /* Reads members x_<split> and y_<split> of an .npz (split is "train",

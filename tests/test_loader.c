@@ -302,6 +302,17 @@ START_TEST(class_names_from_a_unicode_array)
 }
 END_TEST
 
+START_TEST(a_split_of_any_name_length_keeps_its_whole_name)
+{
+    /* The name messages give: it used to be cut to 15 characters. */
+    static const char name[] = "faces_from_the_second_camera_of_the_lab_in_winter_of_2025_26";
+    Dataset d = load_split(FIXTURES "long_split.npz", name);
+    ck_assert_str_eq(d.split, name);
+    ck_assert_int_eq(d.count, 2);
+    dataset_free(&d);
+}
+END_TEST
+
 START_TEST(class_names_from_a_bytes_array)
 {
     Dataset d = load_split(FIXTURES "names_bytes.npz", "train");
@@ -1080,6 +1091,7 @@ Suite *loader_suite(void)
     Suite *s = suite_create("loader");
     TCase *files = tcase_create("files");
     tcase_add_test(files, uint8_images_in_three_shapes_load);
+    tcase_add_test(files, a_split_of_any_name_length_keeps_its_whole_name);
     tcase_add_test(files, deflated_members_load_the_same);
     tcase_add_test(files, integer_images_holding_0_to_255_load);
     tcase_add_test(files, float_images_in_0_1_load_as_their_grey_levels);
