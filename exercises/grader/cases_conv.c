@@ -431,6 +431,7 @@ typedef struct {
     int flip;
     int swap_hw;     /* x read at [n][c][w][h]; a read outside x gives NaN */
     int dw_assigned; /* dw[k] = x * dout: the last contribution only */
+    int db_assigned; /* db[f] = dout: the last output's only */
     int sum_reset, bias; /* the forward's sum kept across outputs: SUM_..., BIAS_... */
 } ConvVariant;
 
@@ -461,7 +462,8 @@ static void conv_variant(const Case *c, ConvVariant v, const double *x, const do
                         sum = kept + (v.bias == BIAS_INTO_SUM ? b[f] : 0);
                     if (db && n >= v.db_first_image) {
                         size_t channels_last = (((size_t)n * Ho + oh) * Wo + ow) * F + f;
-                        db[f] += dout[v.db_channels_last ? channels_last : o];
+                        double term = dout[v.db_channels_last ? channels_last : o];
+                        db[f] = v.db_assigned ? term : db[f] + term;
                     }
                     for (int ch = 0; ch < C; ch++)
                         for (int i = 0; i < kH; i++)
@@ -623,6 +625,14 @@ static void predict_db_wrong_axes(const Case *c, double **pred, double *ret)
     free(dw);
 }
 
+static void predict_db_assigned(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.db_assigned = 1;
+    backward_variant(c, pred, v);
+}
+
 static void predict_backward_no_stride(const Case *c, double **pred, double *ret)
 {
     (void)ret;
@@ -682,6 +692,10 @@ static const Mistake conv_backward_mistakes[] = {
     {"db is summed over the wrong axes: db[f] is the sum of dout[n][f][oh][ow] over n, oh and "
      "ow, and f is the second of dout's four axes (N, F, H_out, W_out), not the last.",
      predict_db_wrong_axes},
+    {"db is assigned (db[f] = dout[...]) where it must add (+=): db[f] is the sum of "
+     "dout[n][f][oh][ow] over every image and output position; as written it keeps the last "
+     "one only.",
+     predict_db_assigned},
     {"the stride is ignored in the backward pass: the forward pass read x at (oh*stride - pad + "
      "i, ow*stride - pad + j), and the backward must send the gradient to (and take x from) "
      "that same pixel.",

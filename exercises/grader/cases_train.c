@@ -838,6 +838,7 @@ enum {
     ADAM_MULTIPLIED,
     ADAM_EPS_INSIDE,
     ADAM_T_FROM_ZERO,
+    ADAM_T_PLUS_ONE,        /* 1 - beta^(t + 1) */
     ADAM_NO_SQRT,
     ADAM_EPS_BEFORE_CORRECTION,
     ADAM_M_WITHOUT_WEIGHT,  /* m = beta1 m + grad */
@@ -848,7 +849,7 @@ enum {
 
 static void adam_variant(const Case *c, double **pred, int kind)
 {
-    const int t = kind == ADAM_T_FROM_ZERO ? c->ints[1] - 1 : c->ints[1];
+    const int t = c->ints[1] + (kind == ADAM_T_FROM_ZERO ? -1 : kind == ADAM_T_PLUS_ONE ? 1 : 0);
     const double lr = c->reals[0], b1 = c->reals[1], b2 = c->reals[2], eps = c->reals[3];
     const double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
     for (int k = 0; k < c->ints[0]; k++) {
@@ -894,6 +895,12 @@ static void predict_adam_t_from_zero(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     adam_variant(c, pred, ADAM_T_FROM_ZERO);
+}
+
+static void predict_adam_t_plus_one(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_T_PLUS_ONE);
 }
 
 static void predict_adam_no_sqrt(const Case *c, double **pred, double *ret)
@@ -945,6 +952,9 @@ static const Mistake adam_mistakes[] = {
     {"adam_step counts steps from 0: t is this step's number, 1 for the first, so the first "
      "correction is 1 - beta^1 (1 - beta^0 = 0 divides by zero).",
      predict_adam_t_from_zero},
+    {"adam_step counts one step too many: t is already this step's number (1 for the first "
+     "step), so the corrections are 1 - beta1^t and 1 - beta2^t, not 1 - beta^(t+1).",
+     predict_adam_t_plus_one},
     {"adam_step divides by vhat instead of its square root: the step is lr * mhat / (sqrt(vhat) "
      "+ eps).",
      predict_adam_no_sqrt},
