@@ -201,13 +201,15 @@ static int load_tensor(const NpyArray *a, const char *path, const char *name, Te
     double *values = xmalloc(a->count * sizeof *values);
     npy_to_float64(a, values);
     for (size_t k = 0; k < a->count; k++) {
-        if (!isfinite(values[k])) {
-            error_set(err, "%s: array '%s' holds %g at index %zu: a checkpoint's weights must be "
-                           "finite", path, name, values[k], k);
+        /* checked after the conversion: a float64 of 1e300 is infinite as a float */
+        t->data[k] = (real)values[k];
+        if (!isfinite(t->data[k])) {
+            error_set(err, "%s: array '%s' holds %g at index %zu%s: a checkpoint's weights must "
+                           "be finite", path, name, values[k], k,
+                      isfinite(values[k]) ? ", which is infinite as a " REAL_NAME : "");
             free(values);
             return -1;
         }
-        t->data[k] = (real)values[k];
     }
     free(values);
     return 0;
