@@ -3,7 +3,7 @@
 #
 #   npz          the .npy/.npz reader (data/npz.c)
 #   arch         network descriptions (layers/arch.c): parsed, built for
-#                1x8x8 images, and a cheap one run for a training step
+#                1x8x8 and 3x7x5 images, a cheap one run for a training step
 #   csv          the FER2013 CSV reader (data/fer_csv.c)
 #   checkpoint   loading a checkpoint into a network (src/checkpoint.c)
 #
@@ -19,7 +19,8 @@
 # The seeds in fuzz/corpus/<name>/ are read but never modified: small
 # files numpy wrote (npz, made by tests/fixtures/make_npz_fixtures.py),
 # descriptions (arch), few-row CSVs (csv) and small checkpoints written by
-# ./emotion train (checkpoint). What the fuzzer learns goes to
+# ./emotion train (checkpoint; float64_weights.npz is one of them with its
+# weights widened to float64, as numpy saves by default). What the fuzzer learns goes to
 # build/fuzz/corpus/<name>. fuzz/<name>.dict lists each format's words;
 # the checkpoint target's dictionary is npz.dict and arch.dict with the
 # member names. A crash leaves its input in build/fuzz/<name>-crash-*:

@@ -3,13 +3,15 @@
  * huge allocation. Built by `make fuzz` (fuzz/fuzz.mk) with ASan and UBSan.
  *
  * Each input is parsed; what parses must come back the same from its
- * canonical text (arch_format's promise), and is built for 1x8x8 images:
- * small, so that what the size limits allow (ARCH_MAX_PARAMS and the
- * activation caps) is all the memory a description can ask for, and the
- * fuzzer meets those limits rather than the input's size. A network that
- * builds and is cheap runs one training step and one evaluation forward on
- * two images, so that a shape the builder accepts but a layer gets wrong
- * shows up as an out-of-bounds access. */
+ * canonical text (arch_format's promise), and is built for 1x8x8 images
+ * and for 3x7x5 ones (colour, odd and not square): small, so that what the
+ * size limits allow (ARCH_MAX_PARAMS and the activation caps) is all the
+ * memory a description can ask for, and the fuzzer meets those limits
+ * rather than the input's size. A network that builds and is cheap runs
+ * one training step and one evaluation forward on two images, so that a
+ * shape the builder accepts but a layer gets wrong shows up as an
+ * out-of-bounds access; its loss must be finite. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +21,7 @@
 #include "network.h"
 #include "rng.h"
 
-#define INPUT_C 1
-#define INPUT_H 8
-#define INPUT_W 8
+static const int input_shapes[][3] = {{1, 8, 8}, {3, 7, 5}};
 #define BATCH 2
 /* above these a step is skipped: it would slow the fuzzer down, and the
  * layers' own tests cover large shapes */
@@ -58,14 +58,19 @@ static void check_round_trip(const Arch *arch)
 /* One training step and one evaluation forward on BATCH made-up images. */
 static void run_step(Network *net, int classes)
 {
+    const int *shape = net->input_dims;
     Rng rng;
     rng_seed(&rng, 1);
     network_init(net, &rng);
     network_set_noise(net, 7);
-    Tensor *x = tensor_new4(BATCH, INPUT_C, INPUT_H, INPUT_W);
+    Tensor *x = tensor_new4(BATCH, shape[0], shape[1], shape[2]);
     for (size_t k = 0; k < x->size; k++) x->data[k] = (real)rng_uniform(&rng);
     int labels[BATCH] = {0, classes - 1};
-    network_loss(net, x, labels);
+    double loss = network_loss(net, x, labels);
+    if (!isfinite(loss)) {
+        fprintf(stderr, "the loss is %g on %dx%dx%d images\n", loss, shape[0], shape[1], shape[2]);
+        abort();
+    }
     network_loss_backward(net, labels, NULL);
     network_set_mode(net, LAYER_EVAL);
     network_forward(net, x);
@@ -91,16 +96,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the class count the last layer asks for, so that most networks build */
     const ArchLayer *last = &arch.layers[arch.count - 1];
     int classes = last->kind == ARCH_FC ? last->width : 7;
-    Network *net = arch_build(&arch, "fuzz.net", INPUT_C, INPUT_H, INPUT_W, classes, &err);
-    if (!net) return 0;
-    static FILE *devnull;
-    if (!devnull) devnull = fopen("/dev/null", "w");
-    if (devnull) arch_print_table(devnull, net);
-    double forward, backward;
-    network_step_flops(net, &forward, &backward);
-    if (BATCH * (forward + backward) < STEP_MAX_FLOPS &&
-        network_bytes(net, BATCH, 1, 1) < STEP_MAX_BYTES)
-        run_step(net, classes);
-    network_free(net);
+    for (size_t i = 0; i < sizeof input_shapes / sizeof input_shapes[0]; i++) {
+        const int *shape = input_shapes[i];
+        Network *net = arch_build(&arch, "fuzz.net", shape[0], shape[1], shape[2], classes, &err);
+        if (!net) continue;
+        static FILE *devnull;
+        if (!devnull) devnull = fopen("/dev/null", "w");
+        if (devnull) arch_print_table(devnull, net);
+        double forward, backward;
+        network_step_flops(net, &forward, &backward);
+        if (BATCH * (forward + backward) < STEP_MAX_FLOPS &&
+            network_bytes(net, BATCH, 1, 1) < STEP_MAX_BYTES)
+            run_step(net, classes);
+        network_free(net);
+    }
     return 0;
 }
