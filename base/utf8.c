@@ -1,5 +1,7 @@
 #include "utf8.h"
 
+#include <string.h>
+
 static int is_character(uint32_t c)
 {
     return c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF);
@@ -56,4 +58,28 @@ int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point)
     if (c < smallest || !is_character(c)) return 0;
     *code_point = c;
     return length;
+}
+
+long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed,
+                           uint32_t *code_point)
+{
+    for (size_t at = 0; at < len;) {
+        if (bytes[at] >= 0x20 && bytes[at] < 0x7F) { /* printable ASCII, most text */
+            at++;
+            continue;
+        }
+        uint32_t c;
+        int length = utf8_decode(bytes + at, len - at, &c);
+        if (length == 0) {
+            *code_point = UTF8_NOT_UTF8;
+            return (long)at;
+        }
+        int control = c < 0x20 || (c >= 0x7F && c <= 0x9F);
+        if (control && !(c != 0 && strchr(allowed, (int)c))) {
+            *code_point = c;
+            return (long)at;
+        }
+        at += (size_t)length;
+    }
+    return -1;
 }

@@ -27,4 +27,16 @@ int utf8_encode(uint32_t code_point, char *out);
  * UTF-8 there (len 0 included). */
 int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point);
 
+/* Text that may reach a terminal (a name, a word quoted in a message) must
+ * be valid UTF-8 without control characters: no C0 control (U+0000..001F),
+ * DEL (U+007F) or C1 control (U+0080..009F), which a terminal may obey
+ * (ESC starts its escape sequences, U+009B is one on its own). Characters
+ * in `allowed` (say "\t\n\r") are let through.
+ * Returns -1 if bytes[0..len) is such text; otherwise the byte offset of
+ * the first fault, with *code_point the control character, or
+ * UTF8_NOT_UTF8 where the bytes are not UTF-8. */
+#define UTF8_NOT_UTF8 0xFFFFFFFFu
+long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed,
+                           uint32_t *code_point);
+
 #endif

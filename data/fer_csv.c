@@ -8,6 +8,7 @@
 
 #include "classes.h"
 #include "files.h"
+#include "utf8.h"
 #include "progress.h"
 
 /* A FER2013 row is under 10 kB (2,304 values of at most 4 characters);
@@ -264,6 +265,18 @@ int fer_csv_read(const char *path, FerCsv *out, int show_progress, Error *err)
         if ((size_t)length != strlen(line)) {
             status = error_set(err, "%s line %ld: contains a NUL byte (not a text file?)",
                                path, line_number);
+            break;
+        }
+        /* fields are quoted in messages: no terminal control */
+        uint32_t code;
+        long at = utf8_find_unprintable((const uint8_t *)line, (size_t)length, "\t\r\n", &code);
+        if (at >= 0) {
+            status = code == UTF8_NOT_UTF8
+                         ? error_set(err, "%s line %ld: not UTF-8 text (at byte %ld; not a "
+                                          "FER2013 CSV?)", path, line_number, at)
+                         : error_set(err, "%s line %ld: the control character U+%04X (at byte "
+                                          "%ld; not a FER2013 CSV?)", path, line_number,
+                                     (unsigned)code, at);
             break;
         }
         if (!have_header) {

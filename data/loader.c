@@ -217,16 +217,13 @@ int class_name_check(const char *name, const char *path, const char *what, Error
     if (n > CLASS_NAME_MAX)
         return error_set(err, "%s: %s is %zu bytes long; class names may have at most %d bytes "
                               "of UTF-8", path, what, n, CLASS_NAME_MAX);
-    for (size_t at = 0; at < n;) {
-        uint32_t c;
-        int length = utf8_decode((const uint8_t *)name + at, n - at, &c);
-        if (length == 0)
-            return error_set(err, "%s: %s is not valid UTF-8 (at byte %zu)", path, what, at);
-        if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
-            return error_set(err, "%s: %s holds the control character U+%04X (at byte %zu); "
-                                  "class names must be printable", path, what, (unsigned)c, at);
-        at += (size_t)length;
-    }
+    uint32_t c;
+    long at = utf8_find_unprintable((const uint8_t *)name, n, "", &c);
+    if (at >= 0 && c == UTF8_NOT_UTF8)
+        return error_set(err, "%s: %s is not valid UTF-8 (at byte %ld)", path, what, at);
+    if (at >= 0)
+        return error_set(err, "%s: %s holds the control character U+%04X (at byte %ld); "
+                              "class names must be printable", path, what, (unsigned)c, at);
     return 0;
 }
 

@@ -831,15 +831,12 @@ static int check_entry(const ZipEntry *entry, Error *err)
     if (entry->name_len - 4 >= sizeof ((NpyArray *)0)->name) return error_set(err, "name is too long");
     if (memchr(entry->raw_name, '\0', entry->name_len)) return error_set(err, "name holds a NUL byte");
     /* array names are printed (data info, messages): no terminal control */
-    for (size_t at = 0; at < entry->name_len;) {
-        uint32_t c;
-        int length = utf8_decode(entry->raw_name + at, entry->name_len - at, &c);
-        if (length == 0) return error_set(err, "name is not valid UTF-8 (at byte %zu)", at);
-        if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
-            return error_set(err, "name holds the control character U+%04X (at byte %zu)",
-                             (unsigned)c, at);
-        at += (size_t)length;
-    }
+    uint32_t c;
+    long at = utf8_find_unprintable(entry->raw_name, entry->name_len, "", &c);
+    if (at >= 0 && c == UTF8_NOT_UTF8)
+        return error_set(err, "name is not valid UTF-8 (at byte %ld)", at);
+    if (at >= 0)
+        return error_set(err, "name holds the control character U+%04X (at byte %ld)", (unsigned)c, at);
     return 0;
 }
 

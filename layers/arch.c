@@ -19,6 +19,7 @@
 #include "fc.h"
 #include "pool.h"
 #include "relu.h"
+#include "utf8.h"
 
 const char arch_emotion_text[] =
     "conv 32 3x3 pad 1\n"
@@ -205,6 +206,17 @@ int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
     /* a file saved by some editors (Notepad) starts with the UTF-8 byte
      * order mark, invisible in a message: skip it */
     if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
+    /* words of the text are quoted in messages: no terminal control */
+    uint32_t code;
+    long at = utf8_find_unprintable((const uint8_t *)text, strlen(text), "\t\n\r", &code);
+    if (at >= 0) {
+        int line = 1;
+        for (long k = 0; k < at; k++) line += text[k] == '\n';
+        if (code == UTF8_NOT_UTF8)
+            return error_set(err, "%s line %d: not UTF-8 text (at byte %ld)", origin, line, at);
+        return error_set(err, "%s line %d: the control character U+%04X; a description is plain "
+                              "text", origin, line, (unsigned)code);
+    }
     const int multiline = strchr(text, '\n') != NULL && strchr(text, '\n')[1] != '\0';
     char *copy = xmalloc(strlen(text) + 1);
     strcpy(copy, text);

@@ -128,6 +128,11 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
     assert_says(parse_error("conv 4 3, relu\nfc 7 extra\n", "m.net"), "m.net line 2: unexpected 'extra'");
     assert_says(parse_error("relu\nconv 4 3, rellu\n", "m.net"), "m.net line 2, item 2: unknown layer");
     assert_says(parse_error("# nothing but comments\n\n", "m.net"), "m.net: the description has no layers");
+    /* words are quoted in messages, so nothing a terminal obeys gets in */
+    assert_says(parse_error("conv 4 3\nrelu\x1B[31m\nfc 7\n", "m.net"),
+                "m.net line 2: the control character U+001B; a description is plain text");
+    assert_says(parse_error("conv 4 3, rel\xC2\x9Bu", "--arch"), "--arch line 1: the control character U+009B");
+    assert_says(parse_error("# caf\xE9\nrelu\n", "m.net"), "m.net line 1: not UTF-8 text (at byte 5)");
     char many[1024] = "";
     for (int i = 0; i <= ARCH_MAX_LAYERS; i++) strcat(many, "relu,");
     strcat(many, "relu");

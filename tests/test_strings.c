@@ -119,6 +119,32 @@ static void assert_elements(const NpyArray *a, const char *const *want, size_t c
 static const char *const unicode_want[] = {"Happy", "\xC3\x9C" "berraschung",
                                            "\xF0\x9F\x98\x80 smile", ""};
 
+/* Where utf8_find_unprintable stops, by hand: the offset of the first
+ * control character or non-UTF-8 byte, and what it found there. */
+static void assert_unprintable(const char *text, size_t len, const char *allowed, long at,
+                               uint32_t found)
+{
+    uint32_t code = 0;
+    long got = utf8_find_unprintable((const uint8_t *)text, len, allowed, &code);
+    ck_assert_msg(got == at, "'%s': stopped at %ld, expected %ld", text, got, at);
+    if (at >= 0) ck_assert_msg(code == found, "'%s': found U+%04X", text, (unsigned)code);
+}
+
+START_TEST(control_characters_and_bad_bytes_are_found_where_they_are)
+{
+    assert_unprintable("plain text, 3x3", 15, "", -1, 0);
+    assert_unprintable("d\xC3\xB3s \xF0\x9F\x90\xA6", 9, "", -1, 0); /* dos, a bird */
+    assert_unprintable("a\tb\r\n", 5, "\t\r\n", -1, 0);
+    assert_unprintable("a\tb", 3, "", 1, 0x09);           /* allowed only when named */
+    assert_unprintable("ok\x1B[31m", 7, "\t", 2, 0x1B);   /* ESC: an escape sequence */
+    assert_unprintable("x\x7F", 2, "", 1, 0x7F);           /* DEL */
+    assert_unprintable("xy\xC2\x9B", 4, "", 2, 0x9B);      /* C1 CSI, in UTF-8 */
+    assert_unprintable("ok\xFF", 3, "", 2, UTF8_NOT_UTF8);
+    assert_unprintable("ok\xC3", 3, "", 2, UTF8_NOT_UTF8); /* cut short */
+    assert_unprintable("a\0b", 3, "\t", 1, 0x00);         /* NUL, never allowed */
+}
+END_TEST
+
 START_TEST(unicode_arrays_read_as_utf8)
 {
     NpzFile npz = read_fixture(FIXTURES "good.npz");
@@ -277,6 +303,7 @@ Suite *strings_suite(void)
     tcase_add_test(utf8, decoding_gives_the_code_points_of_the_table);
     tcase_add_test(utf8, surrogates_and_values_beyond_unicode_are_not_encoded);
     tcase_add_test(utf8, malformed_sequences_are_not_decoded);
+    tcase_add_test(utf8, control_characters_and_bad_bytes_are_found_where_they_are);
     suite_add_tcase(s, utf8);
     TCase *arrays = tcase_create("npz string arrays");
     tcase_add_test(arrays, unicode_arrays_read_as_utf8);
