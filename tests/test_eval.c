@@ -253,9 +253,10 @@ END_TEST
 
 /* Copies the checkpoint at from to to, member by member, with one change:
  * entry `index` of float32 member `poison` set to value (poison may be
- * NULL), and an extra float32 (2,) member `extra` (may be NULL). */
+ * NULL), the member stored as float64 (numpy's default type) if widen,
+ * and an extra float32 (2,) member `extra` (may be NULL). */
 static void copy_checkpoint(const char *from, const char *to, const char *poison, size_t index,
-                            float value, const char *extra)
+                            double value, int widen, const char *extra)
 {
     Error err;
     NpzFile npz;
@@ -264,8 +265,19 @@ static void copy_checkpoint(const char *from, const char *to, const char *poison
     ck_assert_msg(w != NULL, "%s", err.msg);
     for (int m = 0; m < npz.count; m++) {
         NpyArray *a = &npz.arrays[m];
-        if (poison && !strcmp(a->name, poison)) ((float *)a->data)[index] = value;
-        ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+        if (!poison || strcmp(a->name, poison)) {
+            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+        } else if (!widen) {
+            ((float *)a->data)[index] = (float)value;
+            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+        } else {
+            double *values = malloc(a->count * sizeof *values);
+            npy_to_float64(a, values);
+            values[index] = value;
+            ck_assert_msg(npz_writer_add(w, a->name, NPY_FLOAT64, a->ndim, a->shape, values,
+                                         &err) == 0, "%s", err.msg);
+            free(values);
+        }
     }
     if (extra) {
         const float two[2] = {1, 2};
@@ -325,14 +337,14 @@ START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
     network_free(loaded);
 
     /* a NaN weight: refused at load, naming the array and the index */
-    copy_checkpoint(path, other, "fc1.w", 17, NAN, NULL);
+    copy_checkpoint(path, other, "fc1.w", 17, NAN, 0, NULL);
     ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
     ck_assert_msg(strstr(err.msg, "array 'fc1.w' holds nan at index 17"), "%s", err.msg);
-    copy_checkpoint(path, other, "fc1.b", 4, INFINITY, NULL);
+    copy_checkpoint(path, other, "fc1.b", 4, INFINITY, 0, NULL);
     ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
     ck_assert_msg(strstr(err.msg, "array 'fc1.b' holds inf at index 4"), "%s", err.msg);
     /* an array the description does not have */
-    copy_checkpoint(path, other, NULL, 0, 0, "fc2.w");
+    copy_checkpoint(path, other, NULL, 0, 0, 0, "fc2.w");
     ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
     ck_assert_msg(strstr(err.msg, "array 'fc2.w' is not a parameter of the network"), "%s", err.msg);
 
@@ -351,33 +363,6 @@ START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
 }
 END_TEST
 
-/* Copies the checkpoint at from to to with member `widen` rewritten as
- * float64 (numpy's default type), its entry `index` set to value. */
-static void copy_checkpoint_as_float64(const char *from, const char *to, const char *widen,
-                                       size_t index, double value)
-{
-    Error err;
-    NpzFile npz;
-    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
-    NpzWriter *w = npz_writer_open(to, 0, &err);
-    ck_assert_msg(w != NULL, "%s", err.msg);
-    for (int m = 0; m < npz.count; m++) {
-        const NpyArray *a = &npz.arrays[m];
-        if (strcmp(a->name, widen)) {
-            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
-            continue;
-        }
-        double *values = malloc(a->count * sizeof *values);
-        npy_to_float64(a, values);
-        values[index] = value;
-        ck_assert_msg(npz_writer_add(w, a->name, NPY_FLOAT64, a->ndim, a->shape, values, &err) == 0,
-                      "%s", err.msg);
-        free(values);
-    }
-    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
-    npz_free(&npz);
-}
-
 /* A float64 weight that is finite but beyond a float's range becomes
  * infinite in the float build: refused there like an infinite one (found
  * by fuzz/fuzz_checkpoint.c; the loader checked the value before
@@ -394,12 +379,12 @@ START_TEST(a_weight_beyond_the_range_of_real_is_refused)
     ck_assert_msg(checkpoint_save(path, saved, NULL, &err) == 0, "%s", err.msg);
 
     /* 1e30 fits a float: loads in both builds */
-    copy_checkpoint_as_float64(path, other, "fc1.b", 1, 1e30);
+    copy_checkpoint(path, other, "fc1.b", 1, 1e30, 1, NULL);
     Network *loaded = checkpoint_load(other, NULL, &err);
     ck_assert_msg(loaded != NULL, "%s", err.msg);
     network_free(loaded);
 
-    copy_checkpoint_as_float64(path, other, "fc1.b", 1, 1e300);
+    copy_checkpoint(path, other, "fc1.b", 1, 1e300, 1, NULL);
     loaded = checkpoint_load(other, NULL, &err);
     if (sizeof(real) == sizeof(float)) {
         ck_assert_ptr_null(loaded);
