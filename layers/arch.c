@@ -211,9 +211,12 @@ int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
     long at = utf8_find_unprintable((const uint8_t *)text, strlen(text), "\t\n\r", &code);
     if (at >= 0) {
         int line = 1;
-        for (long k = 0; k < at; k++) line += text[k] == '\n';
+        long line_start = 0;
+        for (long k = 0; k < at; k++)
+            if (text[k] == '\n') line++, line_start = k + 1;
         if (code == UTF8_NOT_UTF8)
-            return error_set(err, "%s line %d: not UTF-8 text (at byte %ld)", origin, line, at);
+            return error_set(err, "%s line %d: not UTF-8 text (at byte %ld of the line)", origin,
+                             line, at - line_start);
         return error_set(err, "%s line %d: the control character U+%04X; a description is plain "
                               "text", origin, line, (unsigned)code);
     }

@@ -132,7 +132,8 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
     assert_says(parse_error("conv 4 3\nrelu\x1B[31m\nfc 7\n", "m.net"),
                 "m.net line 2: the control character U+001B; a description is plain text");
     assert_says(parse_error("conv 4 3, rel\xC2\x9Bu", "--arch"), "--arch line 1: the control character U+009B");
-    assert_says(parse_error("# caf\xE9\nrelu\n", "m.net"), "m.net line 1: not UTF-8 text (at byte 5)");
+    assert_says(parse_error("# caf\xE9\nrelu\n", "m.net"), "m.net line 1: not UTF-8 text (at byte 5 of");
+    assert_says(parse_error("relu\n# caf\xE9\n", "m.net"), "m.net line 2: not UTF-8 text (at byte 5 of the line)");
     char many[1024] = "";
     for (int i = 0; i <= ARCH_MAX_LAYERS; i++) strcat(many, "relu,");
     strcat(many, "relu");
