@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "atomic_file.h"
+#include "machine.h"
 #include "npz.h"
 
 #define FIXTURES "tests/fixtures/npz/"
@@ -628,6 +629,64 @@ START_TEST(a_huge_sparse_file_is_refused_without_reading_it)
 }
 END_TEST
 
+/* A directory alone (no data at all): `members` stored members named a.npy,
+ * b.npy, ..., each declaring `size` bytes (under 4 GiB: the 32-bit fields),
+ * then the end record. Returns the length written into bytes. */
+static size_t directory_only_npz(uint8_t *bytes, int members, uint64_t size)
+{
+    enum { ENTRY = 46 + 5, END = 22 };
+    memset(bytes, 0, (size_t)members * ENTRY + END);
+    for (int m = 0; m < members; m++) {
+        uint8_t *c = bytes + m * ENTRY;
+        put_le(c, 0x02014b50, 4);
+        put_le(c + 20, size, 4); /* stored: compressed and uncompressed alike */
+        put_le(c + 24, size, 4);
+        put_le(c + 28, 5, 2);
+        memcpy(c + 46, "a.npy", 5);
+        c[46] = (uint8_t)('a' + m);
+    }
+    uint8_t *e = bytes + members * ENTRY;
+    put_le(e, 0x06054b50, 4);
+    put_le(e + 8, (uint64_t)members, 2);
+    put_le(e + 10, (uint64_t)members, 2);
+    put_le(e + 12, (uint64_t)members * ENTRY, 4);
+    return (size_t)members * ENTRY + END;
+}
+
+/* The sizes the directory declares are added up in a first pass, before
+ * a byte of data is read: past 16 GiB in all (members of at most 4 GiB
+ * each), or past half of this machine's memory, the archive is refused
+ * for that alone. */
+START_TEST(members_adding_up_past_the_memory_caps_are_refused)
+{
+    uint8_t bytes[8 * (46 + 5) + 22];
+    NpzFile npz;
+    Error err;
+    /* five of 3.5 GiB: the archive cap, on any machine */
+    size_t len = directory_only_npz(bytes, 5, (uint64_t)7 << 29);
+    ck_assert_int_eq(npz_read_memory(bytes, len, "five.npz", &npz, &err), -1);
+    ck_assert_msg(strstr(err.msg, "five.npz: the members add up to more than 17179869184 bytes "
+                                  "uncompressed, the limit"), "%s", err.msg);
+
+    /* four members just past half this machine's memory, when that is
+     * under the archive cap (a machine of less than 32 GiB) */
+    const uint64_t half = machine_memory_bytes() / 2;
+    const uint64_t size = half / 4 + 1;
+    if (half > 0 && size < ((uint64_t)1 << 32) && 4 * size <= ((uint64_t)16 << 30)) {
+        len = directory_only_npz(bytes, 4, size);
+        ck_assert_int_eq(npz_read_memory(bytes, len, "four.npz", &npz, &err), -1);
+        ck_assert_msg(strstr(err.msg, "four.npz: the members add up to ") &&
+                      strstr(err.msg, "GB unpacked, more than half of this machine's memory"),
+                      "%s", err.msg);
+        /* just within it: refused too, but only when the data is looked for */
+        len = directory_only_npz(bytes, 4, size - 1);
+        ck_assert_int_eq(npz_read_memory(bytes, len, "four.npz", &npz, &err), -1);
+        ck_assert_msg(strstr(err.msg, "four.npz: member 'a.npy': broken zip archive: no local "
+                                      "header at byte 0"), "%s", err.msg);
+    }
+}
+END_TEST
+
 /* The readers' bounds, exactly at the limit: fixtures one byte past each
  * are among the hostile files. */
 START_TEST(member_data_may_end_at_the_last_byte_of_the_file)
@@ -1095,6 +1154,7 @@ Suite *npz_suite(void)
     tcase_add_test(hostile, missing_file_and_directory_are_errors);
     tcase_add_test(hostile, devices_and_pipes_are_not_read);
     tcase_add_test(hostile, a_huge_sparse_file_is_refused_without_reading_it);
+    tcase_add_test(hostile, members_adding_up_past_the_memory_caps_are_refused);
     tcase_add_test(hostile, member_data_may_end_at_the_last_byte_of_the_file);
     tcase_add_test(hostile, npy_header_may_fill_its_member_exactly);
     tcase_add_test(hostile, truncated_npy_is_rejected);
