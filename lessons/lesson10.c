@@ -767,10 +767,16 @@ int main(int argc, char **argv)
     int epochs = 0, steps = 0, plain = 0;
     const char *surface_name = "valley";
     const LessonOption options[] = {
-        {"--epochs", LESSON_OPTION_INT, &epochs, "N", "epochs of each CNN training (default 2; 1 with --quick)"},
-        {"--steps", LESSON_OPTION_INT, &steps, "N", "steps on the surface (default 100)"},
-        {"--surface", LESSON_OPTION_STRING, &surface_name, "NAME", "valley (default), tilted or banana"},
-        {"--plain", LESSON_OPTION_FLAG, &plain, NULL, "train lesson 9's plain CNN instead of its batchnorm CNN"},
+        {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &epochs,
+         .min = 1, .max = 1000,
+         .metavar = "N", .help = "epochs of each CNN training (default 2; 1 with --quick)"},
+        {.name = "--steps", .kind = LESSON_OPTION_INT, .value = &steps,
+         .min = 1, .max = 10000,
+         .metavar = "N", .help = "steps on the surface (default 100)"},
+        {.name = "--surface", .kind = LESSON_OPTION_STRING, .value = &surface_name,
+         .metavar = "NAME", .help = "valley (default), tilted or banana"},
+        {.name = "--plain", .kind = LESSON_OPTION_FLAG, .value = &plain,
+         .help = "train lesson 9's plain CNN instead of its batchnorm CNN"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 10, "Optimizers",
@@ -785,9 +791,9 @@ int main(int argc, char **argv)
     const Surface *surface = NULL;
     for (size_t i = 0; i < sizeof surfaces / sizeof surfaces[0]; i++)
         if (!strcmp(surface_name, surfaces[i].name)) surface = &surfaces[i];
-    if (epochs < 1 || steps < 1 || !surface) {
-        fprintf(stderr, "lesson10: --epochs and --steps must be >= 1, --surface valley, "
-                        "tilted or banana\n");
+    if (!surface) {
+        fprintf(stderr, "lesson10: --surface needs valley, tilted or banana, not '%s'\n",
+                surface_name);
         return 2;
     }
     Dataset train, val;

@@ -639,10 +639,17 @@ int main(int argc, char **argv)
     double lr = 0.01;
     int no_centre = 0;
     const LessonOption options[] = {
-        {"--epochs", LESSON_OPTION_INT, &epochs, "N", "training epochs (default 20; 2 with --quick)"},
-        {"--batch", LESSON_OPTION_INT, &batch_size, "N", "mini-batch size (default 64)"},
-        {"--lr", LESSON_OPTION_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
-        {"--no-centre", LESSON_OPTION_FLAG, &no_centre, NULL, "train on the raw pixels, without subtracting the mean face"},
+        {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &epochs,
+         .min = 1, .max = 1000,
+         .metavar = "N", .help = "training epochs (default 20; 2 with --quick)"},
+        {.name = "--batch", .kind = LESSON_OPTION_INT, .value = &batch_size,
+         .min = 1, .max = 4096,
+         .metavar = "N", .help = "mini-batch size (default 64)"},
+        {.name = "--lr", .kind = LESSON_OPTION_DOUBLE, .value = &lr,
+         .min = 0, .max = 10, .open = ARG_MIN_OPEN,
+         .metavar = "RATE", .help = "learning rate (default 0.01)"},
+        {.name = "--no-centre", .kind = LESSON_OPTION_FLAG, .value = &no_centre,
+         .help = "train on the raw pixels, without subtracting the mean face"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 5, "Fully connected and softmax",
@@ -652,10 +659,6 @@ int main(int argc, char **argv)
                  "the baseline the CNN must beat.",
                  argc, argv, options, 4);
     if (epochs == 0) epochs = lesson.quick ? 2 : 20;
-    if (epochs < 1 || batch_size < 1 || !(lr > 0)) {
-        fprintf(stderr, "lesson5: --epochs and --batch must be >= 1 and --lr > 0\n");
-        return 2;
-    }
 
     Rng rng;
     rng_seed(&rng, lesson.seed);

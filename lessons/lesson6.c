@@ -455,9 +455,16 @@ int main(int argc, char **argv)
     int images = 0, max_steps = 0; /* 0: 20 and 150, or 10 and 40 with --quick */
     double lr = 0.01;
     const LessonOption options[] = {
-        {"--images", LESSON_OPTION_INT, &images, "N", "faces in the tiny batch (default 20; 10 with --quick)"},
-        {"--steps", LESSON_OPTION_INT, &max_steps, "N", "most SGD steps on it (default 150; 40 with --quick)"},
-        {"--lr", LESSON_OPTION_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
+        /* one full batch, in double precision: about 1.7 MB a face */
+        {.name = "--images", .kind = LESSON_OPTION_INT, .value = &images,
+         .min = 1, .max = 200,
+         .metavar = "N", .help = "faces in the tiny batch (default 20; 10 with --quick)"},
+        {.name = "--steps", .kind = LESSON_OPTION_INT, .value = &max_steps,
+         .min = 1, .max = 2000,
+         .metavar = "N", .help = "most SGD steps on it (default 150; 40 with --quick)"},
+        {.name = "--lr", .kind = LESSON_OPTION_DOUBLE, .value = &lr,
+         .min = 0, .max = 10, .open = ARG_MIN_OPEN,
+         .metavar = "RATE", .help = "learning rate (default 0.01)"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 6, "Assembling the CNN",
@@ -467,10 +474,6 @@ int main(int argc, char **argv)
                  argc, argv, options, 3);
     if (images == 0) images = lesson.quick ? 10 : 20;
     if (max_steps == 0) max_steps = lesson.quick ? 40 : 150;
-    if (images < 1 || max_steps < 1 || !(lr > 0)) {
-        fprintf(stderr, "lesson6: --images and --steps must be >= 1 and --lr > 0\n");
-        return 2;
-    }
     Rng rng;
     rng_seed(&rng, lesson.seed);
     Dataset train;

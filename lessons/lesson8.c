@@ -522,10 +522,13 @@ int main(int argc, char **argv)
     const char *model_path = NULL;
     int epochs = 0; /* 0: 2, or 1 with --quick */
     const LessonOption options[] = {
-        {"--model", LESSON_OPTION_STRING, &model_path, "FILE",
-         "checkpoint (default out/lesson7/model.npz; out/quick/lesson7/model_quick.npz with --quick)"},
-        {"--epochs", LESSON_OPTION_INT, &epochs, "N",
-         "training epochs when there is no checkpoint (default 2; 1 with --quick)"},
+        {.name = "--model", .kind = LESSON_OPTION_STRING, .value = &model_path,
+         .metavar = "FILE", .help = "checkpoint (default out/lesson7/model.npz; "
+                                    "out/quick/lesson7/model_quick.npz with --quick)"},
+        {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &epochs,
+         .min = 1, .max = 1000,
+         .metavar = "N", .help = "training epochs when there is no checkpoint (default 2; 1 with "
+                                 "--quick)"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 8, "Looking inside",
@@ -535,10 +538,6 @@ int main(int argc, char **argv)
                  argc, argv, options, 2);
     if (!model_path) model_path = lesson.quick ? "out/quick/lesson7/model_quick.npz" : "out/lesson7/model.npz";
     if (epochs == 0) epochs = lesson.quick ? 1 : 2;
-    if (epochs < 1) {
-        fprintf(stderr, "lesson8: --epochs must be >= 1\n");
-        return 2;
-    }
     Dataset train, test;
     lesson_load_split(&lesson, "train", 0, &train);
     lesson_load_split(&lesson, "test", 0, &test);

@@ -947,12 +947,25 @@ int main(int argc, char **argv)
     Settings s = {.epochs = 0, .lr = 0.02, .dropout = 0.5, .images = 0, .constant_lr = 0};
     int masks = 0;
     const LessonOption options[] = {
-        {"--epochs", LESSON_OPTION_INT, &s.epochs, "N", "epochs of each training (default 4; 1 with --quick)"},
-        {"--lr", LESSON_OPTION_DOUBLE, &s.lr, "RATE", "SGD learning rate of both trainings (default 0.02)"},
-        {"--dropout", LESSON_OPTION_DOUBLE, &s.dropout, "P", "dropout probability before the last layer (default 0.5)"},
-        {"--images", LESSON_OPTION_INT, &s.images, "N", "training faces to use (default all)"},
-        {"--constant-lr", LESSON_OPTION_FLAG, &s.constant_lr, NULL, "keep the learning rate constant (default: a cosine schedule)"},
-        {"--masks", LESSON_OPTION_INT, &masks, "N", "dropout masks averaged in section 6 (default 1000; 100 with --quick)"},
+        {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &s.epochs,
+         .min = 1, .max = 1000,
+         .metavar = "N", .help = "epochs of each training (default 4; 1 with --quick)"},
+        {.name = "--lr", .kind = LESSON_OPTION_DOUBLE, .value = &s.lr,
+         .min = 0, .max = 10, .open = ARG_MIN_OPEN,
+         .metavar = "RATE", .help = "SGD learning rate of both trainings (default 0.02)"},
+        {.name = "--dropout", .kind = LESSON_OPTION_DOUBLE, .value = &s.dropout,
+         .min = 0, .max = 1, .open = ARG_MAX_OPEN,
+         .metavar = "P", .help = "dropout probability before the last layer (default 0.5)"},
+        /* more than the split has: all of them */
+        {.name = "--images", .kind = LESSON_OPTION_INT, .value = &s.images,
+         .min = 1, .max = 1000000,
+         .metavar = "N", .help = "training faces to use (default all)"},
+        {.name = "--constant-lr", .kind = LESSON_OPTION_FLAG, .value = &s.constant_lr,
+         .help = "keep the learning rate constant (default: a cosine schedule)"},
+        {.name = "--masks", .kind = LESSON_OPTION_INT, .value = &masks,
+         .min = 1, .max = 100000,
+         .metavar = "N", .help = "dropout masks averaged in section 6 (default 1000; 100 with "
+                                 "--quick)"},
     };
     Lesson lesson;
     lesson_begin(&lesson, 9, "BatchNorm and Dropout",
@@ -964,12 +977,6 @@ int main(int argc, char **argv)
                  argc, argv, options, 6);
     if (s.epochs == 0) s.epochs = lesson.quick ? 1 : 4;
     if (masks == 0) masks = lesson.quick ? 100 : 1000;
-    if (s.epochs < 1 || !(s.lr > 0) || !(s.dropout >= 0 && s.dropout < 1) || s.images < 0 ||
-        masks < 1) {
-        fprintf(stderr, "lesson9: --epochs >= 1, --lr > 0, 0 <= --dropout < 1, --images >= 0, "
-                        "--masks >= 1\n");
-        return 2;
-    }
     Rng rng;
     rng_seed(&rng, lesson.seed);
     Dataset train, val, test;

@@ -1,11 +1,10 @@
 /* lesson_common.c: options, narration, data and printing shared by the lessons. */
 #include "lesson_common.h"
 
-#include <float.h>
-
 #include "args.h"
 #include "clock.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -43,10 +42,25 @@ static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
             "  --seed N         random seed (default %d): the same seed prints the same numbers\n",
             LESSON_DEFAULT_SEED);
     for (int i = 0; i < num_extra; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", extra[i].name, extra[i].metavar ? " " : "",
-                 extra[i].metavar ? extra[i].metavar : "");
-        fprintf(out, "  %-16s %s\n", left, extra[i].help);
+        const LessonOption *option = &extra[i];
+        char left[64], range[128] = "", help[512];
+        snprintf(left, sizeof left, "%s%s%s", option->name, option->metavar ? " " : "",
+                 option->metavar ? option->metavar : "");
+        /* A number's range follows its help, in the words of the message
+         * that refuses a value outside it; on a line of its own when it
+         * does not fit after the help. */
+        if (option->kind == LESSON_OPTION_INT)
+            snprintf(range, sizeof range, "%s from %ld to %ld", option->metavar,
+                     (long)option->min, (long)option->max);
+        else if (option->kind == LESSON_OPTION_DOUBLE)
+            snprintf(range, sizeof range, "%s from %g%s to %g%s", option->metavar, option->min,
+                     option->open & ARG_MIN_OPEN ? " (excluded)" : "", option->max,
+                     option->open & ARG_MAX_OPEN ? " (excluded)" : "");
+        int column = fprintf(out, "  %-16s ", left);
+        int fits = column + strlen(option->help) + 2 + strlen(range) <= LESSON_TEXT_WIDTH;
+        snprintf(help, sizeof help, "%s%s%s", option->help, !*range ? "" : fits ? "; " : "\n",
+                 range);
+        print_wrapped(out, help, column, 19); /* continued under the help of the options above */
     }
     fprintf(out, "  -h, --help       show this help\n");
 }
@@ -82,9 +96,10 @@ static int apply_extra(const Lesson *lesson, const LessonOption *option, const c
         *(int *)option->value = 1;
         return 0;
     case LESSON_OPTION_INT:
-        return arg_int(program, option->name, value, INT_MIN, INT_MAX, (int *)option->value);
+        return arg_int(program, option->name, value, (long)option->min, (long)option->max,
+                       (int *)option->value);
     case LESSON_OPTION_DOUBLE:
-        return arg_real(program, option->name, value, -DBL_MAX, DBL_MAX, 0,
+        return arg_real(program, option->name, value, option->min, option->max, option->open,
                         (double *)option->value);
     case LESSON_OPTION_STRING:
         *(const char **)option->value = value;
@@ -113,6 +128,15 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
     char program[16];
     snprintf(program, sizeof program, "lesson%d", number);
     ArgSeen seen = {0}; /* each option once: a second --epochs would silently win */
+    /* Every number declares its range (a forgotten one is min = max = 0)
+     * and its metavar, and a whole number's range fits in an int. */
+    for (int k = 0; k < num_extra; k++) {
+        const LessonOption *option = &extra[k];
+        int numeric = option->kind == LESSON_OPTION_INT || option->kind == LESSON_OPTION_DOUBLE;
+        assert(!numeric || (option->min < option->max && option->metavar));
+        assert(option->kind != LESSON_OPTION_INT ||
+               (option->min >= INT_MIN && option->max <= INT_MAX));
+    }
 
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];

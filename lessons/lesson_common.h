@@ -28,8 +28,9 @@
  *                 teacher's guide can quote the numbers printed
  *   -h, --help    its own usage
  * plus any options the lesson declares (LessonOption). An unknown flag, a
- * missing value or a flag given twice (the second would silently win)
- * prints the usage to stderr and exits with status 2.
+ * missing value, a number outside its option's range or a flag given twice
+ * (the second would silently win) prints the usage to stderr and exits with
+ * status 2.
  *
  * Lessons are programs, not library code: a helper here that cannot go on
  * (the dataset cannot be read, out/lessonN cannot be created) prints the
@@ -40,6 +41,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "args.h"
 #include "chart.h"
 #include "error.h"
 #include "gradcheck.h"
@@ -63,11 +65,21 @@ typedef enum {
 } LessonOptionKind;
 
 /* An option a lesson adds to the common ones, e.g.
- *   { "--epochs", LESSON_OPTION_INT, &epochs, "N", "training epochs (default 10)" } */
+ *   {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &epochs,
+ *    .min = 1, .max = 1000,
+ *    .metavar = "N", .help = "training epochs (default 20)"}
+ * A number carries its range: one outside it on the command line is refused
+ * with the range in the message,
+ *     lesson5: --epochs needs a whole number from 1 to 1000, not '0'
+ * then the usage, exit 2; the usage says each number's range after its help.
+ * Only what is typed is checked, not the default in *value, so a default of
+ * 0 may stand for "the lesson picks" (e.g. 20 epochs, or 2 with --quick). */
 typedef struct {
     const char *name;
     LessonOptionKind kind;
     void *value;           /* holds the default on entry */
+    double min, max;       /* INT and DOUBLE: the range, both ends included... */
+    int open;              /* ...unless (DOUBLE only) ARG_MIN_OPEN or ARG_MAX_OPEN excludes one */
     const char *metavar;   /* "N", "RATE", ...; NULL for a flag */
     const char *help;
 } LessonOption;

@@ -63,6 +63,39 @@ if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
     expect 2 "$LESSONS_BIN/lesson8" --data a.npz --data b.npz
     expect_output "^lesson8: --data given twice$"
 
+    # every number a lesson takes has its range (LessonOption's min and max): a value
+    # outside it is refused before the lesson starts, naming the range and the value.
+    # lesson_refuses LESSON FLAG VALUE RANGE: exit 2 and "LESSON: FLAG needs RANGE, not
+    # 'VALUE'" (with --quick, so that a lesson that took the value would end soon)
+    lesson_refuses() {
+        expect 2 "$LESSONS_BIN/$1" --quick "$2" "$3"
+        expect_output "^$1: $2 needs $4, not '$3'$"
+    }
+    lesson_refuses lesson5 --epochs -3 "a whole number from 1 to 1000"
+    expect_output "usage: lesson5"
+    expect_no_output "Quick mode"
+    lesson_refuses lesson5 --epochs 0 "a whole number from 1 to 1000"
+    lesson_refuses lesson5 --epochs 1001 "a whole number from 1 to 1000"
+    lesson_refuses lesson5 --batch 4097 "a whole number from 1 to 4096"
+    lesson_refuses lesson5 --lr 0 "a number from 0 (excluded) to 10"
+    lesson_refuses lesson5 --lr nan "a number from 0 (excluded) to 10"
+    lesson_refuses lesson5 --lr 11 "a number from 0 (excluded) to 10"
+    lesson_refuses lesson7 --batch -1 "a whole number from 1 to 1024"
+    lesson_refuses lesson7 --batch 0 "a whole number from 1 to 1024"
+    lesson_refuses lesson7 --batch 1000000000 "a whole number from 1 to 1024"
+    expect_no_output "out of memory"
+    lesson_refuses lesson7 --momentum 1 "a number from 0 to 1 (excluded)"
+    lesson_refuses lesson7 --weight-decay -0.1 "a number from 0 to 1"
+    lesson_refuses lesson9 --masks -1 "a whole number from 1 to 100000"
+    lesson_refuses lesson9 --masks 0 "a whole number from 1 to 100000"
+    lesson_refuses lesson9 --masks 100001 "a whole number from 1 to 100000"
+    lesson_refuses lesson9 --dropout 1 "a number from 0 to 1 (excluded)"
+    lesson_refuses lesson9 --images 0 "a whole number from 1 to 1000000"
+    # the usage says each number's range after its help
+    expect 0 "$LESSONS_BIN/lesson7" --help
+    expect_output "^  --momentum M     SGD momentum (default 0.9); M from 0 to 1 (excluded)$"
+    expect_output "^  --lr RATE        learning rate (default 0.02); RATE from 0 (excluded) to 10$"
+
     # lesson 8 checks a checkpoint against its faces, (1, 48, 48) in 7 classes, before
     # using it: another image shape or another class count is refused, naming both
     # (they used to abort in the first layer or in the loss)
