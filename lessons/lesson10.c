@@ -765,7 +765,9 @@ static void section_network(Lesson *lesson, int epochs, const Dataset *train, co
 int main(int argc, char **argv)
 {
     int epochs = 0, steps = 0, plain = 0;
-    const char *surface_name = "valley";
+    enum { NUM_SURFACES = sizeof surfaces / sizeof surfaces[0] };
+    const char *surface_name = "valley", *surface_names[NUM_SURFACES + 1] = {0};
+    for (int i = 0; i < NUM_SURFACES; i++) surface_names[i] = surfaces[i].name;
     const LessonOption options[] = {
         {.name = "--epochs", .kind = LESSON_OPTION_INT, .value = &epochs,
          .min = 1, .max = 1000,
@@ -774,7 +776,7 @@ int main(int argc, char **argv)
          .min = 1, .max = 10000,
          .metavar = "N", .help = "steps on the surface (default 100)"},
         {.name = "--surface", .kind = LESSON_OPTION_STRING, .value = &surface_name,
-         .metavar = "NAME", .help = "valley (default), tilted or banana"},
+         .choices = surface_names, .metavar = "NAME", .help = "the surface (default valley)"},
         {.name = "--plain", .kind = LESSON_OPTION_FLAG, .value = &plain,
          .help = "train lesson 9's plain CNN instead of its batchnorm CNN"},
     };
@@ -788,14 +790,9 @@ int main(int argc, char **argv)
     if (epochs == 0) epochs = lesson.quick ? 1 : 2;
     if (plain) network_arch = plain_arch;
     if (steps == 0) steps = 100;
-    const Surface *surface = NULL;
-    for (size_t i = 0; i < sizeof surfaces / sizeof surfaces[0]; i++)
+    const Surface *surface = &surfaces[0]; /* the parser took only these names */
+    for (int i = 0; i < NUM_SURFACES; i++)
         if (!strcmp(surface_name, surfaces[i].name)) surface = &surfaces[i];
-    if (!surface) {
-        fprintf(stderr, "lesson10: --surface needs valley, tilted or banana, not '%s'\n",
-                surface_name);
-        return 2;
-    }
     Dataset train, val;
     lesson_load_split(&lesson, "train", 192, &train);
     lesson_load_split(&lesson, "val", 128, &val);

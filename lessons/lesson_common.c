@@ -24,6 +24,17 @@ static void print_wrapped(FILE *out, const char *text, int first_len, int indent
 
 /* ---- options ------------------------------------------------------------ */
 
+/* "valley, tilted or banana": a word option's choices, as one phrase. */
+static void choices_text(const LessonOption *option, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (int k = 0; option->choices[k] && used < size; k++) {
+        const char *join = k == 0 ? "" : option->choices[k + 1] ? ", " : " or ";
+        used += (size_t)snprintf(text + used, size - used, "%s%s", join, option->choices[k]);
+    }
+}
+
 static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
                         const LessonOption *extra, int num_extra)
 {
@@ -46,9 +57,9 @@ static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
         char left[64], range[128] = "", help[512];
         snprintf(left, sizeof left, "%s%s%s", option->name, option->metavar ? " " : "",
                  option->metavar ? option->metavar : "");
-        /* A number's range follows its help, in the words of the message
-         * that refuses a value outside it; on a line of its own when it
-         * does not fit after the help. */
+        /* A number's range (a word's choices) follows its help, in the
+         * words of the message that refuses a value outside it; on a line
+         * of its own when it does not fit after the help. */
         if (option->kind == LESSON_OPTION_INT)
             snprintf(range, sizeof range, "%s from %ld to %ld", option->metavar,
                      (long)option->min, (long)option->max);
@@ -56,6 +67,11 @@ static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
             snprintf(range, sizeof range, "%s from %g%s to %g%s", option->metavar, option->min,
                      option->open & ARG_MIN_OPEN ? " (excluded)" : "", option->max,
                      option->open & ARG_MAX_OPEN ? " (excluded)" : "");
+        else if (option->kind == LESSON_OPTION_STRING && option->choices) {
+            char choices[96];
+            choices_text(option, choices, sizeof choices);
+            snprintf(range, sizeof range, "%s is %s", option->metavar, choices);
+        }
         int column = fprintf(out, "  %-16s ", left);
         int fits = column + strlen(option->help) + 2 + strlen(range) <= LESSON_TEXT_WIDTH;
         snprintf(help, sizeof help, "%s%s%s", option->help, !*range ? "" : fits ? "; " : "\n",
@@ -85,6 +101,13 @@ static void bad_value(const Lesson *lesson, const char *summary, const LessonOpt
     exit(2);
 }
 
+static int is_choice(const LessonOption *option, const char *value)
+{
+    for (int k = 0; option->choices[k]; k++)
+        if (!strcmp(value, option->choices[k])) return 1;
+    return 0;
+}
+
 /* Applies one lesson-specific option; 0 on success, -1 for a bad value
  * (message printed). */
 static int apply_extra(const Lesson *lesson, const LessonOption *option, const char *value)
@@ -102,6 +125,12 @@ static int apply_extra(const Lesson *lesson, const LessonOption *option, const c
         return arg_real(program, option->name, value, option->min, option->max, option->open,
                         (double *)option->value);
     case LESSON_OPTION_STRING:
+        if (option->choices && !is_choice(option, value)) {
+            char choices[96];
+            choices_text(option, choices, sizeof choices);
+            fprintf(stderr, "%s: %s needs %s, not '%s'\n", program, option->name, choices, value);
+            return -1;
+        }
         *(const char **)option->value = value;
         return 0;
     }

@@ -72,6 +72,8 @@ typedef enum {
  * with the range in the message,
  *     lesson5: --epochs needs a whole number from 1 to 1000, not '0'
  * then the usage, exit 2; the usage says each number's range after its help.
+ * A word may carry its choices the same way,
+ *     lesson10: --surface needs valley, tilted or banana, not 'hill'
  * Only what is typed is checked, not the default in *value, so a default of
  * 0 may stand for "the lesson picks" (e.g. 20 epochs, or 2 with --quick). */
 typedef struct {
@@ -80,6 +82,7 @@ typedef struct {
     void *value;           /* holds the default on entry */
     double min, max;       /* INT and DOUBLE: the range, both ends included... */
     int open;              /* ...unless (DOUBLE only) ARG_MIN_OPEN or ARG_MAX_OPEN excludes one */
+    const char *const *choices; /* STRING: the words allowed, NULL-terminated (NULL: any) */
     const char *metavar;   /* "N", "RATE", ...; NULL for a flag */
     const char *help;
 } LessonOption;

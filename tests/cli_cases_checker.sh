@@ -91,9 +91,13 @@ if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
     lesson_refuses lesson9 --masks 100001 "a whole number from 1 to 100000"
     lesson_refuses lesson9 --dropout 1 "a number from 0 to 1 (excluded)"
     lesson_refuses lesson9 --images 0 "a whole number from 1 to 1000000"
-    # a name, not a number: checked by the lesson itself, naming the value
-    expect 2 "$LESSONS_BIN/lesson10" --quick --surface hill
-    expect_output "^lesson10: --surface needs valley, tilted or banana, not 'hill'$"
+    # a word with its choices (LessonOption's choices), refused the same way
+    lesson_refuses lesson10 --surface hill "valley, tilted or banana"
+    expect_output "usage: lesson10"
+    expect_no_output "Quick mode"
+    lesson_refuses lesson10 --surface Valley "valley, tilted or banana"
+    expect 0 "$LESSONS_BIN/lesson10" --help
+    expect_output "^                   NAME is valley, tilted or banana$"
     # the usage says each number's range after its help
     expect 0 "$LESSONS_BIN/lesson7" --help
     expect_output "^  --momentum M     SGD momentum (default 0.9); M from 0 to 1 (excluded)$"
