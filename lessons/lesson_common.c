@@ -38,10 +38,16 @@ static void choices_text(const LessonOption *option, char *text, size_t size)
 static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
                         const LessonOption *extra, int num_extra)
 {
-    fprintf(out, "usage: lesson%d [--quick] [--data FILE.npz] [--seed N]", lesson->number);
-    for (int i = 0; i < num_extra; i++)
-        fprintf(out, " [%s%s%s]", extra[i].name, extra[i].metavar ? " " : "",
-                extra[i].metavar ? extra[i].metavar : "");
+    /* the synopsis, wrapped, continued under its first option */
+    int indent = fprintf(out, "usage: lesson%d", lesson->number);
+    int width = indent + fprintf(out, " [--quick] [--data FILE.npz] [--seed N]");
+    for (int i = 0; i < num_extra; i++) {
+        char item[64];
+        int len = snprintf(item, sizeof item, " [%s%s%s]", extra[i].name,
+                           extra[i].metavar ? " " : "", extra[i].metavar ? extra[i].metavar : "");
+        if (width + len > LESSON_TEXT_WIDTH) width = fprintf(out, "\n%*s", indent, "") - 1;
+        width += fprintf(out, "%s", item);
+    }
     fprintf(out, "\n\nLesson %d: %s.\n", lesson->number, lesson->title);
     print_wrapped(out, summary, 0, 0);
     fprintf(out, "\noptions:\n");
@@ -50,7 +56,7 @@ static void print_usage(FILE *out, const Lesson *lesson, const char *summary,
             "                   (what `make check` does), in a few seconds\n"
             "  --data FILE.npz  the dataset (default " LESSON_DEFAULT_DATA ", drawn when\n"
             "                   missing; e.g. data/fer2013.npz from `emotion data convert`)\n"
-            "  --seed N         random seed (default %d): the same seed prints the same numbers\n",
+            "  --seed N         random seed (default %d): the same seed, the same numbers\n",
             LESSON_DEFAULT_SEED);
     for (int i = 0; i < num_extra; i++) {
         const LessonOption *option = &extra[i];

@@ -102,6 +102,13 @@ if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
     expect 0 "$LESSONS_BIN/lesson7" --help
     expect_output "^  --momentum M     SGD momentum (default 0.9); M from 0 to 1 (excluded)$"
     expect_output "^  --lr RATE        learning rate (default 0.02); RATE from 0 (excluded) to 10$"
+    # every lesson's help fits 78 columns, its synopsis wrapped under the first option
+    for lesson in 1 2 3 4 5 6 7 8 9 10; do
+        expect 0 "$LESSONS_BIN/lesson$lesson" --help
+        expect_no_output '^.\{79,\}'
+    done
+    expect 0 "$LESSONS_BIN/lesson9" --help
+    expect_output "^               \[--dropout P\]"
 
     # lesson 8 checks a checkpoint against its faces, (1, 48, 48) in 7 classes, before
     # using it: another image shape or another class count is refused, naming both
