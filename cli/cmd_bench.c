@@ -34,14 +34,15 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: emotion bench [--model FILE.net | --arch TEXT] [--input CxHxW] [--classes K]\n"
-            "                     [--batch N] [--threads N] [--repeats N] [--no-gemm]\n"
+            "usage: emotion bench [--model FILE.net | --arch TEXT] [--input CxHxW]\n"
+            "                     [--classes K] [--batch N] [--threads N] [--repeats N]\n"
+            "                     [--no-gemm]\n"
             "\n"
-            "Times a network (default: the emotion CNN, 1x48x48 -> conv 32 -> pool -> conv 64 ->\n"
-            "pool -> fc 256 -> fc 7) on random data: per layer forward/backward milliseconds and\n"
-            "GFLOP/s, the matrix multiply on the emotion CNN's shapes, training and inference\n"
-            "images per second with 1 thread and with all threads, and the scaling between\n"
-            "them. Figures are medians after a warm-up.\n"
+            "Times a network (default: the emotion CNN, 1x48x48 -> conv 32 -> pool ->\n"
+            "conv 64 -> pool -> fc 256 -> fc 7) on random data: per layer forward/backward\n"
+            "milliseconds and GFLOP/s, the matrix multiply on the emotion CNN's shapes,\n"
+            "training and inference images per second with 1 thread and with all threads,\n"
+            "and the scaling between them. Figures are medians after a warm-up.\n"
             "\n"
             "Then the training step's arithmetic: its floating-point operations per image\n"
             "(forward and backward, all layers, as computed: no dx for the first layer) times\n"

@@ -19,17 +19,19 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: emotion data export FILE.npz [--split train|val|test] --index I[,I...] OUT\n"
+        "usage: emotion data export FILE.npz [--split train|val|test] --index I[,I...]\n"
+        "                           OUT\n"
         "\n"
         "Writes dataset images as image files: grey ones as PGM (P5), colour ones as PPM\n"
-        "(P6), at their own size, so that 'emotion predict' can be tried on them. With one\n"
-        "index OUT is the file to write; with several, OUT is a folder (created if need\n"
-        "be) that receives SPLIT_INDEX_LABEL.pgm for each, e.g. test_17_Happy.pgm.\n"
+        "(P6), at their own size, so that 'emotion predict' can be tried on them. With\n"
+        "one index OUT is the file to write; with several, OUT is a folder (created if\n"
+        "need be) that receives SPLIT_INDEX_LABEL.pgm for each, e.g. test_17_Happy.pgm.\n"
         "Each image's label is printed.\n"
         "\n"
         "options:\n"
         "  --split NAME    the split to take images from (default test)\n"
-        "  --index LIST    image numbers, counted from 0, separated by commas: 17 or 3,17,40\n"
+        "  --index LIST    image numbers, counted from 0, separated by commas: 17 or\n"
+        "                  3,17,40\n"
         "  -h, --help      show this help\n"
         "  --              what follows are the dataset and the output, even named -x\n");
 }

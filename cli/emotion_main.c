@@ -12,8 +12,8 @@ typedef struct {
 
 static const Command commands[] = {
     {"data", cmd_data, "inspect, convert and generate datasets (.npz)"},
-    {"train", cmd_train, "train the emotion CNN: checkpoints, metrics.csv, loss/accuracy charts"},
-    {"eval", cmd_eval, "evaluate a checkpoint on a split: accuracy, macro-F1, confusion matrix"},
+    {"train", cmd_train, "train a network: checkpoints, metrics.csv, loss and accuracy charts"},
+    {"eval", cmd_eval, "score a checkpoint on a split: accuracy, macro-F1, confusion matrix"},
     {"predict", cmd_predict, "classify PGM/PPM images with a checkpoint"},
     {"bench", cmd_bench, "time the CNN: per layer, the matrix multiply, images per second"},
 };

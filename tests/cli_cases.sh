@@ -4,6 +4,17 @@ expect 0 "$EMOTION" --help
 expect_output "usage: emotion"
 expect 2 "$EMOTION" no-such-command
 expect_output "unknown command"
+# every --help fits 80 columns (the synopsis wrapped under its first option)
+for command in "" data train eval predict bench "data info" "data convert" "data synth" \
+    "data export"; do
+    # shellcheck disable=SC2086 # the words of a subcommand
+    expect 0 "$EMOTION" $command --help
+    expect_no_output '^.\{81,\}'
+done
+expect 0 "$GRADCHECK" --help
+expect_no_output '^.\{81,\}'
+expect 0 "$EMOTION" train --help
+expect_output "^                     \[--epochs N\] \[--batch N\]"
 
 # ---- gradcheck: every layer within 1e-7, usage errors exit 2
 expect 0 "$GRADCHECK" all
