@@ -39,6 +39,9 @@ typedef struct {
     int epochs;            /* with --time-budget: the most it may become */
     double time_budget;    /* --time-budget in minutes (0: none), see fit_epochs_to_budget */
     double started;        /* clock_seconds() when this invocation began */
+    double deadline;       /* once the budget fixed the count: the clock_seconds() at
+                            * which it runs out, so that no epoch starts that would
+                            * end after it (0: no budget) */
     char epochs_text[24];  /* the --epochs the budget chose, for the resume file's arguments */
     int batch_size;
     OptimizerSettings optimizer; /* --optimizer and its settings */
@@ -124,7 +127,9 @@ static void usage(FILE *out)
         "                      --epochs: the count is fixed once the warm-up epochs and\n"
         "                      the schedule's first (whose rates do not depend on it)\n"
         "                      have been timed, planning 5%% slower than they ran; the\n"
-        "                      run is then the one --epochs N gives, byte for byte\n"
+        "                      run is then the one --epochs N gives, byte for byte. If\n"
+        "                      the machine slows down after that, an epoch that would\n"
+        "                      end past MIN minutes is not begun (--resume runs the rest)\n"
         "  --batch N           images per mini-batch (default %d)\n"
         "  --optimizer NAME    sgd (default, with momentum), nesterov (SGD with Nesterov\n"
         "                      momentum), rmsprop, adam or adamw (Adam, weight decay\n"
@@ -901,7 +906,8 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
  * number, so that the run is the one `--epochs N` would have made. Counts
  * this start's wall time (loading, then the epochs: training, validation,
  * saving) and the recorded times of the epochs before a --resume. The
- * resume file then records `--epochs N` in place of the budget. */
+ * resume file then records `--epochs N` in place of the budget, and
+ * o->deadline the moment the budget runs out (see run_epochs). */
 static void fit_epochs_to_budget(TrainOptions *o, Run *run, int first, double loop_start)
 {
     const double now = clock_seconds();
@@ -918,6 +924,7 @@ static void fit_epochs_to_budget(TrainOptions *o, Run *run, int first, double lo
            epochs == o->epochs ? ": the most --epochs allows" : "");
     fflush(stdout);
     o->epochs = epochs;
+    o->deadline = now + 60 * o->time_budget - spent;
     o->time_budget = 0;
     run->schedule.epochs = epochs;
     /* the resume file's arguments: this run is now `--epochs N` without a budget */
@@ -953,13 +960,15 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
                                 .no_flip = !o->flip, .recipe = o->recipe});
-    int status = 0;
+    int status = 0, over_budget = 0;
+    double last_seconds = 0; /* the last epoch's wall time: training, validation, saving */
 
     const int first = run->done;
     const double loop_start = clock_seconds();
     const int last = o->stop_after && run->done + o->stop_after < o->epochs
                          ? run->done + o->stop_after : o->epochs;
     for (int epoch = run->done; epoch < last && epoch < o->epochs; epoch++) {
+        const double epoch_start = clock_seconds();
         EpochRow *row = &rows[epoch];
         row->lr = opt->lr = lr_schedule_lr(schedule, epoch);
         char label[32];
@@ -1031,14 +1040,31 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
                                                 &resume, err)))
                 break;
         }
+        /* The count fixed, the machine may still slow down (another job, a
+         * busier host): an epoch that would end after the budget, at the
+         * last one's pace, is not begun. What is lost is the schedule's last
+         * epochs, at its smallest rates; --resume can still run them. */
+        const double now = clock_seconds();
+        last_seconds = now - epoch_start;
+        if (o->deadline > 0 && epoch + 1 < o->epochs && now + last_seconds > o->deadline) {
+            over_budget = 1;
+            break;
+        }
     }
     if (run->done > 0)
         printf("best val accuracy %.1f%% at epoch %d: %s\n", 100 * run->best_accuracy,
                run->best_epoch, best_path);
-    if (status == 0 && run->done < o->epochs)
+    const char *dir = o->resume_dir ? o->resume_dir : o->out_dir;
+    if (status == 0 && over_budget)
+        printf("time budget: stopped after epoch %d of %d: the last took %.1f s, and another "
+               "would end %.1f min after the budget runs out (the machine slowed after the "
+               "count was fixed); best.npz is the run's result; the rest: emotion train "
+               "--resume %s\n",
+               run->done, o->epochs, last_seconds,
+               (clock_seconds() + last_seconds - o->deadline) / 60, dir);
+    else if (status == 0 && run->done < o->epochs)
         printf("stopped after epoch %d of %d, as --stop-after %d asked; continue with: emotion "
-               "train --resume %s\n", run->done, o->epochs, o->stop_after,
-               o->resume_dir ? o->resume_dir : o->out_dir);
+               "train --resume %s\n", run->done, o->epochs, o->stop_after, dir);
     fflush(stdout);
     loader_free(&loader);
     free(model_path);

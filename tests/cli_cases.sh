@@ -1067,6 +1067,32 @@ expect_no_output "^epoch  3/"
 expect 0 cmp "$TRAIN_TMP/cosine2/model.npz" "$TRAIN_TMP/budget_spent/model.npz"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent"
 expect_output "nothing to resume: all 2 epochs"
+# The count fixed, the machine may still slow down: here the run is paused for 10 s (as a
+# busy host would hold it) as soon as the count is printed. No epoch is begun that would
+# end after the budget (15 s); the run stops with its files written, exit 0, and says so.
+"$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 5000 --arch "$BN_ARCH" --threads 1 \
+    --time-budget 0.25 --out "$TRAIN_TMP/budget_slowed" >"$TRAIN_TMP/slowed.log" 2>&1 &
+slowed_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! grep -q "^time budget: " "$TRAIN_TMP/slowed.log"; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -STOP $slowed_pid
+sleep 10
+kill -CONT $slowed_pid
+wait $slowed_pid
+slowed_status=$?
+if [ $waited -lt 1200 ] && [ $slowed_status = 0 ]; then ok; else
+    bad "the slowed budget run: waited $waited, status $slowed_status"; fi
+cp "$TRAIN_TMP/slowed.log" /tmp/cli_out.$$
+expect_output "^time budget: [0-9]* epochs in all"
+expect_output "^time budget: stopped after epoch [0-9]* of [0-9]*: the last took [0-9.]* s, and another would end [0-9.]* min after the budget runs out (the machine slowed after the count was fixed); best.npz is the run's result; the rest: emotion train --resume $TRAIN_TMP/budget_slowed$"
+done_epochs=$(sed -n 's/^time budget: stopped after epoch \([0-9]*\) .*/\1/p' /tmp/cli_out.$$)
+planned=$(sed -n 's/^time budget: \([0-9]*\) epochs in all.*/\1/p' /tmp/cli_out.$$)
+if [ -n "$done_epochs" ] && [ "$done_epochs" -lt "$planned" ] &&
+   [ "$(($(wc -l <"$TRAIN_TMP/budget_slowed/metrics.csv") - 1))" = "$done_epochs" ]; then ok; else
+    bad "the slowed budget run: $done_epochs of $planned epochs, metrics.csv disagrees"; fi
+expect 0 test -s "$TRAIN_TMP/budget_slowed/best.npz"
 expect 2 "$EMOTION" train --time-budget 0
 expect_output "--time-budget needs a number from 0 (excluded) to 1e+06, not '0'"
 expect 2 "$EMOTION" train --time-budget -5
