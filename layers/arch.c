@@ -333,12 +333,19 @@ int arch_format(const Arch *arch, char *buf, size_t len)
 
 /* ---- building ---------------------------------------------------------- */
 
+/* How many parameters a network may hold, and how messages name that cap. */
+typedef struct {
+    double max;
+    const char *what; /* "more than <what>" */
+    const char *hint; /* after an fc layer's message, or "" */
+} ParamCap;
+
 /* The layer for a description entry, given the map it meets (ndim 2 or 4,
  * dims per item: dims[1..]) in a network that already holds `held`
  * parameters. NULL with a message if it cannot take that map or would take
- * the network past ARCH_MAX_PARAMS; nothing large is allocated before that
- * check. */
-static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double held, Error *err)
+ * the network past the cap; nothing large is allocated before that check. */
+static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double held,
+                           const ParamCap *cap, Error *err)
 {
     char text[128];
     format_layer(l, text, sizeof text);
@@ -369,10 +376,10 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double
     switch (l->kind) {
     case ARCH_CONV: {
         const double weights = (double)l->width * dims[1] * l->kernel_h * l->kernel_w;
-        if (held + weights > ARCH_MAX_PARAMS) {
+        if (held + weights > cap->max) {
             error_set(err, "'%s' would hold %.0f weights, and the network %.0f in all, more "
-                           "than the %.0f a network may hold",
-                      text, weights, held + weights, ARCH_MAX_PARAMS);
+                           "than %s",
+                      text, weights, held + weights, cap->what);
             return NULL;
         }
         return conv_create(dims[1], l->width, l->kernel_h, l->kernel_w, l->stride, l->pad, err);
@@ -390,12 +397,11 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double
     case ARCH_AVGPOOL:
         return avgpool_create(l->kernel_h, l->kernel_w, l->stride, l->pad, err);
     case ARCH_FC:
-        if (held + in_size * l->width > ARCH_MAX_PARAMS) {
+        if (held + in_size * l->width > cap->max) {
             error_set(err, "'%s' meets %.0f values: %.0f weights, and the network %.0f in all, "
-                           "more than the %.0f a network may hold (pool or stride the maps "
-                           "down first)",
-                      text, in_size, in_size * l->width, held + in_size * l->width,
-                      ARCH_MAX_PARAMS);
+                           "more than %s%s",
+                      text, in_size, in_size * l->width, held + in_size * l->width, cap->what,
+                      cap->hint);
             return NULL;
         }
         return fc_create((int)in_size, l->width, err);
@@ -403,8 +409,8 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double
     return NULL;
 }
 
-Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
-                    int classes, Error *err)
+static Network *build(const Arch *arch, const char *origin, int channels, int height, int width,
+                      int classes, const ParamCap *cap, Error *err)
 {
     if ((double)channels * height * width > ARCH_MAX_ACTIVATIONS) {
         error_set(err, "input %dx%dx%d is too large", channels, height, width);
@@ -417,7 +423,7 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
         const ArchLayer *l = &arch->layers[i];
         int ndim, dims[TENSOR_MAX_DIMS];
         network_item_shape(net, &ndim, dims);
-        Layer *layer = create_layer(l, ndim, dims, (double)network_param_count(net), err);
+        Layer *layer = create_layer(l, ndim, dims, (double)network_param_count(net), cap, err);
         char name[32];
         int kind = l->kind == ARCH_AVGPOOL ? ARCH_MAXPOOL : l->kind;
         snprintf(name, sizeof name, "%s%d", name_prefixes[l->kind], ++counts[kind]);
@@ -453,9 +459,9 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
             return NULL;
         }
     }
-    if ((double)network_param_count(net) > ARCH_MAX_PARAMS) {
-        error_set(err, "%s: the network holds %zu parameters, more than the %.0f it may hold",
-                  origin, network_param_count(net), ARCH_MAX_PARAMS);
+    if ((double)network_param_count(net) > cap->max) {
+        error_set(err, "%s: the network holds %zu parameters, more than %s", origin,
+                  network_param_count(net), cap->what);
         network_free(net);
         return NULL;
     }
@@ -475,6 +481,30 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
     }
     network_set_description(net, text);
     return net;
+}
+
+Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
+                    int classes, Error *err)
+{
+    char what[64];
+    snprintf(what, sizeof what, "the %.0f a network may hold", ARCH_MAX_PARAMS);
+    const ParamCap cap = {ARCH_MAX_PARAMS, what, " (pool or stride the maps down first)"};
+    return build(arch, origin, channels, height, width, classes, &cap, err);
+}
+
+Network *arch_build_holding(const Arch *arch, const char *origin, int channels, int height,
+                            int width, int classes, double values, Error *err)
+{
+    /* Up to 4 million more weights than the file holds (16 MB of floats) are
+     * cheap to allocate, and the build then goes on to name the missing
+     * array; past that the description cannot be the file's. */
+    const double slack = 4194304;
+    if (values + slack >= ARCH_MAX_PARAMS)
+        return arch_build(arch, origin, channels, height, width, classes, err);
+    char what[64];
+    snprintf(what, sizeof what, "the %.0f values the file holds", values);
+    const ParamCap cap = {values + slack, what, ""};
+    return build(arch, origin, channels, height, width, classes, &cap, err);
 }
 
 Network *arch_build_text(const char *text, const char *origin, int channels, int height,

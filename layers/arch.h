@@ -90,6 +90,15 @@ int arch_format(const Arch *arch, char *buf, size_t len);
 Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
                     int classes, Error *err);
 
+/* arch_build for a description whose weights come from a file holding
+ * `values` numbers in all: a network with millions of parameters more than
+ * that cannot be the file's, and is refused before its weights are
+ * allocated (a few more are built, so that the caller names what is missing):
+ *     m.npz: 'arch' line 7: 'fc 14000' meets 6912 values: 96768000 weights,
+ *     and the network 96768000 in all, more than the 1000 values the file holds */
+Network *arch_build_holding(const Arch *arch, const char *origin, int channels, int height,
+                            int width, int classes, double values, Error *err);
+
 /* arch_parse, then arch_build. */
 Network *arch_build_text(const char *text, const char *origin, int channels, int height,
                          int width, int classes, Error *err);

@@ -242,22 +242,30 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
     } else if (read_input_shape(&npz, path, &info, err) != 0) {
         goto done;
     }
+    char origin[600];
+    snprintf(origin, sizeof origin, "%s: 'arch'", path);
+    Arch arch;
+    if (arch_parse(description, origin, &arch, err) != 0) goto done;
     names = text_member(&npz, path, "class_names", err);
     if (!names && npz_find(&npz, "class_names")) goto done;
     if (names) {
         if (read_class_names(names, path, &info, err) != 0) goto done;
     } else {
         /* without names, the class count is the description's last width */
-        Arch arch;
-        if (arch_parse(description, path, &arch, err) != 0) goto done;
         const ArchLayer *last = &arch.layers[arch.count - 1];
         info.classes = last->kind == ARCH_FC || last->kind == ARCH_CONV ? last->width : 0;
     }
 
-    char origin[600];
-    snprintf(origin, sizeof origin, "%s: 'arch'", path);
-    net = arch_build_text(description, origin, info.channels, info.height, info.width,
-                          info.classes, err);
+    /* The weights can be no more than the file's arrays hold: a description
+     * asking for more is refused before they are allocated. */
+    double values = 0;
+    for (int m = 0; m < npz.count; m++) {
+        const char *name = npz.arrays[m].name;
+        if (!is_metadata(name) && !(prefix && !strncmp(name, prefix, strlen(prefix))))
+            values += (double)npz.arrays[m].count;
+    }
+    net = arch_build_holding(&arch, origin, info.channels, info.height, info.width,
+                             info.classes, values, err);
     if (!net) goto done;
     int loaded = 0;
     for (int i = 0; i < network_num_params(net); i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -251,6 +252,43 @@ START_TEST(bad_checkpoints_are_refused_naming_the_array)
 }
 END_TEST
 
+/* A file whose description asks for more weights than its arrays hold is
+ * refused before those weights are allocated: 'fc 14000' on 48x48 faces is a
+ * legal layer (32 million weights, 129 MB as floats, twice that with their
+ * gradients), but this file holds 14,000 numbers, so it cannot be its. */
+START_TEST(a_description_larger_than_its_file_is_refused_before_allocating)
+{
+    char dir[] = "/tmp/test_eval.XXXXXX", path[64];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/hostile.npz", dir);
+    Error err;
+    NpzWriter *w = npz_writer_open(path, 0, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    const char *arch = "fc 14000\nrelu\nfc 7\n";
+    const int64_t arch_shape[1] = {(int64_t)strlen(arch)}, input_shape[1] = {3};
+    const int64_t input[3] = {1, IMAGE_SIDE, IMAGE_SIDE}, bias_shape[1] = {14000};
+    float *bias = calloc(14000, sizeof *bias);
+    ck_assert(npz_writer_add(w, "arch", NPY_UINT8, 1, arch_shape, arch, &err) == 0);
+    ck_assert(npz_writer_add(w, "input_shape", NPY_INT64, 1, input_shape, input, &err) == 0);
+    ck_assert(npz_writer_add(w, "fc1.b", NPY_FLOAT32, 1, bias_shape, bias, &err) == 0);
+    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
+    free(bias);
+
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    ck_assert_ptr_null(checkpoint_load(path, NULL, &err));
+    getrusage(RUSAGE_SELF, &after);
+    ck_assert_msg(strstr(err.msg, "'arch' line 1: 'fc 14000' meets 2304 values: 32256000 "
+                                  "weights, and the network 32256000 in all, more than the "
+                                  "14000 values the file holds"), "got '%s'", err.msg);
+    /* ru_maxrss is in kilobytes: the refusal took less than the weights' 129 MB */
+    ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 64 * 1024, "peak grew by %ld kB",
+                  after.ru_maxrss - before.ru_maxrss);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 /* Copies the checkpoint at from to to, member by member, with one change:
  * entry `index` of float32 member `poison` set to value (poison may be
  * NULL), the member stored as float64 (numpy's default type) if widen,
@@ -478,6 +516,7 @@ Suite *eval_suite(void)
     tc = tcase_create("checkpoint");
     tcase_add_test(tc, a_saved_checkpoint_loads_the_same_weights_and_forward);
     tcase_add_test(tc, bad_checkpoints_are_refused_naming_the_array);
+    tcase_add_test(tc, a_description_larger_than_its_file_is_refused_before_allocating);
     tcase_add_test(tc, numpy_weights_give_numpys_probabilities);
     tcase_add_test(tc, checkpoints_carry_their_description_and_refuse_what_does_not_fit_it);
     tcase_add_test(tc, a_weight_beyond_the_range_of_real_is_refused);
