@@ -40,10 +40,11 @@ FUZZ_LIB_SRC := $(filter-out %_main.c src/bench_gemm.c, \
                   $(wildcard base/*.c layers/*.c optim/*.c data/*.c src/*.c))
 
 # Per target, the largest input (a CSV row alone is about 9 kB). The memory
-# limit is for the largest network the size limits let a description or a
-# checkpoint ask for: ARCH_MAX_PARAMS weights (400 MB), as much again for
-# their gradients, and the activations (at most 256 MB for one image),
-# with room for the sanitizers.
+# limit is for the largest network the size limits let a description ask
+# for: ARCH_MAX_PARAMS weights (400 MB), as much again for their
+# gradients, and the activations (at most 256 MB for one image), with room
+# for the sanitizers. (A checkpoint's network is refused before that when it
+# asks for millions more weights than the file's arrays hold.)
 FUZZ_MAX_LEN_npz        := 8192
 FUZZ_MAX_LEN_arch       := 4096
 FUZZ_MAX_LEN_csv        := 32768
