@@ -93,7 +93,8 @@ Network *arch_build(const Arch *arch, const char *origin, int channels, int heig
 /* arch_build for a description whose weights come from a file holding
  * `values` numbers in all: a network with millions of parameters more than
  * that cannot be the file's, and is refused before its weights are
- * allocated (a few more are built, so that the caller names what is missing):
+ * allocated (up to 4 million more are built, so that the caller names the
+ * array that is missing):
  *     m.npz: 'arch' line 7: 'fc 14000' meets 6912 values: 96768000 weights,
  *     and the network 96768000 in all, more than the 1000 values the file holds */
 Network *arch_build_holding(const Arch *arch, const char *origin, int channels, int height,

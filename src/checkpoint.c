@@ -215,9 +215,12 @@ static int load_tensor(const NpyArray *a, const char *path, const char *name, Te
     return 0;
 }
 
-static int is_metadata(const char *name)
+/* A member that holds no weight of the network: the description, the input
+ * shape, the class names, or one of the caller's own (named prefix...). */
+static int is_not_a_weight(const char *name, const char *prefix)
 {
-    return !strcmp(name, "arch") || !strcmp(name, "input_shape") || !strcmp(name, "class_names");
+    return !strcmp(name, "arch") || !strcmp(name, "input_shape") ||
+           !strcmp(name, "class_names") || (prefix && !strncmp(name, prefix, strlen(prefix)));
 }
 
 Network *checkpoint_load(const char *path, CheckpointInfo *info_out, Error *err)
@@ -261,8 +264,7 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
     double values = 0;
     for (int m = 0; m < npz.count; m++) {
         const char *name = npz.arrays[m].name;
-        if (!is_metadata(name) && !(prefix && !strncmp(name, prefix, strlen(prefix))))
-            values += (double)npz.arrays[m].count;
+        if (!is_not_a_weight(name, prefix)) values += (double)npz.arrays[m].count;
     }
     net = arch_build_holding(&arch, origin, info.channels, info.height, info.width,
                              info.classes, values, err);
@@ -297,7 +299,7 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
     }
     for (int m = 0; m < npz.count; m++) {
         const char *name = npz.arrays[m].name;
-        int known = is_metadata(name) || (prefix && !strncmp(name, prefix, strlen(prefix)));
+        int known = is_not_a_weight(name, prefix);
         for (int i = 0; !known && i < network_num_params(net); i++) {
             char param_name[64];
             network_param(net, i, param_name, sizeof param_name);
