@@ -165,6 +165,38 @@ END_TEST
 
 /* --- checkpoints ---------------------------------------------------------- */
 
+/* A fresh folder for one test's files: scratch_open makes it, scratch_file
+ * names a file in it, scratch_close removes the files named and then the
+ * folder (and fails the test if anything else was left in it). */
+typedef struct {
+    char dir[32];
+    char files[2][64];
+    int count;
+} Scratch;
+
+static void scratch_open(Scratch *s)
+{
+    snprintf(s->dir, sizeof s->dir, "/tmp/test_eval.XXXXXX");
+    s->count = 0;
+    ck_assert(mkdtemp(s->dir) != NULL);
+}
+
+static const char *scratch_file(Scratch *s, const char *name)
+{
+    ck_assert_int_lt(s->count, 2);
+    char dir[sizeof s->dir];
+    memcpy(dir, s->dir, sizeof dir);
+    char *path = s->files[s->count++];
+    snprintf(path, sizeof s->files[0], "%s/%s", dir, name);
+    return path;
+}
+
+static void scratch_close(Scratch *s)
+{
+    for (int i = 0; i < s->count; i++) unlink(s->files[i]);
+    ck_assert_msg(rmdir(s->dir) == 0, "%s: something else was left in it", s->dir);
+}
+
 /* A random tiny network whose weights are float32 values, so that even
  * the double build's weights survive a float32 file exactly. */
 static Network *random_tiny_network(uint64_t seed)
@@ -183,9 +215,9 @@ static Network *random_tiny_network(uint64_t seed)
 
 START_TEST(a_saved_checkpoint_loads_the_same_weights_and_forward)
 {
-    char dir[] = "/tmp/test_eval.XXXXXX", path[64];
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/model.npz", dir);
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
     Error err;
     Network *saved = random_tiny_network(11);
     ck_assert_msg(checkpoint_save(path, saved, NULL, &err) == 0, "%s", err.msg);
@@ -223,8 +255,7 @@ START_TEST(a_saved_checkpoint_loads_the_same_weights_and_forward)
     tensor_free(x);
     network_free(saved);
     network_free(loaded);
-    unlink(path);
-    rmdir(dir);
+    scratch_close(&scratch);
 }
 END_TEST
 
@@ -258,9 +289,9 @@ END_TEST
  * gradients), but this file holds 14,000 numbers, so it cannot be its. */
 START_TEST(a_description_larger_than_its_file_is_refused_before_allocating)
 {
-    char dir[] = "/tmp/test_eval.XXXXXX", path[64];
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/hostile.npz", dir);
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "hostile.npz");
     Error err;
     NpzWriter *w = npz_writer_open(path, 0, &err);
     ck_assert_msg(w != NULL, "%s", err.msg);
@@ -284,8 +315,7 @@ START_TEST(a_description_larger_than_its_file_is_refused_before_allocating)
     /* ru_maxrss is in kilobytes: the refusal took less than the weights' 129 MB */
     ck_assert_msg(after.ru_maxrss - before.ru_maxrss < 64 * 1024, "peak grew by %ld kB",
                   after.ru_maxrss - before.ru_maxrss);
-    unlink(path);
-    rmdir(dir);
+    scratch_close(&scratch);
 }
 END_TEST
 
@@ -328,10 +358,10 @@ static void copy_checkpoint(const char *from, const char *to, const char *poison
 
 START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
 {
-    char dir[] = "/tmp/test_eval.XXXXXX", path[64], other[64];
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/model.npz", dir);
-    snprintf(other, sizeof other, "%s/other.npz", dir);
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "other.npz");
     Error err;
     /* a strided 5x5 convolution and an average pool on 28x28 images, 5 classes */
     Network *saved = arch_build_text("conv 6 5x5 stride 2 pad 2, relu, avgpool 2, fc 5", "--arch",
@@ -395,9 +425,7 @@ START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
     network_free(loaded);
 
     network_free(saved);
-    unlink(path);
-    unlink(other);
-    rmdir(dir);
+    scratch_close(&scratch);
 }
 END_TEST
 
@@ -407,10 +435,10 @@ END_TEST
  * converting it). The double build holds it. */
 START_TEST(a_weight_beyond_the_range_of_real_is_refused)
 {
-    char dir[] = "/tmp/test_eval.XXXXXX", path[64], other[64];
-    ck_assert(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/model.npz", dir);
-    snprintf(other, sizeof other, "%s/other.npz", dir);
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "other.npz");
     Error err;
     Network *saved = arch_build_text("fc 3", "--arch", 1, 2, 2, 3, &err);
     ck_assert_msg(saved != NULL, "%s", err.msg);
@@ -435,9 +463,7 @@ START_TEST(a_weight_beyond_the_range_of_real_is_refused)
         network_free(loaded);
     }
     network_free(saved);
-    unlink(path);
-    unlink(other);
-    rmdir(dir);
+    scratch_close(&scratch);
 }
 END_TEST
 
