@@ -29,8 +29,11 @@ STUDENT_CFLAGS   := -std=c11 -D_DEFAULT_SOURCE -O1 -g $(STUDENT_SANITIZE) -Wall 
                     -Wno-unused-parameter -I$(CURDIR)/exercises -include $(CURDIR)/exercises/exercises.h
 STUDENT_LDFLAGS  := -fsanitize=address,undefined
 
-# a student folder's work directory, named after the folder
-grade_work = $(GRADE_BUILD)/work/$(subst /,_,$(subst .,_,$(patsubst %/,%,$(1))))
+# a student folder's work directory, named after the folder (slashes, dots
+# and spaces made underscores)
+grade_blank :=
+grade_space := $(grade_blank) $(grade_blank)
+grade_work = $(GRADE_BUILD)/work/$(subst $(grade_space),_,$(subst /,_,$(subst .,_,$(patsubst %/,%,$(1)))))
 
 $(GRADE_BUILD)/exercises/grader/%.o: exercises/grader/%.c
 	@mkdir -p $(@D)

@@ -504,8 +504,8 @@ int main(int argc, char **argv)
         "`./emotion data synth --balanced --out data/balanced.npz`, then "
         "`make lesson1 DATA=data/balanced.npz`: what happens to the always-the-same-class "
         "floor?",
-        "Change the seed (`--seed 2`) and watch the loader row of augmentation.png change "
-        "while the originals stay.",
+        "Change the seed (`make lesson1 LESSON_FLAGS='--seed 2'`) and watch the loader row of "
+        "augmentation.png change while the originals stay.",
         "Read augment_image() in data/loader.c: why are the edge pixels replicated into the "
         "strip a shift uncovers, rather than filled with black?",
     };

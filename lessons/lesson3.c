@@ -520,8 +520,10 @@ int main(int argc, char **argv)
         "why exactly those?",
         "Write a third bug: make db the mean of dout instead of the sum (in a wrapper like "
         "backward_with_transposed_dw). Which row fails, and by how much?",
-        "Set GRADCHECK_STEP to 1e-2 or 1e-9 in checker/gradcheck.h and rebuild: the error "
-        "grows from truncation (large h) or rounding (tiny h).",
+        "Set GRADCHECK_STEP to 1e-9 in checker/gradcheck.h and rebuild: rounding takes "
+        "over and the rows fail. At 1e-2 they pass: a convolution is linear, so the centred "
+        "difference has no truncation error whatever h (section 3); `./gradcheck relu` fails "
+        "instead, its steps crossing the kink at 0 (lesson 4). Put 1e-5 back.",
         "Run `./gradcheck all` for the checks of every layer in the workbench.",
         "Write the backward yourself: col2im_add in exercises/im2col.c and "
         "conv_backward in exercises/conv.c; make grade EX=col2im_add,conv_backward "

@@ -33,13 +33,20 @@ if [ ! -d "$DIR" ]; then
     echo "grade: EXERCISES=$DIR is not a directory" >&2
     exit 2
 fi
+# the status file below holds one file per line, its fields between tabs
+TAB=$(printf '\t')
+NEWLINE='
+'
+case $DIR in
+*"$TAB"* | *"$NEWLINE"*)
+    echo "grade: EXERCISES=$DIR: the folder's name holds a tab or a line break; rename it" >&2
+    exit 2
+    ;;
+esac
 rm -rf "$WORK"
 mkdir -p "$WORK" || exit 2
 STATUS=$WORK/status
 : >"$STATUS"
-
-# the tab between fields of the status file
-TAB=$(printf '\t')
 
 compiled=""
 for t in $TOPICS; do
@@ -57,13 +64,16 @@ for t in $TOPICS; do
 done
 
 # link RUNNER TOPICS...: links the runner with the given topics' objects.
+# The objects' paths go into the arguments one by one, quoted: WORK may
+# hold spaces (it is named after the student's folder).
 link() {
     out=$1
     shift
-    objects=""
-    for t in "$@"; do objects="$objects $WORK/$t.o"; done
-    # shellcheck disable=SC2086
-    $CC $RUNNER_MAIN $objects $STUDENT_LDFLAGS -lm -o "$out" 2>"$out.log"
+    topics=$#
+    for t in "$@"; do set -- "$@" "$WORK/$t.o"; done
+    shift "$topics"
+    # shellcheck disable=SC2086 # STUDENT_LDFLAGS is a list of flags
+    $CC "$RUNNER_MAIN" "$@" $STUDENT_LDFLAGS -lm -o "$out" 2>"$out.log"
 }
 
 if [ -z "$compiled" ]; then
