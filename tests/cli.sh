@@ -26,6 +26,8 @@ expect_no_output() {
 
 . "$(dirname "$0")/cli_cases.sh"
 . "$(dirname "$0")/cli_cases_checker.sh"
+. "$(dirname "$0")/cli_cases_train.sh"
+. "$(dirname "$0")/cli_cases_eval.sh"
 
 rm -f /tmp/cli_out.$$
 echo "cli: $pass passed, $fail failed"
