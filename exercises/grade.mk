@@ -29,11 +29,15 @@ STUDENT_CFLAGS   := -std=c11 -D_DEFAULT_SOURCE -O1 -g $(STUDENT_SANITIZE) -Wall 
                     -Wno-unused-parameter -I$(CURDIR)/exercises -include $(CURDIR)/exercises/exercises.h
 STUDENT_LDFLAGS  := -fsanitize=address,undefined
 
-# a student folder's work directory, named after the folder (slashes, dots
-# and spaces made underscores)
-grade_blank :=
-grade_space := $(grade_blank) $(grade_blank)
-grade_work = $(GRADE_BUILD)/work/$(subst $(grade_space),_,$(subst /,_,$(subst .,_,$(patsubst %/,%,$(1)))))
+# The folder's name, EX and GRADE_FLAGS reach grade.sh through the
+# environment, unexpanded ($(value ...)): a folder may be named by a student,
+# and a name like a`cmd`b or a$(shell cmd)b must stay a name, for make and for
+# the shell alike. grade.sh names the folder's work directory after it.
+# (Unexported too: make would expand them to put them in the environment.)
+unexport EXERCISES EX GRADE_FLAGS
+grade: export GRADE_EXERCISES = $(value EXERCISES)
+grade: export GRADE_EX = $(value EX)
+grade: export GRADE_FLAGS_TEXT = $(value GRADE_FLAGS)
 
 $(GRADE_BUILD)/exercises/grader/%.o: exercises/grader/%.c
 	@mkdir -p $(@D)
@@ -49,9 +53,9 @@ $(GRADE_RUNNER_MAIN): exercises/grader/runner_main.c exercises/exercises.h
 .PHONY: grade grade-selftest
 grade: $(GRADER) $(GRADE_RUNNER_MAIN)
 	@CC="$(CC)" STUDENT_CFLAGS="$(STUDENT_CFLAGS)" STUDENT_LDFLAGS="$(STUDENT_LDFLAGS)" \
-	    GRADE_FLAGS="$(GRADE_FLAGS)" \
+	    GRADE_FLAGS="$$GRADE_FLAGS_TEXT" \
 	    sh exercises/grader/grade.sh $(GRADER) $(GRADE_RUNNER_MAIN) \
-	    "$(call grade_work,$(EXERCISES))" "$(EXERCISES)" "$(EX)"
+	    "$(GRADE_BUILD)/work/" "$$GRADE_EXERCISES" "$$GRADE_EX"
 
 # The grader's proofs: the shipped files score 0/M with every function
 # "not implemented", the solutions M/M, and every mutant (one catalogued

@@ -4,6 +4,10 @@
 #
 #   grade.sh GRADER RUNNER_MAIN_O WORK_DIR EXERCISES_DIR [EX]
 #
+# A WORK_DIR ending in / is where work directories go: the folder's own is
+# named after EXERCISES_DIR, every character but letters, digits, - and _
+# made _ (`make grade` passes build/grade/work/).
+#
 # Environment (set by exercises/grade.mk): CC, STUDENT_CFLAGS, STUDENT_LDFLAGS,
 # GRADE_FLAGS (extra grader options, e.g. --verbose or --timeout 5).
 #
@@ -42,6 +46,9 @@ case $DIR in
     echo "grade: EXERCISES=$DIR: the folder's name holds a tab or a line break; rename it" >&2
     exit 2
     ;;
+esac
+case $WORK in
+*/) WORK=$WORK$(printf '%s' "$DIR" | tr -c 'A-Za-z0-9_-' '_' | cut -c 1-100) ;;
 esac
 rm -rf "$WORK"
 mkdir -p "$WORK" || exit 2
