@@ -170,20 +170,61 @@ typedef struct {
     int is_int;
 } ArrayPlace;
 
+/* Reads at most `cap` bytes of f from `offset` onto the end of text. */
+static size_t read_part(FILE *f, long offset, char *text, size_t used, size_t cap)
+{
+    if (fseek(f, offset, SEEK_SET) != 0) return used;
+    return used + fread(text + used, 1, cap, f);
+}
+
+/* The log: its first 64 KB, and if it is longer, its last 64 KB too. The
+ * runner's notes come first; a sanitizer report comes last, after
+ * whatever the student's function printed, however much that was. */
 static char *read_log(void)
 {
+    enum { PART = 1 << 16 };
+    static const char gap[] = "\n[...]\n";
     FILE *f = fopen(log_path, "rb");
     if (!f) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap + 1);
-    if (!text) {
+    char *text = malloc(2 * PART + sizeof gap);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (!text || size < 0) {
+        free(text);
         fclose(f);
         return NULL;
     }
-    len = fread(text, 1, cap, f); /* the first 64 KB: the report is near the top */
+    size_t len = read_part(f, 0, text, 0, PART);
+    if (size > PART) {
+        long tail = size - PART > PART ? size - PART : PART;
+        if (tail > PART) {
+            memcpy(text + len, gap, sizeof gap - 1);
+            len += sizeof gap - 1;
+        }
+        len = read_part(f, tail, text, len, (size_t)(size - tail));
+    }
     text[len] = 0;
     fclose(f);
     return text;
+}
+
+/* Every control character of text (escape sequences that would move the
+ * cursor, clear the screen or retitle the window; C1 controls, written in
+ * UTF-8 as C2 80 to C2 9F) made '?', but for line ends and tabs: the
+ * student's output and what the sanitizer quotes of it are shown as text. */
+static void make_printable(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) *p = '?';
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) p[0] = p[1] = '?';
+    }
+}
+
+/* The last occurrence of needle in text, or NULL. */
+static const char *last_of(const char *text, const char *needle)
+{
+    const char *last = NULL;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++) last = p;
+    return last;
 }
 
 static int is_report_line(const char *line)
@@ -297,9 +338,11 @@ static void explain_report(const char *log, const Case *c, char *out, size_t len
     ArrayPlace places[MAX_ARGS];
     int count = parse_places(log, places, MAX_ARGS);
     char where[512];
-    const char *ubsan = strstr(log, "runtime error:");
-    const char *asan = strstr(log, "ERROR: AddressSanitizer: ");
-    if (ubsan && (!asan || ubsan < asan)) {
+    /* The last report: the one that ended the run (what the function
+     * printed before it, even words like these, is not a report). */
+    const char *ubsan = last_of(log, "runtime error:");
+    const char *asan = last_of(log, "ERROR: AddressSanitizer: ");
+    if (ubsan && (!asan || ubsan > asan)) {
         /* "file.c:12:5: runtime error: signed integer overflow: ..." */
         const char *start = ubsan;
         while (start > log && start[-1] != '\n') start--;
@@ -490,6 +533,7 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
         char *log = read_log();
         snprintf(result.message, sizeof result.message, "the runner %s stopped: %.300s", runner,
                  log ? log : "");
+        make_printable(result.message);
         free(log);
         return result;
     }
@@ -534,6 +578,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
                      code);
         }
     }
+    make_printable(result.message);
+    make_printable(result.output);
     free(log);
     return result;
 }
