@@ -109,6 +109,7 @@ void case_windows(Case *c, int N, int C, int H, int W, int kH, int kW, int strid
     if (stride > 1) c->tags |= TAG_STRIDE;
     if (pad > 0) c->tags |= TAG_PAD;
     if (kH != kW) c->tags |= TAG_NONSQUARE;
+    if (H != W) c->tags |= TAG_NONSQUARE_IMAGE;
     if (N > 1) c->tags |= TAG_BATCH;
     if (C > 1) c->tags |= TAG_CHANNELS;
     if ((kH > stride && c->out_h > 1) || (kW > stride && c->out_w > 1)) c->tags |= TAG_OVERLAP;

@@ -25,12 +25,17 @@ typedef struct {
 } Geometry;
 
 /* From the plainest to the ones that catch the classic mistakes: padding,
- * stride 2, non-square kernels, overlap and none (2x2 at stride 2). */
+ * stride 2, non-square kernels and images, overlap and none (2x2 at stride
+ * 2). A square image with several channels comes second, before the wide
+ * and the tall ones: a read at H where W belongs goes past x's end on a
+ * tall image and stops the run, and the cases before it must already tell
+ * "the image is not square" from "C > 1". */
 static const Geometry im2col_geometries[] = {
-    {1, 4, 4, 3, 3, 1, 0}, {2, 5, 6, 3, 3, 1, 1}, {3, 7, 5, 2, 3, 2, 0},
-    {2, 6, 7, 5, 3, 2, 2}, {1, 4, 6, 2, 2, 2, 0}, {2, 5, 5, 3, 2, 1, 2},
+    {1, 4, 4, 3, 3, 1, 0}, {2, 5, 5, 3, 2, 1, 2}, {2, 5, 6, 3, 3, 1, 1},
+    {3, 7, 5, 2, 3, 2, 0}, {2, 6, 7, 5, 3, 2, 2}, {1, 4, 6, 2, 2, 2, 0},
 };
 #define IM2COL_CASES 6
+#define ACCUMULATE_GEOMETRY 2 /* col2im_add's last case: onto a nonzero x, with padding */
 
 /* im2col or col2im as the definition says, or with one thing changed. */
 typedef struct {
@@ -96,7 +101,7 @@ static void im2col_case(Case *c, int index, Rng *rng)
 static void col2im_case(Case *c, int index, Rng *rng)
 {
     const int accumulate = index == IM2COL_CASES; /* x starts nonzero */
-    const Geometry *g = &im2col_geometries[accumulate ? 1 : index];
+    const Geometry *g = &im2col_geometries[accumulate ? ACCUMULATE_GEOMETRY : index];
     case_windows(c, 1, g->C, g->H, g->W, g->kH, g->kW, g->stride, g->pad);
     const int x_dims[3] = {g->C, g->H, g->W};
     const int col_dims[2] = {g->C * g->kH * g->kW, c->out_h * c->out_w};
@@ -320,6 +325,7 @@ static void conv_common(Case *c, int index, Rng *rng, int backward)
     case_factor(c, s->kH * s->kW, "kH*kW = %d", s->kH * s->kW);
     case_factor(c, s->C * s->kH * s->kW, "C*kH*kW = %d", s->C * s->kH * s->kW);
     case_factor(c, s->F, "F = %d, the number of filters", s->F);
+    case_factor(c, s->stride, "stride = %d", s->stride);
     case_factor(c, 2, "2");
     case_factor(c, 0.5, "1/2");
 }
@@ -657,6 +663,73 @@ static void predict_backward_flipped(const Case *c, double **pred, double *ret)
     backward_variant(c, pred, v);
 }
 
+/* The backward with dout read as if it were (F, N, H_out, W_out): the
+ * index ((f*N + n)*H_out + oh)*W_out + ow, as a forward that wrote out so
+ * would read it back. */
+static void predict_backward_dout_nf_swapped(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    const int N = c->N, F = c->ints[4], positions = c->out_h * c->out_w;
+    const double *dout = c->args[0].value;
+    double *read = xmalloc(c->args[0].size * sizeof(double));
+    for (int n = 0; n < N; n++)
+        for (int f = 0; f < F; f++)
+            memcpy(read + ((size_t)n * F + f) * positions, dout + ((size_t)f * N + n) * positions,
+                   (size_t)positions * sizeof(double));
+    conv_variant(c, plain(c), c->args[1].value, c->args[2].value, NULL, read, NULL, pred[3],
+                 pred[4], pred[5]);
+    free(read);
+}
+
+/* dx as a loop-based backward leaves it when it assigns (dx[...] = w *
+ * dout) where it must add: each pixel keeps the share written last, and
+ * the loop order decides which. With the windows (oh, ow) outside the
+ * kernel offsets (i, j), as in n, f, oh, ow, c, i, j, it is the last
+ * window over the pixel; with the offsets outside, as in n, c, i, j, f,
+ * oh, ow, the first (at the largest offset). Where n, f and c sit does not
+ * matter: the last filter, F - 1, always writes last. */
+static void predict_dx_assigned_in_order(const Case *c, double **pred, int offsets_outside)
+{
+    backward_variant(c, pred, plain(c));
+    const double *dout = c->args[0].value, *w = c->args[2].value;
+    double *dx = pred[3];
+    const int N = c->N, C = c->C, H = c->H, W = c->W, F = c->ints[4], kH = c->kH, kW = c->kW;
+    const int Ho = c->out_h, Wo = c->out_w, windows = Ho * Wo, offsets = kH * kW;
+    const int outer = offsets_outside ? offsets : windows;
+    const int inner = offsets_outside ? windows : offsets;
+    memset(dx, 0, (size_t)N * C * H * W * sizeof(double));
+    for (int n = 0; n < N; n++)
+        for (int f = 0; f < F; f++)
+            for (int ch = 0; ch < C; ch++)
+                for (int a = 0; a < outer; a++)
+                    for (int b = 0; b < inner; b++) {
+                        int p = offsets_outside ? b : a, q = offsets_outside ? a : b;
+                        int oh = p / Wo, ow = p % Wo, i = q / kW, j = q % kW;
+                        int h = oh * c->stride - c->pad + i, wc = ow * c->stride - c->pad + j;
+                        if (h < 0 || h >= H || wc < 0 || wc >= W) continue;
+                        dx[(((size_t)n * C + ch) * H + h) * W + wc] =
+                            w[(((size_t)f * C + ch) * kH + i) * kW + j] *
+                            dout[(((size_t)n * F + f) * Ho + oh) * Wo + ow];
+                    }
+}
+
+static void predict_dx_assigned(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_dx_assigned_in_order(c, pred, 0);
+}
+
+static void predict_dx_assigned_offsets_outside(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_dx_assigned_in_order(c, pred, 1);
+}
+
+#define HINT_DX_ASSIGNED                                                                        \
+    "dx is assigned (dx[...] = w * dout) where it must add (+=): dx[n][c][h][w] is the sum of " \
+    "a share from every filter f and every window over pixel (h, w); as written it keeps the "  \
+    "last share only."
+
 #define HINT_SUM_KEPT                                                                            \
     "conv_forward does not start its sum afresh for each output: out[n][f][oh][ow] also holds "  \
     "the sums of the outputs before it. Set the sum to b[f] inside the loop over ow, just before " \
@@ -707,6 +780,12 @@ static const Mistake conv_backward_mistakes[] = {
     {"the backward pass uses the flipped kernel (w[f][c][kH-1-i][kW-1-j]); the forward applies "
      "w as it is, so the backward must too.",
      predict_backward_flipped},
+    {"conv_backward reads dout with n and f swapped: dout is (N, F, H_out, W_out), so "
+     "dout[n][f][oh][ow] is at ((n*F + f)*H_out + oh)*W_out + ow, not ((f*N + n)*H_out + "
+     "oh)*W_out + ow. (With N = 1 or F = 1 the two agree.)",
+     predict_backward_dout_nf_swapped},
+    {HINT_DX_ASSIGNED, predict_dx_assigned},
+    {HINT_DX_ASSIGNED, predict_dx_assigned_offsets_outside},
 };
 
 static const char *const conv_forward_formulas[] = {

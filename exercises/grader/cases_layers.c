@@ -702,6 +702,8 @@ static void softmax_common(Case *c, int index, Rng *rng)
     case_factor(c, 1.0 / s->N, "1/N = 1/%d", s->N);
     case_factor(c, s->K, "K = %d, the number of classes", s->K);
     case_factor(c, 1.0 / s->K, "1/K = 1/%d", s->K);
+    case_factor(c, (double)s->N / s->K, "N/K = %d/%d (a division by K where N belongs?)", s->N,
+                s->K);
 }
 
 static void library_softmax(const Case *c, double *loss, double *dscores)
@@ -884,6 +886,17 @@ static void predict_gradient_no_onehot(const Case *c, double **pred, double *ret
                 c->args[2].expected[(size_t)i * K + j] + (j == c->args[1].ivalue[i] ? 1.0 / N : 0);
 }
 
+/* 1 subtracted at every class, not at the true one only: (p - 1) / N */
+static void predict_gradient_onehot_everywhere(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    const int N = c->ints[0], K = c->ints[1];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < K; j++)
+            if (j != c->args[1].ivalue[i])
+                pred[2][(size_t)i * K + j] = c->args[2].expected[(size_t)i * K + j] - 1.0 / N;
+}
+
 #define HINT_NO_MAX(who)                                                                          \
     who " does not subtract the maximum: exp(1000) overflows to infinity (and exp(-1000) "        \
         "underflows to 0), giving inf or NaN. Subtract each row's largest score from its scores " \
@@ -908,6 +921,9 @@ static const Mistake softmax_gradient_mistakes[] = {
     {"softmax_xent_gradient divides p by N but not the one-hot: the loss is the mean over the "
      "batch, so the whole difference is divided, (p - onehot(label)) / N.",
      predict_gradient_onehot_undivided},
+    {"softmax_xent_gradient subtracts 1 at every class: the one-hot of labels[i] is 1 at the "
+     "true class j = labels[i] only and 0 at the others, so dscores[i][j] = p[i][j] / N there.",
+     predict_gradient_onehot_everywhere},
     {HINT_LSE_WITHOUT_MAX("softmax_xent_gradient"), predict_gradient_lse_without_max},
 };
 

@@ -81,6 +81,10 @@ static void bn_common(Case *c, int index, Rng *rng, int backward)
                   s->N, s->C, s->H, s->W, M, s->mean, s->scale);
     case_factor(c, M, "M = %d, the values per channel", M);
     case_factor(c, 1.0 / M, "1/M = 1/%d", M);
+    case_factor(c, (double)M / (M - 1), "M/(M - 1) = %d/%d (a division by M - 1 where M belongs?)",
+                M, M - 1);
+    case_factor(c, (M - 1.0) / M, "(M - 1)/M = %d/%d (a division by M where M - 1 belongs?)",
+                M - 1, M);
     case_factor(c, 2, "2");
     case_factor(c, 0.5, "1/2");
 }
@@ -165,7 +169,8 @@ static void bn_backward_case(Case *c, int index, Rng *rng)
 /* The batch statistics of channel ch: over (n, h, w), or, per_position,
  * over n alone at position k (the wrong axes). */
 typedef struct {
-    int unbiased_norm, biased_running, inverted_running, swapped_momentum, eps_outside;
+    int unbiased_norm, biased_running, inverted_running, swapped_momentum;
+    int eps_outside, no_eps, no_sqrt; /* sqrt(var) + eps, sqrt(var), var + eps */
     int per_position;
     int no_mean_term, no_var_term, dgamma_from_x, no_gamma;
     /* the backward's sums over a channel are never set back to 0: 1 for
@@ -196,8 +201,10 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
             EACH(var += (x[i] - mu) * (x[i] - mu));
             double biased = var / M, unbiased = M > 1 ? var / (M - 1) : biased;
             double used = v.unbiased_norm ? unbiased : biased;
-            double s =
-                v.eps_outside ? 1 / (sqrt(used) + BATCHNORM_EPS) : 1 / sqrt(used + BATCHNORM_EPS);
+            double s = 1 / sqrt(used + BATCHNORM_EPS);
+            if (v.eps_outside) s = 1 / (sqrt(used) + BATCHNORM_EPS);
+            if (v.no_eps) s = 1 / sqrt(used);
+            if (v.no_sqrt) s = 1 / (used + BATCHNORM_EPS);
             if (out) EACH(out[i] = gamma[ch] * (x[i] - mu) * s + beta[ch]);
             if (running_mean && g == 0) {
                 double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
@@ -264,6 +271,18 @@ static void predict_bn_eps_outside(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     predict_bn_forward(c, pred, (BnVariant){.eps_outside = 1});
+}
+
+static void predict_bn_no_eps(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.no_eps = 1});
+}
+
+static void predict_bn_no_sqrt(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.no_sqrt = 1});
 }
 
 static void predict_bn_per_position(const Case *c, double **pred, double *ret)
@@ -336,6 +355,12 @@ static const Mistake bn_forward_mistakes[] = {
      predict_bn_swapped_momentum},
     {"batchnorm_forward adds eps outside the square root: xhat = (x - mu) / sqrt(var + eps).",
      predict_bn_eps_outside},
+    {"batchnorm_forward leaves eps out: xhat = (x - mu) / sqrt(var + eps), where eps (BN_EPS) "
+     "keeps the division finite when a channel's values are all equal (var = 0).",
+     predict_bn_no_eps},
+    {"batchnorm_forward divides by var + eps instead of its square root: xhat = (x - mu) / "
+     "sqrt(var + eps), a division by the standard deviation, so that xhat has variance 1.",
+     predict_bn_no_sqrt},
     {"batchnorm_forward takes its statistics over the wrong axes: one mean and variance per "
      "channel, over all N*H*W values of the channel, not one per pixel position.",
      predict_bn_per_position},
@@ -671,7 +696,14 @@ static void sgd_case(Case *c, int index, Rng *rng)
     network_free(net);
 }
 
-enum { SGD_CS231N, SGD_NO_DECAY, SGD_OLD_VELOCITY, SGD_LR_IN_VELOCITY, SGD_STEP_WITH_GRADIENT };
+enum {
+    SGD_CS231N,
+    SGD_NO_DECAY,
+    SGD_OLD_VELOCITY,
+    SGD_LR_IN_VELOCITY,
+    SGD_STEP_WITH_GRADIENT,
+    SGD_DAMPENED, /* v = momentum v + (1 - momentum) g */
+};
 
 static void sgd_variant(const Case *c, double **pred, int kind)
 {
@@ -695,6 +727,10 @@ static void sgd_variant(const Case *c, double **pred, int kind)
         case SGD_LR_IN_VELOCITY:
             pred[2][k] = mu * v0[k] + lr * g;
             pred[0][k] = p0[k] - pred[2][k];
+            break;
+        case SGD_DAMPENED:
+            pred[2][k] = mu * v0[k] + (1 - mu) * g;
+            pred[0][k] = p0[k] - lr * pred[2][k];
             break;
         default: pred[2][k] = mu * v0[k] + g; pred[0][k] = p0[k] - lr * pred[2][k];
         }
@@ -731,6 +767,12 @@ static void predict_sgd_step_with_gradient(const Case *c, double **pred, double 
     sgd_variant(c, pred, SGD_STEP_WITH_GRADIENT);
 }
 
+static void predict_sgd_dampened(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_DAMPENED);
+}
+
 static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
      "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
@@ -747,6 +789,12 @@ static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step moves param by lr * g, leaving the velocity out of the step: param -= "
      "lr * velocity, with the velocity just updated, is what makes it momentum.",
      predict_sgd_step_with_gradient},
+    {"sgd_momentum_step weights the gradient by (1 - momentum), v = momentum v + (1 - momentum) "
+     "g: that is the exponential average of Andrew Ng's course. The contract is PyTorch's rule, "
+     "v = momentum v + g (dampening 0): from a zero start its velocity is 1/(1 - momentum) "
+     "times the average (10 times at momentum 0.9), so its steps are Ng's with lr / (1 - "
+     "momentum).",
+     predict_sgd_dampened},
 };
 
 typedef struct {
@@ -770,16 +818,13 @@ static const AdamShape adam_shapes[] = {
 
 /* Adam's own numbers for beta (beta1 or beta2, named "1" or "2") at step
  * t, as factors: 1 - beta, which weights the new gradient, and the bias
- * correction 1 - beta^t (the same number at t = 1), each with its
- * inverse. */
+ * correction 1 - beta^t, each with its inverse. At t = 1 the two are the
+ * same number, and only the other cases can say which one is off. */
 static void adam_factors(Case *c, const char *which, double beta, int t)
 {
     const double weight = 1 - beta, correction = 1 - pow(beta, t);
-    case_factor(c, weight, "1 - beta%s = %g%s", which, weight,
-                t == 1 ? " (at t = 1 also the bias correction)" : "");
-    case_factor(c, 1 / weight, "1/(1 - beta%s) = 1/%g%s", which, weight,
-                t == 1 ? " (at t = 1 also the bias correction)" : "");
-    if (t == 1) return;
+    case_factor(c, weight, "1 - beta%s = %g", which, weight);
+    case_factor(c, 1 / weight, "1/(1 - beta%s) = 1/%g", which, weight);
     case_factor(c, correction, "1 - beta%s^t = %.4g, the bias correction", which, correction);
     case_factor(c, 1 / correction, "1/(1 - beta%s^t) = 1/%.4g, the bias correction", which,
                 correction);
@@ -803,6 +848,7 @@ static void adam_case(Case *c, int index, Rng *rng)
         }
         c->tags |= TAG_STATE;
     }
+    if (s->t > 1) c->tags |= TAG_STEP;
     case_ints(c, 2, (const int[]){s->n, s->t});
     case_real(c, s->lr);
     case_real(c, ADAM_BETA1);
@@ -845,13 +891,18 @@ enum {
     ADAM_V_WITHOUT_WEIGHT,  /* v = beta2 v + grad^2 */
     ADAM_V_WITH_BETA1,      /* v = beta2 v + (1 - beta1) grad^2 */
     ADAM_STORES_CORRECTED,  /* m = mhat, v = vhat */
+    ADAM_T_MULTIPLIED,      /* 1 - beta * t */
 };
 
 static void adam_variant(const Case *c, double **pred, int kind)
 {
     const int t = c->ints[1] + (kind == ADAM_T_FROM_ZERO ? -1 : kind == ADAM_T_PLUS_ONE ? 1 : 0);
     const double lr = c->reals[0], b1 = c->reals[1], b2 = c->reals[2], eps = c->reals[3];
-    const double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    double c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t);
+    if (kind == ADAM_T_MULTIPLIED) {
+        c1 = 1 - b1 * t;
+        c2 = 1 - b2 * t;
+    }
     for (int k = 0; k < c->ints[0]; k++) {
         double g = c->args[1].value[k];
         double m = b1 * c->args[2].value[k] + (kind == ADAM_M_WITHOUT_WEIGHT ? 1 : 1 - b1) * g;
@@ -939,6 +990,12 @@ static void predict_adam_stores_corrected(const Case *c, double **pred, double *
     adam_variant(c, pred, ADAM_STORES_CORRECTED);
 }
 
+static void predict_adam_t_multiplied(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_T_MULTIPLIED);
+}
+
 static const Mistake adam_mistakes[] = {
     {"adam_step is without bias correction: m and v start at 0, so early averages are too "
      "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
@@ -975,6 +1032,10 @@ static const Mistake adam_mistakes[] = {
      "step's update only. m and v keep the plain averages, which the next step continues from "
      "(and corrects with its own t).",
      predict_adam_stores_corrected},
+    {"adam_step multiplies beta by t where it must raise it to the power t: the bias corrections "
+     "are 1 - beta1^t and 1 - beta2^t, pow(beta1, t) in C. 1 - beta2 * t is negative from t = 2 "
+     "on, and vhat with it, so sqrt(vhat) is NaN. (At t = 1 the two agree.)",
+     predict_adam_t_multiplied},
 };
 
 static const char *const sgd_momentum_step_formulas[] = {

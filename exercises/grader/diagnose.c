@@ -7,10 +7,11 @@
  * on every case, is the diagnosis. Otherwise the answer is searched for
  * patterns any function can show: never written, added to garbage, all
  * zeros, not finite, a constant factor (named when it is one of the case's
- * numbers: N, 1/N, ...), a transpose or a permutation, wrong only near the
- * border or only where windows overlap, only for some images; and, over
- * the cases, a property shared by every failing case and no passing one
- * ("fails only when the stride is 2"). */
+ * numbers, N, 1/N, ..., and the other cases agree), a transpose or a
+ * permutation, wrong only near the border or only where windows overlap,
+ * only for some images; and, over the cases, a property shared by every
+ * failing case and no passing one ("fails only when the stride is 2"),
+ * unless the layout already explains the answer. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,7 +164,7 @@ static int mistake_matches(const Mistake *m, const Case *c, int a, int *relevant
  * most degenerate (t = 1, zero state, N = 1), where two mistakes can give
  * the same numbers; the other cases tell them apart. */
 static const Mistake *find_mistake(const FunctionSpec *spec, Case *cases, int n_cases, int first,
-                                   int a, const unsigned *ran)
+                                   int a, const unsigned *answered)
 {
     const Mistake *partial = NULL;
     for (int k = 0; k < spec->n_mistakes; k++) {
@@ -173,7 +174,7 @@ static const Mistake *find_mistake(const FunctionSpec *spec, Case *cases, int n_
         int everywhere = 1, contradicted = 0;
         for (int j = 0; j < n_cases && !contradicted; j++) {
             int changes;
-            if (!ran[j] || j == first || mistake_matches(m, &cases[j], a, &changes)) continue;
+            if (!answered[j] || j == first || mistake_matches(m, &cases[j], a, &changes)) continue;
             everywhere = 0;
             contradicted = changes;
         }
@@ -195,7 +196,8 @@ static const char *tag_words(unsigned tag)
         return "the kernel is not square (kH != kW): somewhere kH stands where kW belongs, or the "
                "reverse";
     case TAG_BATCH:
-        return "the batch has several images (N > 1): look at how n enters your indices and sums";
+        return "the batch holds several examples (N > 1): look at how the batch index enters your "
+               "indices, sums and means";
     case TAG_OVERLAP:
         return "windows overlap (stride smaller than the window; a 1x1 kernel never does): in a "
                "backward pass an input under two windows must receive both shares (+=); in a "
@@ -221,6 +223,12 @@ static const char *tag_words(unsigned tag)
                "given";
     case TAG_DECAY: return "weight_decay is not 0: it is added to the gradient first";
     case TAG_FILTERS: return "there are several filters (F > 1): look at how f enters your indices";
+    case TAG_NONSQUARE_IMAGE:
+        return "the image is not square (H != W): somewhere H stands where W belongs, or the "
+               "reverse";
+    case TAG_STEP:
+        return "the step count t is more than 1: look at how t enters the bias corrections, 1 - "
+               "beta1^t and 1 - beta2^t";
     default: return NULL;
     }
 }
@@ -243,18 +251,21 @@ static const char *tag_short(unsigned tag)
     case TAG_STATE: return "the state is not zero on entry";
     case TAG_DECAY: return "weight_decay > 0";
     case TAG_FILTERS: return "F > 1";
+    case TAG_NONSQUARE_IMAGE: return "the image is not square";
+    case TAG_STEP: return "t > 1";
     default: return "?";
     }
 }
 
-/* The tags that every failing case has and no passing one. Returns 1 if
- * there are any. */
-static int case_pattern(const Case *cases, int n_cases, const unsigned *ran, const unsigned *failed,
-                        Hints *out)
+/* The tags that every failing case has and no passing one, over the
+ * cases seen (run, or stopped by a crash or a time-out, which fails).
+ * Returns 1 if there are any. */
+static int case_pattern(const Case *cases, int n_cases, const unsigned *seen,
+                        const unsigned *failed, Hints *out)
 {
     int passing = 0, failing = 0;
     for (int j = 0; j < n_cases; j++) {
-        if (!ran[j]) continue;
+        if (!seen[j]) continue;
         failing += failed[j] != 0;
         passing += failed[j] == 0;
     }
@@ -265,7 +276,7 @@ static int case_pattern(const Case *cases, int n_cases, const unsigned *ran, con
         unsigned tag = 1u << t;
         int explains = 1;
         for (int j = 0; j < n_cases && explains; j++)
-            if (ran[j] && ((cases[j].tags & tag) != 0) != (failed[j] != 0)) explains = 0;
+            if (seen[j] && ((cases[j].tags & tag) != 0) != (failed[j] != 0)) explains = 0;
         if (explains && tag_words(tag)) found[count++] = tag;
     }
     if (count == 0) return 0;
@@ -452,180 +463,14 @@ static int running_total_pattern(const Arg *a, Hints *out)
     return 0;
 }
 
-/* Prints pattern hints for failing arg a of case c. Returns how many. */
-static int value_patterns(const Case *c, const Arg *a, Hints *out)
+/* Where arg a of case c is wrong, if that says something: exactly where
+ * an input of the same shape is positive (or not), near the border or
+ * under overlapping windows of the input grid, for some images of the
+ * batch only. Returns how many hints it added. */
+static int where_patterns(const Case *c, const Arg *a, Hints *out)
 {
-    size_t n = a->size;
-    size_t nonfinite = 0, untouched = 0, zero = 0, added = 0;
-    size_t first_nonfinite = 0, first_untouched = 0;
-    double floor = tensor_floor(a, a->expected);
-    for (size_t i = 0; i < n; i++) {
-        double g = a->got[i], e = a->expected[i], v = a->value[i];
-        if (!isfinite(g) && isfinite(e) && nonfinite++ == 0) first_nonfinite = i;
-        if (g == v && !(fabs(change(a, a->expected, i)) <= floor) && untouched++ == 0)
-            first_untouched = i;
-        zero += g == 0;
-        if (a->role == ROLE_OUT && fabs(g - (v + e)) <= 1e-9 * fmax(fabs(g), 1)) added++;
-    }
-    char bracket[96], named[96];
-    if (nonfinite) {
-        index_text(a, first_nonfinite, bracket, sizeof bracket, named, sizeof named);
-        hints_add(out,
-                  "hint: %s has %zu NaN or infinite entries (the first is %s): an overflow (exp "
-                  "of a large number?), a division by zero, or a value read before it was "
-                  "written.\n",
-                  a->name, nonfinite, bracket);
-        return 1;
-    }
-    if (a->role == ROLE_OUT && untouched == n) {
-        hints_add(out,
-                  "hint: %s is never written: it still holds what the array held before the "
-                  "call (garbage). Your function must write every entry.\n",
-                  a->name);
-        return 1;
-    }
-    if (a->role == ROLE_INOUT && untouched == n) {
-        hints_add(out, "hint: %s is not changed at all: the function must update it in place.\n",
-                  a->name);
-        return 1;
-    }
-    if (a->role == ROLE_OUT && added == n) {
-        hints_add(out,
-                  "hint: %s was added to (+=) without being set first: it holds garbage on "
-                  "entry, so give it its first value with = (or set it to 0) before adding.\n",
-                  a->name);
-        return 1;
-    }
-    if (zero == n) {
-        hints_add(out,
-                  "hint: %s%s is 0: is it ever given a value? (A loop whose bounds let it run "
-                  "zero times, such as n < N - 1 with N = 1, leaves it so too.)\n",
-                  n > 1 ? "every entry of " : "", a->name);
-        return 1;
-    }
-    if (a->role == ROLE_OUT && untouched) {
-        index_text(a, first_untouched, bracket, sizeof bracket, named, sizeof named);
-        hints_add(out,
-                  "hint: %zu %s of %s %s never written (the first is %s %s): %s the "
-                  "garbage the array held before the call.%s\n",
-                  untouched, untouched == 1 ? "entry" : "entries", a->name,
-                  untouched == 1 ? "is" : "are", bracket, named,
-                  untouched == 1 ? "it still holds" : "they still hold",
-                  c->has_windows && c->pad > 0
-                      ? " Do the loops cover the whole array (its size comes from conv_out_size, "
-                   "padding included)? In im2col, entries over the padding are 0 and need writing too."
-                      : "");
-        return 1;
-    }
-
-    /* a constant factor: got = k * expected (for INOUT, the changes) */
-    double ge = 0, ee = 0, largest = 0;
-    size_t nonzero = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = change(a, a->expected, i), g = change(a, a->got, i);
-        ge += g * e;
-        ee += e * e;
-        largest = fmax(largest, fabs(g));
-        nonzero += e != 0;
-    }
-    if (ee > 0 && ge != 0) {
-        double k = ge / ee, residual = 0;
-        for (size_t i = 0; i < n; i++)
-            residual = fmax(residual, fabs(change(a, a->got, i) - k * change(a, a->expected, i)));
-        if (residual <= 1e-7 * largest && fabs(k - 1) > 1e-6) {
-            const char *what = a->role == ROLE_INOUT ? "the change in " : "";
-            if (is_factor(k, -1)) {
-                hints_add(
-                    out,
-                    "hint: wrong sign: %s%s is exactly minus the right answer. Look for a "
-                    "subtraction the wrong way round, or a minus sign that should not be "
-                    "there.\n",
-                    what, a->name);
-                return 1;
-            }
-            static const Factor logs[] = {
-                {1.4426950408889634,
-                 "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
-                {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
-                {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
-            };
-            static const Factor halves[] = {{2, "2"}, {0.5, "1/2"}};
-            for (int f = 0; f < 3; f++)
-                if (is_factor(k, logs[f].value)) {
-                    hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name,
-                              logs[f].name);
-                    return 1;
-                }
-            for (int f = 0; f < c->n_factors; f++)
-                for (int sign = 1; sign >= -1; sign -= 2)
-                    if (is_factor(k, sign * c->factors[f].value)) {
-                        hints_add(
-                            out,
-                            "hint: %s%s is off by a factor of %s%s: every entry is that many "
-                            "times the right one. Look for a division or multiplication by it "
-                            "that is missing or doubled.\n",
-                            what, a->name, c->factors[f].name,
-                            sign < 0 ? ", and of the wrong sign" : "");
-                        return 1;
-                    }
-            for (int f = 0; f < 2; f++)
-                if (is_factor(k, halves[f].value)) {
-                    hints_add(out,
-                              "hint: %s%s is off by a factor of %s: every entry is that many times "
-                              "the right one. Look for a halving or doubling that should not be "
-                              "there.",
-                              what, a->name, halves[f].name);
-                    return 1;
-                }
-            /* Any one number is some factor times the right one, and so is
-             * any pair that sums to 0 (a softmax gradient of two classes):
-             * only a factor three or more entries share shows a scale gone
-             * wrong. */
-            if (nonzero >= 3) {
-                hints_add(out,
-                          "hint: %s%s is off by a constant factor of %.6g: every entry is that "
-                          "many times the right one. A scale is missing or doubled somewhere.\n",
-                          what, a->name, k);
-                return 1;
-            }
-        }
-    }
-
-    if (running_total_pattern(a, out)) return 1;
-
-    /* off by an amount that depends on one index only: a per-channel (or
-     * per-filter, per-feature) term missing or wrong */
-    if (a->ndim >= 2 && n > 2 && offset_pattern(a, out)) return 1;
-
-    char buf[512];
-    const char *swap = swapped_axes(a, buf, sizeof buf);
-    if (swap) {
-        hints_add(out, "hint: %s.\n", swap);
-        return 1;
-    }
-
-    /* the right numbers in the wrong places */
-    if (a->role == ROLE_OUT && n > 1) {
-        double *e = xmalloc(n * sizeof *e), *g = xmalloc(n * sizeof *g);
-        memcpy(e, a->expected, n * sizeof *e);
-        memcpy(g, a->got, n * sizeof *g);
-        qsort(e, n, sizeof *e, cmp_double);
-        qsort(g, n, sizeof *g, cmp_double);
-        int same = 1;
-        for (size_t i = 0; i < n && same; i++)
-            same = fabs(e[i] - g[i]) <= PASS_THRESHOLD * fmax(fmax(fabs(e[i]), fabs(g[i])), floor);
-        free(e);
-        free(g);
-        if (same) {
-            hints_add(out,
-                      "hint: %s holds the right numbers in the wrong places: check the index "
-                      "arithmetic (the order of the dimensions (%s) in your index formula) and "
-                      "the bounds of the loops that choose where each value goes.\n",
-                      a->name, a->axes);
-            return 1;
-        }
-    }
-
+    const size_t n = a->size;
+    const double floor = tensor_floor(a, a->expected);
     int printed = 0;
     /* wrong exactly where an input of the same shape is positive, or not
      * (elementwise functions: ReLU, dropout). Only an input with entries on
@@ -725,6 +570,262 @@ static int value_patterns(const Case *c, const Arg *a, Hints *out)
     return printed;
 }
 
+/* k if every entry of a's answer (its change, for INOUT) is k times the
+ * right one, else NAN. *nonzero: how many right entries are not 0. */
+static double scale_of(const Arg *a, size_t *nonzero)
+{
+    double ge = 0, ee = 0, largest = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < a->size; i++) {
+        double e = change(a, a->expected, i), g = change(a, a->got, i);
+        ge += g * e;
+        ee += e * e;
+        largest = fmax(largest, fabs(g));
+        count += e != 0;
+    }
+    if (nonzero) *nonzero = count;
+    if (!(ee > 0) || ge == 0 || !isfinite(ge)) return NAN;
+    double k = ge / ee, residual = 0;
+    for (size_t i = 0; i < a->size; i++)
+        residual = fmax(residual, fabs(change(a, a->got, i) - k * change(a, a->expected, i)));
+    return residual <= 1e-7 * largest ? k : NAN;
+}
+
+/* Which number a factor is, in any case: the length of its name up to
+ * " = " ("N" of "N = 4, the batch size"). */
+static size_t factor_key_length(const char *name)
+{
+    const char *equals = strstr(name, " = ");
+    return equals ? (size_t)(equals - name) : strlen(name);
+}
+
+/* Case c's value of the number that factor f (of another case) is, or NULL. */
+static const Factor *same_factor(const Case *c, const Factor *f)
+{
+    size_t len = factor_key_length(f->name);
+    for (int i = 0; i < c->n_factors; i++)
+        if (factor_key_length(c->factors[i].name) == len &&
+            strncmp(c->factors[i].name, f->name, len) == 0)
+            return &c->factors[i];
+    return NULL;
+}
+
+/* Does sign * factor f of cases[first] agree with every other case? Where
+ * arg a fails and is a constant multiple of the right answer, the multiple
+ * must be that case's own value of f; where a passes, f must be 1 (a
+ * division by N missing from the code would also show where N = 2). */
+static int factor_agrees(const Case *cases, int n_cases, int first, int a, const unsigned *status,
+                         const Factor *f, int sign)
+{
+    for (int j = 0; j < n_cases; j++) {
+        const Factor *there = j == first ? NULL : same_factor(&cases[j], f);
+        if (!there) continue;
+        if (status[j] == ARG_PASSED && !is_factor(sign * there->value, 1)) return 0;
+        if (status[j] != ARG_FAILED) continue;
+        double k = scale_of(&cases[j].args[a], NULL);
+        if (!isnan(k) && !is_factor(k, sign * there->value)) return 0;
+    }
+    return 1;
+}
+
+/* Prints pattern hints for failing arg `arg` of cases[first]. Returns how
+ * many; *explained is set when one of them accounts for every wrong entry
+ * by the layout (a transpose, swapped axes, a permutation), so that a
+ * property the failing cases share would be a coincidence. */
+static int value_patterns(const Case *cases, int n_cases, int first, int arg,
+                          const unsigned *status, int *explained, Hints *out)
+{
+    const Case *c = &cases[first];
+    const Arg *a = &c->args[arg];
+    size_t n = a->size;
+    size_t nonfinite = 0, untouched = 0, zero = 0, added = 0;
+    size_t first_nonfinite = 0, first_untouched = 0;
+    double floor = tensor_floor(a, a->expected);
+    *explained = 0;
+    for (size_t i = 0; i < n; i++) {
+        double g = a->got[i], e = a->expected[i], v = a->value[i];
+        int wrong = !(entry_error(a, a->expected, a->got, i, floor) < PASS_THRESHOLD);
+        if (!isfinite(g) && isfinite(e) && nonfinite++ == 0) first_nonfinite = i;
+        if (g == v && wrong && untouched++ == 0) first_untouched = i;
+        zero += g == 0;
+        if (a->role == ROLE_OUT && fabs(g - (v + e)) <= 1e-9 * fmax(fabs(g), 1)) added++;
+    }
+    char bracket[96], named[96];
+    if (nonfinite) {
+        index_text(a, first_nonfinite, bracket, sizeof bracket, named, sizeof named);
+        hints_add(out,
+                  "hint: %s has %zu NaN or infinite entries (the first is %s): an overflow (exp "
+                  "of a large number?), a division by zero, or a value read before it was "
+                  "written.\n",
+                  a->name, nonfinite, bracket);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && untouched == n) {
+        hints_add(out,
+                  "hint: %s is never written: it still holds what the array held before the "
+                  "call (garbage). Your function must write every entry.\n",
+                  a->name);
+        return 1;
+    }
+    if (a->role == ROLE_INOUT && untouched == n) {
+        hints_add(out, "hint: %s is not changed at all: the function must update it in place.\n",
+                  a->name);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && added == n) {
+        hints_add(out,
+                  "hint: %s was added to (+=) without being set first: it holds garbage on "
+                  "entry, so give it its first value with = (or set it to 0) before adding.\n",
+                  a->name);
+        return 1;
+    }
+    if (zero == n) {
+        hints_add(out,
+                  "hint: %s%s is 0: is it ever given a value? (A loop whose bounds let it run "
+                  "zero times, such as n < N - 1 with N = 1, leaves it so too.)\n",
+                  n > 1 ? "every entry of " : "", a->name);
+        return 1;
+    }
+    if (a->role == ROLE_OUT && untouched) {
+        index_text(a, first_untouched, bracket, sizeof bracket, named, sizeof named);
+        hints_add(out,
+                  "hint: %zu %s of %s %s never written (the first is %s %s): %s the "
+                  "garbage the array held before the call.%s\n",
+                  untouched, untouched == 1 ? "entry" : "entries", a->name,
+                  untouched == 1 ? "is" : "are", bracket, named,
+                  untouched == 1 ? "it still holds" : "they still hold",
+                  c->has_windows && c->pad > 0
+                      ? " Do the loops cover the whole array (its size comes from conv_out_size, "
+                   "padding included)? In im2col, entries over the padding are 0 and need writing too."
+                      : "");
+        return 1 + where_patterns(c, a, out);
+    }
+
+    /* a constant factor: got = k * expected (for INOUT, the changes) */
+    size_t nonzero = 0;
+    const double k = scale_of(a, &nonzero);
+    if (!isnan(k) && fabs(k - 1) > 1e-6) {
+        const char *what = a->role == ROLE_INOUT ? "the change in " : "";
+        const char *every = n == 1 ? "it is that many times the right value"
+                                   : "every entry is that many times the right one";
+        if (is_factor(k, -1)) {
+            hints_add(out,
+                      "hint: wrong sign: %s%s is exactly minus the right answer. Look for a "
+                      "subtraction the wrong way round, or a minus sign that should not be "
+                      "there.\n",
+                      what, a->name);
+            return 1;
+        }
+        /* another failing case off by another factor: then k depends on
+         * the case's numbers, and no constant is the cause */
+        int other = -1;
+        double other_k = NAN;
+        for (int j = 0; j < n_cases && other < 0; j++) {
+            if (j == first || status[j] != ARG_FAILED) continue;
+            other_k = scale_of(&cases[j].args[arg], NULL);
+            if (!isnan(other_k) && !is_factor(other_k, k)) other = j;
+        }
+        static const Factor logs[] = {
+            {1.4426950408889634, "1/ln 2 = 1.4427 (a log base 2 where the natural log belongs)"},
+            {0.6931471805599453, "ln 2 = 0.6931 (exp2 or log2 where exp or log belongs?)"},
+            {0.4342944819032518, "1/ln 10 = 0.4343 (log10 where the natural log belongs)"},
+        };
+        static const Factor halves[] = {{2, "2"}, {0.5, "1/2"}};
+        for (int f = 0; f < 3 && other < 0; f++)
+            if (is_factor(k, logs[f].value)) {
+                hints_add(out, "hint: %s%s is off by a factor of %s.", what, a->name,
+                          logs[f].name);
+                return 1;
+            }
+        /* the case's numbers equal to k that every other case agrees with:
+         * all of them, as the cases cannot tell them apart */
+        char names[512] = "";
+        size_t used = 0;
+        int count = 0;
+        for (int f = 0; f < c->n_factors; f++)
+            for (int sign = 1; sign >= -1; sign -= 2)
+                if (is_factor(k, sign * c->factors[f].value) &&
+                    factor_agrees(cases, n_cases, first, arg, status, &c->factors[f], sign) &&
+                    used < sizeof names)
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s%s",
+                                             count++ ? ", or of " : "", c->factors[f].name,
+                                             sign < 0 ? ", and of the wrong sign" : "");
+        if (count) {
+            hints_add(out,
+                      "hint: %s%s is off by a factor of %s%s: %s. Look for a division or "
+                      "multiplication by %s that is missing or doubled.\n",
+                      what, a->name, names, count > 1 ? " (the same number here)" : "", every,
+                      count > 1 ? "one of them" : "it");
+            return 1;
+        }
+        for (int f = 0; f < 2 && other < 0; f++)
+            if (is_factor(k, halves[f].value)) {
+                hints_add(out,
+                          "hint: %s%s is off by a factor of %s: %s. Look for a halving or "
+                          "doubling that should not be there.",
+                          what, a->name, halves[f].name, every);
+                return 1;
+            }
+        /* Any one number is some factor times the right one, and so is any
+         * pair that sums to 0 (a softmax gradient of two classes): only a
+         * factor three or more entries share shows a scale gone wrong. */
+        if (nonzero >= 3 && other < 0) {
+            hints_add(out,
+                      "hint: %s%s is off by a constant factor of %.6g: %s. A scale is missing or "
+                      "doubled somewhere.\n",
+                      what, a->name, k, every);
+            return 1;
+        }
+        if (nonzero >= 3) {
+            hints_add(out,
+                      "hint: %s%s is off by a constant factor of %.6g in this case (%s), but by "
+                      "%.6g in case %d: the factor depends on the case's numbers. Look for a "
+                      "scale that is missing, doubled, or applied to only part of the formula.\n",
+                      what, a->name, k, every, other_k, other + 1);
+            return 1;
+        }
+    }
+
+    if (running_total_pattern(a, out)) return 1;
+
+    /* off by an amount that depends on one index only: a per-channel (or
+     * per-filter, per-feature) term missing or wrong */
+    if (a->ndim >= 2 && n > 2 && offset_pattern(a, out)) return 1;
+
+    char buf[512];
+    const char *swap = swapped_axes(a, buf, sizeof buf);
+    if (swap) {
+        hints_add(out, "hint: %s.\n", swap);
+        *explained = 1;
+        return 1;
+    }
+
+    /* the right numbers in the wrong places */
+    if (a->role == ROLE_OUT && n > 1) {
+        double *e = xmalloc(n * sizeof *e), *g = xmalloc(n * sizeof *g);
+        memcpy(e, a->expected, n * sizeof *e);
+        memcpy(g, a->got, n * sizeof *g);
+        qsort(e, n, sizeof *e, cmp_double);
+        qsort(g, n, sizeof *g, cmp_double);
+        int same = 1;
+        for (size_t i = 0; i < n && same; i++)
+            same = fabs(e[i] - g[i]) <= PASS_THRESHOLD * fmax(fmax(fabs(e[i]), fabs(g[i])), floor);
+        free(e);
+        free(g);
+        if (same) {
+            hints_add(out,
+                      "hint: %s holds the right numbers in the wrong places: check the index "
+                      "arithmetic (the order of the dimensions (%s) in your index formula) and "
+                      "the bounds of the loops that choose where each value goes.\n",
+                      a->name, a->axes);
+            *explained = 1;
+            return 1;
+        }
+    }
+    return where_patterns(c, a, out);
+}
+
+
 /* Every entry within 1e-5 of the right answer, though not within the
  * 1e-7 a pass needs: the rounding of float, not a wrong formula. Adds the
  * hint and returns 1 if so. */
@@ -743,21 +844,26 @@ static int precision_pattern(const Arg *a, Hints *out)
 }
 
 int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, int a,
-                 const unsigned *case_failed, Hints *out)
+                 const unsigned *arg_status, Hints *out)
 {
-    unsigned ran[64] = {0};
-    for (int j = 0; j < n_cases && j < 64; j++) ran[j] = case_failed[j] != 2;
-    unsigned failed[64] = {0};
-    for (int j = 0; j < n_cases && j < 64; j++) failed[j] = case_failed[j] == 1;
+    /* answered: the case ran to the end, with answers to compare; in the
+     * case pattern, a case that stopped (a crash, a time-out) fails too */
+    unsigned answered[64] = {0}, seen[64] = {0}, failed[64] = {0};
+    for (int j = 0; j < n_cases && j < 64; j++) {
+        answered[j] = arg_status[j] == ARG_PASSED || arg_status[j] == ARG_FAILED;
+        seen[j] = arg_status[j] != ARG_NOT_RUN;
+        failed[j] = arg_status[j] == ARG_FAILED || arg_status[j] == ARG_STOPPED;
+    }
 
-    const Mistake *m = find_mistake(spec, cases, n_cases, first, a, ran);
+    const Mistake *m = find_mistake(spec, cases, n_cases, first, a, answered);
     if (m) {
         hints_add(out, "diagnosis: %s\n", m->hint);
         return 1;
     }
     if (precision_pattern(&cases[first].args[a], out)) return 0;
-    int printed = value_patterns(&cases[first], &cases[first].args[a], out);
-    printed += case_pattern(cases, n_cases, ran, failed, out);
+    int explained;
+    int printed = value_patterns(cases, n_cases, first, a, arg_status, &explained, out);
+    if (!explained) printed += case_pattern(cases, n_cases, seen, failed, out);
     if (!printed) {
         const char *formula = NULL;
         size_t len = strlen(cases[first].args[a].name);

@@ -48,7 +48,8 @@ typedef struct {
     int is_return;     /* the function's return value, not an array: never sent */
 } Arg;
 
-/* A number of the case a wrong answer may be off by ("N, the batch size"). */
+/* A number of the case a wrong answer may be off by ("N = 4, the batch size").
+ * The name up to " = " says which number it is in every case ("N"). */
 typedef struct {
     double value;
     char name[96];
@@ -56,23 +57,25 @@ typedef struct {
 
 /* Properties of a case, for hints like "fails only when the stride is 2". */
 enum {
-    TAG_STRIDE = 1 << 0,     /* stride > 1 */
-    TAG_PAD = 1 << 1,        /* pad > 0 */
-    TAG_NONSQUARE = 1 << 2,  /* kH != kW */
-    TAG_BATCH = 1 << 3,      /* N > 1 */
-    TAG_OVERLAP = 1 << 4,    /* windows overlap */
-    TAG_TIES = 1 << 5,       /* max-pool windows with tied maxima */
-    TAG_LARGE = 1 << 6,      /* logits near +-1000 */
-    TAG_ACCUMULATE = 1 << 7, /* the output starts nonzero and must be added to */
-    TAG_EVAL = 1 << 8,       /* evaluation mode */
-    TAG_IMAGE = 1 << 9,      /* fc on images: C > 1 and H*W > 1 */
-    TAG_CHANNELS = 1 << 10,  /* C > 1 */
-    TAG_STATE = 1 << 11,     /* optimizer state nonzero on entry */
-    TAG_DECAY = 1 << 12,     /* weight decay > 0 */
-    TAG_FILTERS = 1 << 13,   /* F > 1 */
-    TAG_MAPS = 1 << 14,      /* batchnorm on maps: H*W > 1 */
+    TAG_STRIDE = 1 << 0,           /* stride > 1 */
+    TAG_PAD = 1 << 1,              /* pad > 0 */
+    TAG_NONSQUARE = 1 << 2,        /* kH != kW */
+    TAG_BATCH = 1 << 3,            /* N > 1 */
+    TAG_OVERLAP = 1 << 4,          /* windows overlap */
+    TAG_TIES = 1 << 5,             /* max-pool windows with tied maxima */
+    TAG_LARGE = 1 << 6,            /* logits near +-1000 */
+    TAG_ACCUMULATE = 1 << 7,       /* the output starts nonzero and must be added to */
+    TAG_EVAL = 1 << 8,             /* evaluation mode */
+    TAG_IMAGE = 1 << 9,            /* fc on images: C > 1 and H*W > 1 */
+    TAG_CHANNELS = 1 << 10,        /* C > 1 */
+    TAG_STATE = 1 << 11,           /* optimizer state nonzero on entry */
+    TAG_DECAY = 1 << 12,           /* weight decay > 0 */
+    TAG_FILTERS = 1 << 13,         /* F > 1 */
+    TAG_MAPS = 1 << 14,            /* batchnorm on maps: H*W > 1 */
+    TAG_NONSQUARE_IMAGE = 1 << 15, /* H != W */
+    TAG_STEP = 1 << 16,            /* Adam's step count t > 1 */
 };
-#define TAG_COUNT 15
+#define TAG_COUNT 17
 
 typedef struct {
     char what[256]; /* the case in words: shapes and options */
@@ -190,10 +193,18 @@ typedef struct {
 
 void hints_add(Hints *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* How an output fared in one case. */
+enum {
+    ARG_PASSED,
+    ARG_FAILED,
+    ARG_NOT_RUN, /* the run stopped at an earlier case */
+    ARG_STOPPED, /* the call crashed, timed out or ended the program: a failure, no answers */
+};
+
 /* Adds to `out` what is wrong with arg `a`: a catalogued mistake that
  * explains it, or the patterns found. cases[first] is the first case where
- * it fails; arg_status[j] is 0 if it passes in case j, 1 if it fails, 2 if
- * case j did not run. Returns 1 if a catalogued mistake matched. */
+ * it fails; arg_status[j] is how it fared in case j (ARG_...). Returns 1 if
+ * a catalogued mistake matched. */
 int diagnose_arg(const FunctionSpec *spec, Case *cases, int n_cases, int first, int a,
                  const unsigned *arg_status, Hints *out);
 

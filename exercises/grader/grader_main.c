@@ -350,10 +350,15 @@ static int grade_function(const FunctionSpec *spec, const char *runner, const Op
                 printf("          against the numerical gradient: max relative error %.1e (a right "
                        "answer is below %.0e)\n",
                        r->numeric[a], GRADCHECK_PASS);
+            /* the case the run stopped at (a crash, a time-out, an exit) fails too */
             unsigned status[MAX_CASES];
             for (int j = 0; j < n; j++) {
-                status[j] =
-                    j >= ran ? 2 : !results[j].cmp[a].ok || results[j].numeric[a] >= GRADCHECK_PASS;
+                if (j >= ran)
+                    status[j] = j == ran ? ARG_STOPPED : ARG_NOT_RUN;
+                else if (!results[j].cmp[a].ok || results[j].numeric[a] >= GRADCHECK_PASS)
+                    status[j] = ARG_FAILED;
+                else
+                    status[j] = ARG_PASSED;
             }
             diagnose_arg(spec, cases, n, failed_first, a, status, &hints);
         }
@@ -431,7 +436,8 @@ static int check_catalogue(const Options *o)
                     for (int a = 0; a < cases[first].n_args; a++) {
                         if (results[first].cmp[a].ok) continue;
                         unsigned status[MAX_CASES];
-                        for (int j = 0; j < n; j++) status[j] = !results[j].cmp[a].ok;
+                        for (int j = 0; j < n; j++)
+                            status[j] = results[j].cmp[a].ok ? ARG_PASSED : ARG_FAILED;
                         diagnose_arg(spec, cases, n, first, a, status, &hints);
                     }
                     for (int h = 0; h < hints.count; h++)

@@ -15,6 +15,9 @@
 #    catalogue) is graded on its files (EX=relu.c,...: every function of
 #    each file): it must fail, and print the phrase on the first line of
 #    its HINT file (and, if it has a SCORE file, end with that score line).
+#    If it has a NOT file, none of its lines may appear in the report (a
+#    hint the grader must no longer give: a wrong factor, a coincidence),
+#    wherever the report's wrapping breaks them.
 # Environment: CC, STUDENT_CFLAGS, STUDENT_LDFLAGS (from exercises/grade.mk).
 set -u
 GRADER=$1
@@ -39,6 +42,22 @@ grade() {
 }
 
 show() { sed 's/^/    | /' "$OUT" | head -${1:-40}; }
+
+# unwanted DIR: the first line of DIR/NOT found in the report, read as one
+# line with its spaces squeezed (so that a phrase wrapped over two lines is
+# found too), or nothing
+unwanted() {
+    [ -f "$1/NOT" ] || return 0
+    flat=$(tr -s ' \n' '  ' <"$OUT")
+    while IFS= read -r line; do
+        [ -n "$line" ] || continue
+        case $flat in *"$line"*)
+            echo "$line"
+            return 0
+            ;;
+        esac
+    done <"$1/NOT"
+}
 
 if "$GRADER" --check-catalogue >"$OUT" 2>&1; then ok; else
     bad "grader --check-catalogue"
@@ -85,9 +104,14 @@ for dir in "$HERE"/mutants/*/ "$HERE"/sandbox/*/ "$HERE"/uncatalogued/*/; do
         fi
         continue
     fi
+    found_unwanted=$(unwanted "$dir")
     if [ "$status" = 1 ] && grep -q "FAIL\|not implemented\|does not" "$OUT" &&
-        grep -qF -- "$phrase" "$OUT" && ! grep -q "grader error" "$OUT"; then
+        grep -qF -- "$phrase" "$OUT" && ! grep -q "grader error" "$OUT" &&
+        [ -z "$found_unwanted" ]; then
         ok
+    elif [ -n "$found_unwanted" ]; then
+        bad "$dir (EX=$topics) should not print '$found_unwanted'"
+        show 60
     else
         bad "$dir (EX=$topics, exit $status) should fail with '$phrase'"
         show 60
