@@ -523,8 +523,10 @@ static int check_only(const char *only)
     char list[512];
     snprintf(list, sizeof list, "%s", only);
     char *save = NULL;
+    int items = 0;
     for (char *item = strtok_r(list, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         int found = 0;
+        items++;
         for (int t = 0; t < TOPIC_COUNT && !found; t++)
             for (const FunctionSpec *s = topics[t].specs; s->name && !found; s++)
                 found = selected(item, topics[t].topic, s->name);
@@ -534,6 +536,13 @@ static int check_only(const char *only)
             fprintf(stderr, " (or a function: `make grade GRADE_FLAGS=--list` lists them)\n");
             return -1;
         }
+    }
+    if (items == 0) {
+        /* grading nothing would score 0/0, and exit 0 as if at full marks */
+        fprintf(stderr, "grader: EX='%s' names no exercise: give a file or a function "
+                        "(`make grade GRADE_FLAGS=--list` lists them), or leave EX out for all\n",
+                only);
+        return -1;
     }
     return 0;
 }

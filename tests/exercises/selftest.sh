@@ -118,5 +118,33 @@ for dir in "$HERE"/mutants/*/ "$HERE"/sandbox/*/ "$HERE"/uncatalogued/*/; do
     fi
 done
 
+# An EX that names nothing is refused (it would score 0/0 and exit 0).
+grade "$HERE/solutions" ","
+if [ "$status" = 2 ] && grep -qF "EX=',' names no exercise" "$OUT"; then ok; else
+    bad "EX=',' should be refused (exit $status)"
+    show
+fi
+
+# `make grade` on folders a student may name: spaces, a command in
+# backquotes, make's $(shell ...). Each is graded as itself, and nothing runs.
+if command -v make >/dev/null 2>&1 && [ -f exercises/grade.mk ]; then
+    PROBE=$(mktemp -d /tmp/grade_names.XXXXXX)
+    for name in 'my folder' 'a`touch '"$PROBE"'/ran`b' 'c$(shell touch '"$PROBE"'/ran)d' \
+        'e$(touch '"$PROBE"'/ran)f'; do
+        mkdir -p "$PROBE/$name"
+        cp "$HERE/solutions/relu.c" "$PROBE/$name/"
+        make -s grade EXERCISES="$PROBE/$name" EX=relu >"$OUT" 2>&1
+        status=$?
+        if [ "$status" = 0 ] && grep -qxF "score: 2/2" "$OUT" &&
+            grep -qF "== relu: $PROBE/$name/relu.c" "$OUT" && [ ! -e "$PROBE/ran" ]; then ok; else
+            bad "make grade EXERCISES='$PROBE/$name' should grade that folder and run nothing" \
+                "(exit $status)"
+            show
+        fi
+    done
+    # the folders' work directories, beside the self-test's own
+    rm -rf "$PROBE" "$WORK"/../work/*"$(basename "$PROBE")"*
+fi
+
 echo "grade-selftest: $pass passed, $fail failed"
 [ "$fail" = 0 ]
