@@ -142,6 +142,13 @@ int arg_size2(const char *program, const char *flag, const char *text, long max,
     return 0;
 }
 
+int arg_path(const char *program, const char *what, const char *text)
+{
+    if (*text) return 0;
+    fprintf(stderr, "%s: %s needs a path, not an empty string\n", program, what);
+    return -1;
+}
+
 int arg_once(const char *program, ArgSeen *seen, const char *flag)
 {
     for (int k = 0; k < seen->count; k++)

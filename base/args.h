@@ -1,5 +1,5 @@
-/* args.h: numbers from the command line, with one set of rules for every
- * program (./emotion, ./gradcheck, the lessons, the benchmarks).
+/* args.h: numbers and paths from the command line, with one set of rules
+ * for every program (./emotion, ./gradcheck, the lessons, the benchmarks).
  *
  * A value is accepted only when the whole text is the number: no empty
  * text, no leading blanks, no trailing characters ("3x", "1e", "0x10"), no
@@ -41,6 +41,14 @@ int arg_size2(const char *program, const char *flag, const char *text, long max,
 
 /* A shape "CxHxW" (three whole numbers, each in [1, max]) into dims[3]. */
 int arg_shape3(const char *program, const char *flag, const char *text, long max, int *dims);
+
+/* A path (a file or folder to read or write): any text but the empty one,
+ * which names nothing, and which a command would otherwise only find out
+ * when it opens or renames onto it, after all its work. `what` names the
+ * flag or the argument: "--probs", "the output". On "" prints
+ *     emotion eval: --probs needs a path, not an empty string
+ * and returns -1. */
+int arg_path(const char *program, const char *what, const char *text);
 
 /* Each flag once: given twice ("--epochs 10 ... --epochs 20"), the second
  * would silently win, so it is refused. A parser keeps an ArgSeen (zeroed)

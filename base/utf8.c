@@ -60,9 +60,73 @@ int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point)
     return length;
 }
 
+/* The characters a reader does not see for what they are, with their
+ * names for messages: invisible format characters (refused in text that
+ * reaches a terminal) and spaces other than ' '. */
+static const struct {
+    uint32_t first, last;
+    int invisible; /* else a space */
+    const char *name;
+} hidden[] = {
+    {0x00A0, 0x00A0, 0, "a non-breaking space"},
+    {0x00AD, 0x00AD, 1, "an invisible soft hyphen"},
+    {0x061C, 0x061C, 1, "an invisible Arabic letter mark (a right-to-left control)"},
+    {0x1680, 0x1680, 0, "an Ogham space mark"},
+    {0x180E, 0x180E, 1, "an invisible Mongolian vowel separator"},
+    {0x2000, 0x200A, 0, "a typographic space (U+2000..200A)"},
+    {0x200B, 0x200B, 1, "an invisible zero-width space"},
+    {0x200C, 0x200C, 1, "an invisible zero-width non-joiner"},
+    {0x200D, 0x200D, 1, "an invisible zero-width joiner"},
+    {0x200E, 0x200E, 1, "an invisible left-to-right mark"},
+    {0x200F, 0x200F, 1, "an invisible right-to-left mark"},
+    {0x202A, 0x202A, 1, "an invisible left-to-right embedding"},
+    {0x202B, 0x202B, 1, "an invisible right-to-left embedding"},
+    {0x202C, 0x202C, 1, "an invisible pop directional formatting"},
+    {0x202D, 0x202D, 1, "an invisible left-to-right override"},
+    {0x202E, 0x202E, 1, "an invisible right-to-left override"},
+    {0x202F, 0x202F, 0, "a narrow non-breaking space"},
+    {0x205F, 0x205F, 0, "a medium mathematical space"},
+    {0x2060, 0x2060, 1, "an invisible word joiner"},
+    {0x2061, 0x2064, 1, "an invisible mathematical operator"},
+    {0x2066, 0x2066, 1, "an invisible left-to-right isolate"},
+    {0x2067, 0x2067, 1, "an invisible right-to-left isolate"},
+    {0x2068, 0x2068, 1, "an invisible first strong isolate"},
+    {0x2069, 0x2069, 1, "an invisible pop directional isolate"},
+    {0x206A, 0x206F, 1, "an invisible deprecated format character"},
+    {0x3000, 0x3000, 0, "an ideographic space"},
+    {0xFEFF, 0xFEFF, 1, "an invisible byte order mark"},
+    {0xFFF9, 0xFFFB, 1, "an invisible interlinear annotation character"},
+};
+
+static int hidden_index(uint32_t c)
+{
+    for (int k = 0; k < (int)(sizeof hidden / sizeof hidden[0]); k++)
+        if (c >= hidden[k].first && c <= hidden[k].last) return k;
+    return -1;
+}
+
+int utf8_is_invisible(uint32_t c)
+{
+    int k = hidden_index(c);
+    return k >= 0 && hidden[k].invisible;
+}
+
+int utf8_is_unusual_space(uint32_t c)
+{
+    int k = hidden_index(c);
+    return k >= 0 && !hidden[k].invisible;
+}
+
+const char *utf8_character_name(uint32_t c)
+{
+    int k = hidden_index(c);
+    return k >= 0 ? hidden[k].name : NULL;
+}
+
 long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed,
                            uint32_t *code_point)
 {
+    const int file_text = strchr(allowed, '\n') != NULL;
     for (size_t at = 0; at < len;) {
         if (bytes[at] >= 0x20 && bytes[at] < 0x7F) { /* printable ASCII, most text */
             at++;
@@ -75,7 +139,9 @@ long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed
             return (long)at;
         }
         int control = c < 0x20 || (c >= 0x7F && c <= 0x9F);
-        if (control && !(c != 0 && strchr(allowed, (int)c))) {
+        int byte_order_mark = c == 0xFEFF && at == 0 && file_text;
+        if ((control && !(c != 0 && strchr(allowed, (int)c))) ||
+            (utf8_is_invisible(c) && !byte_order_mark)) {
             *code_point = c;
             return (long)at;
         }

@@ -28,15 +28,41 @@ int utf8_encode(uint32_t code_point, char *out);
 int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point);
 
 /* Text that may reach a terminal (a name, a word quoted in a message) must
- * be valid UTF-8 without control characters: no C0 control (U+0000..001F),
- * DEL (U+007F) or C1 control (U+0080..009F), which a terminal may obey
- * (ESC starts its escape sequences, U+009B is one on its own). Characters
- * in `allowed` (say "\t\n\r") are let through.
+ * be valid UTF-8 that shows what it holds:
+ *   - no control character: C0 (U+0000..001F), DEL (U+007F) or C1
+ *     (U+0080..009F), which a terminal may obey (ESC starts its escape
+ *     sequences, U+009B is one on its own);
+ *   - no invisible format character (utf8_is_invisible): a right-to-left
+ *     override (U+202E) shows the rest of the line backwards ("fc 7" as
+ *     "7 cf"), the Trojan Source trick; a zero-width space (U+200B) makes
+ *     "Happy" and "Hap<U+200B>py" two names that print the same.
+ * Characters in `allowed` (ASCII controls, say "\t\n\r") are let through;
+ * and when `allowed` holds '\n', the text is a file's text, whose very
+ * first character may be U+FEFF: there it is a byte order mark (as some
+ * editors save files), which the reader skips, not a hidden character.
  * Returns -1 if bytes[0..len) is such text; otherwise the byte offset of
- * the first fault, with *code_point the control character, or
+ * the first fault, with *code_point the character found there, or
  * UTF8_NOT_UTF8 where the bytes are not UTF-8. */
 #define UTF8_NOT_UTF8 0xFFFFFFFFu
 long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed,
                            uint32_t *code_point);
+
+/* 1 for an invisible format character: the bidirectional controls
+ * (U+061C, U+200E, U+200F, U+202A..202E, U+2066..2069), the zero-width
+ * characters (U+200B..200D, U+2060, U+FEFF), and the other format
+ * characters a reader cannot see (U+00AD soft hyphen, U+180E,
+ * U+2061..2064, U+206A..206F, U+FFF9..FFFB). */
+int utf8_is_invisible(uint32_t code_point);
+
+/* 1 for a space other than the ASCII one (U+00A0 no-break space, U+2000..200A,
+ * U+202F, U+205F, U+3000, U+1680): it looks like ' ' but no reader of words
+ * split at blanks takes it for one. */
+int utf8_is_unusual_space(uint32_t code_point);
+
+/* What an invisible character or unusual space is, for a message:
+ * "an invisible right-to-left override" (U+202E), "a non-breaking space"
+ * (U+00A0), ...; NULL for any other character. A message shows it as
+ * "U+202E, an invisible right-to-left override". */
+const char *utf8_character_name(uint32_t code_point);
 
 #endif

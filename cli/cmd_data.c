@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "loader.h"
 #include "npz.h"
@@ -197,6 +198,11 @@ static int cmd_data_info(int argc, char **argv)
     }
     if (!path) {
         fprintf(stderr, "emotion data info: which file?\n\n");
+        info_usage(stderr);
+        return 2;
+    }
+    if (arg_path("emotion data info", "the file", path)) {
+        fputc('\n', stderr);
         info_usage(stderr);
         return 2;
     }

@@ -61,6 +61,11 @@ int cmd_data_convert(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
+            if (arg_path("emotion data convert", "--out", argv[i])) {
+                fputc('\n', stderr);
+                usage(stderr);
+                return 2;
+            }
             out_path = argv[i];
         } else if (option && !strcmp(argv[i], "--compress")) {
             compress = 1;
@@ -79,6 +84,11 @@ int cmd_data_convert(int argc, char **argv)
     }
     if (!csv_path) {
         fprintf(stderr, "emotion data convert: which CSV file?\n\n");
+        usage(stderr);
+        return 2;
+    }
+    if (arg_path("emotion data convert", "the CSV file", csv_path)) {
+        fputc('\n', stderr);
         usage(stderr);
         return 2;
     }

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "args.h"
+#include "atomic_file.h"
 #include "commands.h"
 #include "files.h"
 #include "image_io.h"
@@ -26,7 +28,9 @@ static void usage(FILE *out)
         "(P6), at their own size, so that 'emotion predict' can be tried on them. With\n"
         "one index OUT is the file to write; with several, OUT is a folder (created if\n"
         "need be) that receives SPLIT_INDEX_LABEL.pgm for each, e.g. test_17_Happy.pgm.\n"
-        "Each image's label is printed.\n"
+        "Each image's label is printed. An image replaces a file of its name only if\n"
+        "that file is a PGM or PPM image too, and a name's extension (if it has one)\n"
+        "must be the one the image takes: .pgm for grey, .ppm for colour (or .pnm).\n"
         "\n"
         "options:\n"
         "  --split NAME    the split to take images from (default test)\n"
@@ -76,6 +80,33 @@ static int write_image(const char *path, const Dataset *d, int index, Error *err
     int status = image_write_ppm(path, rgb, d->width, d->height, err);
     free(rgb);
     return status;
+}
+
+/* Whether path may receive an image of the given channels: an output
+ * replaces only a regular file (atomic_replaceable), its name must not
+ * say it holds something else (an .npz, a .csv, a .png: a checkpoint or a
+ * dataset named there is more likely a mistake in the order of the
+ * arguments than a wish to replace it), and a file already there must be
+ * a PGM or PPM image, which is all this command writes. Returns 0, or -1
+ * with a message. */
+static int check_output(const char *path, int channels, Error *err)
+{
+    if (atomic_replaceable(path, err)) return -1;
+    const char *kind = channels == 1 ? "a PGM image (P5)" : "a PPM image (P6)";
+    const char *want = channels == 1 ? ".pgm" : ".ppm";
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    const char *dot = strrchr(name, '.');
+    if (dot && dot != name && strcasecmp(dot, want) && strcasecmp(dot, ".pnm"))
+        return error_set(err, "%s: the image is written as %s, not what a name ending in '%s' "
+                              "holds; name it %s", path, kind, dot, want);
+    struct stat st;
+    int width, height;
+    Error not_image;
+    if (stat(path, &st) == 0 && image_size(path, &width, &height, &not_image))
+        return error_set(err, "%s exists and is not a PGM or PPM image, which is all an export "
+                              "replaces; remove it or name a new file", path);
+    return 0;
 }
 
 int cmd_data_export(int argc, char **argv)
@@ -133,6 +164,10 @@ int cmd_data_export(int argc, char **argv)
                                              : "where to? give the output file (or folder)");
         goto usage_error;
     }
+    if (arg_path(PROG, "the dataset", data_path) || arg_path(PROG, "the output", out)) {
+        fputc('\n', stderr);
+        goto usage_error;
+    }
 
     /* The image replaces its file only once written whole, but it would
      * still replace the dataset it came from. */
@@ -144,6 +179,7 @@ int cmd_data_export(int argc, char **argv)
 
     Error err;
     Dataset d;
+    char **paths = NULL; /* (count,) the files to write */
     status = 1;
     if (dataset_load(data_path, split, &d, &err)) {
         fprintf(stderr, PROG ": %s\n", err.msg);
@@ -160,13 +196,15 @@ int cmd_data_export(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err.msg);
         goto done;
     }
+    /* every file's name first, each checked, so that a bad one stops the
+     * export before any image is written */
     const char *extension = d.channels == 1 ? "pgm" : "ppm";
+    paths = xcalloc((size_t)count, sizeof *paths);
     for (int k = 0; k < count; k++) {
         const int index = indices[k], label = d.labels[index];
-        char *path;
         if (count == 1) {
-            path = xmalloc(strlen(out) + 1);
-            strcpy(path, out);
+            paths[k] = xmalloc(strlen(out) + 1);
+            strcpy(paths[k], out);
         } else {
             /* the label's name: its letters and digits, other runs as one '_' */
             char name[64];
@@ -180,27 +218,33 @@ int cmd_data_export(int argc, char **argv)
             while (n > 0 && name[n - 1] == '_') n--;
             name[n] = '\0';
             size_t len = strlen(out) + strlen(split) + strlen(name) + 40;
-            path = xmalloc(len);
-            snprintf(path, len, "%s/%s_%d_%s.%s", out, split, index, name, extension);
+            paths[k] = xmalloc(len);
+            snprintf(paths[k], len, "%s/%s_%d_%s.%s", out, split, index, name, extension);
             /* a name the folder already holds might be the dataset itself */
-            if (same_file(data_path, path)) {
+            if (same_file(data_path, paths[k])) {
                 fprintf(stderr, PROG ": %s is the dataset itself; write the images somewhere "
-                                "else\n", path);
-                free(path);
+                                "else\n", paths[k]);
                 goto done;
             }
         }
-        int written = write_image(path, &d, index, &err);
-        if (written == 0)
-            printf("wrote %s: %s image %d, %dx%dx%d, label %d (%s)\n", path, split, index,
-                   d.channels, d.height, d.width, label, d.class_names[label]);
-        else
+        if (check_output(paths[k], d.channels, &err)) {
             fprintf(stderr, PROG ": %s\n", err.msg);
-        free(path);
-        if (written) goto done;
+            goto done;
+        }
+    }
+    for (int k = 0; k < count; k++) {
+        const int index = indices[k], label = d.labels[index];
+        if (write_image(paths[k], &d, index, &err)) {
+            fprintf(stderr, PROG ": %s\n", err.msg);
+            goto done;
+        }
+        printf("wrote %s: %s image %d, %dx%dx%d, label %d (%s)\n", paths[k], split, index,
+               d.channels, d.height, d.width, label, d.class_names[label]);
     }
     status = 0;
 done:
+    for (int k = 0; paths && k < count; k++) free(paths[k]);
+    free(paths);
     dataset_free(&d);
     free(indices);
     return status;

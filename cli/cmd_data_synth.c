@@ -73,6 +73,11 @@ int cmd_data_synth(int argc, char **argv)
                 return 2;
             }
             if (!strcmp(flag, "--out")) {
+                if (arg_path(PROG, flag, argv[i])) {
+                    fputc('\n', stderr);
+                    usage(stderr);
+                    return 2;
+                }
                 out_path = argv[i];
                 continue;
             }

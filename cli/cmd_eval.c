@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
+#include "atomic_file.h"
 #include "chart.h"
 #include "checkpoint.h"
 #include "classes.h"
@@ -80,10 +82,16 @@ static void usage(FILE *out)
         "                   'predictions' int64 (N,)\n"
         "  --chart PNG      draw the confusion matrix as a heatmap in PNG (gnuplot), and\n"
         "                   beside it PNG_by_true_class.png: each row as fractions of its\n"
-        "                   true class, so that a rare class's row is readable too\n"
+        "                   true class, so that a rare class's row is readable too.\n"
+        "                   Writes four files: for --chart c.png, c.png and c.dat (its\n"
+        "                   numbers), c_by_true_class.png and c_by_true_class.dat\n"
+        "                   (without gnuplot, the two .dat files alone)\n"
         "  --batch N        images per forward pass (default %d)\n"
         "  --threads N      OpenMP threads (default: all cores, or OMP_NUM_THREADS)\n"
-        "  -h, --help       show this help\n",
+        "  -h, --help       show this help\n"
+        "\n"
+        "Outputs replace files of their names, but never an input (--model, --data) or\n"
+        "another output: such names are refused before anything is read.\n",
         TTA_SHIFT, DEFAULT_BATCH);
 }
 
@@ -92,14 +100,12 @@ typedef struct {
     const char *data_path;
     const char *split;
     const char *probs_path;
-    const char *chart_path;  /* NULL: beside the model */
+    const char *chart_path;  /* NULL: no chart */
     int tta;                 /* index into tta_modes */
     int batch;
     int threads;             /* 0: OpenMP's default */
 } EvalOptions;
 
-/* Fills options from argv. Returns -1 to go on and evaluate, or the exit
- * code to stop with: 0 after --help, 2 on bad usage (usage printed). */
 /* "out/c.png" -> "out/c_by_true_class.png" (to free). */
 static char *by_true_class_path(const char *png_path)
 {
@@ -111,6 +117,150 @@ static char *by_true_class_path(const char *png_path)
     return path;
 }
 
+/* The path an output will have, to free: its folder resolved (symbolic
+ * links, "..", "."), then its own name; the text itself when the folder
+ * does not exist (the write would fail, and says so before any work). */
+static char *resolved_output(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    size_t dir_len = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    char *dir = xmalloc(dir_len + 2);
+    if (dir_len) memcpy(dir, path, dir_len);
+    else dir[dir_len++] = '.';
+    dir[dir_len] = '\0';
+    char *resolved = realpath(dir, NULL);
+    free(dir);
+    if (!resolved) {
+        char *copy = xmalloc(strlen(path) + 1);
+        return strcpy(copy, path);
+    }
+    char *out = xmalloc(strlen(resolved) + strlen(name) + 2);
+    sprintf(out, "%s%s%s", resolved, strcmp(resolved, "/") ? "/" : "", name);
+    free(resolved);
+    return out;
+}
+
+/* 1 if writing a and b would write one file: the same file now (hard and
+ * symbolic links count), or the same name in the same folder. */
+static int same_output(const char *a, const char *b)
+{
+    if (same_file(a, b)) return 1;
+    char *ra = resolved_output(a), *rb = resolved_output(b);
+    int same = !strcmp(ra, rb);
+    free(ra);
+    free(rb);
+    return same;
+}
+
+/* Every file a run writes: --probs, --chart, and the three files --chart
+ * writes beside its PNG. path[i] is NULL for an output not asked for. */
+enum { OUTPUTS = 5 };
+typedef struct {
+    const char *path[OUTPUTS];
+    char said[OUTPUTS][1200]; /* "--probs P", "--chart C", "the data file of --chart C (D)" */
+    char *beside[3];          /* the names --chart makes (owned) */
+} Outputs;
+
+static void outputs_list(const EvalOptions *o, Outputs *out)
+{
+    memset(out, 0, sizeof *out);
+    if (o->chart_path) {
+        out->beside[0] = chart_file_beside(o->chart_path, ".dat");
+        out->beside[1] = by_true_class_path(o->chart_path);
+        out->beside[2] = chart_file_beside(out->beside[1], ".dat");
+    }
+    const char *paths[OUTPUTS] = {o->probs_path, o->chart_path, out->beside[0], out->beside[1],
+                                  out->beside[2]};
+    static const char *const roles[OUTPUTS] = {"--probs", "--chart", "the data file",
+                                               "the by-true-class chart",
+                                               "the by-true-class chart's data file"};
+    for (int i = 0; i < OUTPUTS; i++) {
+        out->path[i] = paths[i];
+        if (!paths[i]) continue;
+        if (i < 2) snprintf(out->said[i], sizeof out->said[i], "%s %s", roles[i], paths[i]);
+        else snprintf(out->said[i], sizeof out->said[i], "%s of --chart %s (%s)", roles[i],
+                      o->chart_path, paths[i]);
+    }
+}
+
+static void outputs_free(Outputs *out)
+{
+    for (int i = 0; i < 3; i++) free(out->beside[i]);
+}
+
+/* Refuses (with a message naming both flags) an output that would replace
+ * an input, or another output. Returns 0, or -1 after the message. */
+static int outputs_clash(const EvalOptions *o)
+{
+    Outputs out;
+    outputs_list(o, &out);
+    const char *inputs[2] = {o->model_path, o->data_path};
+    int clash = 0;
+    for (int i = 0; i < OUTPUTS && !clash; i++) {
+        if (!out.path[i]) continue;
+        for (int k = 0; k < 2 && !clash; k++)
+            if (same_file(out.path[i], inputs[k])) {
+                const char *what = k == 0 ? "model" : "data";
+                if (i < 2)
+                    fprintf(stderr, "emotion eval: %s is the %s file: it would be replaced "
+                                    "(--%s %s)\n\n", out.said[i], what, what, inputs[k]);
+                else
+                    fprintf(stderr, "emotion eval: --chart %s would also write %s, which is the "
+                                    "%s file (--%s): choose another name\n\n", o->chart_path,
+                            out.path[i], what, what);
+                clash = 1;
+            }
+        for (int j = i + 1; j < OUTPUTS && !clash; j++)
+            if (out.path[j] && same_output(out.path[i], out.path[j])) {
+                fprintf(stderr, "emotion eval: %s and %s are the same file: one output would "
+                                "replace the other; name them apart\n\n", out.said[i],
+                        out.said[j]);
+                clash = 1;
+            }
+    }
+    outputs_free(&out);
+    return clash ? -1 : 0;
+}
+
+/* Finds, before any work, an output that could not be written: a folder,
+ * a FIFO or a link in its place, or a folder for it that does not exist.
+ * Returns 0, or -1 after the message. */
+static int outputs_writable(const EvalOptions *o)
+{
+    Outputs out;
+    outputs_list(o, &out);
+    int status = 0;
+    for (int i = 0; i < OUTPUTS && status == 0; i++) {
+        if (!out.path[i]) continue;
+        Error err;
+        if (atomic_replaceable(out.path[i], &err)) {
+            fprintf(stderr, "emotion eval: %s\n", err.msg);
+            status = -1;
+            continue;
+        }
+        const char *slash = strrchr(out.path[i], '/');
+        if (!slash || slash == out.path[i]) continue; /* the working folder, or / */
+        char *folder = xmalloc((size_t)(slash - out.path[i]) + 1);
+        memcpy(folder, out.path[i], (size_t)(slash - out.path[i]));
+        folder[slash - out.path[i]] = '\0';
+        struct stat st;
+        const char *problem = stat(folder, &st) != 0
+                                  ? (errno == ENOENT || errno == ENOTDIR
+                                         ? "does not exist (make the folder first)" : NULL)
+                              : !S_ISDIR(st.st_mode) ? "is not a folder" : NULL;
+        if (problem) {
+            fprintf(stderr, "emotion eval: %s: %s %s\n", out.said[i], folder, problem);
+            status = -1;
+        }
+        free(folder);
+    }
+    outputs_free(&out);
+    return status;
+}
+
+/* Fills options from argv. Returns -1 to go on and evaluate, or the exit
+ * code to stop with: 0 after --help, 2 on bad usage (usage printed). */
 static int parse_options(int argc, char **argv, EvalOptions *o)
 {
     *o = (EvalOptions){.data_path = DEFAULT_DATA, .split = DEFAULT_SPLIT, .batch = DEFAULT_BATCH};
@@ -138,6 +288,9 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
             goto bad_usage;
         }
         const char *value = argv[i];
+        int is_path = !strcmp(flag, "--model") || !strcmp(flag, "--data") ||
+                      !strcmp(flag, "--probs") || !strcmp(flag, "--chart");
+        if (is_path && arg_path("emotion eval", flag, value)) goto bad_value;
         if (!strcmp(flag, "--model")) o->model_path = value;
         else if (!strcmp(flag, "--data")) o->data_path = value;
         else if (!strcmp(flag, "--probs")) o->probs_path = value;
@@ -166,33 +319,7 @@ static int parse_options(int argc, char **argv, EvalOptions *o)
         fprintf(stderr, "emotion eval: which model? --model FILE is required\n\n");
         goto bad_usage;
     }
-    /* an output must never replace an input: --probs, --chart, and the
-     * chart's companions (its data file, the by-true-class chart and its
-     * data file) */
-    char *beside[3] = {NULL}; /* the names --chart makes: to free */
-    if (o->chart_path) {
-        beside[0] = chart_file_beside(o->chart_path, ".dat");
-        beside[1] = by_true_class_path(o->chart_path);
-        beside[2] = chart_file_beside(beside[1], ".dat");
-    }
-    const char *outputs[5] = {o->chart_path, beside[0], beside[1], beside[2], o->probs_path};
-    const char *inputs[2] = {o->model_path, o->data_path};
-    int clash = 0;
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 2 && outputs[i] && !clash; k++)
-            if (same_file(outputs[i], inputs[k])) {
-                const char *what = k == 0 ? "model" : "data";
-                if (i == 0 || i == 4)
-                    fprintf(stderr, "emotion eval: %s %s is the %s file: it would be replaced\n\n",
-                            i == 0 ? "--chart" : "--probs", outputs[i], what);
-                else
-                    fprintf(stderr, "emotion eval: --chart %s would also write %s, which is the "
-                                    "%s file: choose another name\n\n", o->chart_path,
-                            outputs[i], what);
-                clash = 1;
-            }
-    for (int i = 0; i < 3; i++) free(beside[i]);
-    if (clash) goto bad_usage;
+    if (outputs_clash(o)) goto bad_usage;
     return -1;
 bad_value:
     fputc('\n', stderr);
@@ -313,6 +440,7 @@ static int evaluate(const EvalOptions *o)
     Error err;
     CheckpointInfo info;
     if (o->threads > 0) omp_set_num_threads(o->threads);
+    if (outputs_writable(o)) return 1;
     Network *net = checkpoint_load(o->model_path, &info, &err);
     if (!net) {
         fprintf(stderr, "emotion eval: %s\n", err.msg);
@@ -377,16 +505,23 @@ static int evaluate(const EvalOptions *o)
     int status = 0;
     /* only where asked: never into a folder the user did not name */
     if (o->chart_path) {
-        char *by_class = by_true_class_path(o->chart_path);
+        Outputs out;
+        outputs_list(o, &out);
+        /* without gnuplot (1) each chart still writes its numbers */
         int drawn = draw_confusion(o->chart_path, &m, o->split, names, 0, &err);
-        if (drawn == 0) drawn = draw_confusion(by_class, &m, o->split, names, 1, &err);
-        if (drawn == 0) {
-            printf("wrote %s and %s\n", o->chart_path, by_class);
-        } else if (drawn < 0) {
+        int drawn_by_class = drawn < 0 ? -1 : draw_confusion(out.beside[1], &m, o->split,
+                                                               names, 1, &err);
+        if (drawn < 0 || drawn_by_class < 0) {
             fprintf(stderr, "emotion eval: %s\n", err.msg);
             status = 1;
+        } else if (drawn == 0 && drawn_by_class == 0) {
+            printf("wrote %s and %s, with their numbers in %s and %s\n", o->chart_path,
+                   out.beside[1], out.beside[0], out.beside[2]);
+        } else {
+            printf("wrote %s and %s, the charts' numbers (no PNGs without gnuplot)\n",
+                   out.beside[0], out.beside[2]);
         }
-        free(by_class);
+        outputs_free(&out);
     }
 
     if (o->probs_path) {

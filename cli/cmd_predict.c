@@ -99,6 +99,11 @@ int cmd_predict(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
+            if (arg_path("emotion predict", "--model", argv[i])) {
+                fputc('\n', stderr);
+                usage(stderr);
+                return 2;
+            }
             model_path = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "emotion predict: unknown option '%s'\n\n", argv[i]);
@@ -114,6 +119,12 @@ int cmd_predict(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    for (int i = 0; i < image_count; i++)
+        if (arg_path("emotion predict", "an image", images[i])) {
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
+        }
 
     Error err;
     CheckpointInfo info;

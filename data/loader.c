@@ -221,6 +221,9 @@ int class_name_check(const char *name, const char *path, const char *what, Error
     long at = utf8_find_unprintable((const uint8_t *)name, n, "", &c);
     if (at >= 0 && c == UTF8_NOT_UTF8)
         return error_set(err, "%s: %s is not valid UTF-8 (at byte %ld)", path, what, at);
+    if (at >= 0 && utf8_character_name(c))
+        return error_set(err, "%s: %s holds U+%04X, %s (at byte %ld); class names must show "
+                              "what they say", path, what, (unsigned)c, utf8_character_name(c), at);
     if (at >= 0)
         return error_set(err, "%s: %s holds the control character U+%04X (at byte %ld); "
                               "class names must be printable", path, what, (unsigned)c, at);

@@ -200,31 +200,75 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
     return 0;
 }
 
+/* The line (from 1) of byte `at` of text, and where that line starts. */
+static int line_of(const char *text, long at, long *line_start)
+{
+    int line = 1;
+    *line_start = 0;
+    for (long k = 0; k < at; k++)
+        if (text[k] == '\n') line++, *line_start = k + 1;
+    return line;
+}
+
+/* A word is plain ASCII, so a space that only looks like ' ' (U+00A0, say,
+ * which some editors type for Alt+Space or paste from web pages) would
+ * make 'conv\u00A04' one unknown word: named instead. Returns 0, or -1. */
+static int check_spaces(const char *item, const char *origin, const char *where, Error *err)
+{
+    const size_t len = strlen(item);
+    for (size_t at = 0; at < len; at++) {
+        if ((unsigned char)item[at] < 0x80) continue;
+        uint32_t c;
+        int length = utf8_decode((const uint8_t *)item + at, len - at, &c);
+        if (length > 0 && utf8_is_unusual_space(c)) {
+            while (*item == ' ' || *item == '\t' || *item == '\r') item++;
+            size_t n = strlen(item);
+            while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t' || item[n - 1] == '\r')) n--;
+            return error_set(err, "%s %s: '%.*s' holds U+%04X, %s; separate words with plain "
+                                  "spaces", origin, where, (int)n, item, (unsigned)c,
+                             utf8_character_name(c));
+        }
+        if (length > 1) at += (size_t)length - 1;
+    }
+    return 0;
+}
+
 int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
 {
     memset(arch, 0, sizeof *arch);
-    /* a file saved by some editors (Notepad) starts with the UTF-8 byte
-     * order mark, invisible in a message: skip it */
-    if (!strncmp(text, "\xEF\xBB\xBF", 3)) text += 3;
-    /* words of the text are quoted in messages: no terminal control */
+    /* Lines end in "\n", "\r\n" (Windows; the '\r' is a blank) or a lone
+     * "\r" (old Mac files), which becomes "\n": the same length, so byte
+     * offsets in messages stay those of the file. */
+    char *copy = xmalloc(strlen(text) + 1);
+    strcpy(copy, text);
+    for (char *c = copy; *c; c++)
+        if (*c == '\r' && c[1] != '\n') *c = '\n';
+    /* words of the text are quoted in messages: no terminal control, nothing
+     * invisible (a byte order mark may open the file, and nothing else) */
     uint32_t code;
-    long at = utf8_find_unprintable((const uint8_t *)text, strlen(text), "\t\n\r", &code);
+    long at = utf8_find_unprintable((const uint8_t *)copy, strlen(copy), "\t\n\r", &code);
     if (at >= 0) {
-        int line = 1;
-        long line_start = 0;
-        for (long k = 0; k < at; k++)
-            if (text[k] == '\n') line++, line_start = k + 1;
+        long line_start;
+        int line = line_of(copy, at, &line_start);
+        free(copy);
         if (code == UTF8_NOT_UTF8)
             return error_set(err, "%s line %d: not UTF-8 text (at byte %ld of the line)", origin,
                              line, at - line_start);
+        if (utf8_character_name(code))
+            return error_set(err, "%s line %d: U+%04X, %s, at byte %ld of the line%s; a "
+                                  "description is plain text", origin, line, (unsigned)code,
+                             utf8_character_name(code), at - line_start,
+                             code == 0xFEFF ? " (only the first character of a file may be one)"
+                                            : "");
         return error_set(err, "%s line %d: the control character U+%04X; a description is plain "
                               "text", origin, line, (unsigned)code);
     }
-    const int multiline = strchr(text, '\n') != NULL && strchr(text, '\n')[1] != '\0';
-    char *copy = xmalloc(strlen(text) + 1);
-    strcpy(copy, text);
+    /* a file saved by some editors (Notepad) starts with the UTF-8 byte
+     * order mark, invisible in a message: skipped */
+    char *start = !strncmp(copy, "\xEF\xBB\xBF", 3) ? copy + 3 : copy;
+    const int multiline = strchr(start, '\n') != NULL && strchr(start, '\n')[1] != '\0';
     int status = 0, line = 0;
-    char *rest = copy;
+    char *rest = start;
     while (rest && status == 0) {
         char *line_text = rest;
         rest = strchr(rest, '\n');
@@ -256,6 +300,10 @@ int arch_parse(const char *text, const char *origin, Arch *arch, Error *err)
             else if (multiline) snprintf(where, sizeof where, "line %d", line);
             else snprintf(where, sizeof where, "item %d", item);
 
+            if (check_spaces(item_text, origin, where, err)) {
+                status = -1;
+                break;
+            }
             char *words[MAX_WORDS + 1];
             int count = split_words(item_text, words);
             if (count == 0) {

@@ -159,30 +159,54 @@ static int read_input_shape(const NpzFile *npz, const char *path, CheckpointInfo
     return 0;
 }
 
-/* Splits the names text (one per line) into info->class_names. */
+/* Splits the names text (one per line: class_names_lines) into
+ * info->class_names, each held to the loader's rules (class_name_check,
+ * and no two alike). */
 static int read_class_names(const char *text, const char *path, CheckpointInfo *info, Error *err)
 {
-    int count = 0;
-    for (const char *c = text; *c; c++) count += *c == '\n';
+    const char *starts[DATASET_MAX_CLASSES];
+    size_t lengths[DATASET_MAX_CLASSES];
+    int count = class_names_lines(text, strlen(text), starts, lengths, DATASET_MAX_CLASSES);
     if (count < 2 || count > DATASET_MAX_CLASSES)
         return error_set(err, "%s: 'class_names' holds %d names (2 to %d)", path, count,
                          DATASET_MAX_CLASSES);
     info->classes = count;
     info->class_names = xcalloc((size_t)count, sizeof *info->class_names);
-    const char *start = text;
     for (int k = 0; k < count; k++) {
-        const char *end = strchr(start, '\n');
-        size_t len = (size_t)(end - start);
-        info->class_names[k] = xmalloc(len + 1);
-        memcpy(info->class_names[k], start, len);
-        info->class_names[k][len] = '\0';
+        info->class_names[k] = xmalloc(lengths[k] + 1);
+        memcpy(info->class_names[k], starts[k], lengths[k]);
+        info->class_names[k][lengths[k]] = '\0';
         char what[32];
         snprintf(what, sizeof what, "class name %d", k);
         if (class_name_check(info->class_names[k], path, what, err)) return -1;
-        start = end + 1;
+        for (int j = 0; j < k; j++)
+            if (!strcmp(info->class_names[j], info->class_names[k]))
+                return error_set(err, "%s: class names %d and %d are both '%s'; each class needs "
+                                      "its own name", path, j, k, info->class_names[k]);
     }
     return 0;
 }
+
+/* The scores per image the description gives, when its text alone tells:
+ * the width of its last fc layer, if only layers that keep the size
+ * (relu, batchnorm, dropout) follow it; 0 otherwise (the build tells).
+ * *last gets that layer. */
+static int described_scores(const Arch *arch, const ArchLayer **last)
+{
+    for (int i = arch->count - 1; i >= 0; i--) {
+        const ArchLayer *l = &arch->layers[i];
+        if (l->kind == ARCH_FC) {
+            *last = l;
+            return l->width;
+        }
+        if (l->kind != ARCH_RELU && l->kind != ARCH_BATCHNORM && l->kind != ARCH_DROPOUT) break;
+    }
+    return 0;
+}
+
+/* A training run's resume file (cli/cmd_train.c) holds the network and the
+ * run's own state, in members named resume.*: not a model to evaluate. */
+#define RESUME_MEMBERS "resume."
 
 /* Copies the file's array into t, after checking its shape and values. */
 static int load_tensor(const NpyArray *a, const char *path, const char *name, Tensor *t,
@@ -233,6 +257,16 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
 {
     NpzFile npz;
     if (npz_read(path, &npz, err) != 0) return NULL;
+    if (!prefix || strcmp(prefix, RESUME_MEMBERS))
+        for (int m = 0; m < npz.count; m++)
+            if (!strncmp(npz.arrays[m].name, RESUME_MEMBERS, strlen(RESUME_MEMBERS))) {
+                error_set(err, "%s is a training run's resume file: besides the network it holds "
+                               "the run's state ('%s' and more) for 'emotion train --resume', "
+                               "not a model on its own; give the run's model.npz or best.npz",
+                          path, npz.arrays[m].name);
+                npz_free(&npz);
+                return NULL;
+            }
     CheckpointInfo info = {.channels = 1, .height = IMAGE_SIDE, .width = IMAGE_SIDE,
                            .classes = NUM_CLASSES};
     Network *net = NULL;
@@ -253,6 +287,14 @@ Network *checkpoint_load_extra(const char *path, CheckpointInfo *info_out, const
     if (!names && npz_find(&npz, "class_names")) goto done;
     if (names) {
         if (read_class_names(names, path, &info, err) != 0) goto done;
+        const ArchLayer *last = NULL;
+        int scores = described_scores(&arch, &last);
+        if (scores && scores != info.classes) {
+            error_set(err, "%s: 'class_names' holds %d names, but its network gives %d scores "
+                           "per image ('arch' %s: 'fc %d'); a checkpoint needs one class name "
+                           "per score", path, info.classes, scores, last->where, scores);
+            goto done;
+        }
     } else {
         /* without names, the class count is the description's last width */
         const ArchLayer *last = &arch.layers[arch.count - 1];

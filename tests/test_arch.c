@@ -141,6 +141,62 @@ START_TEST(mistakes_are_named_with_their_line_or_item)
 }
 END_TEST
 
+/* A file saved with old Mac line ends (a lone '\r') or Windows ones
+ * ("\r\n") reads as the same lines: the same layers, and a mistake on the
+ * same line number (a CR-only file was one long line: "item 1: too many
+ * words for one layer"). */
+START_TEST(mac_and_windows_line_ends_are_line_ends)
+{
+    const char *unix_text = "conv 4 3x3 pad 1\nrelu\nmaxpool 2\nfc 7\n";
+    char want[256], got[256];
+    Arch lines = parsed(unix_text);
+    arch_format(&lines, want, sizeof want);
+    const char *others[] = {"conv 4 3x3 pad 1\rrelu\rmaxpool 2\rfc 7\r",
+                            "conv 4 3x3 pad 1\r\nrelu\r\nmaxpool 2\r\nfc 7\r\n",
+                            "conv 4 3x3 pad 1\rrelu\r\nmaxpool 2\nfc 7",
+                            "# old Mac\rconv 4 3x3 pad 1\r\rrelu\rmaxpool 2, fc 7\r"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        Arch arch = parsed(others[i]);
+        ck_assert_int_eq(arch.count, 4);
+        arch_format(&arch, got, sizeof got);
+        ck_assert_str_eq(got, want);
+    }
+    assert_says(parse_error("conv 4 3\rrelu\rrellu\rfc 7\r", "m.net"),
+                "m.net line 3: unknown layer 'rellu'");
+    assert_says(parse_error("relu\rrelu\x1B[2J\r", "m.net"),
+                "m.net line 2: the control character U+001B");
+}
+END_TEST
+
+/* What a reader cannot see is named, never quoted raw: invisible
+ * characters anywhere (comments too: U+202E reorders the rest of the line
+ * on screen, the Trojan Source trick), a space that only looks like one,
+ * and a byte order mark anywhere but at the very start. */
+START_TEST(hidden_characters_are_named_with_their_line)
+{
+    assert_says(parse_error("conv 4 3\nrelu # \xE2\x80\xAE 7 cf\nfc 7\n", "m.net"),
+                "m.net line 2: U+202E, an invisible right-to-left override, at byte 7 of the "
+                "line; a description is plain text");
+    assert_says(parse_error("conv 4 3, re\xE2\x80\x8Blu, fc 7", "--arch"),
+                "--arch line 1: U+200B, an invisible zero-width space, at byte 12 of the line");
+    assert_says(parse_error("relu\n\xE2\x81\xA6" "fc 7\xE2\x81\xA9\n", "m.net"),
+                "m.net line 2: U+2066, an invisible left-to-right isolate");
+    assert_says(parse_error("conv\xC2\xA0" "4 3x3\nrelu\nfc 7\n", "m.net"),
+                "m.net line 1: 'conv\xC2\xA0" "4 3x3' holds U+00A0, a non-breaking space; "
+                "separate words with plain spaces");
+    assert_says(parse_error("conv 4 3, relu\xE2\x80\xAF, fc 7", "--arch"),
+                "--arch item 2: 'relu\xE2\x80\xAF' holds U+202F, a narrow non-breaking space");
+    assert_says(parse_error("\xEF\xBB\xBF\xEF\xBB\xBF" "conv 4 3\nfc 7\n", "m.net"),
+                "m.net line 1: U+FEFF, an invisible byte order mark, at byte 3 of the line "
+                "(only the first character of a file may be one)");
+    assert_says(parse_error("relu\n\xEF\xBB\xBF" "fc 7\n", "m.net"), "m.net line 2: U+FEFF");
+    /* one byte order mark at the start is how some editors save: skipped;
+     * a comment may hold any visible text, a no-break space included */
+    Arch arch = parsed("\xEF\xBB\xBF# caf\xC3\xA9\xC2\xA0!\nconv 4 3\nfc 7\n");
+    ck_assert_int_eq(arch.count, 2);
+}
+END_TEST
+
 START_TEST(shapes_that_do_not_fit_are_named_with_the_map_size)
 {
     /* 8x8 -> conv 3x3 pad 1 -> 8x8 -> maxpool 2 -> 4x4: a 5x5 window does not fit */
@@ -299,6 +355,8 @@ Suite *arch_suite(void)
     tcase_add_test(tc, every_form_parses_with_its_defaults);
     tcase_add_test(tc, comments_blank_lines_and_commas_are_allowed);
     tcase_add_test(tc, mistakes_are_named_with_their_line_or_item);
+    tcase_add_test(tc, mac_and_windows_line_ends_are_line_ends);
+    tcase_add_test(tc, hidden_characters_are_named_with_their_line);
     tcase_add_test(tc, shapes_that_do_not_fit_are_named_with_the_map_size);
     tcase_add_test(tc, the_seed_network_has_the_hand_worked_shapes);
     tcase_add_test(tc, a_strided_5x5_convolution_and_an_average_pool_build_on_any_image_size);

@@ -467,6 +467,142 @@ START_TEST(a_weight_beyond_the_range_of_real_is_refused)
 }
 END_TEST
 
+/* Copies the checkpoint at from to to, with its class_names member holding
+ * `names` (bytes, as numpy's np.frombuffer(b"...", np.uint8) would). */
+static void copy_with_class_names(const char *from, const char *to, const char *names)
+{
+    Error err;
+    NpzFile npz;
+    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
+    NpzWriter *w = npz_writer_open(to, 0, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    for (int m = 0; m < npz.count; m++) {
+        const NpyArray *a = &npz.arrays[m];
+        if (strcmp(a->name, "class_names")) {
+            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+        } else {
+            const int64_t length = (int64_t)strlen(names);
+            ck_assert_msg(npz_writer_add(w, "class_names", NPY_UINT8, 1, &length, names, &err) == 0,
+                          "%s", err.msg);
+        }
+    }
+    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
+    npz_free(&npz);
+}
+
+/* A small described network with three classes, saved to path. */
+static void save_three_class_checkpoint(const char *path)
+{
+    Error err;
+    Network *net = arch_build_text("fc 4, relu, fc 3", "--arch", 1, 2, 2, 3, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_msg(checkpoint_save(path, net, NULL, &err) == 0, "%s", err.msg);
+    network_free(net);
+}
+
+/* The class names the checkpoint at path gives, joined by '|'. */
+static const char *loaded_names(const char *path)
+{
+    static char joined[256];
+    Error err;
+    CheckpointInfo info;
+    Network *net = checkpoint_load(path, &info, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    joined[0] = '\0';
+    for (int k = 0; k < info.classes; k++) {
+        if (k) strcat(joined, "|");
+        strcat(joined, info.class_names[k]);
+    }
+    checkpoint_info_free(&info);
+    network_free(net);
+    return joined;
+}
+
+/* class_names is one name per line, read as the dataset loader reads it:
+ * the last line needs no newline, and Windows' "\r\n" ends a line too
+ * (a checkpoint used to count '\n' and lose a last name without one, and
+ * refused '\r' as a control character). */
+START_TEST(checkpoint_class_names_read_like_a_datasets)
+{
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "other.npz");
+    save_three_class_checkpoint(path);
+    copy_with_class_names(path, other, "cat\ndog\nbird\n");
+    ck_assert_str_eq(loaded_names(other), "cat|dog|bird");
+    copy_with_class_names(path, other, "cat\ndog\nbird");
+    ck_assert_str_eq(loaded_names(other), "cat|dog|bird");
+    copy_with_class_names(path, other, "cat\r\ndog\r\nbird\r\n");
+    ck_assert_str_eq(loaded_names(other), "cat|dog|bird");
+    copy_with_class_names(path, other, "cat\r\ndog\r\nbird");
+    ck_assert_str_eq(loaded_names(other), "cat|dog|bird");
+    scratch_close(&scratch);
+}
+END_TEST
+
+/* Names that do not fit the network are the names' fault, and said so;
+ * names that hide what they say, or repeat, are refused like a dataset's. */
+START_TEST(checkpoint_class_names_that_do_not_fit_are_blamed)
+{
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "other.npz");
+    save_three_class_checkpoint(path);
+    Error err;
+    copy_with_class_names(path, other, "cat\ndog\n");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "other.npz: 'class_names' holds 2 names, but its network gives "
+                                  "3 scores per image ('arch' line 3: 'fc 3'); a checkpoint "
+                                  "needs one class name per score"), "%s", err.msg);
+    copy_with_class_names(path, other, "cat\ndog\nbird\nfish\n");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "'class_names' holds 4 names, but its network gives 3"), "%s",
+                  err.msg);
+    /* U+202E (right-to-left override) would print "bird" backwards, and
+     * the rest of the table's line after it */
+    copy_with_class_names(path, other, "cat\ndog\nbi\xE2\x80\xAErd\n");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "class name 2") && strstr(err.msg, "U+202E"), "%s", err.msg);
+    /* U+200B (zero-width space): "cat" and "ca<U+200B>t" would print alike */
+    copy_with_class_names(path, other, "cat\nca\xE2\x80\x8Bt\nbird\n");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "class name 1") && strstr(err.msg, "U+200B"), "%s", err.msg);
+    copy_with_class_names(path, other, "cat\ndog\ncat\n");
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "class names 0 and 2 are both 'cat'"), "%s", err.msg);
+    scratch_close(&scratch);
+}
+END_TEST
+
+/* A training run's resume.npz holds the network and the run's state: not a
+ * model to evaluate, and said so (not "array 'resume.args' is not a
+ * parameter"). */
+START_TEST(a_resume_file_is_named_as_one)
+{
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "resume.npz");
+    save_three_class_checkpoint(path);
+    copy_checkpoint(path, other, NULL, 0, 0, 0, "resume.counters");
+    Error err;
+    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+    ck_assert_msg(strstr(err.msg, "resume.npz is a training run's resume file") &&
+                  strstr(err.msg, "'emotion train --resume'") &&
+                  strstr(err.msg, "give the run's model.npz or best.npz"), "%s", err.msg);
+    /* what train --resume reads it with takes it */
+    NpzFile extra;
+    Network *net = checkpoint_load_extra(other, NULL, "resume.", &extra, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ck_assert_ptr_nonnull(npz_find(&extra, "resume.counters"));
+    npz_free(&extra);
+    network_free(net);
+    scratch_close(&scratch);
+}
+END_TEST
+
 /* A checkpoint from before descriptions (good.npz: eight arrays) loads as
  * the seed's network with the widths its shapes give. */
 START_TEST(an_old_checkpoint_loads_as_the_seed_network)
@@ -547,6 +683,9 @@ Suite *eval_suite(void)
     tcase_add_test(tc, checkpoints_carry_their_description_and_refuse_what_does_not_fit_it);
     tcase_add_test(tc, a_weight_beyond_the_range_of_real_is_refused);
     tcase_add_test(tc, an_old_checkpoint_loads_as_the_seed_network);
+    tcase_add_test(tc, checkpoint_class_names_read_like_a_datasets);
+    tcase_add_test(tc, checkpoint_class_names_that_do_not_fit_are_blamed);
+    tcase_add_test(tc, a_resume_file_is_named_as_one);
     suite_add_tcase(s, tc);
     return s;
 }

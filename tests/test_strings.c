@@ -145,6 +145,32 @@ START_TEST(control_characters_and_bad_bytes_are_found_where_they_are)
 }
 END_TEST
 
+/* Invisible format characters are found like control characters: the
+ * bidirectional controls (a right-to-left override shows "abc" as "cba"
+ * and reorders what follows it) and the zero-width ones (two names that
+ * print alike). A visible space that is not ' ' is text. U+FEFF is a byte
+ * order mark only as the first character of a file's text (allowed holds
+ * '\n'); anywhere else, or in a name, it is a zero-width character. */
+START_TEST(invisible_characters_are_found_where_they_are)
+{
+    assert_unprintable("ab\xE2\x80\xAE" "cba", 8, "", 2, 0x202E);   /* right-to-left override */
+    assert_unprintable("a\xE2\x80\xAA", 4, "\t\n", 1, 0x202A);      /* LR embedding */
+    assert_unprintable("\xE2\x81\xA6x\xE2\x81\xA9", 7, "", 0, 0x2066); /* LR isolate */
+    assert_unprintable("x\xE2\x81\xA9", 4, "", 1, 0x2069);          /* pop isolate */
+    assert_unprintable("x\xE2\x80\x8F", 4, "", 1, 0x200F);          /* RL mark */
+    assert_unprintable("x\xD8\x9C", 3, "", 1, 0x061C);              /* Arabic letter mark */
+    assert_unprintable("Hap\xE2\x80\x8Bpy", 8, "", 3, 0x200B);     /* zero-width space */
+    assert_unprintable("a\xE2\x80\x8D" "b", 5, "", 1, 0x200D);      /* zero-width joiner */
+    assert_unprintable("a\xE2\x81\xA0" "b", 5, "", 1, 0x2060);      /* word joiner */
+    assert_unprintable("a\xEF\xBB\xBF" "b", 5, "\t\n", 1, 0xFEFF);  /* not at the start */
+    assert_unprintable("\xEF\xBB\xBF" "Happy", 8, "", 0, 0xFEFF);    /* a name: refused */
+    assert_unprintable("\xEF\xBB\xBF" "a,b\n", 7, "\t\r\n", -1, 0); /* a file's BOM */
+    assert_unprintable("\xEF\xBB\xBF\xEF\xBB\xBF" "a", 7, "\n", 3, 0xFEFF); /* a second */
+    assert_unprintable("a\xC2\xA0" "b \xE2\x80\xAF" "c\xE3\x80\x80", 12, "", -1, 0); /* spaces */
+    assert_unprintable("\xE2\x80\x8A\xE2\x80\x90", 6, "", -1, 0); /* hair space, hyphen */
+}
+END_TEST
+
 START_TEST(unicode_arrays_read_as_utf8)
 {
     NpzFile npz = read_fixture(FIXTURES "good.npz");
@@ -304,6 +330,7 @@ Suite *strings_suite(void)
     tcase_add_test(utf8, surrogates_and_values_beyond_unicode_are_not_encoded);
     tcase_add_test(utf8, malformed_sequences_are_not_decoded);
     tcase_add_test(utf8, control_characters_and_bad_bytes_are_found_where_they_are);
+    tcase_add_test(utf8, invisible_characters_are_found_where_they_are);
     suite_add_tcase(s, utf8);
     TCase *arrays = tcase_create("npz string arrays");
     tcase_add_test(arrays, unicode_arrays_read_as_utf8);
