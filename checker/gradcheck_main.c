@@ -736,7 +736,10 @@ static int parse_option(const char *flag, const char *value, Options *o)
     if (!strcmp(flag, "--pad")) return arg_int("gradcheck", flag, value, 0, MAX_WINDOW, &o->pad);
     if (!strcmp(flag, "--input")) return parse_input(value, o);
     if (!strcmp(flag, "--arch")) o->arch_text = value;
-    if (!strcmp(flag, "--model")) o->model_path = value;
+    if (!strcmp(flag, "--model")) {
+        if (arg_path("gradcheck", flag, value)) return -1;
+        o->model_path = value;
+    }
     return 0;
 }
 

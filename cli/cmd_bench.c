@@ -209,6 +209,11 @@ int cmd_bench(int argc, char **argv)
                 return 2;
             }
             const char *value = argv[++i];
+            if (!strcmp(arg, "--model") && arg_path("emotion bench", arg, value)) {
+                fputc('\n', stderr);
+                usage(stderr);
+                return 2;
+            }
             if (!strcmp(arg, "--model")) choice.model_path = value;
             else if (!strcmp(arg, "--arch")) choice.arch_text = value;
             else if (arg_shape3("emotion bench", arg, value, 1024, input)) {

@@ -137,6 +137,7 @@ static int apply_extra(const Lesson *lesson, const LessonOption *option, const c
             fprintf(stderr, "%s: %s needs %s, not '%s'\n", program, option->name, choices, value);
             return -1;
         }
+        if (!option->choices && arg_path(program, option->name, value)) return -1; /* a file */
         *(const char **)option->value = value;
         return 0;
     }
@@ -198,6 +199,7 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
             usage_error(lesson, summary, extra, num_extra, "%s needs a value%s", flag, "");
         const char *value = argv[i];
         if (!strcmp(flag, "--data")) {
+            if (arg_path(program, flag, value)) bad_value(lesson, summary, extra, num_extra);
             lesson->data_path = value;
             lesson->data_given = 1;
         } else if (!strcmp(flag, "--seed")) {

@@ -43,6 +43,10 @@ expect_output "^gradcheck: --kernel given twice$"
 expect 0 "$GRADCHECK" relu --seed 2
 expect_output "relu: every gradient within 1e-7"
 
+# ---- an empty --model is refused when the options are read, naming the flag
+expect 2 "$GRADCHECK" net --model ''
+expect_output "^gradcheck: --model needs a path, not an empty string$"
+
 # ---- the lessons (built by `make lessons-quick`, which make check runs after this file;
 # skipped when they are not built yet)
 if [ "$(dirname "$GRADCHECK")" = "." ]; then LESSONS_BIN=build/lessons; else LESSONS_BIN=$(dirname "$GRADCHECK")/lessons; fi
@@ -154,6 +158,11 @@ np.savez(sys.argv[2], **d)" "$LESSON_TMP/faces.npz" "$LESSON_TMP/faces3.npz"
     expect 0 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/strided/model.npz"
     expect_output "conv1.w (2, 1, 5, 5): 2 filters of 5x5 over the one grey channel"
     expect_output "Lesson 8 done"
+    # an empty path is refused when the options are read, naming the flag
+    expect 2 "$LESSONS_BIN/lesson5" --data ''
+    expect_output "^lesson5: --data needs a path, not an empty string$"
+    expect 2 "$LESSONS_BIN/lesson8" --model ''
+    expect_output "^lesson8: --model needs a path, not an empty string$"
     rm -rf "$LESSON_TMP"
 else
     echo "skip: the lessons' command-line cases ($LESSONS_BIN/lesson5 and lesson8 are not built yet)"

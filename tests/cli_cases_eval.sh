@@ -180,3 +180,7 @@ EOF
 fi
 
 rm -rf "$EV_TMP"
+
+# bench too refuses an empty --model when the options are read
+expect 2 "$EMOTION" bench --model ''
+expect_output "^emotion bench: --model needs a path, not an empty string$"
