@@ -3,6 +3,8 @@
  * in train.c; this file reads the options, loads the data, writes the
  * files and prints. */
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -61,9 +63,11 @@ typedef struct {
     const char *resume_dir; /* --resume DIR, or NULL */
     int stop_after;         /* --stop-after N: epochs to run now (0: all) */
     /* the arguments that set these options (all but --resume and --threads),
-     * kept in the resume file so that --resume re-reads the same run */
+     * kept in the resume file so that --resume re-reads the same run; the
+     * paths of --data, --model and --init made absolute (resolve_inputs) */
     int argc;
     char **argv;
+    char *absolute[3];      /* those paths, owned (NULL: none) */
 } TrainOptions;
 
 static TrainOptions default_options(void)
@@ -180,9 +184,10 @@ static void usage(FILE *out)
         "                      of He init; with --model/--arch, they must describe the\n"
         "                      same network\n"
         "  --resume DIR        continue the run in DIR where it stopped (its resume.npz):\n"
-        "                      the same options, the same result as if it had never\n"
-        "                      stopped, byte for byte; only --threads and --stop-after\n"
-        "                      may be given with it\n"
+        "                      the same options and data (other data at its path is\n"
+        "                      refused), the same result as if it had never stopped,\n"
+        "                      byte for byte; only --threads and --stop-after may be\n"
+        "                      given with it\n"
         "  --stop-after N      stop after N epochs of this invocation, as if interrupted\n"
         "                      (--resume continues), e.g. to fit a class period\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
@@ -297,7 +302,15 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
                 o->optimizer.name = chosen.name;
             }
         } else if (!strcmp(flag, "--lr")) {
-            bad = arg_real(PROG, flag, value, 0, 1e6, 0, &o->optimizer.lr);
+            bad = arg_real(PROG, flag, value, 0, 1e6, ARG_MIN_OPEN, &o->optimizer.lr);
+            /* the optimizers step in float, where 1e-320 is 0 and 1e-40 keeps
+             * a few bits: a rate that trains nothing, or noise */
+            if (!bad && o->optimizer.lr < FLT_MIN) {
+                fprintf(stderr, "emotion train: --lr %s is below %g, the smallest normal float "
+                                "(training steps in float, where it is 0 or loses its precision)\n",
+                        value, FLT_MIN);
+                bad = -1;
+            }
             o->lr_given = 1;
         } else if (!strcmp(flag, "--momentum")) {
             bad = arg_real(PROG, flag, value, 0, 1, ARG_MAX_OPEN, &o->optimizer.momentum);
@@ -361,8 +374,9 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         fprintf(stderr, "emotion train: give --model or --arch, not both\n\n");
         return -1;
     }
-    /* the run's own arguments, for its resume file */
-    o->argv = xcalloc((size_t)argc + 1, sizeof *o->argv);
+    /* the run's own arguments, for its resume file (room for two more: the
+     * built-in data's --data, or the --epochs a time budget chose) */
+    o->argv = xcalloc((size_t)argc + 3, sizeof *o->argv);
     o->argc = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--resume") || !strcmp(argv[i], "--threads") ||
@@ -415,6 +429,23 @@ static int settle_optimizer(TrainOptions *o)
                 o->warmup, o->epochs);
         return -1;
     }
+    /* a decay that grows the weights by itself (train.h): every run with it
+     * ends in NaN, however good the gradients */
+    const OptimizerSettings *s = &o->optimizer;
+    const double limit = weight_decay_limit(s), product = s->lr * s->weight_decay;
+    if (limit > 0 && product >= limit) {
+        char decay[64], lr[64], with[64] = "";
+        snprintf(decay, sizeof decay, o->decay_given ? "--weight-decay %g" : "the default weight "
+                                                       "decay %g", s->weight_decay);
+        snprintf(lr, sizeof lr, o->lr_given ? "--lr %g" : "the default learning rate %g", s->lr);
+        if (optimizer_uses(s->name, "momentum"))
+            snprintf(with, sizeof with, " with momentum %g", s->momentum);
+        fprintf(stderr, "emotion train: %s is too large for %s: each step's decay alone moves a "
+                        "weight by lr x weight decay = %g times itself, so the weights flip sign "
+                        "and grow; %s%s needs lr x weight decay below %.4g (here a weight decay "
+                        "below %.4g)\n\n", decay, lr, product, s->name, with, limit, limit / s->lr);
+        return -1;
+    }
     return 0;
 }
 
@@ -430,10 +461,40 @@ static char *join_path(const char *dir, const char *name)
     return path;
 }
 
-/* Whether files can be written into dir, found out before the first epoch
- * rather than after it: a temporary is made beside model.npz and removed. */
-static int out_dir_takes_files(const char *dir, Error *err)
+/* Every file a run writes into its folder: the checkpoints and metrics.csv
+ * after each epoch (atomic files), the charts at the end (a PNG moved into
+ * place, which replaces only a regular file too). */
+static const char *const run_outputs[] = {"model.npz",   "best.npz", "resume.npz",
+                                          "metrics.csv", "loss.png", "accuracy.png"};
+#define RUN_OUTPUTS (sizeof run_outputs / sizeof run_outputs[0])
+
+/* Whether the run can write each of its files into dir, found out before
+ * the first epoch rather than after it, by the writers' own rules: each
+ * name is absent or a regular file (atomic_replaceable: not a symbolic
+ * link, a folder, a device or a FIFO), and the folder takes a temporary
+ * file (one is made, as atomic_open makes them, and removed). */
+static int outputs_writable(const char *dir, Error *err)
 {
+    for (size_t k = 0; k < RUN_OUTPUTS; k++) {
+        char *path = join_path(dir, run_outputs[k]);
+        Error why;
+        int refused = atomic_replaceable(path, &why) != 0;
+        if (refused) {
+            struct stat st;
+            const int got = lstat(path, &st) == 0;
+            const char *what = !got                                       ? "not a regular file"
+                               : S_ISLNK(st.st_mode)                        ? "a symbolic link"
+                               : S_ISDIR(st.st_mode)                        ? "a folder"
+                               : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                               : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                                                                            : "not a regular file";
+            error_set(err, "%s is %s: the run writes its %s there, and replaces only a regular "
+                           "file; move it away or give another --out", path, what,
+                      run_outputs[k]);
+        }
+        free(path);
+        if (refused) return -1;
+    }
     char *path = join_path(dir, "model.npz");
     AtomicFile trial;
     int writable = atomic_open(&trial, path, err) != NULL;
@@ -670,6 +731,11 @@ typedef struct {
     int done;              /* epochs of this run completed: rows[earlier + e] is epoch e */
     double best_accuracy;  /* -1 before the first epoch */
     int best_epoch;        /* 1-based, counting the earlier rows; 0 before the first */
+    DataFingerprint data;  /* what it trains on, for the resume file */
+    /* the epoch of this run (1-based; 0: none) each file in the folder holds,
+     * for the closing words when a write fails half-way through an epoch's */
+    int model_holds, resume_holds, metrics_holds;
+    int best_written;      /* best.npz was written by this run (best_epoch is in it) */
 } Run;
 
 static void run_start(const TrainOptions *o, Network *net, Run *run)
@@ -682,6 +748,8 @@ static void run_start(const TrainOptions *o, Network *net, Run *run)
     run->done = 0;
     run->best_accuracy = -1;
     run->best_epoch = 0;
+    run->model_holds = run->resume_holds = run->metrics_holds = 0;
+    run->best_written = 0;
 }
 
 /* --init into a folder that holds a run already (its metrics.csv): this run
@@ -740,6 +808,9 @@ static void run_free(Run *run)
                                              plateau's epochs without gain, earlier rows */
 #define RESUME_VALUES "resume.values"     /* float64 (3,): best val accuracy, plateau's lr and best */
 #define RESUME_METRICS "resume.metrics"   /* float64 (earlier + done, 8): every metrics.csv row */
+#define RESUME_DATA "resume.data"         /* int64 (5,): the DataFingerprint (train.h): train and
+                                             val images, the CRCs of train, val and the class
+                                             names (absent from files of earlier versions) */
 /* and resume.<slot>.<parameter>: the optimizer's state, e.g. resume.velocity.conv1.w */
 #define METRICS_COLUMNS 8
 
@@ -777,10 +848,14 @@ static int add_resume_members(NpzWriter *w, void *context, Error *err)
                                                  row->seconds};
         memcpy(metrics + (size_t)e * METRICS_COLUMNS, columns, sizeof columns);
     }
+    const DataFingerprint *fp = &run->data;
+    const int64_t data[5] = {fp->train_images, fp->val_images, fp->train_crc, fp->val_crc,
+                             fp->names_crc};
     int status = npz_writer_add(w, RESUME_ARGS, NPY_UINT8, 1, &args_shape, args, err) ||
                  npz_writer_add(w, RESUME_COUNTERS, NPY_INT64, 1, &five, counters, err) ||
                  npz_writer_add(w, RESUME_VALUES, NPY_FLOAT64, 1, &three, values, err) ||
-                 npz_writer_add(w, RESUME_METRICS, NPY_FLOAT64, 2, metrics_shape, metrics, err);
+                 npz_writer_add(w, RESUME_METRICS, NPY_FLOAT64, 2, metrics_shape, metrics, err) ||
+                 npz_writer_add(w, RESUME_DATA, NPY_INT64, 1, &five, data, err);
     free(args);
     free(metrics);
     const Optimizer *opt = run->opt;
@@ -834,10 +909,27 @@ static int resume_arguments(const NpzFile *npz, const char *path, int *argc, cha
     return 0;
 }
 
-/* Restores the run (its optimizer already created for net) from the file. */
+/* Restores the run (its optimizer already created for net, run->data the
+ * data loaded now) from the file; refuses data other than the run's. */
 static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzFile *npz,
                        const char *path, Error *err)
 {
+    if (!npz_find(npz, RESUME_DATA)) {
+        printf("note: %s comes from an earlier version, which did not record the run's data: "
+               "%s is taken on trust to be it\n", path, o->data_path);
+    } else {
+        const NpyArray *a = resume_member(npz, path, RESUME_DATA, NPY_INT64, 5, err);
+        if (!a) return -1;
+        const int64_t *d = a->data;
+        const DataFingerprint had = {.train_images = d[0], .val_images = d[1],
+                                     .train_crc = (uint32_t)d[2], .val_crc = (uint32_t)d[3],
+                                     .names_crc = (uint32_t)d[4]};
+        char differs[200];
+        if (data_fingerprint_differs(&run->data, &had, differs, sizeof differs))
+            return error_set(err, "the data at %s is not the data this run trained on: %s (the "
+                                  "path is the run's --data, kept in %s: the run resumes once "
+                                  "its data is back there)", o->data_path, differs, path);
+    }
     const NpyArray *counters = resume_member(npz, path, RESUME_COUNTERS, NPY_INT64, 5, err);
     const NpyArray *values = counters ? resume_member(npz, path, RESUME_VALUES, NPY_FLOAT64, 3, err)
                                       : NULL;
@@ -981,12 +1073,13 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
         /* ReLU can hide NaN weights from the loss: look at the weights themselves */
         size_t entry;
         int bad = network_first_non_finite(net, &entry);
+        char suspect[200];
+        divergence_suspect(opt, suspect, sizeof suspect);
         if (bad >= 0) {
             char name[64];
             const Param *param = network_param(net, bad, name, sizeof name);
-            status = error_set(err, "epoch %d: %s[%zu] became %g; the learning rate (%g) is "
-                                    "probably too high", epoch + 1, name, entry,
-                               (double)param->value->data[entry], row->lr);
+            status = error_set(err, "epoch %d: %s[%zu] became %g; %s", epoch + 1, name, entry,
+                               (double)param->value->data[entry], suspect);
             break;
         }
 
@@ -996,9 +1089,8 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
         row->val.images = val->count;
         if (!isfinite(row->val.loss)) {
             /* weights that give a NaN or infinite loss are not worth saving */
-            status = error_set(err, "epoch %d: the validation loss is %s; the learning rate "
-                                    "(%g) is probably too high", epoch + 1,
-                               isnan(row->val.loss) ? "NaN" : "infinite", row->lr);
+            status = error_set(err, "epoch %d: the validation loss is %s; %s", epoch + 1,
+                               isnan(row->val.loss) ? "NaN" : "infinite", suspect);
             break;
         }
         lr_schedule_observe(schedule, epoch, row->val.accuracy);
@@ -1006,21 +1098,27 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
         row->seconds = progress_elapsed(&bar);
         const char *const *names = (const char *const *)train->class_names;
         /* the checkpoints first: only a best.npz that was written is reported as the best */
-        if ((status = checkpoint_save(model_path, net, names, err)) ||
-            (improved && (status = checkpoint_save(best_path, net, names, err))))
-            break;
+        if ((status = checkpoint_save(model_path, net, names, err))) break;
+        run->model_holds = epoch + 1;
         if (improved) {
+            if ((status = checkpoint_save(best_path, net, names, err))) break;
             run->best_accuracy = row->val.accuracy;
             run->best_epoch = run->earlier + epoch + 1;
+            run->best_written = 1;
         }
         run->done = epoch + 1;
         ResumeWrite resume = {o, run, net};
         if ((status = checkpoint_save_extra(resume_path, net, names, add_resume_members, &resume,
-                                            err)) ||
-            (status = write_metrics(metrics_path, run->rows, run->earlier + run->done, err))) {
+                                            err))) {
             run->done = epoch; /* not all of this epoch's files were written */
             break;
         }
+        run->resume_holds = epoch + 1;
+        if ((status = write_metrics(metrics_path, run->rows, run->earlier + run->done, err))) {
+            run->done = epoch;
+            break;
+        }
+        run->metrics_holds = epoch + 1;
         printf("epoch %*d/%d  train loss %.4f acc %5.1f%%  val loss %.4f acc %5.1f%%  lr %.3g  "
                "%.1f s (%.0f img/s)%s\n",
                snprintf(NULL, 0, "%d", o->epochs), epoch + 1, o->epochs, row->train.loss,
@@ -1029,8 +1127,8 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
         /* guessing uniformly scores ln K; a loss far above it is the mark of divergence */
         if (row->train.loss > 10 * log(train->classes))
             printf("warning: the training loss %.4g is far above ln %d = %.2f, a uniform "
-                   "guess's: the learning rate (%g) is probably too high\n", row->train.loss,
-                   train->classes, log(train->classes), row->lr);
+                   "guess's: %s\n", row->train.loss, train->classes, log(train->classes),
+                   suspect);
         fflush(stdout);
         if (o->time_budget > 0 && run->done == LR_SCHEDULE_TIMED_EPOCHS(o->warmup)) {
             fit_epochs_to_budget(o, run, first, loop_start);
@@ -1074,6 +1172,27 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
     return status;
 }
 
+/* --resume DIR where DIR is a folder without resume.npz: what that means
+ * (-1, message in err), rather than "cannot open". 0 otherwise: the file
+ * is there, or DIR is not a folder (the loader names the problem). */
+static int no_resume_file(const char *dir, const char *path, Error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 || errno != ENOENT || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    char *model_path = join_path(dir, "model.npz");
+    const int has_model = lstat(model_path, &st) == 0;
+    free(model_path);
+    if (has_model)
+        return error_set(err, "%s holds a model.npz but no resume.npz (which every epoch writes "
+                              "beside it), so its run cannot be resumed: start it again with the "
+                              "command that began it, or train on from its weights with --init "
+                              "%s/model.npz (a new optimizer state: not the same run)", dir, dir);
+    return error_set(err, "%s holds no resume.npz: no epoch of a run there finished (each "
+                          "epoch ends by writing it), so there is nothing to resume; start the "
+                          "run again with the command that began it", dir);
+}
+
 /* --resume DIR: the run's network (net) and its options, from DIR/resume.npz;
  * *npz keeps the file for run_restore, *stored the arguments o points into. */
 static int open_resume(TrainOptions *o, Network **net, NpzFile *npz, char ***stored, Error *err)
@@ -1082,6 +1201,8 @@ static int open_resume(TrainOptions *o, Network **net, NpzFile *npz, char ***sto
     const char *dir = o->resume_dir;
     const int threads = o->threads, stop_after = o->stop_after;
     int argc = 0, status = -1;
+    *net = NULL;
+    if (no_resume_file(dir, path, err)) goto done;
     *net = checkpoint_load_extra(path, NULL, "resume.", npz, err);
     if (!*net) goto done;
     if (resume_arguments(npz, path, &argc, stored, err) != 0) goto done;
@@ -1113,16 +1234,14 @@ done:
  * continuing a run from its own model.npz is what --init is for.) */
 static int outputs_spare_inputs(const TrainOptions *o, Error *err)
 {
-    static const char *const outputs[] = {"model.npz",   "best.npz", "resume.npz",
-                                          "metrics.csv", "loss.png", "accuracy.png"};
     const struct { const char *path, *what; } inputs[] = {
         {o->data_path, "--data"}, {o->model.model_path, "--model"}};
-    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++) {
-        char *path = join_path(o->out_dir, outputs[k]);
+    for (size_t k = 0; k < RUN_OUTPUTS; k++) {
+        char *path = join_path(o->out_dir, run_outputs[k]);
         for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
             if (inputs[i].path && same_file(path, inputs[i].path)) {
                 error_set(err, "%s %s is the %s the run writes in %s: give another --out, or "
-                               "move the file", inputs[i].what, inputs[i].path, outputs[k],
+                               "move the file", inputs[i].what, inputs[i].path, run_outputs[k],
                           o->out_dir);
                 free(path);
                 return -1;
@@ -1130,6 +1249,85 @@ static int outputs_spare_inputs(const TrainOptions *o, Error *err)
         free(path);
     }
     return 0;
+}
+
+/* path made absolute (to free): the file it names, links resolved, or,
+ * should that fail, the path from the current directory. */
+static char *absolute_path(const char *path)
+{
+    char *resolved = realpath(path, NULL);
+    if (resolved) return resolved;
+    char cwd[PATH_MAX];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) return strcpy(xmalloc(strlen(path) + 1), path);
+    return join_path(cwd, path);
+}
+
+/* The resume file keeps the run's arguments, and --resume may run from
+ * another directory, where a relative --data would name other data. So
+ * the arguments name the files this run read by their absolute paths
+ * (--data, --model, --init), and the built-in data, which no --data
+ * names, gets a --data of its own. */
+static void resolve_inputs(TrainOptions *o)
+{
+    static const char *const flags[3] = {"--data", "--model", "--init"};
+    int has_data = 0;
+    for (int i = 0; i + 1 < o->argc; i++) {
+        const char *flag = o->argv[i];
+        if (!strcmp(flag, "--no-augment") || !strcmp(flag, "--no-flip") ||
+            !strcmp(flag, "--no-shuffle"))
+            continue; /* the flags without a value */
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(flag, flags[k])) {
+                free(o->absolute[k]);
+                o->absolute[k] = absolute_path(o->argv[i + 1]);
+                o->argv[i + 1] = o->absolute[k];
+                has_data |= k == 0;
+            }
+        i++; /* past the value */
+    }
+    if (!has_data) {
+        o->absolute[0] = absolute_path(o->data_path);
+        o->argv[o->argc++] = (char *)"--data"; /* room: see parse_options */
+        o->argv[o->argc++] = o->absolute[0];
+    }
+}
+
+/* After training stopped on an error: what each file in the folder holds
+ * now, whichever write failed (had_run: the folder held an earlier run's
+ * files when this one began). Epochs are counted as the epoch lines count
+ * them. */
+static void report_files(const TrainOptions *o, const Run *run, int had_run)
+{
+    const char *dir = o->out_dir, *earlier = had_run ? "still the earlier run's" : "not written";
+    if (!run->model_holds && !run->resume_holds && !run->metrics_holds && !run->best_written) {
+        fprintf(stderr, "emotion train: no epoch completed, no checkpoint written%s%s%s\n",
+                had_run ? " (the files in " : "", had_run ? dir : "",
+                had_run ? " are still the earlier run's)" : "");
+        return;
+    }
+    char best[96];
+    if (run->best_written)
+        snprintf(best, sizeof best, "best.npz the best (epoch %d)", run->best_epoch - run->earlier);
+    else
+        snprintf(best, sizeof best, "best.npz %s", earlier);
+    if (run->model_holds == run->resume_holds && run->resume_holds == run->metrics_holds) {
+        fprintf(stderr, "emotion train: %s/model.npz, resume.npz and metrics.csv hold the last "
+                        "good epoch (%d), %s\n", dir, run->model_holds, best);
+        return;
+    }
+    char model[64], resume[64], metrics[64];
+    const struct { char *text; const char *name; int holds; } files[] = {
+        {model, "model.npz", run->model_holds},
+        {resume, "resume.npz", run->resume_holds},
+        {metrics, "metrics.csv", run->metrics_holds}};
+    for (int k = 0; k < 3; k++) {
+        if (files[k].holds)
+            snprintf(files[k].text, 64, "%s epoch %d", files[k].name, files[k].holds);
+        else
+            snprintf(files[k].text, 64, "%s %s", files[k].name, earlier);
+    }
+    fprintf(stderr, "emotion train: %s holds %s, %s, %s and %s\n", dir, model, best, resume,
+            metrics);
 }
 
 int cmd_train(int argc, char **argv)
@@ -1153,7 +1351,9 @@ int cmd_train(int argc, char **argv)
     char **stored_args = NULL;
     Dataset train = {0}, val = {0};
     Run run = {0};
-    int status = 1, usage_fault = 0;
+    DataFingerprint fingerprint;
+    int status = 1, usage_fault = 0, had_run = 0;
+    int data_fault = 0; /* a fault in the data: on --resume, say where its path came from */
     if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
     o.started = started;
     if (outputs_spare_inputs(&o, &err)) {
@@ -1161,6 +1361,7 @@ int cmd_train(int argc, char **argv)
         goto fail;
     }
     if (o.threads > 0) omp_set_num_threads(o.threads);
+    data_fault = 1; /* until the data is known to fit the network */
     if (!o.data_given && synth_ensure_builtin(o.data_path, &err)) goto fail;
     if (load_splits(o.data_path, &train, &val, &err)) goto fail;
     if (train.count == 0 || val.count == 0) {
@@ -1185,17 +1386,24 @@ int cmd_train(int argc, char **argv)
     if (dataset_check_fits(&val, o.data_path, net->input_dims[0], net->input_dims[1],
                            net->input_dims[2], network_output_size(net), &err))
         goto fail;
+    data_fault = 0;
     if (model_fits_memory(net, o.batch_size, 1, &err)) {
         usage_fault = 1;
         goto fail;
     }
-    if (make_directories(o.out_dir, &err) || out_dir_takes_files(o.out_dir, &err)) goto fail;
+    if (make_directories(o.out_dir, &err) || outputs_writable(o.out_dir, &err)) goto fail;
+    data_fingerprint(&train, &val, &fingerprint);
+    resolve_inputs(&o);
     run_start(&o, net, &run);
+    run.data = fingerprint;
     if (o.resume_dir) {
         char *path = join_path(o.resume_dir, "resume.npz");
         int restored = run_restore(&run, &o, net, &resume_file, path, &err);
         free(path);
         if (restored != 0) goto fail;
+        /* the files the earlier invocations wrote */
+        run.model_holds = run.resume_holds = run.metrics_holds = run.done;
+        run.best_written = 1;
     } else if (o.init_path) {
         char *path = join_path(o.out_dir, "metrics.csv");
         int continued = access(path, F_OK) == 0 ? run_continue(&run, path, o.epochs, &err) : 0;
@@ -1215,11 +1423,13 @@ int cmd_train(int argc, char **argv)
     print_setup(&o, net, &train, &val);
     if (!o.resume_dir && run.earlier == 0) {
         char *path = join_path(o.out_dir, "model.npz");
-        if (access(path, F_OK) == 0)
+        had_run = access(path, F_OK) == 0;
+        if (had_run)
             printf("%s already holds a run: this one replaces its files as it goes (--out DIR "
                    "writes elsewhere)\n", o.out_dir);
         free(path);
     }
+    had_run |= run.earlier > 0;
     if (o.resume_dir) {
         printf("resuming %s after epoch %d of %d (best val accuracy %.1f%% at epoch %d)\n",
                o.out_dir, run.done, o.epochs, 100 * run.best_accuracy, run.best_epoch);
@@ -1238,11 +1448,7 @@ int cmd_train(int argc, char **argv)
     free(weights);
     if (status) {
         fprintf(stderr, "emotion train: stopped: %s\n", err.msg);
-        if (run.done > 0)
-            fprintf(stderr, "emotion train: %s/model.npz, best.npz and resume.npz hold the last "
-                            "good epoch (%d)\n", o.out_dir, run.done);
-        else
-            fprintf(stderr, "emotion train: no epoch completed, no checkpoint written\n");
+        report_files(&o, &run, had_run);
     }
     if (run.done > first) {
         char *metrics_path = join_path(o.out_dir, "metrics.csv");
@@ -1255,6 +1461,12 @@ int cmd_train(int argc, char **argv)
     status = status ? 1 : 0;
     goto done;
 fail:
+    if (status && data_fault && o.resume_dir && o.data_given) {
+        char message[sizeof err.msg];
+        snprintf(message, sizeof message, "%s", err.msg);
+        error_set(&err, "%s (the path is the run's --data, kept in %s/resume.npz: the run "
+                        "resumes once its data is back there)", message, o.resume_dir);
+    }
     if (status) fprintf(stderr, "emotion train: %s\n", err.msg);
     if (status && usage_fault) status = 2;
 done:
@@ -1268,5 +1480,6 @@ done:
         free(stored_args);
     }
     free(o.argv);
+    for (int k = 0; k < 3; k++) free(o.absolute[k]);
     return status;
 }

@@ -21,11 +21,14 @@
 #ifndef TRAIN_H
 #define TRAIN_H
 
+#include <stdint.h>
+
 #include "error.h"
 #include "loader.h"
 #include "network.h"
 #include "progress.h"
 #include "optimizer.h"
+#include "optimizers.h"
 
 /* What one pass over a split gave. */
 typedef struct {
@@ -56,6 +59,49 @@ int train_epoch(Network *net, Optimizer *opt, Loader *loader, int epoch, Progres
  * fraction classified right. The network runs in evaluation mode (and is
  * left in it); its parameters are unchanged. */
 double evaluate(Network *net, const Dataset *data, int batch_size, double *accuracy);
+
+/* What a run that diverged (a loss or a weight no longer finite, a loss
+ * far above a uniform guess's) most probably suffers from, for the end of
+ * its message: "the learning rate (0.02) is probably too high", and, when
+ * each step's decay alone moves a weight past zero (lr * weight_decay >= 1,
+ * for the optimizers whose decay step is lr * weight_decay * w: sgd,
+ * nesterov, adamw), the weight decay too, with that product. Written into
+ * text (size bytes). */
+void divergence_suspect(const Optimizer *opt, char *text, size_t size);
+
+/* The weight decay alone, with no gradient, moves a weight w by
+ * -lr * weight_decay * w each step (through the velocity with momentum).
+ * Past a limit on a = lr * weight_decay, that overshoots zero by more than
+ * w: the weights flip sign and grow, step after step, and no gradient can
+ * save the run. The limit, where the decay's own iteration stops
+ * shrinking the weights:
+ *   adamw      w <- (1 - a) w:                                  a < 2
+ *   sgd        (w, lr v) <- [[1 - a, -m], [a, m]] (w, lr v):    a < 2 (1 + m)
+ *   nesterov   (w, lr v) <- [[1 - a(1+m), -m^2], [a, m]] (...): a < 2 (1 + m) / (1 + 2m)
+ * (m the momentum; the two matrices' eigenvalues stay inside the unit
+ * circle exactly below those values). Returns the limit, or 0 for
+ * rmsprop and adam, which divide the decay's gradient by its own size:
+ * their step stays near lr however large the decay. */
+double weight_decay_limit(const OptimizerSettings *settings);
+
+/* What identifies the data a run trained on, kept in its resume file so
+ * that --resume can tell when the file at the run's --data path holds
+ * other data now: the number of images in each split, a CRC-32 of each
+ * split as loaded (its pixels, then its labels as 4-byte little-endian
+ * integers), and one of the class names (each with its ending 0 byte). */
+typedef struct {
+    int64_t train_images, val_images;
+    uint32_t train_crc, val_crc, names_crc;
+} DataFingerprint;
+
+void data_fingerprint(const Dataset *train, const Dataset *val, DataFingerprint *fp);
+
+/* 0 if now is the data the run had; else 1 with what differs in text
+ * (size bytes), e.g. "200 training images, the run had 64" or "same sizes
+ * (64 training, 14 validation images), different contents: the training
+ * images or labels". */
+int data_fingerprint_differs(const DataFingerprint *now, const DataFingerprint *had, char *text,
+                             size_t size);
 
 /* Class weights of the loss (softmax_xent.h), for data where some classes
  * are rare (FER2013's Disgust: 1.5% of the training faces). With n_k the

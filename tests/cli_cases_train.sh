@@ -1,3 +1,185 @@
 # Command-line cases for emotion train: resuming, pre-flight checks of outputs, flags
 # (sourced by tests/cli.sh after cli_cases.sh: expect, expect_output and
 # expect_no_output are defined there).
+RUNS=$(mktemp -d /tmp/workbench_cli_train_cases.XXXXXX)
+RUNS=$(cd "$RUNS" && pwd -P) # the path realpath gives: the resume file keeps that one
+EMOTION_AT=$(cd "$(dirname "$EMOTION")" && pwd)/$(basename "$EMOTION")
+TINY_ARCH="conv 4 3x3, relu, fc 7"
+
+# ---- --resume from another directory trains on the run's own data: the resume file
+# names the files the run read by their absolute paths, and keeps the data's
+# fingerprint (the image counts, a CRC-32 of each split), which refuses other data
+mkdir -p "$RUNS/a/other"
+expect 0 "$EMOTION" data synth --out "$RUNS/a/s.npz" --train 64 --val 14 --test 0 --seed 3
+expect 0 "$EMOTION" data synth --out "$RUNS/a/other/s.npz" --train 200 --val 50 --test 0 --seed 9
+cp "$RUNS/a/s.npz" "$RUNS/s64.npz"
+expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --out whole"
+expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out rr"
+# other/s.npz is other data under the same relative name
+expect 0 sh -c "cd '$RUNS/a/other' && '$EMOTION_AT' train --resume ../rr"
+expect_output "^data: $RUNS/a/s.npz, 64 train / 14 val images"
+expect_no_output "^note:"
+expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/rr/model.npz"
+# the file at the run's path replaced: by more images, by as many different ones, by none
+expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out rr2"
+cp "$RUNS/a/other/s.npz" "$RUNS/a/s.npz"
+expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
+expect_output "^emotion train: the data at $RUNS/a/s.npz is not the data this run trained on: 200 training and 50 validation images, the run had 64 and 14 (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there)$"
+expect_no_output "^epoch"
+expect 0 "$EMOTION" data synth --out "$RUNS/a/s.npz" --train 64 --val 14 --test 0 --seed 4
+expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
+expect_output "^emotion train: the data at $RUNS/a/s.npz is not the data this run trained on: same sizes (64 training, 14 validation images), different contents: the training and validation images or labels (the path"
+rm "$RUNS/a/s.npz"
+expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
+expect_output "^emotion train: $RUNS/a/s.npz: cannot open: No such file or directory (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there)$"
+# the run's data back: the same run as the uninterrupted one, byte for byte
+cp "$RUNS/s64.npz" "$RUNS/a/s.npz"
+expect 0 "$EMOTION" train --resume "$RUNS/a/rr2"
+expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/rr2/model.npz"
+# a resume file of an earlier version (no fingerprint) still resumes, with a note
+if python3 -c 'import zipfile' 2>/dev/null; then
+    expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out old"
+    python3 - "$RUNS/a/old/resume.npz" <<'EOF'
+import sys, zipfile
+path = sys.argv[1]
+with zipfile.ZipFile(path) as z:
+    kept = [(info, z.read(info)) for info in z.infolist() if info.filename != "resume.data.npy"]
+with zipfile.ZipFile(path, "w") as z:
+    for info, data in kept:
+        z.writestr(info, data)
+EOF
+    expect 0 "$EMOTION" train --resume "$RUNS/a/old"
+    expect_output "^note: $RUNS/a/old/resume.npz comes from an earlier version, which did not record the run's data: $RUNS/a/s.npz is taken on trust to be it$"
+    expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/old/model.npz"
+else
+    ok; ok; ok; ok
+fi
+# the built-in data, which no --data names: resumed elsewhere, the run's own file, not
+# a new one drawn there
+mkdir -p "$RUNS/b/elsewhere"
+expect 0 sh -c "cd '$RUNS/b' && '$EMOTION_AT' train --arch 'fc 7' --epochs 2 --stop-after 1 --out run"
+expect 0 sh -c "cd '$RUNS/b/elsewhere' && '$EMOTION_AT' train --resume ../run"
+expect_output "^data: $RUNS/b/data/synth.npz, 8000 train / 1000 val images"
+expect 1 test -e "$RUNS/b/elsewhere/data/synth.npz"
+
+# ---- every file a run writes is checked before the first epoch, by the writers' own
+# rules (an output replaces only a regular file): refused by name, nothing written
+for name in model.npz best.npz resume.npz metrics.csv loss.png accuracy.png; do
+    rm -rf "$RUNS/pre" && mkdir "$RUNS/pre" && ln -s ../afile "$RUNS/pre/$name"
+    expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 2 --out "$RUNS/pre"
+    expect_output "^emotion train: $RUNS/pre/$name is a symbolic link: the run writes its $name there, and replaces only a regular file; move it away or give another --out$"
+    expect_no_output "^epoch"
+    expect 0 sh -c "ls -A '$RUNS/pre' | grep -qx '$name' && [ \$(ls -A '$RUNS/pre' | wc -l) = 1 ]"
+done
+rm -rf "$RUNS/pre" && mkdir -p "$RUNS/pre/best.npz"
+expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/pre"
+expect_output "^emotion train: $RUNS/pre/best.npz is a folder: the run writes its best.npz there"
+expect 1 test -e "$RUNS/pre/model.npz"
+rm -rf "$RUNS/pre" && mkdir "$RUNS/pre" && mkfifo "$RUNS/pre/resume.npz"
+expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/pre"
+expect_output "^emotion train: $RUNS/pre/resume.npz is a FIFO: the run writes its resume.npz there"
+expect 1 test -e "$RUNS/pre/model.npz"
+
+# ---- after a failure, the last words say what each file holds
+# a run that diverges in its first epoch, in a folder that holds an earlier run
+NARROW_ARCH="conv 4 3x3 pad 1, relu, maxpool 2, conv 8 3x3 pad 1, relu, maxpool 2, fc 16, relu, fc 7"
+expect 0 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/nan"
+cp "$RUNS/nan/model.npz" "$RUNS/nan_model.npz"
+expect 1 "$EMOTION" train --arch "$NARROW_ARCH" --data "$RUNS/a/other/s.npz" --epochs 1 --lr 100000 \
+    --weight-decay 0 --out "$RUNS/nan"
+expect_output "^emotion train: stopped: epoch 1, batch 3 of 4: the loss is NaN"
+expect_output "^emotion train: no epoch completed, no checkpoint written (the files in $RUNS/nan are still the earlier run's)$"
+expect 0 cmp "$RUNS/nan/model.npz" "$RUNS/nan_model.npz"
+# a write that fails after model.npz and best.npz were written (the disk fills up)
+FULL=$(mktemp -d /tmp/workbench_cli_train_full.XXXXXX)
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=200k tmpfs "$FULL" 2>/dev/null; then
+    # fc 7 on 48x48: model.npz and best.npz take 65 kB each, resume.npz twice that
+    expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 2 --out "$FULL/run"
+    expect_output "^emotion train: stopped: $FULL/run/resume.npz: cannot write: No space left on device$"
+    expect_output "^emotion train: $FULL/run holds model.npz epoch 1, best.npz the best (epoch 1), resume.npz not written and metrics.csv not written$"
+    expect_no_output "no checkpoint written"
+    umount "$FULL"
+else
+    echo "skip: the files after a full disk (no tmpfs could be mounted)"
+fi
+rmdir "$FULL"
+# metrics.csv made a symbolic link (to its own copy) while the run is paused after epoch
+# 1: epoch 2 writes model.npz, best.npz if it improves and resume.npz, then stops
+expect 0 "$EMOTION" data synth --out "$RUNS/slow.npz" --train 1000 --val 20 --test 0
+: >"$RUNS/mixed.log"
+"$EMOTION" train --data "$RUNS/slow.npz" --epochs 3 --threads 1 --out "$RUNS/mixed" \
+    >"$RUNS/mixed.log" 2>&1 &
+mixed_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! grep -q "^epoch 1/3" "$RUNS/mixed.log"; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -STOP $mixed_pid
+mv "$RUNS/mixed/metrics.csv" "$RUNS/mixed/metrics_1.csv"
+ln -s metrics_1.csv "$RUNS/mixed/metrics.csv"
+kill -CONT $mixed_pid
+wait $mixed_pid
+mixed_status=$?
+if [ $waited -lt 1200 ] && [ $mixed_status = 1 ]; then ok; else
+    bad "the paused run: waited $waited, status $mixed_status"; fi
+cp "$RUNS/mixed.log" /tmp/cli_out.$$
+expect_output "^epoch 1/3 "
+expect_no_output "^epoch 2/3 "
+expect_output "^emotion train: stopped: $RUNS/mixed/metrics.csv is a symbolic link"
+expect_output "^emotion train: $RUNS/mixed holds model.npz epoch 2, best.npz the best (epoch [12]), resume.npz epoch 2 and metrics.csv epoch 1$"
+expect 0 sh -c "[ \$(wc -l <'$RUNS/mixed/metrics_1.csv') = 2 ]"
+
+# ---- --resume of a run killed during its first epoch: what that means, not "cannot open"
+: >"$RUNS/killed.log"
+"$EMOTION" train --data "$RUNS/slow.npz" --epochs 2 --threads 1 --out "$RUNS/killed" \
+    >"$RUNS/killed.log" 2>&1 &
+killed_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! grep -q "^augment:" "$RUNS/killed.log"; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -TERM $killed_pid
+{ wait $killed_pid; } 2>/dev/null
+killed_status=$?
+if [ $waited -lt 1200 ] && [ $killed_status = 143 ]; then ok; else
+    bad "the killed run: waited $waited, status $killed_status"; fi
+expect 0 sh -c "[ \$(ls -A '$RUNS/killed' | wc -l) = 0 ]"
+expect 1 "$EMOTION" train --resume "$RUNS/killed"
+expect_output "^emotion train: $RUNS/killed holds no resume.npz: no epoch of a run there finished (each epoch ends by writing it), so there is nothing to resume; start the run again with the command that began it$"
+expect_no_output "cannot open"
+mkdir "$RUNS/weights_only" && cp "$RUNS/a/whole/model.npz" "$RUNS/weights_only/"
+expect 1 "$EMOTION" train --resume "$RUNS/weights_only"
+expect_output "^emotion train: $RUNS/weights_only holds a model.npz but no resume.npz (which every epoch writes beside it), so its run cannot be resumed: start it again with the command that began it, or train on from its weights with --init $RUNS/weights_only/model.npz"
+
+# ---- a learning rate must be positive and a normal float (the optimizers step in float)
+for lr in 0 -0 -0.1; do
+    expect 2 "$EMOTION" train --lr "$lr" --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/lr"
+    expect_output "^emotion train: --lr needs a number from 0 (excluded) to 1e+06, not '$lr'$"
+done
+for lr in 1e-320 1e-39; do
+    expect 2 "$EMOTION" train --lr "$lr" --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/lr"
+    expect_output "^emotion train: --lr $lr is below 1.17549e-38, the smallest normal float"
+done
+expect 1 test -e "$RUNS/lr"
+expect 0 "$EMOTION" train --lr 1.2e-38 --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/lr"
+expect_output "^optimizer: sgd, lr 1.2e-38, "
+
+# ---- a weight decay whose step alone flips and grows the weights is refused at the start
+expect 2 "$EMOTION" train --weight-decay 1e6 --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/wd"
+expect_output "^emotion train: --weight-decay 1e+06 is too large for the default learning rate 0.02: each step's decay alone moves a weight by lr x weight decay = 20000 times itself, so the weights flip sign and grow; sgd with momentum 0.9 needs lr x weight decay below 3.8 (here a weight decay below 190)$"
+expect 2 "$EMOTION" train --optimizer adamw --lr 0.01 --weight-decay 200 --arch "fc 7" --data "$RUNS/s64.npz" --out "$RUNS/wd"
+expect_output "lr x weight decay = 2 times itself, so the weights flip sign and grow; adamw needs lr x weight decay below 2 (here a weight decay below 200)$"
+expect 2 "$EMOTION" train --optimizer nesterov --lr 1 --weight-decay 1.4 --arch "fc 7" --data "$RUNS/s64.npz" --out "$RUNS/wd"
+expect_output "nesterov with momentum 0.9 needs lr x weight decay below 1.357 (here a weight decay below 1.357)$"
+expect 2 "$EMOTION" train --lr 10000 --arch "fc 7" --data "$RUNS/s64.npz" --out "$RUNS/wd"
+expect_output "^emotion train: the default weight decay 0.0005 is too large for --lr 10000: "
+expect 1 test -e "$RUNS/wd"
+# adam divides the decay's gradient by its size: its step stays near lr, no limit
+expect 0 "$EMOTION" train --optimizer adam --weight-decay 1e6 --arch "fc 7" --data "$RUNS/s64.npz" \
+    --epochs 1 --out "$RUNS/wd_adam"
+# below the limit but past 1, a diverging run names the decay beside the learning rate
+expect 1 "$EMOTION" train --lr 20 --weight-decay 0.1 --arch "conv 4 3x3 pad 1, relu, maxpool 2, fc 16, relu, fc 7" \
+    --data "$RUNS/a/other/s.npz" --epochs 4 --out "$RUNS/wd_high"
+expect_output "^emotion train: stopped: epoch .*; the learning rate (20) is probably too high, or the weight decay (0.1) with it: each step's decay alone moves a weight by lr x weight decay = 2 times itself, past zero$"
+
+rm -rf "$RUNS"

@@ -1,6 +1,8 @@
 /* Training: the loss at initialisation, the SGD rule on a hand-worked
- * case, learning (overfitting 20 faces), the NaN guard, determinism, the
- * learning-rate schedules, and the text chart. */
+ * case, learning (overfitting 20 faces), the NaN guard and what a
+ * diverging run blames, the weight decay's limit, determinism, the
+ * learning-rate schedules, the text chart, and the fingerprint of a run's
+ * data. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "chart.h"
 #include "fc.h"
 #include "network.h"
+#include "optimizers.h"
 #include "sgd.h"
 #include "synth.h"
 #include "testutil.h"
@@ -192,6 +195,109 @@ START_TEST(a_nan_loss_stops_training_before_the_update)
     optimizer_free(sgd);
     network_free(net);
     dataset_free(&faces);
+}
+END_TEST
+
+/* ---- what a diverging run blames, and the weight decay's limit ------------- */
+
+START_TEST(divergence_blames_the_weight_decay_when_its_step_alone_passes_zero)
+{
+    Error err;
+    Network *net = network_new(1, 1, 1);
+    ck_assert_int_eq(network_add(net, fc_create(1, 1, &err), "fc", &err), 0);
+#define BLAMES_DECAY "the learning rate (%g) is probably too high, or the weight decay (%g) " \
+                     "with it: each step's decay alone moves a weight by lr x weight decay = " \
+                     "%g times itself, past zero"
+    const struct { const char *optimizer; double lr, weight_decay; int blames_decay; } cases[] = {
+        {"sgd", 0.02, 5e-4, 0}, {"sgd", 20, 0.1, 1}, {"nesterov", 1, 1, 1},
+        {"nesterov", 1, 0.99, 0}, {"adamw", 0.5, 3, 1},
+        /* adam and rmsprop divide the decay's gradient by its size: lr x wd is no step */
+        {"adam", 0.001, 1e6, 0}, {"rmsprop", 0.01, 1e6, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        OptimizerSettings settings;
+        ck_assert_int_eq(optimizer_defaults(cases[i].optimizer, &settings), 0);
+        settings.lr = cases[i].lr;
+        settings.weight_decay = cases[i].weight_decay;
+        Optimizer *opt = optimizer_create(net, &settings);
+        char text[200], want[200];
+        divergence_suspect(opt, text, sizeof text);
+        if (cases[i].blames_decay)
+            snprintf(want, sizeof want, BLAMES_DECAY, cases[i].lr, cases[i].weight_decay,
+                     cases[i].lr * cases[i].weight_decay);
+        else
+            snprintf(want, sizeof want, "the learning rate (%g) is probably too high", cases[i].lr);
+        ck_assert_msg(!strcmp(text, want), "%s lr %g wd %g: '%s'", cases[i].optimizer,
+                      cases[i].lr, cases[i].weight_decay, text);
+        optimizer_free(opt);
+    }
+    network_free(net);
+}
+END_TEST
+
+/* |w| after `steps` steps of the optimizer on one weight, from w = 1, with
+ * no gradient at all: what the weight decay alone does to it. */
+static double weight_after_decay_alone(const char *optimizer, double momentum, double product,
+                                       int steps)
+{
+    Error err;
+    Network *net = network_new(1, 1, 1);
+    ck_assert_int_eq(network_add(net, fc_create(1, 1, &err), "fc", &err), 0);
+    Param *w = find_param(net, "fc.w");
+    w->value->data[0] = 1;
+    OptimizerSettings settings;
+    ck_assert_int_eq(optimizer_defaults(optimizer, &settings), 0);
+    settings.momentum = momentum;
+    settings.lr = 0.5;
+    settings.weight_decay = product / settings.lr;
+    Optimizer *opt = optimizer_create(net, &settings);
+    for (int i = 0; i < steps; i++) {
+        tensor_zero(w->grad);
+        tensor_zero(find_param(net, "fc.b")->grad);
+        optimizer_step(opt, net);
+    }
+    const double result = fabs((double)w->value->data[0]);
+    optimizer_free(opt);
+    network_free(net);
+    return result;
+}
+
+/* Just below its limit, the decay alone shrinks a weight; just above, the
+ * weight flips sign and grows, step after step: the limit is where the
+ * optimizer's own update stops being stable, not a figure of speech. */
+START_TEST(the_weight_decay_limit_is_where_the_decay_alone_stops_shrinking_weights)
+{
+    const struct { const char *optimizer; double momentum, limit; } cases[] = {
+        {"sgd", 0.9, 3.8}, {"sgd", 0, 2}, {"nesterov", 0.9, 3.8 / 2.8},
+        {"nesterov", 0.5, 1.5}, {"adamw", 0, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        OptimizerSettings settings;
+        optimizer_defaults(cases[i].optimizer, &settings);
+        settings.momentum = cases[i].momentum;
+        const double limit = weight_decay_limit(&settings);
+        ck_assert_msg(fabs(limit - cases[i].limit) < 1e-12, "%s momentum %g: limit %g, want %g",
+                      cases[i].optimizer, cases[i].momentum, limit, cases[i].limit);
+        const double below = weight_after_decay_alone(cases[i].optimizer, cases[i].momentum,
+                                                      0.98 * limit, 100);
+        const double above = weight_after_decay_alone(cases[i].optimizer, cases[i].momentum,
+                                                      1.02 * limit, 100);
+        ck_assert_msg(below < 0.1, "%s momentum %g at 0.98 x its limit: |w| %g after 100 steps",
+                      cases[i].optimizer, cases[i].momentum, below);
+        ck_assert_msg(above > 10 && isfinite(above),
+                      "%s momentum %g at 1.02 x its limit: |w| %g after 100 steps",
+                      cases[i].optimizer, cases[i].momentum, above);
+    }
+    /* adam and rmsprop have none: their step stays near lr, whatever the decay */
+    const char *const unlimited[] = {"adam", "rmsprop"};
+    for (int i = 0; i < 2; i++) {
+        OptimizerSettings settings;
+        optimizer_defaults(unlimited[i], &settings);
+        ck_assert_double_eq(weight_decay_limit(&settings), 0);
+        const double w = weight_after_decay_alone(unlimited[i], 0, 1e5, 100);
+        ck_assert_msg(w <= 1, "%s with lr x weight decay 1e5: |w| %g after 100 steps",
+                      unlimited[i], w);
+    }
 }
 END_TEST
 
@@ -406,6 +512,77 @@ START_TEST(class_weights_follow_the_training_counts)
 }
 END_TEST
 
+/* ---- the fingerprint of a run's data --------------------------------------- */
+
+/* Two images of 1x2x2 pixels 0..7, labels 1 and 0, in two classes; val the same */
+static void tiny_splits(Dataset *train, Dataset *val)
+{
+    Dataset *splits[2] = {train, val};
+    for (int k = 0; k < 2; k++) {
+        dataset_alloc_shape(splits[k], 2, 1, 2, 2, 2, k ? "val" : "train");
+        for (int i = 0; i < 8; i++) splits[k]->images[i] = (uint8_t)i;
+        splits[k]->labels[0] = 1;
+        splits[k]->labels[1] = 0;
+    }
+}
+
+START_TEST(the_data_fingerprint_is_the_crc_of_pixels_then_little_endian_labels)
+{
+    Dataset train, val;
+    tiny_splits(&train, &val);
+    DataFingerprint fp;
+    data_fingerprint(&train, &val, &fp);
+    /* Python: zlib.crc32(bytes(range(8)) + (1).to_bytes(4, 'little') + (0).to_bytes(4, 'little'))
+     * and zlib.crc32(b'class 0\0class 1\0'): the same on any machine and in
+     * either build, so a resume file is checked the same way wherever it goes */
+    ck_assert_int_eq(fp.train_images, 2);
+    ck_assert_int_eq(fp.val_images, 2);
+    ck_assert_uint_eq(fp.train_crc, 0xde60b2f3u);
+    ck_assert_uint_eq(fp.val_crc, 0xde60b2f3u);
+    ck_assert_uint_eq(fp.names_crc, 0xb89c37d0u);
+    dataset_free(&train);
+    dataset_free(&val);
+}
+END_TEST
+
+START_TEST(other_data_differs_from_the_runs_by_what_changed)
+{
+    Dataset train, val;
+    tiny_splits(&train, &val);
+    DataFingerprint had, now;
+    data_fingerprint(&train, &val, &had);
+    char text[200];
+    ck_assert_int_eq(data_fingerprint_differs(&had, &had, text, sizeof text), 0);
+
+    train.images[5] = 200; /* one pixel */
+    data_fingerprint(&train, &val, &now);
+    ck_assert_int_eq(data_fingerprint_differs(&now, &had, text, sizeof text), 1);
+    ck_assert_str_eq(text, "same sizes (2 training, 2 validation images), different contents: "
+                           "the training images or labels");
+    train.images[5] = 5;
+    val.labels[1] = 1; /* one label */
+    data_fingerprint(&train, &val, &now);
+    ck_assert_int_eq(data_fingerprint_differs(&now, &had, text, sizeof text), 1);
+    ck_assert_str_eq(text, "same sizes (2 training, 2 validation images), different contents: "
+                           "the validation images or labels");
+    val.labels[1] = 0;
+    train.class_names[1][0] = 'C';
+    data_fingerprint(&train, &val, &now);
+    ck_assert_int_eq(data_fingerprint_differs(&now, &had, text, sizeof text), 1);
+    ck_assert_str_eq(text, "the same images and labels, different class names");
+
+    DataFingerprint more = had;
+    more.train_images = 200;
+    ck_assert_int_eq(data_fingerprint_differs(&more, &had, text, sizeof text), 1);
+    ck_assert_str_eq(text, "200 training images, the run had 2");
+    more.val_images = 50;
+    ck_assert_int_eq(data_fingerprint_differs(&more, &had, text, sizeof text), 1);
+    ck_assert_str_eq(text, "200 training and 50 validation images, the run had 2 and 2");
+    dataset_free(&train);
+    dataset_free(&val);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -417,6 +594,8 @@ Suite *train_suite(void)
     tcase_add_test(tc, sgd_follows_the_hand_worked_momentum_and_decay_steps);
     tcase_add_test(tc, training_overfits_twenty_faces);
     tcase_add_test(tc, a_nan_loss_stops_training_before_the_update);
+    tcase_add_test(tc, divergence_blames_the_weight_decay_when_its_step_alone_passes_zero);
+    tcase_add_test(tc, the_weight_decay_limit_is_where_the_decay_alone_stops_shrinking_weights);
     tcase_add_test(tc, the_same_seed_trains_the_same_weights_bit_for_bit);
     tcase_add_test(tc, evaluation_does_not_depend_on_the_batch_size);
     tcase_add_test(tc, count_correct_compares_the_largest_probability_with_the_label);
@@ -426,6 +605,8 @@ Suite *train_suite(void)
     tcase_add_test(tc, a_budget_allows_the_epochs_that_fit_in_what_is_left);
     tcase_add_test(tc, plateau_lowers_the_rate_after_patience_epochs_without_gain);
     tcase_add_test(tc, text_chart_draws_a_rising_line_corner_to_corner);
+    tcase_add_test(tc, the_data_fingerprint_is_the_crc_of_pixels_then_little_endian_labels);
+    tcase_add_test(tc, other_data_differs_from_the_runs_by_what_changed);
     suite_add_tcase(s, tc);
     return s;
 }
