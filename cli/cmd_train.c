@@ -268,7 +268,12 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
         }
         const char *value = argv[i];
         int bad = 0;
-        if (!strcmp(flag, "--data")) {
+        static const char *const paths[] = {"--data", "--out", "--init", "--resume", "--model"};
+        for (size_t k = 0; k < sizeof paths / sizeof paths[0] && !bad; k++)
+            if (!strcmp(flag, paths[k])) bad = arg_path(PROG, flag, value);
+        if (bad) {
+            /* an empty path: said */
+        } else if (!strcmp(flag, "--data")) {
             o->data_path = value;
             o->data_given = 1;
         } else if (!strcmp(flag, "--out")) {

@@ -183,3 +183,9 @@ expect 1 "$EMOTION" train --lr 20 --weight-decay 0.1 --arch "conv 4 3x3 pad 1, r
 expect_output "^emotion train: stopped: epoch .*; the learning rate (20) is probably too high, or the weight decay (0.1) with it: each step's decay alone moves a weight by lr x weight decay = 2 times itself, past zero$"
 
 rm -rf "$RUNS"
+
+# ---- an empty path is refused when the options are read, naming the flag
+for flag in --data --out --init --resume --model; do
+    expect 2 "$EMOTION" train "$flag" ''
+    expect_output "^emotion train: $flag needs a path, not an empty string$"
+done
