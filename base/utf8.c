@@ -62,40 +62,44 @@ int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point)
 
 /* The characters a reader does not see for what they are, with their
  * names for messages: invisible format characters (refused in text that
- * reaches a terminal) and spaces other than ' '. */
+ * reaches a terminal), spaces other than ' ', and the two joiners, which
+ * are invisible too but which writing systems need (the non-joiner in
+ * Persian words, the joiner in Indic scripts and emoji sequences): those
+ * are allowed, and only named. */
+enum { SPACE, INVISIBLE, JOINER };
 static const struct {
     uint32_t first, last;
-    int invisible; /* else a space */
+    int kind;
     const char *name;
 } hidden[] = {
-    {0x00A0, 0x00A0, 0, "a non-breaking space"},
-    {0x00AD, 0x00AD, 1, "an invisible soft hyphen"},
-    {0x061C, 0x061C, 1, "an invisible Arabic letter mark (a right-to-left control)"},
-    {0x1680, 0x1680, 0, "an Ogham space mark"},
-    {0x180E, 0x180E, 1, "an invisible Mongolian vowel separator"},
-    {0x2000, 0x200A, 0, "a typographic space (U+2000..200A)"},
-    {0x200B, 0x200B, 1, "an invisible zero-width space"},
-    {0x200C, 0x200C, 1, "an invisible zero-width non-joiner"},
-    {0x200D, 0x200D, 1, "an invisible zero-width joiner"},
-    {0x200E, 0x200E, 1, "an invisible left-to-right mark"},
-    {0x200F, 0x200F, 1, "an invisible right-to-left mark"},
-    {0x202A, 0x202A, 1, "an invisible left-to-right embedding"},
-    {0x202B, 0x202B, 1, "an invisible right-to-left embedding"},
-    {0x202C, 0x202C, 1, "an invisible pop directional formatting"},
-    {0x202D, 0x202D, 1, "an invisible left-to-right override"},
-    {0x202E, 0x202E, 1, "an invisible right-to-left override"},
-    {0x202F, 0x202F, 0, "a narrow non-breaking space"},
-    {0x205F, 0x205F, 0, "a medium mathematical space"},
-    {0x2060, 0x2060, 1, "an invisible word joiner"},
-    {0x2061, 0x2064, 1, "an invisible mathematical operator"},
-    {0x2066, 0x2066, 1, "an invisible left-to-right isolate"},
-    {0x2067, 0x2067, 1, "an invisible right-to-left isolate"},
-    {0x2068, 0x2068, 1, "an invisible first strong isolate"},
-    {0x2069, 0x2069, 1, "an invisible pop directional isolate"},
-    {0x206A, 0x206F, 1, "an invisible deprecated format character"},
-    {0x3000, 0x3000, 0, "an ideographic space"},
-    {0xFEFF, 0xFEFF, 1, "an invisible byte order mark"},
-    {0xFFF9, 0xFFFB, 1, "an invisible interlinear annotation character"},
+    {0x00A0, 0x00A0, SPACE, "a non-breaking space"},
+    {0x00AD, 0x00AD, INVISIBLE, "an invisible soft hyphen"},
+    {0x061C, 0x061C, INVISIBLE, "an invisible Arabic letter mark (a right-to-left control)"},
+    {0x1680, 0x1680, SPACE, "an Ogham space mark"},
+    {0x180E, 0x180E, INVISIBLE, "an invisible Mongolian vowel separator"},
+    {0x2000, 0x200A, SPACE, "a typographic space (U+2000..200A)"},
+    {0x200B, 0x200B, INVISIBLE, "an invisible zero-width space"},
+    {0x200C, 0x200C, JOINER, "an invisible zero-width non-joiner"},
+    {0x200D, 0x200D, JOINER, "an invisible zero-width joiner"},
+    {0x200E, 0x200E, INVISIBLE, "an invisible left-to-right mark"},
+    {0x200F, 0x200F, INVISIBLE, "an invisible right-to-left mark"},
+    {0x202A, 0x202A, INVISIBLE, "an invisible left-to-right embedding"},
+    {0x202B, 0x202B, INVISIBLE, "an invisible right-to-left embedding"},
+    {0x202C, 0x202C, INVISIBLE, "an invisible pop directional formatting"},
+    {0x202D, 0x202D, INVISIBLE, "an invisible left-to-right override"},
+    {0x202E, 0x202E, INVISIBLE, "an invisible right-to-left override"},
+    {0x202F, 0x202F, SPACE, "a narrow non-breaking space"},
+    {0x205F, 0x205F, SPACE, "a medium mathematical space"},
+    {0x2060, 0x2060, INVISIBLE, "an invisible word joiner"},
+    {0x2061, 0x2064, INVISIBLE, "an invisible mathematical operator"},
+    {0x2066, 0x2066, INVISIBLE, "an invisible left-to-right isolate"},
+    {0x2067, 0x2067, INVISIBLE, "an invisible right-to-left isolate"},
+    {0x2068, 0x2068, INVISIBLE, "an invisible first strong isolate"},
+    {0x2069, 0x2069, INVISIBLE, "an invisible pop directional isolate"},
+    {0x206A, 0x206F, INVISIBLE, "an invisible deprecated format character"},
+    {0x3000, 0x3000, SPACE, "an ideographic space"},
+    {0xFEFF, 0xFEFF, INVISIBLE, "an invisible byte order mark"},
+    {0xFFF9, 0xFFFB, INVISIBLE, "an invisible interlinear annotation character"},
 };
 
 static int hidden_index(uint32_t c)
@@ -108,13 +112,13 @@ static int hidden_index(uint32_t c)
 int utf8_is_invisible(uint32_t c)
 {
     int k = hidden_index(c);
-    return k >= 0 && hidden[k].invisible;
+    return k >= 0 && hidden[k].kind == INVISIBLE;
 }
 
 int utf8_is_unusual_space(uint32_t c)
 {
     int k = hidden_index(c);
-    return k >= 0 && !hidden[k].invisible;
+    return k >= 0 && hidden[k].kind == SPACE;
 }
 
 const char *utf8_character_name(uint32_t c)

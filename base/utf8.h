@@ -49,9 +49,11 @@ long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed
 
 /* 1 for an invisible format character: the bidirectional controls
  * (U+061C, U+200E, U+200F, U+202A..202E, U+2066..2069), the zero-width
- * characters (U+200B..200D, U+2060, U+FEFF), and the other format
+ * space and word joiner (U+200B, U+2060, U+FEFF), and the other format
  * characters a reader cannot see (U+00AD soft hyphen, U+180E,
- * U+2061..2064, U+206A..206F, U+FFF9..FFFB). */
+ * U+2061..2064, U+206A..206F, U+FFF9..FFFB). Not the zero-width
+ * non-joiner and joiner (U+200C, U+200D): Persian words and Indic scripts
+ * need them, and emoji sequences are made with the joiner. */
 int utf8_is_invisible(uint32_t code_point);
 
 /* 1 for a space other than the ASCII one (U+00A0 no-break space, U+2000..200A,

@@ -164,6 +164,11 @@ small = dict(np.load(tmp + "/small.npz"))
 small["class_names"] = np.array(["Angry", "Disgust", "Fear", "Hap\u200bpy", "Sad", "Surprise",
                                  "Neutral"])
 np.savez(tmp + "/zwsp_names.npz", **small)
+# the joiners are letters' business, not hidden: a Persian name with its
+# non-joiner (U+200C) and an emoji sequence with the joiner (U+200D)
+small["class_names"] = np.array(["Angry", "Disgust", "Fear", "\u062e\u0648\u0634\u200c\u062d\u0627\u0644",
+                                 "Sad", "Surprise", "\U0001F468\u200d\U0001F4BB"])
+np.savez(tmp + "/joiner_names.npz", **small)
 EOF
     expect 0 "$EMOTION" eval --model "$EV_TMP/no_final_newline.npz" --data "$EV_TMP/small.npz"
     expect_output "^g  "
@@ -177,6 +182,8 @@ EOF
     expect_output "class_names\[3\] holds .*U+200B"
     expect 1 "$EMOTION" eval --model "$EV_TMP/run/model.npz" --data "$EV_TMP/zwsp_names.npz"
     expect_output "U+200B"
+    expect 0 "$EMOTION" data info "$EV_TMP/joiner_names.npz"
+    expect_no_output "holds U+200"
 fi
 
 rm -rf "$EV_TMP"

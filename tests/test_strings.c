@@ -160,7 +160,11 @@ START_TEST(invisible_characters_are_found_where_they_are)
     assert_unprintable("x\xE2\x80\x8F", 4, "", 1, 0x200F);          /* RL mark */
     assert_unprintable("x\xD8\x9C", 3, "", 1, 0x061C);              /* Arabic letter mark */
     assert_unprintable("Hap\xE2\x80\x8Bpy", 8, "", 3, 0x200B);     /* zero-width space */
-    assert_unprintable("a\xE2\x80\x8D" "b", 5, "", 1, 0x200D);      /* zero-width joiner */
+    /* the joiners are allowed: Persian needs the non-joiner (nim-fasele, in
+     * "khosh-hal", happy), emoji sequences the joiner (man, ZWJ, laptop) */
+    assert_unprintable("\xD8\xAE\xD9\x88\xD8\xB4\xE2\x80\x8C\xD8\xAD\xD8\xA7\xD9\x84", 15, "",
+                       -1, 0);
+    assert_unprintable("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x92\xBB", 11, "", -1, 0);
     assert_unprintable("a\xE2\x81\xA0" "b", 5, "", 1, 0x2060);      /* word joiner */
     assert_unprintable("a\xEF\xBB\xBF" "b", 5, "\t\n", 1, 0xFEFF);  /* not at the start */
     assert_unprintable("\xEF\xBB\xBF" "Happy", 8, "", 0, 0xFEFF);    /* a name: refused */
