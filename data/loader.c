@@ -260,31 +260,27 @@ static int read_class_names(const NpyArray *a, const char *path,
         return status;
     }
     if (a->dtype == NPY_UINT8 && a->ndim == 1) {
-        const char *text = a->data, *end = text + a->count;
-        int k = 0;
-        while (text < end) {
-            const char *newline = memchr(text, '\n', (size_t)(end - text));
-            const char *line_end = newline ? newline : end;
-            size_t n = (size_t)(line_end - text);
-            if (n > 0 && text[n - 1] == '\r') n--;
-            if (k == DATASET_MAX_CLASSES)
-                return error_set(err, "%s: class_names has more than %d lines; at most %d classes "
-                                      "are supported", path, DATASET_MAX_CLASSES,
-                                 DATASET_MAX_CLASSES);
+        const char *starts[DATASET_MAX_CLASSES];
+        size_t lengths[DATASET_MAX_CLASSES];
+        const int lines = class_names_lines(a->data, a->count, starts, lengths,
+                                            DATASET_MAX_CLASSES);
+        if (lines > DATASET_MAX_CLASSES)
+            return error_set(err, "%s: class_names has more than %d lines; at most %d classes "
+                                  "are supported", path, DATASET_MAX_CLASSES, DATASET_MAX_CLASSES);
+        for (int k = 0; k < lines; k++) {
+            const size_t n = lengths[k];
             snprintf(what, sizeof what, "class_names line %d", k + 1);
-            if (memchr(text, '\0', n))
+            if (memchr(starts[k], '\0', n))
                 return error_set(err, "%s: %s holds a NUL byte; class names must be printable",
                                  path, what);
             if (n > CLASS_NAME_MAX)
                 return error_set(err, "%s: %s is %zu bytes long; class names may have at most "
                                       "%d bytes of UTF-8", path, what, n, CLASS_NAME_MAX);
-            memcpy(texts[k], text, n);
+            memcpy(texts[k], starts[k], n);
             texts[k][n] = '\0';
             if (class_name_check(texts[k], path, what, err)) return -1;
-            k++;
-            text = newline ? newline + 1 : end;
         }
-        *count = k;
+        *count = lines;
         return 0;
     }
     return error_set(err, "%s: class_names is %s with shape %s; it must be a 1-D array of "
