@@ -924,7 +924,11 @@ static const Mistake softmax_gradient_mistakes[] = {
     {"softmax_xent_gradient subtracts 1 at every class: the one-hot of labels[i] is 1 at the "
      "true class j = labels[i] only and 0 at the others, so dscores[i][j] = p[i][j] / N there.",
      predict_gradient_onehot_everywhere},
-    {HINT_LSE_WITHOUT_MAX("softmax_xent_gradient"), predict_gradient_lse_without_max},
+    {"softmax_xent_gradient's p is e^m times too large (m, the row's maximum): m is subtracted "
+     "in the sum, sum_k exp(z_k - m), but not from z_j on top; p_j = exp(z_j - m) / sum_k "
+     "exp(z_k - m). (Through a log-sum-exp, the same slip is one without its m: log sum_k "
+     "exp(z_k) = m + log sum_k exp(z_k - m).)",
+     predict_gradient_lse_without_max},
 };
 
 static const char *const softmax_xent_loss_formulas[] = {
