@@ -810,8 +810,12 @@ typedef struct {
 static const AdamShape adam_shapes[] = {
     {10, 1, 0.002, 1, 0},  {10, 2, 0.01, 1, 1}, {8, 10, 0.02, 1, 1},
     {6, 3, 0.05, 1e-4, 1}, {5, 1, 0.005, 1, 0},
+    /* step 4 from a zero state: a weight whose gradient was 0 until now
+     * (an unused class's output, say). It parts "t > 1" from "the state is
+     * not zero", which the other cases always have together. */
+    {7, 4, 0.003, 1, 0},
 };
-#define ADAM_CASES 5
+#define ADAM_CASES 6
 #define ADAM_BETA1 0.9
 #define ADAM_BETA2 0.999
 #define ADAM_EPS 1e-8
