@@ -541,6 +541,17 @@ START_TEST(checkpoint_class_names_read_like_a_datasets)
 }
 END_TEST
 
+/* The checkpoint at from, copied to `to` with class_names `names`, is
+ * refused with a message holding `want` (and `also`, if not NULL). */
+static void assert_names_refused(const char *from, const char *to, const char *names,
+                                 const char *want, const char *also)
+{
+    Error err;
+    copy_with_class_names(from, to, names);
+    ck_assert_ptr_null(checkpoint_load(to, NULL, &err));
+    ck_assert_msg(strstr(err.msg, want) && (!also || strstr(err.msg, also)), "%s", err.msg);
+}
+
 /* Names that do not fit the network are the names' fault, and said so;
  * names that hide what they say, or repeat, are refused like a dataset's. */
 START_TEST(checkpoint_class_names_that_do_not_fit_are_blamed)
@@ -550,28 +561,19 @@ START_TEST(checkpoint_class_names_that_do_not_fit_are_blamed)
     const char *path = scratch_file(&scratch, "model.npz");
     const char *other = scratch_file(&scratch, "other.npz");
     save_three_class_checkpoint(path);
-    Error err;
-    copy_with_class_names(path, other, "cat\ndog\n");
-    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
-    ck_assert_msg(strstr(err.msg, "other.npz: 'class_names' holds 2 names, but its network gives "
-                                  "3 scores per image ('arch' line 3: 'fc 3'); a checkpoint "
-                                  "needs one class name per score"), "%s", err.msg);
-    copy_with_class_names(path, other, "cat\ndog\nbird\nfish\n");
-    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
-    ck_assert_msg(strstr(err.msg, "'class_names' holds 4 names, but its network gives 3"), "%s",
-                  err.msg);
+    assert_names_refused(path, other, "cat\ndog\n",
+                         "other.npz: 'class_names' holds 2 names, but its network gives 3 scores "
+                         "per image ('arch' line 3: 'fc 3'); a checkpoint needs one class name "
+                         "per score", NULL);
+    assert_names_refused(path, other, "cat\ndog\nbird\nfish\n",
+                         "'class_names' holds 4 names, but its network gives 3", NULL);
     /* U+202E (right-to-left override) would print "bird" backwards, and
      * the rest of the table's line after it */
-    copy_with_class_names(path, other, "cat\ndog\nbi\xE2\x80\xAErd\n");
-    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
-    ck_assert_msg(strstr(err.msg, "class name 2") && strstr(err.msg, "U+202E"), "%s", err.msg);
+    assert_names_refused(path, other, "cat\ndog\nbi\xE2\x80\xAErd\n", "class name 2", "U+202E");
     /* U+200B (zero-width space): "cat" and "ca<U+200B>t" would print alike */
-    copy_with_class_names(path, other, "cat\nca\xE2\x80\x8Bt\nbird\n");
-    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
-    ck_assert_msg(strstr(err.msg, "class name 1") && strstr(err.msg, "U+200B"), "%s", err.msg);
-    copy_with_class_names(path, other, "cat\ndog\ncat\n");
-    ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
-    ck_assert_msg(strstr(err.msg, "class names 0 and 2 are both 'cat'"), "%s", err.msg);
+    assert_names_refused(path, other, "cat\nca\xE2\x80\x8Bt\nbird\n", "class name 1", "U+200B");
+    assert_names_refused(path, other, "cat\ndog\ncat\n", "class names 0 and 2 are both 'cat'",
+                         NULL);
     scratch_close(&scratch);
 }
 END_TEST
