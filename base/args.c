@@ -117,6 +117,35 @@ int arg_threads(const char *program, const char *flag, const char *text, int *va
     return status;
 }
 
+int arg_thread_environment(const char *program)
+{
+    const char *text = getenv("OMP_NUM_THREADS");
+    if (!text) return 0;
+    const long cores = machine_cores();
+    const long most = ARG_THREADS_PER_CORE * cores;
+    /* OpenMP reads "N" or a list "N,M,..." (one count per level of nested
+     * parallelism); the workbench's loops are one level deep, so N decides. */
+    char first[24];
+    const char *start = text + strspn(text, " \t"); /* OpenMP allows blanks around it */
+    size_t len = strcspn(start, ",");
+    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t')) len--;
+    long v = 0;
+    int ok = len < sizeof first;
+    if (ok) {
+        memcpy(first, start, len);
+        first[len] = '\0';
+        ok = whole_number(first, 1, &v) == 0 && v >= 1 && v <= most;
+    }
+    if (ok) return 0;
+    int shown = strlen(text) < 24 && strspn(text, "0123456789,") == strlen(text);
+    fprintf(stderr, "%s: the environment's OMP_NUM_THREADS%s%s%s must be a whole number of threads "
+                    "from 1 to %ld (this machine has %ld core%s; more threads than %d per core "
+                    "only wait for each other): unset it, or set it in that range\n",
+            program, shown ? " (" : "", shown ? text : "", shown ? ")" : "", most, cores,
+            cores == 1 ? "" : "s", ARG_THREADS_PER_CORE);
+    return -1;
+}
+
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
               int *width)
 {

@@ -35,6 +35,11 @@ int arg_seed(const char *program, const char *flag, const char *text, uint64_t *
 #define ARG_THREADS_PER_CORE 4
 int arg_threads(const char *program, const char *flag, const char *text, int *value);
 
+/* The environment's OMP_NUM_THREADS, which OpenMP obeys when no --threads
+ * is given: unset, or a count arg_threads would accept (its first, for a
+ * list). Otherwise -1, after a message: 99999 threads run, very slowly. */
+int arg_thread_environment(const char *program);
+
 /* A window size: "3" (3x3) or "3x5" (height x width), each in [1, max]. */
 int arg_size2(const char *program, const char *flag, const char *text, long max, int *height,
               int *width);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "args.h"
 
 typedef struct {
     const char *name;
@@ -39,8 +40,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        char program[32];
+        snprintf(program, sizeof program, "emotion %s", commands[i].name);
+        if (arg_thread_environment(program)) return 2;
+        return commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "emotion: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

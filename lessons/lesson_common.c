@@ -209,6 +209,8 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
         }
     }
 
+    if (arg_thread_environment(program)) exit(2);
+
     /* Quick runs (make check) write under out/quick/, so they never
      * replace the charts of a full run. */
     make_directory("out");

@@ -4,6 +4,20 @@ expect 0 "$EMOTION" --help
 expect_output "usage: emotion"
 expect 2 "$EMOTION" no-such-command
 expect_output "unknown command"
+# OMP_NUM_THREADS obeys the --threads rule (99999 threads ran, very slowly):
+# a count from 1 to 4 per core, the first of a list, blanks allowed
+expect 2 env OMP_NUM_THREADS=99999 "$EMOTION" eval --model /nonexistent/none.npz
+expect_output "emotion eval: the environment's OMP_NUM_THREADS (99999) must be a whole number of threads from 1 to [0-9]* (this machine has"
+expect_no_output "none.npz"
+for value in abc 0 -1 "" "3x"; do
+    expect 2 env OMP_NUM_THREADS="$value" "$EMOTION" data info /nonexistent/none.npz
+    expect_output "emotion data: the environment's OMP_NUM_THREADS.* must be a whole number"
+done
+for value in 1 " 1 " "1,1"; do
+    expect 1 env OMP_NUM_THREADS="$value" "$EMOTION" eval --model /nonexistent/none.npz
+    expect_output "none.npz"
+    expect_no_output "OMP_NUM_THREADS"
+done
 # every --help fits 80 columns (the synopsis wrapped under its first option)
 for command in "" data train eval predict bench "data info" "data convert" "data synth" \
     "data export"; do

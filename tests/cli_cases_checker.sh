@@ -66,6 +66,10 @@ if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
     expect_output "^lesson8: --model given twice$"
     expect 2 "$LESSONS_BIN/lesson8" --data a.npz --data b.npz
     expect_output "^lesson8: --data given twice$"
+    # the environment's thread count is checked as emotion checks it
+    expect 2 env OMP_NUM_THREADS=99999 "$LESSONS_BIN/lesson5" --quick
+    expect_output "^lesson5: the environment's OMP_NUM_THREADS (99999) must be"
+    expect_no_output "Lesson 5"
 
     # every number a lesson takes has its range (LessonOption's min and max): a value
     # outside it is refused before the lesson starts, naming the range and the value.
