@@ -61,6 +61,7 @@ typedef struct {
     int threads;           /* 0: OpenMP's default */
     ModelChoice model;     /* --model, --arch */
     const char *resume_dir; /* --resume DIR, or NULL */
+    const char *moved_data; /* --resume DIR --data FILE: the run's data, moved there */
     int stop_after;         /* --stop-after N: epochs to run now (0: all) */
     /* the arguments that set these options (all but --resume and --threads),
      * kept in the resume file so that --resume re-reads the same run; the
@@ -107,7 +108,7 @@ static void usage(FILE *out)
         "                     [--class-weights W] [--label-smoothing E] [--no-shuffle]\n"
         "                     [--init FILE.npz] [--time-budget MIN] [--threads N]\n"
         "                     [--out DIR]\n"
-        "       emotion train --resume DIR [--threads N] [--stop-after N]\n"
+        "       emotion train --resume DIR [--threads N] [--stop-after N] [--data FILE]\n"
         "\n"
         "Trains a network by mini-batch gradient descent on the train split, measuring\n"
         "the val split after each epoch. The network is described in text (see models/),\n"
@@ -187,7 +188,8 @@ static void usage(FILE *out)
         "                      the same options and data (other data at its path is\n"
         "                      refused), the same result as if it had never stopped,\n"
         "                      byte for byte; only --threads and --stop-after may be\n"
-        "                      given with it\n"
+        "                      given with it, and --data FILE when the run's data has\n"
+        "                      moved (checked to be the same data)\n"
         "  --stop-after N      stop after N epochs of this invocation, as if interrupted\n"
         "                      (--resume continues), e.g. to fit a class period\n"
         "  --threads N         OpenMP threads (default: OMP_NUM_THREADS or every core)\n"
@@ -389,11 +391,16 @@ static int parse_options(int argc, char **argv, TrainOptions *o)
             i++;
             continue;
         }
+        if (o->resume_dir && !strcmp(argv[i], "--data")) {
+            o->moved_data = argv[++i]; /* checked against the run's data when it is read */
+            continue;
+        }
         o->argv[o->argc++] = argv[i];
     }
     if (o->resume_dir && o->argc > 0) {
         fprintf(stderr, "emotion train: --resume takes the run's options from its resume file; "
-                        "only --threads and --stop-after may be given with it (not '%s')\n\n",
+                        "only --threads, --stop-after and --data (the run's data, moved) may be "
+                        "given with it (not '%s')\n\n",
                 o->argv[0]);
         return -1;
     }
@@ -920,6 +927,11 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
                        const char *path, Error *err)
 {
     if (!npz_find(npz, RESUME_DATA)) {
+        if (o->moved_data)
+            return error_set(err, "%s comes from an earlier version, which did not record the "
+                                  "run's data, so --data %s cannot be checked to be it: resume "
+                                  "without --data, with the data back at the path the run had",
+                             path, o->moved_data);
         printf("note: %s comes from an earlier version, which did not record the run's data: "
                "%s is taken on trust to be it\n", path, o->data_path);
     } else {
@@ -930,10 +942,15 @@ static int run_restore(Run *run, const TrainOptions *o, Network *net, const NpzF
                                      .train_crc = (uint32_t)d[2], .val_crc = (uint32_t)d[3],
                                      .names_crc = (uint32_t)d[4]};
         char differs[200];
-        if (data_fingerprint_differs(&run->data, &had, differs, sizeof differs))
+        if (data_fingerprint_differs(&run->data, &had, differs, sizeof differs)) {
+            if (o->moved_data)
+                return error_set(err, "the data at %s (--data) is not the data this run trained "
+                                      "on: %s", o->data_path, differs);
             return error_set(err, "the data at %s is not the data this run trained on: %s (the "
                                   "path is the run's --data, kept in %s: the run resumes once "
-                                  "its data is back there)", o->data_path, differs, path);
+                                  "its data is back there, or give its new place with --data)",
+                             o->data_path, differs, path);
+        }
     }
     const NpyArray *counters = resume_member(npz, path, RESUME_COUNTERS, NPY_INT64, 5, err);
     const NpyArray *values = counters ? resume_member(npz, path, RESUME_VALUES, NPY_FLOAT64, 3, err)
@@ -1203,7 +1220,7 @@ static int no_resume_file(const char *dir, const char *path, Error *err)
 static int open_resume(TrainOptions *o, Network **net, NpzFile *npz, char ***stored, Error *err)
 {
     char *path = join_path(o->resume_dir, "resume.npz");
-    const char *dir = o->resume_dir;
+    const char *dir = o->resume_dir, *moved_data = o->moved_data;
     const int threads = o->threads, stop_after = o->stop_after;
     int argc = 0, status = -1;
     *net = NULL;
@@ -1222,6 +1239,14 @@ static int open_resume(TrainOptions *o, Network **net, NpzFile *npz, char ***sto
     o->out_dir = dir; /* the folder it is in now, wherever it was first written */
     o->threads = threads;
     o->stop_after = stop_after;
+    if (moved_data) {
+        /* the run's --data now names the moved file (resolve_inputs adds one
+         * to arguments that had none); run_restore checks it is the same data */
+        o->moved_data = o->data_path = moved_data;
+        o->data_given = 1;
+        for (int i = 0; i + 1 < o->argc; i++)
+            if (!strcmp(o->argv[i], "--data")) o->argv[i + 1] = (char *)moved_data;
+    }
     status = 0;
 done:
     if (status != 0 && *net) {
@@ -1466,11 +1491,12 @@ int cmd_train(int argc, char **argv)
     status = status ? 1 : 0;
     goto done;
 fail:
-    if (status && data_fault && o.resume_dir && o.data_given) {
+    if (status && data_fault && o.resume_dir && o.data_given && !o.moved_data) {
         char message[sizeof err.msg];
         snprintf(message, sizeof message, "%s", err.msg);
         error_set(&err, "%s (the path is the run's --data, kept in %s/resume.npz: the run "
-                        "resumes once its data is back there)", message, o.resume_dir);
+                        "resumes once its data is back there, or give its new place with "
+                        "--data)", message, o.resume_dir);
     }
     if (status) fprintf(stderr, "emotion train: %s\n", err.msg);
     if (status && usage_fault) status = 2;

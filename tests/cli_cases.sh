@@ -1023,7 +1023,7 @@ expect 0 grep -q "^4," "$TRAIN_TMP/halves/metrics.csv"
 expect 0 "$EMOTION" train --resume "$TRAIN_TMP/halves"
 expect_output "nothing to resume: all 4 epochs"
 expect 2 "$EMOTION" train --resume "$TRAIN_TMP/halves" --epochs 9
-expect_output "only --threads and --stop-after may be given with it (not '--epochs')"
+expect_output "only --threads, --stop-after and --data (the run's data, moved) may be given with it (not '--epochs')"
 expect 1 "$EMOTION" train --resume "$TRAIN_TMP/no_such_run"
 expect_output "no_such_run/resume.npz: cannot open"
 expect 0 "$EMOTION" eval --model "$TRAIN_TMP/halves/best.npz" --data "$TRAIN_TMP/small.npz" --split val
@@ -1119,7 +1119,7 @@ expect_output "--plateau-factor needs a number from 0 (excluded) to 1 (excluded)
 expect 2 "$EMOTION" train --time-budget nan
 expect_output "not 'nan'"
 expect 2 "$EMOTION" train --resume "$TRAIN_TMP/budget_spent" --time-budget 5
-expect_output "only --threads and --stop-after may be given with it (not '--time-budget')"
+expect_output "only --threads, --stop-after and --data (the run's data, moved) may be given with it (not '--time-budget')"
 expect 2 "$EMOTION" train --arch "crop 40x, fc 7"
 expect_output "'crop' needs a window size K or KHxKW (whole numbers from 1 to 1024), not '40x'"
 expect 2 "$EMOTION" bench --arch "crop 50, fc 7"

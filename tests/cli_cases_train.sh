@@ -24,18 +24,34 @@ expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/rr/model.npz"
 expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out rr2"
 cp "$RUNS/a/other/s.npz" "$RUNS/a/s.npz"
 expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
-expect_output "^emotion train: the data at $RUNS/a/s.npz is not the data this run trained on: 200 training and 50 validation images, the run had 64 and 14 (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there)$"
+expect_output "^emotion train: the data at $RUNS/a/s.npz is not the data this run trained on: 200 training and 50 validation images, the run had 64 and 14 (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there, or give its new place with --data)$"
 expect_no_output "^epoch"
 expect 0 "$EMOTION" data synth --out "$RUNS/a/s.npz" --train 64 --val 14 --test 0 --seed 4
 expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
 expect_output "^emotion train: the data at $RUNS/a/s.npz is not the data this run trained on: same sizes (64 training, 14 validation images), different contents: the training and validation images or labels (the path"
 rm "$RUNS/a/s.npz"
 expect 1 "$EMOTION" train --resume "$RUNS/a/rr2"
-expect_output "^emotion train: $RUNS/a/s.npz: cannot open: No such file or directory (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there)$"
+expect_output "^emotion train: $RUNS/a/s.npz: cannot open: No such file or directory (the path is the run's --data, kept in $RUNS/a/rr2/resume.npz: the run resumes once its data is back there, or give its new place with --data)$"
 # the run's data back: the same run as the uninterrupted one, byte for byte
 cp "$RUNS/s64.npz" "$RUNS/a/s.npz"
 expect 0 "$EMOTION" train --resume "$RUNS/a/rr2"
 expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/rr2/model.npz"
+# the run's data moved (a project folder moved, say): --resume DIR --data NEW, checked
+# against the fingerprint; the resume file then keeps the new place
+expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out moved"
+mv "$RUNS/a/s.npz" "$RUNS/a/s_moved.npz"
+expect 1 "$EMOTION" train --resume "$RUNS/a/moved" --data "$RUNS/a/other/s.npz"
+expect_output "^emotion train: the data at $RUNS/a/other/s.npz (--data) is not the data this run trained on: 200 training and 50 validation images, the run had 64 and 14$"
+expect_no_output "^epoch"
+expect 2 "$EMOTION" train --resume "$RUNS/a/moved" --data "$RUNS/a/s_moved.npz" --data "$RUNS/a/s_moved.npz"
+expect_output "^emotion train: --data given twice$"
+expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --resume moved --data s_moved.npz --stop-after 1"
+expect_output "^epoch 2/3"
+# a later --resume, from elsewhere, finds the data at its new place without --data
+expect 0 sh -c "cd '$RUNS/a/other' && '$EMOTION_AT' train --resume ../moved"
+expect_output "^data: $RUNS/a/s_moved.npz, 64 train / 14 val images"
+expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/moved/model.npz"
+mv "$RUNS/a/s_moved.npz" "$RUNS/a/s.npz"
 # a resume file of an earlier version (no fingerprint) still resumes, with a note
 if python3 -c 'import zipfile' 2>/dev/null; then
     expect 0 sh -c "cd '$RUNS/a' && '$EMOTION_AT' train --arch '$TINY_ARCH' --data s.npz --epochs 3 --stop-after 1 --out old"
@@ -48,11 +64,14 @@ with zipfile.ZipFile(path, "w") as z:
     for info, data in kept:
         z.writestr(info, data)
 EOF
+    # --data cannot be checked against a file without the fingerprint: refused
+    expect 1 "$EMOTION" train --resume "$RUNS/a/old" --data "$RUNS/s64.npz"
+    expect_output "^emotion train: $RUNS/a/old/resume.npz comes from an earlier version, which did not record the run's data, so --data $RUNS/s64.npz cannot be checked to be it: resume without --data, with the data back at the path the run had$"
     expect 0 "$EMOTION" train --resume "$RUNS/a/old"
     expect_output "^note: $RUNS/a/old/resume.npz comes from an earlier version, which did not record the run's data: $RUNS/a/s.npz is taken on trust to be it$"
     expect 0 cmp "$RUNS/a/whole/model.npz" "$RUNS/a/old/model.npz"
 else
-    ok; ok; ok; ok
+    ok; ok; ok; ok; ok; ok
 fi
 # the built-in data, which no --data names: resumed elsewhere, the run's own file, not
 # a new one drawn there
