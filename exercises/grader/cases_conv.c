@@ -426,6 +426,8 @@ static void conv_backward_case(Case *c, int index, Rng *rng)
  * start when it is set back). */
 enum { SUM_RESET_EACH_OUTPUT, SUM_NEVER_RESET, SUM_RESET_EACH_FILTER };
 enum { BIAS_INTO_SUM, BIAS_AT_OUTPUT, BIAS_AT_RESET };
+/* where the flip applies: w read (the forward's sum, dx), dw written */
+enum { FLIP_READ = 1, FLIP_DW = 2 };
 
 /* conv's definition, with the window origin at oh*stride_index -
  * pad_index, images n0..n1-1 in dw and db, and db read with the filter as
@@ -434,7 +436,7 @@ typedef struct {
     int stride_index, pad_index;
     int dw_first_image, db_first_image; /* images that reach dw, db: [first, N) */
     int db_channels_last;
-    int flip;
+    int flip; /* kernel offsets flipped (kH-1-i, kW-1-j): FLIP_* */
     int swap_hw;     /* x read at [n][c][w][h]; a read outside x gives NaN */
     int dw_assigned; /* dw[k] = x * dout: the last contribution only */
     int db_assigned; /* db[f] = dout: the last output's only */
@@ -477,20 +479,23 @@ static void conv_variant(const Case *c, ConvVariant v, const double *x, const do
                                 int h = oh * v.stride_index - v.pad_index + i;
                                 int wc = ow * v.stride_index - v.pad_index + j;
                                 if (h < 0 || h >= H || wc < 0 || wc >= W) continue;
-                                int wi = v.flip ? kH - 1 - i : i, wj = v.flip ? kW - 1 - j : j;
                                 size_t xi = (((size_t)n * C + ch) * H + h) * W + wc;
                                 if (v.swap_hw) xi = (((size_t)n * C + ch) * H + wc) * W + h;
-                                size_t k = (((size_t)f * C + ch) * kH + wi) * kW + wj;
+                                size_t k = (((size_t)f * C + ch) * kH + i) * kW + j;
+                                size_t flipped = (((size_t)f * C + ch) * kH + kH - 1 - i) * kW +
+                                                 kW - 1 - j;
+                                size_t k_read = v.flip & FLIP_READ ? flipped : k;
+                                size_t k_dw = v.flip & FLIP_DW ? flipped : k;
                                 if (xi >= x_size) {
                                     sum = NAN;
                                     continue;
                                 }
-                                sum += w[k] * x[xi];
-                                if (dx) dx[xi] += w[k] * d;
+                                sum += w[k_read] * x[xi];
+                                if (dx) dx[xi] += w[k_read] * d;
                                 if (dw && n >= v.dw_first_image && v.dw_assigned)
-                                    dw[k] = x[xi] * d;
+                                    dw[k_dw] = x[xi] * d;
                                 else if (dw && n >= v.dw_first_image)
-                                    dw[k] += x[xi] * d;
+                                    dw[k_dw] += x[xi] * d;
                             }
                     kept = sum;
                     if (out) out[o] = sum + (v.bias == BIAS_AT_OUTPUT ? b[f] : 0);
@@ -514,7 +519,7 @@ static void predict_forward_flipped(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     ConvVariant v = plain(c);
-    v.flip = 1;
+    v.flip = FLIP_READ;
     forward_variant(c, pred, v, 1);
 }
 
@@ -659,7 +664,23 @@ static void predict_backward_flipped(const Case *c, double **pred, double *ret)
 {
     (void)ret;
     ConvVariant v = plain(c);
-    v.flip = 1;
+    v.flip = FLIP_READ | FLIP_DW;
+    backward_variant(c, pred, v);
+}
+
+static void predict_dx_flipped(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.flip = FLIP_READ;
+    backward_variant(c, pred, v);
+}
+
+static void predict_dw_flipped(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.flip = FLIP_DW;
     backward_variant(c, pred, v);
 }
 
@@ -780,6 +801,16 @@ static const Mistake conv_backward_mistakes[] = {
     {"the backward pass uses the flipped kernel (w[f][c][kH-1-i][kW-1-j]); the forward applies "
      "w as it is, so the backward must too.",
      predict_backward_flipped},
+    {"dx reads the flipped kernel (w[f][c][kH-1-i][kW-1-j]). dx is a convolution of dout with "
+     "the flipped kernel when it is written from dx's side, looping over the pixels of dx; a "
+     "loop over the forward's windows, as here, sends each window's share back along the path "
+     "it came: the pixel at offset (i, j) gets w[f][c][i][j] * dout, unflipped.",
+     predict_dx_flipped},
+    {"dw is written at flipped kernel offsets (dw[f][c][kH-1-i][kW-1-j] += ...): the weight "
+     "w[f][c][i][j] multiplied the pixel at offset (i, j) of each window, so its gradient "
+     "gathers that same pixel: dw[f][c][i][j] += x[n][c][oh*stride - pad + i][ow*stride - pad "
+     "+ j] * dout[n][f][oh][ow].",
+     predict_dw_flipped},
     {"conv_backward reads dout with n and f swapped: dout is (N, F, H_out, W_out), so "
      "dout[n][f][oh][ow] is at ((n*F + f)*H_out + oh)*W_out + ow, not ((f*N + n)*H_out + "
      "oh)*W_out + ow. (With N = 1 or F = 1 the two agree.)",
