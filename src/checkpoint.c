@@ -214,6 +214,14 @@ static int load_tensor(const NpyArray *a, const char *path, const char *name, Te
 {
     if (npy_dtype_is_string(a->dtype))
         return error_set(err, "%s: array '%s' holds strings, not weights", path, name);
+    /* Weights and batchnorm statistics are real numbers: an integer or bool
+     * array would convert without a sound, but no training gives whole
+     * numbers, so it is a wrong member or a cast gone wrong (astype(int)),
+     * not a model. float16 is refused too: checkpoints are float32 as this
+     * program writes them, or float64 as numpy makes them by default. */
+    if (a->dtype != NPY_FLOAT32 && a->dtype != NPY_FLOAT64)
+        return error_set(err, "%s: array '%s' is %s, but a checkpoint's weights must be float32 "
+                              "or float64", path, name, npy_dtype_name(a->dtype));
     int same = a->ndim == t->ndim;
     for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == t->dim[d];
     if (!same) {

@@ -37,10 +37,12 @@ int checkpoint_save(const char *path, Network *net, const char *const *class_nam
 
 /* Rebuilds the network the file describes and loads its weights. A missing
  * array, an array that does not fit the description (named, with both
- * shapes), an array the description does not have, or a NaN or infinite
- * weight (named, with its index; a float64 of 1e300 is infinite as a float)
- * is refused with a message. info (may be NULL) receives the input shape
- * and class names. */
+ * shapes), an array the description does not have, a weight or batchnorm
+ * statistic array that is not float32 or float64 (named, with its dtype:
+ * integers and bools are not converted), or a NaN or infinite weight
+ * (named, with its index; a float64 of 1e300 is infinite as a float) is
+ * refused with a message. info (may be NULL) receives the input shape and
+ * class names. */
 Network *checkpoint_load(const char *path, CheckpointInfo *info, Error *err);
 
 void checkpoint_info_free(CheckpointInfo *info);

@@ -130,6 +130,19 @@ expect_output "faces/$EV_SECOND exists and is not a PGM or PPM image"
 expect 0 cmp "$EV_TMP/faces/$EV_SECOND" "$EV_MODEL"
 expect 0 sh -c "ls '$EV_TMP/faces' | wc -l | grep -qx 1"
 
+# ---- a checkpoint's weights are float32 or float64: integers and bools are refused, not
+# converted, by everything that loads one (tests/fixtures/checkpoints/make_dtype_checkpoints.py)
+expect 1 "$EMOTION" eval --model "$EV_CKPT/int8_conv1_w.npz" --data "$EV_DATA"
+expect_output "^emotion eval: $EV_CKPT/int8_conv1_w.npz: array 'conv1.w' is int8, but a checkpoint's weights must be float32 or float64$"
+expect_no_output "accuracy"
+expect 1 "$EMOTION" predict --model "$EV_CKPT/bool_fc2_b.npz" "$EV_CKPT/face.pgm"
+expect_output "^emotion predict: $EV_CKPT/bool_fc2_b.npz: array 'fc2.b' is bool, but a checkpoint's weights must be float32 or float64$"
+expect_no_output "face.pgm: "
+expect 1 "$EMOTION" train --init "$EV_CKPT/int32_bn1_running_var.npz" --data "$EV_TMP/small.npz" \
+    --epochs 1 --threads 1 --out "$EV_TMP/int_run"
+expect_output "^emotion train: $EV_CKPT/int32_bn1_running_var.npz: array 'bn1.running_var' is int32, but a checkpoint's weights must be float32 or float64$"
+expect 1 test -e "$EV_TMP/int_run/model.npz"
+
 # ---- descriptions: old Mac line ends; invisible characters and look-alike spaces named
 printf 'conv 2 3x3\rrelu\rfc 7\r' >"$EV_TMP/cr.net"
 expect 0 "$EMOTION" bench --model "$EV_TMP/cr.net" --repeats 1 --batch 2 --threads 1
@@ -148,6 +161,7 @@ expect_output "bom2.net line 1: U+FEFF, an invisible byte order mark, at byte 3 
 # ---- class names: a checkpoint's read like a dataset's; hidden characters refused in both
 if [ -n "$EV_NUMPY" ]; then
     "$EV_NUMPY" - "$EV_TMP" <<'EOF'
+import os
 import sys
 import numpy as np
 tmp = sys.argv[1]
@@ -169,6 +183,11 @@ np.savez(tmp + "/zwsp_names.npz", **small)
 small["class_names"] = np.array(["Angry", "Disgust", "Fear", "\u062e\u0648\u0634\u200c\u062d\u0627\u0644",
                                  "Sad", "Surprise", "\U0001F468\u200d\U0001F4BB"])
 np.savez(tmp + "/joiner_names.npz", **small)
+# a resume file whose weights were cast to integers
+os.mkdir(tmp + "/int_resume")
+resume = dict(np.load(tmp + "/run/resume.npz"))
+resume["fc1.w"] = resume["fc1.w"].astype(np.int8)
+np.savez(tmp + "/int_resume/resume.npz", **resume)
 EOF
     expect 0 "$EMOTION" eval --model "$EV_TMP/no_final_newline.npz" --data "$EV_TMP/small.npz"
     expect_output "^g  "
@@ -184,6 +203,8 @@ EOF
     expect_output "U+200B"
     expect 0 "$EMOTION" data info "$EV_TMP/joiner_names.npz"
     expect_no_output "holds U+200"
+    expect 1 "$EMOTION" train --resume "$EV_TMP/int_resume"
+    expect_output "^emotion train: $EV_TMP/int_resume/resume.npz: array 'fc1.w' is int8, but a checkpoint's weights must be float32 or float64$"
 fi
 
 rm -rf "$EV_TMP"

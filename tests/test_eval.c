@@ -467,6 +467,132 @@ START_TEST(a_weight_beyond_the_range_of_real_is_refused)
 }
 END_TEST
 
+/* Copies the checkpoint at from to to, with member `cast` stored as dtype
+ * (its elements the whole numbers 0, 1, 0, 1, ...: what astype(np.int8)
+ * makes of small weights, near enough) and, if extra is not NULL, an
+ * extra float32 (2,) member of that name. */
+static void copy_with_dtype(const char *from, const char *to, const char *cast, NpyDtype dtype,
+                            const char *extra)
+{
+    Error err;
+    NpzFile npz;
+    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
+    NpzWriter *w = npz_writer_open(to, 0, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    int found = 0;
+    for (int m = 0; m < npz.count; m++) {
+        const NpyArray *a = &npz.arrays[m];
+        if (strcmp(a->name, cast)) {
+            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+            continue;
+        }
+        found = 1;
+        unsigned char *data = calloc(a->count ? a->count : 1, npy_dtype_size(dtype));
+        for (size_t k = 1; k < a->count; k += 2) {
+            switch (dtype) {
+            case NPY_BOOL: case NPY_INT8: case NPY_UINT8: ((uint8_t *)data)[k] = 1; break;
+            case NPY_INT16: case NPY_UINT16: ((uint16_t *)data)[k] = 1; break;
+            case NPY_FLOAT16: ((uint16_t *)data)[k] = 0x3C00; break; /* 1.0 */
+            case NPY_INT32: case NPY_UINT32: ((uint32_t *)data)[k] = 1; break;
+            case NPY_FLOAT32: ((float *)data)[k] = 1; break;
+            case NPY_INT64: case NPY_UINT64: ((uint64_t *)data)[k] = 1; break;
+            case NPY_FLOAT64: ((double *)data)[k] = 1; break;
+            default: ck_abort_msg("no whole numbers in %s", npy_dtype_name(dtype));
+            }
+        }
+        ck_assert_msg(npz_writer_add(w, a->name, dtype, a->ndim, a->shape, data, &err) == 0, "%s",
+                      err.msg);
+        free(data);
+    }
+    ck_assert_msg(found, "%s has no member '%s'", from, cast);
+    if (extra) {
+        const float two[2] = {1, 2};
+        const int64_t shape[1] = {2};
+        ck_assert_msg(npz_writer_add(w, extra, NPY_FLOAT32, 1, shape, two, &err) == 0, "%s", err.msg);
+    }
+    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
+    npz_free(&npz);
+}
+
+/* A checkpoint's weights and batchnorm statistics are float32 or float64:
+ * an array of integers, bools or halves (a cast gone wrong, or the wrong
+ * member) used to be converted without a word, and a network of 0s and 1s
+ * evaluated. It is refused, naming the file, the array and its dtype; by
+ * train --resume's loader too. */
+START_TEST(weights_that_are_not_float32_or_float64_are_refused_naming_the_dtype)
+{
+    Scratch scratch;
+    scratch_open(&scratch);
+    const char *path = scratch_file(&scratch, "model.npz");
+    const char *other = scratch_file(&scratch, "other.npz");
+    Error err;
+    Network *saved = arch_build_text("conv 2 3x3 pad 1, batchnorm, relu, fc 3", "--arch", 1, 4, 4,
+                                     3, &err);
+    ck_assert_msg(saved != NULL, "%s", err.msg);
+    ck_assert_msg(checkpoint_save(path, saved, NULL, &err) == 0, "%s", err.msg);
+    network_free(saved);
+
+    static const NpyDtype refused[] = {NPY_BOOL,   NPY_INT8,   NPY_UINT8,  NPY_INT16,
+                                       NPY_UINT16, NPY_INT32,  NPY_UINT32, NPY_INT64,
+                                       NPY_UINT64, NPY_FLOAT16};
+    /* a weight, a bias, a batchnorm scale and both running statistics */
+    static const char *const members[] = {"conv1.w", "fc1.b", "bn1.gamma", "bn1.running_mean",
+                                          "bn1.running_var"};
+    for (size_t m = 0; m < sizeof members / sizeof members[0]; m++)
+        for (size_t d = 0; d < sizeof refused / sizeof refused[0]; d++) {
+            copy_with_dtype(path, other, members[m], refused[d], NULL);
+            ck_assert_ptr_null(checkpoint_load(other, NULL, &err));
+            char want[160];
+            snprintf(want, sizeof want, "%s: array '%s' is %s, but a checkpoint's weights must "
+                                        "be float32 or float64", other, members[m],
+                     npy_dtype_name(refused[d]));
+            ck_assert_msg(!strcmp(err.msg, want), "got '%s', want '%s'", err.msg, want);
+        }
+    /* the resume loader, which takes the run's own members besides */
+    copy_with_dtype(path, other, "fc1.w", NPY_INT32, "resume.counters");
+    NpzFile extra;
+    ck_assert_ptr_null(checkpoint_load_extra(other, NULL, "resume.", &extra, &err));
+    ck_assert_msg(strstr(err.msg, "array 'fc1.w' is int32, but a checkpoint's weights must be "
+                                  "float32 or float64"), "%s", err.msg);
+    /* float32, as written, and float64 (numpy's default) load */
+    copy_with_dtype(path, other, "fc1.w", NPY_FLOAT32, NULL);
+    Network *loaded = checkpoint_load(other, NULL, &err);
+    ck_assert_msg(loaded != NULL, "%s", err.msg);
+    network_free(loaded);
+    copy_with_dtype(path, other, "bn1.running_var", NPY_FLOAT64, NULL);
+    loaded = checkpoint_load(other, NULL, &err);
+    ck_assert_msg(loaded != NULL, "%s", err.msg);
+    network_free(loaded);
+    scratch_close(&scratch);
+}
+END_TEST
+
+/* numpy made these from good.npz and bn_weights.npz
+ * (make_dtype_checkpoints.py): the same refusal for files numpy wrote, an
+ * old checkpoint without a description among them. */
+START_TEST(numpy_checkpoints_with_integer_weights_are_refused)
+{
+    static const struct {
+        const char *file, *message;
+    } cases[] = {
+        {"int8_conv1_w.npz", "array 'conv1.w' is int8, but a checkpoint's weights must be "
+                             "float32 or float64"},
+        {"bool_fc2_b.npz", "array 'fc2.b' is bool, but a checkpoint's weights must be float32 "
+                           "or float64"},
+        {"int32_bn1_running_var.npz", "array 'bn1.running_var' is int32, but a checkpoint's "
+                                      "weights must be float32 or float64"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURES "%s", cases[i].file);
+        Error err = {{0}};
+        ck_assert_ptr_null(checkpoint_load(path, NULL, &err));
+        ck_assert_msg(!strncmp(err.msg, path, strlen(path)) && strstr(err.msg, cases[i].message),
+                      "%s: got '%s'", cases[i].file, err.msg);
+    }
+}
+END_TEST
+
 /* Copies the checkpoint at from to to, with its class_names member holding
  * `names` (bytes, as numpy's np.frombuffer(b"...", np.uint8) would). */
 static void copy_with_class_names(const char *from, const char *to, const char *names)
@@ -684,6 +810,8 @@ Suite *eval_suite(void)
     tcase_add_test(tc, numpy_weights_give_numpys_probabilities);
     tcase_add_test(tc, checkpoints_carry_their_description_and_refuse_what_does_not_fit_it);
     tcase_add_test(tc, a_weight_beyond_the_range_of_real_is_refused);
+    tcase_add_test(tc, weights_that_are_not_float32_or_float64_are_refused_naming_the_dtype);
+    tcase_add_test(tc, numpy_checkpoints_with_integer_weights_are_refused);
     tcase_add_test(tc, an_old_checkpoint_loads_as_the_seed_network);
     tcase_add_test(tc, checkpoint_class_names_read_like_a_datasets);
     tcase_add_test(tc, checkpoint_class_names_that_do_not_fit_are_blamed);
