@@ -163,6 +163,39 @@ static void overlapped_rows(long y, long in_len, int out_len, int *first, int *l
     *last = hi > out_len - 1 ? out_len - 1 : (int)hi;
 }
 
+/* After the raster, the file must end. The samples' count is exact
+ * (width x height x channels), so anything more is a second image
+ * (netpbm's own files may hold several, one after another: this reads one,
+ * and would silently drop the rest) or a damaged file, whose pixels cannot
+ * be trusted either: one whitespace character too many after a binary
+ * header shifts every pixel by a byte and leaves the last one over.
+ *
+ * Binary (P5, P6): no byte at all may follow, whitespace included. Netpbm
+ * writes none after a raw raster, nor do other writers, and a tolerated
+ * trailing newline would hide that shift whenever the last pixel is 10.
+ * Text (P2, P3): whitespace and comments may follow, as between samples; a
+ * text file ends in a newline by custom. Anything else (a number more than
+ * the header counts, a second "P2" header) is refused. */
+static int check_end_of_file(FILE *f, const char *label, const PnmHeader *h, Error *err)
+{
+    const long start = ftell(f);
+    if (!h->binary) skip_space_and_comments(f);
+    int c = getc(f);
+    if (c == EOF && !ferror(f)) return 0;
+    if (c == EOF)
+        return error_set(err, "%s: cannot read past the %ldx%ld image: %s", label, h->width,
+                         h->height, strerror(errno));
+    /* counted from where the raster ended, by the file's size when the
+     * stream can seek (a regular file, fmemopen), else not counted */
+    long end;
+    if (start >= 0 && fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) > start)
+        return error_set(err, "%s: %ld byte%s after the %ldx%ld image (a second image, or a "
+                              "damaged file)", label, end - start, end - start == 1 ? "" : "s",
+                         h->width, h->height);
+    return error_set(err, "%s: more bytes after the %ldx%ld image (a second image, or a damaged "
+                          "file)", label, h->width, h->height);
+}
+
 static int check_output_size(const char *label, int channels, int height, int width, Error *err)
 {
     if (channels != 1 && channels != 3)
@@ -222,6 +255,7 @@ int image_read_stream(FILE *f, const char *label, int channels, int height, int 
             }
         }
     }
+    if (status == 0) status = check_end_of_file(f, label, &h, err);
     if (status == 0) {
         for (size_t i = 0; i < (size_t)planes * plane_size; i++) {
             double level = floor(sums[i] / row_scale + 0.5);

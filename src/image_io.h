@@ -34,8 +34,10 @@
  * file (at most 65536, and width * height <= 2^28) and the output size,
  * never by what a header claims about a file that is not there. A
  * truncated file, a bad magic number, a size of 0 or beyond the limits,
- * maxval 0 or above 65535, or a sample above maxval is an error naming the
- * file. */
+ * maxval 0 or above 65535, a sample above maxval, or anything after the
+ * image (a second image, more samples than the header counts; after a
+ * binary raster not even whitespace, after a text one only whitespace and
+ * comments) is an error naming the file. */
 #ifndef IMAGE_IO_H
 #define IMAGE_IO_H
 
@@ -56,7 +58,8 @@
 int image_read(const char *path, int channels, int height, int width, uint8_t *out, Error *err);
 
 /* The same from an open stream (e.g. fmemopen in the tests); label names
- * it in messages, as a path would. Reads one image from the current position. */
+ * it in messages, as a path would. Reads one image from the current
+ * position, and the stream must end with it. */
 int image_read_stream(FILE *f, const char *label, int channels, int height, int width,
                       uint8_t *out, Error *err);
 

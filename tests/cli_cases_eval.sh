@@ -143,6 +143,24 @@ expect 1 "$EMOTION" train --init "$EV_CKPT/int32_bn1_running_var.npz" --data "$E
 expect_output "^emotion train: $EV_CKPT/int32_bn1_running_var.npz: array 'bn1.running_var' is int32, but a checkpoint's weights must be float32 or float64$"
 expect 1 test -e "$EV_TMP/int_run/model.npz"
 
+# ---- an image file holds one image: a second one after it, or stray bytes, are refused
+cat "$EV_CKPT/face.pgm" "$EV_CKPT/face.pgm" >"$EV_TMP/two_faces.pgm"
+expect 1 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/two_faces.pgm" "$EV_CKPT/face.pgm"
+expect_output "^emotion predict: $EV_TMP/two_faces.pgm: 2347 bytes after the 48x48 image (a second image, or a damaged file)$"
+expect_output "^$EV_CKPT/face.pgm: Sad"
+expect_output "1 of 2 images could not be read"
+# a binary raster's end is exact: not even a newline may follow it
+{ cat "$EV_CKPT/face.pgm"; echo; } >"$EV_TMP/newline.pgm"
+expect 1 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/newline.pgm"
+expect_output "newline.pgm: 1 byte after the 48x48 image"
+# a text image may end in blank lines and comments, but not in more numbers
+{ cat "$EV_CKPT/face_ascii.ppm"; printf '\n# the end\n\n'; } >"$EV_TMP/comment.ppm"
+expect 0 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/comment.ppm"
+expect_output "comment.ppm: Sad"
+{ cat "$EV_CKPT/face_ascii.ppm"; echo 7; } >"$EV_TMP/more.ppm"
+expect 1 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/more.ppm"
+expect_output "more.ppm: 3 bytes after the 48x48 image"
+
 # ---- descriptions: old Mac line ends; invisible characters and look-alike spaces named
 printf 'conv 2 3x3\rrelu\rfc 7\r' >"$EV_TMP/cr.net"
 expect 0 "$EMOTION" bench --model "$EV_TMP/cr.net" --repeats 1 --batch 2 --threads 1

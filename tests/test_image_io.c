@@ -458,6 +458,104 @@ START_TEST(hostile_files_are_refused_with_a_clear_message)
 }
 END_TEST
 
+/* A file holds one image and ends with it. Bytes after the raster (a
+ * second image, as netpbm may put in one file, or a damaged file) used to
+ * be ignored. After a binary raster nothing may follow, not even a
+ * newline: one whitespace too many after the header shifts the raster by a
+ * byte and leaves one over. After a text raster, whitespace and comments
+ * may follow, but no more samples. */
+START_TEST(bytes_after_the_image_are_refused)
+{
+    static const struct {
+        const char *header;   /* the file starts with this text */
+        int raster_bytes;     /* then this many bytes of 7 */
+        const char *trailer;  /* then this text */
+        int trailer_zeros;    /* then this many zero bytes */
+        const char *message;
+    } cases[] = {
+        {"P5\n48 48\n255\n", 48 * 48, "", 37,
+         "37 bytes after the 48x48 image (a second image, or a damaged file)"},
+        {"P5\n48 48\n255\n", 48 * 48, "\n", 0, "1 byte after the 48x48 image"},
+        {"P5\n48 48\n255\n", 48 * 48, "P5\n1 1\n255\n\x07", 0, "12 bytes after the 48x48 image"},
+        {"P5\n48 48\n255\n\n", 48 * 48, "", 0, "1 byte after the 48x48 image"}, /* the shift */
+        {"P6\n2 1\n255\n", 2 * 3, " ", 0, "1 byte after the 2x1 image"},
+        {"P5\n2 1\n65535\n", 2 * 2, "", 1, "1 byte after the 2x1 image"}, /* half a sample */
+        {"P2\n2 2\n255\n1 2\n3 4\n5\n", 0, "", 0, "3 bytes after the 2x2 image"},
+        {"P2 2 2 255\n1 2 3 4\n", 0, "P2 2 2 255\n1 2 3 4\n", 0, "20 bytes after the 2x2 image"},
+        {"P3 1 1 255\n1 2 3\n", 0, "# a comment, then\n x", 0, "21 bytes after the 1x1 image"},
+        {"P2 1 1 255\n9", 0, "", 1, "1 byte after the 1x1 image"}, /* a NUL is not a space */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Buffer b = {0};
+        put_text(&b, cases[i].header);
+        for (int k = 0; k < cases[i].raster_bytes; k++) put_byte(&b, 7);
+        put_text(&b, cases[i].trailer);
+        for (int k = 0; k < cases[i].trailer_zeros; k++) put_byte(&b, 0);
+        uint8_t out[IMAGE_PIXELS];
+        Error err = {{0}};
+        ck_assert_msg(read_buffer(&b, out, &err) == -1, "case %zu was read", i);
+        ck_assert_msg(!strncmp(err.msg, LABEL ": ", strlen(LABEL) + 2) &&
+                      strstr(err.msg, cases[i].message), "case %zu: got '%s', want '%s'", i,
+                      err.msg, cases[i].message);
+        free(b.bytes);
+    }
+}
+END_TEST
+
+/* What a text image may end with: the newline every text file ends in,
+ * blank lines, spaces, and comments. */
+START_TEST(a_text_image_may_end_in_whitespace_and_comments)
+{
+    static const char *const files[] = {
+        "P2 2 1 255\n30 60",             /* no newline at all */
+        "P2 2 1 255\n30 60\n",
+        "P2 2 1 255\n30 60 \r\n\n\t \n",
+        "P2 2 1 255\n30 60\n# written by hand\n",
+        "P2 2 1 255\n30 60 # no newline after the comment",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        Buffer b = {0};
+        put_text(&b, files[i]);
+        uint8_t out[2];
+        Error err;
+        ck_assert_msg(read_buffer_as(&b, 1, 1, 2, out, &err) == 0, "file %zu: %s", i, err.msg);
+        ck_assert_int_eq(out[0], 30);
+        ck_assert_int_eq(out[1], 60);
+        free(b.bytes);
+    }
+}
+END_TEST
+
+/* The same through image_read, which counts by the file's size: face.pgm
+ * twice over is refused, naming the file and the second image's bytes. */
+START_TEST(two_images_in_one_file_are_refused_naming_it)
+{
+    char dir[] = "/tmp/test_image_io.XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/two.pgm", dir);
+    FILE *in = fopen(FIXTURES "face.pgm", "rb");
+    ck_assert_ptr_nonnull(in);
+    char bytes[4096];
+    size_t length = fread(bytes, 1, sizeof bytes, in);
+    fclose(in);
+    ck_assert(length > IMAGE_PIXELS && length < sizeof bytes); /* a header, the raster */
+    FILE *out = fopen(path, "wb");
+    ck_assert_ptr_nonnull(out);
+    fwrite(bytes, 1, length, out);
+    fwrite(bytes, 1, length, out);
+    fclose(out);
+    uint8_t image[IMAGE_PIXELS];
+    Error err;
+    ck_assert_int_eq(image_read_gray48(path, image, &err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "%s: %zu bytes after the 48x48 image (a second image, or a "
+                                "damaged file)", path, length);
+    ck_assert_str_eq(err.msg, want);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(sixteen_bit_samples_above_maxval_are_refused)
 {
     Buffer b = {0};
@@ -511,6 +609,7 @@ Suite *image_io_suite(void)
     tcase_add_test(tc, other_maxvals_are_rescaled_to_255);
     tcase_add_test(tc, numpy_written_files_read_as_the_dataset_image);
     tcase_add_test(tc, the_pgm_writer_round_trips);
+    tcase_add_test(tc, a_text_image_may_end_in_whitespace_and_comments);
     suite_add_tcase(s, tc);
     tc = tcase_create("resize");
     tcase_add_test(tc, a_constant_image_stays_constant_at_any_size);
@@ -524,6 +623,8 @@ Suite *image_io_suite(void)
     tc = tcase_create("hostile");
     tcase_add_test(tc, hostile_files_are_refused_with_a_clear_message);
     tcase_add_test(tc, sixteen_bit_samples_above_maxval_are_refused);
+    tcase_add_test(tc, bytes_after_the_image_are_refused);
+    tcase_add_test(tc, two_images_in_one_file_are_refused_naming_it);
     tcase_add_test(tc, a_missing_file_is_named);
     tcase_add_test(tc, folders_devices_and_pipes_are_not_images);
     suite_add_tcase(s, tc);
