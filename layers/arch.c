@@ -37,6 +37,13 @@ const char arch_emotion_text[] =
 #define ARCH_MAX_PARAMS 100000000.0     /* 400 MB of float weights */
 #define ARCH_MAX_ACTIVATIONS 16777216.0 /* per image and layer: 64 MB of floats */
 #define ARCH_MAX_ALL_ACTIVATIONS (4 * ARCH_MAX_ACTIVATIONS) /* per image, every layer's output */
+/* ... and how much it may compute: a forward pass of 100 GFLOP per image
+ * (as the table counts them), 500 times models/fer2013.net's and 3 times
+ * VGG-16's at 224x224, about a second per image on a machine of a few
+ * cores. Past it lie descriptions no one trains, which would run for hours
+ * before their first figure: a 1024x1024 kernel, a stride-1 max-pool of
+ * 1024x1024 windows (1e12 comparisons per channel of a 1024x1024 map). */
+#define ARCH_MAX_FLOPS 1e11
 
 static const char *const kind_names[] = {"conv", "relu", "maxpool", "avgpool", "fc",
                                          "batchnorm", "dropout", "crop"};
@@ -88,6 +95,29 @@ static int read_kernel(const char *text, int *height, int *width)
     first[len] = '\0';
     return read_number(first, 0, ARCH_MAX_KERNEL, height) ||
            read_number(x + 1, 0, ARCH_MAX_KERNEL, width);
+}
+
+/* How much padding a window can use. A convolution's first window starts
+ * pad rows above the image and covers k of them, so it reaches the image
+ * only if pad <= k - 1 (the "full" convolution); more padding adds outputs
+ * that see zeros alone, whatever the stride: a bias and nothing else, and
+ * a map that grows with the pad (conv 1 1x1 pad 1024 turns 48x48 into
+ * 2096x2096). A pool may pad at most half its window, as PyTorch requires,
+ * so that every window holds at least one real value (pool.h). The one pad
+ * applies to both sides, so the smaller side of a window limits it. */
+static int check_pad(const ArchLayer *layer, Error *err)
+{
+    const int side = layer->kernel_h < layer->kernel_w ? layer->kernel_h : layer->kernel_w;
+    if (layer->kind == ARCH_CONV && layer->pad > side - 1)
+        return error_set(err, "'pad %d' is more than a %dx%d kernel can use: at most %d, its "
+                              "%s less one (beyond that, outputs at the border would see only "
+                              "padding)", layer->pad, layer->kernel_h, layer->kernel_w, side - 1,
+                         layer->kernel_h == layer->kernel_w ? "size" : "smaller side");
+    if (layer->kind != ARCH_CONV && 2 * layer->pad > side)
+        return error_set(err, "'pad %d' is more than half the %dx%d window: at most %d, as in "
+                              "PyTorch (beyond that, a window could hold only padding)",
+                         layer->pad, layer->kernel_h, layer->kernel_w, side / 2);
+    return 0;
 }
 
 /* One item's words -> layer; -1 with a message (without the position). */
@@ -193,6 +223,7 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
             return error_set(err, "a %dx%d window needs 'stride S': the default stride is the "
                                   "window's size, and this one is not square",
                              layer->kernel_h, layer->kernel_w);
+        if (check_pad(layer, err)) return -1;
         break;
     }
     if (next < count)
@@ -457,6 +488,48 @@ static Layer *create_layer(const ArchLayer *l, int ndim, const int *dims, double
     return NULL;
 }
 
+/* What the layers so far add up to, per image. */
+typedef struct {
+    double outputs; /* values in the outputs that get a buffer of their own */
+    double flops;   /* forward floating-point operations */
+} Totals;
+
+/* Whether a layer just created (its weights within the cap: create_layer)
+ * keeps the network within the limits, with its output of out_ndim/out
+ * for an input of ndim/dims; it adds itself to the totals. -1 with a
+ * message (without the position) otherwise. */
+static int sizes_fit(const ArchLayer *l, const Layer *layer, int ndim, const int *dims,
+                     int out_ndim, const int *out, double held, const ParamCap *cap,
+                     Totals *totals, Error *err)
+{
+    double size = 1;
+    for (int d = 1; d < out_ndim; d++) size *= out[d];
+    if (size > ARCH_MAX_ACTIVATIONS)
+        return error_set(err, "the layer's output holds %.0f values per image, more than %.0f",
+                         size, ARCH_MAX_ACTIVATIONS);
+    if (!layer->ops->in_place) totals->outputs += size;
+    if (totals->outputs > ARCH_MAX_ALL_ACTIVATIONS)
+        return error_set(err, "the layers' outputs so far hold %.0f values per image, more than "
+                              "%.0f", totals->outputs, ARCH_MAX_ALL_ACTIVATIONS);
+    char text[128];
+    format_layer(l, text, sizeof text);
+    double params = 0;
+    for (int p = 0; p < layer->num_params; p++) params += (double)layer->params[p].value->size;
+    if (held + params > cap->max) /* a batchnorm's: conv and fc were checked before */
+        return error_set(err, "'%s' brings the network to %.0f parameters, more than %s", text,
+                         held + params, cap->what);
+    const double flops = layer->ops->flops ? layer->ops->flops(layer, ndim, dims) : 0;
+    totals->flops += flops;
+    if (totals->flops > ARCH_MAX_FLOPS && totals->flops > flops)
+        return error_set(err, "'%s' brings the network's forward pass to %.3g floating-point "
+                              "operations per image (%.3g of them its own), more than the %.0e a "
+                              "network may compute", text, totals->flops, flops, ARCH_MAX_FLOPS);
+    if (totals->flops > ARCH_MAX_FLOPS)
+        return error_set(err, "'%s' computes %.3g floating-point operations per image, more "
+                              "than the %.0e a network may compute", text, flops, ARCH_MAX_FLOPS);
+    return 0;
+}
+
 static Network *build(const Arch *arch, const char *origin, int channels, int height, int width,
                       int classes, const ParamCap *cap, Error *err)
 {
@@ -466,7 +539,7 @@ static Network *build(const Arch *arch, const char *origin, int channels, int he
     }
     Network *net = network_new(channels, height, width);
     int counts[sizeof kind_names / sizeof kind_names[0]] = {0};
-    double all_outputs = 0; /* per image, the layers that get a buffer of their own */
+    Totals totals = {0, 0};
     for (int i = 0; i < arch->count; i++) {
         const ArchLayer *l = &arch->layers[i];
         int ndim, dims[TENSOR_MAX_DIMS];
@@ -480,23 +553,10 @@ static Network *build(const Arch *arch, const char *origin, int channels, int he
         if (layer && l->no_bias) layer->num_params = 1;
         /* the output's size is checked before network_add allocates it */
         int out_ndim, out[TENSOR_MAX_DIMS];
-        if (!layer || layer_output_shape(layer, ndim, dims, &out_ndim, out, err) != 0) {
+        if (!layer || layer_output_shape(layer, ndim, dims, &out_ndim, out, err) != 0 ||
+            sizes_fit(l, layer, ndim, dims, out_ndim, out, (double)network_param_count(net), cap,
+                      &totals, err) != 0) {
             error_prefix(err, "%s %s", origin, l->where);
-            layer_free(layer);
-            network_free(net);
-            return NULL;
-        }
-        double size = 1;
-        for (int d = 1; d < out_ndim; d++) size *= out[d];
-        if (!layer->ops->in_place) all_outputs += size;
-        if (size > ARCH_MAX_ACTIVATIONS || all_outputs > ARCH_MAX_ALL_ACTIVATIONS) {
-            if (size > ARCH_MAX_ACTIVATIONS)
-                error_set(err, "%s %s: the layer's output holds %.0f values per image, more "
-                               "than %.0f", origin, l->where, size, ARCH_MAX_ACTIVATIONS);
-            else
-                error_set(err, "%s %s: the layers' outputs so far hold %.0f values per image, "
-                               "more than %.0f", origin, l->where, all_outputs,
-                          ARCH_MAX_ALL_ACTIVATIONS);
             layer_free(layer);
             network_free(net);
             return NULL;
@@ -506,12 +566,6 @@ static Network *build(const Arch *arch, const char *origin, int channels, int he
             network_free(net);
             return NULL;
         }
-    }
-    if ((double)network_param_count(net) > cap->max) {
-        error_set(err, "%s: the network holds %zu parameters, more than %s", origin,
-                  network_param_count(net), cap->what);
-        network_free(net);
-        return NULL;
     }
     const int scores = network_output_size(net);
     if (scores != classes) {

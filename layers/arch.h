@@ -6,8 +6,8 @@
  *     # the seed's emotion CNN
  *     conv 32 3x3 pad 1        conv F K [stride S] [pad P]   K: 3, 3x3 or 3x5
  *     relu                     relu
- *     maxpool 2                maxpool K [stride S]           stride defaults to K
- *     conv 64 3x3 pad 1        avgpool K [stride S]
+ *     maxpool 2                maxpool K [stride S] [pad P]  stride defaults to K
+ *     conv 64 3x3 pad 1        avgpool K [stride S] [pad P]
  *     relu                     fc M   (flattens an (N, C, H, W) input in (C, H, W) order)
  *     maxpool 2
  *     fc 256
@@ -25,8 +25,14 @@
  * one score per class. The input shape (C, H, W) and the class count come
  * from the data, so one description fits any image size it can take.
  *
+ * A convolution's pad is at most its kernel's smaller side less one (more
+ * would add outputs that see only padding), a pool's at most half its
+ * window's smaller side (as PyTorch's pools).
+ *
  * Parsing checks the words and numbers; building checks the shapes (a
- * window larger than the map it meets, a last layer of the wrong width).
+ * window larger than the map it meets, a last layer of the wrong width)
+ * and the sizes (parameters, values per image, and a forward pass of at
+ * most 1e11 floating-point operations per image).
  * Every message names where the problem is, "line 3" in a file or "item 2"
  * of a comma-separated list, and what is wrong.
  *
@@ -73,8 +79,9 @@ extern const char arch_emotion_text[];
 
 /* Reads a description. origin names it in messages ("models/x.net",
  * "--arch"). Returns 0, or -1 with a message such as
- *     --arch item 2: unknown layer 'rellu' (conv, relu, maxpool, avgpool, fc)
- *     models/x.net line 4: 'conv' needs a number of filters, not '3x3' */
+ *     --arch item 2: unknown layer 'rellu' (the layers are conv, relu, ...)
+ *     models/x.net line 4: 'conv' needs a number of filters from 1 to 65536, not '3x3'
+ *     models/x.net line 1: 'pad 1024' is more than a 1x1 kernel can use: at most 0, ... */
 int arch_parse(const char *text, const char *origin, Arch *arch, Error *err);
 
 /* The canonical text of a description: one layer per line, every option
@@ -84,9 +91,11 @@ int arch_format(const Arch *arch, char *buf, size_t len);
 
 /* Builds the network for inputs of (channels, height, width) and the given
  * number of classes; weights are zero (network_init). Returns NULL with a
- * message naming the layer if a shape does not fit:
- *     --arch item 3: maxpool 5x5 window is larger than the 4x4 map it meets
- *     line 9: the last layer gives 7 scores but the data has 5 classes */
+ * message naming the layer if a shape does not fit or a size is too large:
+ *     --arch item 3: 'maxpool 5x5 stride 5': the 5x5 window is larger than the 4x4 map it meets
+ *     m.net line 9: the last layer gives 7 scores per image, but the data has 5 classes ...
+ *     --arch item 1: 'conv 1 1024x1024 stride 1 pad 1023' computes 2.41e+12
+ *     floating-point operations per image, more than the 1e+11 a network may compute */
 Network *arch_build(const Arch *arch, const char *origin, int channels, int height, int width,
                     int classes, Error *err);
 

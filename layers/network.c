@@ -261,8 +261,16 @@ double network_bytes(const Network *net, int batch, int training, int threads)
         if (i > 0) cache_bytes += size * net->layers[i - 1]->ops->cache_bytes_per_output;
         largest = size > largest ? size : largest;
     }
+    double per_batch = activations * batch + (training ? 2 * largest * batch : largest * batch);
+    return (params + per_batch) * (double)sizeof(real) + cache_bytes * batch +
+           network_workspace_bytes(net, threads, NULL);
+}
+
+double network_workspace_bytes(const Network *net, int threads, int *layer_index)
+{
     /* a convolution's cols and dcols for each thread: (C kH kW) x (H_out W_out), twice */
     double workspace = 0;
+    if (layer_index) *layer_index = -1;
     for (int i = 0; i < net->num_layers; i++) {
         const Layer *layer = net->layers[i];
         int in_ndim, in[TENSOR_MAX_DIMS];
@@ -272,11 +280,13 @@ double network_bytes(const Network *net, int batch, int training, int threads)
             /* flops = 2 (C kH kW) F (H_out W_out); cols = flops / (2 F) */
             double cols = layer->ops->flops(layer, in_ndim, in) / 2 /
                           (double)layer->params[0].value->dim[0];
-            workspace = cols * 2 * threads > workspace ? cols * 2 * threads : workspace;
+            if (cols * 2 * threads > workspace) {
+                workspace = cols * 2 * threads;
+                if (layer_index) *layer_index = i;
+            }
         }
     }
-    double per_batch = activations * batch + (training ? 2 * largest * batch : largest * batch);
-    return (params + per_batch + workspace) * (double)sizeof(real) + cache_bytes * batch;
+    return workspace * (double)sizeof(real);
 }
 
 void network_init(Network *net, Rng *rng)

@@ -118,6 +118,11 @@ void network_step_flops(const Network *net, double *forward, double *backward);
  * allocating. */
 double network_bytes(const Network *net, int batch, int training, int threads);
 
+/* The part of network_bytes that does not grow with the batch: the largest
+ * convolution's per-thread workspace (cols and dcols), and which layer's it
+ * is (*layer_index, -1 if the network has no convolution; NULL: not asked). */
+double network_workspace_bytes(const Network *net, int threads, int *layer_index);
+
 /* Every parameter from its role: weights He-initialised, w ~ N(0, 2/fan_in),
  * which keeps the variance of activations steady through ReLU layers;
  * biases 0 (Param.init). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "conv.h"
 #include "files.h"
 #include "machine.h"
 
@@ -52,13 +53,31 @@ int model_description(const ModelChoice *choice, int classes, char **text, char 
 
 int model_fits_memory(const Network *net, int batch, int training, Error *err)
 {
-    const double need = network_bytes(net, batch, training, machine_cores());
+    const int threads = machine_cores();
+    const double need = network_bytes(net, batch, training, threads);
     const double have = (double)machine_memory_bytes();
-    if (have > 0 && need > have / 2)
+    if (have <= 0 || need <= have / 2) return 0;
+    const double least = network_bytes(net, 1, training, threads);
+    if (least <= have / 2)
         return error_set(err, "at batch %d this network needs about %.1f GB, more than half of "
                               "this machine's %.1f GB: use a smaller batch or network", batch,
                          need / 1e9, have / 1e9);
-    return 0;
+    /* no batch helps: say what takes it, when one convolution's unrolled
+     * image does (a large kernel at a stride of 2 or more goes through im2col) */
+    int index;
+    const double workspace = network_workspace_bytes(net, threads, &index);
+    if (index >= 0 && workspace > least / 2) {
+        const ConvLayer *conv = (const ConvLayer *)net->layers[index];
+        return error_set(err, "this network needs about %.1f GB even at batch 1, more than half "
+                              "of this machine's %.1f GB: %.1f GB of it is %s's work space (the "
+                              "image unrolled for its %dx%d kernel, a copy for each of %d "
+                              "cores); use a smaller kernel", least / 1e9, have / 1e9,
+                         workspace / 1e9, conv->base.name, conv->kernel_h, conv->kernel_w,
+                         threads);
+    }
+    return error_set(err, "this network needs about %.1f GB even at batch 1, more than half of "
+                          "this machine's %.1f GB: use a smaller network", least / 1e9,
+                     have / 1e9);
 }
 
 int model_last_width(const ModelChoice *choice, Error *err)

@@ -509,6 +509,8 @@ EVAL_TMP=$(mktemp -d /tmp/workbench_cli_eval.XXXXXX)
 case "$EMOTION" in /*) EMOTION_ABS=$EMOTION ;; *) EMOTION_ABS=$(pwd)/$EMOTION ;; esac
 expect 0 "$EMOTION" eval --help
 expect_output "usage: emotion eval --model FILE"
+# --probs holds one column per class of the model, not always FER2013's 7
+expect_output "float32 (N, K), N images in the split's order, K classes,"
 expect 2 "$EMOTION" eval
 expect_output "which model"
 expect 2 "$EMOTION" eval --model "$CKPT/good.npz" --frobnicate
@@ -968,15 +970,37 @@ expect_output "at batch 65536 this network needs about"
 expect 1 test -e "$TRAIN_TMP/huge/model.npz"
 expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7" --out "$TRAIN_TMP/huge"
 expect_output "more than the 100000000 a network may hold"
-# the limits are checked before anything is allocated: an output of 18 GB or a network whose
-# layers add up past the limit is refused at once, with little memory used
-expect 2 "$EMOTION" bench --arch "conv 1024 3x3 pad 1024, fc 7"
-expect_output "item 1: the layer's output holds 4490072064 values per image, more than 16777216"
+# the limits are checked before anything is allocated: an output of 604 MB per image (39 GB
+# at batch 64) or a network whose layers add up past the limit is refused at once, with
+# little memory used
+expect 2 "$EMOTION" bench --arch "conv 65536 3x3 pad 1, fc 7"
+expect_output "item 1: the layer's output holds 150994944 values per image, more than 16777216"
 expect 2 "$EMOTION" bench --arch "fc 7000, fc 7000, fc 7000, fc 7"
 expect_output "item 3: 'fc 7000' meets 7000 values: 49000000 weights, and the network 114142000 in all, more than"
 expect 2 "$EMOTION" bench --input 3x1024x1024 --arch "conv 16 1x1, maxpool 1, maxpool 1, maxpool 1, maxpool 1, maxpool 1, fc 2"
 expect_output "item 5: the layers' outputs so far hold 83886080 values per image, more than 67108864"
 expect 2 "$EMOTION" train --threads 100000
+# padding a window cannot use is refused while the description is read, naming its item or
+# line ('conv 1 1x1 pad 1024' made 48x48 faces 2096x2096 and took 28 s for 64 of them)
+expect 2 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --arch "conv 1 1x1 pad 1024, fc 7" \
+    --epochs 1 --out "$TRAIN_TMP/padded"
+expect_output "emotion train: --arch item 1: 'pad 1024' is more than a 1x1 kernel can use: at most 0, its size less one"
+expect 1 test -e "$TRAIN_TMP/padded/model.npz"
+printf 'conv 4 3x3 pad 1\nrelu\nmaxpool 2 pad 2\nfc 7\n' >"$TRAIN_TMP/padded.net"
+expect 2 "$EMOTION" bench --model "$TRAIN_TMP/padded.net"
+expect_output "padded.net line 3: 'pad 2' is more than half the 2x2 window: at most 1, as in PyTorch"
+expect 2 "$GRADCHECK" net --arch "conv 2 1x7 pad 3, fc 3" --input 1x8x8
+expect_output "gradcheck: --arch item 1: 'pad 3' is more than a 1x7 kernel can use: at most 0, its smaller side less one"
+# a forward pass past 1e11 operations per image is refused at once, naming the layer: this
+# stride-1 max-pool (1e12 comparisons per image) ran for hours
+expect 2 timeout 60 "$EMOTION" bench --arch "maxpool 1024 stride 1 pad 512, fc 7" --input 1x1024x1024
+expect_output "emotion bench: --arch item 1: 'maxpool 1024x1024 stride 1 pad 512' computes 1.1e+12 floating-point operations per image, more than the 1e+11 a network may compute"
+# a network too large at any batch says so, and what takes the memory, rather than
+# suggesting a smaller batch: here a 512x512 kernel at stride 2 unrolls each image into
+# 2e10 numbers
+expect 2 "$EMOTION" bench --arch "conv 1 512x512 stride 2 pad 511, fc 7"
+expect_output "emotion bench: this network needs about .* GB even at batch 1, more than half of this machine's .* GB: .* GB of it is conv1's work space (the image unrolled for its 512x512 kernel, a copy for each of .* cores); use a smaller kernel"
+expect_no_output "smaller batch"
 
 # optimizers, schedules, batchnorm and dropout; an interrupted run resumed is the same run
 BN_ARCH="conv 8 3x3 pad 1 nobias, batchnorm, relu, maxpool 2, fc 16, batchnorm, relu, dropout 0.3, fc 7"

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "arch.h"
+#include "conv.h"
 #include "model.h"
 #include "network.h"
+#include "pool.h"
 #include "testutil.h"
 
 /* Parses text, failing the test with the message if it does not parse. */
@@ -222,6 +224,125 @@ START_TEST(shapes_that_do_not_fit_are_named_with_the_map_size)
     assert_says(build_error("conv 4096 3x3 pad 1, conv 4096 3x3 pad 1, fc 65536, fc 7", 1, 48, 48, 7),
                 "more than");
     assert_says(build_error("fc 65536, fc 65536, fc 7", 1, 8, 8, 7), "item 2: 'fc 65536' meets");
+    /* a batchnorm's scale and shift can take the network past the limit too: named by
+     * its line like the others (1089 + 1 conv, 1600*62384 + 62384 fc: 99,877,874; then
+     * 2*62384 more) */
+    assert_says(build_error("conv 1 33x33 pad 32\nfc 62384\nbatchnorm\n", 1, 8, 8, 62384),
+                "--arch line 3: 'batchnorm' brings the network to 100002642 parameters, more "
+                "than the 100000000 a network may hold");
+}
+END_TEST
+
+/* A convolution pads at most its kernel's smaller side less one, a pool
+ * half its window (PyTorch's rule): past that, outputs see only padding.
+ * 'conv 1 1x1 pad 1024' made a 48x48 face 2096x2096 and trained 64 images
+ * in 28 s; it is now refused while parsing, naming the item or line. */
+START_TEST(padding_a_window_cannot_use_is_refused_with_its_line)
+{
+    assert_says(parse_error("conv 1 1x1 pad 1024, fc 7", "--arch"),
+                "--arch item 1: 'pad 1024' is more than a 1x1 kernel can use: at most 0, its size "
+                "less one (beyond that, outputs at the border would see only padding)");
+    assert_says(parse_error("conv 4 3x3 pad 1\nrelu\nconv 4 3x3 pad 3\nfc 7\n", "m.net"),
+                "m.net line 3: 'pad 3' is more than a 3x3 kernel can use: at most 2");
+    /* one pad serves both sides, so the smaller one limits it */
+    assert_says(parse_error("conv 4 1x7 pad 3", "--arch"),
+                "'pad 3' is more than a 1x7 kernel can use: at most 0, its smaller side less one");
+    assert_says(parse_error("conv 4 3x5 stride 2 pad 3", "--arch"), "at most 2");
+    assert_says(parse_error("maxpool 2 pad 2, fc 7", "--arch"),
+                "--arch item 1: 'pad 2' is more than half the 2x2 window: at most 1, as in "
+                "PyTorch (beyond that, a window could hold only padding)");
+    assert_says(parse_error("relu\navgpool 3x5 stride 1 pad 2\n", "m.net"),
+                "m.net line 2: 'pad 2' is more than half the 3x5 window: at most 1");
+    /* the largest pads allowed parse */
+    Arch a = parsed("conv 4 3x3 pad 2, conv 4 3x5 stride 2 pad 2, conv 4 1024x1024 pad 1023, "
+                    "maxpool 2 pad 1, avgpool 5x4 stride 1 pad 2");
+    ck_assert_int_eq(a.count, 5);
+}
+END_TEST
+
+/* Every pad the language accepts gives outputs that each see at least one
+ * pixel of the image, whatever the stride: with weights of 1 and an image
+ * of 1, no output of a convolution (or of an average pool, which counts
+ * the padding as zeros) is 0. And the convolution's limit is tight: one
+ * more, at stride 1, and a corner output sees only padding. */
+START_TEST(every_pad_the_language_accepts_sees_the_image)
+{
+    Error err;
+    for (int kh = 1; kh <= 4; kh++)
+        for (int kw = 1; kw <= 4; kw++)
+            for (int pad = 0; pad <= 4; pad++)
+                for (int stride = 1; stride <= 3; stride++)
+                    for (int kind = 0; kind < 2; kind++) {
+                        char text[96];
+                        snprintf(text, sizeof text, "%s %dx%d stride %d pad %d",
+                                 kind == 0 ? "conv 1" : "avgpool", kh, kw, stride, pad);
+                        Arch arch;
+                        const int side = kh < kw ? kh : kw;
+                        const int allowed = kind == 0 ? pad <= side - 1 : 2 * pad <= side;
+                        ck_assert_msg((arch_parse(text, "--arch", &arch, &err) == 0) == allowed,
+                                      "'%s' should %s", text, allowed ? "parse" : "be refused");
+                        const int tight = kind == 0 && pad == side && stride == 1;
+                        if (!allowed && !tight) continue;
+                        /* on every image of 1 to 6 pixels a side that holds the window */
+                        for (int H = 1; H <= 6; H++)
+                            for (int W = 1; W <= 6; W++) {
+                                if (kh > H + 2 * pad || kw > W + 2 * pad) continue;
+                                Layer *layer = kind == 0
+                                    ? conv_create(1, 1, kh, kw, stride, pad, &err)
+                                    : avgpool_create(kh, kw, stride, pad, &err);
+                                if (!layer) {
+                                    ck_assert_msg(!allowed, "%s: %s", text, err.msg);
+                                    continue; /* avgpool_create refuses it too */
+                                }
+                                if (kind == 0) tensor_fill(((ConvLayer *)layer)->w, 1);
+                                Tensor *x = tensor_new4(1, 1, H, W), *out = tensor_new4(1, 1, 1, 1);
+                                tensor_fill(x, 1);
+                                layer_forward(layer, x, out);
+                                int blind = 0;
+                                for (size_t i = 0; i < out->size; i++) blind += out->data[i] == 0;
+                                if (allowed)
+                                    ck_assert_msg(blind == 0, "'%s' on %dx%d: %d outputs see only "
+                                                  "padding", text, H, W, blind);
+                                else
+                                    ck_assert_msg(blind > 0, "'%s' on %dx%d: every output sees the "
+                                                  "image, so the limit is not tight", text, H, W);
+                                tensor_free(x);
+                                tensor_free(out);
+                                layer_free(layer);
+                            }
+                    }
+}
+END_TEST
+
+/* A forward pass of more than 1e11 floating-point operations per image is
+ * refused, naming the layer that goes past it, before anything large is
+ * allocated: a 1024x1024 kernel on a 48x48 face (2.4e12), or a stride-1
+ * pool of large windows, which ran for hours. */
+START_TEST(a_forward_pass_past_the_arithmetic_limit_is_refused_naming_the_layer)
+{
+    assert_says(build_error("conv 1 1024x1024 pad 1023, fc 7", 1, 48, 48, 7),
+                "--arch item 1: 'conv 1 1024x1024 stride 1 pad 1023' computes 2.41e+12 "
+                "floating-point operations per image, more than the 1e+11 a network may compute");
+    /* 1025x1025 windows of 1024x1024 each: 1.1e12 comparisons */
+    assert_says(build_error("maxpool 1024 stride 1 pad 512, fc 7", 1, 1024, 1024, 7),
+                "item 1: 'maxpool 1024x1024 stride 1 pad 512' computes 1.1e+12");
+    /* layers that are each under the limit, together over it: each gives a map
+     * one larger than it meets (512 + 2*150 - 300 + 1), and sums 300x300
+     * windows for each output: 513^2 * 9e4 = 2.37e10 for the first, ...,
+     * 517^2 * 9e4 = 2.41e10 for the fifth, which brings the total to 1.19e11 */
+    assert_says(build_error("avgpool 300 stride 1 pad 150, avgpool 300 stride 1 pad 150, "
+                            "avgpool 300 stride 1 pad 150, avgpool 300 stride 1 pad 150, "
+                            "avgpool 300 stride 1 pad 150, fc 7", 1, 512, 512, 7),
+                "item 5: 'avgpool 300x300 stride 1 pad 150' brings the network's forward pass to "
+                "1.19e+11 floating-point operations per image (2.41e+10 of them its own), more "
+                "than the 1e+11");
+    /* four of them are under it */
+    Error err;
+    Network *net = arch_build_text("avgpool 300 stride 1 pad 150, avgpool 300 stride 1 pad 150, "
+                                   "avgpool 300 stride 1 pad 150, avgpool 300 stride 1 pad 150, "
+                                   "fc 7", "--arch", 1, 512, 512, 7, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    network_free(net);
 }
 END_TEST
 
@@ -358,6 +479,9 @@ Suite *arch_suite(void)
     tcase_add_test(tc, mac_and_windows_line_ends_are_line_ends);
     tcase_add_test(tc, hidden_characters_are_named_with_their_line);
     tcase_add_test(tc, shapes_that_do_not_fit_are_named_with_the_map_size);
+    tcase_add_test(tc, padding_a_window_cannot_use_is_refused_with_its_line);
+    tcase_add_test(tc, every_pad_the_language_accepts_sees_the_image);
+    tcase_add_test(tc, a_forward_pass_past_the_arithmetic_limit_is_refused_naming_the_layer);
     tcase_add_test(tc, the_seed_network_has_the_hand_worked_shapes);
     tcase_add_test(tc, a_strided_5x5_convolution_and_an_average_pool_build_on_any_image_size);
     tcase_add_test(tc, parameters_carry_their_roles);
