@@ -127,6 +127,15 @@ def parse_item(words):
                                          MAX_KERNEL)
         if layer["stride"] == 0:
             raise DescriptionError(f"a {kh}x{kw} window needs 'stride S'")
+        # as layers/arch.c: a convolution pads at most its smaller side less one (more adds
+        # outputs that see only padding), a pool at most half its window (PyTorch's rule)
+        side, pad = min(kh, kw), layer["pad"]
+        if kind == "conv" and pad > side - 1:
+            raise DescriptionError(f"'pad {pad}' is more than a {kh}x{kw} kernel can use: at "
+                                   f"most {side - 1}")
+        if kind != "conv" and 2 * pad > side:
+            raise DescriptionError(f"'pad {pad}' is more than half the {kh}x{kw} window: at "
+                                   f"most {side // 2}")
     if rest:
         raise DescriptionError(f"unexpected '{rest[0]}' after '{kind}'")
     return layer
@@ -204,8 +213,6 @@ def build(layers, origin, input_shape, classes, nn):
             if kh > shape[1] + 2 * pad or kw > shape[2] + 2 * pad:
                 raise DescriptionError(f"{where}: the {kh}x{kw} window is larger than the "
                                        f"{shape[1]}x{shape[2]} map it meets")
-            if kind != "conv" and (2 * pad > kh or 2 * pad > kw):
-                raise DescriptionError(f"{where}: padding {pad} must be at most half the window")
             out_h, out_w = output_size(shape[1], kh, stride, pad), output_size(shape[2], kw, stride, pad)
             if kind == "conv":
                 module = nn.Conv2d(shape[0], layer["width"], (kh, kw), stride=stride, padding=pad,
@@ -291,15 +298,7 @@ def main(argv):
     # (torch.set_num_threads sets PyTorch's own threads, not OpenBLAS's.)
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ[variable] = str(options.threads)
-    try:
-        import torch
-        from torch import nn
-    except ImportError as error:
-        print(f"torch_bench.py: {sys.executable} cannot import torch ({error}); on Debian: "
-              "apt-get install python3-torch", file=sys.stderr)
-        return 1
-    torch.set_num_threads(options.threads)
-
+    # the description first: its mistakes need no torch (which takes seconds to load)
     if options.arch:
         origin, text = "--arch", options.arch
     elif options.model:
@@ -318,6 +317,18 @@ def main(argv):
         classes = options.classes or (last["width"] if last["kind"] == "fc" else 0)
         if classes < 1:
             raise DescriptionError(f"{origin}: give --classes (the last layer is not an fc)")
+    except DescriptionError as error:
+        print(f"torch_bench.py: {error}", file=sys.stderr)
+        return 2
+    try:
+        import torch
+        from torch import nn
+    except ImportError as error:
+        print(f"torch_bench.py: {sys.executable} cannot import torch ({error}); on Debian: "
+              "apt-get install python3-torch", file=sys.stderr)
+        return 1
+    torch.set_num_threads(options.threads)
+    try:
         modules, table = build(layers, origin, options.input_shape, classes, nn)
     except DescriptionError as error:
         print(f"torch_bench.py: {error}", file=sys.stderr)
