@@ -6,6 +6,7 @@
 #                1x8x8 and 3x7x5 images, a cheap one run for a training step
 #   csv          the FER2013 CSV reader (data/fer_csv.c)
 #   checkpoint   loading a checkpoint into a network (src/checkpoint.c)
+#   pnm          PGM/PPM images, as `emotion predict` reads them (src/image_io.c)
 #
 #   make fuzz                          builds them all, runs each FUZZ_SECONDS
 #   make fuzz FUZZ_SECONDS=600
@@ -18,9 +19,10 @@
 #
 # The seeds in fuzz/corpus/<name>/ are read but never modified: small
 # files numpy wrote (npz, made by tests/fixtures/make_npz_fixtures.py),
-# descriptions (arch), few-row CSVs (csv) and small checkpoints written by
+# descriptions (arch), few-row CSVs (csv), small checkpoints written by
 # ./emotion train (checkpoint; float64_weights.npz is one of them with its
-# weights widened to float64, as numpy saves by default). What the fuzzer learns goes to
+# weights widened to float64, as numpy saves by default) and tiny images of
+# the four kinds, 8- and 16-bit (pnm, written by hand with printf). What the fuzzer learns goes to
 # build/fuzz/corpus/<name>. fuzz/<name>.dict lists each format's words;
 # the checkpoint target's dictionary is npz.dict and arch.dict with the
 # member names. A crash leaves its input in build/fuzz/<name>-crash-*:
@@ -29,7 +31,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_ALL     := npz arch csv checkpoint
+FUZZ_ALL     := npz arch csv checkpoint pnm
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -std=c11 -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
@@ -49,6 +51,7 @@ FUZZ_MAX_LEN_npz        := 8192
 FUZZ_MAX_LEN_arch       := 4096
 FUZZ_MAX_LEN_csv        := 32768
 FUZZ_MAX_LEN_checkpoint := 16384
+FUZZ_MAX_LEN_pnm        := 8192
 FUZZ_RSS_MB             := 2560
 
 $(FUZZ_DIR)/obj/%.o: %.c
