@@ -1071,9 +1071,20 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
     LrSchedule *schedule = &run->schedule;
     EpochRow *rows = run->rows + run->earlier; /* this run's epochs */
     Loader loader;
+    int bn_index;
+    const int min_batch = network_min_batch(net, &bn_index);
     loader_init(&loader, train, o->batch_size,
                 (LoaderOptions){.shuffle = o->shuffle, .augment = o->augment, .seed = o->seed,
-                                .no_flip = !o->flip, .recipe = o->recipe});
+                                .no_flip = !o->flip, .recipe = o->recipe,
+                                .min_batch = min_batch});
+    const int left_out = train->count - loader_images_per_epoch(&loader);
+    if (left_out > 0)
+        printf("note: %d training images in batches of %d leave a last batch of %d, too few "
+               "for %s, which normalises each channel over a batch's images (one value has no "
+               "spread): each epoch leaves that image out (%s)\n", train->count, o->batch_size,
+               left_out, net->layers[bn_index]->name,
+               o->shuffle ? "a different one each epoch, drawn by the shuffle"
+                          : "the same one every epoch, with --no-shuffle");
     int status = 0, over_budget = 0;
     double last_seconds = 0; /* the last epoch's wall time: training, validation, saving */
 
@@ -1088,7 +1099,7 @@ static int run_epochs(TrainOptions *o, Network *net, const Dataset *train,
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, o->epochs);
         Progress bar;
-        progress_begin(&bar, label, train->count);
+        progress_begin(&bar, label, loader_images_per_epoch(&loader));
         status = train_epoch(net, opt, &loader, epoch, &bar, &row->train, err);
         progress_end(&bar);
         if (status) break;
@@ -1258,6 +1269,30 @@ done:
     return status;
 }
 
+/* A batchnorm that sees one value per channel per image (after fc, or on a
+ * 1x1 map) needs two images in a batch: the variance of one value is 0, so
+ * every output would be its shift, beta, alone, whatever the input (and
+ * PyTorch refuses such a batch). A last batch of one is left out of each
+ * epoch (run_epochs); a --batch of 1, or a training split of one image, is
+ * refused here. */
+static int batch_gives_statistics(const Network *net, int batch, int images, const char *data,
+                                  Error *err)
+{
+    int index;
+    if (network_min_batch(net, &index) < 2) return 0;
+    const char *name = net->layers[index]->name;
+    if (batch < 2)
+        return error_set(err, "--batch 1: %s normalises each of its channels over the batch's "
+                              "images, and it sees one value of a channel per image: one image "
+                              "has no spread, and its output would be its shift (beta) alone; "
+                              "use --batch 2 or more", name);
+    if (images < 2)
+        return error_set(err, "%s: the train split has one image, and %s normalises each of "
+                              "its channels over a batch's images: one image has no spread; "
+                              "training needs two or more", data, name);
+    return 0;
+}
+
 /* The run writes these into its folder; none of them may be an input of
  * the run (a dataset named model.npz in --out, say), which it would write
  * over. (--init may be one: it is read before anything is written, and
@@ -1417,6 +1452,10 @@ int cmd_train(int argc, char **argv)
                            net->input_dims[2], network_output_size(net), &err))
         goto fail;
     data_fault = 0;
+    if (batch_gives_statistics(net, o.batch_size, train.count, o.data_path, &err)) {
+        usage_fault = o.batch_size < train.count;
+        goto fail;
+    }
     if (model_fits_memory(net, o.batch_size, 1, &err)) {
         usage_fault = 1;
         goto fail;

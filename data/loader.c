@@ -634,6 +634,7 @@ void loader_init(Loader *loader, const Dataset *data, int batch_size, LoaderOpti
     memset(loader, 0, sizeof *loader);
     loader->data = data;
     loader->batch_size = batch_size;
+    loader->min_batch = options.min_batch;
     loader->shuffle = options.shuffle;
     const Augment *r = &options.recipe;
     int unset = !r->flip && !r->shift && !r->rotate && !r->scale && !r->erase;
@@ -671,6 +672,7 @@ int loader_next(Loader *loader, Tensor *x, int *labels)
 {
     int left = loader->data->count - loader->position;
     int count = left < loader->batch_size ? left : loader->batch_size;
+    if (count < loader->min_batch) count = 0; /* left out: too few for a batch */
     loader->batch_count = count;
     if (count == 0) return 0;
     memcpy(loader->batch_indices, loader->order + loader->position,
@@ -688,5 +690,12 @@ const int *loader_batch_indices(const Loader *loader)
 
 int loader_batches_per_epoch(const Loader *loader)
 {
-    return (loader->data->count + loader->batch_size - 1) / loader->batch_size;
+    const int count = loader->data->count, last = count % loader->batch_size;
+    return count / loader->batch_size + (last > 0 && last >= loader->min_batch);
+}
+
+int loader_images_per_epoch(const Loader *loader)
+{
+    const int count = loader->data->count, last = count % loader->batch_size;
+    return last < loader->min_batch ? count - last : count;
 }

@@ -140,12 +140,15 @@ typedef struct {
     uint64_t seed; /* the order and the augmentation follow from (seed, epoch) */
     int no_flip;   /* with augment: never mirror (for images that mirroring changes) */
     Augment recipe; /* with augment: what to do; all zero: augment_default() */
+    int min_batch;  /* a last batch of fewer images is left out (0, 1: never); for
+                     * batchnorm, which one image of a feature cannot normalise */
 } LoaderOptions;
 
 /* A batch iterator over a dataset. */
 typedef struct {
     const Dataset *data;
     int batch_size;
+    int min_batch;      /* options.min_batch */
     int shuffle;
     int augmenting;     /* options.augment, for split "train" */
     Augment recipe;     /* what augmenting does (no_flip applied) */
@@ -168,7 +171,8 @@ void loader_begin_epoch(Loader *loader, int epoch);
 
 /* The next mini-batch: resizes x to (n, C, H, W), fills it with pixel/255
  * and labels[0..n) with the classes (labels has room for batch_size).
- * Returns n: batch_size, less for the last batch, 0 when the epoch is done. */
+ * Returns n: batch_size, less for the last batch, 0 when the epoch is done
+ * (or when what is left is fewer than options.min_batch images). */
 int loader_next(Loader *loader, Tensor *x, int *labels);
 
 /* Dataset index of each image of the last batch: (batch_count,). Lets an
@@ -176,8 +180,12 @@ int loader_next(Loader *loader, Tensor *x, int *labels);
  * confidently wrong ones). */
 const int *loader_batch_indices(const Loader *loader);
 
-/* Batches per epoch: ceil(count / batch_size). */
+/* Batches per epoch: ceil(count / batch_size), less a last batch too small
+ * for options.min_batch. */
 int loader_batches_per_epoch(const Loader *loader);
+
+/* Images per epoch: count, less a last batch too small for min_batch. */
+int loader_images_per_epoch(const Loader *loader);
 
 /* --- the pieces, usable on their own --- */
 

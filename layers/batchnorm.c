@@ -253,6 +253,7 @@ static void batchnorm_destroy(Layer *layer)
 static const LayerOps batchnorm_ops = {
     .kind = "batchnorm",
     .backward_in_place = 1, /* the sums read all of dout first, then dx[k] from dout[k] */
+    .batch_statistics = 1,
     .output_shape = batchnorm_output_shape,
     .flops = batchnorm_flops,
     .backward_flops = batchnorm_backward_flops,

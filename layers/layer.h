@@ -83,6 +83,10 @@ typedef struct {
     /* Bytes the layer keeps per output value for its backward (max-pool's
      * argmax: an int; dropout's mask: a byte), for the memory estimate. */
     int cache_bytes_per_output;
+    /* 1 if training mode normalises each channel by statistics over the
+     * batch (batchnorm): a batch must give every channel two values or more
+     * (images x positions), or its variance is 0 and the output a constant. */
+    int batch_statistics;
     /* The output shape for an input shape (ndim/dims), or -1 with a message
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,

@@ -96,6 +96,25 @@ void network_item_shape(const Network *net, int *ndim, int *dims)
     shape_after(net, net->num_layers, ndim, dims, NULL);
 }
 
+int network_min_batch(const Network *net, int *layer_index)
+{
+    int least = 1;
+    if (layer_index) *layer_index = -1;
+    for (int i = 0; i < net->num_layers; i++) {
+        if (!net->layers[i]->ops->batch_statistics) continue;
+        int ndim, dims[TENSOR_MAX_DIMS];
+        shape_after(net, i, &ndim, dims, NULL);
+        int positions = 1; /* values of a channel per image: H x W, or 1 for features */
+        for (int d = 2; d < ndim; d++) positions *= dims[d];
+        int images = positions >= 2 ? 1 : 2;
+        if (images > least) {
+            least = images;
+            if (layer_index) *layer_index = i;
+        }
+    }
+    return least;
+}
+
 int network_output_size(const Network *net)
 {
     int ndim, dims[TENSOR_MAX_DIMS];

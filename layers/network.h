@@ -51,6 +51,12 @@ void network_free(Network *net);
  * that it accepts the previous layer's output shape. */
 int network_add(Network *net, Layer *layer, const char *name, Error *err);
 
+/* The fewest images a training batch may hold: 2 if a layer with batch
+ * statistics (batchnorm) sees one value per channel per image (features,
+ * or a 1x1 map), since one value has no spread; else 1. *layer_index (if
+ * not NULL) is the first such layer, or -1. */
+int network_min_batch(const Network *net, int *layer_index);
+
 /* Output shape of the whole network for one item, e.g. (K,) */
 int network_output_size(const Network *net);
 

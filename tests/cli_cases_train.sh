@@ -201,6 +201,40 @@ expect 1 "$EMOTION" train --lr 20 --weight-decay 0.1 --arch "conv 4 3x3 pad 1, r
     --data "$RUNS/a/other/s.npz" --epochs 4 --out "$RUNS/wd_high"
 expect_output "^emotion train: stopped: epoch .*; the learning rate (20) is probably too high, or the weight decay (0.1) with it: each step's decay alone moves a weight by lr x weight decay = 2 times itself, past zero$"
 
+# ---- a batchnorm over features (or a 1x1 map) needs two images in a batch: one value
+# has no spread, and the layer's output would be its shift alone (PyTorch refuses it)
+BN_ARCH="fc 4 nobias, batchnorm, relu, fc 7"
+expect 0 "$EMOTION" data synth --out "$RUNS/s65.npz" --train 65 --val 10 --test 0 --seed 3
+expect 2 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s65.npz" --batch 1 --out "$RUNS/bn"
+expect_output "^emotion train: --batch 1: bn1 normalises each of its channels over the batch's images, and it sees one value of a channel per image: one image has no spread, and its output would be its shift (beta) alone; use --batch 2 or more$"
+expect 1 test -e "$RUNS/bn"
+# on a map of more than one pixel, one image gives each channel its H x W values
+expect 0 "$EMOTION" train --arch "conv 4 3x3, batchnorm, relu, fc 7" --data "$RUNS/s65.npz" --batch 1 \
+    --epochs 1 --out "$RUNS/bn_map"
+expect_no_output "^note"
+# 65 images in batches of 64: the last batch, of one image, is left out of each epoch
+expect 0 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s65.npz" --epochs 2 --out "$RUNS/bn65"
+expect_output "^note: 65 training images in batches of 64 leave a last batch of 1, too few for bn1, which normalises each channel over a batch's images (one value has no spread): each epoch leaves that image out (a different one each epoch, drawn by the shuffle)$"
+if python3 -c 'import numpy' 2>/dev/null; then
+    # without shuffling, the same run as on the first 64 images alone, byte for byte
+    python3 - "$RUNS/s65.npz" "$RUNS/s64_of_65.npz" <<'EOF'
+import sys, numpy as np
+d = dict(np.load(sys.argv[1]))
+d["x_train"], d["y_train"] = d["x_train"][:64], d["y_train"][:64]
+np.savez(sys.argv[2], **d)
+EOF
+    expect 0 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s65.npz" --epochs 2 --no-shuffle --out "$RUNS/bn65n"
+    expect_output "(the same one every epoch, with --no-shuffle)$"
+    expect 0 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s64_of_65.npz" --epochs 2 --no-shuffle --out "$RUNS/bn64n"
+    expect_no_output "^note"
+    expect 0 cmp "$RUNS/bn65n/model.npz" "$RUNS/bn64n/model.npz"
+else
+    ok; ok; ok; ok; ok; ok
+fi
+expect 0 "$EMOTION" data synth --out "$RUNS/s1.npz" --train 1 --val 10 --test 0 --seed 3
+expect 1 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s1.npz" --out "$RUNS/bn1"
+expect_output "^emotion train: $RUNS/s1.npz: the train split has one image, and bn1 normalises each of its channels over a batch's images: one image has no spread; training needs two or more$"
+
 rm -rf "$RUNS"
 
 # ---- an empty path is refused when the options are read, naming the flag

@@ -502,6 +502,49 @@ START_TEST(an_epoch_covers_every_image_once_in_batches)
 }
 END_TEST
 
+/* min_batch (batchnorm's two images): a last batch of fewer is left out,
+ * one a different image each epoch when shuffled; one as large is kept. */
+START_TEST(a_last_batch_below_min_batch_is_left_out)
+{
+    Dataset d;
+    make_dataset(&d, 9, "train");
+    Loader loader;
+    loader_init(&loader, &d, 4,
+                (LoaderOptions){.shuffle = 1, .augment = 0, .seed = 7, .min_batch = 2});
+    ck_assert_int_eq(loader_batches_per_epoch(&loader), 2); /* 4 + 4, the ninth left out */
+    ck_assert_int_eq(loader_images_per_epoch(&loader), 8);
+    Tensor *x = tensor_new4(1, 1, 1, 1);
+    int labels[4], left_out[3];
+    for (int epoch = 0; epoch < 3; epoch++) {
+        loader_begin_epoch(&loader, epoch);
+        int seen[9] = {0}, images = 0, n;
+        while ((n = loader_next(&loader, x, labels)) > 0) {
+            ck_assert_int_eq(n, 4);
+            for (int b = 0; b < n; b++) seen[loader_batch_indices(&loader)[b]]++;
+            images += n;
+        }
+        ck_assert_int_eq(images, 8);
+        left_out[epoch] = -1;
+        for (int i = 0; i < 9; i++) {
+            ck_assert_int_le(seen[i], 1);
+            if (!seen[i]) left_out[epoch] = i;
+        }
+        ck_assert_int_ge(left_out[epoch], 0);
+    }
+    ck_assert(left_out[0] != left_out[1] || left_out[1] != left_out[2]);
+    loader_free(&loader);
+    dataset_free(&d);
+    /* a last batch of 2 is enough for min_batch 2 */
+    make_dataset(&d, 10, "train");
+    loader_init(&loader, &d, 4, (LoaderOptions){.min_batch = 2});
+    ck_assert_int_eq(loader_batches_per_epoch(&loader), 3);
+    ck_assert_int_eq(loader_images_per_epoch(&loader), 10);
+    loader_free(&loader);
+    dataset_free(&d);
+    tensor_free(x);
+}
+END_TEST
+
 START_TEST(without_shuffle_the_order_is_the_file_order)
 {
     Dataset d;
@@ -1123,6 +1166,7 @@ Suite *loader_suite(void)
     TCase *batches = tcase_create("batches");
     tcase_add_test(batches, batches_are_pixel_over_255_exactly);
     tcase_add_test(batches, an_epoch_covers_every_image_once_in_batches);
+    tcase_add_test(batches, a_last_batch_below_min_batch_is_left_out);
     tcase_add_test(batches, without_shuffle_the_order_is_the_file_order);
     tcase_add_test(batches, shuffle_is_a_permutation_fixed_by_seed_and_epoch);
     tcase_add_test(batches, flip_mirrors_left_and_right);

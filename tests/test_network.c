@@ -153,6 +153,31 @@ START_TEST(batchnorm_and_dropout_share_their_gradient_buffer)
 }
 END_TEST
 
+/* A batchnorm's statistics need two values of a channel in a batch: one
+ * image gives a map's channel H x W values (one when the map is 1x1), a
+ * feature one value. */
+START_TEST(batchnorm_on_features_or_a_1x1_map_needs_two_images)
+{
+    static const struct { const char *arch; int min_batch, layer; } cases[] = {
+        {"conv 4 3x3, fc 7", 1, -1},
+        {"conv 4 3x3, batchnorm, relu, fc 7", 1, -1},
+        {"conv 4 16x1, batchnorm, fc 7", 1, -1},       /* a 1x16 map: 16 values an image */
+        {"conv 4 16x16, batchnorm, fc 7", 2, 1},       /* a 1x1 map */
+        {"conv 4 3x3, batchnorm, fc 8, batchnorm, fc 7", 2, 3}, /* features */
+        {"fc 8 nobias, batchnorm, relu, fc 7", 2, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        Error err;
+        Network *net = arch_build_text(cases[k].arch, "--arch", 1, 16, 16, 7, &err);
+        ck_assert_msg(net != NULL, "%s: %s", cases[k].arch, err.msg);
+        int layer = 99;
+        ck_assert_int_eq(network_min_batch(net, &layer), cases[k].min_batch);
+        ck_assert_msg(layer == cases[k].layer, "%s: layer %d", cases[k].arch, layer);
+        network_free(net);
+    }
+}
+END_TEST
+
 /* The network's backward, with its shared buffers, against the same layers
  * run one by one with a tensor of their own for every output and every
  * gradient: the same arithmetic, so the results must be identical. On the
@@ -240,6 +265,7 @@ Suite *network_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, the_seed_network_has_its_shapes);
+    tcase_add_test(tc, batchnorm_on_features_or_a_1x1_map_needs_two_images);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
     tcase_add_test(tc, the_memory_estimate_counts_what_layers_keep);
