@@ -266,10 +266,10 @@ int cmd_bench(int argc, char **argv)
     for (size_t i = 0; i < b.x->size; i++) b.x->data[i] = (real)rng_uniform(&rng);
     for (int i = 0; i < batch; i++) b.labels[i] = (int)rng_below(&rng, (uint32_t)classes);
 
-    printf("%s, input %dx%dx%d, %d classes, batch %d, %d thread%s, median of %d runs\n",
+    printf("%s, input %dx%dx%d, %d class%s, batch %d, %d thread%s, median of %d run%s\n",
            described ? (choice.model_path ? choice.model_path : "--arch") : "emotion CNN",
-           input[0], input[1], input[2], classes, batch, threads, threads == 1 ? "" : "s",
-           repeats);
+           input[0], input[1], input[2], classes, classes == 1 ? "" : "es", batch, threads,
+           threads == 1 ? "" : "s", repeats, repeats == 1 ? "" : "s");
     char cpu[192];
     printf("machine: %s, %d core%s; matrix multiply kernel %s (%d %ss per vector)\n",
            machine_cpu_name(cpu, sizeof cpu), machine_cores(), machine_cores() == 1 ? "" : "s",

@@ -803,8 +803,10 @@ expect 2 "$EMOTION" train --conv1 8
 expect_output "conv1 is gone"
 expect 1 test -e "$TRAIN_TMP/bad/model.npz"
 expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
-expect_output "--arch, input 1x48x48, 7 classes, batch 4"
+expect_output "--arch, input 1x48x48, 7 classes, batch 4, 1 thread, median of 1 run$"
 expect_output "conv1    (8, 24, 24)"
+expect 0 "$EMOTION" bench --arch "fc 1" --repeats 2 --batch 4 --no-gemm
+expect_output "^--arch, input 1x48x48, 1 class, batch 4, [0-9]* threads\{0,1\}, median of 2 runs$"
 # data export: dataset faces as image files, which predict reads back as the same pixels
 expect 0 "$EMOTION" data export "$TRAIN_TMP/small.npz" --split val --index 4 "$TRAIN_TMP/face4.pgm"
 expect_output "wrote $TRAIN_TMP/face4.pgm: val image 4, 1x48x48, label [0-6] ("
