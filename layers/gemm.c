@@ -922,14 +922,21 @@ void gemm_rows(int transA, int M, int N, int K, real alpha, const real *A, int l
  * unit: FMA_CHAINS independent chains keep every FMA pipe busy on any of
  * the vector kinds above (12 vectors leave room for the two constants in
  * AVX2's 16 registers). The portable build uses C's fma, fused like the
- * vector instructions (the a * b + c of its vec_fma is not). */
+ * vector instructions, where the processor the build targets has a fused
+ * multiply-add (the compiler then defines FP_FAST_FMA and FP_FAST_FMAF);
+ * without one, C's fma is a call into the C library for every multiply-add
+ * (done in software where the processor has no FMA either: an x86-64 build
+ * without -mfma measured a "peak" a twelfth of what the portable kernel
+ * itself reached), so there the ceiling is the kernel's own a * b + c. */
 enum { FMA_CHAINS = 12 };
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #define fused_multiply_add vec_fma
-#elif defined(REAL_IS_DOUBLE)
+#elif defined(REAL_IS_DOUBLE) && defined(FP_FAST_FMA)
 #define fused_multiply_add fma
-#else
+#elif !defined(REAL_IS_DOUBLE) && defined(FP_FAST_FMAF)
 #define fused_multiply_add fmaf
+#else
+#define fused_multiply_add vec_fma
 #endif
 
 const char *gemm_kernel_name(void)

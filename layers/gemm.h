@@ -37,7 +37,8 @@ int gemm_vector_lanes(void);
 
 /* The arithmetic ceiling of that kernel on this core: `steps` rounds of
  * independent fused multiply-adds on registers alone, at the kernel's
- * vector width, on the calling thread. Returns the floating-point
+ * vector width, on the calling thread (in a portable build for a processor
+ * without a fused multiply-add, the kernel's own multiply and add). Returns the floating-point
  * operations done (2 per lane of each FMA); *result receives a sum of the
  * results. Timed (src/bench_gemm.c), it gives the core's measured peak,
  * at whatever clock the core runs it (turbo included): an upper bound that
