@@ -150,12 +150,13 @@ lessons-quick: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 	done; echo "lessons: $$passed passed, $$failed failed"; [ $$failed = 0 ]
 
 # The figures the teacher's guides quote as exact (lessons/guide/*.md, between
-# <!-- exact: ... --> markers) against what the lessons print, on the default
+# <!-- exact: ... --> markers) against what the lessons print, and those they
+# give as ranges (<!-- range: ... -->) against the ranges, on the default
 # data: the fast lessons in full, the long ones until their training begins.
 # Part of `make check` (not of the sanitizer run, which already runs every
 # lesson in quick mode: the sanitizers change no figure, only the time).
 # check-guides-all also checks the figures that need a long run (lesson 9's
-# trainings: minutes).
+# trainings, lessons 7 and 8's, lesson 10's section 4: minutes).
 check-guides: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
 	@sh lessons/check_guides.sh $(BUILD)
 check-guides-all: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
@@ -224,7 +225,7 @@ check: deps
 	@echo "== lessons, quick mode"
 	@$(MAKE) --no-print-directory lessons-quick
 ifneq ($(SANITIZE),1)
-	@echo "== the guides' exact figures"
+	@echo "== the guides' exact figures and ranges"
 	@$(MAKE) --no-print-directory check-guides
 endif
 
