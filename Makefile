@@ -37,6 +37,9 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
+# the compiler and flags the build used (see the end)
+BUILD_FLAGS := $(BUILD)/flags
+
 # `make` alone builds `all`, whatever the included fragments define first.
 .DEFAULT_GOAL := all
 include fuzz/fuzz.mk
@@ -79,11 +82,11 @@ endif
 .PHONY: all check deps clean lessons fuzz
 all: $(GRADCHECK) $(EMOTION)
 
-$(BUILD)/float/%.o: %.c
+$(BUILD)/float/%.o: %.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(call includes_for,$<) -MMD -MP -c $< -o $@
 
-$(BUILD)/double/%.o: %.c
+$(BUILD)/double/%.o: %.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(call includes_for,$<) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
 
@@ -105,11 +108,11 @@ $(EMOTION): $(BUILD)/float/cli/emotion_main.o $(BUILD)/libworkbench_float.a
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-$(BUILD)/float/tests/%.o: tests/%.c
+$(BUILD)/float/tests/%.o: tests/%.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INC_ALL) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/double/tests/%.o: tests/%.c
+$(BUILD)/double/tests/%.o: tests/%.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INC_ALL) $(CHECK_CFLAGS) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
 
@@ -129,7 +132,7 @@ LESSON_COMMON  := $(wildcard lessons/lesson_common.c)
 LESSON_ARGS     = $(if $(DATA),--data $(DATA)) $(LESSON_FLAGS)
 
 define lesson_rules
-$(BUILD)/lessons/lesson$(1): lessons/lesson$(1).c $(LESSON_COMMON) $(BUILD)/libworkbench_$(if $(filter $(1),$(LESSONS_DOUBLE)),double,float).a
+$(BUILD)/lessons/lesson$(1): lessons/lesson$(1).c $(LESSON_COMMON) $(BUILD_FLAGS) $(BUILD)/libworkbench_$(if $(filter $(1),$(LESSONS_DOUBLE)),double,float).a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(INC_ALL) $(if $(filter $(1),$(LESSONS_DOUBLE)),-DREAL_IS_DOUBLE) -Ilessons $$(LDFLAGS) $$(filter %.c,$$^) $$(filter %.a,$$^) $$(LDLIBS) -o $$@
 lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION)
@@ -234,5 +237,17 @@ clean:
 
 include src/gemm_bench.mk
 include exercises/grade.mk
+
+# What the files in $(BUILD) were compiled with. When it changes (make
+# OPT=..., EXTRA_CFLAGS=..., CC=...), everything is compiled again: make
+# looks only at dates, and would otherwise link the objects of the last
+# build with whatever was edited since, compiled another way (the AVX2
+# kernel beside AVX-512 objects, and a test run believed to be of one).
+BUILD_FLAGS_TEXT := $(CC) $(CFLAGS) | $(LDFLAGS) | $(STUDENT_CFLAGS) | $(STUDENT_LDFLAGS)
+BUILD_FLAGS_WERE := $(file <$(BUILD_FLAGS))
+ifneq ($(BUILD_FLAGS_TEXT),$(BUILD_FLAGS_WERE))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD_FLAGS),$(BUILD_FLAGS_TEXT))
+endif
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -39,14 +39,14 @@ grade: export GRADE_EXERCISES = $(value EXERCISES)
 grade: export GRADE_EX = $(value EX)
 grade: export GRADE_FLAGS_TEXT = $(value GRADE_FLAGS)
 
-$(GRADE_BUILD)/exercises/grader/%.o: exercises/grader/%.c
+$(GRADE_BUILD)/exercises/grader/%.o: exercises/grader/%.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INC_ALL) -DREAL_IS_DOUBLE -MMD -MP -c $< -o $@
 
 $(GRADER): $(GRADER_OBJ) $(BUILD)/libworkbench_double.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(GRADE_RUNNER_MAIN): exercises/grader/runner_main.c exercises/exercises.h
+$(GRADE_RUNNER_MAIN): exercises/grader/runner_main.c exercises/exercises.h $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(STUDENT_CFLAGS) -c $< -o $@
 

@@ -23,7 +23,7 @@ endif
 
 .PHONY: $(BUILD)/gemm_bench
 
-$(GEMM_BENCH_DIR)/bench_gemm.o: src/bench_gemm.c
+$(GEMM_BENCH_DIR)/bench_gemm.o: src/bench_gemm.c $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INC_src) $(GEMM_BENCH_CFLAGS) -MMD -MP -c $< -o $@
 

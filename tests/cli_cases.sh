@@ -1204,6 +1204,17 @@ expect 0 env FER2013_FILE=tests/fixtures/csv/standard.csv FER2013_DIR="$FER_OUT"
     FER2013_RECIPE="--epochs 1" EMOTION_BIN="$EMOTION" sh scripts/fer2013.sh
 expect_output "not converting again"
 expect_output "nothing to resume: all 1 epochs"
+# ---- the build: objects made with other flags (make OPT=..., a kernel tried) are
+# compiled again, not linked beside the new ones; the same flags leave them be
+BUILD_TMP=$(mktemp -d /tmp/workbench_build.XXXXXX)
+expect 0 make -s --no-print-directory BUILD="$BUILD_TMP" "$BUILD_TMP/float/base/rng.o"
+expect 0 make -q --no-print-directory BUILD="$BUILD_TMP" "$BUILD_TMP/float/base/rng.o"
+expect 1 make -q --no-print-directory BUILD="$BUILD_TMP" OPT="-O1 -DWORKBENCH_FLAGS_TEST" \
+    "$BUILD_TMP/float/base/rng.o"
+expect 0 make -s --no-print-directory BUILD="$BUILD_TMP" OPT="-O1 -DWORKBENCH_FLAGS_TEST" \
+    "$BUILD_TMP/float/base/rng.o"
+expect 0 grep -q -- "-DWORKBENCH_FLAGS_TEST" "$BUILD_TMP/flags"
+rm -rf "$BUILD_TMP"
 # the Makefile's own recipe, as it is: one epoch of it on the tiny set (the time budget
 # it sets is counted after the second)
 FER_RECIPE=$(make -s --no-print-directory --eval='print-recipe: ; @echo $(FER2013_RECIPE)' print-recipe)
