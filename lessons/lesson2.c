@@ -341,9 +341,17 @@ int main(int argc, char **argv)
     real_shapes(&lesson, lesson.quick ? 2 : 8);
 
     lesson_section(&lesson, "Why im2col: speed");
-    lesson_say("Both compute the same numbers; im2col spends memory (cols is kH*kW = 9 times "
-               "the input) to turn the work into one large matrix multiply, which the gemm "
-               "kernel does with blocking, vector instructions and both cores.");
+    if (gemm_vector_lanes() > 1)
+        lesson_say("Both compute the same numbers; im2col spends memory (cols is kH*kW = 9 "
+                   "times the input) to turn the work into one large matrix multiply, which "
+                   "the gemm kernel does with blocking, vector instructions (%s: %d doubles "
+                   "at a time) and every core.", gemm_kernel_name(), gemm_vector_lanes());
+    else
+        lesson_say("Both compute the same numbers; im2col spends memory (cols is kH*kW = 9 "
+                   "times the input) to turn the work into one large matrix multiply, which "
+                   "the gemm kernel does with blocking and every core (this build's kernel is "
+                   "%s, without vector instructions: the gain is smaller).",
+                   gemm_kernel_name());
     time_both_ways(&lesson, lesson.quick ? 4 : 32);
 
     lesson_section(&lesson, "Hand-set filters on a face");
