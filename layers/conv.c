@@ -140,6 +140,16 @@ static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
     return plan;
 }
 
+static double conv_workspace_per_thread(const Layer *layer, int ndim, const int *in)
+{
+    const ConvLayer *conv = (const ConvLayer *)layer;
+    ConvGeometry g;
+    if (ndim != 4 || conv_geometry_init(&g, in[1], in[2], in[3], conv->kernel_h, conv->kernel_w,
+                                        conv->stride, conv->pad, NULL) != 0)
+        return 0;
+    return (double)plan_for(conv, &g).slice;
+}
+
 /* The threads' tables of where rows start, *per_thread entries each: cols'
  * rows (C*kH*kW or F*kH*kW) or dw's (one per grid position) */
 static long *row_tables(ConvLayer *conv, const ConvPlan *plan, size_t *per_thread)
@@ -415,6 +425,7 @@ static void conv_destroy(Layer *layer)
 static const LayerOps conv_ops = {
     .kind = "conv",
     .output_shape = conv_output_shape,
+    .workspace_per_thread = conv_workspace_per_thread,
     .flops = conv_flops,
     .backward_flops = conv_backward_flops,
     .forward = conv_forward,

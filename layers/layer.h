@@ -91,6 +91,10 @@ typedef struct {
      * if the layer cannot take that input. */
     int (*output_shape)(const Layer *layer, int ndim, const int *in_dims,
                         int *out_ndim, int *out_dims, Error *err);
+    /* The scratch each thread needs for forward and backward, in reals, for
+     * an input shape (a convolution's unrolled image, or its padded one):
+     * for the memory estimate. NULL: none. */
+    double (*workspace_per_thread)(const Layer *layer, int ndim, const int *in_dims);
     /* Forward floating-point operations for one item of the given input
      * shape (a multiply-add counts 2), for the model table and the bench. */
     double (*flops)(const Layer *layer, int ndim, const int *in_dims);

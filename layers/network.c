@@ -287,22 +287,18 @@ double network_bytes(const Network *net, int batch, int training, int threads)
 
 double network_workspace_bytes(const Network *net, int threads, int *layer_index)
 {
-    /* a convolution's cols and dcols for each thread: (C kH kW) x (H_out W_out), twice */
+    /* the layers take turns, so the largest one's scratch, once per thread */
     double workspace = 0;
     if (layer_index) *layer_index = -1;
     for (int i = 0; i < net->num_layers; i++) {
         const Layer *layer = net->layers[i];
+        if (!layer->ops->workspace_per_thread) continue;
         int in_ndim, in[TENSOR_MAX_DIMS];
         network_shape_after(net, i, &in_ndim, in);
-        /* a convolution: its weight is the 4-D (F, C, kH, kW) */
-        if (layer->num_params > 0 && layer->params[0].value->ndim == 4 && layer->ops->flops) {
-            /* flops = 2 (C kH kW) F (H_out W_out); cols = flops / (2 F) */
-            double cols = layer->ops->flops(layer, in_ndim, in) / 2 /
-                          (double)layer->params[0].value->dim[0];
-            if (cols * 2 * threads > workspace) {
-                workspace = cols * 2 * threads;
-                if (layer_index) *layer_index = i;
-            }
+        const double reals = layer->ops->workspace_per_thread(layer, in_ndim, in) * threads;
+        if (reals > workspace) {
+            workspace = reals;
+            if (layer_index) *layer_index = i;
         }
     }
     return workspace * (double)sizeof(real);

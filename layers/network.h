@@ -125,8 +125,9 @@ void network_step_flops(const Network *net, double *forward, double *backward);
 double network_bytes(const Network *net, int batch, int training, int threads);
 
 /* The part of network_bytes that does not grow with the batch: the largest
- * convolution's per-thread workspace (cols and dcols), and which layer's it
- * is (*layer_index, -1 if the network has no convolution; NULL: not asked). */
+ * per-thread scratch of any layer (LayerOps.workspace_per_thread: a
+ * convolution's unrolled or padded image), and which layer's it is
+ * (*layer_index, -1 if no layer has any; NULL: not asked). */
 double network_workspace_bytes(const Network *net, int threads, int *layer_index);
 
 /* Every parameter from its role: weights He-initialised, w ~ N(0, 2/fan_in),

@@ -1,6 +1,7 @@
 /* The network: shapes through the emotion CNN, refused configurations,
  * and the whole-network gradient check (double build). */
 #include <check.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,40 @@ START_TEST(a_layer_that_does_not_fit_is_refused_by_name)
     ck_assert_msg(strstr(err.msg, "stride 0"), "%s", err.msg);
     ck_assert_int_eq(net->num_layers, 1);
     network_free(net);
+}
+END_TEST
+
+/* The estimate of a convolution's scratch is what the layer really takes:
+ * after a training step, each thread's share of its workspace, whichever
+ * way it computes (im2col at stride 2, shifted rows at stride 1 on a wide
+ * map, im2col for a large kernel). */
+START_TEST(the_workspace_estimate_is_what_the_convolution_takes)
+{
+    static const char *const archs[] = {"conv 4 3x3 stride 2 pad 1, fc 7",
+                                        "conv 8 3x3 pad 1, fc 7",
+                                        "conv 4 9x9, fc 7"};
+    for (size_t k = 0; k < sizeof archs / sizeof archs[0]; k++) {
+        Error err;
+        Network *net = arch_build_text(archs[k], "test", 8, 40, 40, 7, &err);
+        ck_assert_msg(net != NULL, "%s", err.msg);
+        Rng rng;
+        rng_seed(&rng, 3);
+        network_init(net, &rng);
+        Tensor *x = tensor_new4(2, 8, 40, 40);
+        fill_normal(x, &rng, 1);
+        const int labels[2] = {1, 5};
+        network_loss(net, x, labels);
+        network_loss_backward(net, labels, NULL);
+        int index = -1;
+        const double estimate = network_workspace_bytes(net, 1, &index);
+        const ConvLayer *conv = (const ConvLayer *)net->layers[0];
+        ck_assert_int_eq(index, 0);
+        ck_assert_msg(estimate * omp_get_max_threads() == (double)(conv->workspace_size * sizeof(real)),
+                      "%s: estimate %.0f bytes a thread, the layer took %zu reals", archs[k],
+                      estimate, conv->workspace_size);
+        tensor_free(x);
+        network_free(net);
+    }
 }
 END_TEST
 
@@ -266,6 +301,7 @@ Suite *network_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, the_seed_network_has_its_shapes);
     tcase_add_test(tc, batchnorm_on_features_or_a_1x1_map_needs_two_images);
+    tcase_add_test(tc, the_workspace_estimate_is_what_the_convolution_takes);
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
     tcase_add_test(tc, the_memory_estimate_counts_what_layers_keep);
