@@ -319,34 +319,33 @@ START_TEST(a_description_larger_than_its_file_is_refused_before_allocating)
 }
 END_TEST
 
-/* Copies the checkpoint at from to to, member by member, with one change:
- * entry `index` of float32 member `poison` set to value (poison may be
- * NULL), the member stored as float64 (numpy's default type) if widen,
- * and an extra float32 (2,) member `extra` (may be NULL). */
-static void copy_checkpoint(const char *from, const char *to, const char *poison, size_t index,
-                            double value, int widen, const char *extra)
+/* A change to one member of a checkpoint: writes its own version of a
+ * (whose name it keeps) to w. */
+typedef void (*MemberChange)(NpzWriter *w, NpyArray *a, const void *how);
+
+/* Copies the checkpoint at from to to, member by member, the member named
+ * `changed` (NULL: none; it must be in the file) written by change(how)
+ * instead, and then, if extra is not NULL, an extra float32 (2,) member of
+ * that name. */
+static void rewrite_checkpoint(const char *from, const char *to, const char *changed,
+                               MemberChange change, const void *how, const char *extra)
 {
     Error err;
     NpzFile npz;
     ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
     NpzWriter *w = npz_writer_open(to, 0, &err);
     ck_assert_msg(w != NULL, "%s", err.msg);
+    int found = 0;
     for (int m = 0; m < npz.count; m++) {
         NpyArray *a = &npz.arrays[m];
-        if (!poison || strcmp(a->name, poison)) {
-            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
-        } else if (!widen) {
-            ((float *)a->data)[index] = (float)value;
-            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
+        if (changed && !strcmp(a->name, changed)) {
+            found = 1;
+            change(w, a, how);
         } else {
-            double *values = malloc(a->count * sizeof *values);
-            npy_to_float64(a, values);
-            values[index] = value;
-            ck_assert_msg(npz_writer_add(w, a->name, NPY_FLOAT64, a->ndim, a->shape, values,
-                                         &err) == 0, "%s", err.msg);
-            free(values);
+            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
         }
     }
+    ck_assert_msg(!changed || found, "%s has no member '%s'", from, changed);
     if (extra) {
         const float two[2] = {1, 2};
         const int64_t shape[1] = {2};
@@ -354,6 +353,45 @@ static void copy_checkpoint(const char *from, const char *to, const char *poison
     }
     ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
     npz_free(&npz);
+}
+
+static void add_member(NpzWriter *w, const char *name, NpyDtype dtype, int ndim,
+                       const int64_t *shape, const void *data)
+{
+    Error err;
+    ck_assert_msg(npz_writer_add(w, name, dtype, ndim, shape, data, &err) == 0, "%s", err.msg);
+}
+
+typedef struct {
+    size_t index;
+    double value;
+    int widen;
+} Poison;
+
+static void poison_entry(NpzWriter *w, NpyArray *a, const void *how)
+{
+    const Poison *p = how;
+    if (!p->widen) {
+        ((float *)a->data)[p->index] = (float)p->value;
+        add_member(w, a->name, a->dtype, a->ndim, a->shape, a->data);
+        return;
+    }
+    double *values = malloc(a->count * sizeof *values);
+    npy_to_float64(a, values);
+    values[p->index] = p->value;
+    add_member(w, a->name, NPY_FLOAT64, a->ndim, a->shape, values);
+    free(values);
+}
+
+/* Copies the checkpoint at from to to with one change: entry `index` of
+ * float32 member `poison` set to value (poison may be NULL), the member
+ * stored as float64 (numpy's default type) if widen, and an extra float32
+ * (2,) member `extra` (may be NULL). */
+static void copy_checkpoint(const char *from, const char *to, const char *poison, size_t index,
+                            double value, int widen, const char *extra)
+{
+    const Poison how = {index, value, widen};
+    rewrite_checkpoint(from, to, poison, poison_entry, &how, extra);
 }
 
 START_TEST(checkpoints_carry_their_description_and_refuse_what_does_not_fit_it)
@@ -467,51 +505,35 @@ START_TEST(a_weight_beyond_the_range_of_real_is_refused)
 }
 END_TEST
 
+/* The member as dtype, its elements the whole numbers 0, 1, 0, 1, ...
+ * (what astype(np.int8) makes of small weights, near enough). */
+static void cast_member(NpzWriter *w, NpyArray *a, const void *how)
+{
+    const NpyDtype dtype = *(const NpyDtype *)how;
+    unsigned char *data = calloc(a->count ? a->count : 1, npy_dtype_size(dtype));
+    for (size_t k = 1; k < a->count; k += 2) {
+        switch (dtype) {
+        case NPY_BOOL: case NPY_INT8: case NPY_UINT8: ((uint8_t *)data)[k] = 1; break;
+        case NPY_INT16: case NPY_UINT16: ((uint16_t *)data)[k] = 1; break;
+        case NPY_FLOAT16: ((uint16_t *)data)[k] = 0x3C00; break; /* 1.0 */
+        case NPY_INT32: case NPY_UINT32: ((uint32_t *)data)[k] = 1; break;
+        case NPY_FLOAT32: ((float *)data)[k] = 1; break;
+        case NPY_INT64: case NPY_UINT64: ((uint64_t *)data)[k] = 1; break;
+        case NPY_FLOAT64: ((double *)data)[k] = 1; break;
+        default: ck_abort_msg("no whole numbers in %s", npy_dtype_name(dtype));
+        }
+    }
+    add_member(w, a->name, dtype, a->ndim, a->shape, data);
+    free(data);
+}
+
 /* Copies the checkpoint at from to to, with member `cast` stored as dtype
- * (its elements the whole numbers 0, 1, 0, 1, ...: what astype(np.int8)
- * makes of small weights, near enough) and, if extra is not NULL, an
- * extra float32 (2,) member of that name. */
+ * (cast_member) and, if extra is not NULL, an extra float32 (2,) member of
+ * that name. */
 static void copy_with_dtype(const char *from, const char *to, const char *cast, NpyDtype dtype,
                             const char *extra)
 {
-    Error err;
-    NpzFile npz;
-    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
-    NpzWriter *w = npz_writer_open(to, 0, &err);
-    ck_assert_msg(w != NULL, "%s", err.msg);
-    int found = 0;
-    for (int m = 0; m < npz.count; m++) {
-        const NpyArray *a = &npz.arrays[m];
-        if (strcmp(a->name, cast)) {
-            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
-            continue;
-        }
-        found = 1;
-        unsigned char *data = calloc(a->count ? a->count : 1, npy_dtype_size(dtype));
-        for (size_t k = 1; k < a->count; k += 2) {
-            switch (dtype) {
-            case NPY_BOOL: case NPY_INT8: case NPY_UINT8: ((uint8_t *)data)[k] = 1; break;
-            case NPY_INT16: case NPY_UINT16: ((uint16_t *)data)[k] = 1; break;
-            case NPY_FLOAT16: ((uint16_t *)data)[k] = 0x3C00; break; /* 1.0 */
-            case NPY_INT32: case NPY_UINT32: ((uint32_t *)data)[k] = 1; break;
-            case NPY_FLOAT32: ((float *)data)[k] = 1; break;
-            case NPY_INT64: case NPY_UINT64: ((uint64_t *)data)[k] = 1; break;
-            case NPY_FLOAT64: ((double *)data)[k] = 1; break;
-            default: ck_abort_msg("no whole numbers in %s", npy_dtype_name(dtype));
-            }
-        }
-        ck_assert_msg(npz_writer_add(w, a->name, dtype, a->ndim, a->shape, data, &err) == 0, "%s",
-                      err.msg);
-        free(data);
-    }
-    ck_assert_msg(found, "%s has no member '%s'", from, cast);
-    if (extra) {
-        const float two[2] = {1, 2};
-        const int64_t shape[1] = {2};
-        ck_assert_msg(npz_writer_add(w, extra, NPY_FLOAT32, 1, shape, two, &err) == 0, "%s", err.msg);
-    }
-    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
-    npz_free(&npz);
+    rewrite_checkpoint(from, to, cast, cast_member, &dtype, extra);
 }
 
 /* A checkpoint's weights and batchnorm statistics are float32 or float64:
@@ -593,27 +615,17 @@ START_TEST(numpy_checkpoints_with_integer_weights_are_refused)
 }
 END_TEST
 
+static void names_member(NpzWriter *w, NpyArray *a, const void *how)
+{
+    const int64_t length = (int64_t)strlen(how);
+    add_member(w, a->name, NPY_UINT8, 1, &length, how);
+}
+
 /* Copies the checkpoint at from to to, with its class_names member holding
  * `names` (bytes, as numpy's np.frombuffer(b"...", np.uint8) would). */
 static void copy_with_class_names(const char *from, const char *to, const char *names)
 {
-    Error err;
-    NpzFile npz;
-    ck_assert_msg(npz_read(from, &npz, &err) == 0, "%s", err.msg);
-    NpzWriter *w = npz_writer_open(to, 0, &err);
-    ck_assert_msg(w != NULL, "%s", err.msg);
-    for (int m = 0; m < npz.count; m++) {
-        const NpyArray *a = &npz.arrays[m];
-        if (strcmp(a->name, "class_names")) {
-            ck_assert_msg(npz_writer_add_array(w, a, &err) == 0, "%s", err.msg);
-        } else {
-            const int64_t length = (int64_t)strlen(names);
-            ck_assert_msg(npz_writer_add(w, "class_names", NPY_UINT8, 1, &length, names, &err) == 0,
-                          "%s", err.msg);
-        }
-    }
-    ck_assert_msg(npz_writer_close(w, &err) == 0, "%s", err.msg);
-    npz_free(&npz);
+    rewrite_checkpoint(from, to, "class_names", names_member, names, NULL);
 }
 
 /* A small described network with three classes, saved to path. */
