@@ -1453,7 +1453,7 @@ int cmd_train(int argc, char **argv)
         goto fail;
     data_fault = 0;
     if (batch_gives_statistics(net, o.batch_size, train.count, o.data_path, &err)) {
-        usage_fault = o.batch_size < train.count;
+        usage_fault = o.batch_size < 2; /* --batch 1 is the flag's fault; else the data's */
         goto fail;
     }
     if (model_fits_memory(net, o.batch_size, 1, &err)) {

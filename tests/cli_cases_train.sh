@@ -234,6 +234,9 @@ fi
 expect 0 "$EMOTION" data synth --out "$RUNS/s1.npz" --train 1 --val 10 --test 0 --seed 3
 expect 1 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s1.npz" --out "$RUNS/bn1"
 expect_output "^emotion train: $RUNS/s1.npz: the train split has one image, and bn1 normalises each of its channels over a batch's images: one image has no spread; training needs two or more$"
+# both at once: the flag is named first, as a usage error
+expect 2 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s1.npz" --batch 1 --out "$RUNS/bn1"
+expect_output "^emotion train: --batch 1: bn1 normalises"
 
 rm -rf "$RUNS"
 
