@@ -79,7 +79,7 @@ GRADCHECK := gradcheck
 EMOTION   := emotion
 endif
 
-.PHONY: all check deps clean lessons fuzz
+.PHONY: all check deps deps-tests clean lessons fuzz
 all: $(GRADCHECK) $(EMOTION)
 
 $(BUILD)/float/%.o: %.c $(BUILD_FLAGS)
@@ -207,14 +207,18 @@ fer2013: deps
 	@sh scripts/fer2013.sh
 
 # Installs Check, pkg-config and zlib when they are missing (as root), or
-# prints the command to do so.
+# prints the command to do so; for the tests, numpy too (an independent
+# reference some tests compare against; they are skipped without it).
 deps:
 	@sh scripts/install-deps
+
+deps-tests:
+	@sh scripts/install-deps --tests
 
 # Passive waiting: tests run many tiny parallel regions, which spinning
 # threads would slow to a crawl on a busy machine.
 check: export OMP_WAIT_POLICY = passive
-check: deps
+check: deps-tests
 	@$(MAKE) --no-print-directory $(BUILD)/tests_float $(BUILD)/tests_double $(GRADCHECK) $(EMOTION) \
 		$(addprefix $(BUILD)/lessons/lesson,$(LESSONS))
 	@echo "== unit tests, float build"

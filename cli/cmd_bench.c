@@ -176,6 +176,37 @@ static void layer_table(Bench *b, int repeats)
     free(backward);
 }
 
+/* The network to time, for inputs of `input` (C, H, W). Bench has no data:
+ * the class count is --classes (*classes > 0) or else the description's last
+ * width, and the network must give one score per class, as a classifier's
+ * last layer does. Sets *classes; NULL with a message. */
+static Network *build_network(const ModelChoice *choice, const int input[3], int *classes,
+                              Error *err)
+{
+    const int given = *classes;
+    if (!given && (*classes = model_last_width(choice, err)) <= 0) return NULL;
+    char *text, origin[512];
+    if (model_description(choice, given, &text, origin, sizeof origin, err) != 0) return NULL;
+    Arch arch;
+    const int parsed = arch_parse(text, origin, &arch, err);
+    free(text);
+    if (parsed != 0) return NULL;
+    Network *net = arch_build(&arch, origin, input[0], input[1], input[2], 0, err);
+    if (!net || network_output_size(net) == *classes) return net;
+    const int scores = network_output_size(net);
+    if (given)
+        error_set(err, "%s %s: the last layer gives %d score%s per image, but --classes is %d "
+                       "(end with 'fc %d')", origin, arch.layers[arch.count - 1].where, scores,
+                  scores == 1 ? "" : "s", given, given);
+    else
+        error_set(err, "%s %s: the last layer gives %d scores per image, not one per class: bench "
+                       "times a classifier, here of %d classes (the last layer's width), so end "
+                       "with 'fc %d' (or give --classes K)", origin,
+                  arch.layers[arch.count - 1].where, scores, *classes, *classes);
+    network_free(net);
+    return NULL;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     int batch = 64, repeats = 10, gemm_table = 1, classes = 0;
@@ -249,8 +280,7 @@ int cmd_bench(int argc, char **argv)
     Rng rng;
     rng_seed(&rng, 1);
     Bench b;
-    if (classes == 0) classes = model_last_width(&choice, &err);
-    b.net = classes > 0 ? model_build(&choice, input[0], input[1], input[2], classes, &err) : NULL;
+    b.net = build_network(&choice, input, &classes, &err);
     if (!b.net || model_fits_memory(b.net, batch, 1, &err)) {
         fprintf(stderr, "emotion bench: %s\n", err.msg);
         network_free(b.net);

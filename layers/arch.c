@@ -568,7 +568,7 @@ static Network *build(const Arch *arch, const char *origin, int channels, int he
         }
     }
     const int scores = network_output_size(net);
-    if (scores != classes) {
+    if (classes > 0 && scores != classes) {
         error_set(err, "%s %s: the last layer gives %d score%s per image, but the data has %d "
                        "classes (end with 'fc %d')", origin, arch->layers[arch->count - 1].where,
                   scores, scores == 1 ? "" : "s", classes, classes);

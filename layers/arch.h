@@ -90,7 +90,8 @@ int arch_parse(const char *text, const char *origin, Arch *arch, Error *err);
 int arch_format(const Arch *arch, char *buf, size_t len);
 
 /* Builds the network for inputs of (channels, height, width) and the given
- * number of classes; weights are zero (network_init). Returns NULL with a
+ * number of classes (0: any number of scores, for a caller that checks them
+ * itself); weights are zero (network_init). Returns NULL with a
  * message naming the layer if a shape does not fit or a size is too large:
  *     --arch item 3: 'maxpool 5x5 stride 5': the 5x5 window is larger than the 4x4 map it meets
  *     m.net line 9: the last layer gives 7 scores per image, but the data has 5 classes ...

@@ -805,6 +805,16 @@ expect 1 test -e "$TRAIN_TMP/bad/model.npz"
 expect 0 "$EMOTION" bench --arch "$STRIDED" --repeats 1 --batch 4 --threads 1
 expect_output "--arch, input 1x48x48, 7 classes, batch 4, 1 thread, median of 1 run$"
 expect_output "conv1    (8, 24, 24)"
+# bench has no data: its classes are --classes or the last layer's width, and
+# the message says which (it used to say "the data has 7 classes")
+expect 2 "$EMOTION" bench --arch "conv 7 3x3"
+expect_output "emotion bench: --arch item 1: the last layer gives 14812 scores per image, not one per class: bench times a classifier, here of 7 classes (the last layer's width), so end with 'fc 7' (or give --classes K)"
+expect 2 "$EMOTION" bench --arch "fc 7" --classes 5
+expect_output "emotion bench: --arch item 1: the last layer gives 7 scores per image, but --classes is 5 (end with 'fc 5')"
+expect 0 "$EMOTION" bench --arch "conv 7 48x48" --repeats 1 --batch 2 --threads 1 --no-gemm
+expect_output "^--arch, input 1x48x48, 7 classes"
+expect 0 "$EMOTION" bench --classes 5 --repeats 1 --batch 2 --threads 1 --no-gemm
+expect_output "^emotion CNN, input 1x48x48, 5 classes"
 expect 0 "$EMOTION" bench --arch "fc 1" --repeats 2 --batch 4 --no-gemm
 expect_output "^--arch, input 1x48x48, 1 class, batch 4, [0-9]* threads\{0,1\}, median of 2 runs$"
 # data export: dataset faces as image files, which predict reads back as the same pixels
