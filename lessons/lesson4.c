@@ -532,7 +532,7 @@ int main(int argc, char **argv)
     lesson_section(&lesson, "A face through conv, ReLU and two max-pools");
     lesson_say("The first stages of the emotion CNN, with one hand-set filter instead of 32 "
                "learned ones: conv finds horizontal edges (signed), ReLU keeps only the "
-               "positive responses (dark above bright, e.g. the lower rim of the brows), and "
+               "positive responses (bright above dark, e.g. the upper rim of the brows), and "
                "each max-pool keeps the strongest response of every 2x2 block, halving the "
                "resolution. A small shift of the face barely changes the pooled map: that is "
                "the translation tolerance pooling buys. Then the backward from dout = 1 on "

@@ -171,3 +171,12 @@ np.savez(sys.argv[2], **d)" "$LESSON_TMP/faces.npz" "$LESSON_TMP/faces3.npz"
 else
     echo "skip: the lessons' command-line cases ($LESSONS_BIN/lesson5 and lesson8 are not built yet)"
 fi
+
+# ---- lesson 4's edge filter (1 2 1 / 0 0 0 / -1 -2 -1, correlated) is positive where the
+# image is bright above and dark below: the upper rim of a dark brow (it said the opposite,
+# against lesson 2 and layers/conv.c's formula)
+if [ -x "$LESSONS_BIN/lesson4" ]; then
+    expect 0 "$LESSONS_BIN/lesson4" --quick
+    expect_output "bright above dark, e.g. the upper rim of the brows"
+    expect_no_output "dark above bright"
+fi
