@@ -190,3 +190,15 @@ if [ -x "$LESSONS_BIN/lesson4" ]; then
     expect_output "bright above dark, e.g. the upper rim of the brows"
     expect_no_output "dark above bright"
 fi
+
+# ---- `make lessonN` builds ./gradcheck for the lessons that send the student to it
+# (3: ./gradcheck all, 4 and 6: ./gradcheck net, 9: ./gradcheck batchnorm); a student
+# who ran only the lessons had none. A dry run of the Makefile, rebuilding nothing.
+if command -v make >/dev/null 2>&1 && [ -f Makefile ]; then
+    for n in 3 4 6 9; do
+        expect 0 make -n -B --no-print-directory "lesson$n"
+        expect_output "gradcheck_main.o .*-o [^ ]*gradcheck$"
+    done
+    expect 0 make -n -B --no-print-directory lessons
+    expect_output "gradcheck_main.o .*-o [^ ]*gradcheck$"
+fi
