@@ -125,6 +125,8 @@ $(BUILD)/tests_double: $(TEST_SRC:%.c=$(BUILD)/double/%.o) $(BUILD)/libworkbench
 # ---- lessons: `make lesson3` builds and runs lessons/lesson3.c ---------------
 # Lessons that run gradient checks link the double library; the training
 # lessons link the float one. lessons/lesson_common.c is shared by all.
+# Those double lessons also build ./gradcheck (one more link): their text
+# sends the student to it (`./gradcheck all`, `./gradcheck net`, ...).
 # DATA=path/to/fer2013.npz runs them on your own data; LESSON_FLAGS adds flags.
 LESSONS        := 1 2 3 4 5 6 7 8 9 10
 LESSONS_DOUBLE := 2 3 4 5 6 9
@@ -135,13 +137,13 @@ define lesson_rules
 $(BUILD)/lessons/lesson$(1): lessons/lesson$(1).c $(LESSON_COMMON) $(BUILD_FLAGS) $(BUILD)/libworkbench_$(if $(filter $(1),$(LESSONS_DOUBLE)),double,float).a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(INC_ALL) $(if $(filter $(1),$(LESSONS_DOUBLE)),-DREAL_IS_DOUBLE) -Ilessons $$(LDFLAGS) $$(filter %.c,$$^) $$(filter %.a,$$^) $$(LDLIBS) -o $$@
-lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION)
+lesson$(1): $(BUILD)/lessons/lesson$(1) $(EMOTION) $(if $(filter $(1),$(LESSONS_DOUBLE)),$(GRADCHECK))
 	./$(BUILD)/lessons/lesson$(1) $$(LESSON_ARGS)
 endef
 $(foreach n,$(LESSONS),$(eval $(call lesson_rules,$(n))))
 
 .PHONY: $(addprefix lesson,$(LESSONS)) lessons lessons-quick check-guides check-guides-all
-lessons: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION)
+lessons: $(addprefix $(BUILD)/lessons/lesson,$(LESSONS)) $(EMOTION) $(GRADCHECK)
 	@for n in $(LESSONS); do ./$(BUILD)/lessons/lesson$$n $(LESSON_ARGS) || exit 1; done
 
 # Every lesson in its quick mode (small data, few steps): part of `make check`.

@@ -290,8 +290,9 @@ static void gradient_checks(Lesson *lesson)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         Tensor *x = tensor_new4(2, cases[c].C, cases[c].H, cases[c].H);
-        /* Distinct values at least 0.01 apart, none within 0.005 of 0:
-         * far from the kinks compared with the step h = 1e-5. */
+        /* Distinct values on rungs 0.01 apart, each moved by at most 0.00125:
+         * neighbours at least 0.0075 apart, none within 0.00375 of 0, far
+         * from the kinks compared with the step h = 1e-5. */
         gradcheck_fill_distinct(x, 0.01, &rng);
         printf("  %s:\n", cases[c].what);
         lesson_gradcheck_layer(lesson, cases[c].layer, x, &rng);
@@ -531,7 +532,7 @@ int main(int argc, char **argv)
     lesson_section(&lesson, "A face through conv, ReLU and two max-pools");
     lesson_say("The first stages of the emotion CNN, with one hand-set filter instead of 32 "
                "learned ones: conv finds horizontal edges (signed), ReLU keeps only the "
-               "positive responses (dark above bright, e.g. the lower rim of the brows), and "
+               "positive responses (bright above dark, e.g. the upper rim of the brows), and "
                "each max-pool keeps the strongest response of every 2x2 block, halving the "
                "resolution. A small shift of the face barely changes the pooled map: that is "
                "the translation tolerance pooling buys. Then the backward from dout = 1 on "

@@ -561,10 +561,16 @@ static void section_training(Lesson *lesson, Network *net, const Dataset *train,
                100 * t.accuracy, 100 * v.accuracy);
     }
     printf("  (%d epochs in %.1f s)\n\n", epochs, lesson_seconds() - start);
-    lesson_say("Epoch 0 is the untrained model: loss ln 7, and an accuracy near what "
-               "guessing gives. The training loss keeps falling; the validation loss falls "
-               "less and flattens: from there on the model learns its own training faces "
-               "rather than what faces of a class share.");
+    if (centred)
+        lesson_say("Epoch 0 is the untrained model: loss ln 7, and an accuracy near what "
+                   "guessing gives. The training loss keeps falling; the validation loss "
+                   "falls less and flattens: from there on the model learns its own training "
+                   "faces rather than what faces of a class share.");
+    else
+        lesson_say("Epoch 0 is the untrained model: loss ln 7, and an accuracy near what "
+                   "guessing gives. On raw pixels the losses do not fall steadily: they jump "
+                   "up and down from epoch to epoch, the zig-zag described above, and end "
+                   "well above those of the centred run.");
 
     free(labels);
     tensor_free(x);
@@ -573,7 +579,7 @@ static void section_training(Lesson *lesson, Network *net, const Dataset *train,
 }
 
 /* Column k of w, drawn as a 48x48 picture: what class k's score looks for. */
-static void draw_templates(Lesson *lesson, Network *net)
+static void draw_templates(Lesson *lesson, Network *net, int centred)
 {
     FcLayer *fc = (FcLayer *)net->layers[0];
     uint8_t *images = xmalloc((size_t)NUM_CLASSES * IMAGE_PIXELS);
@@ -592,9 +598,12 @@ static void draw_templates(Lesson *lesson, Network *net)
     lesson_chart_done(lesson, status, png_path, "each class's template", &err);
     printf("\n");
     lesson_say("Each template is a picture of weights: white pixels raise the class's score "
-               "when the face is brighter than the mean face there, black ones lower it. "
-               "Blurry mouths and eyebrows appear in the places where faces of that class "
-               "usually have them; faces that put them elsewhere are missed.");
+               "%s, black ones lower it. Blurry mouths and eyebrows appear in the places "
+               "where faces of that class usually have them; faces that put them elsewhere "
+               "are missed.",
+               centred ? "when the face is brighter than the mean face there"
+                       : "the more, the brighter the face is there (raw pixels: no mean face "
+                         "is subtracted)");
     free(column);
     free(images);
 }
@@ -684,7 +693,7 @@ int main(int argc, char **argv)
     section_training(&lesson, net, &train, &val, mean, !no_centre, epochs, batch_size, lr,
                      &curve);
     draw_charts(&lesson, &curve, &val);
-    draw_templates(&lesson, net);
+    draw_templates(&lesson, net, !no_centre);
     section_test(&lesson, net, &test, mean);
 
     const char *tries[] = {

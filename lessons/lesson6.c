@@ -509,9 +509,10 @@ int main(int argc, char **argv)
         "Drop the 1/N in softmax_xent_backward (layers/softmax_xent.c), rebuild and rerun: "
         "which row of the whole-network check fails, and by what factor? (./gradcheck net "
         "shows the same.) Put it back afterwards.",
-        "Overfit more faces: --images 100. How many steps does memorising take now?",
-        "Try a learning rate too large (--lr 0.5): the tiny-batch loss jumps around "
-        "or becomes NaN. Too small (--lr 0.0005): it barely moves in 150 steps.",
+        "Overfit more faces: ./build/lessons/lesson6 --images 100 (or make lesson6 "
+        "LESSON_FLAGS='--images 100'). How many steps does memorising take now?",
+        "Try a learning rate too large (the same way, --lr 0.5): the tiny-batch loss jumps "
+        "around or becomes NaN. Too small (--lr 0.0005): it barely moves in 150 steps.",
         "Copy models/emotion.net, change its widths or add a third conv block, and "
         "predict the new parameter counts; ./emotion train --model YOURS.net --epochs 1 "
         "prints the table to check them.",

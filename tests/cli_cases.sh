@@ -630,6 +630,10 @@ rm -rf "$EVAL_TMP"
 TRAIN_TMP=$(mktemp -d /tmp/workbench_cli_train.XXXXXX)
 expect 0 "$EMOTION" train --help
 expect_output "usage: emotion train"
+# plateau lowers the rate after MORE than N epochs without gain (src/schedule.c, and the
+# README); the help said "for N epochs"
+expect_output "has not improved for more$"
+expect_output "^ *than N epochs, N the patience)$"
 expect 2 "$EMOTION" train --no-such-flag
 expect_output "unknown option '--no-such-flag'"
 expect 2 "$EMOTION" train --epochs
