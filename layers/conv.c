@@ -4,8 +4,10 @@
  *     cols = im2col(x[n])                      (C*kH*kW, H_out*W_out)
  *     out[n] = w * cols + b                    (F, H_out*W_out)
  * with w viewed as the matrix (F, C*kH*kW): one row per filter.
- * (With stride 1 the same product is made without building cols:
- * shifted_rows.h. The numbers are the same; only the copying differs.)
+ * (With stride 1, a pad below the kernel's sides, and images large enough
+ * for it to pay (plan_for, shifted_pays), the same product is made without
+ * building cols: shifted_rows.h. The numbers are the same; only the
+ * copying differs.)
  *
  * Backward. Given dout = dL/dout (N, F, H_out, W_out), the forward
  * out[n] = w * cols + b is an ordinary matrix product, so:
@@ -14,10 +16,10 @@
  *     dcols  = w^T * dout[n]                   (C*kH*kW, H_out*W_out)
  *     dx[n]  = col2im_add(dcols)               each patch entry goes back to its pixel
  * col2im adds because a pixel that sits in several overlapping patches
- * influenced the loss through each of them. (With stride 1, dx is computed
- * as a convolution of dout instead, also without dcols, and dw without
- * cols: shifted_rows.h. Same sums, in another order: the last bits may
- * differ.)
+ * influenced the loss through each of them. (Where shifted rows pay, dx is
+ * computed as a convolution of dout instead, also without dcols, and dw
+ * without cols: shifted_rows.h. Same sums, in another order: the last bits
+ * may differ.)
  *
  * Images are independent, so both passes run over images in parallel
  * (OpenMP), each thread with its own cols buffers. Threads take images as
