@@ -294,23 +294,23 @@ typedef struct {
 
 /* One group's images (first .. stop - 1): their share of dw into dw_partial
  * (F x rows) and of db into db_partial (F), overwritten; and their dx. */
-static void backward_group(const Backward *b, int first, int stop, real *dw_partial,
+static void backward_group(const Backward *pass, int first, int stop, real *dw_partial,
                            real *db_partial, real *work, long *table)
 {
-    ConvLayer *conv = b->conv;
-    const ConvGeometry *g = &b->g;
-    const ConvPlan *plan = &b->plan;
-    const int F = conv->filters, rows = b->rows, cols = b->cols;
-    const size_t x_item = b->x_item, out_item = b->out_item;
+    ConvLayer *conv = pass->conv;
+    const ConvGeometry *g = &pass->g;
+    const ConvPlan *plan = &pass->plan;
+    const int F = conv->filters, rows = pass->rows, cols = pass->cols;
+    const size_t x_item = pass->x_item, out_item = pass->out_item;
     const size_t width_max = (size_t)plan->images * cols;
     real *more_work = work + (plan->forward_shifted ? shifted_padded_size(&plan->forward) +
                                                           (size_t)F * plan->forward.run
                                                     : (size_t)(rows + F) * width_max);
     for (int n = first; n < stop; n += plan->images) {
         const int count = stop - n < plan->images ? stop - n : plan->images, width = count * cols;
-        const real *dout_n = b->dout->data + (size_t)n * out_item;
-        const real *x_n = b->x->data + (size_t)n * x_item;
-        for (int m = 0; b->has_bias && m < count; m++)
+        const real *dout_n = pass->dout->data + (size_t)n * out_item;
+        const real *x_n = pass->x->data + (size_t)n * x_item;
+        for (int m = 0; pass->has_bias && m < count; m++)
             for (int f = 0; f < F; f++) {
                 const real sum = sum_of(dout_n + m * out_item + (size_t)f * cols, cols);
                 db_partial[f] = n + m == first ? sum : db_partial[f] + sum;
@@ -336,8 +336,8 @@ static void backward_group(const Backward *b, int first, int stop, real *dw_part
             }
             gemm(0, 1, F, rows, width, 1, dout_side, width, work, width, beta, dw_partial, rows);
         }
-        if (!b->dx) continue;
-        real *dx_n = b->dx->data + (size_t)n * x_item;
+        if (!pass->dx) continue;
+        real *dx_n = pass->dx->data + (size_t)n * x_item;
         if (plan->dx_shifted) {
             /* dx[n] = the convolution of dout[n] by the turned filters */
             for (int m = 0; m < count; m++)
@@ -359,9 +359,9 @@ static void backward_group(const Backward *b, int first, int stop, real *dw_part
  * then db's F) added in group order, into the first group's: the same
  * result whoever ran them. The threads share dw out in blocks of SUM_BLOCK
  * numbers, each number still summed over the groups in order. */
-static void add_group_partials(const Backward *b, real *partials, size_t partial_size, int groups)
+static void add_group_partials(const Backward *pass, real *partials, size_t partial_size, int groups)
 {
-    ConvLayer *conv = b->conv;
+    ConvLayer *conv = pass->conv;
     const int F = conv->filters;
     const size_t dw_size = conv->dw->size, blocks = (dw_size + SUM_BLOCK - 1) / SUM_BLOCK;
     #pragma omp parallel for schedule(dynamic) if (dw_size > 4 * SUM_BLOCK)
@@ -374,13 +374,13 @@ static void add_group_partials(const Backward *b, real *partials, size_t partial
             for (size_t i = 0; i < count; i++) sum[i] += dw_partial[i];
         }
     }
-    if (b->plan.forward_shifted)
-        shifted_dw_in_filter_order(F, b->g.channels, conv->kernel_h, conv->kernel_w, partials,
+    if (pass->plan.forward_shifted)
+        shifted_dw_in_filter_order(F, pass->g.channels, conv->kernel_h, conv->kernel_w, partials,
                                    conv->dw->data);
     else
         memcpy(conv->dw->data, partials, dw_size * sizeof(real));
     tensor_zero(conv->db);
-    for (int group = 0; b->has_bias && group < groups; group++) {
+    for (int group = 0; pass->has_bias && group < groups; group++) {
         const real *db_partial = partials + partial_size * (size_t)group + dw_size;
         for (int f = 0; f < F; f++) conv->db->data[f] += db_partial[f];
     }
@@ -390,31 +390,31 @@ static void add_group_partials(const Backward *b, real *partials, size_t partial
 static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 {
     ConvLayer *conv = (ConvLayer *)layer;
-    Backward b = {.conv = conv, .x = layer->input, .dout = dout, .dx = dx,
+    Backward pass = {.conv = conv, .x = layer->input, .dout = dout, .dx = dx,
                   .has_bias = layer->num_params > 1};
-    geometry_for(conv, b.x, &b.g);
-    b.plan = plan_for(conv, &b.g);
-    b.rows = conv_geometry_rows(&b.g);
-    b.cols = conv_geometry_cols(&b.g);
-    b.x_item = tensor_item_size(b.x);
-    b.out_item = (size_t)conv->filters * b.cols;
+    geometry_for(conv, pass.x, &pass.g);
+    pass.plan = plan_for(conv, &pass.g);
+    pass.rows = conv_geometry_rows(&pass.g);
+    pass.cols = conv_geometry_cols(&pass.g);
+    pass.x_item = tensor_item_size(pass.x);
+    pass.out_item = (size_t)conv->filters * pass.cols;
 
-    const int N = b.x->dim[0], F = conv->filters;
-    const size_t slice = b.plan.slice;
+    const int N = pass.x->dim[0], F = conv->filters;
+    const size_t slice = pass.plan.slice;
     real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
                                      slice * (size_t)max_threads());
     /* each group's partial dw (F x rows) followed by its partial db (F) */
     const int groups = (N + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP;
-    const size_t partial_size = (size_t)F * b.rows + (size_t)F;
+    const size_t partial_size = (size_t)F * pass.rows + (size_t)F;
     real *partials = buffer_of_size(&conv->partials, &conv->partials_size,
                                     partial_size * (size_t)groups);
     size_t table_size;
-    long *tables = row_tables(conv, &b.plan, &table_size);
-    assert(dout->size == (size_t)N * b.out_item);
+    long *tables = row_tables(conv, &pass.plan, &table_size);
+    assert(dout->size == (size_t)N * pass.out_item);
     if (dx) {
-        tensor_resize(dx, b.x->ndim, b.x->dim);
-        if (b.plan.dx_shifted)
-            shifted_turn_filters(F, b.g.channels, conv->kernel_h, conv->kernel_w, conv->w->data,
+        tensor_resize(dx, pass.x->ndim, pass.x->dim);
+        if (pass.plan.dx_shifted)
+            shifted_turn_filters(F, pass.g.channels, conv->kernel_h, conv->kernel_w, conv->w->data,
                                  conv->turned);
     }
 
@@ -423,11 +423,11 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
         real *dw_partial = partials + partial_size * (size_t)group;
         const int first = group * IMAGES_PER_GROUP;
         const int stop = N - first < IMAGES_PER_GROUP ? N : first + IMAGES_PER_GROUP;
-        backward_group(&b, first, stop, dw_partial, dw_partial + (size_t)F * b.rows,
+        backward_group(&pass, first, stop, dw_partial, dw_partial + (size_t)F * pass.rows,
                        workspace + slice * (size_t)thread_id(),
                        tables + table_size * (size_t)thread_id());
     }
-    add_group_partials(&b, partials, partial_size, groups);
+    add_group_partials(&pass, partials, partial_size, groups);
 }
 
 void conv_paths(const Layer *layer, int H, int W, int *forward, int *dx)
