@@ -45,8 +45,8 @@
  * is judged relative to the floor instead, after taking away what rounding
  * alone can make (GRADCHECK_ROUNDING_ULPS): it must agree to 1e-7 of the
  * floor, 1e-10 of the tensor's scale. Every other entry is judged by its
- * relative error. (A single layer's check also
- * redraws its upstream gradient until no entry is that small, as before.)
+ * relative error. (A single layer's check also redraws its upstream
+ * gradient until no entry is that small: gradcheck_layer.)
  * An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
 
