@@ -543,8 +543,10 @@ void gradcheck_fill_distinct(Tensor *x, double spacing, Rng *rng)
     int *order = xmalloc((size_t)n * sizeof *order);
     for (int i = 0; i < n; i++) order[i] = i;
     rng_shuffle(rng, order, n);
-    /* Rungs k - (n-1)/2 + 1/2 for k = 0..n-1: symmetric about 0, none on it;
-     * a jitter of at most spacing/8 keeps neighbours 3/4 spacing apart. */
+    /* Rungs k - (n-1)/2 for k = 0..n-1, moved up by 1/2 when n is odd: the
+     * half-integers around 0 (symmetric for even n), none on 0, so none
+     * closer to it than 1/2. A jitter of at most spacing/8 keeps neighbours
+     * 3/4 spacing apart and every value 3/8 spacing from 0. */
     for (int i = 0; i < n; i++)
         x->data[i] = (real)(spacing * (order[i] - (n - 1) / 2.0 + (n % 2 ? 0.5 : 0)) +
                             spacing * 0.25 * (rng_uniform(rng) - 0.5));

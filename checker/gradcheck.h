@@ -45,8 +45,8 @@
  * is judged relative to the floor instead, after taking away what rounding
  * alone can make (GRADCHECK_ROUNDING_ULPS): it must agree to 1e-7 of the
  * floor, 1e-10 of the tensor's scale. Every other entry is judged by its
- * relative error. (A single layer's check also
- * redraws its upstream gradient until no entry is that small, as before.)
+ * relative error. (A single layer's check also redraws its upstream
+ * gradient until no entry is that small: gradcheck_layer.)
  * An all-zero gradient never qualifies. */
 #define GRADCHECK_RESOLUTION 1e-3
 
@@ -200,9 +200,10 @@ int gradcheck_draw_loss_case(Network *net, Tensor *x, int draw_input, Tensor *ds
                              int *labels, Rng *rng, int max_draws);
 
 /* Fills x with values whose pairwise differences are all at least
- * `spacing` (a shuffled ladder plus a small jitter): no max-pool window can
- * hold a near-tie. Values are centred on 0, none within spacing/2 of 0,
- * so no ReLU input sits on its kink. */
+ * 3/4 `spacing` (a shuffled ladder `spacing` apart, each rung jittered by
+ * at most spacing/8): no max-pool window can hold a near-tie. The ladder
+ * straddles 0 with no rung on it, so no value is within 3/8 spacing of 0
+ * and no ReLU input sits on its kink. */
 void gradcheck_fill_distinct(Tensor *x, double spacing, Rng *rng);
 
 /* Fills x with normal values pushed at least `margin` away from 0. */

@@ -1,6 +1,7 @@
 /* gradcheck: proves each layer's backward pass right, numerically.
  *
- *   ./gradcheck conv|relu|maxpool|avgpool|fc|softmax|net|all [options]
+ *   ./gradcheck conv|relu|maxpool|avgpool|fc|softmax|batchnorm|dropout|crop|net|all
+ *               [options]
  *
  * Prints what it checks (shapes, kernel, stride, pad; for a network its
  * description), then one row per checked tensor, and exits 0 only if every

@@ -4,8 +4,10 @@
  *     cols = im2col(x[n])                      (C*kH*kW, H_out*W_out)
  *     out[n] = w * cols + b                    (F, H_out*W_out)
  * with w viewed as the matrix (F, C*kH*kW): one row per filter.
- * (With stride 1 the same product is made without building cols:
- * shifted_rows.h. The numbers are the same; only the copying differs.)
+ * (With stride 1, a pad below the kernel's sides, and images large enough
+ * for it to pay (plan_for, shifted_pays), the same product is made without
+ * building cols: shifted_rows.h. The numbers are the same; only the
+ * copying differs.)
  *
  * Backward. Given dout = dL/dout (N, F, H_out, W_out), the forward
  * out[n] = w * cols + b is an ordinary matrix product, so:
@@ -14,10 +16,10 @@
  *     dcols  = w^T * dout[n]                   (C*kH*kW, H_out*W_out)
  *     dx[n]  = col2im_add(dcols)               each patch entry goes back to its pixel
  * col2im adds because a pixel that sits in several overlapping patches
- * influenced the loss through each of them. (With stride 1, dx is computed
- * as a convolution of dout instead, also without dcols, and dw without
- * cols: shifted_rows.h. Same sums, in another order: the last bits may
- * differ.)
+ * influenced the loss through each of them. (Where shifted rows pay, dx is
+ * computed as a convolution of dout instead, also without dcols, and dw
+ * without cols: shifted_rows.h. Same sums, in another order: the last bits
+ * may differ.)
  *
  * Images are independent, so both passes run over images in parallel
  * (OpenMP), each thread with its own cols buffers. Threads take images as
@@ -278,100 +280,89 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
     }
 }
 
-static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
-{
-    ConvLayer *conv = (ConvLayer *)layer;
-    const Tensor *x = layer->input;
+/* What every group of images shares in one backward pass. */
+typedef struct {
+    ConvLayer *conv;
+    const Tensor *x, *dout;
+    Tensor *dx;                /* NULL: no dx wanted */
     ConvGeometry g;
-    geometry_for(conv, x, &g);
+    ConvPlan plan;
+    int rows, cols;            /* of cols: C*kH*kW, H_out*W_out */
+    size_t x_item, out_item;   /* numbers per image of x and of dout */
+    int has_bias;              /* see conv_forward */
+} Backward;
 
-    const int N = x->dim[0], F = conv->filters;
-    const int rows = conv_geometry_rows(&g), cols = conv_geometry_cols(&g);
-    const size_t x_item = tensor_item_size(x), out_item = (size_t)F * cols;
-    const ConvPlan plan = plan_for(conv, &g);
-    const size_t slice = plan.slice;
-    real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
-                                     slice * (size_t)max_threads());
-    /* each group's partial dw (F x rows) followed by its partial db (F) */
-    const int groups = (N + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP;
-    const size_t partial_size = (size_t)F * rows + (size_t)F;
-    real *partials = buffer_of_size(&conv->partials, &conv->partials_size,
-                                    partial_size * (size_t)groups);
-    size_t table_size;
-    long *tables = row_tables(conv, &plan, &table_size);
-    const int has_bias = layer->num_params > 1; /* see conv_forward */
-    assert(dout->size == (size_t)N * out_item);
-    if (dx) {
-        tensor_resize(dx, x->ndim, x->dim);
-        if (plan.dx_shifted)
-            shifted_turn_filters(F, g.channels, conv->kernel_h, conv->kernel_w, conv->w->data,
-                                 conv->turned);
-    }
-
-    #pragma omp parallel for schedule(dynamic)
-    for (int group = 0; group < groups; group++) {
-        real *work = workspace + slice * (size_t)thread_id();
-        const size_t width_max = (size_t)plan.images * cols;
-        real *more_work = work + (plan.forward_shifted ? shifted_padded_size(&plan.forward) +
-                                                             (size_t)F * plan.forward.run
-                                                       : (size_t)(rows + F) * width_max);
-        long *table = tables + table_size * (size_t)thread_id();
-        real *dw_partial = partials + partial_size * (size_t)group;
-        real *db_partial = dw_partial + (size_t)F * rows;
-        const int first = group * IMAGES_PER_GROUP;
-        const int stop = N - first < IMAGES_PER_GROUP ? N : first + IMAGES_PER_GROUP;
-        for (int n = first; n < stop; n += plan.images) {
-            const int count = stop - n < plan.images ? stop - n : plan.images, width = count * cols;
-            const real *dout_n = dout->data + (size_t)n * out_item;
-            const real *x_n = x->data + (size_t)n * x_item;
-            for (int m = 0; has_bias && m < count; m++)
-                for (int f = 0; f < F; f++) {
-                    const real sum = sum_of(dout_n + m * out_item + (size_t)f * cols, cols);
-                    db_partial[f] = n + m == first ? sum : db_partial[f] + sum;
-                }
-            /* dw = dout[n] (F, cols) * cols^T (cols, rows) for the group's
-             * first image (beta = 0: no need to zero the partial first),
-             * dw += the same for the others; with several images side by
-             * side, dout's and cols' columns for all of them */
-            const real beta = n == first ? 0 : 1;
-            const real *dout_side = dout_n;
-            if (plan.forward_shifted) {
-                shifted_dw(&plan.forward, F, x_n, dout_n, beta, dw_partial, work, table);
-            } else {
-                for (int m = 0; m < count; m++)
-                    im2col_strided(&g, x_n + m * x_item, work + m * cols, width);
-                if (count > 1) {
-                    real *side = work + (size_t)rows * width;
-                    for (int m = 0; m < count; m++)
-                        for (int f = 0; f < F; f++)
-                            memcpy(side + (size_t)f * width + m * cols,
-                                   dout_n + m * out_item + (size_t)f * cols, (size_t)cols * sizeof(real));
-                    dout_side = side;
-                }
-                gemm(0, 1, F, rows, width, 1, dout_side, width, work, width, beta, dw_partial, rows);
+/* One group's images (first .. stop - 1): their share of dw into dw_partial
+ * (F x rows) and of db into db_partial (F), overwritten; and their dx. */
+static void backward_group(const Backward *pass, int first, int stop, real *dw_partial,
+                           real *db_partial, real *work, long *table)
+{
+    ConvLayer *conv = pass->conv;
+    const ConvGeometry *g = &pass->g;
+    const ConvPlan *plan = &pass->plan;
+    const int F = conv->filters, rows = pass->rows, cols = pass->cols;
+    const size_t x_item = pass->x_item, out_item = pass->out_item;
+    const size_t width_max = (size_t)plan->images * cols;
+    real *more_work = work + (plan->forward_shifted ? shifted_padded_size(&plan->forward) +
+                                                          (size_t)F * plan->forward.run
+                                                    : (size_t)(rows + F) * width_max);
+    for (int n = first; n < stop; n += plan->images) {
+        const int count = stop - n < plan->images ? stop - n : plan->images, width = count * cols;
+        const real *dout_n = pass->dout->data + (size_t)n * out_item;
+        const real *x_n = pass->x->data + (size_t)n * x_item;
+        for (int m = 0; pass->has_bias && m < count; m++)
+            for (int f = 0; f < F; f++) {
+                const real sum = sum_of(dout_n + m * out_item + (size_t)f * cols, cols);
+                db_partial[f] = n + m == first ? sum : db_partial[f] + sum;
             }
-            if (!dx) continue;
-            real *dx_n = dx->data + (size_t)n * x_item;
-            if (plan.dx_shifted) {
-                /* dx[n] = the convolution of dout[n] by the turned filters */
+        /* dw = dout[n] (F, cols) * cols^T (cols, rows) for the group's
+         * first image (beta = 0: no need to zero the partial first),
+         * dw += the same for the others; with several images side by
+         * side, dout's and cols' columns for all of them */
+        const real beta = n == first ? 0 : 1;
+        const real *dout_side = dout_n;
+        if (plan->forward_shifted) {
+            shifted_dw(&plan->forward, F, x_n, dout_n, beta, dw_partial, work, table);
+        } else {
+            for (int m = 0; m < count; m++)
+                im2col_strided(g, x_n + m * x_item, work + m * cols, width);
+            if (count > 1) {
+                real *side = work + (size_t)rows * width;
                 for (int m = 0; m < count; m++)
-                    shifted_convolve(&plan.dx, conv->turned, NULL, g.channels, dout_n + m * out_item,
-                                     dx_n + m * x_item, more_work,
-                                     more_work + shifted_padded_size(&plan.dx), table);
-            } else {
-                /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
-                gemm(1, 0, rows, width, F, 1, conv->w->data, rows, dout_side, width, 0, more_work,
-                     width);
-                memset(dx_n, 0, count * x_item * sizeof(real)); /* col2im adds */
-                for (int m = 0; m < count; m++)
-                    col2im_add_strided(&g, more_work + m * cols, width, dx_n + m * x_item);
+                    for (int f = 0; f < F; f++)
+                        memcpy(side + (size_t)f * width + m * cols,
+                               dout_n + m * out_item + (size_t)f * cols, (size_t)cols * sizeof(real));
+                dout_side = side;
             }
+            gemm(0, 1, F, rows, width, 1, dout_side, width, work, width, beta, dw_partial, rows);
+        }
+        if (!pass->dx) continue;
+        real *dx_n = pass->dx->data + (size_t)n * x_item;
+        if (plan->dx_shifted) {
+            /* dx[n] = the convolution of dout[n] by the turned filters */
+            for (int m = 0; m < count; m++)
+                shifted_convolve(&plan->dx, conv->turned, NULL, g->channels, dout_n + m * out_item,
+                                 dx_n + m * x_item, more_work,
+                                 more_work + shifted_padded_size(&plan->dx), table);
+        } else {
+            /* dcols = w^T (rows, F) * dout[n] (F, cols), then back onto the pixels */
+            gemm(1, 0, rows, width, F, 1, conv->w->data, rows, dout_side, width, 0, more_work,
+                 width);
+            memset(dx_n, 0, count * x_item * sizeof(real)); /* col2im adds */
+            for (int m = 0; m < count; m++)
+                col2im_add_strided(g, more_work + m * cols, width, dx_n + m * x_item);
         }
     }
+}
 
-    /* Add the partial sums in group order, into the first group's: the
-     * same result whoever ran them. The threads share dw out in blocks of
-     * SUM_BLOCK numbers, each number still summed over the groups in order. */
+/* dw and db: the groups' partial sums (partial_size apart, dw's F x rows
+ * then db's F) added in group order, into the first group's: the same
+ * result whoever ran them. The threads share dw out in blocks of SUM_BLOCK
+ * numbers, each number still summed over the groups in order. */
+static void add_group_partials(const Backward *pass, real *partials, size_t partial_size, int groups)
+{
+    ConvLayer *conv = pass->conv;
+    const int F = conv->filters;
     const size_t dw_size = conv->dw->size, blocks = (dw_size + SUM_BLOCK - 1) / SUM_BLOCK;
     #pragma omp parallel for schedule(dynamic) if (dw_size > 4 * SUM_BLOCK)
     for (size_t block = 0; block < blocks; block++) {
@@ -383,16 +374,60 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
             for (size_t i = 0; i < count; i++) sum[i] += dw_partial[i];
         }
     }
-    if (plan.forward_shifted)
-        shifted_dw_in_filter_order(F, g.channels, conv->kernel_h, conv->kernel_w, partials,
+    if (pass->plan.forward_shifted)
+        shifted_dw_in_filter_order(F, pass->g.channels, conv->kernel_h, conv->kernel_w, partials,
                                    conv->dw->data);
     else
         memcpy(conv->dw->data, partials, dw_size * sizeof(real));
     tensor_zero(conv->db);
-    for (int group = 0; has_bias && group < groups; group++) {
+    for (int group = 0; pass->has_bias && group < groups; group++) {
         const real *db_partial = partials + partial_size * (size_t)group + dw_size;
         for (int f = 0; f < F; f++) conv->db->data[f] += db_partial[f];
     }
+}
+
+/* Overwrites dw, db and (if not NULL) dx: see the top of the file. */
+static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
+{
+    ConvLayer *conv = (ConvLayer *)layer;
+    Backward pass = {.conv = conv, .x = layer->input, .dout = dout, .dx = dx,
+                  .has_bias = layer->num_params > 1};
+    geometry_for(conv, pass.x, &pass.g);
+    pass.plan = plan_for(conv, &pass.g);
+    pass.rows = conv_geometry_rows(&pass.g);
+    pass.cols = conv_geometry_cols(&pass.g);
+    pass.x_item = tensor_item_size(pass.x);
+    pass.out_item = (size_t)conv->filters * pass.cols;
+
+    const int N = pass.x->dim[0], F = conv->filters;
+    const size_t slice = pass.plan.slice;
+    real *workspace = buffer_of_size(&conv->workspace, &conv->workspace_size,
+                                     slice * (size_t)max_threads());
+    /* each group's partial dw (F x rows) followed by its partial db (F) */
+    const int groups = (N + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP;
+    const size_t partial_size = (size_t)F * pass.rows + (size_t)F;
+    real *partials = buffer_of_size(&conv->partials, &conv->partials_size,
+                                    partial_size * (size_t)groups);
+    size_t table_size;
+    long *tables = row_tables(conv, &pass.plan, &table_size);
+    assert(dout->size == (size_t)N * pass.out_item);
+    if (dx) {
+        tensor_resize(dx, pass.x->ndim, pass.x->dim);
+        if (pass.plan.dx_shifted)
+            shifted_turn_filters(F, pass.g.channels, conv->kernel_h, conv->kernel_w, conv->w->data,
+                                 conv->turned);
+    }
+
+    #pragma omp parallel for schedule(dynamic)
+    for (int group = 0; group < groups; group++) {
+        real *dw_partial = partials + partial_size * (size_t)group;
+        const int first = group * IMAGES_PER_GROUP;
+        const int stop = N - first < IMAGES_PER_GROUP ? N : first + IMAGES_PER_GROUP;
+        backward_group(&pass, first, stop, dw_partial, dw_partial + (size_t)F * pass.rows,
+                       workspace + slice * (size_t)thread_id(),
+                       tables + table_size * (size_t)thread_id());
+    }
+    add_group_partials(&pass, partials, partial_size, groups);
 }
 
 void conv_paths(const Layer *layer, int H, int W, int *forward, int *dx)

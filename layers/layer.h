@@ -68,7 +68,8 @@ typedef enum { LAYER_TRAIN, LAYER_EVAL } LayerMode;
 typedef struct Layer Layer;
 
 typedef struct {
-    const char *kind; /* "conv", "relu", "maxpool", "avgpool", "fc" */
+    const char *kind; /* "conv", "relu", "maxpool", "avgpool", "fc", "batchnorm",
+                       * "dropout", "crop" */
     /* 1 if forward accepts out == x and backward accepts dx == dout: the
      * layer computes each output element from the same element of its
      * input alone, and its backward does not need x. A network then runs

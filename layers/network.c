@@ -276,7 +276,9 @@ double network_bytes(const Network *net, int batch, int training, int threads)
         network_shape_after(net, i, &ndim, dims);
         double size = 1;
         for (int d = 1; d < ndim; d++) size *= dims[d];
-        if (i == 0 || !net->layers[i - 1]->ops->in_place) activations += size;
+        /* the input, and every output but an in-place layer's (the first
+         * layer's has a buffer of its own all the same: network_add) */
+        if (i <= 1 || !net->layers[i - 1]->ops->in_place) activations += size;
         if (i > 0) cache_bytes += size * net->layers[i - 1]->ops->cache_bytes_per_output;
         largest = size > largest ? size : largest;
     }

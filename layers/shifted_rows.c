@@ -8,11 +8,11 @@
 Shifted shifted_layout(int C, int H, int W, int kH, int kW, int pad_h, int pad_w)
 {
     Shifted s = {.channels = C, .image_h = H, .image_w = W, .kernel_h = kH, .kernel_w = kW,
-                 .pad_h = pad_h, .pad_w = pad_w, .rows = H + 2 * pad_h, .stride = W + pad_w};
-    s.plane = (long)s.rows * s.stride + pad_w;
+                 .pad_h = pad_h, .pad_w = pad_w, .rows = H + 2 * pad_h, .row_length = W + pad_w};
+    s.plane = (long)s.rows * s.row_length + pad_w;
     s.out_h = H + 2 * pad_h - kH + 1;
     s.out_w = W + 2 * pad_w - kW + 1;
-    s.run = (s.out_h - 1) * s.stride + s.out_w;
+    s.run = (s.out_h - 1) * s.row_length + s.out_w;
     return s;
 }
 
@@ -38,16 +38,17 @@ int shifted_pays(const Shifted *s)
  * turns into vector moves, cost less than as many calls to memcpy. */
 static void pad_image(const Shifted *s, const real *restrict x, real *restrict padded)
 {
-    const int H = s->image_h, W = s->image_w, stride = s->stride, pad_h = s->pad_h, pad_w = s->pad_w;
+    const int H = s->image_h, W = s->image_w, row_length = s->row_length;
+    const int pad_h = s->pad_h, pad_w = s->pad_w;
     for (int c = 0; c < s->channels; c++) {
         real *restrict to = padded + c * s->plane;
         const real *restrict from = x + (long)c * H * W;
-        for (long k = 0; k < (long)pad_h * stride; k++) *to++ = 0;
+        for (long k = 0; k < (long)pad_h * row_length; k++) *to++ = 0;
         for (int h = 0; h < H; h++, from += W) {
             for (int w = 0; w < pad_w; w++) *to++ = 0;
             for (int w = 0; w < W; w++) *to++ = from[w];
         }
-        for (long k = 0; k < (long)pad_h * stride + pad_w; k++) *to++ = 0;
+        for (long k = 0; k < (long)pad_h * row_length + pad_w; k++) *to++ = 0;
     }
 }
 
@@ -56,10 +57,10 @@ static void pad_image(const Shifted *s, const real *restrict x, real *restrict p
 static void take_outputs(const Shifted *s, int F, const real *restrict grid,
                          const real *restrict bias, real *restrict out)
 {
-    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
+    const int out_h = s->out_h, out_w = s->out_w, row_length = s->row_length;
     for (int f = 0; f < F; f++) {
         const real *restrict from = grid + (long)f * s->run;
-        for (int oh = 0; oh < out_h; oh++, from += stride) {
+        for (int oh = 0; oh < out_h; oh++, from += row_length) {
             if (bias)
                 for (int ow = 0; ow < out_w; ow++) *out++ = from[ow] + bias[f];
             else
@@ -77,7 +78,7 @@ void shifted_convolve(const Shifted *s, const real *weights, const real *bias, i
     for (int c = 0; c < s->channels; c++)
         for (int i = 0; i < kH; i++)
             for (int j = 0; j < kW; j++)
-                rows[(c * kH + i) * kW + j] = c * s->plane + (long)i * s->stride + j;
+                rows[(c * kH + i) * kW + j] = c * s->plane + (long)i * s->row_length + j;
     gemm_rows(0, F, s->run, depth, 1, weights, depth, padded, rows, 0, grid, s->run);
     take_outputs(s, F, grid, bias, out);
 }
@@ -93,7 +94,7 @@ static void pad_channels_last(const Shifted *s, const real *restrict x, real *re
     const int C = s->channels, H = s->image_h, W = s->image_w, pad_w = s->pad_w;
     const long image = (long)H * W, C_pad = (long)C * pad_w;
     real *restrict to = padded_cl;
-    for (long k = 0; k < (long)s->pad_h * s->stride * C; k++) *to++ = 0;
+    for (long k = 0; k < (long)s->pad_h * s->row_length * C; k++) *to++ = 0;
     for (int h = 0; h < H; h++, to += (long)W * C) {
         for (long k = 0; k < C_pad; k++) *to++ = 0;
         const real *restrict row = x + (long)h * W;
@@ -104,18 +105,18 @@ static void pad_channels_last(const Shifted *s, const real *restrict x, real *re
         for (; c < C; c++)
             for (int w = 0; w < W; w++) to[(long)w * C + c] = row[c * image + w];
     }
-    for (long k = 0; k < ((long)s->pad_h * s->stride + pad_w) * C; k++) *to++ = 0;
+    for (long k = 0; k < ((long)s->pad_h * s->row_length + pad_w) * C; k++) *to++ = 0;
 }
 
 /* dout (F, out_h, out_w) onto the grid (F x run): 0 where no output is */
 static void put_on_grid(const Shifted *s, int F, const real *restrict dout, real *restrict grid)
 {
-    const int out_h = s->out_h, out_w = s->out_w, stride = s->stride;
+    const int out_h = s->out_h, out_w = s->out_w, row_length = s->row_length;
     for (int f = 0; f < F; f++)
         for (int oh = 0; oh < out_h; oh++) {
-            real *restrict to = grid + (long)f * s->run + (long)oh * stride;
+            real *restrict to = grid + (long)f * s->run + (long)oh * row_length;
             for (int ow = 0; ow < out_w; ow++) to[ow] = *dout++;
-            for (int ow = out_w; ow < stride && oh + 1 < out_h; ow++) to[ow] = 0;
+            for (int ow = out_w; ow < row_length && oh + 1 < out_h; ow++) to[ow] = 0;
         }
 }
 
@@ -129,8 +130,8 @@ void shifted_dw(const Shifted *s, int F, const real *x, const real *dout, real b
     put_on_grid(s, F, dout, grid);
     for (int q = 0; q < s->run; q++) rows[q] = (long)q * C;
     for (int i = 0; i < s->kernel_h; i++)
-        gemm_rows(0, F, width_C, s->run, 1, grid, s->run, padded_cl + (long)i * s->stride * C, rows,
-                  beta, dw + i * width_C, depth);
+        gemm_rows(0, F, width_C, s->run, 1, grid, s->run,
+                  padded_cl + (long)i * s->row_length * C, rows, beta, dw + i * width_C, depth);
 }
 
 void shifted_dw_in_filter_order(int F, int C, int kH, int kW, const real *from, real *dw)

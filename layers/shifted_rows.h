@@ -53,7 +53,8 @@
  * its stride-1 convolution by kH x kW. */
 typedef struct {
     int channels, image_h, image_w, kernel_h, kernel_w, pad_h, pad_w;
-    int rows, stride;   /* padded: image_h + 2*pad_h rows, image_w + pad_w apart */
+    int rows;           /* of the padded image: image_h + 2*pad_h */
+    int row_length;     /* S: image_w + pad_w numbers from one padded row to the next */
     long plane;         /* one channel: rows * stride, and pad_w zeros after */
     int out_h, out_w;   /* image_h + 2*pad_h - kH + 1, image_w + 2*pad_w - kW + 1 */
     int run;            /* grid positions from the first output to the last */

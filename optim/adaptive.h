@@ -14,9 +14,11 @@
  *     m^ = m / (1 - beta1^t),  v^ = v / (1 - beta2^t) bias correction
  *     p = p - lr m^ / (sqrt(v^) + eps)
  *   m and v start at 0, so early averages are too small: after one step
- *   m = (1 - beta1) g. Dividing by 1 - beta1^t (0.1 at t = 1) undoes that;
- *   without it the first steps would be ten times too short for m and
- *   the v term thirty times too small (sqrt of 1 - 0.999).
+ *   m = (1 - beta1) g and v = (1 - beta2) g^2. Dividing by 1 - beta1^t
+ *   (0.1 at t = 1) and 1 - beta2^t (0.001) undoes that: the first step is
+ *   lr g / (|g| + eps), about lr for every weight. Without it m would be
+ *   10 times too small and sqrt(v) 32 times (sqrt(0.001)), so the first
+ *   step would be 0.1 / 0.032 = 3.2 times too long, not too short.
  *
  * AdamW: Adam whose weight decay is decoupled from the gradient:
  *     p = p - lr weight_decay p   first, then Adam's step with g alone.

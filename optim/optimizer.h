@@ -8,14 +8,15 @@
  *
  * The optimizer only sees the network's parameters (Param): their values,
  * their gradients and their roles. Weight decay, the L2 penalty
- * (weight_decay / 2) * |w|^2 whose gradient is weight_decay * w, applies
+ * (weight_decay / 2) * |w|^2 whose gradient is weight_decay * w (added to
+ * the gradient; AdamW instead shrinks w apart from it: adaptive.h), applies
  * only to parameters whose role says so (Param.decay: conv and fc weights,
- * never biases).
+ * never biases, nor batchnorm's gamma and beta).
  *
  *     Optimizer *opt = sgd_create(net, (SgdConfig){.lr = 0.02, .momentum = 0.9,
  *                                                  .weight_decay = 5e-4});
  *     ... forward, backward ...
- *     opt->lr = schedule_lr(...);      // a schedule may change lr between steps
+ *     opt->lr = lr_schedule_lr(&schedule, epoch); // a schedule (src/schedule.h) may change lr
  *     optimizer_step(opt, net);
  *     optimizer_free(opt); */
 #ifndef OPTIMIZER_H

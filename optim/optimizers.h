@@ -1,5 +1,9 @@
-/* optimizers.h: every optimizer by name, with PyTorch's defaults, for the
- * programs that let a user choose one (emotion train --optimizer NAME).
+/* optimizers.h: every optimizer by name, for the programs that let a user
+ * choose one (emotion train --optimizer NAME). momentum's 0.9 is the usual
+ * choice (PyTorch's default is 0); alpha, the betas and eps are PyTorch's
+ * defaults; lr and weight decay are the workbench's own (PyTorch: SGD has
+ * no default lr, RMSprop's is 0.01, Adam's 0.001; weight decay 0, AdamW's
+ * 0.01).
  *
  *   name       update (optim/sgd.h, optim/adaptive.h)       settings used
  *   sgd        SGD with momentum                              lr momentum weight_decay

@@ -10,8 +10,7 @@ static void sgd_step(Optimizer *opt, Network *net)
 {
     const Sgd *sgd = (const Sgd *)opt;
     const real lr = (real)opt->lr, momentum = (real)sgd->momentum;
-    /* the step is lr (look * g + momentum * v): look 0 for plain momentum, 1 for Nesterov */
-    const real look = sgd->nesterov ? 1 : 0, ahead = sgd->nesterov ? momentum : 1;
+    const int nesterov = sgd->nesterov;
     for (int i = 0; i < opt->num_params; i++) {
         Param *param = network_param(net, i, NULL, 0);
         real *restrict p = param->value->data, *restrict v = optimizer_state(opt, i, 0)->data;
@@ -25,7 +24,7 @@ static void sgd_step(Optimizer *opt, Network *net)
         for (long k = 0; k < size; k++) {
             real g = grad[k] + decay * p[k];
             v[k] = momentum * v[k] + g;
-            p[k] -= lr * (look * g + ahead * v[k]);
+            p[k] -= nesterov ? lr * (g + momentum * v[k]) : lr * v[k];
         }
     }
 }

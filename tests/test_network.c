@@ -131,6 +131,20 @@ START_TEST(the_memory_estimate_counts_what_layers_keep)
 }
 END_TEST
 
+/* A ReLU that comes first cannot write over the caller's x (network_add
+ * gives it a buffer of its own): the same network after a ReLU holds one
+ * more 16-value activation per image, 2 * 16 = 32 more reals at batch 2:
+ * 93 + 32 = 125. */
+START_TEST(the_memory_estimate_counts_a_first_relus_own_buffer)
+{
+    Error err;
+    Network *net = arch_build_text("relu, maxpool 2, fc 3", "test", 1, 4, 4, 3, &err);
+    ck_assert_ptr_nonnull(net);
+    ck_assert_double_eq(network_bytes(net, 2, 0, 1), 125.0 * sizeof(real) + 2 * 4 * sizeof(int));
+    network_free(net);
+}
+END_TEST
+
 START_TEST(forward_follows_the_batch_size)
 {
     Rng rng;
@@ -305,6 +319,7 @@ Suite *network_suite(void)
     tcase_add_test(tc, a_layer_that_does_not_fit_is_refused_by_name);
     tcase_add_test(tc, a_training_step_counts_the_operations_it_computes);
     tcase_add_test(tc, the_memory_estimate_counts_what_layers_keep);
+    tcase_add_test(tc, the_memory_estimate_counts_a_first_relus_own_buffer);
     tcase_add_test(tc, forward_follows_the_batch_size);
     tcase_add_test(tc, relus_share_buffers_and_gradients_take_two);
     tcase_add_test(tc, batchnorm_and_dropout_share_their_gradient_buffer);

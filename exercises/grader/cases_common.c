@@ -145,8 +145,9 @@ void fill_distinct(double *x, size_t n, double spacing, Rng *rng)
     int *order = xmalloc((n ? n : 1) * sizeof *order);
     for (size_t i = 0; i < n; i++) order[i] = (int)i;
     rng_shuffle(rng, order, (int)n);
-    /* a ladder ..., -1.5s, -0.5s, 0.5s, 1.5s, ... scaled so it spans about
-     * [-2, 2], each rung jittered by less than a quarter of the spacing */
+    /* a ladder ..., -1.5s, -0.5s, 0.5s, 1.5s, ... (for an odd count,
+     * ..., -s, 0, s, ...) scaled so it spans about [-2, 2], each rung
+     * jittered by less than a fifth of the step */
     double step = fmax(spacing, 4.0 / (double)(n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         double rung = ((double)order[i] - (double)n / 2 + 0.5) * step;

@@ -155,7 +155,9 @@ double layer_numeric_error(Layer *layer, double *x, int ndim, const int *x_dims,
 
 void fill_normal(double *x, size_t n, double scale, Rng *rng);
 void fill_garbage(Arg *a, Rng *rng);
-/* Distinct values at least `spacing` apart, none within spacing/2 of 0. */
+/* Distinct values at least 0.6 `spacing` apart (a ladder at least `spacing`
+ * apart, each rung jittered by under a fifth of its step). With an odd
+ * count one rung is 0, so a value may lie near 0: for pools, not ReLUs. */
 void fill_distinct(double *x, size_t n, double spacing, Rng *rng);
 void expect_copy_of_value(Arg *a);
 
