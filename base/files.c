@@ -142,3 +142,14 @@ int lock_directory(const char *dir, int *fd, Error *err)
     if (held) return error_set(err, "%s: another running program is writing into this folder", dir);
     return 0; /* no locks here (ENOLCK, EINVAL on some network file systems) */
 }
+
+int finish_standard_output(const char *program, int status)
+{
+    errno = 0;
+    const int flushed = fflush(stdout) == 0;
+    if (flushed && !ferror(stdout)) return status;
+    /* a write that failed earlier, when the buffer filled, left no errno */
+    fprintf(stderr, "%s: cannot write the standard output: %s\n", program,
+            !flushed && errno ? strerror(errno) : "a write failed (a full disk?)");
+    return status ? status : 1;
+}

@@ -48,6 +48,14 @@ int make_directories(const char *path, Error *err);
  * reason to refuse one. */
 int lock_directory(const char *dir, int *fd, Error *err);
 
+/* The end of a program's main: stdout flushed, and status returned, or 1
+ * if some of what the program printed was lost (stdout a file on a full
+ * disk, /dev/full, a pipe whose reader failed), with a message saying so
+ * on stderr: "PROGRAM: cannot write the standard output: REASON". Without
+ * it, `emotion eval ... > results.txt` on a full disk exits 0 with the
+ * results gone. */
+int finish_standard_output(const char *program, int status);
+
 /* Creates the directories of file_path's directory part: "runs/a/model.npz"
  * makes runs/ and runs/a/; a path without '/' needs none. */
 int make_parent_directories(const char *file_path, Error *err);

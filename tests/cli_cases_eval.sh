@@ -225,6 +225,28 @@ EOF
     expect_output "^emotion train: $EV_TMP/int_resume/resume.npz: array 'fc1.w' is int8, but a checkpoint's weights must be float32 or float64$"
 fi
 
+# ---- what a command prints is its output too: a standard output that loses it (a full
+# disk, /dev/full) is an error, named, exit 1 (exit 0, the figures gone, before)
+if [ -w /dev/full ]; then
+    expect 1 sh -c "'$EMOTION' eval --model '$EV_MODEL' --data '$EV_DATA' >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    expect 1 sh -c "'$EMOTION' data info '$EV_DATA' >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    # 60 answers, more than stdout's buffer: the first write fails before the end
+    faces=$(for i in $(seq 60); do printf "'%s' " "$EV_CKPT/face.pgm"; done)
+    expect 1 sh -c "'$EMOTION' predict --model '$EV_MODEL' $faces >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    expect 1 sh -c "'$EMOTION' --help >/dev/full"
+    expect 1 sh -c "'$GRADCHECK' relu >/dev/full"
+    expect_output "^gradcheck: cannot write the standard output: No space left on device$"
+    # a failure keeps its own status, and the output written is no news
+    expect 2 sh -c "'$EMOTION' eval --no-such-flag >/dev/full"
+    expect_no_output "standard output"
+else
+    echo "skip: a standard output that loses what is printed (no /dev/full)"
+fi
+expect 0 sh -c "'$EMOTION' data info '$EV_DATA' | head -1"
+
 rm -rf "$EV_TMP"
 
 # bench too refuses an empty --model when the options are read
