@@ -5,7 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A message longer than msg (a path of thousands of bytes, say) keeps its
+#include "utf8.h"
+
+/* A message is shown on a terminal, and it quotes names from outside (a
+ * file name from a downloaded folder may hold ESC, which starts a
+ * terminal's commands): its control characters, invisible characters and
+ * bytes that are not UTF-8 are stored as '?' (utf8_make_printable).
+ *
+ * A message longer than msg (a path of thousands of bytes, say) keeps its
  * start and its end joined by "...": the reason comes last ("PATH: cannot
  * write: No space left on device"), and cutting the end away would leave
  * the name without what is wrong with it. Neither cut splits a UTF-8
@@ -15,6 +22,7 @@ static void store_message(Error *err, const char *text, size_t len)
     const size_t cap = sizeof err->msg;
     if (len < cap) {
         memcpy(err->msg, text, len + 1);
+        utf8_make_printable(err->msg, 1);
         return;
     }
     static const char gap[] = "...";
@@ -24,6 +32,7 @@ static void store_message(Error *err, const char *text, size_t len)
     memcpy(err->msg, text, head);
     memcpy(err->msg + head, gap, sizeof gap - 1);
     memcpy(err->msg + head + sizeof gap - 1, text + tail, len - tail + 1);
+    utf8_make_printable(err->msg, 1);
 }
 
 /* The message fmt makes, of any length (to free); *len gets its length. */
@@ -61,8 +70,9 @@ int error_prefix(Error *err, const char *fmt, ...)
         va_list ap;
         va_start(ap, fmt);
         size_t n;
-        char *prefix = format_message(&n, fmt, ap);
+        char *prefix = utf8_make_printable(format_message(&n, fmt, ap), 1);
         va_end(ap);
+        n = strlen(prefix);
         /* A message that already starts with this context (a writer that
          * names its file itself) does not get it a second time. */
         if (!strncmp(err->msg, prefix, n) && err->msg[n] == ':') {

@@ -214,6 +214,22 @@ START_TEST(a_long_message_is_cut_between_characters)
 }
 END_TEST
 
+/* a message names files from outside: a terminal's escapes in a name are
+ * shown as '?', never sent; a message's own lines stay lines */
+START_TEST(a_message_shows_control_characters_as_question_marks)
+{
+    Error err;
+    error_set(&err, "%s: cannot open: %s", "faces/\x1B]0;owned\x07x.pgm", "No such file");
+    ck_assert_str_eq(err.msg, "faces/?]0;owned?x.pgm: cannot open: No such file");
+    error_set(&err, "--init holds another network; it describes:\n%s", "fc 7");
+    ck_assert_str_eq(err.msg, "--init holds another network; it describes:\nfc 7");
+    /* the prefix is compared as it is shown: named once still */
+    error_set(&err, "%s: cannot write: No space left on device", "e\x1B[1m.npz");
+    error_prefix(&err, "%s", "e\x1B[1m.npz");
+    ck_assert_str_eq(err.msg, "e?[1m.npz: cannot write: No space left on device");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* atomic_file.h: stale temporaries                                    */
 
@@ -421,6 +437,7 @@ Suite *files_suite(void)
     tcase_add_test(paths, error_prefix_names_a_file_once);
     tcase_add_test(paths, a_long_message_keeps_its_start_and_its_reason);
     tcase_add_test(paths, a_long_message_is_cut_between_characters);
+    tcase_add_test(paths, a_message_shows_control_characters_as_question_marks);
     suite_add_tcase(s, paths);
 
     TCase *atomic = tcase_create("atomic files");
