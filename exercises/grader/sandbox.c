@@ -253,6 +253,36 @@ static int runner_noted(const char *log, const char *note)
     return 0;
 }
 
+/* A failed assert of the student's, as glibc words it ("runner:
+ * /path/relu.c:4: relu_forward: Assertion `n > 0' failed."): "an assert
+ * failed in relu_forward, relu.c:4: n > 0" into out, and 1; 0 if the log
+ * holds none. (The report of the abort that follows names the C library's
+ * frame where the program stopped, not the student's assert.) */
+static int failed_assertion(const char *log, char *out, size_t len)
+{
+    const char *assertion = log ? last_of(log, ": Assertion `") : NULL;
+    if (!assertion) return 0;
+    const char *condition = assertion + strlen(": Assertion `");
+    const char *end = strstr(condition, "' failed.");
+    const char *line_end = strchr(condition, '\n');
+    if (!end || (line_end && end > line_end)) return 0;
+    const char *start = assertion;
+    while (start > log && start[-1] != '\n') start--;
+    /* "runner: /path/relu.c:4: relu_forward": the function after the last
+     * ": ", the file's name and line before it, after the program's name */
+    char place[512];
+    snprintf(place, sizeof place, "%.*s", (int)(assertion - start), start);
+    char *function = strrchr(place, ' ');
+    if (!function || function == place || function[-1] != ':') return 0;
+    function[-1] = '\0';
+    function++;
+    const char *file = strrchr(place, '/');
+    file = file ? file + 1 : (strstr(place, ": ") ? strstr(place, ": ") + 2 : place);
+    snprintf(out, len, "an assert failed in %s, %s: %.*s", function, file,
+             (int)(end - condition), condition);
+    return 1;
+}
+
 /* 1 if the log holds a sanitizer's report (the last words of a crash). */
 static int has_sanitizer_report(const char *log)
 {
@@ -579,6 +609,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
             snprintf(result.message, sizeof result.message,
                      "printed more than %ld MB: a print inside a loop that does not end?",
                      MAX_OUTPUT_BYTES >> 20);
+        else if (failed_assertion(log, result.message, sizeof result.message))
+            ; /* said */
         else if (has_sanitizer_report(log))
             explain_report(log, c, result.message, sizeof result.message);
         else
@@ -594,7 +626,8 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
             result.status = RUN_MISSING;
         } else if (code == RUNNER_SANITIZER && has_sanitizer_report(log)) {
             result.status = RUN_CRASH;
-            explain_report(log, c, result.message, sizeof result.message);
+            if (!failed_assertion(log, result.message, sizeof result.message))
+                explain_report(log, c, result.message, sizeof result.message);
         } else if (code == RUNNER_BAD_REQUEST && runner_noted(log, "@failed ")) {
             snprintf(result.message, sizeof result.message,
                      "the runner %s failed (exit %d): %.300s", runner, code, log ? log : "");
