@@ -5,13 +5,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
+/* A message is shown on a terminal, and it quotes names from outside (a
+ * file name from a downloaded folder may hold ESC, which starts a
+ * terminal's commands): its control characters, invisible characters and
+ * bytes that are not UTF-8 are stored as '?' (utf8_make_printable).
+ *
+ * A message longer than msg (a path of thousands of bytes, say) keeps its
+ * start and its end joined by "...": the reason comes last ("PATH: cannot
+ * write: No space left on device"), and cutting the end away would leave
+ * the name without what is wrong with it. Neither cut splits a UTF-8
+ * character. */
+static void store_message(Error *err, const char *text, size_t len)
+{
+    const size_t cap = sizeof err->msg;
+    if (len < cap) {
+        memcpy(err->msg, text, len + 1);
+        utf8_make_printable(err->msg, 1);
+        return;
+    }
+    static const char gap[] = "...";
+    size_t head = cap / 3, tail = len - (cap - 1 - head - (sizeof gap - 1));
+    while (head > 0 && (text[head] & 0xC0) == 0x80) head--; /* a continuation byte */
+    while (tail < len && (text[tail] & 0xC0) == 0x80) tail++;
+    memcpy(err->msg, text, head);
+    memcpy(err->msg + head, gap, sizeof gap - 1);
+    memcpy(err->msg + head + sizeof gap - 1, text + tail, len - tail + 1);
+    utf8_make_printable(err->msg, 1);
+}
+
+/* The message fmt makes, of any length (to free); *len gets its length. */
+static char *format_message(size_t *len, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, again);
+    va_end(again);
+    if (n < 0) n = 0; /* an encoding error: an empty message rather than none */
+    char *text = xmalloc((size_t)n + 1);
+    if (n == 0) text[0] = '\0';
+    else vsnprintf(text, (size_t)n + 1, fmt, ap);
+    *len = (size_t)n;
+    return text;
+}
+
 int error_set(Error *err, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        size_t len;
+        char *text = format_message(&len, fmt, ap);
         va_end(ap);
+        store_message(err, text, len);
+        free(text);
     }
     return -1;
 }
@@ -19,17 +67,26 @@ int error_set(Error *err, const char *fmt, ...)
 int error_prefix(Error *err, const char *fmt, ...)
 {
     if (err) {
-        char prefix[256], old[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        size_t n;
+        char *prefix = utf8_make_printable(format_message(&n, fmt, ap), 1);
         va_end(ap);
+        n = strlen(prefix);
         /* A message that already starts with this context (a writer that
          * names its file itself) does not get it a second time. */
-        size_t n = strlen(prefix);
-        if (!strncmp(err->msg, prefix, n) && err->msg[n] == ':') return -1;
-        memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", prefix, old);
+        if (!strncmp(err->msg, prefix, n) && err->msg[n] == ':') {
+            free(prefix);
+            return -1;
+        }
+        size_t old = strlen(err->msg);
+        char *text = xmalloc(n + 2 + old + 1);
+        memcpy(text, prefix, n);
+        memcpy(text + n, ": ", 2);
+        memcpy(text + n + 2, err->msg, old + 1);
+        store_message(err, text, n + 2 + old);
+        free(text);
+        free(prefix);
     }
     return -1;
 }

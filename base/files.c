@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,4 +129,27 @@ int make_parent_directories(const char *file_path, Error *err)
     int status = make_directories(dir, err);
     free(dir);
     return status;
+}
+
+int lock_directory(const char *dir, int *fd, Error *err)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return 0; /* a folder one may write in but not list: unlocked, not refused */
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return 0;
+    const int held = errno == EWOULDBLOCK;
+    close(*fd);
+    *fd = -1;
+    if (held) return error_set(err, "%s: another running program is writing into this folder", dir);
+    return 0; /* no locks here (ENOLCK, EINVAL on some network file systems) */
+}
+
+int finish_standard_output(const char *program, int status)
+{
+    errno = 0;
+    const int flushed = fflush(stdout) == 0;
+    if (flushed && !ferror(stdout)) return status;
+    /* a write that failed earlier, when the buffer filled, left no errno */
+    fprintf(stderr, "%s: cannot write the standard output: %s\n", program,
+            !flushed && errno ? strerror(errno) : "a write failed (a full disk?)");
+    return status ? status : 1;
 }

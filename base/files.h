@@ -37,6 +37,25 @@ char *read_text_file(const char *path, size_t max_bytes, Error *err);
  * directory, is an error naming it. */
 int make_directories(const char *path, Error *err);
 
+/* Claims the folder dir for this program alone: an exclusive lock (flock)
+ * on it, held while *fd stays open; the kernel drops it when the program
+ * ends, however it ends. A second program that claims the same folder
+ * (by any name: the lock is on the folder itself) gets -1 and the message
+ * "DIR: another running program is writing into this folder", so two runs
+ * never mix their files in one folder. Where the folder cannot be opened
+ * for reading, or its file system keeps no locks (some network ones), *fd
+ * is -1 and the claim succeeds unlocked: the lock guards a run, and is no
+ * reason to refuse one. */
+int lock_directory(const char *dir, int *fd, Error *err);
+
+/* The end of a program's main: stdout flushed, and status returned, or 1
+ * if some of what the program printed was lost (stdout a file on a full
+ * disk, /dev/full, a pipe whose reader failed), with a message saying so
+ * on stderr: "PROGRAM: cannot write the standard output: REASON". Without
+ * it, `emotion eval ... > results.txt` on a full disk exits 0 with the
+ * results gone. */
+int finish_standard_output(const char *program, int status);
+
 /* Creates the directories of file_path's directory part: "runs/a/model.npz"
  * makes runs/ and runs/a/; a path without '/' needs none. */
 int make_parent_directories(const char *file_path, Error *err);

@@ -153,3 +153,24 @@ long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed
     }
     return -1;
 }
+
+char *utf8_make_printable(char *text, int keep_newlines)
+{
+    const size_t len = strlen(text);
+    size_t at = 0, out = 0;
+    while (at < len) {
+        uint32_t c;
+        long fault = utf8_find_unprintable((const uint8_t *)text + at, len - at, "\t", &c);
+        const size_t good = fault < 0 ? len - at : (size_t)fault;
+        memmove(text + out, text + at, good);
+        out += good;
+        at += good;
+        if (fault < 0) break;
+        /* the faulty character, or one byte of what is not UTF-8 */
+        int length = c == UTF8_NOT_UTF8 ? 1 : utf8_decode((const uint8_t *)text + at, len - at, &c);
+        text[out++] = c == '\n' && keep_newlines ? '\n' : '?';
+        at += (size_t)length;
+    }
+    text[out] = '\0';
+    return text;
+}

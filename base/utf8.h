@@ -47,6 +47,14 @@ int utf8_decode(const uint8_t *bytes, size_t len, uint32_t *code_point);
 long utf8_find_unprintable(const uint8_t *bytes, size_t len, const char *allowed,
                            uint32_t *code_point);
 
+/* Text from outside (a file name in a message, say) made safe to show, in
+ * place: each character utf8_find_unprintable stops at (a control character
+ * other than a tab, an invisible one, a byte that is not UTF-8) becomes '?',
+ * as ls shows such names. Line breaks stay if keep_newlines (a message of
+ * several lines), else they become '?' too (a name on one line of output,
+ * which a name holding "\nface.pgm: Happy" must not forge). Returns text. */
+char *utf8_make_printable(char *text, int keep_newlines);
+
 /* 1 for an invisible format character: the bidirectional controls
  * (U+061C, U+200E, U+200F, U+202A..202E, U+2066..2069), the zero-width
  * space and word joiner (U+200B, U+2060, U+FEFF), and the other format

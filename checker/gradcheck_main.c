@@ -751,7 +751,7 @@ static int bad_usage(void)
     return 2;
 }
 
-int main(int argc, char **argv)
+static int gradcheck(int argc, char **argv)
 {
     Options o = {.seed = 1, .kernel_h = -1, .kernel_w = -1, .stride = -1, .pad = -1,
                  .channels = NET_CHANNELS, .height = NET_SIDE, .width = NET_SIDE};
@@ -816,4 +816,9 @@ int main(int argc, char **argv)
     }
     printf("%s: %s\n", name, failures ? "FAIL" : "every gradient within 1e-7");
     return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    return finish_standard_output("gradcheck", gradcheck(argc, argv));
 }

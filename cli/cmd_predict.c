@@ -11,6 +11,7 @@
  * script notices while a person still sees every answer that was possible. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -21,6 +22,7 @@
 #include "loader.h"
 #include "metrics.h"
 #include "model.h"
+#include "utf8.h"
 
 static void usage(FILE *out)
 {
@@ -155,7 +157,10 @@ int cmd_predict(int argc, char **argv)
             failures++;
             continue;
         }
-        warn_about_shape(images[i], width, height, &info);
+        /* the name as shown: a file name may hold a terminal's escapes, or a
+         * line break and words that would read as another image's answer */
+        char *shown = utf8_make_printable(strcpy(xmalloc(strlen(images[i]) + 1), images[i]), 0);
+        warn_about_shape(shown, width, height, &info);
         int label; /* the dataset's placeholder 0; only the probabilities are used */
         loader_fill_batch(&one, &first, 1, NULL, NULL, x, &label);
         network_loss(net, x, &label);
@@ -165,11 +170,12 @@ int cmd_predict(int argc, char **argv)
             /* weights that overflow float give NaN scores: no answer to print */
             fprintf(stderr, "emotion predict: %s: the network's scores for %s are not finite "
                             "numbers (its weights or batchnorm statistics overflow)\n",
-                    model_path, images[i]);
+                    model_path, shown);
             not_finite++;
-            continue;
+        } else {
+            print_prediction(shown, net->probs->data, info.classes, info.class_names);
         }
-        print_prediction(images[i], net->probs->data, info.classes, info.class_names);
+        free(shown);
     }
     dataset_free(&one);
     tensor_free(x);

@@ -1418,6 +1418,7 @@ int cmd_train(int argc, char **argv)
     Run run = {0};
     DataFingerprint fingerprint;
     int status = 1, usage_fault = 0, had_run = 0;
+    int folder_lock = -1; /* held while this run writes into its folder */
     int data_fault = 0; /* a fault in the data: on --resume, say where its path came from */
     if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
     o.started = started;
@@ -1460,7 +1461,17 @@ int cmd_train(int argc, char **argv)
         usage_fault = 1;
         goto fail;
     }
-    if (make_directories(o.out_dir, &err) || outputs_writable(o.out_dir, &err)) goto fail;
+    if (make_directories(o.out_dir, &err)) goto fail;
+    /* Two runs writing into one folder would leave a mixture, each file whole:
+     * one run's model.npz beside the other's metrics.csv and resume.npz. */
+    if (lock_directory(o.out_dir, &folder_lock, &err)) {
+        char message[sizeof err.msg];
+        snprintf(message, sizeof message, "%s", err.msg);
+        error_set(&err, "%s (another emotion train?): one run at a time in a folder; wait for "
+                        "it to end%s", message, o.resume_dir ? "" : ", or give another --out");
+        goto fail;
+    }
+    if (outputs_writable(o.out_dir, &err)) goto fail;
     data_fingerprint(&train, &val, &fingerprint);
     resolve_inputs(&o);
     run_start(&o, net, &run);
@@ -1540,6 +1551,7 @@ fail:
     if (status) fprintf(stderr, "emotion train: %s\n", err.msg);
     if (status && usage_fault) status = 2;
 done:
+    if (folder_lock >= 0) close(folder_lock);
     if (run.opt) run_free(&run);
     network_free(net);
     dataset_free(&train);

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "args.h"
+#include "files.h"
 
 typedef struct {
     const char *name;
@@ -30,7 +31,7 @@ static void usage(FILE *out)
     fprintf(out, "\nRun 'emotion COMMAND --help' for a command's options.\n");
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -50,4 +51,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "emotion: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    return finish_standard_output("emotion", run_command(argc, argv));
 }

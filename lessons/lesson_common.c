@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "classes.h"
+#include "files.h"
 #include "splits.h"
 #include "synth.h"
 
@@ -230,14 +231,16 @@ void lesson_begin(Lesson *lesson, int number, const char *title, const char *sum
 
 int lesson_end(const Lesson *lesson)
 {
+    char program[32];
+    snprintf(program, sizeof program, "lesson%d", lesson->number);
     if (lesson->failures) {
         printf("\nLesson %d finished with %d unexpected failure%s (see above).\n",
                lesson->number, lesson->failures, lesson->failures == 1 ? "" : "s");
-        return 1;
+        return finish_standard_output(program, 1);
     }
     printf("\nLesson %d done. Charts and data files are in %s/.\n", lesson->number,
            lesson->out_dir);
-    return 0;
+    return finish_standard_output(program, 0); /* the walkthrough is the lesson's output */
 }
 
 /* ---- narration ---------------------------------------------------------- */

@@ -66,6 +66,11 @@ if [ -x "$LESSONS_BIN/lesson5" ] && [ -x "$LESSONS_BIN/lesson8" ]; then
     expect_output "^lesson8: --model given twice$"
     expect 2 "$LESSONS_BIN/lesson8" --data a.npz --data b.npz
     expect_output "^lesson8: --data given twice$"
+    # a lesson's walkthrough is its output: lost on a full disk, it says so (it ended 0)
+    if [ -w /dev/full ]; then
+        expect 1 sh -c "'$LESSONS_BIN/lesson1' --quick >/dev/full"
+        expect_output "^lesson1: cannot write the standard output: No space left on device$"
+    fi
     # the environment's thread count is checked as emotion checks it
     expect 2 env OMP_NUM_THREADS=99999 "$LESSONS_BIN/lesson5" --quick
     expect_output "^lesson5: the environment's OMP_NUM_THREADS (99999) must be"

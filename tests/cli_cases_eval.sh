@@ -176,6 +176,23 @@ printf '\357\273\277\357\273\277conv 2 3x3\nrelu\nfc 7\n' >"$EV_TMP/bom2.net"
 expect 2 "$EMOTION" bench --model "$EV_TMP/bom2.net" --repeats 1 --batch 2 --threads 1
 expect_output "bom2.net line 1: U+FEFF, an invisible byte order mark, at byte 3 of the line"
 
+# ---- file names are shown, never obeyed: a terminal's escapes, a line break (which made a
+# second, forged answer line), bytes that are not UTF-8 and a right-to-left override come
+# out as '?', in the answers and in the messages alike
+ESC=$(printf '\033')
+cp "$EV_CKPT/face.pgm" "$EV_TMP/red${ESC}[31m.pgm"
+cp "$EV_CKPT/face.pgm" "$EV_TMP/$(printf 'x.pgm\nforged.pgm: Happy (99.9%%)')"
+cp "$EV_CKPT/face.pgm" "$EV_TMP/$(printf 'lat\351n\342\200\256gmp.pgm')"
+expect 1 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/red${ESC}[31m.pgm" \
+    "$EV_TMP/$(printf 'x.pgm\nforged.pgm: Happy (99.9%%)')" "$EV_TMP/$(printf 'lat\351n\342\200\256gmp.pgm')" \
+    "$EV_TMP/gone${ESC}]0;title$(printf '\007').pgm"
+expect_output "^$EV_TMP/red?\[31m.pgm: "
+expect_output "^$EV_TMP/x.pgm?forged.pgm: Happy (99.9%): "
+expect_output "^$EV_TMP/lat?n?gmp.pgm: "
+expect_output "^emotion predict: $EV_TMP/gone?]0;title?.pgm: cannot open: No such file or directory$"
+expect_no_output "$ESC"
+expect_no_output "^forged.pgm"
+
 # ---- class names: a checkpoint's read like a dataset's; hidden characters refused in both
 if [ -n "$EV_NUMPY" ]; then
     "$EV_NUMPY" - "$EV_TMP" <<'EOF'
@@ -224,6 +241,28 @@ EOF
     expect 1 "$EMOTION" train --resume "$EV_TMP/int_resume"
     expect_output "^emotion train: $EV_TMP/int_resume/resume.npz: array 'fc1.w' is int8, but a checkpoint's weights must be float32 or float64$"
 fi
+
+# ---- what a command prints is its output too: a standard output that loses it (a full
+# disk, /dev/full) is an error, named, exit 1 (exit 0, the figures gone, before)
+if [ -w /dev/full ]; then
+    expect 1 sh -c "'$EMOTION' eval --model '$EV_MODEL' --data '$EV_DATA' >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    expect 1 sh -c "'$EMOTION' data info '$EV_DATA' >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    # 60 answers, more than stdout's buffer: the first write fails before the end
+    faces=$(for i in $(seq 60); do printf "'%s' " "$EV_CKPT/face.pgm"; done)
+    expect 1 sh -c "'$EMOTION' predict --model '$EV_MODEL' $faces >/dev/full"
+    expect_output "^emotion: cannot write the standard output: No space left on device$"
+    expect 1 sh -c "'$EMOTION' --help >/dev/full"
+    expect 1 sh -c "'$GRADCHECK' relu >/dev/full"
+    expect_output "^gradcheck: cannot write the standard output: No space left on device$"
+    # a failure keeps its own status, and the output written is no news
+    expect 2 sh -c "'$EMOTION' eval --no-such-flag >/dev/full"
+    expect_no_output "standard output"
+else
+    echo "skip: a standard output that loses what is printed (no /dev/full)"
+fi
+expect 0 sh -c "'$EMOTION' data info '$EV_DATA' | head -1"
 
 rm -rf "$EV_TMP"
 

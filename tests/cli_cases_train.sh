@@ -148,6 +148,36 @@ expect_output "^emotion train: stopped: $RUNS/mixed/metrics.csv is a symbolic li
 expect_output "^emotion train: $RUNS/mixed holds model.npz epoch 2, best.npz the best (epoch [12]), resume.npz epoch 2 and metrics.csv epoch 1$"
 expect 0 sh -c "[ \$(wc -l <'$RUNS/mixed/metrics_1.csv') = 2 ]"
 
+# ---- one run at a time in a folder: a second train into a folder a run is writing (by
+# another name of it too), and a --resume of it, are refused before anything is written
+# (both ran, and the folder held one run's model.npz beside the other's metrics.csv)
+: >"$RUNS/busy.log"
+"$EMOTION" train --data "$RUNS/slow.npz" --epochs 2 --threads 1 --out "$RUNS/busy" \
+    >"$RUNS/busy.log" 2>&1 &
+busy_pid=$!
+waited=0
+while [ $waited -lt 1200 ] && ! grep -q "^epoch 1/2" "$RUNS/busy.log"; do
+    sleep 0.05; waited=$((waited + 1))
+done
+kill -STOP $busy_pid
+cp "$RUNS/busy/model.npz" "$RUNS/busy_model.npz"
+expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/busy"
+expect_output "^emotion train: $RUNS/busy: another running program is writing into this folder (another emotion train?): one run at a time in a folder; wait for it to end, or give another --out$"
+expect_no_output "^epoch"
+expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/./busy/"
+expect_output "another running program is writing into this folder"
+expect 1 "$EMOTION" train --resume "$RUNS/busy"
+expect_output "^emotion train: $RUNS/busy: another running program is writing into this folder (another emotion train?): one run at a time in a folder; wait for it to end$"
+expect 0 cmp "$RUNS/busy/model.npz" "$RUNS/busy_model.npz"
+kill -CONT $busy_pid
+wait $busy_pid
+busy_status=$?
+if [ $waited -lt 1200 ] && [ $busy_status = 0 ]; then ok; else
+    bad "the busy run: waited $waited, status $busy_status"; fi
+# the folder is free again once its run has ended
+expect 0 "$EMOTION" train --resume "$RUNS/busy"
+expect_output "nothing to resume: all 2 epochs of $RUNS/busy are done"
+
 # ---- --resume of a run killed during its first epoch: what that means, not "cannot open"
 : >"$RUNS/killed.log"
 "$EMOTION" train --data "$RUNS/slow.npz" --epochs 2 --threads 1 --out "$RUNS/killed" \

@@ -16,6 +16,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "files.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
@@ -166,6 +167,66 @@ START_TEST(error_prefix_names_a_file_once)
     error_set(&err, "shape too large");
     error_prefix(&err, "%s: member '%s'", "a.npz", "x");
     ck_assert_str_eq(err.msg, "a.npz: member 'x': shape too large");
+}
+END_TEST
+
+/* A path of thousands of bytes: the message keeps the path's start and the
+ * reason at its end (it ended in the middle of the path, the reason lost) */
+START_TEST(a_long_message_keeps_its_start_and_its_reason)
+{
+    char path[4001];
+    memset(path, 'x', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    memcpy(path, "runs/", 5);
+    Error err;
+    error_set(&err, "%s: cannot write: No space left on device", path);
+    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg);
+    ck_assert(!strncmp(err.msg, "runs/xxx", 8));
+    ck_assert_ptr_nonnull(strstr(err.msg, "xxx...xxx"));
+    const char *end = "xxx: cannot write: No space left on device";
+    ck_assert_str_eq(err.msg + strlen(err.msg) - strlen(end), end);
+
+    /* a long context before a message: the message's end stays too */
+    error_set(&err, "member 'x': shape too large");
+    error_prefix(&err, "%s", path);
+    ck_assert(!strncmp(err.msg, "runs/xxx", 8));
+    end = "xxx: member 'x': shape too large";
+    ck_assert_str_eq(err.msg + strlen(err.msg) - strlen(end), end);
+}
+END_TEST
+
+/* the cuts fall between characters: a name of two-byte letters stays UTF-8 */
+START_TEST(a_long_message_is_cut_between_characters)
+{
+    for (int shift = 0; shift < 2; shift++) {
+        char name[3001];
+        int n = 0;
+        if (shift) name[n++] = 'a';
+        while (n + 2 < (int)sizeof name) n += sprintf(name + n, "\xc3\xa9"); /* e acute */
+        name[n] = '\0';
+        Error err;
+        error_set(&err, "%s: not found", name);
+        uint32_t code_point;
+        ck_assert_int_eq(utf8_find_unprintable((const uint8_t *)err.msg, strlen(err.msg), "",
+                                               &code_point), -1);
+        ck_assert_ptr_nonnull(strstr(err.msg, "...\xc3\xa9"));
+    }
+}
+END_TEST
+
+/* a message names files from outside: a terminal's escapes in a name are
+ * shown as '?', never sent; a message's own lines stay lines */
+START_TEST(a_message_shows_control_characters_as_question_marks)
+{
+    Error err;
+    error_set(&err, "%s: cannot open: %s", "faces/\x1B]0;owned\x07x.pgm", "No such file");
+    ck_assert_str_eq(err.msg, "faces/?]0;owned?x.pgm: cannot open: No such file");
+    error_set(&err, "--init holds another network; it describes:\n%s", "fc 7");
+    ck_assert_str_eq(err.msg, "--init holds another network; it describes:\nfc 7");
+    /* the prefix is compared as it is shown: named once still */
+    error_set(&err, "%s: cannot write: No space left on device", "e\x1B[1m.npz");
+    error_prefix(&err, "%s", "e\x1B[1m.npz");
+    ck_assert_str_eq(err.msg, "e?[1m.npz: cannot write: No space left on device");
 }
 END_TEST
 
@@ -374,6 +435,9 @@ Suite *files_suite(void)
     tcase_add_test(paths, a_missing_file_says_why);
     tcase_add_test(paths, same_file_sees_through_links_and_names);
     tcase_add_test(paths, error_prefix_names_a_file_once);
+    tcase_add_test(paths, a_long_message_keeps_its_start_and_its_reason);
+    tcase_add_test(paths, a_long_message_is_cut_between_characters);
+    tcase_add_test(paths, a_message_shows_control_characters_as_question_marks);
     suite_add_tcase(s, paths);
 
     TCase *atomic = tcase_create("atomic files");

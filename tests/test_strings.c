@@ -175,6 +175,30 @@ START_TEST(invisible_characters_are_found_where_they_are)
 }
 END_TEST
 
+/* Names shown on a terminal: what utf8_find_unprintable stops at becomes
+ * '?', one per character (one per byte that is not UTF-8); letters stay */
+static void assert_printable(const char *text, int keep_newlines, const char *shown)
+{
+    char copy[64];
+    snprintf(copy, sizeof copy, "%s", text);
+    ck_assert_str_eq(utf8_make_printable(copy, keep_newlines), shown);
+}
+
+START_TEST(unprintable_characters_are_shown_as_question_marks)
+{
+    assert_printable("face.pgm", 0, "face.pgm");
+    assert_printable("d\xC3\xB3s\tx", 0, "d\xC3\xB3s\tx");          /* letters and tabs stay */
+    assert_printable("e\x1B[31mred", 0, "e?[31mred");             /* ESC */
+    assert_printable("a\xC2\x9B" "2J", 0, "a?2J");                  /* C1 CSI: two bytes, one ? */
+    assert_printable("ab\xE2\x80\xAE" "cba", 0, "ab?cba");          /* right-to-left override */
+    assert_printable("lat\xE9n\xFF", 0, "lat?n?");                 /* Latin-1, not UTF-8 */
+    assert_printable("x.pgm\nfake: Happy", 0, "x.pgm?fake: Happy");
+    assert_printable("line one\nline two\x07", 1, "line one\nline two?");
+    assert_printable("\xEF\xBB\xBF" "a\n\xEF\xBB\xBF", 1, "?a\n?"); /* no byte order mark here */
+    assert_printable("", 0, "");
+}
+END_TEST
+
 START_TEST(unicode_arrays_read_as_utf8)
 {
     NpzFile npz = read_fixture(FIXTURES "good.npz");
@@ -335,6 +359,7 @@ Suite *strings_suite(void)
     tcase_add_test(utf8, malformed_sequences_are_not_decoded);
     tcase_add_test(utf8, control_characters_and_bad_bytes_are_found_where_they_are);
     tcase_add_test(utf8, invisible_characters_are_found_where_they_are);
+    tcase_add_test(utf8, unprintable_characters_are_shown_as_question_marks);
     suite_add_tcase(s, utf8);
     TCase *arrays = tcase_create("npz string arrays");
     tcase_add_test(arrays, unicode_arrays_read_as_utf8);

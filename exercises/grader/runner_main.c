@@ -23,7 +23,11 @@
  * A child's exit status: 0 after a complete response (a response without
  * the end mark means the function never returned), 3 for a malformed
  * request or an unknown function (a grader bug), 4 if the function is not
- * defined in any of the student's files, 86 for a sanitizer's report. */
+ * defined in any of the student's files, 86 for a sanitizer's report. A
+ * student's function may call exit() with any of these, so the runner's
+ * own 3 and 4 come with a note in the log ("@failed WHY", "@missing
+ * FUNCTION"), and 86 with the sanitizer's report: an exit status without
+ * its note is the student's exit(). */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <signal.h>
@@ -216,7 +220,7 @@ static int run_one(const char *request, const char *response)
 {
     static Request r;
     if (read_request(request, &r) != 0) {
-        fprintf(stderr, "runner: unreadable request\n");
+        fprintf(stderr, "@failed unreadable request\n");
         return 3;
     }
     for (int a = 0; a < r.n_arrays; a++) {
@@ -226,13 +230,20 @@ static int run_one(const char *request, const char *response)
     fflush(stderr);
     double result;
     int status = call(&r, &result);
-    if (status == 1) return 4;
+    if (status == 1) {
+        fprintf(stderr, "@missing %s\n", r.function);
+        return 4;
+    }
     if (status < 0) {
-        fprintf(stderr, "runner: unknown function '%s'\n", r.function);
+        fprintf(stderr, "@failed unknown function '%s'\n", r.function);
         return 3;
     }
     fflush(NULL);
-    return write_response(response, &r, result) == 0 ? 0 : 3;
+    if (write_response(response, &r, result) != 0) {
+        fprintf(stderr, "@failed cannot write %s\n", response);
+        return 3;
+    }
+    return 0;
 }
 
 /* Dies with its parent (Linux): a server whose grader was interrupted,

@@ -234,8 +234,63 @@ static int is_report_line(const char *line)
            strstr(line, "Sanitizer") != NULL;
 }
 
+/* 1 for a note of the runner's ("@array ...", "@missing ...", "@failed
+ * ...", runner_main.c), which is not the student's printing. */
+static int is_runner_note(const char *line)
+{
+    return !strncmp(line, "@array ", 7) || !strncmp(line, "@missing ", 9) ||
+           !strncmp(line, "@failed ", 8);
+}
+
+/* 1 if the log holds a line that starts with note: the runner's word that
+ * an exit status is its own, not a student's exit() with the same number. */
+static int runner_noted(const char *log, const char *note)
+{
+    for (const char *line = log; line; line = strchr(line, '\n')) {
+        if (*line == '\n') line++;
+        if (!strncmp(line, note, strlen(note))) return 1;
+    }
+    return 0;
+}
+
+/* A failed assert of the student's, as glibc words it ("runner:
+ * /path/relu.c:4: relu_forward: Assertion `n > 0' failed."): "an assert
+ * failed in relu_forward, relu.c:4: n > 0" into out, and 1; 0 if the log
+ * holds none. (The report of the abort that follows names the C library's
+ * frame where the program stopped, not the student's assert.) */
+static int failed_assertion(const char *log, char *out, size_t len)
+{
+    const char *assertion = log ? last_of(log, ": Assertion `") : NULL;
+    if (!assertion) return 0;
+    const char *condition = assertion + strlen(": Assertion `");
+    const char *end = strstr(condition, "' failed.");
+    const char *line_end = strchr(condition, '\n');
+    if (!end || (line_end && end > line_end)) return 0;
+    const char *start = assertion;
+    while (start > log && start[-1] != '\n') start--;
+    /* "runner: /path/relu.c:4: relu_forward": the function after the last
+     * ": ", the file's name and line before it, after the program's name */
+    char place[512];
+    snprintf(place, sizeof place, "%.*s", (int)(assertion - start), start);
+    char *function = strrchr(place, ' ');
+    if (!function || function == place || function[-1] != ':') return 0;
+    function[-1] = '\0';
+    function++;
+    const char *file = strrchr(place, '/');
+    file = file ? file + 1 : (strstr(place, ": ") ? strstr(place, ": ") + 2 : place);
+    snprintf(out, len, "an assert failed in %s, %s: %.*s", function, file,
+             (int)(end - condition), condition);
+    return 1;
+}
+
+/* 1 if the log holds a sanitizer's report (the last words of a crash). */
+static int has_sanitizer_report(const char *log)
+{
+    return log && (strstr(log, "AddressSanitizer") || strstr(log, "runtime error:"));
+}
+
 /* The student's own printing: the log's lines that are neither the
- * runner's "@array" notes nor a sanitizer report. */
+ * runner's notes nor a sanitizer report. */
 static void student_output(const char *log, char *out, size_t len)
 {
     size_t used = 0;
@@ -247,7 +302,7 @@ static void student_output(const char *log, char *out, size_t len)
         char line[256];
         snprintf(line, sizeof line, "%.*s", (int)(n < 255 ? n : 255), p);
         if (is_report_line(line)) break;
-        if (strncmp(line, "@array ", 7) != 0 && used + n + 2 < len) {
+        if (!is_runner_note(line) && used + n + 2 < len) {
             used += (size_t)snprintf(out + used, len - used, "%s\n", line);
             lines++;
         }
@@ -554,21 +609,26 @@ RunResult sandbox_run(const char *runner, const char *function, Case *c)
             snprintf(result.message, sizeof result.message,
                      "printed more than %ld MB: a print inside a loop that does not end?",
                      MAX_OUTPUT_BYTES >> 20);
-        else if (log && (strstr(log, "AddressSanitizer") || strstr(log, "runtime error:")))
+        else if (failed_assertion(log, result.message, sizeof result.message))
+            ; /* said */
+        else if (has_sanitizer_report(log))
             explain_report(log, c, result.message, sizeof result.message);
         else
             snprintf(result.message, sizeof result.message, "crashed: killed by signal %d (%s)",
                      sig, strsignal(sig));
     } else if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
+        /* the runner's own statuses come with its note or a report; the same
+         * number without one is the student's exit(3), exit(4), exit(86) */
         if (code == 0 && read_response(c) == 0) {
             result.status = RUN_OK;
-        } else if (code == RUNNER_MISSING) {
+        } else if (code == RUNNER_MISSING && runner_noted(log, "@missing ")) {
             result.status = RUN_MISSING;
-        } else if (code == RUNNER_SANITIZER) {
+        } else if (code == RUNNER_SANITIZER && has_sanitizer_report(log)) {
             result.status = RUN_CRASH;
-            explain_report(log ? log : "", c, result.message, sizeof result.message);
-        } else if (code == RUNNER_BAD_REQUEST || code == RUNNER_FAILED_EXEC) {
+            if (!failed_assertion(log, result.message, sizeof result.message))
+                explain_report(log, c, result.message, sizeof result.message);
+        } else if (code == RUNNER_BAD_REQUEST && runner_noted(log, "@failed ")) {
             snprintf(result.message, sizeof result.message,
                      "the runner %s failed (exit %d): %.300s", runner, code, log ? log : "");
         } else {
