@@ -391,7 +391,7 @@ static void conv_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 {
     ConvLayer *conv = (ConvLayer *)layer;
     Backward pass = {.conv = conv, .x = layer->input, .dout = dout, .dx = dx,
-                  .has_bias = layer->num_params > 1};
+                     .has_bias = layer->num_params > 1};
     geometry_for(conv, pass.x, &pass.g);
     pass.plan = plan_for(conv, &pass.g);
     pass.rows = conv_geometry_rows(&pass.g);
