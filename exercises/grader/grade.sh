@@ -9,7 +9,9 @@
 # made _ (`make grade` passes build/grade/work/).
 #
 # Environment (set by exercises/grade.mk): CC, STUDENT_CFLAGS, STUDENT_LDFLAGS,
-# GRADE_FLAGS (extra grader options, e.g. --verbose or --timeout 5).
+# GRADE_FLAGS (extra grader options, e.g. --verbose or --timeout 5),
+# GRADE_COMPILE_SECONDS (how long the compiler may take over one file,
+# default 60: a file that includes itself twice makes it run for ever).
 #
 # Each TOPIC.c of EXERCISES_DIR is compiled alone, with AddressSanitizer and
 # UBSan; a missing file, or one that does not compile, costs that topic's
@@ -24,6 +26,13 @@ WORK=$3
 DIR=${4%/}
 EX=${5:-}
 TOPICS="im2col conv relu maxpool fc softmax batchnorm dropout optim"
+COMPILE_SECONDS=${GRADE_COMPILE_SECONDS:-60}
+case $COMPILE_SECONDS in
+'' | *[!0-9]* | 0)
+    echo "grade: GRADE_COMPILE_SECONDS=$COMPILE_SECONDS is not a whole number of seconds above 0" >&2
+    exit 2
+    ;;
+esac
 
 # the help and the list need nothing compiled
 case " ${GRADE_FLAGS:-} " in
@@ -62,12 +71,18 @@ for t in $TOPICS; do
         echo "$t${TAB}missing" >>"$STATUS"
         continue
     fi
+    # timeout stops the compiler and whatever it started (cc1, as)
     # shellcheck disable=SC2086 # STUDENT_CFLAGS is a list of flags
-    if $CC $STUDENT_CFLAGS -c "$src" -o "$WORK/$t.o" 2>"$WORK/$t.log"; then
-        compiled="$compiled $t"
-    else
+    timeout "$COMPILE_SECONDS" $CC $STUDENT_CFLAGS -c "$src" -o "$WORK/$t.o" 2>"$WORK/$t.log"
+    case $? in
+    0) compiled="$compiled $t" ;;
+    124)
+        echo "the compiler was still working on $t.c after $COMPILE_SECONDS s and was stopped" \
+            "(a file that includes itself, or a huge constant array?)" >>"$WORK/$t.log"
         echo "$t${TAB}compile${TAB}$WORK/$t.log" >>"$STATUS"
-    fi
+        ;;
+    *) echo "$t${TAB}compile${TAB}$WORK/$t.log" >>"$STATUS" ;;
+    esac
 done
 
 # link RUNNER TOPICS...: links the runner with the given topics' objects.

@@ -37,7 +37,11 @@ OUT=$WORK/output
 # grade DIR [EX]: runs the grader on DIR; its output is in $OUT, its status in $status.
 grade() {
     name=$(echo "$1" | tr '/.' '__')
-    sh exercises/grader/grade.sh "$GRADER" "$RUNNER_MAIN" "$WORK/$name" "$1" "${2:-}" >"$OUT" 2>&1
+    # a folder's COMPILE_SECONDS file: the compiler's time limit for it
+    limit=60
+    [ -f "$1/COMPILE_SECONDS" ] && limit=$(cat "$1/COMPILE_SECONDS")
+    GRADE_COMPILE_SECONDS=$limit sh exercises/grader/grade.sh "$GRADER" "$RUNNER_MAIN" \
+        "$WORK/$name" "$1" "${2:-}" >"$OUT" 2>&1
     status=$?
 }
 
