@@ -172,7 +172,14 @@ typedef struct {
     int unbiased_norm, biased_running, inverted_running, swapped_momentum;
     int eps_outside, no_eps, no_sqrt; /* sqrt(var) + eps, sqrt(var), var + eps */
     int per_position;
+    /* training normalises with the running statistics (evaluation's rule):
+     * 1 those on entry, 2 those just updated */
+    int normalise_running;
+    int running_no_decay; /* running += momentum * batch: (1 - momentum) left out */
     int no_mean_term, no_var_term, dgamma_from_x, no_gamma;
+    int dx_without_s;     /* dx = (1/M) (...): the s in front left out */
+    int var_term_added;   /* + xhat sum g xhat */
+    int dbeta_with_gamma, dgamma_with_gamma; /* gamma times the sum */
     /* the backward's sums over a channel are never set back to 0: 1 for
      * sums of dout (gamma applied after), 2 for sums of g = gamma dout */
     int sums_carried;
@@ -205,16 +212,26 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
             if (v.eps_outside) s = 1 / (sqrt(used) + BATCHNORM_EPS);
             if (v.no_eps) s = 1 / sqrt(used);
             if (v.no_sqrt) s = 1 / (used + BATCHNORM_EPS);
-            if (out) EACH(out[i] = gamma[ch] * (x[i] - mu) * s + beta[ch]);
+            double out_mu = mu, out_s = s;
+            if (v.normalise_running == 1) {
+                out_mu = running_mean[ch];
+                out_s = 1 / sqrt(running_var[ch] + BATCHNORM_EPS);
+            }
             if (running_mean && g == 0) {
                 double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
-                running_mean[ch] = (1 - m) * running_mean[ch] + m * mu;
+                double keep = v.running_no_decay ? 1 : 1 - m;
+                running_mean[ch] = keep * running_mean[ch] + m * mu;
                 double inverted = M > 1 ? biased * (M - 1) / M : biased;
-                running_var[ch] = (1 - m) * running_var[ch] +
+                running_var[ch] = keep * running_var[ch] +
                                   m * (v.biased_running     ? biased
                                        : v.inverted_running ? inverted
                                                             : unbiased);
             }
+            if (v.normalise_running == 2) {
+                out_mu = running_mean[ch];
+                out_s = 1 / sqrt(running_var[ch] + BATCHNORM_EPS);
+            }
+            if (out) EACH(out[i] = gamma[ch] * (x[i] - out_mu) * out_s + beta[ch]);
             if (!dx) continue;
             if (!v.sums_carried) sum_dout = sum_dout_xhat = sum_g = sum_g_xhat = sum_dgamma = 0;
             const double gm = v.no_gamma ? 1 : gamma[ch];
@@ -222,15 +239,16 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
                  sum_dout_xhat += dout[i] * xhat; sum_g += gm * dout[i];
                  sum_g_xhat += gm * dout[i] * xhat;
                  sum_dgamma += dout[i] * (v.dgamma_from_x ? x[i] : xhat));
-            if (dgamma) dgamma[ch] += sum_dgamma;
-            if (dbeta) dbeta[ch] = sum_dout;
+            if (dgamma) dgamma[ch] += sum_dgamma * (v.dgamma_with_gamma ? gamma[ch] : 1);
+            if (dbeta) dbeta[ch] = sum_dout * (v.dbeta_with_gamma ? gamma[ch] : 1);
             /* the two sums of g: with sums of dout carried over, gamma multiplies them after */
             double mean_term = v.sums_carried == 1 ? gm * sum_dout : sum_g;
             double var_term = v.sums_carried == 1 ? gm * sum_dout_xhat : sum_g_xhat;
+            const double front = v.dx_without_s ? 1 : s, var_sign = v.var_term_added ? -1 : 1;
             EACH(double xhat = (x[i] - mu) * s;
-                 dx[i] = s / M *
+                 dx[i] = front / M *
                          (M * gm * dout[i] - (v.no_mean_term ? 0 : mean_term) -
-                          (v.no_var_term ? 0 : xhat * var_term)));
+                          var_sign * (v.no_var_term ? 0 : xhat * var_term)));
 #undef EACH
         }
 }
@@ -291,6 +309,24 @@ static void predict_bn_per_position(const Case *c, double **pred, double *ret)
     predict_bn_forward(c, pred, (BnVariant){.per_position = 1});
 }
 
+static void predict_bn_running_on_entry(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.normalise_running = 1});
+}
+
+static void predict_bn_running_updated(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.normalise_running = 2});
+}
+
+static void predict_bn_running_no_decay(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.running_no_decay = 1});
+}
+
 static void predict_bn_backward(const Case *c, double **pred, BnVariant v)
 {
     bn_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, NULL, NULL,
@@ -339,6 +375,41 @@ static void predict_bn_g_sums_carried(const Case *c, double **pred, double *ret)
     predict_bn_backward(c, pred, (BnVariant){.sums_carried = 2});
 }
 
+static void predict_bn_backward_unbiased(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.unbiased_norm = 1});
+}
+
+static void predict_bn_dx_without_s(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dx_without_s = 1});
+}
+
+static void predict_bn_var_term_added(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.var_term_added = 1});
+}
+
+static void predict_bn_dbeta_with_gamma(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dbeta_with_gamma = 1});
+}
+
+static void predict_bn_dgamma_with_gamma(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dgamma_with_gamma = 1});
+}
+
+#define HINT_BN_RUNNING_IN_TRAINING                                                              \
+    "batchnorm_forward normalises with the running statistics: that is evaluation mode's rule. " \
+    "In training (this function) out uses the batch's own mean and biased variance, and the "    \
+    "running statistics are only updated, for evaluation to use later."
+
 static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward normalises with the unbiased variance (divided by M - 1): training "
      "normalises with the biased one, (1/M) sum (x - mu)^2; only running_var takes the unbiased "
@@ -364,6 +435,12 @@ static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward takes its statistics over the wrong axes: one mean and variance per "
      "channel, over all N*H*W values of the channel, not one per pixel position.",
      predict_bn_per_position},
+    {HINT_BN_RUNNING_IN_TRAINING, predict_bn_running_on_entry},
+    {HINT_BN_RUNNING_IN_TRAINING, predict_bn_running_updated},
+    {"batchnorm_forward leaves (1 - momentum) out of the running statistics' update: running = "
+     "(1 - 0.1) running + 0.1 batch, a weighted mean whose weights add up to 1; running += 0.1 "
+     "batch never lets the old batches fade, and adds up to ten times their average.",
+     predict_bn_running_no_decay},
 };
 
 #define HINT_BN_SUMS_CARRIED                                                                     \
@@ -390,6 +467,24 @@ static const Mistake bn_backward_mistakes[] = {
      predict_bn_no_gamma},
     {HINT_BN_SUMS_CARRIED, predict_bn_sums_carried},
     {HINT_BN_SUMS_CARRIED, predict_bn_g_sums_carried},
+    {"batchnorm_backward normalises with the unbiased variance (divided by M - 1): the forward "
+     "pass's xhat used the biased one, (1/M) sum (x - mu)^2, and the backward must use the same "
+     "s = 1/sqrt(var + eps). Only running_var takes the unbiased estimate.",
+     predict_bn_backward_unbiased},
+    {"batchnorm_backward leaves s = 1/sqrt(var + eps) out of the front of dx: xhat = (x - mu) "
+     "s, so every path from x to out passes through s once, and dx_j = (s/M) (M g_j - sum_i g_i "
+     "- xhat_j sum_i g_i xhat_i).",
+     predict_bn_dx_without_s},
+    {"batchnorm_backward adds the term through the variance where it must subtract it: dx_j = "
+     "(s/M) (M g_j - sum_i g_i - xhat_j sum_i g_i xhat_i). A larger var shrinks every xhat, "
+     "hence the minus.",
+     predict_bn_var_term_added},
+    {"dbeta is multiplied by gamma: out = gamma xhat + beta, so beta's gradient is the plain sum "
+     "of dout over the channel. gamma belongs to the path through xhat (dx), not to dbeta.",
+     predict_bn_dbeta_with_gamma},
+    {"dgamma is multiplied by gamma: out = gamma xhat + beta, so dgamma = sum of dout * xhat, "
+     "without gamma. gamma belongs to the path through xhat (dx), not to its own gradient.",
+     predict_bn_dgamma_with_gamma},
 };
 
 static const char *const batchnorm_forward_formulas[] = {
