@@ -671,6 +671,43 @@ static void predict_dropout_eval_scaled(const Case *c, double **pred, double *re
     for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
 }
 
+/* The old, non-inverted dropout: out = x * keep in training, x (1 - p)
+ * in evaluation. */
+static void predict_dropout_old_style(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1])
+        dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1, 0, pred[2]);
+    else
+        for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
+}
+
+/* training read the wrong way round: out = x in training, the mask in
+ * evaluation */
+static void predict_dropout_training_inverted(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1])
+        memcpy(pred[2], c->args[0].value, c->args[0].size * sizeof(double));
+    else
+        dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 / (1 - c->reals[0]), 0,
+                        pred[2]);
+}
+
+static void predict_dropout_eval_divided(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1]) return;
+    for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] / (1 - c->reals[0]);
+}
+
+/* dx = keep / (1 - p): the derivative of the mask alone, dout left out */
+static void predict_dropout_backward_no_dout(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[1].ivalue[i] / (1 - c->reals[0]);
+}
+
 #define HINT_DROPOUT_SCALE(who)                                                                \
     who " does not divide the kept values by 1 - p: inverted dropout scales what survives by " \
         "1/(1 - p), so that the expected output equals x and evaluation needs no scaling."
@@ -695,6 +732,16 @@ static const Mistake dropout_forward_mistakes[] = {
     {"dropout_forward scales the values in evaluation mode: with inverted dropout the scaling "
      "happens in training, and evaluation returns x unchanged.",
      predict_dropout_eval_scaled},
+    {"dropout_forward is the old, non-inverted dropout: it scales at evaluation (x (1 - p)) "
+     "instead of in training. Inverted dropout divides the kept values by 1 - p in training, "
+     "out = x * keep / (1 - p), and returns x unchanged in evaluation.",
+     predict_dropout_old_style},
+    {"dropout_forward reads training the wrong way round: it returns x unchanged in training "
+     "and applies the mask in evaluation. training = 1 is the mode that drops.",
+     predict_dropout_training_inverted},
+    {"dropout_forward divides by 1 - p in evaluation mode too: with training = 0 nothing is "
+     "dropped, and nothing needs scaling back, so out = x.",
+     predict_dropout_eval_divided},
 };
 
 static const Mistake dropout_backward_mistakes[] = {
@@ -706,6 +753,10 @@ static const Mistake dropout_backward_mistakes[] = {
     {"dropout_backward lets the gradient through where the value was dropped: it passes only "
      "where keep[i] = 1.",
      predict_dropout_inverted},
+    {"dropout_backward leaves dout out: dx = dout * keep / (1 - p). keep / (1 - p) is the "
+     "derivative of out with respect to x; the chain rule multiplies it by the gradient that "
+     "arrives, dout.",
+     predict_dropout_backward_no_dout},
 };
 
 static const char *const dropout_forward_formulas[] = {
