@@ -849,6 +849,9 @@ enum {
     SGD_LR_IN_VELOCITY,
     SGD_STEP_WITH_GRADIENT,
     SGD_DAMPENED, /* v = momentum v + (1 - momentum) g */
+    SGD_NESTEROV, /* param -= lr (g + momentum v): PyTorch's nesterov = True */
+    SGD_DECAY_AFTER_OLD, /* v = momentum v + grad; param -= lr v + lr wd param_old */
+    SGD_DECAY_AFTER_NEW, /* the same, with the moved param: param (1 - lr wd) */
 };
 
 static void sgd_variant(const Case *c, double **pred, int kind)
@@ -856,7 +859,8 @@ static void sgd_variant(const Case *c, double **pred, int kind)
     const double lr = c->reals[0], mu = c->reals[1], wd = c->reals[2];
     const double *p0 = c->args[0].value, *grad = c->args[1].value, *v0 = c->args[2].value;
     for (int k = 0; k < c->ints[0]; k++) {
-        double g = grad[k] + (kind == SGD_NO_DECAY ? 0 : wd * p0[k]);
+        const int decay_after = kind == SGD_DECAY_AFTER_OLD || kind == SGD_DECAY_AFTER_NEW;
+        double g = grad[k] + (kind == SGD_NO_DECAY || decay_after ? 0 : wd * p0[k]);
         switch (kind) {
         case SGD_CS231N:
             pred[2][k] = mu * v0[k] - lr * g;
@@ -877,6 +881,19 @@ static void sgd_variant(const Case *c, double **pred, int kind)
         case SGD_DAMPENED:
             pred[2][k] = mu * v0[k] + (1 - mu) * g;
             pred[0][k] = p0[k] - lr * pred[2][k];
+            break;
+        case SGD_NESTEROV:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * (g + mu * pred[2][k]);
+            break;
+        case SGD_DECAY_AFTER_OLD:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * pred[2][k] - lr * wd * p0[k];
+            break;
+        case SGD_DECAY_AFTER_NEW:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * pred[2][k];
+            pred[0][k] -= lr * wd * pred[0][k];
             break;
         default: pred[2][k] = mu * v0[k] + g; pred[0][k] = p0[k] - lr * pred[2][k];
         }
@@ -919,6 +936,29 @@ static void predict_sgd_dampened(const Case *c, double **pred, double *ret)
     sgd_variant(c, pred, SGD_DAMPENED);
 }
 
+static void predict_sgd_nesterov(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_NESTEROV);
+}
+
+static void predict_sgd_decay_after_old(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_DECAY_AFTER_OLD);
+}
+
+static void predict_sgd_decay_after_new(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_DECAY_AFTER_NEW);
+}
+
+#define HINT_SGD_DECAY_AFTER                                                                      \
+    "sgd_momentum_step applies weight_decay apart from the velocity, after the step (param -= " \
+    "lr * weight_decay * param): that is decoupled weight decay (SGDW, AdamW). The contract's "  \
+    "decay is coupled: g = grad + weight_decay * param goes into the velocity like the gradient."
+
 static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
      "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
@@ -941,6 +981,12 @@ static const Mistake sgd_mistakes[] = {
      "times the average (10 times at momentum 0.9), so its steps are Ng's with lr / (1 - "
      "momentum).",
      predict_sgd_dampened},
+    {"sgd_momentum_step takes Nesterov's look-ahead step, param -= lr * (g + momentum * "
+     "velocity): the contract is plain momentum, param -= lr * velocity with the velocity just "
+     "updated.",
+     predict_sgd_nesterov},
+    {HINT_SGD_DECAY_AFTER, predict_sgd_decay_after_old},
+    {HINT_SGD_DECAY_AFTER, predict_sgd_decay_after_new},
 };
 
 typedef struct {
