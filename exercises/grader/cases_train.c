@@ -1088,6 +1088,11 @@ enum {
     ADAM_V_WITH_BETA1,      /* v = beta2 v + (1 - beta1) grad^2 */
     ADAM_STORES_CORRECTED,  /* m = mhat, v = vhat */
     ADAM_T_MULTIPLIED,      /* 1 - beta * t */
+    ADAM_CORRECT_M_ONLY,    /* mhat / (sqrt(v) + eps) */
+    ADAM_CORRECT_V_ONLY,    /* m / (sqrt(vhat) + eps) */
+    ADAM_CORRECTION2_BETA1, /* 1 - beta1^t for v as well */
+    ADAM_EPS_OUTSIDE,       /* param -= lr mhat / sqrt(vhat) + eps */
+    ADAM_OLD_STATE,         /* the step from m and v before this step's update */
 };
 
 static void adam_variant(const Case *c, double **pred, int kind)
@@ -1099,6 +1104,7 @@ static void adam_variant(const Case *c, double **pred, int kind)
         c1 = 1 - b1 * t;
         c2 = 1 - b2 * t;
     }
+    if (kind == ADAM_CORRECTION2_BETA1) c2 = c1;
     for (int k = 0; k < c->ints[0]; k++) {
         double g = c->args[1].value[k];
         double m = b1 * c->args[2].value[k] + (kind == ADAM_M_WITHOUT_WEIGHT ? 1 : 1 - b1) * g;
@@ -1106,12 +1112,19 @@ static void adam_variant(const Case *c, double **pred, int kind)
                                                                                          : 1 - b2;
         double v = b2 * c->args[3].value[k] + v_weight * g * g;
         double mhat = m / c1, vhat = v / c2, step;
+        if (kind == ADAM_OLD_STATE) {
+            mhat = c->args[2].value[k] / c1;
+            vhat = c->args[3].value[k] / c2;
+        }
         switch (kind) {
         case ADAM_NO_CORRECTION: step = m / (sqrt(v) + eps); break;
         case ADAM_MULTIPLIED: step = m * c1 / (sqrt(v * c2) + eps); break;
         case ADAM_EPS_INSIDE: step = mhat / sqrt(vhat + eps); break;
         case ADAM_NO_SQRT: step = mhat / (vhat + eps); break;
         case ADAM_EPS_BEFORE_CORRECTION: step = sqrt(c2) / c1 * m / (sqrt(v) + eps); break;
+        case ADAM_CORRECT_M_ONLY: step = mhat / (sqrt(v) + eps); break;
+        case ADAM_CORRECT_V_ONLY: step = m / (sqrt(vhat) + eps); break;
+        case ADAM_EPS_OUTSIDE: step = mhat / sqrt(vhat) + eps / lr; break;
         default: step = mhat / (sqrt(vhat) + eps);
         }
         pred[0][k] = c->args[0].value[k] - lr * step;
@@ -1192,6 +1205,36 @@ static void predict_adam_t_multiplied(const Case *c, double **pred, double *ret)
     adam_variant(c, pred, ADAM_T_MULTIPLIED);
 }
 
+static void predict_adam_correct_m_only(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECT_M_ONLY);
+}
+
+static void predict_adam_correct_v_only(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECT_V_ONLY);
+}
+
+static void predict_adam_correction2_beta1(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECTION2_BETA1);
+}
+
+static void predict_adam_eps_outside(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_EPS_OUTSIDE);
+}
+
+static void predict_adam_old_state(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_OLD_STATE);
+}
+
 static const Mistake adam_mistakes[] = {
     {"adam_step is without bias correction: m and v start at 0, so early averages are too "
      "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
@@ -1232,6 +1275,25 @@ static const Mistake adam_mistakes[] = {
      "are 1 - beta1^t and 1 - beta2^t, pow(beta1, t) in C. 1 - beta2 * t is negative from t = 2 "
      "on, and vhat with it, so sqrt(vhat) is NaN. (At t = 1 the two agree.)",
      predict_adam_t_multiplied},
+    {"adam_step bias-corrects m but not v: the step uses vhat = v / (1 - beta2^t) as well as "
+     "mhat = m / (1 - beta1^t). v starts at 0 like m, and early on it is far too small (at t = "
+     "1, 1000 times).",
+     predict_adam_correct_m_only},
+    {"adam_step bias-corrects v but not m: the step uses mhat = m / (1 - beta1^t) as well as "
+     "vhat = v / (1 - beta2^t). m starts at 0 like v, and early on it is too small (at t = 1, 10 "
+     "times).",
+     predict_adam_correct_v_only},
+    {"adam_step corrects v with beta1: v's bias correction is 1 - beta2^t, with v's own beta "
+     "(pow(beta2, t)); 1 - beta1^t belongs to m.",
+     predict_adam_correction2_beta1},
+    {"adam_step adds eps outside the division: param -= lr * mhat / sqrt(vhat) + eps moves every "
+     "parameter by an extra eps. eps belongs in the denominator, lr * mhat / (sqrt(vhat) + eps): "
+     "mind the brackets.",
+     predict_adam_eps_outside},
+    {"adam_step moves param with m and v from before this step: update m and v with this step's "
+     "gradient first, then compute mhat, vhat and the step from them. (From a zero state the "
+     "first step then moves nothing.)",
+     predict_adam_old_state},
 };
 
 static const char *const sgd_momentum_step_formulas[] = {
