@@ -660,6 +660,17 @@ static void predict_backward_no_pad(const Case *c, double **pred, double *ret)
     backward_variant(c, pred, v);
 }
 
+/* dx alone without the stride (dw and db right): a loop of its own for
+ * dx, its pixel index written as oh - pad + i */
+static void predict_dx_no_stride(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    ConvVariant v = plain(c);
+    v.stride_index = 1;
+    conv_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, pred[3],
+                 NULL, NULL);
+}
+
 static void predict_backward_flipped(const Case *c, double **pred, double *ret)
 {
     (void)ret;
@@ -794,6 +805,10 @@ static const Mistake conv_backward_mistakes[] = {
      "i, ow*stride - pad + j), and the backward must send the gradient to (and take x from) "
      "that same pixel.",
      predict_backward_no_stride},
+    {"dx ignores the stride: the forward pass read x at (oh*stride - pad + i, ow*stride - pad "
+     "+ j), and dx must send each share back to that same pixel; as written the shares land at "
+     "(oh - pad + i, ow - pad + j). dw, which uses the right pixel, is fine.",
+     predict_dx_no_stride},
     {"the padding is ignored in the backward pass: the forward pass read x at (oh*stride - pad "
      "+ i, ow*stride - pad + j), and the backward must use that same pixel; without '- pad' the "
      "gradient lands pad pixels away.",

@@ -830,6 +830,40 @@ static void softmax_lse_without_max(const Case *c, double *loss, double *dscores
     if (loss) *loss = total / N;
 }
 
+/* The maximum searched from 0 (m = 0, then m = z_j where z_j > m): right
+ * unless every score of a row is negative; near -1000 every exp(z - 0)
+ * underflows to 0, the log-sum-exp is -inf, the loss -inf and p inf. */
+static void softmax_max_from_zero(const Case *c, double *loss, double *dscores)
+{
+    const int N = c->ints[0], K = c->ints[1];
+    const int *y = c->args[1].ivalue;
+    double total = 0;
+    for (int i = 0; i < N; i++) {
+        const double *z = c->args[0].value + (size_t)i * K;
+        double m = 0, sum = 0;
+        for (int j = 0; j < K; j++) m = fmax(m, z[j]);
+        for (int j = 0; j < K; j++) sum += exp(z[j] - m);
+        double lse = m + log(sum);
+        total += lse - z[y[i]];
+        if (dscores)
+            for (int j = 0; j < K; j++)
+                dscores[(size_t)i * K + j] = (exp(z[j] - lse) - (j == y[i])) / N;
+    }
+    if (loss) *loss = total / N;
+}
+
+static void predict_loss_max_from_zero(const Case *c, double **pred, double *ret)
+{
+    (void)pred;
+    softmax_max_from_zero(c, ret, NULL);
+}
+
+static void predict_gradient_max_from_zero(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    softmax_max_from_zero(c, NULL, pred[2]);
+}
+
 static void predict_loss_lse_without_max(const Case *c, double **pred, double *ret)
 {
     (void)pred;
@@ -906,10 +940,16 @@ static void predict_gradient_onehot_everywhere(const Case *c, double **pred, dou
     who " subtracts the maximum m inside the log-sum-exp but never adds it back: log sum_j "      \
         "exp(z_j) = m + log sum_j exp(z_j - m). Without the m, the log-sum-exp is m too small."
 
+#define HINT_MAX_FROM_ZERO(who)                                                                 \
+    who " starts its search for the maximum at 0: when every score of a row is negative (near " \
+        "-1000) the maximum stays 0, exp(z - 0) underflows to 0 for every class and log(0) is " \
+        "-inf. Start from the row's first score, m = z[0]."
+
 static const Mistake softmax_loss_mistakes[] = {
     {HINT_NO_MAX("softmax_xent_loss"), predict_loss_no_max},
     {HINT_NO_MAX("softmax_xent_loss"), predict_loss_no_max_through_p},
     {HINT_LSE_WITHOUT_MAX("softmax_xent_loss"), predict_loss_lse_without_max},
+    {HINT_MAX_FROM_ZERO("softmax_xent_loss"), predict_loss_max_from_zero},
 };
 
 static const Mistake softmax_gradient_mistakes[] = {
@@ -929,6 +969,7 @@ static const Mistake softmax_gradient_mistakes[] = {
      "exp(z_k - m). (Through a log-sum-exp, the same slip is one without its m: log sum_k "
      "exp(z_k) = m + log sum_k exp(z_k - m).)",
      predict_gradient_lse_without_max},
+    {HINT_MAX_FROM_ZERO("softmax_xent_gradient"), predict_gradient_max_from_zero},
 };
 
 static const char *const softmax_xent_loss_formulas[] = {

@@ -172,7 +172,14 @@ typedef struct {
     int unbiased_norm, biased_running, inverted_running, swapped_momentum;
     int eps_outside, no_eps, no_sqrt; /* sqrt(var) + eps, sqrt(var), var + eps */
     int per_position;
+    /* training normalises with the running statistics (evaluation's rule):
+     * 1 those on entry, 2 those just updated */
+    int normalise_running;
+    int running_no_decay; /* running += momentum * batch: (1 - momentum) left out */
     int no_mean_term, no_var_term, dgamma_from_x, no_gamma;
+    int dx_without_s;     /* dx = (1/M) (...): the s in front left out */
+    int var_term_added;   /* + xhat sum g xhat */
+    int dbeta_with_gamma, dgamma_with_gamma; /* gamma times the sum */
     /* the backward's sums over a channel are never set back to 0: 1 for
      * sums of dout (gamma applied after), 2 for sums of g = gamma dout */
     int sums_carried;
@@ -205,16 +212,26 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
             if (v.eps_outside) s = 1 / (sqrt(used) + BATCHNORM_EPS);
             if (v.no_eps) s = 1 / sqrt(used);
             if (v.no_sqrt) s = 1 / (used + BATCHNORM_EPS);
-            if (out) EACH(out[i] = gamma[ch] * (x[i] - mu) * s + beta[ch]);
+            double out_mu = mu, out_s = s;
+            if (v.normalise_running == 1) {
+                out_mu = running_mean[ch];
+                out_s = 1 / sqrt(running_var[ch] + BATCHNORM_EPS);
+            }
             if (running_mean && g == 0) {
                 double m = v.swapped_momentum ? 1 - BATCHNORM_MOMENTUM : BATCHNORM_MOMENTUM;
-                running_mean[ch] = (1 - m) * running_mean[ch] + m * mu;
+                double keep = v.running_no_decay ? 1 : 1 - m;
+                running_mean[ch] = keep * running_mean[ch] + m * mu;
                 double inverted = M > 1 ? biased * (M - 1) / M : biased;
-                running_var[ch] = (1 - m) * running_var[ch] +
+                running_var[ch] = keep * running_var[ch] +
                                   m * (v.biased_running     ? biased
                                        : v.inverted_running ? inverted
                                                             : unbiased);
             }
+            if (v.normalise_running == 2) {
+                out_mu = running_mean[ch];
+                out_s = 1 / sqrt(running_var[ch] + BATCHNORM_EPS);
+            }
+            if (out) EACH(out[i] = gamma[ch] * (x[i] - out_mu) * out_s + beta[ch]);
             if (!dx) continue;
             if (!v.sums_carried) sum_dout = sum_dout_xhat = sum_g = sum_g_xhat = sum_dgamma = 0;
             const double gm = v.no_gamma ? 1 : gamma[ch];
@@ -222,15 +239,16 @@ static void bn_variant(const Case *c, BnVariant v, const double *x, const double
                  sum_dout_xhat += dout[i] * xhat; sum_g += gm * dout[i];
                  sum_g_xhat += gm * dout[i] * xhat;
                  sum_dgamma += dout[i] * (v.dgamma_from_x ? x[i] : xhat));
-            if (dgamma) dgamma[ch] += sum_dgamma;
-            if (dbeta) dbeta[ch] = sum_dout;
+            if (dgamma) dgamma[ch] += sum_dgamma * (v.dgamma_with_gamma ? gamma[ch] : 1);
+            if (dbeta) dbeta[ch] = sum_dout * (v.dbeta_with_gamma ? gamma[ch] : 1);
             /* the two sums of g: with sums of dout carried over, gamma multiplies them after */
             double mean_term = v.sums_carried == 1 ? gm * sum_dout : sum_g;
             double var_term = v.sums_carried == 1 ? gm * sum_dout_xhat : sum_g_xhat;
+            const double front = v.dx_without_s ? 1 : s, var_sign = v.var_term_added ? -1 : 1;
             EACH(double xhat = (x[i] - mu) * s;
-                 dx[i] = s / M *
+                 dx[i] = front / M *
                          (M * gm * dout[i] - (v.no_mean_term ? 0 : mean_term) -
-                          (v.no_var_term ? 0 : xhat * var_term)));
+                          var_sign * (v.no_var_term ? 0 : xhat * var_term)));
 #undef EACH
         }
 }
@@ -291,6 +309,24 @@ static void predict_bn_per_position(const Case *c, double **pred, double *ret)
     predict_bn_forward(c, pred, (BnVariant){.per_position = 1});
 }
 
+static void predict_bn_running_on_entry(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.normalise_running = 1});
+}
+
+static void predict_bn_running_updated(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.normalise_running = 2});
+}
+
+static void predict_bn_running_no_decay(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_forward(c, pred, (BnVariant){.running_no_decay = 1});
+}
+
 static void predict_bn_backward(const Case *c, double **pred, BnVariant v)
 {
     bn_variant(c, v, c->args[1].value, c->args[2].value, NULL, c->args[0].value, NULL, NULL, NULL,
@@ -339,6 +375,41 @@ static void predict_bn_g_sums_carried(const Case *c, double **pred, double *ret)
     predict_bn_backward(c, pred, (BnVariant){.sums_carried = 2});
 }
 
+static void predict_bn_backward_unbiased(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.unbiased_norm = 1});
+}
+
+static void predict_bn_dx_without_s(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dx_without_s = 1});
+}
+
+static void predict_bn_var_term_added(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.var_term_added = 1});
+}
+
+static void predict_bn_dbeta_with_gamma(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dbeta_with_gamma = 1});
+}
+
+static void predict_bn_dgamma_with_gamma(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    predict_bn_backward(c, pred, (BnVariant){.dgamma_with_gamma = 1});
+}
+
+#define HINT_BN_RUNNING_IN_TRAINING                                                              \
+    "batchnorm_forward normalises with the running statistics: that is evaluation mode's rule. " \
+    "In training (this function) out uses the batch's own mean and biased variance, and the "    \
+    "running statistics are only updated, for evaluation to use later."
+
 static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward normalises with the unbiased variance (divided by M - 1): training "
      "normalises with the biased one, (1/M) sum (x - mu)^2; only running_var takes the unbiased "
@@ -364,6 +435,12 @@ static const Mistake bn_forward_mistakes[] = {
     {"batchnorm_forward takes its statistics over the wrong axes: one mean and variance per "
      "channel, over all N*H*W values of the channel, not one per pixel position.",
      predict_bn_per_position},
+    {HINT_BN_RUNNING_IN_TRAINING, predict_bn_running_on_entry},
+    {HINT_BN_RUNNING_IN_TRAINING, predict_bn_running_updated},
+    {"batchnorm_forward leaves (1 - momentum) out of the running statistics' update: running = "
+     "(1 - 0.1) running + 0.1 batch, a weighted mean whose weights add up to 1; running += 0.1 "
+     "batch never lets the old batches fade, and adds up to ten times their average.",
+     predict_bn_running_no_decay},
 };
 
 #define HINT_BN_SUMS_CARRIED                                                                     \
@@ -390,6 +467,24 @@ static const Mistake bn_backward_mistakes[] = {
      predict_bn_no_gamma},
     {HINT_BN_SUMS_CARRIED, predict_bn_sums_carried},
     {HINT_BN_SUMS_CARRIED, predict_bn_g_sums_carried},
+    {"batchnorm_backward normalises with the unbiased variance (divided by M - 1): the forward "
+     "pass's xhat used the biased one, (1/M) sum (x - mu)^2, and the backward must use the same "
+     "s = 1/sqrt(var + eps). Only running_var takes the unbiased estimate.",
+     predict_bn_backward_unbiased},
+    {"batchnorm_backward leaves s = 1/sqrt(var + eps) out of the front of dx: xhat = (x - mu) "
+     "s, so every path from x to out passes through s once, and dx_j = (s/M) (M g_j - sum_i g_i "
+     "- xhat_j sum_i g_i xhat_i).",
+     predict_bn_dx_without_s},
+    {"batchnorm_backward adds the term through the variance where it must subtract it: dx_j = "
+     "(s/M) (M g_j - sum_i g_i - xhat_j sum_i g_i xhat_i). A larger var shrinks every xhat, "
+     "hence the minus.",
+     predict_bn_var_term_added},
+    {"dbeta is multiplied by gamma: out = gamma xhat + beta, so beta's gradient is the plain sum "
+     "of dout over the channel. gamma belongs to the path through xhat (dx), not to dbeta.",
+     predict_bn_dbeta_with_gamma},
+    {"dgamma is multiplied by gamma: out = gamma xhat + beta, so dgamma = sum of dout * xhat, "
+     "without gamma. gamma belongs to the path through xhat (dx), not to its own gradient.",
+     predict_bn_dgamma_with_gamma},
 };
 
 static const char *const batchnorm_forward_formulas[] = {
@@ -576,6 +671,43 @@ static void predict_dropout_eval_scaled(const Case *c, double **pred, double *re
     for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
 }
 
+/* The old, non-inverted dropout: out = x * keep in training, x (1 - p)
+ * in evaluation. */
+static void predict_dropout_old_style(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1])
+        dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1, 0, pred[2]);
+    else
+        for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] * (1 - c->reals[0]);
+}
+
+/* training read the wrong way round: out = x in training, the mask in
+ * evaluation */
+static void predict_dropout_training_inverted(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1])
+        memcpy(pred[2], c->args[0].value, c->args[0].size * sizeof(double));
+    else
+        dropout_variant(c, c->args[0].value, c->args[1].ivalue, 1 / (1 - c->reals[0]), 0,
+                        pred[2]);
+}
+
+static void predict_dropout_eval_divided(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    if (c->ints[1]) return;
+    for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[0].value[i] / (1 - c->reals[0]);
+}
+
+/* dx = keep / (1 - p): the derivative of the mask alone, dout left out */
+static void predict_dropout_backward_no_dout(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    for (int i = 0; i < c->ints[0]; i++) pred[2][i] = c->args[1].ivalue[i] / (1 - c->reals[0]);
+}
+
 #define HINT_DROPOUT_SCALE(who)                                                                \
     who " does not divide the kept values by 1 - p: inverted dropout scales what survives by " \
         "1/(1 - p), so that the expected output equals x and evaluation needs no scaling."
@@ -600,6 +732,16 @@ static const Mistake dropout_forward_mistakes[] = {
     {"dropout_forward scales the values in evaluation mode: with inverted dropout the scaling "
      "happens in training, and evaluation returns x unchanged.",
      predict_dropout_eval_scaled},
+    {"dropout_forward is the old, non-inverted dropout: it scales at evaluation (x (1 - p)) "
+     "instead of in training. Inverted dropout divides the kept values by 1 - p in training, "
+     "out = x * keep / (1 - p), and returns x unchanged in evaluation.",
+     predict_dropout_old_style},
+    {"dropout_forward reads training the wrong way round: it returns x unchanged in training "
+     "and applies the mask in evaluation. training = 1 is the mode that drops.",
+     predict_dropout_training_inverted},
+    {"dropout_forward divides by 1 - p in evaluation mode too: with training = 0 nothing is "
+     "dropped, and nothing needs scaling back, so out = x.",
+     predict_dropout_eval_divided},
 };
 
 static const Mistake dropout_backward_mistakes[] = {
@@ -611,6 +753,10 @@ static const Mistake dropout_backward_mistakes[] = {
     {"dropout_backward lets the gradient through where the value was dropped: it passes only "
      "where keep[i] = 1.",
      predict_dropout_inverted},
+    {"dropout_backward leaves dout out: dx = dout * keep / (1 - p). keep / (1 - p) is the "
+     "derivative of out with respect to x; the chain rule multiplies it by the gradient that "
+     "arrives, dout.",
+     predict_dropout_backward_no_dout},
 };
 
 static const char *const dropout_forward_formulas[] = {
@@ -703,6 +849,9 @@ enum {
     SGD_LR_IN_VELOCITY,
     SGD_STEP_WITH_GRADIENT,
     SGD_DAMPENED, /* v = momentum v + (1 - momentum) g */
+    SGD_NESTEROV, /* param -= lr (g + momentum v): PyTorch's nesterov = True */
+    SGD_DECAY_AFTER_OLD, /* v = momentum v + grad; param -= lr v + lr wd param_old */
+    SGD_DECAY_AFTER_NEW, /* the same, with the moved param: param (1 - lr wd) */
 };
 
 static void sgd_variant(const Case *c, double **pred, int kind)
@@ -710,7 +859,8 @@ static void sgd_variant(const Case *c, double **pred, int kind)
     const double lr = c->reals[0], mu = c->reals[1], wd = c->reals[2];
     const double *p0 = c->args[0].value, *grad = c->args[1].value, *v0 = c->args[2].value;
     for (int k = 0; k < c->ints[0]; k++) {
-        double g = grad[k] + (kind == SGD_NO_DECAY ? 0 : wd * p0[k]);
+        const int decay_after = kind == SGD_DECAY_AFTER_OLD || kind == SGD_DECAY_AFTER_NEW;
+        double g = grad[k] + (kind == SGD_NO_DECAY || decay_after ? 0 : wd * p0[k]);
         switch (kind) {
         case SGD_CS231N:
             pred[2][k] = mu * v0[k] - lr * g;
@@ -731,6 +881,19 @@ static void sgd_variant(const Case *c, double **pred, int kind)
         case SGD_DAMPENED:
             pred[2][k] = mu * v0[k] + (1 - mu) * g;
             pred[0][k] = p0[k] - lr * pred[2][k];
+            break;
+        case SGD_NESTEROV:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * (g + mu * pred[2][k]);
+            break;
+        case SGD_DECAY_AFTER_OLD:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * pred[2][k] - lr * wd * p0[k];
+            break;
+        case SGD_DECAY_AFTER_NEW:
+            pred[2][k] = mu * v0[k] + g;
+            pred[0][k] = p0[k] - lr * pred[2][k];
+            pred[0][k] -= lr * wd * pred[0][k];
             break;
         default: pred[2][k] = mu * v0[k] + g; pred[0][k] = p0[k] - lr * pred[2][k];
         }
@@ -773,6 +936,29 @@ static void predict_sgd_dampened(const Case *c, double **pred, double *ret)
     sgd_variant(c, pred, SGD_DAMPENED);
 }
 
+static void predict_sgd_nesterov(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_NESTEROV);
+}
+
+static void predict_sgd_decay_after_old(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_DECAY_AFTER_OLD);
+}
+
+static void predict_sgd_decay_after_new(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    sgd_variant(c, pred, SGD_DECAY_AFTER_NEW);
+}
+
+#define HINT_SGD_DECAY_AFTER                                                                      \
+    "sgd_momentum_step applies weight_decay apart from the velocity, after the step (param -= " \
+    "lr * weight_decay * param): that is decoupled weight decay (SGDW, AdamW). The contract's "  \
+    "decay is coupled: g = grad + weight_decay * param goes into the velocity like the gradient."
+
 static const Mistake sgd_mistakes[] = {
     {"sgd_momentum_step keeps the velocity in CS231n's form (v = momentum v - lr g; param += "
      "v): the contract is PyTorch's, v = momentum v + g and param -= lr v. The two agree only "
@@ -795,6 +981,12 @@ static const Mistake sgd_mistakes[] = {
      "times the average (10 times at momentum 0.9), so its steps are Ng's with lr / (1 - "
      "momentum).",
      predict_sgd_dampened},
+    {"sgd_momentum_step takes Nesterov's look-ahead step, param -= lr * (g + momentum * "
+     "velocity): the contract is plain momentum, param -= lr * velocity with the velocity just "
+     "updated.",
+     predict_sgd_nesterov},
+    {HINT_SGD_DECAY_AFTER, predict_sgd_decay_after_old},
+    {HINT_SGD_DECAY_AFTER, predict_sgd_decay_after_new},
 };
 
 typedef struct {
@@ -896,6 +1088,11 @@ enum {
     ADAM_V_WITH_BETA1,      /* v = beta2 v + (1 - beta1) grad^2 */
     ADAM_STORES_CORRECTED,  /* m = mhat, v = vhat */
     ADAM_T_MULTIPLIED,      /* 1 - beta * t */
+    ADAM_CORRECT_M_ONLY,    /* mhat / (sqrt(v) + eps) */
+    ADAM_CORRECT_V_ONLY,    /* m / (sqrt(vhat) + eps) */
+    ADAM_CORRECTION2_BETA1, /* 1 - beta1^t for v as well */
+    ADAM_EPS_OUTSIDE,       /* param -= lr mhat / sqrt(vhat) + eps */
+    ADAM_OLD_STATE,         /* the step from m and v before this step's update */
 };
 
 static void adam_variant(const Case *c, double **pred, int kind)
@@ -907,6 +1104,7 @@ static void adam_variant(const Case *c, double **pred, int kind)
         c1 = 1 - b1 * t;
         c2 = 1 - b2 * t;
     }
+    if (kind == ADAM_CORRECTION2_BETA1) c2 = c1;
     for (int k = 0; k < c->ints[0]; k++) {
         double g = c->args[1].value[k];
         double m = b1 * c->args[2].value[k] + (kind == ADAM_M_WITHOUT_WEIGHT ? 1 : 1 - b1) * g;
@@ -914,12 +1112,19 @@ static void adam_variant(const Case *c, double **pred, int kind)
                                                                                          : 1 - b2;
         double v = b2 * c->args[3].value[k] + v_weight * g * g;
         double mhat = m / c1, vhat = v / c2, step;
+        if (kind == ADAM_OLD_STATE) {
+            mhat = c->args[2].value[k] / c1;
+            vhat = c->args[3].value[k] / c2;
+        }
         switch (kind) {
         case ADAM_NO_CORRECTION: step = m / (sqrt(v) + eps); break;
         case ADAM_MULTIPLIED: step = m * c1 / (sqrt(v * c2) + eps); break;
         case ADAM_EPS_INSIDE: step = mhat / sqrt(vhat + eps); break;
         case ADAM_NO_SQRT: step = mhat / (vhat + eps); break;
         case ADAM_EPS_BEFORE_CORRECTION: step = sqrt(c2) / c1 * m / (sqrt(v) + eps); break;
+        case ADAM_CORRECT_M_ONLY: step = mhat / (sqrt(v) + eps); break;
+        case ADAM_CORRECT_V_ONLY: step = m / (sqrt(vhat) + eps); break;
+        case ADAM_EPS_OUTSIDE: step = mhat / sqrt(vhat) + eps / lr; break;
         default: step = mhat / (sqrt(vhat) + eps);
         }
         pred[0][k] = c->args[0].value[k] - lr * step;
@@ -1000,6 +1205,36 @@ static void predict_adam_t_multiplied(const Case *c, double **pred, double *ret)
     adam_variant(c, pred, ADAM_T_MULTIPLIED);
 }
 
+static void predict_adam_correct_m_only(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECT_M_ONLY);
+}
+
+static void predict_adam_correct_v_only(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECT_V_ONLY);
+}
+
+static void predict_adam_correction2_beta1(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_CORRECTION2_BETA1);
+}
+
+static void predict_adam_eps_outside(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_EPS_OUTSIDE);
+}
+
+static void predict_adam_old_state(const Case *c, double **pred, double *ret)
+{
+    (void)ret;
+    adam_variant(c, pred, ADAM_OLD_STATE);
+}
+
 static const Mistake adam_mistakes[] = {
     {"adam_step is without bias correction: m and v start at 0, so early averages are too "
      "small; step with mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t), not m and v.",
@@ -1040,6 +1275,25 @@ static const Mistake adam_mistakes[] = {
      "are 1 - beta1^t and 1 - beta2^t, pow(beta1, t) in C. 1 - beta2 * t is negative from t = 2 "
      "on, and vhat with it, so sqrt(vhat) is NaN. (At t = 1 the two agree.)",
      predict_adam_t_multiplied},
+    {"adam_step bias-corrects m but not v: the step uses vhat = v / (1 - beta2^t) as well as "
+     "mhat = m / (1 - beta1^t). v starts at 0 like m, and early on it is far too small (at t = "
+     "1, 1000 times).",
+     predict_adam_correct_m_only},
+    {"adam_step bias-corrects v but not m: the step uses mhat = m / (1 - beta1^t) as well as "
+     "vhat = v / (1 - beta2^t). m starts at 0 like v, and early on it is too small (at t = 1, 10 "
+     "times).",
+     predict_adam_correct_v_only},
+    {"adam_step corrects v with beta1: v's bias correction is 1 - beta2^t, with v's own beta "
+     "(pow(beta2, t)); 1 - beta1^t belongs to m.",
+     predict_adam_correction2_beta1},
+    {"adam_step adds eps outside the division: param -= lr * mhat / sqrt(vhat) + eps moves every "
+     "parameter by an extra eps. eps belongs in the denominator, lr * mhat / (sqrt(vhat) + eps): "
+     "mind the brackets.",
+     predict_adam_eps_outside},
+    {"adam_step moves param with m and v from before this step: update m and v with this step's "
+     "gradient first, then compute mhat, vhat and the step from them. (From a zero state the "
+     "first step then moves nothing.)",
+     predict_adam_old_state},
 };
 
 static const char *const sgd_momentum_step_formulas[] = {

@@ -464,9 +464,9 @@ static int running_total_pattern(const Arg *a, Hints *out)
 }
 
 /* Where arg a of case c is wrong, if that says something: exactly where
- * an input of the same shape is positive (or not), near the border or
- * under overlapping windows of the input grid, for some images of the
- * batch only. Returns how many hints it added. */
+ * an input of the same shape is positive (or not), for some images of
+ * the batch only, near the border or under overlapping windows of the
+ * input grid. Returns how many hints it added. */
 static int where_patterns(const Case *c, const Arg *a, Hints *out)
 {
     const size_t n = a->size;
@@ -496,6 +496,36 @@ static int where_patterns(const Case *c, const Arg *a, Hints *out)
                       "hint: %s is right where %s %s and wrong exactly where %s %s: look at "
                       "what your function does there.",
                       a->name, in->name, right, in->name, where);
+            printed++;
+        }
+    }
+    /* only some images of the batch: before the location, which a pixel
+     * that is right in one image and wrong in another cannot explain (an
+     * image left out is wrong at every pixel, overlapped ones included) */
+    if (!printed && a->ndim >= 2 && strncmp(a->axes, "n,", 2) == 0 && a->dims[0] > 1) {
+        int N = a->dims[0], right = 0, first_right = -1, last_right = -1;
+        size_t item = n / (size_t)N;
+        for (int b = 0; b < N; b++) {
+            int ok = 1;
+            for (size_t i = 0; i < item && ok; i++)
+                ok = entry_error(a, a->expected, a->got, (size_t)b * item + i, floor) <
+                     PASS_THRESHOLD;
+            if (ok) {
+                right++;
+                if (first_right < 0) first_right = b;
+                last_right = b;
+            }
+        }
+        if (right > 0 && right < N) {
+            hints_add(out,
+                      "hint: %s is right for %s and wrong for the other images of the batch: "
+                      "does every image get the same treatment (the loop over n, the offset "
+                      "n*item)?\n",
+                      a->name,
+                      right == 1 ? (first_right == 0      ? "the first image only"
+                                    : last_right == N - 1 ? "the last image only"
+                                                          : "one image only")
+                                 : "some images");
             printed++;
         }
     }
@@ -536,34 +566,6 @@ static int where_patterns(const Case *c, const Arg *a, Hints *out)
                 "hint: %s is right in the interior and wrong near the border: look at the "
                 "padding, at the pixels where h = oh*stride - pad + i falls outside the image.\n",
                 a->name);
-            printed++;
-        }
-    }
-    /* only some images of the batch */
-    if (!printed && a->ndim >= 2 && strncmp(a->axes, "n,", 2) == 0 && a->dims[0] > 1) {
-        int N = a->dims[0], right = 0, first_right = -1, last_right = -1;
-        size_t item = n / (size_t)N;
-        for (int b = 0; b < N; b++) {
-            int ok = 1;
-            for (size_t i = 0; i < item && ok; i++)
-                ok = entry_error(a, a->expected, a->got, (size_t)b * item + i, floor) <
-                     PASS_THRESHOLD;
-            if (ok) {
-                right++;
-                if (first_right < 0) first_right = b;
-                last_right = b;
-            }
-        }
-        if (right > 0 && right < N) {
-            hints_add(out,
-                      "hint: %s is right for %s and wrong for the other images of the batch: "
-                      "does every image get the same treatment (the loop over n, the offset "
-                      "n*item)?\n",
-                      a->name,
-                      right == 1 ? (first_right == 0      ? "the first image only"
-                                    : last_right == N - 1 ? "the last image only"
-                                                          : "one image only")
-                                 : "some images");
             printed++;
         }
     }
