@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "classes.h"
 #include "commands.h"
 #include "loader.h"
 #include "npz.h"
@@ -142,10 +143,13 @@ static void print_classes_and_splits(const char *path, const NpzFile *npz, const
     if (!classes->known) {
         printf("classes: WARNING: %s\n", classes->message);
     } else {
+        const int named = npz_find(npz, "class_names") != NULL;
+        const int fer_names = !named && classes->count == NUM_CLASSES &&
+                              !strcmp(classes->names[0], class_names[0]);
         printf("classes: %d %s:", classes->count,
-               npz_find(npz, "class_names") ? "from class_names"
-               : classes->count == 7       ? "from the labels (largest + 1), named as FER2013's"
-                                           : "from the labels (largest + 1)");
+               named       ? "from class_names"
+               : fer_names ? "from the labels (largest + 1), named as FER2013's"
+                           : "from the labels (largest + 1)");
         for (int c = 0; c < classes->count; c++) printf("%s%s", c ? ", " : " ", classes->names[c]);
         printf("\n");
     }

@@ -192,12 +192,13 @@ static char **names_block(int count, const char *const *texts)
     return names;
 }
 
-/* The names of a file without class_names: FER2013's for seven classes
- * (the layout this workbench began with), "class 0", "class 1", ...
- * otherwise. */
-static char **default_class_names(int classes)
+/* The names of a file without class_names: FER2013's for seven classes of
+ * FER2013's 48x48 grey images (the layout this workbench began with),
+ * "class 0", "class 1", ... otherwise: seven classes of 32x32 colour
+ * pictures are not Angry to Neutral. */
+static char **default_class_names(int classes, int fer_shaped)
 {
-    if (classes == NUM_CLASSES) return names_block(classes, class_names);
+    if (classes == NUM_CLASSES && fer_shaped) return names_block(classes, class_names);
     char (*numbered)[24] = xmalloc((size_t)(classes ? classes : 1) * sizeof *numbered);
     const char **texts = xmalloc((size_t)(classes ? classes : 1) * sizeof *texts);
     for (int k = 0; k < classes; k++) {
@@ -316,6 +317,24 @@ static int classes_from_labels(const NpzFile *npz, const char *path, int *classe
     return 0;
 }
 
+/* Whether every images member (x_*) holds FER2013's 48x48 grey images:
+ * (N, 48, 48), (N, 1, 48, 48) or the flat (N, 2304); false without one. */
+static int images_are_fer_shaped(const NpzFile *npz)
+{
+    int found = 0;
+    for (int m = 0; m < npz->count; m++) {
+        const NpyArray *x = &npz->arrays[m];
+        if (strncmp(x->name, "x_", 2) != 0) continue;
+        const int64_t *s = x->shape;
+        int fer = (x->ndim == 2 && s[1] == IMAGE_PIXELS) ||
+                  (x->ndim == 3 && s[1] == IMAGE_SIDE && s[2] == IMAGE_SIDE) ||
+                  (x->ndim == 4 && s[1] == 1 && s[2] == IMAGE_SIDE && s[3] == IMAGE_SIDE);
+        if (!fer) return 0;
+        found = 1;
+    }
+    return found;
+}
+
 int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes, char ***names,
                              Error *err)
 {
@@ -324,7 +343,7 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
     const NpyArray *member = npz_find(npz, "class_names");
     if (!member) {
         if (classes_from_labels(npz, path, classes, err)) return -1;
-        *names = default_class_names(*classes);
+        *names = default_class_names(*classes, images_are_fer_shaped(npz));
         return 0;
     }
     char (*texts)[CLASS_NAME_MAX + 1] = xmalloc(DATASET_MAX_CLASSES * sizeof *texts);
@@ -440,7 +459,8 @@ void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int wi
     assert(classes >= 1 && classes <= DATASET_MAX_CLASSES);
     alloc_images(d, count, channels, height, width, split);
     d->classes = classes;
-    d->class_names = default_class_names(classes);
+    d->class_names = default_class_names(classes, channels == 1 && height == IMAGE_SIDE &&
+                                                      width == IMAGE_SIDE);
 }
 
 void dataset_alloc(Dataset *d, int count, const char *split)

@@ -367,6 +367,21 @@ START_TEST(seven_classes_without_names_are_fer2013s)
 }
 END_TEST
 
+START_TEST(seven_classes_of_other_images_are_numbered_not_fer2013s)
+{
+    /* 3x8x8 colour pictures in seven classes are not Angry to Neutral */
+    static const char *const names[] = {"class 0", "class 1", "class 2", "class 3",
+                                        "class 4", "class 5", "class 6"};
+    Dataset d = load_split(FIXTURES "colour7.npz", "train");
+    assert_names(&d, names, 7);
+    dataset_free(&d);
+    /* and a dataset built in code of such images the same */
+    dataset_alloc_shape(&d, 1, 3, 8, 8, 7, "train");
+    assert_names(&d, names, 7);
+    dataset_free(&d);
+}
+END_TEST
+
 /* Loading split "train" of file fails with a message holding phrase. */
 static void assert_file_rejected(const char *file, const char *phrase, const char *phrase2)
 {
@@ -1159,6 +1174,7 @@ Suite *loader_suite(void)
     tcase_add_test(shapes, class_names_from_utf8_text_one_per_line);
     tcase_add_test(shapes, the_class_count_spans_every_split_of_the_file);
     tcase_add_test(shapes, seven_classes_without_names_are_fer2013s);
+    tcase_add_test(shapes, seven_classes_of_other_images_are_numbered_not_fer2013s);
     tcase_add_test(shapes, labels_beyond_the_class_limit_are_reported_with_their_value);
     tcase_add_test(shapes, bad_class_names_are_refused);
     tcase_add_test(shapes, datasets_built_in_code_have_shape_and_names);
