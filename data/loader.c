@@ -289,6 +289,17 @@ static int read_class_names(const NpyArray *a, const char *path,
                      path, npy_dtype_name(a->dtype), shape);
 }
 
+/* What to do with labels of another form, as numpy says it: (N, 1)
+ * columns are ravelled, one-hot (N, K) rows are argmax'ed, floats holding
+ * class numbers are cast. "" when y is already (N,) integers. */
+static const char *label_hint(const NpyArray *y)
+{
+    if (y->ndim == 2 && y->shape[1] == 1) return " (for an (N, 1) column, store y.ravel())";
+    if (y->ndim == 2) return " (for one-hot rows (N, K), store y.argmax(1))";
+    if (!is_integer_dtype(y->dtype)) return " (store y.astype(np.int64))";
+    return "";
+}
+
 /* K from the labels: the largest in any integer y_* member, plus one. */
 static int classes_from_labels(const NpzFile *npz, const char *path, int *classes, Error *err)
 {
@@ -302,6 +313,12 @@ static int classes_from_labels(const NpzFile *npz, const char *path, int *classe
             int64_t v = integer_element(y, i);
             if (v > largest) largest = v, where = y, where_index = i;
         }
+    }
+    for (int m = 0; !where && m < npz->count; m++) {
+        const NpyArray *y = &npz->arrays[m];
+        if (strncmp(y->name, "y_", 2) == 0 && !is_integer_dtype(y->dtype))
+            return error_set(err, "%s: %s is %s; labels must be integers, the classes 0..K-1%s",
+                             path, y->name, npy_dtype_name(y->dtype), label_hint(y));
     }
     if (!where)
         return error_set(err, "%s: no y_ member holds a label of 0 or more, so the number of "
@@ -372,8 +389,8 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
 static int copy_labels(const NpyArray *y, const char *path, int classes, int *labels, Error *err)
 {
     if (!is_integer_dtype(y->dtype))
-        return error_set(err, "%s: %s is %s; labels must be integers (classes 0..%d)", path,
-                         y->name, npy_dtype_name(y->dtype), classes - 1);
+        return error_set(err, "%s: %s is %s; labels must be integers (classes 0..%d)%s", path,
+                         y->name, npy_dtype_name(y->dtype), classes - 1, label_hint(y));
     for (size_t i = 0; i < y->count; i++) {
         int64_t v = integer_element(y, i);
         char text[32];
@@ -419,8 +436,8 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
     if (image_shape(x, path, &channels, &height, &width, err)) return -1;
     if (y->ndim != 1) {
         char shape[96];
-        return error_set(err, "%s: %s has shape %s; labels must be one-dimensional (N,)", path,
-                         y->name, npy_shape_string(y, shape, sizeof shape));
+        return error_set(err, "%s: %s has shape %s; labels must be one-dimensional (N,)%s",
+                         path, y->name, npy_shape_string(y, shape, sizeof shape), label_hint(y));
     }
     if (x->shape[0] != y->shape[0])
         return error_set(err, "%s: %s has %lld images but %s has %lld labels", path, x->name,

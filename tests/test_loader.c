@@ -395,6 +395,17 @@ static void assert_file_rejected(const char *file, const char *phrase, const cha
     ck_assert_ptr_null(d.class_names);
 }
 
+START_TEST(labels_of_another_form_are_named_with_the_numpy_that_fixes_them)
+{
+    /* without class_names the classes come from the labels: a float array
+     * is named as such, not as "no label of 0 or more" */
+    assert_file_rejected(FIXTURES "labels_float.npz", "y_train is float32; labels must be "
+                         "integers", "y.astype(np.int64)");
+    assert_file_rejected(FIXTURES "labels_onehot.npz", "y_train has shape (3, 3)", "y.argmax(1)");
+    assert_file_rejected(FIXTURES "labels_column.npz", "y_train has shape (3, 1)", "y.ravel()");
+}
+END_TEST
+
 START_TEST(labels_beyond_the_class_limit_are_reported_with_their_value)
 {
     assert_file_rejected(FIXTURES "labels_big.npz", "y_train[1] is 5000", "at most 1000 classes");
@@ -1175,6 +1186,7 @@ Suite *loader_suite(void)
     tcase_add_test(shapes, the_class_count_spans_every_split_of_the_file);
     tcase_add_test(shapes, seven_classes_without_names_are_fer2013s);
     tcase_add_test(shapes, seven_classes_of_other_images_are_numbered_not_fer2013s);
+    tcase_add_test(shapes, labels_of_another_form_are_named_with_the_numpy_that_fixes_them);
     tcase_add_test(shapes, labels_beyond_the_class_limit_are_reported_with_their_value);
     tcase_add_test(shapes, bad_class_names_are_refused);
     tcase_add_test(shapes, datasets_built_in_code_have_shape_and_names);
