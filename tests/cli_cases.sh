@@ -261,6 +261,14 @@ expect_output "^split tall: 2 images of (C, H, W) = (1, 9, 5)"
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/colour7.npz"
 expect_output "classes: 7 from the labels (largest + 1): class 0, class 1, .*class 6$"
 expect_no_output "Angry"
+# labels counted from 1: class 0 is empty, which data info and train say
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/labels_from_one.npz"
+expect_output "classes: WARNING: no y_ member has a label 0, so class 0 has no images; labels must start at 0"
+RUN1=$(mktemp -d /tmp/workbench_cli_from_one.XXXXXX)
+expect 0 "$EMOTION" train --data "$LOADER_FIXTURES/labels_from_one.npz" --arch "fc 4" --epochs 1 \
+    --batch 3 --out "$RUN1"
+expect_output "warning: 1 of the 4 classes has no training images (the first: 0, 'class 0').*labels counted from 1"
+rm -rf "$RUN1"
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names_text.npz"
 expect_output "classes: 3 from class_names: zero, un, dós"
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/splits_k.npz"
