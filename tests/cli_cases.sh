@@ -883,10 +883,18 @@ printf 'P2\n200 40\n255\n' >"$TRAIN_TMP/wide.pgm"
 i=0; while [ $i -lt 8000 ]; do echo 128; i=$((i + 1)); done >>"$TRAIN_TMP/wide.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/wide.pgm"
 expect_output "warning: .*wide.pgm is 200x40, far from the 48x48 shape"
+expect_no_output "face"
 printf 'P5\n500 500\n255\n' >"$TRAIN_TMP/big.pgm"
 head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
 expect_output "much larger than the model's 48x48"
+expect_no_output "face"
+# class names longer than 8 bytes: every probability in one column
+expect 0 "$EMOTION" train --data tests/fixtures/loader/long_names.npz --arch "fc 2" --epochs 1 \
+    --batch 2 --out "$TRAIN_TMP/long_names"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/long_names/model.npz" "$TRAIN_TMP/wide.pgm"
+expect_output "^  [ >] a class name longer than eight bytes 0\.[0-9]\{4\}"
+expect_output "^  [ >] b \{36\}0\.[0-9]\{4\}"
 
 # --init from a run's own folder continues it: its rows stay, its best.npz stays unless beaten
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --arch "$SMALL_ARCH" --out "$TRAIN_TMP/cont"
