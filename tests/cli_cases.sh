@@ -245,6 +245,19 @@ expect 0 "$EMOTION" data info "$NPZ_FIXTURES/labels_out_of_range.npz"
 expect_output "WARNING: 1 label outside 0..7 (e.g. -1)"
 expect_output "^split train: WARNING: the loader would refuse it: .*y_train\[2\] is -1"
 
+# a CSV in FER2013's layout of other images or classes: the converter says where such
+# data goes instead
+CSV28=$(mktemp -d /tmp/workbench_cli_csv28.XXXXXX)
+{ echo "emotion,pixels,Usage"; printf '3,'; i=1; while [ $i -lt 784 ]; do printf '0 '; i=$((i + 1)); done
+  echo "0,Training"; } >"$CSV28/digits.csv"
+expect 1 "$EMOTION" data convert "$CSV28/digits.csv" --out "$CSV28/digits.npz"
+expect_output "line 2: 784 pixel values, expected 2304 (48x48); this converter reads FER2013's"
+expect_output "an .npz written with numpy (README, section Data)"
+printf 'emotion,pixels\n9,%s\n' "$(head -c 2304 /dev/zero | tr '\0' '0' | sed 's/0/0 /g')" >"$CSV28/ten.csv"
+expect 1 "$EMOTION" data convert "$CSV28/ten.csv" --out "$CSV28/ten.npz"
+expect_output "line 2: emotion 9 is outside 0..6; this converter reads FER2013's"
+rm -rf "$CSV28"
+
 # any image size and class count (tests/fixtures/make_loader_fixtures.py)
 LOADER_FIXTURES=tests/fixtures/loader
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/grey28.npz"
