@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "classes.h"
 #include "commands.h"
 #include "loader.h"
 #include "npz.h"
@@ -135,6 +136,24 @@ static void print_arrays(const char *path, const NpyArray *arrays, int count, co
     }
 }
 
+/* Whether any integer y_ member holds the label 0. */
+static int has_label_zero(const NpzFile *npz)
+{
+    for (int m = 0; m < npz->count; m++) {
+        const NpyArray *y = &npz->arrays[m];
+        if (!is_label_array(y)) continue;
+        int64_t *values = malloc((y->count ? y->count : 1) * sizeof *values);
+        if (!values) return 1; /* no memory to look: claim nothing */
+        Error err;
+        int found = 0;
+        if (npy_to_int64(y, values, &err) == 0)
+            for (size_t i = 0; i < y->count && !found; i++) found = values[i] == 0;
+        free(values);
+        if (found) return 1;
+    }
+    return 0;
+}
+
 /* The classes, then every split (a pair x_<split>, y_<split>) as the
  * loader would read it for training: how many images, of what shape. */
 static void print_classes_and_splits(const char *path, const NpzFile *npz, const Classes *classes)
@@ -142,12 +161,18 @@ static void print_classes_and_splits(const char *path, const NpzFile *npz, const
     if (!classes->known) {
         printf("classes: WARNING: %s\n", classes->message);
     } else {
+        const int named = npz_find(npz, "class_names") != NULL;
+        const int fer_names = !named && classes->count == NUM_CLASSES &&
+                              !strcmp(classes->names[0], class_names[0]);
         printf("classes: %d %s:", classes->count,
-               npz_find(npz, "class_names") ? "from class_names"
-               : classes->count == 7       ? "from the labels (largest + 1), named as FER2013's"
-                                           : "from the labels (largest + 1)");
+               named       ? "from class_names"
+               : fer_names ? "from the labels (largest + 1), named as FER2013's"
+                           : "from the labels (largest + 1)");
         for (int c = 0; c < classes->count; c++) printf("%s%s", c ? ", " : " ", classes->names[c]);
         printf("\n");
+        if (!named && !has_label_zero(npz))
+            printf("classes: WARNING: no y_ member has a label 0, so class 0 has no images; "
+                   "labels must start at 0 (labels counted from 1 give one class too many)\n");
     }
     for (int i = 0; i < npz->count; i++) {
         const char *name = npz->arrays[i].name;

@@ -41,11 +41,15 @@ static void usage(FILE *out)
         "  -h, --help     show this help\n");
 }
 
-/* The probabilities of one image, the most probable marked, with a bar each. */
+/* The probabilities of one image, the most probable marked, with a bar each;
+ * the names padded to the longest, so that the numbers line up. */
 static void print_prediction(const char *path, const real *probs, int classes,
                              char *const *names)
 {
     const int best = argmax(probs, classes);
+    int name_width = 8;
+    for (int k = 0; k < classes; k++)
+        if ((int)strlen(names[k]) > name_width) name_width = (int)strlen(names[k]);
     printf("%s: %s (%.1f%%)\n", path, names[best], 100.0 * probs[best]);
     for (int k = 0; k < classes; k++) {
         char bar[41];
@@ -54,25 +58,27 @@ static void print_prediction(const char *path, const real *probs, int classes,
         int length = (int)(40 * p + 0.5);
         memset(bar, '#', (size_t)length);
         bar[length] = '\0';
-        printf("  %c %-8s %.4f %s\n", k == best ? '>' : ' ', names[k], (double)probs[k], bar);
+        printf("  %c %-*s %.4f %s\n", k == best ? '>' : ' ', name_width, names[k],
+               (double)probs[k], bar);
     }
 }
 
-/* A face squeezed out of shape, or a picture much larger than the model's
+/* A picture squeezed out of shape, or one much larger than the model's
  * input (a group photo, a montage of faces), is resized all the same, but
- * the answer is then about a picture the model never learned from. */
+ * the answer is then about a picture the model never learned from. The
+ * words fit any data, not only faces. */
 static void warn_about_shape(const char *path, int width, int height, const CheckpointInfo *info)
 {
     const double aspect = (double)width / height;
     const double model_aspect = (double)info->width / info->height;
     if (aspect > 1.5 * model_aspect || aspect < model_aspect / 1.5)
         fprintf(stderr, "emotion predict: warning: %s is %dx%d, far from the %dx%d shape the "
-                        "model takes: it is squeezed to fit, which distorts a face\n", path,
+                        "model takes: it is squeezed to fit, which distorts what it shows\n", path,
                 width, height, info->width, info->height);
     else if (width > 8 * info->width && height > 8 * info->height)
         fprintf(stderr, "emotion predict: warning: %s is %dx%d, much larger than the model's "
-                        "%dx%d: if it holds more than one face (a montage, a group), crop one "
-                        "face first\n", path, width, height, info->width, info->height);
+                        "%dx%d: if it holds more than one subject (a montage, a group photo), "
+                        "crop one first\n", path, width, height, info->width, info->height);
 }
 
 int cmd_predict(int argc, char **argv)

@@ -667,6 +667,24 @@ fail:
     return NULL;
 }
 
+/* A class without training images is one the network never learns. The
+ * usual cause is labels counted from 1: then class 0 is the empty one, and
+ * the class count (the largest label plus one) is one too many. */
+static void warn_about_empty_classes(const Dataset *train)
+{
+    int *counts = xcalloc((size_t)train->classes, sizeof *counts);
+    for (int i = 0; i < train->count; i++) counts[train->labels[i]]++;
+    int empty = 0, first = -1;
+    for (int k = 0; k < train->classes; k++)
+        if (counts[k] == 0 && empty++ == 0) first = k;
+    if (empty)
+        printf("warning: %d of the %d classes ha%s no training images (the first: %d, '%s'): "
+               "the network cannot learn %s%s\n", empty, train->classes, empty == 1 ? "s" : "ve",
+               first, train->class_names[first], empty == 1 ? "it" : "them",
+               counts[0] == 0 ? " (labels counted from 1? they must start at 0)" : "");
+    free(counts);
+}
+
 static void print_setup(const TrainOptions *o, const Network *net, const Dataset *train,
                         const Dataset *val)
 {
@@ -679,6 +697,7 @@ static void print_setup(const TrainOptions *o, const Network *net, const Dataset
     printf("data: %s, %d train / %d val images of %dx%dx%d, %d classes\n", o->data_path,
            train->count, val->count, train->channels, train->height, train->width,
            train->classes);
+    warn_about_empty_classes(train);
     const OptimizerSettings *s = &o->optimizer;
     printf("optimizer: %s, lr %g", s->name, s->lr);
     if (optimizer_uses(s->name, "momentum")) printf(", momentum %g", s->momentum);

@@ -24,7 +24,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: emotion COMMAND [OPTIONS]\n\n"
                  "The emotion CNN workbench: networks described in text, trained and checked on\n"
-                 "grayscale images; by default FER2013's 48x48 faces and its 7 classes.\n\n"
+                 "grey or colour images in any classes; by default FER2013's 48x48 grey faces\n"
+                 "and its 7 classes.\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);

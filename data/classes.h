@@ -1,7 +1,7 @@
 /* classes.h: the seven emotion classes, in FER2013's label order, and the
  * 48x48 grey input of the emotion CNN. A dataset carries its own image
  * shape and classes (Dataset in loader.h); these are FER2013's, which the
- * loader also uses to name seven unnamed classes. */
+ * loader also uses to name seven unnamed classes of 48x48 grey images. */
 #ifndef CLASSES_H
 #define CLASSES_H
 

@@ -136,6 +136,10 @@ static int find_columns(char *header, const char *path, Columns *columns, Error 
     return 0;
 }
 
+/* What a user with other images or classes in this CSV layout can do. */
+#define OTHER_DATA "; this converter reads FER2013's 48x48 faces in 7 classes only: other " \
+                   "data goes into an .npz written with numpy (README, section Data)"
+
 /* Parses the emotion field: a plain decimal integer 0..6. */
 static int parse_label(const char *text, const char *path, long line, int64_t *label,
                        Error *err)
@@ -153,8 +157,8 @@ static int parse_label(const char *text, const char *path, long line, int64_t *l
     if (c == text + 1 && *text == '-')
         return error_set(err, "%s line %ld: emotion '%s' is not an integer", path, line, shown);
     if (*text == '-' || value >= NUM_CLASSES)
-        return error_set(err, "%s line %ld: emotion %s is outside 0..%d", path, line, shown,
-                         NUM_CLASSES - 1);
+        return error_set(err, "%s line %ld: emotion %s is outside 0..%d%s", path, line, shown,
+                         NUM_CLASSES - 1, OTHER_DATA);
     *label = value;
     return 0;
 }
@@ -206,8 +210,8 @@ static int parse_pixels(const char *text, const char *path, long line, uint8_t *
         count++;
     }
     if (count != IMAGE_PIXELS)
-        return error_set(err, "%s line %ld: %ld pixel values, expected %d (48x48)", path, line,
-                         count, IMAGE_PIXELS);
+        return error_set(err, "%s line %ld: %ld pixel values, expected %d (48x48)%s", path,
+                         line, count, IMAGE_PIXELS, OTHER_DATA);
     return 0;
 }
 

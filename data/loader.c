@@ -192,12 +192,13 @@ static char **names_block(int count, const char *const *texts)
     return names;
 }
 
-/* The names of a file without class_names: FER2013's for seven classes
- * (the layout this workbench began with), "class 0", "class 1", ...
- * otherwise. */
-static char **default_class_names(int classes)
+/* The names of a file without class_names: FER2013's for seven classes of
+ * FER2013's 48x48 grey images (the layout this workbench began with),
+ * "class 0", "class 1", ... otherwise: seven classes of 32x32 colour
+ * pictures are not Angry to Neutral. */
+static char **default_class_names(int classes, int fer_shaped)
 {
-    if (classes == NUM_CLASSES) return names_block(classes, class_names);
+    if (classes == NUM_CLASSES && fer_shaped) return names_block(classes, class_names);
     char (*numbered)[24] = xmalloc((size_t)(classes ? classes : 1) * sizeof *numbered);
     const char **texts = xmalloc((size_t)(classes ? classes : 1) * sizeof *texts);
     for (int k = 0; k < classes; k++) {
@@ -288,6 +289,17 @@ static int read_class_names(const NpyArray *a, const char *path,
                      path, npy_dtype_name(a->dtype), shape);
 }
 
+/* What to do with labels of another form, as numpy says it: (N, 1)
+ * columns are ravelled, one-hot (N, K) rows are argmax'ed, floats holding
+ * class numbers are cast. "" when y is already (N,) integers. */
+static const char *label_hint(const NpyArray *y)
+{
+    if (y->ndim == 2 && y->shape[1] == 1) return " (for an (N, 1) column, store y.ravel())";
+    if (y->ndim == 2) return " (for one-hot rows (N, K), store y.argmax(1))";
+    if (!is_integer_dtype(y->dtype)) return " (store y.astype(np.int64))";
+    return "";
+}
+
 /* K from the labels: the largest in any integer y_* member, plus one. */
 static int classes_from_labels(const NpzFile *npz, const char *path, int *classes, Error *err)
 {
@@ -301,6 +313,12 @@ static int classes_from_labels(const NpzFile *npz, const char *path, int *classe
             int64_t v = integer_element(y, i);
             if (v > largest) largest = v, where = y, where_index = i;
         }
+    }
+    for (int m = 0; !where && m < npz->count; m++) {
+        const NpyArray *y = &npz->arrays[m];
+        if (strncmp(y->name, "y_", 2) == 0 && !is_integer_dtype(y->dtype))
+            return error_set(err, "%s: %s is %s; labels must be integers, the classes 0..K-1%s",
+                             path, y->name, npy_dtype_name(y->dtype), label_hint(y));
     }
     if (!where)
         return error_set(err, "%s: no y_ member holds a label of 0 or more, so the number of "
@@ -316,6 +334,24 @@ static int classes_from_labels(const NpzFile *npz, const char *path, int *classe
     return 0;
 }
 
+/* Whether every images member (x_*) holds FER2013's 48x48 grey images:
+ * (N, 48, 48), (N, 1, 48, 48) or the flat (N, 2304); false without one. */
+static int images_are_fer_shaped(const NpzFile *npz)
+{
+    int found = 0;
+    for (int m = 0; m < npz->count; m++) {
+        const NpyArray *x = &npz->arrays[m];
+        if (strncmp(x->name, "x_", 2) != 0) continue;
+        const int64_t *s = x->shape;
+        int fer = (x->ndim == 2 && s[1] == IMAGE_PIXELS) ||
+                  (x->ndim == 3 && s[1] == IMAGE_SIDE && s[2] == IMAGE_SIDE) ||
+                  (x->ndim == 4 && s[1] == 1 && s[2] == IMAGE_SIDE && s[3] == IMAGE_SIDE);
+        if (!fer) return 0;
+        found = 1;
+    }
+    return found;
+}
+
 int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes, char ***names,
                              Error *err)
 {
@@ -324,7 +360,7 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
     const NpyArray *member = npz_find(npz, "class_names");
     if (!member) {
         if (classes_from_labels(npz, path, classes, err)) return -1;
-        *names = default_class_names(*classes);
+        *names = default_class_names(*classes, images_are_fer_shaped(npz));
         return 0;
     }
     char (*texts)[CLASS_NAME_MAX + 1] = xmalloc(DATASET_MAX_CLASSES * sizeof *texts);
@@ -353,8 +389,8 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
 static int copy_labels(const NpyArray *y, const char *path, int classes, int *labels, Error *err)
 {
     if (!is_integer_dtype(y->dtype))
-        return error_set(err, "%s: %s is %s; labels must be integers (classes 0..%d)", path,
-                         y->name, npy_dtype_name(y->dtype), classes - 1);
+        return error_set(err, "%s: %s is %s; labels must be integers (classes 0..%d)%s", path,
+                         y->name, npy_dtype_name(y->dtype), classes - 1, label_hint(y));
     for (size_t i = 0; i < y->count; i++) {
         int64_t v = integer_element(y, i);
         char text[32];
@@ -400,8 +436,8 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
     if (image_shape(x, path, &channels, &height, &width, err)) return -1;
     if (y->ndim != 1) {
         char shape[96];
-        return error_set(err, "%s: %s has shape %s; labels must be one-dimensional (N,)", path,
-                         y->name, npy_shape_string(y, shape, sizeof shape));
+        return error_set(err, "%s: %s has shape %s; labels must be one-dimensional (N,)%s",
+                         path, y->name, npy_shape_string(y, shape, sizeof shape), label_hint(y));
     }
     if (x->shape[0] != y->shape[0])
         return error_set(err, "%s: %s has %lld images but %s has %lld labels", path, x->name,
@@ -440,7 +476,8 @@ void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int wi
     assert(classes >= 1 && classes <= DATASET_MAX_CLASSES);
     alloc_images(d, count, channels, height, width, split);
     d->classes = classes;
-    d->class_names = default_class_names(classes);
+    d->class_names = default_class_names(classes, channels == 1 && height == IMAGE_SIDE &&
+                                                      width == IMAGE_SIDE);
 }
 
 void dataset_alloc(Dataset *d, int count, const char *split)

@@ -25,7 +25,8 @@
  *   - otherwise K = the largest label in any y_* member, plus one, so a
  *     validation split that happens to lack the last class still agrees
  *     with the training split. The names are then FER2013's seven when
- *     K = 7, else "class 0", "class 1", ...
+ *     K = 7 and every x_* member holds 48x48 grey images (FER2013's
+ *     shape), else "class 0", "class 1", ...
  * Names are 1 to CLASS_NAME_MAX bytes of UTF-8 without control characters
  * and all different; K is 1 to DATASET_MAX_CLASSES.
  * Anything else (a missing member, lengths that differ, another image
@@ -98,7 +99,8 @@ int dataset_classes_from_npz(const NpzFile *npz, const char *path, int *classes,
 void dataset_alloc(Dataset *d, int count, const char *split);
 
 /* The same for count images of (channels, height, width) in `classes`
- * classes, named as a file without class_names would have them. */
+ * classes, named as a file of such images without class_names would have
+ * them. */
 void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int width, int classes,
                          const char *split);
 void dataset_free(Dataset *d);

@@ -245,6 +245,19 @@ expect 0 "$EMOTION" data info "$NPZ_FIXTURES/labels_out_of_range.npz"
 expect_output "WARNING: 1 label outside 0..7 (e.g. -1)"
 expect_output "^split train: WARNING: the loader would refuse it: .*y_train\[2\] is -1"
 
+# a CSV in FER2013's layout of other images or classes: the converter says where such
+# data goes instead
+CSV28=$(mktemp -d /tmp/workbench_cli_csv28.XXXXXX)
+{ echo "emotion,pixels,Usage"; printf '3,'; i=1; while [ $i -lt 784 ]; do printf '0 '; i=$((i + 1)); done
+  echo "0,Training"; } >"$CSV28/digits.csv"
+expect 1 "$EMOTION" data convert "$CSV28/digits.csv" --out "$CSV28/digits.npz"
+expect_output "line 2: 784 pixel values, expected 2304 (48x48); this converter reads FER2013's"
+expect_output "an .npz written with numpy (README, section Data)"
+printf 'emotion,pixels\n9,%s\n' "$(head -c 2304 /dev/zero | tr '\0' '0' | sed 's/0/0 /g')" >"$CSV28/ten.csv"
+expect 1 "$EMOTION" data convert "$CSV28/ten.csv" --out "$CSV28/ten.npz"
+expect_output "line 2: emotion 9 is outside 0..6; this converter reads FER2013's"
+rm -rf "$CSV28"
+
 # any image size and class count (tests/fixtures/make_loader_fixtures.py)
 LOADER_FIXTURES=tests/fixtures/loader
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/grey28.npz"
@@ -257,6 +270,18 @@ expect_output "classes: 3 from class_names: cat, dög, bird 🐦"
 expect_output "y_train      uint8    (4,) .*cat: 1, dög: 1, bird 🐦: 2"
 expect_output "^split train: 4 images of (C, H, W) = (3, 10, 7)"
 expect_output "^split tall: 2 images of (C, H, W) = (1, 9, 5)"
+# seven classes of colour pictures are not FER2013's emotions
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/colour7.npz"
+expect_output "classes: 7 from the labels (largest + 1): class 0, class 1, .*class 6$"
+expect_no_output "Angry"
+# labels counted from 1: class 0 is empty, which data info and train say
+expect 0 "$EMOTION" data info "$LOADER_FIXTURES/labels_from_one.npz"
+expect_output "classes: WARNING: no y_ member has a label 0, so class 0 has no images; labels must start at 0"
+RUN1=$(mktemp -d /tmp/workbench_cli_from_one.XXXXXX)
+expect 0 "$EMOTION" train --data "$LOADER_FIXTURES/labels_from_one.npz" --arch "fc 4" --epochs 1 \
+    --batch 3 --out "$RUN1"
+expect_output "warning: 1 of the 4 classes has no training images (the first: 0, 'class 0').*labels counted from 1"
+rm -rf "$RUN1"
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/names_text.npz"
 expect_output "classes: 3 from class_names: zero, un, dós"
 expect 0 "$EMOTION" data info "$LOADER_FIXTURES/splits_k.npz"
@@ -871,10 +896,18 @@ printf 'P2\n200 40\n255\n' >"$TRAIN_TMP/wide.pgm"
 i=0; while [ $i -lt 8000 ]; do echo 128; i=$((i + 1)); done >>"$TRAIN_TMP/wide.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/wide.pgm"
 expect_output "warning: .*wide.pgm is 200x40, far from the 48x48 shape"
+expect_no_output "face"
 printf 'P5\n500 500\n255\n' >"$TRAIN_TMP/big.pgm"
 head -c 250000 /dev/zero >>"$TRAIN_TMP/big.pgm"
 expect 0 "$EMOTION" predict --model "$TRAIN_TMP/run/model.npz" "$TRAIN_TMP/big.pgm"
 expect_output "much larger than the model's 48x48"
+expect_no_output "face"
+# class names longer than 8 bytes: every probability in one column
+expect 0 "$EMOTION" train --data tests/fixtures/loader/long_names.npz --arch "fc 2" --epochs 1 \
+    --batch 2 --out "$TRAIN_TMP/long_names"
+expect 0 "$EMOTION" predict --model "$TRAIN_TMP/long_names/model.npz" "$TRAIN_TMP/wide.pgm"
+expect_output "^  [ >] a class name longer than eight bytes 0\.[0-9]\{4\}"
+expect_output "^  [ >] b \{36\}0\.[0-9]\{4\}"
 
 # --init from a run's own folder continues it: its rows stay, its best.npz stays unless beaten
 expect 0 "$EMOTION" train --data "$TRAIN_TMP/small.npz" --epochs 3 --arch "$SMALL_ARCH" --out "$TRAIN_TMP/cont"

@@ -367,6 +367,21 @@ START_TEST(seven_classes_without_names_are_fer2013s)
 }
 END_TEST
 
+START_TEST(seven_classes_of_other_images_are_numbered_not_fer2013s)
+{
+    /* 3x8x8 colour pictures in seven classes are not Angry to Neutral */
+    static const char *const names[] = {"class 0", "class 1", "class 2", "class 3",
+                                        "class 4", "class 5", "class 6"};
+    Dataset d = load_split(FIXTURES "colour7.npz", "train");
+    assert_names(&d, names, 7);
+    dataset_free(&d);
+    /* and a dataset built in code of such images the same */
+    dataset_alloc_shape(&d, 1, 3, 8, 8, 7, "train");
+    assert_names(&d, names, 7);
+    dataset_free(&d);
+}
+END_TEST
+
 /* Loading split "train" of file fails with a message holding phrase. */
 static void assert_file_rejected(const char *file, const char *phrase, const char *phrase2)
 {
@@ -379,6 +394,17 @@ static void assert_file_rejected(const char *file, const char *phrase, const cha
     ck_assert_int_eq(d.count, 0);
     ck_assert_ptr_null(d.class_names);
 }
+
+START_TEST(labels_of_another_form_are_named_with_the_numpy_that_fixes_them)
+{
+    /* without class_names the classes come from the labels: a float array
+     * is named as such, not as "no label of 0 or more" */
+    assert_file_rejected(FIXTURES "labels_float.npz", "y_train is float32; labels must be "
+                         "integers", "y.astype(np.int64)");
+    assert_file_rejected(FIXTURES "labels_onehot.npz", "y_train has shape (3, 3)", "y.argmax(1)");
+    assert_file_rejected(FIXTURES "labels_column.npz", "y_train has shape (3, 1)", "y.ravel()");
+}
+END_TEST
 
 START_TEST(labels_beyond_the_class_limit_are_reported_with_their_value)
 {
@@ -1159,6 +1185,8 @@ Suite *loader_suite(void)
     tcase_add_test(shapes, class_names_from_utf8_text_one_per_line);
     tcase_add_test(shapes, the_class_count_spans_every_split_of_the_file);
     tcase_add_test(shapes, seven_classes_without_names_are_fer2013s);
+    tcase_add_test(shapes, seven_classes_of_other_images_are_numbered_not_fer2013s);
+    tcase_add_test(shapes, labels_of_another_form_are_named_with_the_numpy_that_fixes_them);
     tcase_add_test(shapes, labels_beyond_the_class_limit_are_reported_with_their_value);
     tcase_add_test(shapes, bad_class_names_are_refused);
     tcase_add_test(shapes, datasets_built_in_code_have_shape_and_names);
