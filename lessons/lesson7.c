@@ -386,7 +386,9 @@ int main(int argc, char **argv)
         "loss of the run without augmentation turn up? Does augmentation delay it?",
         "Turn momentum off (--momentum 0) and compare how fast the loss falls; then try "
         "--momentum 0 --lr 0.2, which takes steps of the same size on average.",
-        "Too large a step: --lr 0.2. Does the loss explode (NaN) or just bounce?",
+        "Too large a step: --lr 0.2. Does the loss explode (NaN), bounce, or settle "
+        "somewhere? What is the validation accuracy then, and what answer is the "
+        "network giving?",
         "No weight decay (--weight-decay 0): is the gap between train and validation wider?",
         "The same training from the command line: ./emotion train --epochs 6 (writes "
         "runs/ with its own charts).",

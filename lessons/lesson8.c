@@ -557,8 +557,10 @@ int main(int argc, char **argv)
         "lesson after each. Which classes improve, and do the filters get sharper?",
         "Saliency of another class: change dscores->data[c] in section_saliency to the "
         "predicted class of a wrong face. What did the network look at?",
-        "Balance the classes: ./emotion data synth --balanced writes equal class "
-        "counts; train on it (make lesson7 DATA=...) and compare Disgust's recall.",
+        "Balance the classes: ./emotion data synth --balanced --out data/balanced.npz "
+        "writes equal class counts (without --out it would replace data/synth.npz, the "
+        "faces every lesson reads); train on them with make lesson7 DATA=data/balanced.npz, "
+        "look with make lesson8 DATA=data/balanced.npz and compare Disgust's recall.",
         "On real faces: make lesson7 DATA=data/fer2013.npz, then make lesson8 "
         "DATA=data/fer2013.npz. Which emotions does FER2013 confuse?",
     };

@@ -706,7 +706,7 @@ static void section_eval_mode(Lesson *lesson, Network *net, const Dataset *test)
                "dropout passes everything. Forgetting to switch (PyTorch's model.eval(); here "
                "network_set_mode(net, LAYER_EVAL), which evaluate() does) is one of the most "
                "common bugs in practice. The batchnorm network of section 4 on the %d test "
-               "faces, scored five ways:",
+               "faces, scored five ways, then the first way once more:",
                test->count);
     int *order = xmalloc((size_t)test->count * sizeof *order);
     for (int i = 0; i < test->count; i++) order[i] = i;

@@ -162,6 +162,10 @@ np.savez(sys.argv[2], **d)" "$LESSON_TMP/faces.npz" "$LESSON_TMP/faces3.npz"
     expect 0 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/fc/model.npz"
     expect_output "This network's first layer is fc1 (fc), not a convolution"
     expect_output "Lesson 8 done"
+    # its "what to try next" writes the balanced faces to a file of their own (it said
+    # `./emotion data synth --balanced`, which replaces data/synth.npz, every lesson's faces)
+    expect_output "data synth --balanced --out"
+    expect_no_output "synth --balanced writes"
     "$EMOTION" train --data "$LESSON_TMP/faces.npz" --arch "conv 2 5x5 stride 2, relu, maxpool 4, fc 7" \
         --epochs 1 --batch 7 --out "$LESSON_TMP/strided" >/dev/null 2>&1
     expect 0 "$LESSONS_BIN/lesson8" --quick --model "$LESSON_TMP/strided/model.npz"
