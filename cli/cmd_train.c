@@ -1414,6 +1414,18 @@ static void report_files(const TrainOptions *o, const Run *run, int had_run)
             metrics);
 }
 
+/* Two runs writing into one folder would leave a mixture, each file whole:
+ * one run's model.npz beside the other's metrics.csv and resume.npz. The
+ * folder stays claimed while *fd is open (lock_directory). */
+static int claim_folder(const char *dir, int resuming, int *fd, Error *err)
+{
+    if (lock_directory(dir, fd, err) == 0) return 0;
+    char message[sizeof err->msg];
+    snprintf(message, sizeof message, "%s", err->msg);
+    return error_set(err, "%s (another emotion train?): one run at a time in a folder; wait "
+                          "for it to end%s", message, resuming ? "" : ", or give another --out");
+}
+
 int cmd_train(int argc, char **argv)
 {
     const double started = clock_seconds();
@@ -1439,7 +1451,11 @@ int cmd_train(int argc, char **argv)
     int status = 1, usage_fault = 0, had_run = 0;
     int folder_lock = -1; /* held while this run writes into its folder */
     int data_fault = 0; /* a fault in the data: on --resume, say where its path came from */
-    if (o.resume_dir && open_resume(&o, &net, &resume_file, &stored_args, &err) != 0) goto fail;
+    /* a --resume claims its folder before reading it: a run still going there
+     * has no resume.npz yet, or is about to replace it */
+    if (o.resume_dir && (claim_folder(o.resume_dir, 1, &folder_lock, &err) ||
+                         open_resume(&o, &net, &resume_file, &stored_args, &err) != 0))
+        goto fail;
     o.started = started;
     if (outputs_spare_inputs(&o, &err)) {
         usage_fault = 1;
@@ -1481,15 +1497,7 @@ int cmd_train(int argc, char **argv)
         goto fail;
     }
     if (make_directories(o.out_dir, &err)) goto fail;
-    /* Two runs writing into one folder would leave a mixture, each file whole:
-     * one run's model.npz beside the other's metrics.csv and resume.npz. */
-    if (lock_directory(o.out_dir, &folder_lock, &err)) {
-        char message[sizeof err.msg];
-        snprintf(message, sizeof message, "%s", err.msg);
-        error_set(&err, "%s (another emotion train?): one run at a time in a folder; wait for "
-                        "it to end%s", message, o.resume_dir ? "" : ", or give another --out");
-        goto fail;
-    }
+    if (!o.resume_dir && claim_folder(o.out_dir, 0, &folder_lock, &err)) goto fail;
     if (outputs_writable(o.out_dir, &err)) goto fail;
     data_fingerprint(&train, &val, &fingerprint);
     resolve_inputs(&o);

@@ -6,6 +6,21 @@ RUNS=$(cd "$RUNS" && pwd -P) # the path realpath gives: the resume file keeps th
 EMOTION_AT=$(cd "$(dirname "$EMOTION")" && pwd)/$(basename "$EMOTION")
 TINY_ARCH="conv 4 3x3, relu, fc 7"
 
+# train_in_background NAME PATTERN ARGS...: starts `emotion train ARGS`, its output in
+# $RUNS/NAME.log, and waits until a line of it matches PATTERN; then $run_pid is the
+# run and $waited counts the 0.05 s waits (1200: a minute, and the line never came)
+train_in_background() {
+    log="$RUNS/$1.log" pattern=$2
+    shift 2
+    : >"$log"
+    "$EMOTION" train "$@" >"$log" 2>&1 &
+    run_pid=$!
+    waited=0
+    while [ $waited -lt 1200 ] && ! grep -q "$pattern" "$log"; do
+        sleep 0.05; waited=$((waited + 1))
+    done
+}
+
 # ---- --resume from another directory trains on the run's own data: the resume file
 # names the files the run read by their absolute paths, and keeps the data's
 # fingerprint (the image counts, a CRC-32 of each split), which refuses other data
@@ -125,14 +140,9 @@ rmdir "$FULL"
 # metrics.csv made a symbolic link (to its own copy) while the run is paused after epoch
 # 1: epoch 2 writes model.npz, best.npz if it improves and resume.npz, then stops
 expect 0 "$EMOTION" data synth --out "$RUNS/slow.npz" --train 1000 --val 20 --test 0
-: >"$RUNS/mixed.log"
-"$EMOTION" train --data "$RUNS/slow.npz" --epochs 3 --threads 1 --out "$RUNS/mixed" \
-    >"$RUNS/mixed.log" 2>&1 &
-mixed_pid=$!
-waited=0
-while [ $waited -lt 1200 ] && ! grep -q "^epoch 1/3" "$RUNS/mixed.log"; do
-    sleep 0.05; waited=$((waited + 1))
-done
+train_in_background mixed "^epoch 1/3" --data "$RUNS/slow.npz" --epochs 3 --threads 1 \
+    --out "$RUNS/mixed"
+mixed_pid=$run_pid
 kill -STOP $mixed_pid
 mv "$RUNS/mixed/metrics.csv" "$RUNS/mixed/metrics_1.csv"
 ln -s metrics_1.csv "$RUNS/mixed/metrics.csv"
@@ -151,14 +161,9 @@ expect 0 sh -c "[ \$(wc -l <'$RUNS/mixed/metrics_1.csv') = 2 ]"
 # ---- one run at a time in a folder: a second train into a folder a run is writing (by
 # another name of it too), and a --resume of it, are refused before anything is written
 # (both ran, and the folder held one run's model.npz beside the other's metrics.csv)
-: >"$RUNS/busy.log"
-"$EMOTION" train --data "$RUNS/slow.npz" --epochs 2 --threads 1 --out "$RUNS/busy" \
-    >"$RUNS/busy.log" 2>&1 &
-busy_pid=$!
-waited=0
-while [ $waited -lt 1200 ] && ! grep -q "^epoch 1/2" "$RUNS/busy.log"; do
-    sleep 0.05; waited=$((waited + 1))
-done
+train_in_background busy "^epoch 1/2" --data "$RUNS/slow.npz" --epochs 2 --threads 1 \
+    --out "$RUNS/busy"
+busy_pid=$run_pid
 kill -STOP $busy_pid
 cp "$RUNS/busy/model.npz" "$RUNS/busy_model.npz"
 expect 1 "$EMOTION" train --arch "fc 7" --data "$RUNS/s64.npz" --epochs 1 --out "$RUNS/busy"
@@ -179,15 +184,17 @@ expect 0 "$EMOTION" train --resume "$RUNS/busy"
 expect_output "nothing to resume: all 2 epochs of $RUNS/busy are done"
 
 # ---- --resume of a run killed during its first epoch: what that means, not "cannot open"
-: >"$RUNS/killed.log"
-"$EMOTION" train --data "$RUNS/slow.npz" --epochs 2 --threads 1 --out "$RUNS/killed" \
-    >"$RUNS/killed.log" 2>&1 &
-killed_pid=$!
-waited=0
-while [ $waited -lt 1200 ] && ! grep -q "^augment:" "$RUNS/killed.log"; do
-    sleep 0.05; waited=$((waited + 1))
-done
+train_in_background killed "^augment:" --data "$RUNS/slow.npz" --epochs 2 --threads 1 \
+    --out "$RUNS/killed"
+killed_pid=$run_pid
+# while it is still in its first epoch, it has no resume.npz: a --resume is refused for
+# the run going on, not told that no epoch finished and to start the run again
+kill -STOP $killed_pid
+expect 1 "$EMOTION" train --resume "$RUNS/killed"
+expect_output "^emotion train: $RUNS/killed: another running program is writing into this folder (another emotion train?): one run at a time in a folder; wait for it to end$"
+expect_no_output "holds no resume.npz"
 kill -TERM $killed_pid
+kill -CONT $killed_pid
 { wait $killed_pid; } 2>/dev/null
 killed_status=$?
 if [ $waited -lt 1200 ] && [ $killed_status = 143 ]; then ok; else
