@@ -159,7 +159,9 @@ int cmd_predict(int argc, char **argv)
         int width, height;
         if (image_size(images[i], &width, &height, &err) ||
             image_read(images[i], info.channels, info.height, info.width, one.images, &err)) {
-            fprintf(stderr, "emotion predict: %s\n", err.msg);
+            /* on one line: the message names the file, whose line breaks would
+             * print lines that read as other images' answers */
+            fprintf(stderr, "emotion predict: %s\n", utf8_make_printable(err.msg, 0));
             failures++;
             continue;
         }

@@ -192,6 +192,10 @@ expect_output "^$EV_TMP/lat?n?gmp.pgm: "
 expect_output "^emotion predict: $EV_TMP/gone?]0;title?.pgm: cannot open: No such file or directory$"
 expect_no_output "$ESC"
 expect_no_output "^forged.pgm"
+# nor in the message of an image that cannot be read
+expect 1 "$EMOTION" predict --model "$EV_MODEL" "$EV_TMP/$(printf 'gone.pgm\nforged.pgm: Happy (99.9%%)\nx')"
+expect_output "^emotion predict: $EV_TMP/gone.pgm?forged.pgm: Happy (99.9%)?x: cannot open: No such file or directory$"
+expect_no_output "^forged.pgm"
 
 # ---- class names: a checkpoint's read like a dataset's; hidden characters refused in both
 if [ -n "$EV_NUMPY" ]; then
