@@ -200,18 +200,19 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
         for (int given = 0; next < count; ) {
             const char *option = words[next];
             int is_stride = !strcmp(option, "stride"), is_pad = !strcmp(option, "pad");
-            int bit = is_stride ? 1 : is_pad ? 2 : !strcmp(option, "nobias") ? 4 : 0;
+            int is_winograd = !strcmp(option, "winograd");
+            int bit = is_stride ? 1 : is_pad ? 2 : !strcmp(option, "nobias") ? 4 : is_winograd ? 8 : 0;
             if (given & bit) return error_set(err, "'%s' given twice", option);
             given |= bit;
-            if (layer->kind == ARCH_CONV && !strcmp(option, "nobias")) {
-                layer->no_bias = 1;
+            if (layer->kind == ARCH_CONV && (bit == 4 || bit == 8)) {
+                *(bit == 4 ? &layer->no_bias : &layer->winograd) = 1;
                 next++;
                 continue;
             }
             if (!is_stride && !is_pad)
                 return error_set(err, "'%s' takes 'stride S'%s and 'pad P' after its kernel; "
                                       "'%s' is not one of them", name,
-                                 layer->kind == ARCH_CONV ? ", 'nobias'" : "", option);
+                                 layer->kind == ARCH_CONV ? ", 'nobias', 'winograd'" : "", option);
             if (next + 1 >= count) return error_set(err, "'%s' needs a value", option);
             int *target = is_stride ? &layer->stride : &layer->pad;
             if (read_number(words[next + 1], is_pad, ARCH_MAX_KERNEL, target))
@@ -224,6 +225,10 @@ static int parse_item(char **words, int count, ArchLayer *layer, Error *err)
                                   "window's size, and this one is not square",
                              layer->kernel_h, layer->kernel_w);
         if (check_pad(layer, err)) return -1;
+        if (layer->winograd && (layer->kernel_h != 3 || layer->kernel_w != 3 || layer->stride != 1))
+            return error_set(err, "'winograd' computes 3x3 convolutions with stride 1, not %dx%d "
+                                  "with stride %d", layer->kernel_h, layer->kernel_w,
+                             layer->stride);
         break;
     }
     if (next < count)
@@ -384,8 +389,9 @@ static int format_layer(const ArchLayer *l, char *buf, size_t len)
     case ARCH_FC:
         return snprintf(buf, len, "fc %d%s", l->width, l->no_bias ? " nobias" : "");
     case ARCH_CONV:
-        return snprintf(buf, len, "conv %d %dx%d stride %d pad %d%s", l->width, l->kernel_h,
-                        l->kernel_w, l->stride, l->pad, l->no_bias ? " nobias" : "");
+        return snprintf(buf, len, "conv %d %dx%d stride %d pad %d%s%s", l->width, l->kernel_h,
+                        l->kernel_w, l->stride, l->pad, l->no_bias ? " nobias" : "",
+                        l->winograd ? " winograd" : "");
     case ARCH_MAXPOOL:
     case ARCH_AVGPOOL:
         if (l->pad)
@@ -551,6 +557,7 @@ static Network *build(const Arch *arch, const char *origin, int channels, int he
         /* without its bias: the bias (params[1] of conv and fc) stays 0, unlisted,
          * so no optimizer moves it and no checkpoint holds it */
         if (layer && l->no_bias) layer->num_params = 1;
+        if (layer && l->winograd) conv_use_winograd(layer);
         /* the output's size is checked before network_add allocates it */
         int out_ndim, out[TENSOR_MAX_DIMS];
         if (!layer || layer_output_shape(layer, ndim, dims, &out_ndim, out, err) != 0 ||

@@ -64,6 +64,7 @@ typedef struct {
     int kernel_h, kernel_w;      /* conv, pools; crop: the window */
     int stride, pad;             /* conv, pools */
     int no_bias;                 /* conv, fc: 'nobias' */
+    int winograd;                /* conv: 'winograd' (winograd.h) */
     double p;                    /* dropout: the probability of dropping a value */
     char p_text[24];             /* ... as written, so the canonical text keeps it exactly */
     char where[48];              /* "line 3", "item 2" (for messages) */

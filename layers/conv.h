@@ -25,6 +25,8 @@ typedef struct {
      * tables of where cols' rows start), the partial sums of dw and db (one
      * per group of images), and the filters turned for dx (see conv.c). */
     real *workspace, *partials, *turned;
+    int winograd;               /* 3x3 stride 1 through winograd.h (a description's 'winograd') */
+    real *winograd_U;           /* the filters turned for it: (36, F, C) */
     long *row_tables;
     size_t workspace_size, partials_size, row_tables_size;
 } ConvLayer;
@@ -36,6 +38,11 @@ typedef struct {
  * or pad < 0. */
 Layer *conv_create(int in_channels, int filters, int kernel_h, int kernel_w,
                    int stride, int pad, Error *err);
+
+/* From now on, compute through winograd.h: fewer multiplications, the same
+ * result to about 1e-5 of its size in float (a description's 'winograd').
+ * For 3x3 kernels with stride 1; other geometries ignore it. */
+void conv_use_winograd(Layer *layer);
 
 /* How the layer computes for (C, H, W) inputs, H x W large enough to hold
  * the kernel (conv.c explains the two ways): *forward is 1 when the forward

@@ -99,6 +99,48 @@ START_TEST(comments_blank_lines_and_commas_are_allowed)
 }
 END_TEST
 
+/* 'winograd' asks a 3x3, stride 1 convolution to compute through
+ * winograd.h; the canonical text keeps it, in either order with 'nobias',
+ * the layer built takes that path, and other kernels or strides are
+ * refused with the reason. */
+START_TEST(winograd_is_a_convolution_option_kept_in_the_text)
+{
+    Arch a = parsed("conv 8 3x3 pad 1 winograd nobias, conv 4 3 nobias winograd, conv 2 3x3");
+    ck_assert_int_eq(a.layers[0].winograd, 1);
+    ck_assert_int_eq(a.layers[0].no_bias, 1);
+    ck_assert_int_eq(a.layers[1].winograd, 1);
+    ck_assert_int_eq(a.layers[2].winograd, 0);
+    char text[512];
+    arch_format(&a, text, sizeof text);
+    ck_assert_str_eq(text, "conv 8 3x3 stride 1 pad 1 nobias winograd\n"
+                           "conv 4 3x3 stride 1 pad 0 nobias winograd\n"
+                           "conv 2 3x3 stride 1 pad 0\n");
+    Error err;
+    Network *net = arch_build_text("conv 8 3x3 pad 1 winograd, conv 4 3x3, fc 3", "--arch", 1, 8,
+                                   8, 3, &err);
+    ck_assert_ptr_nonnull(net);
+    ck_assert_int_eq(((ConvLayer *)net->layers[0])->winograd, 1);
+    ck_assert_int_eq(((ConvLayer *)net->layers[1])->winograd, 0);
+    /* the arithmetic counted is the products': 36 positions x (8 filters x
+     * 1 channel) x 4 blocks of 4x4 on the 8x8 map, against 8 x 9 x 64
+     * multiply-adds computed directly; the forward twice over backward
+     * (dw, and dx but for the first layer) */
+    double forward, backward;
+    network_layer_flops(net, 0, &forward, &backward);
+    ck_assert_double_eq(forward, 2.0 * 36 * 8 * 1 * 4);
+    ck_assert_double_eq(backward, forward);
+    network_layer_flops(net, 1, &forward, &backward);
+    ck_assert_double_eq(forward, 2.0 * 4 * 8 * 9 * 36);
+    ck_assert_double_eq(backward, 2 * forward);
+    network_free(net);
+    assert_says(parse_error("conv 8 5x5 pad 2 winograd", "--arch"),
+                "item 1: 'winograd' computes 3x3 convolutions with stride 1, not 5x5 with stride 1");
+    assert_says(parse_error("conv 8 3x3 stride 2 winograd", "--arch"), "not 3x3 with stride 2");
+    assert_says(parse_error("conv 8 3x3 winograd winograd", "--arch"), "'winograd' given twice");
+    assert_says(parse_error("maxpool 2 winograd", "--arch"), "'winograd' is not one of them");
+}
+END_TEST
+
 START_TEST(mistakes_are_named_with_their_line_or_item)
 {
     assert_says(parse_error("conv 4 3x3, rellu, fc 7", "--arch"),
@@ -474,6 +516,7 @@ Suite *arch_suite(void)
     Suite *s = suite_create("arch");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, every_form_parses_with_its_defaults);
+    tcase_add_test(tc, winograd_is_a_convolution_option_kept_in_the_text);
     tcase_add_test(tc, comments_blank_lines_and_commas_are_allowed);
     tcase_add_test(tc, mistakes_are_named_with_their_line_or_item);
     tcase_add_test(tc, mac_and_windows_line_ends_are_line_ends);
