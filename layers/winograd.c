@@ -166,87 +166,208 @@ void winograd_filter_gradients(int F, int C, const real *dU, real *dw)
 /* Blocks t .. t + n - 1 of a batch (n <= LANES): for each, its image and
  * the top left corner of its 4x4 output block. The four functions below
  * take the blocks LANES at a time in this order, whatever rows and images
- * they come from, so that every lane is used on small maps too. */
+ * they come from, so that every lane is used on small maps too. Lanes that
+ * hold neighbours along one row of blocks form a run: their pixels are one
+ * stretch of each image row, 4 columns a block, copied in one piece. */
 typedef struct {
     int n;
     int image[LANES], row[LANES], col[LANES];
+    int run_end[LANES]; /* 1: the next lane does not continue this lane's run */
 } Blocks;
 
 static Blocks blocks_at(const WinogradTiles *t, int first, int T)
 {
-    Blocks b = {.n = T - first < LANES ? T - first : LANES};
-    for (int l = 0; l < b.n; l++) {
-        const int block = first + l, within = block % t->tiles;
-        b.image[l] = block / t->tiles;
-        b.row[l] = 4 * (within / t->tiles_w);
-        b.col[l] = 4 * (within % t->tiles_w);
+    Blocks b;
+    b.n = T - first < LANES ? T - first : LANES;
+    /* the first block's place, then step along the rows of blocks (the
+     * lanes past n repeat the last block; nothing is stored from them) */
+    int image = first / t->tiles, th = first % t->tiles / t->tiles_w, tw = first % t->tiles_w;
+    for (int l = 0; l < LANES; l++) {
+        b.image[l] = image;
+        b.row[l] = 4 * th;
+        b.col[l] = 4 * tw;
+        if (l + 1 >= b.n) continue;
+        if (++tw == t->tiles_w) {
+            tw = 0;
+            if (++th == t->tiles_h) {
+                th = 0;
+                image++;
+            }
+        }
     }
+    for (int l = 0; l < LANES; l++)
+        b.run_end[l] = l + 1 >= b.n || b.image[l + 1] != b.image[l] || b.row[l + 1] != b.row[l];
     return b;
 }
 
-/* d[i][j][l] = map[row + i][col + j] for the size x size block of lane l at
- * (row, col), 0 outside the H x W map (the padding, or past the edge). */
-static void gather(const real *map, int H, int W, int row, int col, int size, int l, real *d)
+/* to[0 .. len - 1] = map[row][col .. col + len - 1], 0 outside the H x W map */
+static void read_span(const real *map, int H, int W, int row, int col, int len, real *to)
 {
-    if (row >= 0 && col >= 0 && row + size <= H && col + size <= W) {
-        for (int i = 0; i < size; i++)
-            for (int j = 0; j < size; j++)
-                d[(i * size + j) * LANES + l] = map[(size_t)(row + i) * W + col + j];
+    if (row < 0 || row >= H) {
+        memset(to, 0, (size_t)len * sizeof(real));
         return;
     }
-    for (int i = 0; i < size; i++)
-        for (int j = 0; j < size; j++) {
-            const int r = row + i, c = col + j;
-            d[(i * size + j) * LANES + l] =
-                r >= 0 && r < H && c >= 0 && c < W ? map[(size_t)r * W + c] : 0;
-        }
+    const int begin = col < 0 ? -col : 0, end = col + len > W ? W - col : len;
+    if (end <= begin) {
+        memset(to, 0, (size_t)len * sizeof(real));
+        return;
+    }
+    const real *from = map + (size_t)row * W + col;
+    for (int j = 0; j < begin; j++) to[j] = 0;
+    for (int j = begin; j < end; j++) to[j] = from[j];
+    for (int j = end; j < len; j++) to[j] = 0;
 }
 
-/* map[row + i][col + j] (+)= d[i][j][l] for the parts of the block inside the map */
-static void scatter(real *map, int H, int W, int row, int col, int size, int l, const real *d,
-                    int add)
+/* map[row][col .. col + len - 1] = (or +=) from[0 .. len - 1], what lies inside the map */
+static void write_span(real *map, int H, int W, int row, int col, int len, const real *from,
+                       int add)
 {
-    for (int i = 0; i < size; i++) {
-        const int r = row + i;
-        if (r < 0 || r >= H) continue;
-        for (int j = 0; j < size; j++) {
-            const int c = col + j;
-            if (c < 0 || c >= W) continue;
-            real *to = map + (size_t)r * W + c;
-            *to = add ? *to + d[(i * size + j) * LANES + l] : d[(i * size + j) * LANES + l];
-        }
+    if (row < 0 || row >= H) return;
+    const int begin = col < 0 ? -col : 0, end = col + len > W ? W - col : len;
+    real *to = map + (size_t)row * W + col;
+    if (add)
+        for (int j = begin; j < end; j++) to[j] += from[j];
+    else
+        for (int j = begin; j < end; j++) to[j] = from[j];
+}
+
+/* For each run of lanes a .. b: its stretch of image row `row offset` (4 columns
+ * a block, from each block's column + shift) into line[4a ..], or back. */
+static void read_runs(const Blocks *b, const real *maps, size_t image, int H, int W,
+                      int row_offset, int shift, real *line)
+{
+    for (int a = 0; a < b->n;) {
+        int e = a;
+        while (!b->run_end[e]) e++;
+        read_span(maps + b->image[a] * image, H, W, b->row[a] + row_offset, b->col[a] + shift,
+                  4 * (e - a + 1), line + 4 * a);
+        a = e + 1;
+    }
+    for (int j = 4 * b->n; j < 4 * LANES; j++) line[j] = 0;
+}
+
+static void write_runs(const Blocks *b, real *maps, size_t image, int H, int W, int row_offset,
+                       int shift, const real *line, int add)
+{
+    for (int a = 0; a < b->n;) {
+        int e = a;
+        while (!b->run_end[e]) e++;
+        write_span(maps + b->image[a] * image, H, W, b->row[a] + row_offset, b->col[a] + shift,
+                   4 * (e - a + 1), line + 4 * a, add);
+        a = e + 1;
+    }
+}
+
+/* line holds 4 numbers a lane; d[j][l] = line[4 l + j], j = 0..3 */
+static void deinterleave(const real *line, real (*d)[LANES])
+{
+    for (int l = 0; l < LANES; l++) {
+        d[0][l] = line[4 * l];
+        d[1][l] = line[4 * l + 1];
+        d[2][l] = line[4 * l + 2];
+        d[3][l] = line[4 * l + 3];
+    }
+}
+
+static void interleave(real (*d)[LANES], real *line)
+{
+    for (int l = 0; l < LANES; l++) {
+        line[4 * l] = d[0][l];
+        line[4 * l + 1] = d[1][l];
+        line[4 * l + 2] = d[2][l];
+        line[4 * l + 3] = d[3][l];
     }
 }
 
 /* The 36 entries of LANES blocks from (or to) rows of a (36, rows, T)
- * array: entry e of block first + l at position e * rows * T + row * T. */
+ * array: entry e of block first + l at position e * rows * T + row * T.
+ * (A full set of lanes is copied by a loop of fixed length, which the
+ * compiler makes one vector move: a call to memcpy for 16 numbers costs
+ * more than the copy.) */
 static void load_lanes(const real *from, size_t position_step, int n, real *d)
 {
     for (int e = 0; e < 36; e++) {
-        memcpy(d + e * LANES, from + e * position_step, (size_t)n * sizeof(real));
-        memset(d + e * LANES + n, 0, (size_t)(LANES - n) * sizeof(real));
+        const real *row = from + e * position_step;
+        if (n == LANES) {
+            for (int l = 0; l < LANES; l++) d[e * LANES + l] = row[l];
+        } else {
+            for (int l = 0; l < LANES; l++) d[e * LANES + l] = l < n ? row[l] : 0;
+        }
     }
 }
 
 static void store_lanes(const real *d, int n, size_t position_step, real *to)
 {
-    for (int e = 0; e < 36; e++)
-        memcpy(to + e * position_step, d + e * LANES, (size_t)n * sizeof(real));
+    for (int e = 0; e < 36; e++) {
+        real *row = to + e * position_step;
+        if (n == LANES) {
+            for (int l = 0; l < LANES; l++) row[l] = d[e * LANES + l];
+        } else {
+            for (int l = 0; l < n; l++) row[l] = d[e * LANES + l];
+        }
+    }
+}
+
+/* A 6x6 block's columns 4 and 5 are its right neighbour's 0 and 1: taken
+ * from the next lane within a run, read from the image at a run's end. */
+static void gather_inputs(const Blocks *b, const real *maps, size_t image, int H, int W, int pad,
+                          real d[6][6][LANES])
+{
+    real line[4 * LANES];
+    for (int i = 0; i < 6; i++) {
+        read_runs(b, maps, image, H, W, i - pad, -pad, line);
+        deinterleave(line, d[i]);
+        real right[2][LANES];
+        for (int l = 0; l < LANES; l++) {
+            real two[2] = {0, 0};
+            if (b->run_end[l] && l < b->n)
+                read_span(maps + b->image[l] * image, H, W, b->row[l] + i - pad,
+                          b->col[l] + 4 - pad, 2, two);
+            right[0][l] = two[0];
+            right[1][l] = two[1];
+        }
+        for (int l = 0; l < LANES; l++) {
+            const int next = l + 1 < LANES ? l + 1 : l;
+            d[i][4][l] = b->run_end[l] ? right[0][l] : d[i][0][next];
+            d[i][5][l] = b->run_end[l] ? right[1][l] : d[i][1][next];
+        }
+    }
+}
+
+/* The adjoint: columns 4 and 5 add into the next lane's 0 and 1 within a
+ * run, into the image at a run's end; then the runs add into the image. */
+static void scatter_add_inputs(const Blocks *b, real *maps, size_t image, int H, int W, int pad,
+                               real d[6][6][LANES])
+{
+    real line[4 * LANES];
+    for (int i = 0; i < 6; i++) {
+        for (int l = LANES - 1; l > 0; l--) {
+            d[i][0][l] += b->run_end[l - 1] ? 0 : d[i][4][l - 1];
+            d[i][1][l] += b->run_end[l - 1] ? 0 : d[i][5][l - 1];
+        }
+        interleave(d[i], line);
+        write_runs(b, maps, image, H, W, i - pad, -pad, line, 1);
+        for (int l = 0; l < b->n; l++) {
+            const int row = b->row[l] + i - pad, col = b->col[l] + 4 - pad;
+            if (!b->run_end[l] || row < 0 || row >= H) continue;
+            real *at = maps + b->image[l] * image + (size_t)row * W;
+            for (int j = 0; j < 2; j++)
+                if (col + j >= 0 && col + j < W) at[col + j] += d[i][4 + j][l];
+        }
+    }
 }
 
 void winograd_inputs(const WinogradTiles *t, const real *x, int count, real *V)
 {
     const ConvGeometry *g = &t->g;
-    const int C = g->channels, H = g->height, W = g->width, pad = g->pad;
+    const int C = g->channels, H = g->height, W = g->width;
     const int T = count * t->tiles;
     const size_t position_step = (size_t)C * T, image = (size_t)C * H * W;
-    for (int first = 0; first < T; first += LANES) {
-        const Blocks b = blocks_at(t, first, T);
-        for (int c = 0; c < C; c++) {
-            real d[6][6][LANES] = {{{0}}}, columns[6][6][LANES], v[6][6][LANES];
-            for (int l = 0; l < b.n; l++)
-                gather(x + b.image[l] * image + (size_t)c * H * W, H, W, b.row[l] - pad,
-                       b.col[l] - pad, 6, l, d[0][0]);
+    for (int c = 0; c < C; c++) {
+        for (int first = 0; first < T; first += LANES) {
+            const Blocks b = blocks_at(t, first, T);
+            real d[6][6][LANES], columns[6][6][LANES], v[6][6][LANES];
+            gather_inputs(&b, x + (size_t)c * H * W, image, H, W, g->pad, d);
             for (int j = 0; j < 6; j++)
                 input_1d(d[0][j], 6 * LANES, columns[0][j], 6 * LANES, LANES);
             for (int k = 0; k < 6; k++) input_1d(columns[k][0], LANES, v[k][0], LANES, LANES);
@@ -258,12 +379,12 @@ void winograd_inputs(const WinogradTiles *t, const real *x, int count, real *V)
 void winograd_input_gradients_add(const WinogradTiles *t, const real *dV, int count, real *dx)
 {
     const ConvGeometry *g = &t->g;
-    const int C = g->channels, H = g->height, W = g->width, pad = g->pad;
+    const int C = g->channels, H = g->height, W = g->width;
     const int T = count * t->tiles;
     const size_t position_step = (size_t)C * T, image = (size_t)C * H * W;
-    for (int first = 0; first < T; first += LANES) {
-        const Blocks b = blocks_at(t, first, T);
-        for (int c = 0; c < C; c++) {
+    for (int c = 0; c < C; c++) {
+        for (int first = 0; first < T; first += LANES) {
+            const Blocks b = blocks_at(t, first, T);
             real v[6][6][LANES], columns[6][6][LANES], d[6][6][LANES];
             load_lanes(dV + (size_t)c * T + first, position_step, b.n, v[0][0]);
             for (int q = 0; q < 6; q++)
@@ -272,9 +393,7 @@ void winograd_input_gradients_add(const WinogradTiles *t, const real *dV, int co
                 input_gradient_1d(columns[i][0], LANES, d[i][0], LANES, LANES);
             /* neighbouring blocks overlap by two rows or columns: each
              * adds its share, in a fixed order */
-            for (int l = 0; l < b.n; l++)
-                scatter(dx + b.image[l] * image + (size_t)c * H * W, H, W, b.row[l] - pad,
-                        b.col[l] - pad, 6, l, d[0][0], 1);
+            scatter_add_inputs(&b, dx + (size_t)c * H * W, image, H, W, g->pad, d);
         }
     }
 }
@@ -285,21 +404,22 @@ void winograd_outputs(const WinogradTiles *t, int F, const real *M, int count, c
     const ConvGeometry *g = &t->g;
     const int H_out = g->out_h, W_out = g->out_w, T = count * t->tiles;
     const size_t position_step = (size_t)F * T, image = (size_t)F * H_out * W_out;
-    for (int first = 0; first < T; first += LANES) {
-        const Blocks blocks = blocks_at(t, first, T);
-        for (int f = 0; f < F; f++) {
-            real products[6][6][LANES], columns[4][6][LANES], y[4][4][LANES];
+    for (int f = 0; f < F; f++) {
+        for (int first = 0; first < T; first += LANES) {
+            const Blocks blocks = blocks_at(t, first, T);
+            real products[6][6][LANES], columns[4][6][LANES], y[4][4][LANES], line[4 * LANES];
             load_lanes(M + (size_t)f * T + first, position_step, blocks.n, products[0][0]);
             for (int q = 0; q < 6; q++)
                 output_1d(products[0][q], 6 * LANES, columns[0][q], 6 * LANES, LANES);
             for (int k = 0; k < 4; k++) output_1d(columns[k][0], LANES, y[k][0], LANES, LANES);
             const real bias = b ? b[f] : 0;
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < 4; k++) {
                 for (int r = 0; r < 4; r++)
                     for (int l = 0; l < LANES; l++) y[k][r][l] += bias;
-            for (int l = 0; l < blocks.n; l++)
-                scatter(out + blocks.image[l] * image + (size_t)f * H_out * W_out, H_out, W_out,
-                        blocks.row[l], blocks.col[l], 4, l, y[0][0], 0);
+                interleave(y[k], line);
+                write_runs(&blocks, out + (size_t)f * H_out * W_out, image, H_out, W_out, k, 0,
+                           line, 0);
+            }
         }
     }
 }
@@ -310,13 +430,14 @@ void winograd_output_gradients(const WinogradTiles *t, int F, const real *dout, 
     const ConvGeometry *g = &t->g;
     const int H_out = g->out_h, W_out = g->out_w, T = count * t->tiles;
     const size_t position_step = (size_t)F * T, image = (size_t)F * H_out * W_out;
-    for (int first = 0; first < T; first += LANES) {
-        const Blocks b = blocks_at(t, first, T);
-        for (int f = 0; f < F; f++) {
-            real y[4][4][LANES] = {{{0}}}, columns[6][4][LANES], products[6][6][LANES];
-            for (int l = 0; l < b.n; l++)
-                gather(dout + b.image[l] * image + (size_t)f * H_out * W_out, H_out, W_out,
-                       b.row[l], b.col[l], 4, l, y[0][0]);
+    for (int f = 0; f < F; f++) {
+        for (int first = 0; first < T; first += LANES) {
+            const Blocks b = blocks_at(t, first, T);
+            real y[4][4][LANES], columns[6][4][LANES], products[6][6][LANES], line[4 * LANES];
+            for (int k = 0; k < 4; k++) {
+                read_runs(&b, dout + (size_t)f * H_out * W_out, image, H_out, W_out, k, 0, line);
+                deinterleave(line, y[k]);
+            }
             for (int r = 0; r < 4; r++)
                 output_gradient_1d(y[0][r], 4 * LANES, columns[0][r], 4 * LANES, LANES);
             for (int p = 0; p < 6; p++)
