@@ -50,7 +50,9 @@ static void usage(FILE *out)
             "machine's FMA peak. The peak is measured on the spot: independent fused\n"
             "multiply-adds on registers alone, at the matrix multiply's vector width, on as\n"
             "many threads (so at the clock the cores really run, turbo included); no layer\n"
-            "reaches it, since real products must also move their operands.\n"
+            "reaches it, since real products must also move their operands. Layers marked\n"
+            "'winograd' make fewer multiply-adds, and count those; a further line gives the\n"
+            "speed in a direct convolution's arithmetic, for comparison.\n"
             "The last lines are machine-readable: train_fma_peak_fraction=,\n"
             "train_img_per_s= and infer_img_per_s=.\n"
             "\n"
@@ -181,7 +183,7 @@ static void layer_table(Bench *b, int repeats)
  * width, and the network must give one score per class, as a classifier's
  * last layer does. Sets *classes; NULL with a message. */
 static Network *build_network(const ModelChoice *choice, const int input[3], int *classes,
-                              Error *err)
+                              Arch *described, Error *err)
 {
     const int given = *classes;
     if (!given && (*classes = model_last_width(choice, err)) <= 0) return NULL;
@@ -192,6 +194,7 @@ static Network *build_network(const ModelChoice *choice, const int input[3], int
     free(text);
     if (parsed != 0) return NULL;
     Network *net = arch_build(&arch, origin, input[0], input[1], input[2], 0, err);
+    *described = arch;
     if (!net || network_output_size(net) == *classes) return net;
     const int scores = network_output_size(net);
     if (given)
@@ -205,6 +208,34 @@ static Network *build_network(const ModelChoice *choice, const int input[3], int
                   arch.layers[arch.count - 1].where, scores, *classes, *classes);
     network_free(net);
     return NULL;
+}
+
+/* Layers marked 'winograd' compute fewer multiply-adds than a direct
+ * convolution (layers/winograd.h), and the step's FLOP count only those. For
+ * comparison with networks that do not, the same speed in the direct
+ * convolution's arithmetic: the FLOP the network would count without them. */
+static void print_direct_terms(const Arch *arch, const int input[3], double train,
+                               double peak_gflops)
+{
+    Arch direct = *arch;
+    int marked = 0;
+    for (int i = 0; i < direct.count; i++) {
+        marked += direct.layers[i].winograd;
+        direct.layers[i].winograd = 0;
+    }
+    Error err;
+    Network *net = marked ? arch_build(&direct, "bench", input[0], input[1], input[2], 0, &err)
+                          : NULL;
+    if (!net) return;
+    double forward, backward;
+    network_step_flops(net, &forward, &backward);
+    network_free(net);
+    const double gflops = (forward + backward) * train * 1e-9;
+    printf("training step, in a direct convolution's arithmetic (%d layer%s through Winograd "
+           "counted as im2col computes them): %.1f MFLOP per image, %.0f GFLOP/s = %.0f%% of "
+           "the FMA peak\n",
+           marked, marked == 1 ? "" : "s", (forward + backward) * 1e-6, gflops,
+           100 * gflops / peak_gflops);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -280,7 +311,8 @@ int cmd_bench(int argc, char **argv)
     Rng rng;
     rng_seed(&rng, 1);
     Bench b;
-    b.net = build_network(&choice, input, &classes, &err);
+    Arch arch;
+    b.net = build_network(&choice, input, &classes, &arch, &err);
     if (!b.net || model_fits_memory(b.net, batch, 1, &err)) {
         fprintf(stderr, "emotion bench: %s\n", err.msg);
         network_free(b.net);
@@ -343,6 +375,7 @@ int cmd_bench(int argc, char **argv)
            "%s, measured)\n",
            step_gflops, threads, threads == 1 ? "" : "s", 100 * fraction, peak_gflops,
            gemm_kernel_name());
+    print_direct_terms(&arch, input, train, peak_gflops);
     printf("\ntrain_fma_peak_fraction=%.3f\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n",
            fraction, train, infer);
 

@@ -117,16 +117,23 @@ def parse_item(words):
             if kind == "conv" and option == "nobias":
                 layer["bias"] = False
                 continue
+            # how the workbench computes the layer (layers/winograd.h); PyTorch chooses its own
+            if kind == "conv" and option == "winograd":
+                layer["winograd"] = True
+                continue
             if option not in ("stride", "pad"):
                 raise DescriptionError(f"'{kind}' takes 'stride S'"
-                                       f"{', ' + repr('nobias') if kind == 'conv' else ''} and "
-                                       f"'pad P' after its kernel; '{option}' is not one of them")
+                                       f"{', ' + repr('nobias') + ', ' + repr('winograd') if kind == 'conv' else ''}"
+                                       f" and 'pad P' after its kernel; '{option}' is not one of them")
             if not rest:
                 raise DescriptionError(f"'{option}' needs a value")
             layer[option] = whole_number(rest.pop(0), option, 0 if option == "pad" else 1,
                                          MAX_KERNEL)
         if layer["stride"] == 0:
             raise DescriptionError(f"a {kh}x{kw} window needs 'stride S'")
+        if layer.get("winograd") and (kh, kw, layer["stride"]) != (3, 3, 1):
+            raise DescriptionError(f"'winograd' computes 3x3 convolutions with stride 1, not "
+                                   f"{kh}x{kw} with stride {layer['stride']}")
         # as layers/arch.c: a convolution pads at most its smaller side less one (more adds
         # outputs that see only padding), a pool at most half its window (PyTorch's rule)
         side, pad = min(kh, kw), layer["pad"]

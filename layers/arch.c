@@ -54,8 +54,10 @@ static const char *const name_prefixes[] = {"conv", "relu", "pool", "pool", "fc"
 
 /* ---- parsing ----------------------------------------------------------- */
 
-/* The words of one item, split at blanks (the item is modified). */
-#define MAX_WORDS 8
+/* The words of one item, split at blanks (the item is modified). The
+ * longest layer has 9: "conv 64 3x3 stride 1 pad 1 nobias winograd", as
+ * arch_format writes it into every checkpoint. */
+#define MAX_WORDS 9
 
 static int split_words(char *item, char **words)
 {

@@ -517,6 +517,14 @@ if tail -2 /tmp/cli_out.$$ | head -1 | grep -q '^train_img_per_s=' && tail -1 /t
 expect 0 "$EMOTION" bench --batch 4 --repeats 1 --threads 2 --no-gemm
 expect_output "^2  *[0-9][0-9]*  *[0-9][0-9]*$"
 expect_output "^scaling from 1 to 2 threads: training [0-9.]*x, inference [0-9.]*x$"
+expect_no_output "direct convolution's arithmetic"
+# a layer through Winograd counts the multiply-adds it makes (2 x 36 positions x 8
+# filters x 1 channel x 144 blocks = 82,944 a pass, against im2col's 2 x 9 x 8 x 2,304
+# = 331,776), and a further line gives the speed in the direct convolution's terms:
+# with fc 7 on 8 x 48 x 48 (258,048 forward, twice that backward), 0.341 + 0.599 and 1.44 MFLOP
+expect 0 "$EMOTION" bench --arch "conv 8 3x3 pad 1 winograd, fc 7" --batch 4 --repeats 1 --threads 1
+expect_output "^training step: 0.9 MFLOP per image (forward 0.3, backward 0.6)$"
+expect_output "^training step, in a direct convolution's arithmetic (1 layer through Winograd counted as im2col computes them): 1.4 MFLOP per image, [0-9]* GFLOP/s = [0-9]*% of the FMA peak$"
 expect 0 "$EMOTION" bench --help
 expect_output "usage: emotion bench"
 expect 2 "$EMOTION" bench --batch 0

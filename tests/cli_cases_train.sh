@@ -249,6 +249,14 @@ expect 1 test -e "$RUNS/bn"
 expect 0 "$EMOTION" train --arch "conv 4 3x3, batchnorm, relu, fc 7" --data "$RUNS/s65.npz" --batch 1 \
     --epochs 1 --out "$RUNS/bn_map"
 expect_no_output "^note"
+# a network with a Winograd convolution trains, and its checkpoint (the description
+# spelled out in full: "conv 4 3x3 stride 1 pad 1 nobias winograd", the longest layer
+# there is) is read back by eval and by resume (the parser once took one word less)
+expect 0 "$EMOTION" train --arch "conv 4 3x3 pad 1 nobias winograd, batchnorm, relu, fc 7" \
+    --data "$RUNS/s65.npz" --epochs 2 --stop-after 1 --out "$RUNS/winograd"
+expect 0 "$EMOTION" eval --model "$RUNS/winograd/model.npz" --data "$RUNS/s65.npz" --split val
+expect_output "accuracy"
+expect 0 "$EMOTION" train --resume "$RUNS/winograd"
 # 65 images in batches of 64: the last batch, of one image, is left out of each epoch
 expect 0 "$EMOTION" train --arch "$BN_ARCH" --data "$RUNS/s65.npz" --epochs 2 --out "$RUNS/bn65"
 expect_output "^note: 65 training images in batches of 64 leave a last batch of 1, too few for bn1, which normalises each channel over a batch's images (one value has no spread): each epoch leaves that image out (a different one each epoch, drawn by the shuffle)$"

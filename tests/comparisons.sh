@@ -79,6 +79,8 @@ both_refuse "conv 4 3x3 pad 3, fc 7"
 both_refuse "conv 4 1x7 pad 3, fc 7"
 both_refuse "maxpool 2 pad 2, fc 7"
 both_refuse "avgpool 3x5 stride 1 pad 2, fc 7"
+both_refuse "conv 4 5x5 pad 2 winograd, fc 7"
+both_refuse "conv 4 3x3 stride 2 winograd, fc 7"
 
 # Odd networks: the description, its input, its classes. Each is trained for an epoch on
 # made-up images of that shape and evaluated; then torch_eval.py, in one run (torch takes
@@ -123,6 +125,7 @@ grey13x17|batchnorm, conv 3 3x3 pad 2, relu, avgpool 2 stride 3 pad 1, fc 3
 rgb32|conv 8 3x3 pad 1, relu, maxpool 2, conv 8 3x3 stride 2 pad 1, relu, avgpool 8, fc 5
 grey5x5|crop 1, fc 4, relu, dropout 0.5, fc 3
 rgb9x11|conv 4 3x3 pad 1, batchnorm, relu, avgpool 2 stride 2 pad 1, maxpool 3 stride 3 pad 1, fc 6 nobias, batchnorm, dropout 0.3, relu, fc 4
+rgb32|conv 8 3x3 pad 1 winograd, relu, conv 12 3x3 nobias winograd, batchnorm, relu, maxpool 2, conv 6 3x3 pad 2 winograd, relu, fc 5
 NETS
 "$PYTHON" comparisons/torch_eval.py "$@" >"$OUT" 2>&1
 for model in "$@"; do

@@ -115,6 +115,13 @@ START_TEST(winograd_is_a_convolution_option_kept_in_the_text)
     ck_assert_str_eq(text, "conv 8 3x3 stride 1 pad 1 nobias winograd\n"
                            "conv 4 3x3 stride 1 pad 0 nobias winograd\n"
                            "conv 2 3x3 stride 1 pad 0\n");
+    /* and reads back: every option spelled out is the longest layer there is
+     * (it once had one word too many for the parser, so that no checkpoint
+     * of such a network could be loaded) */
+    Arch again = parsed(text);
+    char text_again[512];
+    arch_format(&again, text_again, sizeof text_again);
+    ck_assert_str_eq(text_again, text);
     Error err;
     Network *net = arch_build_text("conv 8 3x3 pad 1 winograd, conv 4 3x3, fc 3", "--arch", 1, 8,
                                    8, 3, &err);
