@@ -212,9 +212,9 @@ static void read_span(const real *map, int H, int W, int row, int col, int len, 
         memset(to, 0, (size_t)len * sizeof(real));
         return;
     }
-    const real *from = map + (size_t)row * W + col;
+    const real *from = map + (size_t)row * W; /* col may be negative: index, not offset */
     for (int j = 0; j < begin; j++) to[j] = 0;
-    for (int j = begin; j < end; j++) to[j] = from[j];
+    for (int j = begin; j < end; j++) to[j] = from[col + j];
     for (int j = end; j < len; j++) to[j] = 0;
 }
 
@@ -224,14 +224,14 @@ static void write_span(real *map, int H, int W, int row, int col, int len, const
 {
     if (row < 0 || row >= H) return;
     const int begin = col < 0 ? -col : 0, end = col + len > W ? W - col : len;
-    real *to = map + (size_t)row * W + col;
+    real *to = map + (size_t)row * W; /* col may be negative: index, not offset */
     if (add)
-        for (int j = begin; j < end; j++) to[j] += from[j];
+        for (int j = begin; j < end; j++) to[col + j] += from[j];
     else
-        for (int j = begin; j < end; j++) to[j] = from[j];
+        for (int j = begin; j < end; j++) to[col + j] = from[j];
 }
 
-/* For each run of lanes a .. b: its stretch of image row `row offset` (4 columns
+/* For each run of lanes a .. b: its stretch of image row row_offset (4 columns
  * a block, from each block's column + shift) into line[4a ..], or back. */
 static void read_runs(const Blocks *b, const real *maps, size_t image, int H, int W,
                       int row_offset, int shift, real *line)
