@@ -361,9 +361,10 @@ static void bias_sums(const Backward *pass, int first, int n, int count, real *d
         }
 }
 
-/* The same for one group of Winograd's, one product (winograd.h):
- * V and dM, then dU[e] (F, C) = dM[e] (F, T) * V[e]^T and dw = G^T dU G,
- * then dV[e] (C, T) = U[e]^T (C, F) * dM[e] (F, T), in V's place, and dx. */
+/* One group's share of dw and db, and its dx, through Winograd (one
+ * product, winograd.h): V and dM, then dU[e] (F, C) = dM[e] (F, T) * V[e]^T
+ * and dw = G^T dU G, then dV[e] (C, T) = U[e]^T (C, F) * dM[e] (F, T), in
+ * V's place, and dx. */
 static void winograd_backward_group(const Backward *pass, int first, int stop, real *dw_partial,
                                     real *db_partial, real *work)
 {
