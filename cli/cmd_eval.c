@@ -70,7 +70,9 @@ static void usage(FILE *out)
         "options:\n"
         "  --model FILE     the checkpoint (.npz written by emotion train); required\n"
         "  --data FILE      the dataset (default " DEFAULT_DATA ", made by\n"
-        "                   './emotion data synth')\n"
+        "                   './emotion data synth'). Its images must have the\n"
+        "                   model's shape, and its class_names, if it has them, the\n"
+        "                   model's class names in the model's order\n"
         "  --split NAME     train, val or test (default " DEFAULT_SPLIT ")\n"
         "  --tta MODE       test-time augmentation: average the probabilities over\n"
         "                   several views of each image: flip (the image and its mirror\n"
@@ -466,7 +468,8 @@ static int evaluate(const EvalOptions *o)
         goto fail_data;
     }
     if (dataset_check_fits(&data, o->data_path, info.channels, info.height, info.width,
-                           info.classes, &err)) {
+                           info.classes, &err) ||
+        dataset_check_names(&data, o->data_path, (const char *const *)info.class_names, &err)) {
         fprintf(stderr, "emotion eval: %s (the model %s)\n", err.msg, o->model_path);
         goto fail_data;
     }

@@ -452,6 +452,7 @@ int dataset_from_npz(const NpzFile *npz, const char *path, const char *split, Da
     alloc_images(out, (int)x->shape[0], channels, height, width, split);
     out->classes = classes;
     out->class_names = names;
+    out->names_given = npz_find(npz, "class_names") != NULL;
     if (copy_images(x, path, dataset_image_bytes(out), out->images, err) ||
         copy_labels(y, path, classes, out->labels, err)) {
         dataset_free(out);
@@ -735,4 +736,16 @@ int loader_images_per_epoch(const Loader *loader)
 {
     const int count = loader->data->count, last = count % loader->batch_size;
     return last < loader->min_batch ? count - last : count;
+}
+
+int dataset_check_names(const Dataset *d, const char *path, const char *const *names,
+                        Error *err)
+{
+    if (!d->names_given) return 0;
+    for (int k = 0; k < d->classes; k++)
+        if (strcmp(d->class_names[k], names[k]) != 0)
+            return error_set(err, "%s: class %d is '%s' in its class_names but '%s' in the "
+                                  "model; its labels would be counted against the wrong "
+                                  "classes", path, k, d->class_names[k], names[k]);
+    return 0;
 }

@@ -74,6 +74,7 @@ typedef struct {
     int channels, height, width; /* every image is (channels, height, width) */
     int classes;                 /* K */
     char **class_names;          /* (classes,) UTF-8 names; one allocation */
+    int names_given;             /* 1: the file has class_names; 0: names by default */
     uint8_t *images;             /* (count, channels, height, width) levels 0..255 */
     int *labels;                 /* (count,) classes 0..K-1 */
     char split[256];             /* "train", "val", "test": any name an npz member allows */
@@ -104,6 +105,15 @@ void dataset_alloc(Dataset *d, int count, const char *split);
 void dataset_alloc_shape(Dataset *d, int count, int channels, int height, int width, int classes,
                          const char *split);
 void dataset_free(Dataset *d);
+
+/* Whether a split whose file names its classes (names_given) names them
+ * as `names` does, index by index, for its d->classes classes (names holds
+ * at least that many: dataset_check_fits first). The same classes in
+ * another order would count every figure against the wrong class. Returns
+ * 0 (also for a file without class_names: nothing to compare), or -1 with
+ * a message naming the first class that differs. */
+int dataset_check_names(const Dataset *d, const char *path, const char *const *names,
+                        Error *err);
 
 /* Bytes per image: channels * height * width. */
 size_t dataset_image_bytes(const Dataset *d);

@@ -222,6 +222,12 @@ np.savez(tmp + "/zwsp_names.npz", **small)
 small["class_names"] = np.array(["Angry", "Disgust", "Fear", "\u062e\u0648\u0634\u200c\u062d\u0627\u0644",
                                  "Sad", "Surprise", "\U0001F468\u200d\U0001F4BB"])
 np.savez(tmp + "/joiner_names.npz", **small)
+# the model's classes named by the data: in its order, and two of them swapped
+fer = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+small["class_names"] = np.array(fer)
+np.savez(tmp + "/fer_names.npz", **small)
+small["class_names"] = np.array(fer[:3] + ["Sad", "Happy"] + fer[5:])
+np.savez(tmp + "/swapped_names.npz", **small)
 # a resume file whose weights were cast to integers
 os.mkdir(tmp + "/int_resume")
 resume = dict(np.load(tmp + "/run/resume.npz"))
@@ -242,6 +248,12 @@ EOF
     expect_output "U+200B"
     expect 0 "$EMOTION" data info "$EV_TMP/joiner_names.npz"
     expect_no_output "holds U+200"
+    # labels named in another order than the model's are not counted against its classes
+    expect 0 "$EMOTION" eval --model "$EV_TMP/run/model.npz" --data "$EV_TMP/fer_names.npz"
+    expect_output "^Happy "
+    expect 1 "$EMOTION" eval --model "$EV_TMP/run/model.npz" --data "$EV_TMP/swapped_names.npz"
+    expect_output "^emotion eval: $EV_TMP/swapped_names.npz: class 3 is 'Sad' in its class_names but 'Happy' in the model; its labels would be counted against the wrong classes (the model $EV_TMP/run/model.npz)$"
+    expect_no_output "accuracy"
     expect 1 "$EMOTION" train --resume "$EV_TMP/int_resume"
     expect_output "^emotion train: $EV_TMP/int_resume/resume.npz: array 'fc1.w' is int8, but a checkpoint's weights must be float32 or float64$"
 fi
