@@ -146,6 +146,19 @@ static double smallest_ratio(const Tensor *t, double ratio)
     return largest > 0 ? fmin(ratio, smallest / largest) : 0;
 }
 
+/* sum over the entries of (roundings * value * gradient)^2: what the
+ * roundings of value, each `roundings` of its size, add to the square of
+ * a sum's rounding through L (see GRADCHECK_RESOLVABLE_ROUNDINGS) */
+static double rounding_squares(const Tensor *value, const Tensor *gradient, double roundings)
+{
+    double squares = 0;
+    for (size_t k = 0; k < value->size; k++) {
+        double term = roundings * (double)value->data[k] * gradient->data[k];
+        squares += term * term;
+    }
+    return squares;
+}
+
 /* ---- a layer: out = layer(x) -------------------------------------------- */
 
 typedef struct {
@@ -181,6 +194,16 @@ int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int m
         if (ratio > GRADCHECK_RESOLUTION) break;
     }
 
+    /* What rounding leaves in a centred difference (u, as for a network:
+     * GRADCHECK_RESOLVABLE_ROUNDINGS): entries too small for it to let them
+     * be judged alone are judged against that floor, as entries below the
+     * resolution floor are. Only a layer whose outputs carry many roundings
+     * (a Winograd convolution) has entries there. */
+    const double rounding = REAL_EPSILON / (2 * GRADCHECK_STEP) *
+                            sqrt(rounding_squares(x, dx, 1) +
+                                 rounding_squares(out, dout, layer_output_roundings(layer)));
+    const double least_floor = GRADCHECK_RESOLVABLE_ROUNDINGS * rounding / GRADCHECK_THRESHOLD;
+
     /* Keep copies: the checker's forward passes must not disturb them. */
     Tensor *analytic[1 + LAYER_MAX_PARAMS];
     analytic[0] = tensor_copy(dx);
@@ -190,12 +213,13 @@ int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int m
     const char *kind = layer->ops->kind;
     int count = 0;
     if (count < max_rows)
-        rows[count++] = gradcheck_tensor(layer_function, &f, x, dout, analytic[0], kind, "dx");
+        rows[count++] = check_tensor(layer_function, &f, x, dout, analytic[0], kind, "dx",
+                                     least_floor);
     for (int p = 0; p < layer->num_params && count < max_rows; p++) {
         char name[32];
         snprintf(name, sizeof name, "d%s", layer->params[p].name);
-        rows[count++] = gradcheck_tensor(layer_function, &f, layer->params[p].value, dout,
-                                         analytic[1 + p], kind, name);
+        rows[count++] = check_tensor(layer_function, &f, layer->params[p].value, dout,
+                                     analytic[1 + p], kind, name, least_floor);
     }
     for (int p = 0; p < 1 + layer->num_params; p++) tensor_free(analytic[p]);
     tensor_free(out);
@@ -293,7 +317,8 @@ static double largest_entry(const Tensor *t)
 
 /* What rounding alone moves a centred difference of L = sum(scores *
  * dscores) by, at (x, dscores): u of GRADCHECK_RESOLVABLE_ROUNDINGS, from
- * every layer's input and the scores, each times its gradient. A forward
+ * every layer's input and the scores, each times its gradient and the
+ * roundings the layer that computed it carries (output_roundings). A forward
  * and a backward of its own, layer by layer into buffers of its own: the
  * network's runs its ReLUs in place and keeps no layer's input gradient.
  * Parameter gradients are overwritten. */
@@ -310,10 +335,8 @@ static double difference_rounding(Network *net, const Tensor *x, const Tensor *d
     Tensor *gradient = tensor_copy(dscores);
     for (int i = count; i >= 0; i--) {
         const Tensor *value = i == 0 ? x : outputs[i - 1];
-        for (size_t k = 0; k < value->size; k++) {
-            double term = (double)value->data[k] * gradient->data[k];
-            squares += term * term;
-        }
+        squares += rounding_squares(value, gradient,
+                                    i == 0 ? 1 : layer_output_roundings(net->layers[i - 1]));
         if (i == 0) break;
         Tensor *below = tensor_new2(1, 1);
         layer_backward(net->layers[i - 1], gradient, below);

@@ -69,8 +69,10 @@
  * of its size, which moves L by that times dL/dvalue; independent roundings
  * add in quadrature, so at step h a difference is off by about
  *
- *     u = eps sqrt(sum over those values a of (a dL/da)^2) / 2h
+ *     u = eps sqrt(sum over those values a of (r a dL/da)^2) / 2h
  *
+ * r the roundings the layer that computed a carries (1, or what its
+ * output_roundings says: a Winograd convolution's transforms, 8),
  * whatever the entry (1e-10 for ten scores of size 1 in double). An entry
  * judged by its relative error can be measured to 1e-7 only if it is well
  * above u / 1e-7. So a network check is not well posed when an entry at or
@@ -122,7 +124,10 @@ GradcheckRow gradcheck_layer_tensor(Layer *layer, const Tensor *x, Tensor *value
  * dx (row "dx") and every parameter ("dw", "db"). Writes up to max_rows
  * rows and returns how many. The upstream gradient is drawn, with a
  * backward pass each time, up to GRADCHECK_LAYER_MAX_DRAWS times, until
- * every gradient entry is resolvable (see GRADCHECK_RESOLUTION). */
+ * every gradient entry is resolvable (see GRADCHECK_RESOLUTION). Entries
+ * too small for what rounding leaves in a centred difference (u above, from
+ * x and the output, the output's weighed by the layer's output_roundings)
+ * are judged against that floor, as the loss row's are. */
 #define GRADCHECK_LAYER_MAX_DRAWS 1000
 int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int max_rows);
 

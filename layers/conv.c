@@ -261,6 +261,15 @@ static double conv_backward_flops(const Layer *layer, int ndim, const int *in, i
     return (with_dx ? 2 : 1) * conv_flops(layer, ndim, in);
 }
 
+/* Winograd's transforms carry more rounding than a sum of products */
+static double conv_output_roundings(const Layer *layer)
+{
+    const ConvLayer *conv = (const ConvLayer *)layer;
+    const ConvGeometry g = {.kernel_h = conv->kernel_h, .kernel_w = conv->kernel_w,
+                            .stride = conv->stride, .pad = conv->pad};
+    return conv->winograd && winograd_applies(&g) ? WINOGRAD_ROUNDINGS : 1;
+}
+
 static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
 {
     ConvLayer *conv = (ConvLayer *)layer;
@@ -575,6 +584,7 @@ static const LayerOps conv_ops = {
     .workspace_per_thread = conv_workspace_per_thread,
     .flops = conv_flops,
     .backward_flops = conv_backward_flops,
+    .output_roundings = conv_output_roundings,
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = conv_destroy,

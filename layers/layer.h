@@ -107,6 +107,11 @@ typedef struct {
      * differentiable (ReLU at 0, a max-pool window's tie), so the gradient
      * checker can stay away from kinks. NULL: the layer is smooth. */
     double (*kink_distance)(const Layer *layer, const Tensor *x);
+    /* How many roundings of its size each output value carries, where the
+     * layer's arithmetic multiplies rounding well beyond a sum of products
+     * (Winograd's transforms, conv.c), so the gradient checker can tell
+     * what rounding leaves in a centred difference. NULL: 1. */
+    double (*output_roundings)(const Layer *layer);
     void (*forward)(Layer *layer, const Tensor *x, Tensor *out);
     void (*backward)(Layer *layer, const Tensor *dout, Tensor *dx);
     void (*destroy)(Layer *layer);
@@ -136,6 +141,11 @@ static inline void layer_forward(Layer *layer, const Tensor *x, Tensor *out)
 static inline void layer_backward(Layer *layer, const Tensor *dout, Tensor *dx)
 {
     layer->ops->backward(layer, dout, dx);
+}
+
+static inline double layer_output_roundings(const Layer *layer)
+{
+    return layer->ops->output_roundings ? layer->ops->output_roundings(layer) : 1;
 }
 
 static inline int layer_output_shape(const Layer *layer, int ndim, const int *in_dims,
