@@ -123,6 +123,18 @@ expect_output "^    conv 2 3x3 stride 1 pad 1$"
 expect_output "^net      conv1.w   (2, 1, 3, 3) .*PASS"
 expect_output "^net      fc1.w     (32, 3) .*PASS"
 expect_output "^loss     dscores   (2, 3) .*PASS"
+# a convolution through Winograd's transforms, as the help says, and after a batchnorm
+# (whose division by a small spread multiplies the transforms' rounding): at 1e-7 too
+expect 0 "$GRADCHECK" --help
+expect_output 'net --arch "conv 4 3x3 pad 1 winograd, fc 3"'
+expect 0 "$GRADCHECK" net --arch "conv 4 3x3 pad 1 winograd, fc 3"
+expect_output "^    conv 4 3x3 stride 1 pad 1 winograd$"
+expect_output "^net      conv1.w   (4, 1, 3, 3) .*PASS"
+for seed in 24 29 31; do
+    expect 0 "$GRADCHECK" net --arch "conv 3 3x3 pad 1 nobias, batchnorm, conv 3 3x3 pad 1 winograd, fc 5" \
+        --input 1x6x6 --seed $seed
+    expect_output "^net      conv2.w   (3, 3, 3, 3) .*PASS"
+done
 expect 0 "$GRADCHECK" net --arch "conv 4 5x5 stride 2, relu, avgpool 2, fc 3"
 expect_output "^    conv 4 5x5 stride 2 pad 0$"
 expect_output "^net      conv1.w   (4, 1, 5, 5) .*PASS"
