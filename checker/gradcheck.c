@@ -197,8 +197,9 @@ int gradcheck_layer(Layer *layer, Tensor *x, Rng *rng, GradcheckRow *rows, int m
     /* What rounding leaves in a centred difference (u, as for a network:
      * GRADCHECK_RESOLVABLE_ROUNDINGS): entries too small for it to let them
      * be judged alone are judged against that floor, as entries below the
-     * resolution floor are. Only a layer whose outputs carry many roundings
-     * (a Winograd convolution) has entries there. */
+     * resolution floor are. Few layers have entries there but a Winograd
+     * convolution (its floor 1-2% of the largest entry); an im2col one has a
+     * few just above the resolution floor. */
     const double rounding = REAL_EPSILON / (2 * GRADCHECK_STEP) *
                             sqrt(rounding_squares(x, dx, 1) +
                                  rounding_squares(out, dout, layer_output_roundings(layer)));
