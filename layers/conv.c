@@ -35,6 +35,7 @@
 #include "conv.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -134,23 +135,31 @@ static int winograd_images(int tiles)
 }
 
 /* Work space of the Winograd path, in reals: V (36, C, T), M or dM
- * (36, F, T), and dU (36, F, C) in the backward pass */
+ * (36, F, T), dU (36, F, C) in the backward pass, and the transforms' own
+ * (the images inside a border of zeros) */
 static size_t winograd_slice(const ConvLayer *conv, const ConvPlan *plan)
 {
-    const size_t T = (size_t)plan->images * plan->tiles.tiles;
+    const size_t T = (size_t)winograd_width(&plan->tiles, plan->images);
     return WINOGRAD_POSITIONS * (T * (size_t)(conv->in_channels + conv->filters) +
-                                 (size_t)conv->filters * conv->in_channels);
+                                 (size_t)conv->filters * conv->in_channels) +
+           winograd_work_size(&plan->tiles, plan->images);
 }
 
 static ConvPlan plan_for(const ConvLayer *conv, const ConvGeometry *g)
 {
     ConvPlan plan = {0};
     if (conv->winograd && winograd_applies(g)) {
-        plan.winograd = 1;
         plan.tiles = winograd_tiles(g);
         plan.images = plan.group = winograd_images(plan.tiles.tiles);
-        plan.slice = winograd_slice(conv, &plan);
-        return plan;
+        /* the transforms index their padded maps with an int: maps too
+         * large for that (2^31 numbers: no machine's memory) go through
+         * im2col */
+        if (winograd_work_size(&plan.tiles, plan.images) <= INT_MAX) {
+            plan.winograd = 1;
+            plan.slice = winograd_slice(conv, &plan);
+            return plan;
+        }
+        plan = (ConvPlan){0};
     }
     plan.group = IMAGES_PER_GROUP;
     const int kH = conv->kernel_h, kW = conv->kernel_w;
@@ -300,13 +309,14 @@ static void conv_forward(Layer *layer, const Tensor *x, Tensor *out)
         const int count = N - first < plan.images ? N - first : plan.images;
         real *out_first = out->data + (size_t)first * out_item;
         if (plan.winograd) {
-            /* M[e] (F, T) = U[e] (F, C) * V[e] (C, T), e = 0..35 */
-            const int C = conv->in_channels, T = count * plan.tiles.tiles;
-            real *V = work, *M = work + WINOGRAD_POSITIONS * (size_t)C * T;
-            winograd_inputs(&plan.tiles, x->data + (size_t)first * x_item, count, V);
+            /* M[e] (F, Tw) = U[e] (F, C) * V[e] (C, Tw), e = 0..35 */
+            const int C = conv->in_channels, Tw = winograd_width(&plan.tiles, count);
+            real *V = work, *M = work + WINOGRAD_POSITIONS * (size_t)C * Tw;
+            real *transforms = M + WINOGRAD_POSITIONS * (size_t)F * Tw;
+            winograd_inputs(&plan.tiles, x->data + (size_t)first * x_item, count, V, transforms);
             for (int e = 0; e < WINOGRAD_POSITIONS; e++)
-                gemm(0, 0, F, T, C, 1, conv->winograd_U + (size_t)e * F * C, C,
-                     V + (size_t)e * C * T, T, 0, M + (size_t)e * F * T, T);
+                gemm(0, 0, F, Tw, C, 1, conv->winograd_U + (size_t)e * F * C, C,
+                     V + (size_t)e * C * Tw, Tw, 0, M + (size_t)e * F * Tw, Tw);
             winograd_outputs(&plan.tiles, F, M, count, bias, out_first);
             continue;
         }
@@ -380,24 +390,25 @@ static void winograd_backward_group(const Backward *pass, int first, int stop, r
     const ConvLayer *conv = pass->conv;
     const WinogradTiles *tiles = &pass->plan.tiles;
     const int F = conv->filters, C = conv->in_channels, count = stop - first;
-    const int T = count * tiles->tiles;
-    real *V = work, *dM = V + WINOGRAD_POSITIONS * (size_t)C * T;
-    real *dU = dM + WINOGRAD_POSITIONS * (size_t)F * T;
+    const int T = count * tiles->tiles, Tw = winograd_width(tiles, count);
+    real *V = work, *dM = V + WINOGRAD_POSITIONS * (size_t)C * Tw;
+    real *dU = dM + WINOGRAD_POSITIONS * (size_t)F * Tw;
+    real *transforms = dU + WINOGRAD_POSITIONS * (size_t)F * C;
     const real *dout_first = pass->dout->data + (size_t)first * pass->out_item;
     bias_sums(pass, first, first, count, db_partial);
-    winograd_inputs(tiles, pass->x->data + (size_t)first * pass->x_item, count, V);
+    winograd_inputs(tiles, pass->x->data + (size_t)first * pass->x_item, count, V, transforms);
     winograd_output_gradients(tiles, F, dout_first, count, dM);
+    /* summed over the T tiles only: V's columns past them hold copies */
     for (int e = 0; e < WINOGRAD_POSITIONS; e++)
-        gemm(0, 1, F, C, T, 1, dM + (size_t)e * F * T, T, V + (size_t)e * C * T, T, 0,
+        gemm(0, 1, F, C, T, 1, dM + (size_t)e * F * Tw, Tw, V + (size_t)e * C * Tw, Tw, 0,
              dU + (size_t)e * F * C, C);
     winograd_filter_gradients(F, C, dU, dw_partial);
     if (!pass->dx) return;
     for (int e = 0; e < WINOGRAD_POSITIONS; e++)
-        gemm(1, 0, C, T, F, 1, conv->winograd_U + (size_t)e * F * C, C, dM + (size_t)e * F * T, T,
-             0, V + (size_t)e * C * T, T);
-    real *dx_first = pass->dx->data + (size_t)first * pass->x_item;
-    memset(dx_first, 0, (size_t)count * pass->x_item * sizeof(real));
-    winograd_input_gradients_add(tiles, V, count, dx_first);
+        gemm(1, 0, C, Tw, F, 1, conv->winograd_U + (size_t)e * F * C, C, dM + (size_t)e * F * Tw,
+             Tw, 0, V + (size_t)e * C * Tw, Tw);
+    winograd_input_gradients(tiles, V, count, pass->dx->data + (size_t)first * pass->x_item,
+                             transforms);
 }
 
 /* One group's images (first .. stop - 1): their share of dw into dw_partial

@@ -728,7 +728,7 @@ static void multiply_dot(const Product *p)
 static int dot_products_win(const Product *p)
 {
     return p->a.col_stride == 1 && p->b.row_stride == 1 && p->K >= 4 * VEC_LANES &&
-           (long)p->M * p->N <= 16L * (p->M + p->N);
+           (long)p->M * p->N < 16L * (p->M + p->N);
 }
 
 /* B read in place (see 7.): rows contiguous, not a multiple of 1 KiB apart */

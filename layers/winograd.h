@@ -34,14 +34,19 @@
  *     dU[e] (F, C)  = dM[e] * V[e]^T            summed over the tiles
  *     dw            = G^T dU G                  (winograd_filter_gradients)
  *     dV[e] (C, T)  = U[e]^T * dM[e]
- *     dx           += B dV B^T, block by block  (winograd_input_gradients_add)
+ *     dx            = B dV B^T, block by block  (winograd_input_gradients)
  *
  * These are the exact gradients of the function the forward computes, so
  * the gradient checker holds them to the same 1e-7 as any layer, where
  * rounding lets a centred difference resolve them (WINOGRAD_ROUNDINGS).
  *
- * Layouts: U (36, F, C), V (36, C, T), M and dM (36, F, T), all row-major;
- * tile t = m * tiles + th * tiles_w + tw for image m of the batch. */
+ * Layouts: U (36, F, C), V (36, C, Tw), M and dM (36, F, Tw), all
+ * row-major; tile t = m * tiles + th * tiles_w + tw for image m of the
+ * batch, and Tw = T rounded up to a multiple of WINOGRAD_LANES
+ * (winograd_width: the transforms take the tiles that many at a time, and
+ * always fill the rows' last columns: past T with copies of the last tile
+ * in V, with zeros in dM, so that products over all Tw columns give the
+ * same numbers in the first T). */
 #ifndef WINOGRAD_H
 #define WINOGRAD_H
 
@@ -50,7 +55,10 @@
 #include "im2col.h"
 #include "real.h"
 
-enum { WINOGRAD_POSITIONS = 36 }; /* a 6x6 block */
+enum {
+    WINOGRAD_POSITIONS = 36, /* a 6x6 block */
+    WINOGRAD_LANES = 16      /* tiles transformed side by side */
+};
 
 /* How much more rounding an output carries than im2col's sum of products:
  * the transforms' coefficients (up to 8 and down to 1/24) make terms larger
@@ -73,19 +81,28 @@ int winograd_applies(const ConvGeometry *g);
 
 WinogradTiles winograd_tiles(const ConvGeometry *g);
 
+/* Tw: the columns of V, M and dM for `count` images (see Layouts above) */
+int winograd_width(const WinogradTiles *t, int count);
+
 /* U (36, F, C) from w (F, C, 3, 3): U[e][f][c] = (G w[f][c] G^T)[e]. */
 void winograd_filters(int F, int C, const real *w, real *U);
 
-/* V (36, C, count * tiles) from `count` images x (count, C, H, W): each
- * 6x6 input block (zero outside the image) turned into B^T d B. */
-void winograd_inputs(const WinogradTiles *t, const real *x, int count, real *V);
+/* Reals of work space winograd_inputs and winograd_input_gradients
+ * need for `count` images: their maps inside a border of zeros, so that
+ * every 6x6 block is read (or added to) with no tests at the edges. */
+size_t winograd_work_size(const WinogradTiles *t, int count);
 
-/* out (count, F, H_out, W_out) from M (36, F, count * tiles): each block
+/* V (36, C, Tw) from `count` images x (count, C, H, W): each
+ * 6x6 input block (zero outside the image) turned into B^T d B. work:
+ * winograd_work_size reals. */
+void winograd_inputs(const WinogradTiles *t, const real *x, int count, real *V, real *work);
+
+/* out (count, F, H_out, W_out) from M (36, F, Tw): each block
  * A^T m A, the parts past the map's edge dropped; + b[f] unless b is NULL. */
 void winograd_outputs(const WinogradTiles *t, int F, const real *M, int count, const real *b,
                       real *out);
 
-/* dM (36, F, count * tiles) from dout (count, F, H_out, W_out): each 4x4
+/* dM (36, F, Tw) from dout (count, F, H_out, W_out): each 4x4
  * block (zero past the map's edge) turned into A dY A^T. The adjoint of
  * winograd_outputs. */
 void winograd_output_gradients(const WinogradTiles *t, int F, const real *dout, int count,
@@ -95,9 +112,10 @@ void winograd_output_gradients(const WinogradTiles *t, int F, const real *dout, 
  * adjoint of winograd_filters. */
 void winograd_filter_gradients(int F, int C, const real *dU, real *dw);
 
-/* dx (count, C, H, W) += B dV B^T of each block, where the blocks overlap
+/* dx (count, C, H, W) = B dV B^T of each block, where the blocks overlap
  * summed, the parts in the padding dropped. The adjoint of
- * winograd_inputs. Accumulates: zero dx first. */
-void winograd_input_gradients_add(const WinogradTiles *t, const real *dV, int count, real *dx);
+ * winograd_inputs. work: winograd_work_size reals. */
+void winograd_input_gradients(const WinogradTiles *t, const real *dV, int count, real *dx,
+                              real *work);
 
 #endif
