@@ -62,6 +62,8 @@ else
     "$EMOTION" train --model "$MODEL" --data "$data" $recipe --out "$out"
 fi
 
+# Evaluated 64 images at a time, as in training: eval's default of 128 with
+# --tta flip peaked at 403 MB resident on this network, against 252 MB.
 for split in val test; do
     if [ "$split" = test ] && ! "$EMOTION" data info "$data" | grep -q '^ *x_test '; then
         echo "== $data has no test split (x_test): evaluated on validation only"
@@ -69,12 +71,12 @@ for split in val test; do
     fi
     echo "== best.npz on the $split split, as it is"
     if [ "$split" = test ]; then
-        "$EMOTION" eval --model "$out/best.npz" --data "$data" --split test --chart "$out/confusion.png"
+        "$EMOTION" eval --model "$out/best.npz" --data "$data" --split test --batch 64 --chart "$out/confusion.png"
     else
-        "$EMOTION" eval --model "$out/best.npz" --data "$data" --split val
+        "$EMOTION" eval --model "$out/best.npz" --data "$data" --split val --batch 64
     fi
     echo "== best.npz on the $split split, with test-time augmentation (image and mirror image)"
-    "$EMOTION" eval --model "$out/best.npz" --data "$data" --split $split --tta flip
+    "$EMOTION" eval --model "$out/best.npz" --data "$data" --split $split --batch 64 --tta flip
 done
 elapsed=$(($(date +%s) - started))
 echo "== make fer2013 took $((elapsed / 60)) min $((elapsed % 60)) s (this invocation); results in $out"
