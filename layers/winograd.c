@@ -297,11 +297,6 @@ static void write_outputs(const Blocks *b, real *maps, size_t image, int H, int 
     for (int l = 0; l < b->n; l++) {
         real *at = maps + b->image[l] * image + (size_t)b->row[l] * W + b->col[l];
         const int rows = inside(b->row[l], H), cols = inside(b->col[l], W);
-        if (rows == 4 && cols == 4) {
-            for (int k = 0; k < 4; k++)
-                for (int r = 0; r < 4; r++) at[(size_t)k * W + r] = y[k][r][l] + bias;
-            continue;
-        }
         for (int k = 0; k < rows; k++)
             for (int r = 0; r < cols; r++) at[(size_t)k * W + r] = y[k][r][l] + bias;
     }
