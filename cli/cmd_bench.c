@@ -5,8 +5,11 @@
  * update) and inference passes, on random data of the real shape. Every
  * figure is the median of several runs after a warm-up. Then the training
  * step's arithmetic rate as a fraction of the machine's FMA peak, measured
- * on the spot. The last three lines are machine-readable:
- *     train_fma_peak_fraction=<number>
+ * on the spot: in the network's arithmetic (as a direct convolution computes
+ * it) and in the multiply-adds made (fewer, through Winograd). The last four
+ * lines are machine-readable:
+ *     train_fma_peak_fraction=<number>     (the network's arithmetic)
+ *     train_fma_made_fraction=<number>     (the multiply-adds made)
  *     train_img_per_s=<number>
  *     infer_img_per_s=<number> */
 #include <errno.h>
@@ -44,17 +47,19 @@ static void usage(FILE *out)
             "training and inference images per second with 1 thread and with all threads,\n"
             "and the scaling between them. Figures are medians after a warm-up.\n"
             "\n"
-            "Then the training step's arithmetic: its floating-point operations per image\n"
-            "(forward and backward, all layers, as computed: no dx for the first layer) times\n"
-            "the training images/s with all threads, as GFLOP/s and as a fraction of the\n"
-            "machine's FMA peak. The peak is measured on the spot: independent fused\n"
-            "multiply-adds on registers alone, at the matrix multiply's vector width, on as\n"
-            "many threads (so at the clock the cores really run, turbo included); no layer\n"
-            "reaches it, since real products must also move their operands. Layers marked\n"
-            "'winograd' make fewer multiply-adds, and count those; a further line gives the\n"
-            "speed in a direct convolution's arithmetic, for comparison.\n"
-            "The last lines are machine-readable: train_fma_peak_fraction=,\n"
-            "train_img_per_s= and infer_img_per_s=.\n"
+            "Then the training step's arithmetic: the network's floating-point operations\n"
+            "per image (forward and backward, all layers, as a direct convolution computes\n"
+            "them: no dx for the first layer) times the training images/s with all threads,\n"
+            "as GFLOP/s and as a fraction of the machine's FMA peak (the model-FLOP\n"
+            "utilisation, comparable across programs and methods). The peak is measured on\n"
+            "the spot: independent fused multiply-adds on registers alone, at the matrix\n"
+            "multiply's vector width, on as many threads (so at the clock the cores really\n"
+            "run, turbo included); no layer reaches it, since real products must also move\n"
+            "their operands. Layers marked 'winograd' reach the same result with fewer\n"
+            "multiply-adds; a further line then gives those made, and their fraction.\n"
+            "The last lines are machine-readable: train_fma_peak_fraction= (the network's\n"
+            "arithmetic), train_fma_made_fraction= (the multiply-adds made), train_img_per_s=\n"
+            "and infer_img_per_s=.\n"
             "\n"
             "options:\n"
             "  --model FILE  the network described in FILE (see models/)\n"
@@ -210,12 +215,14 @@ static Network *build_network(const ModelChoice *choice, const int input[3], int
     return NULL;
 }
 
-/* Layers marked 'winograd' compute fewer multiply-adds than a direct
- * convolution (layers/winograd.h), and the step's FLOP count only those. For
- * comparison with networks that do not, the same speed in the direct
- * convolution's arithmetic: the FLOP the network would count without them. */
-static void print_direct_terms(const Arch *arch, const int input[3], double train,
-                               double peak_gflops)
+/* The network's arithmetic: the FLOP of a training step per image as a
+ * direct convolution (im2col) computes them. Layers marked 'winograd' make
+ * fewer multiply-adds (layers/winograd.h) for the same result; the model's
+ * FLOP are counted without them, so that its rate compares across methods
+ * and programs (the "model-FLOP utilisation"; what the cores execute is the
+ * "multiply-adds made"). Returns how many layers are marked. */
+static int model_step_flops(const Arch *arch, const int input[3], const Network *net,
+                            double *forward, double *backward)
 {
     Arch direct = *arch;
     int marked = 0;
@@ -224,18 +231,11 @@ static void print_direct_terms(const Arch *arch, const int input[3], double trai
         direct.layers[i].winograd = 0;
     }
     Error err;
-    Network *net = marked ? arch_build(&direct, "bench", input[0], input[1], input[2], 0, &err)
-                          : NULL;
-    if (!net) return;
-    double forward, backward;
-    network_step_flops(net, &forward, &backward);
-    network_free(net);
-    const double gflops = (forward + backward) * train * 1e-9;
-    printf("training step, in a direct convolution's arithmetic (%d layer%s through Winograd "
-           "counted as im2col computes them): %.1f MFLOP per image, %.0f GFLOP/s = %.0f%% of "
-           "the FMA peak\n",
-           marked, marked == 1 ? "" : "s", (forward + backward) * 1e-6, gflops,
-           100 * gflops / peak_gflops);
+    Network *built = marked ? arch_build(&direct, "bench", input[0], input[1], input[2], 0, &err)
+                            : NULL;
+    network_step_flops(built ? built : net, forward, backward);
+    network_free(built);
+    return built ? marked : 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -364,20 +364,29 @@ int cmd_bench(int argc, char **argv)
                train / train_1, infer / infer_1);
 
     /* The step's arithmetic against the machine's, with all the threads. */
-    double forward_flop, backward_flop;
-    network_step_flops(b.net, &forward_flop, &backward_flop);
-    const double step_gflops = (forward_flop + backward_flop) * train * 1e-9;
+    double made_forward, made_backward, forward, backward;
+    network_step_flops(b.net, &made_forward, &made_backward);
+    const int marked = model_step_flops(&arch, input, b.net, &forward, &backward);
     const double peak_gflops = bench_fma_peak_gflops(threads);
-    const double fraction = step_gflops / peak_gflops;
-    printf("\ntraining step: %.1f MFLOP per image (forward %.1f, backward %.1f)\n",
-           (forward_flop + backward_flop) * 1e-6, forward_flop * 1e-6, backward_flop * 1e-6);
+    const double gflops = (forward + backward) * train * 1e-9;
+    const double made_gflops = (made_forward + made_backward) * train * 1e-9;
+    printf("\ntraining step: %.1f MFLOP per image (forward %.1f, backward %.1f)%s\n",
+           (forward + backward) * 1e-6, forward * 1e-6, backward * 1e-6,
+           marked ? ", in a direct convolution's arithmetic" : "");
     printf("training step: %.0f GFLOP/s with %d thread%s = %.0f%% of the FMA peak (%.0f GFLOP/s, "
            "%s, measured)\n",
-           step_gflops, threads, threads == 1 ? "" : "s", 100 * fraction, peak_gflops,
+           gflops, threads, threads == 1 ? "" : "s", 100 * gflops / peak_gflops, peak_gflops,
            gemm_kernel_name());
-    print_direct_terms(&arch, input, train, peak_gflops);
-    printf("\ntrain_fma_peak_fraction=%.3f\ntrain_img_per_s=%.0f\ninfer_img_per_s=%.0f\n",
-           fraction, train, infer);
+    if (marked)
+        printf("multiply-adds made: %d layer%s through Winograd make%s %.1f MFLOP per image "
+               "(forward %.1f, backward %.1f) for the %.1f above: %.0f GFLOP/s = %.0f%% of the "
+               "FMA peak\n",
+               marked, marked == 1 ? "" : "s", marked == 1 ? "s" : "", (made_forward + made_backward) * 1e-6,
+               made_forward * 1e-6, made_backward * 1e-6, (forward + backward) * 1e-6,
+               made_gflops, 100 * made_gflops / peak_gflops);
+    printf("\ntrain_fma_peak_fraction=%.3f\ntrain_fma_made_fraction=%.3f\n"
+           "train_img_per_s=%.0f\ninfer_img_per_s=%.0f\n",
+           gflops / peak_gflops, made_gflops / peak_gflops, train, infer);
 
     optimizer_free(b.sgd);
     network_free(b.net);

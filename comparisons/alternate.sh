@@ -9,7 +9,8 @@
 # whose speed drifts from minute to minute, only runs made side by side
 # compare: each round gives both programs the same machine. Then it prints
 # each side's median training and inference images/s over the rounds, the
-# ratios (workbench / PyTorch), the CPU, the workbench's matrix-multiply
+# ratios (workbench / PyTorch), both training steps as a fraction of the FMA
+# peak (in the network's arithmetic), the CPU, the workbench's matrix-multiply
 # kernel and the BLAS PyTorch used. Run it from anywhere in a clone: it works
 # from the project's root and builds ./emotion if it is missing.
 #
@@ -90,6 +91,14 @@ emotion_infer=$(cat "$work/median.emotion.infer_img_per_s")
 torch_train=$(cat "$work/median.torch.train_img_per_s")
 torch_infer=$(cat "$work/median.torch.infer_img_per_s")
 fraction=$(for f in "$work"/emotion.[0-9]*; do value train_fma_peak_fraction "$f"; done | median)
+made=$(for f in "$work"/emotion.[0-9]*; do value train_fma_made_fraction "$f"; done | median)
+# PyTorch's step in the same terms: the same network's arithmetic at its speed,
+# against the peak measured in the same round
+torch_fraction=$(r=1; while [ "$r" -le "$rounds" ]; do
+        awk -v f="$(value train_fma_peak_fraction "$work/emotion.$r")" \
+            -v a="$(value train_img_per_s "$work/emotion.$r")" -v b="$(value train_img_per_s "$work/torch.$r")" \
+            'BEGIN { if (a > 0) printf "%.3f\n", f * b / a }'
+        r=$((r + 1)); done | median)
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 simd=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | awk '{ a = "no AVX2"; for (i = 1; i <= NF; i++) { if ($i == "avx2") a = "AVX2"; if ($i == "avx512f") { a = "AVX-512"; break } } print a }')
@@ -101,7 +110,11 @@ printf '%-22s %10s %10s\n' "workbench (emotion)" "$emotion_train" "$emotion_infe
 printf '%-22s %10s %10s\n' "PyTorch" "$torch_train" "$torch_infer"
 awk -v a="$emotion_train" -v b="$torch_train" -v c="$emotion_infer" -v d="$torch_infer" \
     'BEGIN { printf "%-22s %9.2fx %9.2fx\n", "ratio workbench/PyTorch", (b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
-echo "workbench training step: $fraction of the FMA peak (median)"
+echo "training step in the network's arithmetic (as a direct convolution computes it),"
+echo "fraction of the FMA peak (medians): workbench $fraction, PyTorch $torch_fraction"
+if [ "$made" != "$fraction" ]; then
+    echo "the workbench's multiply-adds made (fewer, through Winograd): $made of the peak"
+fi
 echo
 echo "CPU: ${cpu:-unknown} ($simd; /proc/cpuinfo)"
 sed -n 's/^machine: /workbench: /p' "$work/emotion.1"

@@ -522,6 +522,10 @@ expect_output "^training step: [0-9]* GFLOP/s with 1 thread = [0-9]*% of the FMA
 fraction=$(sed -n 's/^train_fma_peak_fraction=//p' /tmp/cli_out.$$)
 if awk -v f="$fraction" 'BEGIN { exit !(f + 0 > 0 && f + 0 < 1.5) }'; then ok; else
     bad "bench: train_fma_peak_fraction='$fraction' is not in (0, 1.5)"; fi
+# without Winograd the multiply-adds made are the network's arithmetic
+made=$(sed -n 's/^train_fma_made_fraction=//p' /tmp/cli_out.$$)
+if [ -n "$made" ] && [ "$made" = "$fraction" ]; then ok; else
+    bad "bench: train_fma_made_fraction='$made', not train_fma_peak_fraction='$fraction'"; fi
 expect_output "^train_img_per_s=[0-9][0-9]*$"
 expect_output "^infer_img_per_s=[0-9][0-9]*$"
 if tail -2 /tmp/cli_out.$$ | head -1 | grep -q '^train_img_per_s=' && tail -1 /tmp/cli_out.$$ | grep -q '^infer_img_per_s='; then ok; else bad "bench: the two img/s lines are not last"; fi
@@ -530,13 +534,22 @@ expect 0 "$EMOTION" bench --batch 4 --repeats 1 --threads 2 --no-gemm
 expect_output "^2  *[0-9][0-9]*  *[0-9][0-9]*$"
 expect_output "^scaling from 1 to 2 threads: training [0-9.]*x, inference [0-9.]*x$"
 expect_no_output "direct convolution's arithmetic"
-# a layer through Winograd counts the multiply-adds it makes (2 x 36 positions x 8
-# filters x 1 channel x 144 blocks = 82,944 a pass, against im2col's 2 x 9 x 8 x 2,304
-# = 331,776), and a further line gives the speed in the direct convolution's terms:
-# with fc 7 on 8 x 48 x 48 (258,048 forward, twice that backward), 0.341 + 0.599 and 1.44 MFLOP
+expect_no_output "^multiply-adds made"
+# a layer through Winograd makes fewer multiply-adds (2 x 36 positions x 8 filters
+# x 1 channel x 144 blocks = 82,944 a pass, against im2col's 2 x 9 x 8 x 2,304 =
+# 331,776); the step is counted in the network's arithmetic, as a direct
+# convolution computes it: with fc 7 on 8 x 48 x 48 (258,048 forward, twice that
+# backward), 0.590 forward, 0.848 backward (no dx for the first layer), 1.44 MFLOP;
+# made: 0.341 + 0.599 = 0.940. The fractions are in the same ratio, 1.438 / 0.940.
 expect 0 "$EMOTION" bench --arch "conv 8 3x3 pad 1 winograd, fc 7" --batch 4 --repeats 1 --threads 1
-expect_output "^training step: 0.9 MFLOP per image (forward 0.3, backward 0.6)$"
-expect_output "^training step, in a direct convolution's arithmetic (1 layer through Winograd counted as im2col computes them): 1.4 MFLOP per image, [0-9]* GFLOP/s = [0-9]*% of the FMA peak$"
+expect_output "^training step: 1.4 MFLOP per image (forward 0.6, backward 0.8), in a direct convolution's arithmetic$"
+expect_output "^multiply-adds made: 1 layer through Winograd makes 0.9 MFLOP per image (forward 0.3, backward 0.6) for the 1.4 above: [0-9]* GFLOP/s = [0-9]*% of the FMA peak$"
+fraction=$(sed -n 's/^train_fma_peak_fraction=//p' /tmp/cli_out.$$)
+made=$(sed -n 's/^train_fma_made_fraction=//p' /tmp/cli_out.$$)
+# (each printed to 3 decimals: 0.0005 of rounding in each)
+if awk -v f="$fraction" -v m="$made" 'BEGIN { d = f - m * 1437696 / 940032
+                                             exit !(m > 0 && d < 0.0014 && d > -0.0014) }'; then ok; else
+    bad "bench: train_fma_peak_fraction='$fraction' against train_fma_made_fraction='$made': not 1.53 times"; fi
 expect 0 "$EMOTION" bench --help
 expect_output "usage: emotion bench"
 expect 2 "$EMOTION" bench --batch 0
