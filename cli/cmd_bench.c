@@ -381,8 +381,9 @@ int cmd_bench(int argc, char **argv)
         printf("multiply-adds made: %d layer%s through Winograd make%s %.1f MFLOP per image "
                "(forward %.1f, backward %.1f) for the %.1f above: %.0f GFLOP/s = %.0f%% of the "
                "FMA peak\n",
-               marked, marked == 1 ? "" : "s", marked == 1 ? "s" : "", (made_forward + made_backward) * 1e-6,
-               made_forward * 1e-6, made_backward * 1e-6, (forward + backward) * 1e-6,
+               marked, marked == 1 ? "" : "s", marked == 1 ? "s" : "",
+               (made_forward + made_backward) * 1e-6, made_forward * 1e-6, made_backward * 1e-6,
+               (forward + backward) * 1e-6,
                made_gflops, 100 * made_gflops / peak_gflops);
     printf("\ntrain_fma_peak_fraction=%.3f\ntrain_fma_made_fraction=%.3f\n"
            "train_img_per_s=%.0f\ninfer_img_per_s=%.0f\n",
